@@ -1,0 +1,12 @@
+# ClinicPACS image for the scaled deployment (docker-compose.yml); the embedded mode needs only `make run`.
+FROM python:3.11-slim-bookworm
+RUN apt-get update && apt-get install -y --no-install-recommends \
+        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fonts-dejavu-core make \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY pyproject.toml Makefile ./
+RUN python -m venv .venv && make .venv/.installed
+COPY . .
+ENV PACS_DATA_DIR=/data
+EXPOSE 8080 11112
+CMD [".venv/bin/python", "main.py", "serve"]

@@ -1,0 +1,156 @@
+"""Who may do what: the one declared table of roles, screens, HTTP routes and actions.
+
+Every page, event handler, HTTP route and DICOM association asks here. A screen or route that is
+registered without a row in SCREENS or ROUTES fails the role-table test (tests/test_access_table.py).
+"""
+
+import logging
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .errors import NotAllowed
+from .models import Role
+
+log = logging.getLogger(__name__)
+
+MODALITY = 'modality'  # the pseudo-role of a DICOM peer (calling AE title)
+SYSTEM = 'system'  # background jobs, start-up and the console
+
+
+class Permission(StrEnum):
+    VIEW_PATIENTS = 'view-patients'
+    EDIT_PATIENTS = 'edit-patients'
+    MERGE_PATIENTS = 'merge-patients'
+    VIEW_SCHEDULE = 'view-schedule'
+    BOOK_APPOINTMENTS = 'book-appointments'
+    CHECK_IN = 'check-in'  # reception moves cards Waiting / In-Room / No-show / Cancelled
+    RUN_SCANS = 'run-scans'  # technician moves cards In-Scan / Review
+    VIEW_BOARD = 'view-board'
+    VIEW_STUDIES = 'view-studies'
+    RECONCILE_STUDIES = 'reconcile-studies'
+    UPLOAD_STUDIES = 'upload-studies'
+    READ_IMAGES = 'read-images'
+    MEASURE = 'measure'
+    VIEW_TAGS = 'view-tags'
+    CLAIM_STUDIES = 'claim-studies'
+    ASSIGN_STUDIES = 'assign-studies'
+    WRITE_REPORTS = 'write-reports'
+    FINALISE_REPORTS = 'finalise-reports'
+    VIEW_REPORTS = 'view-reports'
+    MANAGE_USERS = 'manage-users'
+    MANAGE_MODALITIES = 'manage-modalities'
+    MANAGE_TEMPLATES = 'manage-templates'
+    MANAGE_SETTINGS = 'manage-settings'
+    VIEW_AUDIT = 'view-audit'
+    MANAGE_JOBS = 'manage-jobs'
+    STORE_DICOM = 'store-dicom'
+    QUERY_DICOM = 'query-dicom'
+
+
+R, T, D, A = Role.RECEPTIONIST.value, Role.TECHNICIAN.value, Role.RADIOLOGIST.value, Role.ADMIN.value
+ALL_STAFF = frozenset({R, T, D, A})
+
+PERMISSIONS: dict[Permission, frozenset[str]] = {
+    Permission.VIEW_PATIENTS: frozenset({R, T, D, A}),
+    Permission.EDIT_PATIENTS: frozenset({R, A}),
+    Permission.MERGE_PATIENTS: frozenset({A}),
+    Permission.VIEW_SCHEDULE: frozenset({R, T, D, A}),
+    Permission.BOOK_APPOINTMENTS: frozenset({R, A}),
+    Permission.CHECK_IN: frozenset({R, A}),
+    Permission.RUN_SCANS: frozenset({T, A}),
+    Permission.VIEW_BOARD: frozenset({R, T, D, A}),
+    Permission.VIEW_STUDIES: frozenset({T, D, A}),
+    Permission.RECONCILE_STUDIES: frozenset({T, A}),
+    Permission.UPLOAD_STUDIES: frozenset({T, A}),
+    Permission.READ_IMAGES: frozenset({T, D, A}),
+    Permission.MEASURE: frozenset({D, A}),
+    Permission.VIEW_TAGS: frozenset({D, A}),
+    Permission.CLAIM_STUDIES: frozenset({D}),
+    Permission.ASSIGN_STUDIES: frozenset({A}),
+    Permission.WRITE_REPORTS: frozenset({D, A}),
+    Permission.FINALISE_REPORTS: frozenset({D}),
+    Permission.VIEW_REPORTS: frozenset({R, T, D, A}),
+    Permission.MANAGE_USERS: frozenset({A}),
+    Permission.MANAGE_MODALITIES: frozenset({A}),
+    Permission.MANAGE_TEMPLATES: frozenset({A}),
+    Permission.MANAGE_SETTINGS: frozenset({A}),
+    Permission.VIEW_AUDIT: frozenset({A}),
+    Permission.MANAGE_JOBS: frozenset({A}),
+    Permission.STORE_DICOM: frozenset({MODALITY, T, A}),
+    Permission.QUERY_DICOM: frozenset({MODALITY, T, D, A}),
+}
+
+PUBLIC = frozenset({'public'})
+
+# Screens (NiceGUI pages) by path: the roles that may open them. 'public' needs no login.
+SCREENS: dict[str, frozenset[str]] = {
+    '/login': PUBLIC,
+    '/': ALL_STAFF,
+    '/account': ALL_STAFF,
+    '/admin/users': frozenset({A}),
+    '/admin/audit': frozenset({A}),
+    '/admin/jobs': frozenset({A}),
+    '/admin/settings': frozenset({A}),
+}
+
+# HTTP routes that are not screens, by path as FastAPI declares it.
+ROUTES: dict[str, frozenset[str]] = {
+    '/health': PUBLIC,
+    '/logout': ALL_STAFF,
+}
+
+# Where each role lands after login.
+HOME: dict[str, str] = {R: '/', T: '/', D: '/', A: '/'}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is asking: a signed-in user, a calling AE title or the system itself."""
+
+    role: str
+    username: str
+    user_id: int | None = None
+    address: str = ''
+    session: str | None = field(default=None, repr=False)  # hash of the login session's token
+    language: str = 'en'
+
+    @property
+    def is_user(self) -> bool:
+        return self.user_id is not None
+
+
+def system(name: str = 'system') -> Actor:
+    """The actor for jobs, start-up work and the console."""
+    return Actor(role=SYSTEM, username=name)
+
+
+def modality(ae_title: str, address: str = '') -> Actor:
+    """The actor for a DICOM association, named by its calling AE title."""
+    return Actor(role=MODALITY, username=ae_title, address=address)
+
+
+def may(by: Actor, permission: Permission) -> bool:
+    """True when the actor's role carries the permission (the menu uses this; services use require)."""
+    return by.role == SYSTEM or by.role in PERMISSIONS[permission]
+
+
+def may_open(role: str | None, path: str) -> bool:
+    """True when the role may open the screen or route at this (declared) path."""
+    allowed = SCREENS.get(path) or ROUTES.get(path)
+    if allowed is None:
+        return False
+    return allowed == PUBLIC or (role is not None and role in allowed)
+
+
+def require(by: Actor, permission: Permission) -> None:
+    """Refuse (and audit the refusal) unless the actor may do this and their session is live."""
+    if by.session is not None:
+        from . import auth
+
+        auth.check_session(by)
+    if not may(by, permission):
+        log.warning('refused %s for %s (%s)', permission.value, by.username, by.role)
+        from . import audit
+
+        audit.record_refusal(by, f'denied:{permission.value}')
+        raise NotAllowed('Your role may not do this')

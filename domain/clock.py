@@ -1,0 +1,22 @@
+"""The clinic's clock: aware UTC datetimes everywhere (SQLModel stores them as UTC); tests may move it."""
+
+from datetime import UTC, datetime, timedelta
+
+_offset = timedelta(0)
+
+
+def now() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC) + _offset
+
+
+def advance(delta: timedelta) -> None:
+    """Move the clock forward (tests of timeouts and lockouts)."""
+    global _offset
+    _offset += delta
+
+
+def reset() -> None:
+    """Back to the real time."""
+    global _offset
+    _offset = timedelta(0)

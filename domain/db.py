@@ -1,0 +1,133 @@
+"""The database: one engine per process, short transactions, Alembic for the schema.
+
+Write transactions on SQLite start with BEGIN IMMEDIATE so concurrent writers queue up instead of
+failing half-way (the audit hash chain relies on seeing the latest row); reads use plain BEGIN.
+"""
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session, SQLModel
+
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+_engines: dict[str, Engine] = {}
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / 'migrations'
+
+
+def configure(settings: Settings, *, connect_args: dict | None = None) -> None:
+    """Create the engines for this process from the settings."""
+    dispose()
+    url = settings.sqlalchemy_url
+    if url.startswith('sqlite'):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        _engines['write'] = _sqlite_engine(url, immediate=True)
+        _engines['read'] = _sqlite_engine(url, immediate=False)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                               connect_args=connect_args or {})
+        _engines['write'] = _engines['read'] = engine
+
+
+def dispose() -> None:
+    """Close every pooled connection (tests and shutdown)."""
+    for engine in set(_engines.values()):
+        engine.dispose()
+    _engines.clear()
+
+
+def engine() -> Engine:
+    """The engine for writes (and schema work)."""
+    if 'write' not in _engines:
+        raise RuntimeError('database not configured: call db.configure(settings) first')
+    return _engines['write']
+
+
+def is_sqlite() -> bool:
+    """True in the embedded mode."""
+    return engine().dialect.name == 'sqlite'
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """A session that commits on success and rolls back on any exception."""
+    with Session(engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        for callback in session.info.pop('after_commit', []):
+            callback()
+
+
+def after_commit(session: Session, callback: Callable[[], object]) -> None:
+    """Run `callback` once this transaction has committed (events, queue triggers); dropped on rollback."""
+    session.info.setdefault('after_commit', []).append(callback)
+
+
+@contextmanager
+def reading() -> Iterator[Session]:
+    """A session for reads only; never commits."""
+    if 'read' not in _engines:
+        raise RuntimeError('database not configured: call db.configure(settings) first')
+    with Session(_engines['read'], expire_on_commit=False) as session:
+        yield session
+
+
+def ping() -> bool:
+    """True when the database answers."""
+    try:
+        with reading() as session:
+            session.exec(text('SELECT 1'))  # type: ignore[call-overload]
+    except Exception:
+        log.warning('database ping failed', exc_info=True)
+        return False
+    return True
+
+
+def upgrade() -> None:
+    """Bring the schema to the newest Alembic revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option('script_location', str(MIGRATIONS_DIR))
+    with engine().begin() as connection:
+        config.attributes['connection'] = connection
+        command.upgrade(config, 'head')
+
+
+def create_all() -> None:
+    """Create every table directly from the models; for tests only (Alembic owns the schema)."""
+    from . import models  # noqa: F401 - registers the tables
+
+    SQLModel.metadata.create_all(engine())
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+    engine = create_engine(url, poolclass=NullPool if ':memory:' in url else None,
+                           connect_args={'check_same_thread': False, 'timeout': 30})
+
+    @event.listens_for(engine, 'connect')
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute('PRAGMA journal_mode=WAL')
+        cursor.execute('PRAGMA synchronous=NORMAL')
+        cursor.execute('PRAGMA foreign_keys=ON')
+        cursor.execute('PRAGMA busy_timeout=30000')
+        cursor.close()
+
+    @event.listens_for(engine, 'begin')
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql('BEGIN IMMEDIATE' if immediate else 'BEGIN')
+
+    return engine

@@ -1,0 +1,331 @@
+"""Tables of the whole clinic, with the small data models that go in and out of services.
+
+Times are aware UTC datetimes (see domain.clock). JSON columns hold small structured values only.
+"""
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from . import clock
+
+
+class Role(StrEnum):
+    """What a member of staff does in the clinic; decides what they may see and change."""
+
+    RECEPTIONIST = 'receptionist'
+    TECHNICIAN = 'technician'
+    RADIOLOGIST = 'radiologist'
+    ADMIN = 'admin'
+
+
+# ---------------------------------------------------------------- staff, sessions, audit, jobs
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    full_name: str = Field(default='', max_length=200)
+    role: str = Field(max_length=20)
+    password_hash: str = Field(max_length=255)
+    language: str = Field(default='en', max_length=5)
+    active: bool = True
+    created_at: datetime = Field(default_factory=clock.now)
+    password_changed_at: datetime = Field(default_factory=clock.now)
+
+
+class LoginAttempt(SQLModel, table=True):
+    __tablename__ = 'login_attempt'
+    __table_args__ = (Index('ix_login_attempt_username_at', 'username', 'at'),
+                      Index('ix_login_attempt_address_at', 'address', 'at'))
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64)
+    address: str = Field(default='', max_length=64)
+    at: datetime = Field(default_factory=clock.now)
+    success: bool = False
+
+
+class UserSession(SQLModel, table=True):
+    __tablename__ = 'user_session'
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key='user.id', index=True)
+    address: str = Field(default='', max_length=64)
+    created_at: datetime = Field(default_factory=clock.now)
+    last_seen: datetime = Field(default_factory=clock.now)
+    ended_at: datetime | None = None
+    end_reason: str | None = Field(default=None, max_length=32)
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = 'audit_event'
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=clock.now, index=True)
+    user_id: int | None = None
+    username: str = Field(default='', max_length=64, index=True)
+    role: str = Field(default='', max_length=20)
+    action: str = Field(max_length=64, index=True)
+    object_type: str = Field(default='', max_length=32)
+    object_id: str = Field(default='', max_length=64, index=True)
+    outcome: str = Field(default='success', max_length=16)
+    address: str = Field(default='', max_length=64)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class Job(SQLModel, table=True):
+    """A unit of background work; the database row is the truth, the queue only a trigger."""
+
+    __table_args__ = (Index('ix_job_kind_object', 'kind', 'object_id'), Index('ix_job_state', 'state'))
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=64)
+    object_id: int
+    state: str = Field(default='queued', max_length=16)  # queued, running, done, failed
+    attempts: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=clock.now)
+    updated_at: datetime = Field(default_factory=clock.now)
+    finished_at: datetime | None = None
+
+
+class Setting(SQLModel, table=True):
+    """An administrator's setting (clinic name, accept any modality, thresholds…), JSON-valued."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: Any = Field(default=None, sa_column=Column(JSON))
+    updated_at: datetime = Field(default_factory=clock.now)
+    updated_by: str = Field(default='', max_length=64)
+
+
+# ---------------------------------------------------------------- reception
+
+
+class Patient(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: str = Field(max_length=64, unique=True, index=True)  # the clinic's Patient ID
+    family_name: str = Field(max_length=100)
+    given_name: str = Field(default='', max_length=100)
+    middle_name: str = Field(default='', max_length=100)
+    birth_date: date | None = None
+    sex: str = Field(default='U', max_length=1)  # M, F, O, U
+    phone: str = Field(default='', max_length=40, index=True)
+    email: str = Field(default='', max_length=200)
+    national_id: str | None = Field(default=None, max_length=64, unique=True)
+    address: str = Field(default='', max_length=300)
+    notes: str = Field(default='', sa_column=Column(Text, nullable=False, server_default=''))
+    name_key: str = Field(default='', max_length=300, index=True)  # folded, transliterated, for search
+    merged_into_id: int | None = Field(default=None, foreign_key='patient.id')
+    created_at: datetime = Field(default_factory=clock.now)
+    updated_at: datetime = Field(default_factory=clock.now)
+
+    @property
+    def name(self) -> str:
+        """Family name, given names, as staff read it."""
+        given = ' '.join(part for part in (self.given_name, self.middle_name) if part)
+        return f'{self.family_name}, {given}' if given else self.family_name
+
+
+class Modality(SQLModel, table=True):
+    """A scanner (or other DICOM peer) known by its AE title; also the room it stands in."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ae_title: str = Field(max_length=16, unique=True, index=True)
+    host: str = Field(default='', max_length=255)
+    port: int = 104
+    modality: str = Field(default='OT', max_length=16)  # CT, MR, US, CR, DX, …
+    room: str = Field(default='', max_length=64)
+    description: str = Field(default='', max_length=200)
+    active: bool = True
+    created_at: datetime = Field(default_factory=clock.now)
+
+
+class Procedure(SQLModel, table=True):
+    """A bookable examination from the list the admin keeps."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=200)
+    modality: str = Field(default='OT', max_length=16)
+    duration_minutes: int = 20
+    active: bool = True
+
+
+class Appointment(SQLModel, table=True):
+    __table_args__ = (Index('ix_appointment_scheduled', 'scheduled_at'),)
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key='patient.id', index=True)
+    procedure_id: int | None = Field(default=None, foreign_key='procedure.id')
+    modality_id: int | None = Field(default=None, foreign_key='modality.id')
+    accession_number: str = Field(max_length=16, unique=True, index=True)
+    scheduled_at: datetime
+    duration_minutes: int = 20
+    state: str = Field(default='scheduled', max_length=16)
+    state_changed_at: datetime = Field(default_factory=clock.now)
+    urgent: bool = False
+    referring_physician: str = Field(default='', max_length=100)
+    notes: str = Field(default='', max_length=1000)
+    created_at: datetime = Field(default_factory=clock.now)
+    created_by: str = Field(default='', max_length=64)
+
+
+class PerformedStep(SQLModel, table=True):
+    """A Modality Performed Procedure Step (PS3.4 F.7) reported by a scanner."""
+
+    __tablename__ = 'performed_step'
+    id: int | None = Field(default=None, primary_key=True)
+    sop_instance_uid: str = Field(max_length=64, unique=True)
+    appointment_id: int | None = Field(default=None, foreign_key='appointment.id', index=True)
+    status: str = Field(default='IN PROGRESS', max_length=16)
+    source_ae: str = Field(default='', max_length=16)
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=clock.now)
+    updated_at: datetime = Field(default_factory=clock.now)
+
+
+# ---------------------------------------------------------------- images
+
+
+class Study(SQLModel, table=True):
+    __table_args__ = (Index('ix_study_state', 'state'), Index('ix_study_accession', 'accession_number'))
+    id: int | None = Field(default=None, primary_key=True)
+    study_instance_uid: str = Field(max_length=64, unique=True)
+    patient_ref_id: int | None = Field(default=None, foreign_key='patient.id', index=True)  # None: unmatched
+    appointment_id: int | None = Field(default=None, foreign_key='appointment.id', index=True)
+    patient_name: str = Field(default='', max_length=200)  # as the modality sent it (decoded)
+    dicom_patient_id: str = Field(default='', max_length=64)
+    patient_birth_date: str = Field(default='', max_length=8)
+    patient_sex: str = Field(default='', max_length=16)
+    accession_number: str = Field(default='', max_length=16)
+    study_date: date | None = Field(default=None, index=True)
+    study_time: str = Field(default='', max_length=16)
+    study_id: str = Field(default='', max_length=16)
+    description: str = Field(default='', max_length=200)
+    modalities: str = Field(default='', max_length=64)  # backslash-joined, as ModalitiesInStudy
+    referring_physician: str = Field(default='', max_length=200)
+    state: str = Field(default='receiving', max_length=16)  # receiving, processing, ready
+    urgent: bool = False
+    num_series: int = 0
+    num_instances: int = 0
+    size_bytes: int = 0
+    source_ae: str = Field(default='', max_length=16)
+    first_arrival: datetime = Field(default_factory=clock.now)
+    last_arrival: datetime = Field(default_factory=clock.now)
+    ready_at: datetime | None = None
+    assigned_to_id: int | None = Field(default=None, foreign_key='user.id')
+    assigned_at: datetime | None = None
+
+
+class Series(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key='study.id', index=True)
+    series_instance_uid: str = Field(max_length=64, unique=True)
+    modality: str = Field(default='', max_length=16)
+    series_number: int | None = None
+    description: str = Field(default='', max_length=200)
+    body_part: str = Field(default='', max_length=64)
+    num_instances: int = 0
+    thumbnail_path: str | None = Field(default=None, max_length=255)
+    thumbnail_sha256: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=clock.now)
+
+
+class Instance(SQLModel, table=True):
+    __table_args__ = (Index('ix_instance_state', 'state'),)
+    id: int | None = Field(default=None, primary_key=True)
+    series_id: int = Field(foreign_key='series.id', index=True)
+    sop_instance_uid: str = Field(max_length=64, unique=True)
+    sop_class_uid: str = Field(max_length=64)
+    transfer_syntax_uid: str = Field(default='', max_length=64)
+    instance_number: int | None = None
+    file_path: str = Field(max_length=255)  # relative to the data directory, built from our ids
+    size_bytes: int = 0
+    sha256: str = Field(default='', max_length=64)
+    rows: int | None = None
+    columns: int | None = None
+    number_of_frames: int = 1
+    state: str = Field(default='stored', max_length=16)  # stored, processed, failed
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    received_at: datetime = Field(default_factory=clock.now)
+
+
+class Measurement(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key='study.id', index=True)
+    instance_id: int = Field(foreign_key='instance.id')
+    frame: int = 1
+    kind: str = Field(max_length=16)  # length, angle, ellipse, rectangle
+    points: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    value: float | None = None
+    unit: str = Field(default='', max_length=16)
+    stats: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    calibration: str = Field(default='', max_length=64)
+    label: str = Field(default='', max_length=200)
+    created_by: str = Field(default='', max_length=64)
+    created_at: datetime = Field(default_factory=clock.now)
+
+
+class KeyImage(SQLModel, table=True):
+    __tablename__ = 'key_image'
+    __table_args__ = (UniqueConstraint('instance_id', 'frame'),)
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key='study.id', index=True)
+    instance_id: int = Field(foreign_key='instance.id')
+    frame: int = 1
+    note: str = Field(default='', max_length=200)
+    created_by: str = Field(default='', max_length=64)
+    created_at: datetime = Field(default_factory=clock.now)
+
+
+# ---------------------------------------------------------------- reports
+
+
+class ReportTemplate(SQLModel, table=True):
+    __tablename__ = 'report_template'
+    __table_args__ = (UniqueConstraint('code', 'version'),)
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, index=True)
+    version: int = 1
+    name: str = Field(max_length=200)
+    modality: str = Field(default='', max_length=16)
+    definition: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    created_at: datetime = Field(default_factory=clock.now)
+    created_by: str = Field(default='', max_length=64)
+
+
+class Report(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key='study.id', index=True)
+    template_id: int = Field(foreign_key='report_template.id')
+    parent_id: int | None = Field(default=None, foreign_key='report.id')  # set on an addendum
+    kind: str = Field(default='report', max_length=16)  # report, addendum
+    state: str = Field(default='draft', max_length=16)  # draft, final, addended
+    language: str = Field(default='en', max_length=5)
+    values: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    findings: str = Field(default='', sa_column=Column(Text, nullable=False, server_default=''))
+    impression: str = Field(default='', sa_column=Column(Text, nullable=False, server_default=''))
+    author_id: int = Field(foreign_key='user.id')
+    last_saved_by_id: int | None = Field(default=None, foreign_key='user.id')
+    last_saved_at: datetime = Field(default_factory=clock.now)
+    signed_by_id: int | None = Field(default=None, foreign_key='user.id')
+    signed_at: datetime | None = None
+    content_sha256: str | None = Field(default=None, max_length=64)
+    pdf_path: str | None = Field(default=None, max_length=255)
+    pdf_sha256: str | None = Field(default=None, max_length=64)
+    pdf_rendered_at: datetime | None = None
+    created_at: datetime = Field(default_factory=clock.now)
+
+
+# ---------------------------------------------------------------- data models (not tables)
+
+
+class UserCreate(SQLModel):
+    username: str = ''
+    full_name: str = ''
+    role: str = Role.RECEPTIONIST.value
+    password: str = ''
+    language: str = 'en'

@@ -1,0 +1,72 @@
+"""The administrator's settings kept in the database (clinic name, accept any modality, thresholds…).
+
+Each option has a default here; the environment may fix some at start-up (PACS_ACCEPT_ANY_AE).
+"""
+
+import logging
+from typing import Any
+
+from . import audit, clock, db, events
+from .access import Actor, Permission, require
+from .errors import InvalidInput
+from .models import Setting
+
+log = logging.getLogger(__name__)
+
+DEFAULTS: dict[str, Any] = {
+    'clinic_name': 'ClinicPACS',
+    'clinic_address': '',
+    'clinic_language': 'en',
+    'accept_any_ae': False,
+}
+
+_overrides: dict[str, Any] = {}
+
+
+def override(key: str, value: Any) -> None:
+    """Fix an option from the environment for this process (it then wins over the stored value)."""
+    _overrides[key] = value
+
+
+def clear_overrides() -> None:
+    """Forget environment overrides (tests)."""
+    _overrides.clear()
+
+
+def get(key: str) -> Any:
+    """The current value of an option."""
+    if key in _overrides:
+        return _overrides[key]
+    if key not in DEFAULTS:
+        raise KeyError(key)
+    with db.reading() as session:
+        row = session.get(Setting, key)
+    return DEFAULTS[key] if row is None else row.value
+
+
+def all_values() -> dict[str, Any]:
+    """Every option with its current value."""
+    return {key: get(key) for key in DEFAULTS}
+
+
+def is_overridden(key: str) -> bool:
+    """True when the environment fixes this option."""
+    return key in _overrides
+
+
+def put(key: str, value: Any, *, by: Actor) -> None:
+    """Store an option (administrators only), audited."""
+    require(by, Permission.MANAGE_SETTINGS)
+    if key not in DEFAULTS:
+        raise InvalidInput(f'Unknown setting {key}')
+    expected = type(DEFAULTS[key])
+    if not isinstance(value, expected):
+        raise InvalidInput(f'{key} must be a {expected.__name__}', {key: 'type'})
+    with db.transaction() as session:
+        row = session.get(Setting, key) or Setting(key=key)
+        old = row.value
+        row.value, row.updated_at, row.updated_by = value, clock.now(), by.username
+        session.add(row)
+        audit.record(session, by, 'setting.change', object_type='setting', object_id=key,
+                     detail={'from': old, 'to': value} if key != 'clinic_address' else {})
+        events.publish_after(session, events.SettingChanged(key))

@@ -1,0 +1,98 @@
+"""Configuration from PACS_* environment variables and an optional .env file."""
+
+import logging
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ('en', 'ru', 'es', 'fr', 'de')
+
+
+class Settings(BaseSettings):
+    """Everything the program reads from its environment; built once in main.py and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix='PACS_', env_file='.env', extra='ignore')
+
+    data_dir: Path = Path('data')
+    database_url: str | None = None  # None: SQLite inside data_dir
+    redis_url: str | None = None  # None: in-process broker and event bus
+    http_host: str = '0.0.0.0'
+    http_port: int = Field(8080, ge=1, le=65535)
+    ae_title: str = Field('CLINICPACS', min_length=1, max_length=16)
+    dicom_port: int = Field(11112, ge=0, le=65535)  # 0: any free port (tests)
+    accept_any_ae: bool = False
+    admin_password: SecretStr | None = None
+    secret: SecretStr | None = None
+    idle_timeout_minutes: int = Field(15, ge=1, le=24 * 60)
+    session_lifetime_hours: int = Field(12, ge=1, le=24 * 7)
+    language: str = 'en'
+    worker_threads: int = Field(2, ge=1, le=64)
+    min_free_disk_mb: int = Field(500, ge=0)
+
+    @field_validator('database_url')
+    @classmethod
+    def _database_url_parses(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                make_url(value)
+            except ArgumentError as error:
+                raise ValueError(f'not a database URL: {error}') from None
+        return value or None
+
+    @field_validator('redis_url')
+    @classmethod
+    def _redis_url_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(('redis://', 'rediss://', 'unix://')):
+            raise ValueError('must start with redis://, rediss:// or unix://')
+        return value or None
+
+    @field_validator('ae_title')
+    @classmethod
+    def _ae_title_chars(cls, value: str) -> str:
+        if not value.strip() or '\\' in value or any(ord(c) < 32 for c in value):
+            raise ValueError('AE title must be 1-16 printable characters without backslash')
+        return value.strip()
+
+    @field_validator('language')
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f'must be one of {", ".join(LANGUAGES)}')
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL, SQLite in the data directory unless PACS_DATABASE_URL says otherwise."""
+        return self.database_url or f'sqlite:///{(self.data_dir / "clinicpacs.sqlite3").resolve()}'
+
+    def secret_value(self) -> str:
+        """The session signing secret, generated once into the data directory when not configured."""
+        if self.secret is not None:
+            return self.secret.get_secret_value()
+        path = self.data_dir / 'secret.key'
+        if not path.exists():
+            import secrets
+
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+class SettingsError(Exception):
+    """A PACS_* variable has a value the program cannot use."""
+
+
+def load(**overrides: object) -> Settings:
+    """Read the settings, turning validation errors into one line that names the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = 'PACS_' + str(first['loc'][0]).upper() if first['loc'] else 'PACS_*'
+        raise SettingsError(f'{name}: {first["msg"]}') from None

@@ -1,0 +1,213 @@
+"""ClinicPACS entry point and command line: serve (default), worker, scp, migrate, user, modality, audit.
+
+This is the only module that builds the whole system: settings, logging, database, broker, SCP and
+web server. Errors a user can fix print one line on stderr and exit with code 2.
+"""
+
+import argparse
+import getpass
+import logging
+import secrets
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+
+from domain import audit, auth, db, options, users
+from domain.access import system
+from domain.errors import DomainError
+from domain.models import Role, UserCreate
+from domain.settings import Settings, SettingsError, load
+
+log = logging.getLogger('clinicpacs')
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run one command; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _configure_logging(getattr(args, 'verbose', False))
+    try:
+        settings = load()
+    except SettingsError as error:
+        print(f'clinicpacs: {error}', file=sys.stderr)
+        return 2
+    command: Callable[[Settings, argparse.Namespace], int] = args.func if hasattr(args, 'func') else serve
+    try:
+        return command(settings, args)
+    except (DomainError, SettingsError) as error:
+        print(f'clinicpacs: {error}', file=sys.stderr)
+        return 2
+
+
+# ---------------------------------------------------------------- commands
+
+
+def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
+    """Run the web UI, the DICOM listener and (embedded) the job workers in this process."""
+    from nicegui import app, ui
+
+    import ui as screens
+    from jobs import broker
+    from ui import health, live
+
+    _open_database(settings, migrate=True)
+    _ensure_first_admin(settings)
+    _start_jobs(settings, run_workers=settings.redis_url is None)
+    screens.register_pages()
+    health.register(settings.data_dir, {'broker': broker.ping, 'dicom': None})
+    app.on_startup(live.start_bridge)
+    app.on_shutdown(broker.stop_workers)
+    app.on_shutdown(db.dispose)
+    log.info('serving on http://%s:%s (data in %s)', settings.http_host, settings.http_port, settings.data_dir)
+    ui.run(host=settings.http_host, port=settings.http_port, title='ClinicPACS', reload=False, show=False,
+           storage_secret=settings.secret_value(), show_welcome_message=False, favicon='🩻',
+           uvicorn_logging_level='warning', reconnect_timeout=10.0)
+    return 0
+
+
+def worker(settings: Settings, _args: argparse.Namespace) -> int:
+    """Run job workers only (the scaled mode: Redis broker, any number of these processes)."""
+    if not settings.redis_url:
+        raise SettingsError('PACS_REDIS_URL: a separate worker needs the Redis broker')
+    _open_database(settings, migrate=False)
+    _start_jobs(settings, run_workers=True)
+    log.info('worker running with %d threads', settings.worker_threads)
+    _wait_for_signal()
+    from jobs import broker
+
+    broker.stop_workers()
+    return 0
+
+
+def migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    """Bring the database schema up to date."""
+    db.configure(settings)
+    db.upgrade()
+    print('database is up to date')
+    return 0
+
+
+def user(settings: Settings, args: argparse.Namespace) -> int:
+    """Manage staff accounts from the console."""
+    _open_database(settings, migrate=True)
+    console = system('console')
+    if args.user_command == 'add':
+        password = args.password or _read_password()
+        created = users.create(UserCreate(username=args.username, full_name=args.full_name or '', role=args.role,
+                                          password=password), by=console)
+        print(f'added {created.username} ({created.role})')
+    elif args.user_command == 'passwd':
+        users.set_password(args.username, args.password or _read_password(), by=console)
+        print(f'password changed for {args.username}')
+    elif args.user_command == 'disable':
+        users.disable(args.username, by=console)
+        print(f'disabled {args.username}')
+    elif args.user_command == 'list':
+        for account in users.list_all(by=console):
+            state = 'active' if account.active else 'disabled'
+            print(f'{account.username:<24} {account.role:<13} {state:<9} {account.full_name}')
+    return 0
+
+
+def audit_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Check the audit trail's hash chain."""
+    _open_database(settings, migrate=False)
+    report = audit.verify()
+    if report.intact:
+        print(f'audit chain intact: {report.checked} events')
+        return 0
+    print(f'audit chain broken at event {report.first_broken_id} (after {report.checked} good events)')
+    return 1
+
+
+# ---------------------------------------------------------------- wiring
+
+
+def _open_database(settings: Settings, *, migrate: bool) -> None:
+    db.configure(settings)
+    if migrate:
+        db.upgrade()
+    auth.configure(settings)
+    if settings.accept_any_ae:
+        options.override('accept_any_ae', True)
+
+
+def _start_jobs(settings: Settings, *, run_workers: bool) -> None:
+    import jobs.actors  # noqa: F401 - declares every actor
+    from jobs import broker, dispatch, relay
+
+    broker.setup(settings.redis_url)
+    if settings.redis_url:
+        relay.start(settings.redis_url)
+    dispatch.start()
+    if run_workers:
+        broker.start_workers(settings.worker_threads)
+        dispatch.requeue_unfinished()
+
+
+def _ensure_first_admin(settings: Settings) -> None:
+    if users.count_admins():
+        return
+    given = settings.admin_password.get_secret_value() if settings.admin_password else None
+    password = given or secrets.token_urlsafe(12)
+    users.create(UserCreate(username='admin', full_name='Administrator', role=Role.ADMIN.value, password=password),
+                 by=system('start-up'))
+    if given is None:
+        print(f'First administrator: user name "admin", password "{password}" (shown once; change it after login)')
+    log.info('created the first administrator account')
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass('Password: ')
+        if first != getpass.getpass('Repeat: '):
+            raise SettingsError('the passwords do not match')
+        return first
+    return sys.stdin.readline().rstrip('\n')
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    for noisy in ('pynetdicom', 'dramatiq', 'fontTools', 'weasyprint', 'httpx', 'alembic'):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog='main.py', description="ClinicPACS: a clinic's imaging system")
+    parser.add_argument('-v', '--verbose', action='store_true', help='log debug messages')
+    commands = parser.add_subparsers(title='commands')
+    commands.add_parser('serve', help='run the web UI, DICOM listener and jobs (default)').set_defaults(func=serve)
+    commands.add_parser('worker', help='run job workers only (needs PACS_REDIS_URL)').set_defaults(func=worker)
+    commands.add_parser('migrate', help='bring the database schema up to date').set_defaults(func=migrate)
+
+    user_parser = commands.add_parser('user', help='manage staff accounts')
+    user_parser.set_defaults(func=user)
+    user_commands = user_parser.add_subparsers(dest='user_command', required=True)
+    add = user_commands.add_parser('add', help='add an account')
+    add.add_argument('username')
+    add.add_argument('--role', required=True, choices=[role.value for role in Role])
+    add.add_argument('--password', help='read from the terminal or standard input when omitted')
+    add.add_argument('--full-name')
+    passwd = user_commands.add_parser('passwd', help='set a new password')
+    passwd.add_argument('username')
+    passwd.add_argument('--password')
+    user_commands.add_parser('disable', help='stop an account from signing in').add_argument('username')
+    user_commands.add_parser('list', help='list accounts')
+
+    audit_parser = commands.add_parser('audit', help='check the audit trail')
+    audit_parser.set_defaults(func=audit_command)
+    audit_parser.add_subparsers(dest='audit_command', required=True).add_parser('verify', help='check the chain')
+    return parser
+
+
+if __name__ == '__main__':
+    sys.exit(main())

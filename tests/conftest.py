@@ -1,0 +1,154 @@
+"""Shared fixtures: a fresh clinic (data directory, database, one user per role) for every test.
+
+Variants: PACS_TEST_DATABASE_URL (PostgreSQL) runs the service tests under tests/domain and tests/jobs
+on both SQLite and PostgreSQL; PACS_TEST_REDIS_URL switches the Redis tests on. PACS_REQUIRE_ALL=1
+(set by .ci/run) turns every skip into a failure, so CI proves what a plain `make test` may skip.
+"""
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from nicegui.testing import User
+from sqlalchemy import create_engine, text
+
+from domain import auth, clock, db, events, options, users
+from domain.access import Actor, system
+from domain.models import Role, UserCreate
+from domain.settings import Settings
+
+PG_URL = os.environ.get('PACS_TEST_DATABASE_URL', '')
+REDIS_URL = os.environ.get('PACS_TEST_REDIS_URL', '')
+REQUIRE_ALL = os.environ.get('PACS_REQUIRE_ALL') == '1'
+BOTH_DATABASES = ('tests/domain', 'tests/jobs')
+PASSWORD = 'correct horse battery'
+
+# Cheap argon2 parameters: the suite creates many accounts; production keeps passlib's defaults.
+auth.passwords.update(argon2__memory_cost=1024, argon2__rounds=1, argon2__parallelism=1)
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    password: str
+    role: str
+    user_id: int
+
+    @property
+    def actor(self) -> Actor:
+        """An actor for calling services directly (no login session to check)."""
+        return Actor(role=self.role, username=self.username, user_id=self.user_id, address='127.0.0.1')
+
+
+@dataclass(frozen=True)
+class Clinic:
+    settings: Settings
+    receptionist: Account
+    technician: Account
+    radiologist: Account
+    admin: Account
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+    def account(self, role: str) -> Account:
+        return getattr(self, role)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Service tests run on every configured database; the rest on SQLite."""
+    if 'backend' in metafunc.fixturenames or 'clinic' in metafunc.fixturenames:
+        path = Path(str(metafunc.definition.path)).as_posix()
+        if any(f'/{part}/' in path for part in BOTH_DATABASES):
+            metafunc.parametrize('backend', ['sqlite', 'postgres'], indirect=True)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    name = getattr(request, 'param', 'sqlite')
+    if name == 'postgres' and not PG_URL:
+        pytest.skip('PostgreSQL variant off: set PACS_TEST_DATABASE_URL')
+    return name
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path / 'data', database_url=None, redis_url=None,  # type: ignore[call-arg]
+                    dicom_port=0, http_port=8080)
+
+
+@pytest.fixture
+def database(backend: str, settings: Settings) -> Iterator[Settings]:
+    """A migrated-shape, empty database for this test (a schema of its own on PostgreSQL)."""
+    if backend == 'postgres':
+        schema = f't_{uuid.uuid4().hex[:12]}'
+        admin_engine = create_engine(PG_URL, isolation_level='AUTOCOMMIT')
+        with admin_engine.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA {schema}'))
+        configured = settings.model_copy(update={'database_url': PG_URL})
+        db.configure(configured, connect_args={'options': f'-csearch_path={schema}'})
+    else:
+        configured = settings
+        db.configure(configured)
+    db.create_all()
+    auth.configure(configured)
+    try:
+        yield configured
+    finally:
+        db.dispose()
+        if backend == 'postgres':
+            with admin_engine.connect() as connection:
+                connection.execute(text(f'DROP SCHEMA {schema} CASCADE'))
+            admin_engine.dispose()
+
+
+@pytest.fixture
+def clinic(database: Settings) -> Clinic:
+    """A clinic with one active account per role, all with the password PASSWORD."""
+    accounts = {}
+    for role in Role:
+        name = f'{role.value}1'
+        created = users.create(UserCreate(username=name, full_name=f'Test {role.value}', role=role.value,
+                                          password=PASSWORD), by=system('test'))
+        accounts[role.value] = Account(name, PASSWORD, role.value, created.id or 0)
+    return Clinic(settings=database, **accounts)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state() -> Iterator[None]:
+    yield
+    events.reset()
+    options.clear_overrides()
+    clock.reset()
+
+
+async def sign_in(user: User, account: Account) -> None:
+    """Fill in the real login page and wait for the home screen."""
+    await user.open('/login')
+    user.find(marker='username').type(account.username)
+    user.find(marker='password').type(account.password)
+    user.find(marker='sign-in').click()
+    await user.should_see(marker='user-menu')
+
+
+def need_tool(name: str) -> str:
+    """The path of a command-line tool, or skip the test with the reason."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f'{name} is not installed (apt-get install {"dcmtk" if name.endswith("scu") else name})')
+    return path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE_ALL and report.skipped and not hasattr(report, 'wasxfail'):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = 'failed'
+        report.longrepr = f'skipped under PACS_REQUIRE_ALL=1: {reason}'

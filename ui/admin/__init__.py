@@ -1,0 +1,10 @@
+"""The administrator's screens: users, audit, jobs and settings."""
+
+from . import audit_log, job_list, settings_page, user_list
+
+
+def register() -> None:
+    user_list.register()
+    audit_log.register()
+    job_list.register()
+    settings_page.register()

@@ -1,0 +1,59 @@
+"""Jobs: background work by state, the error of a failed job, and Retry."""
+
+from nicegui import ui
+
+from domain import events, work
+
+from .. import live
+from ..i18n import t
+from ..shell import FAILED, current_actor, nav, perform, screen
+
+STATE_COLOURS = {'queued': 'grey', 'running': 'primary', 'done': 'positive', 'failed': 'negative'}
+
+
+def register() -> None:
+    nav('/admin/jobs', 'Jobs', 'pending_actions', order=88)
+
+    @screen('/admin/jobs', title='Jobs')
+    async def jobs_page() -> None:
+        actor = current_actor()
+        shown = {'state': 'failed'}
+
+        @ui.refreshable
+        async def listing() -> None:
+            counts = await perform(work.counts, by=actor)
+            jobs = await perform(work.listing, by=actor, state=shown['state'] or None)
+            if counts is FAILED or jobs is FAILED:
+                return
+            with ui.row().classes('gap-2'):
+                for state in ('', 'queued', 'running', 'done', 'failed'):
+                    count = counts.get(state, 0) if state else sum(counts.values())
+                    label = f'{t(state or "all")} ({count})'
+                    ui.button(label, on_click=lambda s=state: show(s)) \
+                        .props('unelevated' if shown['state'] == state else 'outline').mark(f'jobs-{state or "all"}')
+            if not jobs:
+                ui.label(t('No jobs here')).classes('text-grey-7')
+            for job in jobs:
+                with ui.card().classes('w-full q-pa-sm').mark('job-row'):
+                    with ui.row().classes('items-center w-full gap-3'):
+                        ui.badge(t(job.state), color=STATE_COLOURS.get(job.state, 'grey'))
+                        ui.label(f'#{job.id} {job.kind} · {job.object_id}').classes('text-weight-medium')
+                        ui.label(t('{n} attempts', n=job.attempts)).classes('text-grey-7')
+                        ui.label(job.updated_at.strftime('%Y-%m-%d %H:%M:%S')).classes('text-grey-7')
+                        ui.space()
+                        if job.state == 'failed':
+                            ui.button(t('Retry'), icon='replay', on_click=lambda j=job.id: retry(j)) \
+                                .props('outline dense').mark(f'retry-{job.id}')
+                    if job.error:
+                        ui.label(job.error).classes('text-negative text-caption font-mono whitespace-pre-wrap')
+
+        async def show(state: str) -> None:
+            shown['state'] = state
+            await listing.refresh()
+
+        async def retry(job_id: int) -> None:
+            await perform(work.retry, job_id, by=actor, success=t('Queued again'))
+            await listing.refresh()
+
+        await listing()
+        live.on(events.JobChanged).subscribe(listing.refresh)

@@ -1,0 +1,27 @@
+"""German."""
+
+MESSAGES: dict[str, str] = {
+    'Sign in': 'Anmelden',
+    'Username': 'Benutzername',
+    'Password': 'Passwort',
+    'Sign out': 'Abmelden',
+    'Home': 'Start',
+    'Account': 'Konto',
+    'Language': 'Sprache',
+    'Users': 'Benutzer',
+    'Audit': 'Audit',
+    'Jobs': 'Aufträge',
+    'Settings': 'Einstellungen',
+    'Save': 'Speichern',
+    'Cancel': 'Abbrechen',
+    'Wrong username or password': 'Falscher Benutzername oder falsches Passwort',
+    'Your session has ended; please sign in again': 'Ihre Sitzung ist beendet; bitte melden Sie sich erneut an',
+    'Your role may not open this screen': 'Ihre Rolle darf diese Seite nicht öffnen',
+    'Change password': 'Passwort ändern',
+    'Role': 'Rolle',
+    'receptionist': 'Empfang',
+    'technician': 'MTRA',
+    'radiologist': 'Radiologe',
+    'admin': 'Administrator',
+    'Welcome, {name}': 'Willkommen, {name}',
+}

@@ -1,0 +1,27 @@
+"""Spanish."""
+
+MESSAGES: dict[str, str] = {
+    'Sign in': 'Iniciar sesión',
+    'Username': 'Usuario',
+    'Password': 'Contraseña',
+    'Sign out': 'Cerrar sesión',
+    'Home': 'Inicio',
+    'Account': 'Cuenta',
+    'Language': 'Idioma',
+    'Users': 'Usuarios',
+    'Audit': 'Auditoría',
+    'Jobs': 'Tareas',
+    'Settings': 'Ajustes',
+    'Save': 'Guardar',
+    'Cancel': 'Cancelar',
+    'Wrong username or password': 'Usuario o contraseña incorrectos',
+    'Your session has ended; please sign in again': 'Su sesión ha terminado; inicie sesión de nuevo',
+    'Your role may not open this screen': 'Su rol no puede abrir esta pantalla',
+    'Change password': 'Cambiar contraseña',
+    'Role': 'Rol',
+    'receptionist': 'recepcionista',
+    'technician': 'técnico',
+    'radiologist': 'radiólogo',
+    'admin': 'administrador',
+    'Welcome, {name}': 'Bienvenido, {name}',
+}

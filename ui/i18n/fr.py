@@ -1,0 +1,27 @@
+"""French."""
+
+MESSAGES: dict[str, str] = {
+    'Sign in': 'Se connecter',
+    'Username': "Nom d'utilisateur",
+    'Password': 'Mot de passe',
+    'Sign out': 'Se déconnecter',
+    'Home': 'Accueil',
+    'Account': 'Compte',
+    'Language': 'Langue',
+    'Users': 'Utilisateurs',
+    'Audit': 'Audit',
+    'Jobs': 'Tâches',
+    'Settings': 'Paramètres',
+    'Save': 'Enregistrer',
+    'Cancel': 'Annuler',
+    'Wrong username or password': "Nom d'utilisateur ou mot de passe incorrect",
+    'Your session has ended; please sign in again': 'Votre session a pris fin ; veuillez vous reconnecter',
+    'Your role may not open this screen': "Votre rôle ne permet pas d'ouvrir cet écran",
+    'Change password': 'Changer le mot de passe',
+    'Role': 'Rôle',
+    'receptionist': 'réceptionniste',
+    'technician': 'manipulateur',
+    'radiologist': 'radiologue',
+    'admin': 'administrateur',
+    'Welcome, {name}': 'Bienvenue, {name}',
+}

@@ -1,0 +1,177 @@
+"""The frame every screen shares: the role check, the redirect to /login, the header and the menu.
+
+`screen()` is `ui.page` plus the role check from domain.access.SCREENS (no auth middleware): a path
+without a row there cannot be registered at all. Nothing here is built at import time.
+"""
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import app, run, ui
+
+from domain import access, audit, auth, users
+from domain.access import Actor
+from domain.errors import DomainError, InvalidInput, SessionExpired
+
+from .i18n import LANGUAGE_NAMES, t
+
+log = logging.getLogger(__name__)
+
+SESSION_CHECK_S = 30.0
+FAILED: Any = object()  # what perform() returns when it showed the problem to the user
+
+
+@dataclass(frozen=True)
+class NavItem:
+    path: str
+    label: str
+    icon: str
+    order: int
+
+
+_nav: dict[str, NavItem] = {}
+
+
+def nav(path: str, label: str, icon: str, order: int = 50) -> None:
+    """Put a screen in the menu of every role that may open it (called from a screen's register())."""
+    _nav[path] = NavItem(path, label, icon, order)
+
+
+def menu_for(role: str) -> list[NavItem]:
+    """The menu entries a role may use, in order."""
+    return sorted((item for item in _nav.values() if access.may_open(role, item.path)), key=lambda i: i.order)
+
+
+def current_actor() -> Actor:
+    """The signed-in actor of the browser being served (set by screen() when the page was built)."""
+    return app.storage.client['actor']
+
+
+def client_address(request: Request | None) -> str:
+    """The caller's address, for the audit trail and login throttling."""
+    return request.client.host if request is not None and request.client else ''
+
+
+def screen(path: str, *, title: str, frame: bool = True) -> Callable[[Callable[..., Awaitable[None]]], Callable]:
+    """Register a page at `path` for the roles domain.access.SCREENS allows there."""
+    if path not in access.SCREENS:
+        raise KeyError(f'screen {path} has no row in domain.access.SCREENS')
+    allowed = access.SCREENS[path]
+
+    def decorate(build: Callable[..., Awaitable[None]]) -> Callable:
+        params = [p for p in inspect.signature(build).parameters.values() if p.name != 'request']
+
+        @wraps(build)
+        async def page(request: Request, **kwargs: Any) -> Any:
+            address = client_address(request)
+            actor = await run.io_bound(auth.resume, app.storage.user.get('session'), address=address)
+            if actor is None:
+                target = request.url.path + (f'?{request.url.query}' if request.url.query else '')
+                return RedirectResponse(f'/login?next={quote(target, safe="")}')
+            app.storage.client['actor'] = actor
+            app.storage.user['language'] = actor.language
+            if actor.role not in allowed:
+                await run.io_bound(audit.record_refusal, actor, 'screen.denied', object_type='screen',
+                                   object_id=path)
+                log.warning('screen %s refused for user %s (%s)', path, actor.user_id, actor.role)
+                _frame(actor, t('Not allowed'))
+                with ui.column().classes('w-full items-center q-pa-xl'):
+                    ui.icon('block', size='xl', color='negative')
+                    ui.label(t('Your role may not open this screen')).classes('text-h6').mark('not-allowed')
+                    ui.link(t('Back to your home screen'), access.HOME.get(actor.role, '/'))
+                return None
+            if frame:
+                _frame(actor, t(title))
+            with ui.column().classes('w-full q-pa-md gap-4 max-w-screen-2xl mx-auto'):
+                await build(**{k: v for k, v in kwargs.items() if k in {p.name for p in params}})
+            return None
+
+        page.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [inspect.Parameter('request', inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request), *params])
+        ui.page(path, title=f'{t(title)} · ClinicPACS')(page)
+        return page
+
+    return decorate
+
+
+async def perform(function: Callable[..., Any], *args: Any, success: str | None = None, **kwargs: Any) -> Any:
+    """Call a service off the event loop; show a refusal as a notice (or go to /login) and return FAILED."""
+    try:
+        result = await run.io_bound(function, *args, **kwargs)
+    except SessionExpired:
+        ui.notify(t('Your session has ended; please sign in again'), type='warning')
+        ui.navigate.to('/login')
+        return FAILED
+    except InvalidInput as error:
+        ui.notify(t(str(error)), type='warning')
+        return FAILED
+    except DomainError as error:
+        ui.notify(t(str(error)), type='warning')
+        return FAILED
+    if success:
+        ui.notify(success, type='positive')
+    return result
+
+
+async def sign_out() -> None:
+    """End the session on the server and forget it in this browser."""
+    actor = app.storage.client.get('actor')
+    if actor is not None:
+        await run.io_bound(auth.logout, actor)
+    app.storage.user.pop('session', None)
+    ui.navigate.to('/login')
+
+
+def _frame(actor: Actor, title: str) -> None:
+    ui.colors(primary='#1f5f8b', secondary='#4a8db7', accent='#e39b2d', positive='#2e7d32')
+    ui.query('body').classes('bg-grey-1')
+    items = menu_for(actor.role)
+    with ui.left_drawer(value=True).props('bordered width=220 breakpoint=900').classes('bg-white q-pa-none') \
+            as drawer:
+        with ui.list().props('padding').classes('w-full'):
+            for item in items:
+                with ui.item(on_click=lambda i=item: ui.navigate.to(i.path)).props('clickable') \
+                        .mark(f'nav-{item.path.strip("/").replace("/", "-") or "home"}'):
+                    with ui.item_section().props('avatar'):
+                        ui.icon(item.icon, color='primary')
+                    ui.item_section(t(item.label))
+    with ui.header(elevated=True).classes('items-center q-px-md q-py-xs bg-primary'):
+        ui.button(icon='menu', on_click=drawer.toggle).props('flat round color=white').mark('menu-toggle')
+        ui.label('ClinicPACS').classes('text-h6 text-weight-medium')
+        ui.label('·').classes('opacity-60')
+        ui.label(title).classes('text-subtitle1').mark('screen-title')
+        ui.space()
+        with ui.button(icon='account_circle').props('flat no-caps color=white').mark('user-menu') as button:
+            button.text = f'{actor.username} ({t(actor.role)})'
+            with ui.menu():
+                ui.menu_item(t('Account'), on_click=lambda: ui.navigate.to('/account'))
+                with ui.menu_item(auto_close=False):
+                    ui.select(LANGUAGE_NAMES, value=actor.language, label=t('Language'),
+                              on_change=lambda e: _switch_language(e.value)).classes('w-40').mark('language')
+                ui.separator()
+                ui.menu_item(t('Sign out'), on_click=sign_out).mark('sign-out')
+    ui.timer(SESSION_CHECK_S, _check_session_alive)
+
+
+async def _switch_language(language: str) -> None:
+    actor = current_actor()
+    if await perform(users.set_language, language, by=actor) is FAILED:
+        return
+    app.storage.user['language'] = language
+    app.storage.client['actor'] = Actor(**{**actor.__dict__, 'language': language})
+    ui.navigate.reload()
+
+
+async def _check_session_alive() -> None:
+    token = app.storage.user.get('session')
+    if await run.io_bound(auth.resume, token, touch=False) is None:
+        app.storage.user.pop('session', None)
+        ui.notify(t('Your session has ended; please sign in again'), type='warning')
+        ui.navigate.to('/login')
