@@ -11,13 +11,13 @@ from starlette.routing import Route
 from domain import access
 from domain.models import Role
 from tests.conftest import Clinic, sign_in
-from ui import health, live
+from ui import health, live, register_pages
 
 INTERNAL = ('/_nicegui', '/docs', '/openapi', '/redoc', '/favicon.ico')
 
 
 def _register_all(clinic: Clinic) -> None:
-    _register_all(clinic)
+    register_pages()
     health.register(clinic.data_dir, {})
 
 
