@@ -68,6 +68,65 @@ class SettingChanged(Event):
     key: str
 
 
+# ---------------------------------------------------------------- the clinic's events (issues 4-7 add theirs here)
+
+
+@dataclass(frozen=True)
+class PatientChanged(Event):
+    patient_id: int
+
+
+@dataclass(frozen=True)
+class AppointmentChanged(Event):
+    appointment_id: int
+    state: str
+
+
+@dataclass(frozen=True)
+class StudyArrived(Event):
+    study_id: int
+
+
+@dataclass(frozen=True)
+class StudyUpdated(Event):
+    study_id: int
+    state: str
+
+
+@dataclass(frozen=True)
+class StudyReady(Event):
+    study_id: int
+
+
+@dataclass(frozen=True)
+class StudyMatched(Event):
+    study_id: int
+    patient_id: int
+
+
+@dataclass(frozen=True)
+class MeasurementsChanged(Event):
+    study_id: int
+
+
+@dataclass(frozen=True)
+class ReportChanged(Event):
+    report_id: int
+    study_id: int
+    state: str
+
+
+@dataclass(frozen=True)
+class ReportFinalised(Event):
+    report_id: int
+    study_id: int
+
+
+@dataclass(frozen=True)
+class ReportPdfReady(Event):
+    report_id: int
+
+
 # ---------------------------------------------------------------- the bus
 
 
