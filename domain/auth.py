@@ -209,6 +209,7 @@ def _check(user_session: UserSession, user: User, actor: Actor, *, touch: bool =
     elif now - user_session.created_at > policy.lifetime:
         reason = 'lifetime'
     if reason is not None:
+        log.info('session of user %s ended: %s', user.id, reason)
         if user_session.ended_at is None:
             with db.transaction() as session:
                 session.exec(update(UserSession).where(col(UserSession.id) == user_session.id)  # type: ignore[call-overload]

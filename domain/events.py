@@ -185,6 +185,12 @@ def add_transport(transport: Transport) -> None:
     _transports.append(transport)
 
 
+def remove_transport(transport: Transport) -> None:
+    """Stop relaying through this transport."""
+    if transport in _transports:
+        _transports.remove(transport)
+
+
 def reset() -> None:
     """Forget every subscriber and transport (tests and shutdown)."""
     with _lock:

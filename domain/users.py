@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from . import audit, auth, clock, db
+from . import audit, auth, clock, db, events
 from .access import Actor, Permission, require
 from .errors import Conflict, InvalidInput, NotFound
 from .models import Role, User, UserCreate
@@ -35,6 +35,7 @@ def create(data: UserCreate, *, by: Actor) -> User:
                     password_hash=auth.hash_password(data.password), language=data.language)
         session.add(user)
         audit.record(session, by, 'user.create', user, detail={'username': username, 'role': data.role})
+        events.publish_after(session, events.UserChanged(user.id or 0))
     log.info('user %s created with role %s', user.id, user.role)
     return user
 
@@ -102,6 +103,7 @@ def update(username: str, *, by: Actor, role: str | None = None, full_name: str 
         if 'role' in changes or ('active' in changes and not user.active):
             auth.end_sessions_of(session, user.id or 0, 'account-changed')
         audit.record(session, by, 'user.update', user, detail={k: v for k, v in changes.items() if k != 'full_name'})
+        events.publish_after(session, events.UserChanged(user.id or 0))
     return user
 
 

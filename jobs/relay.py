@@ -28,7 +28,10 @@ class RedisRelay:
         self.client.publish(CHANNEL, json.dumps({'origin': self.origin, 'event': event.to_wire()}, default=str))
 
     def close(self) -> None:
+        """Stop listening and relaying."""
+        events.remove_transport(self)
         self.thread.stop()
+        self.thread.join(timeout=2)
         self.pubsub.close()
         self.client.close()
 

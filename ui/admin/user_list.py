@@ -2,9 +2,10 @@
 
 from nicegui import run, ui
 
-from domain import auth, users
+from domain import auth, events, users
 from domain.models import Role, UserCreate
 
+from .. import live
 from ..i18n import LANGUAGE_NAMES, t
 from ..shell import FAILED, current_actor, nav, perform, screen
 
@@ -96,3 +97,4 @@ def register() -> None:
         ui.button(t('Add a user'), icon='person_add', on_click=add_dialog.open).mark('add-user')
         with ui.card().classes('w-full'):
             await rows()
+        live.on(events.UserChanged).subscribe(rows.refresh)
