@@ -2,11 +2,7 @@
 
 import logging
 
-from fastapi import Request
-from fastapi.responses import JSONResponse
-from nicegui import app
-
-from . import account, admin, home, login
+from . import account, admin, errors, home, login
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +14,4 @@ def register_pages() -> None:
     account.register()
     admin.register()
 
-    @app.exception_handler(500)
-    async def _server_error(_request: Request, error: Exception) -> JSONResponse:
-        log.error('unhandled error: %s', type(error).__name__, exc_info=error)
-        return JSONResponse({'detail': 'Internal error'}, status_code=500)
+    errors.register()

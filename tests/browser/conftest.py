@@ -1,0 +1,106 @@
+"""Real-browser tests: ClinicPACS served by `main.py serve` in its own process, driven by headless chromium."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_PASSWORD = 'browser admin password'
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    data_dir: Path
+    dicom_port: int
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope='module')
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A whole ClinicPACS (embedded mode) on free ports, with admin / ADMIN_PASSWORD."""
+    data_dir = tmp_path_factory.mktemp('served') / 'data'
+    http_port, dicom_port = free_port(), free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(('PACS_', 'PYTEST', 'NICEGUI'))}
+    environment.update(PACS_DATA_DIR=str(data_dir), PACS_HTTP_HOST='127.0.0.1', PACS_HTTP_PORT=str(http_port),
+                       PACS_DICOM_PORT=str(dicom_port), PACS_ADMIN_PASSWORD=ADMIN_PASSWORD, PACS_ACCEPT_ANY_AE='true')
+    log = (data_dir.parent / 'serve.log').open('w')
+    process = subprocess.Popen([sys.executable, 'main.py', 'serve'], cwd=ROOT, env=environment, stdout=log,
+                               stderr=subprocess.STDOUT)
+    url = f'http://127.0.0.1:{http_port}'
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f'serve exited: {(data_dir.parent / "serve.log").read_text()[-2000:]}')
+            try:
+                if httpx.get(f'{url}/health', timeout=1).status_code in (200, 503):
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield Served(url, data_dir, dicom_port)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    """Headless Debian chromium through chromedriver."""
+    chromium = shutil.which('chromium')
+    driver_path = shutil.which('chromedriver')
+    if not chromium or not driver_path:
+        pytest.skip('chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)')
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
+                 '--disable-background-networking', '--disable-component-update', '--disable-sync',
+                 '--disable-quic', '--window-size=1280,800'):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.implicitly_wait(0)
+    yield driver
+    driver.quit()
+
+
+def wait_for(driver: webdriver.Chrome, css: str, timeout: float = 10.0):
+    """The element matching a CSS selector once it is visible."""
+    return WebDriverWait(driver, timeout).until(expected_conditions.visibility_of_element_located((By.CSS_SELECTOR,
+                                                                                                   css)))
+
+
+def marker(name: str) -> str:
+    """The CSS selector of an element carrying a NiceGUI test marker."""
+    return f'[data-testid="{name}"], .{name}'
+
+
+def log_in(driver: webdriver.Chrome, url: str, username: str = 'admin', password: str = ADMIN_PASSWORD) -> None:
+    """Sign in through the real login page."""
+    driver.get(f'{url}/login')
+    wait_for(driver, 'input[autocomplete="username"]').send_keys(username)
+    driver.find_element(By.CSS_SELECTOR, 'input[autocomplete="current-password"]').send_keys(password)
+    driver.find_element(By.XPATH, '//button[.//span[text()="Sign in"]]').click()
+    wait_for(driver, 'header')
