@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from domain import audit, auth, db, options, users
 from domain.access import system
@@ -110,6 +111,26 @@ def user(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def backup_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Write an archive of the database and every file of the data directory."""
+    from domain import backup
+
+    _open_database(settings, migrate=True)
+    result = backup.create(settings.data_dir, by=system('console'), target_dir=args.output)
+    print(f'wrote {result.path} ({result.rows} rows, {result.files} files, sha256 {result.sha256})')
+    return 0
+
+
+def restore_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Put an archive back into an empty database and the data directory."""
+    from domain import backup
+
+    _open_database(settings, migrate=True)
+    result = backup.restore(args.archive, settings.data_dir, by=system('console'), force=args.force)
+    print(f'restored {result.path.name} ({result.rows} rows, {result.files} files)')
+    return 0
+
+
 def audit_command(settings: Settings, args: argparse.Namespace) -> int:
     """Check the audit trail's hash chain."""
     _open_database(settings, migrate=False)
@@ -202,6 +223,14 @@ def _parser() -> argparse.ArgumentParser:
     passwd.add_argument('--password')
     user_commands.add_parser('disable', help='stop an account from signing in').add_argument('username')
     user_commands.add_parser('list', help='list accounts')
+
+    backup_parser = commands.add_parser('backup', help='archive the database and the data directory')
+    backup_parser.add_argument('--output', type=Path, help='folder for the archive (default: DATA_DIR/backups)')
+    backup_parser.set_defaults(func=backup_command)
+    restore_parser = commands.add_parser('restore', help='restore an archive into an empty database')
+    restore_parser.add_argument('archive', type=Path)
+    restore_parser.add_argument('--force', action='store_true', help='replace a database that holds data')
+    restore_parser.set_defaults(func=restore_command)
 
     audit_parser = commands.add_parser('audit', help='check the audit trail')
     audit_parser.set_defaults(func=audit_command)

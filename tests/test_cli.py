@@ -69,3 +69,18 @@ def test_migrate_creates_the_schema(data_dir: Path) -> None:
     with sqlite3.connect(data_dir / 'clinicpacs.sqlite3') as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {'user', 'patient', 'study', 'series', 'instance', 'report', 'audit_event', 'job'} <= tables
+
+
+def test_a_backup_restores_into_a_new_data_directory(tmp_path: Path) -> None:
+    first, second = tmp_path / 'first', tmp_path / 'second'
+    assert _run(first, 'user', 'add', 'zoe', '--role', 'technician', '--password', 'zoe password 12').returncode == 0
+    made = _run(first, 'backup', '--output', str(tmp_path / 'archives'))
+    assert made.returncode == 0, made.stderr
+    archive = next((tmp_path / 'archives').glob('clinicpacs-*.tar'))
+    restored = _run(second, 'restore', str(archive))
+    assert restored.returncode == 0, restored.stderr
+    assert 'zoe' in _run(second, 'user', 'list').stdout
+    assert _run(second, 'audit', 'verify').returncode == 0
+    again = _run(second, 'restore', str(archive))
+    assert again.returncode == 2
+    assert 'already holds data' in again.stderr
