@@ -95,3 +95,15 @@ def test_passwords_are_stored_as_argon2_hashes(clinic: Clinic) -> None:
     account = users.get_by_username('admin1', by=clinic.admin.actor)
     assert account.password_hash.startswith('$argon2')
     assert PASSWORD not in account.password_hash
+
+
+def test_repeated_failures_from_one_address_slow_further_attempts(clinic: Clinic,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr(auth.time, 'sleep', waits.append)
+    for attempt in range(6):
+        with pytest.raises(LoginFailed):
+            auth.login(f'someone{attempt}', 'wrong password!', address='198.51.100.9')
+    assert waits == [0.25, 0.5]  # free for three failures, then doubling
+    auth.login('admin1', PASSWORD, address='203.0.113.1')
+    assert len(waits) == 2  # another address is not slowed
