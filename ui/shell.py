@@ -18,7 +18,7 @@ from nicegui import app, run, ui
 
 from domain import access, audit, auth, users
 from domain.access import Actor
-from domain.errors import DomainError, InvalidInput, SessionExpired
+from domain.errors import DomainError, SessionExpired
 
 from .i18n import LANGUAGE_NAMES, t
 
@@ -108,9 +108,6 @@ async def perform(function: Callable[..., Any], *args: Any, success: str | None 
     except SessionExpired:
         ui.notify(t('Your session has ended; please sign in again'), type='warning')
         ui.navigate.to('/login')
-        return FAILED
-    except InvalidInput as error:
-        ui.notify(t(str(error)), type='warning')
         return FAILED
     except DomainError as error:
         ui.notify(t(str(error)), type='warning')
