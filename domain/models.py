@@ -323,6 +323,15 @@ class Report(SQLModel, table=True):
 # ---------------------------------------------------------------- data models (not tables)
 
 
+class ReportDraft(SQLModel):
+    """What the report editor sends on every save: structured values and the two rich texts."""
+
+    values: dict[str, Any] = Field(default_factory=dict)
+    findings: str = ''
+    impression: str = ''
+    language: str = 'en'
+
+
 class UserCreate(SQLModel):
     username: str = ''
     full_name: str = ''

@@ -18,6 +18,7 @@ DEFAULTS: dict[str, Any] = {
     'clinic_address': '',
     'clinic_language': 'en',
     'accept_any_ae': False,
+    'clinic_logo': '',  # base64 PNG or JPEG printed in the report header (domain.reporting.set_logo)
 }
 
 _overrides: dict[str, Any] = {}

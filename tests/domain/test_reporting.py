@@ -1,0 +1,228 @@
+"""Reports: the state machine draft → final → addended for every role, checks, checksums and the audit trail."""
+
+import pytest
+from sqlmodel import select
+
+from domain import audit, db, reporting, richtext, work
+from domain.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed
+from domain.models import Appointment, AuditEvent, Report, ReportDraft
+from tests.conftest import Clinic
+from tests.report_fixtures import ABDOMEN_VALUES, final_report, make_study, template_id
+
+ALL_ROLES = ('receptionist', 'technician', 'radiologist', 'admin')
+
+
+@pytest.fixture
+def study(clinic: Clinic):
+    reporting.configure(clinic.data_dir)
+    return make_study()
+
+
+def _draft(study, clinic: Clinic, role: str = 'radiologist') -> int:
+    return reporting.start(study.study_id, template_id('us-abdomen'), by=clinic.account(role).actor).id or 0
+
+
+def _actions(clinic: Clinic, role: str, study) -> dict[str, bool]:
+    """Which steps of the state machine this role may take, tried on fresh reports."""
+    actor, doctor = clinic.account(role).actor, clinic.radiologist.actor
+    done = {}
+
+    def attempt(name: str, call) -> None:
+        try:
+            call()
+            done[name] = True
+        except NotAllowed:
+            done[name] = False
+
+    attempt('start', lambda: reporting.start(make_study().study_id, template_id('free'), by=actor))
+    draft = _draft(make_study(), clinic)
+    attempt('save', lambda: reporting.save_draft(draft, ReportDraft(values=ABDOMEN_VALUES, impression='ok'),
+                                                 by=actor))
+    attempt('finalise', lambda: reporting.finalise(draft, by=actor))
+    final = final_report(make_study(), doctor)
+    attempt('addendum', lambda: reporting.add_addendum(final, 'Also: spleen normal.', by=actor))
+    attempt('view', lambda: reporting.view(final, by=actor))
+    attempt('delete', lambda: reporting.delete_draft(_draft(make_study(), clinic), by=actor))
+    return done
+
+
+@pytest.mark.parametrize(('role', 'expected'), [
+    ('receptionist', {'start': False, 'save': False, 'finalise': False, 'addendum': False, 'view': True,
+                      'delete': False}),
+    ('technician', {'start': False, 'save': False, 'finalise': False, 'addendum': False, 'view': True,
+                    'delete': False}),
+    ('radiologist', {'start': True, 'save': True, 'finalise': True, 'addendum': True, 'view': True,
+                     'delete': True}),
+    ('admin', {'start': True, 'save': True, 'finalise': False, 'addendum': False, 'view': True, 'delete': True}),
+])
+def test_each_role_may_take_exactly_its_steps(clinic: Clinic, study, role: str, expected: dict) -> None:
+    assert _actions(clinic, role, study) == expected
+
+
+def test_a_draft_keeps_what_was_typed_and_shows_who_saved_it(clinic: Clinic, study) -> None:
+    report_id = _draft(study, clinic)
+    saved = reporting.save_draft(report_id, ReportDraft(values={'liver_right_lobe': '128'},
+                                                        findings='<p>Fine <b>liver</b></p>', impression='Normal'),
+                                 by=clinic.admin.actor)
+    assert saved.report.values == {'liver_right_lobe': '128'}
+    assert saved.report.findings == '<p>Fine <b>liver</b></p>'
+    assert saved.name(saved.report.last_saved_by_id) == 'Test admin'
+    assert saved.report.state == 'draft'
+
+
+def test_a_new_draft_starts_with_the_templates_normal_sentences_in_its_language(clinic: Clinic, study) -> None:
+    report = reporting.start(study.study_id, template_id('us-abdomen'), language='de', by=clinic.radiologist.actor)
+    assert 'Leber normal groß' in report.findings
+    assert richtext.plain(report.impression) == 'Kein pathologischer Befund.'
+
+
+def test_a_study_gets_one_report_and_a_second_start_is_refused(clinic: Clinic, study) -> None:
+    _draft(study, clinic)
+    with pytest.raises(Conflict):
+        _draft(study, clinic)
+
+
+def test_out_of_range_and_non_numeric_values_are_flagged_but_the_draft_is_kept(clinic: Clinic, study) -> None:
+    report_id = _draft(study, clinic)
+    saved = reporting.save_draft(report_id, ReportDraft(values={'liver_right_lobe': '171', 'spleen_length': '12O',
+                                                                'gb_wall': '2,5'}), by=clinic.radiologist.actor)
+    flags = {flag.key: flag.kind for flag in saved.flags}
+    assert flags == {'liver_right_lobe': 'out-of-range', 'spleen_length': 'not-a-number'}
+    assert reporting.view(report_id, by=clinic.radiologist.actor).report.values['spleen_length'] == '12O'
+
+
+def test_finalising_with_required_fields_empty_is_refused_with_the_list(clinic: Clinic, study) -> None:
+    report_id = _draft(study, clinic)
+    reporting.save_draft(report_id, ReportDraft(values={}, impression=''), by=clinic.radiologist.actor)
+    with pytest.raises(InvalidInput) as refused:
+        reporting.finalise(report_id, by=clinic.radiologist.actor)
+    assert str(refused.value) == 'Fill in before finalising: Right lobe, Impression'
+    assert reporting.view(report_id, by=clinic.radiologist.actor).report.state == 'draft'
+
+
+def test_finalising_a_value_that_is_not_a_number_is_refused(clinic: Clinic, study) -> None:
+    report_id = _draft(study, clinic)
+    reporting.save_draft(report_id, ReportDraft(values={**ABDOMEN_VALUES, 'spleen_length': 'big'},
+                                                impression='Splenomegaly'), by=clinic.radiologist.actor)
+    with pytest.raises(InvalidInput, match='Correct before finalising: Length'):
+        reporting.finalise(report_id, by=clinic.radiologist.actor)
+
+
+def test_finalising_freezes_signs_checksums_completes_the_appointment_and_queues_the_pdf(clinic: Clinic,
+                                                                                       study) -> None:
+    report_id = final_report(study, clinic.radiologist.actor, values={**ABDOMEN_VALUES, 'liver_right_lobe': '171'})
+    frozen = reporting.view(report_id, by=clinic.receptionist.actor).report
+    assert frozen.state == 'final'
+    assert frozen.signed_by_id == clinic.radiologist.user_id
+    assert frozen.signed_at is not None
+    assert len(frozen.content_sha256 or '') == 64
+    assert reporting.verify(report_id, by=clinic.admin.actor)
+    with db.reading() as session:
+        assert session.get(Appointment, study.appointment_id).state == 'completed'
+    assert [(j.kind, j.object_id) for j in work.unfinished()] == [('render_report_pdf', report_id)]
+
+
+def test_a_final_report_cannot_be_changed_finalised_again_or_deleted(clinic: Clinic, study) -> None:
+    report_id = final_report(study, clinic.radiologist.actor)
+    with pytest.raises(InvalidTransition):
+        reporting.save_draft(report_id, ReportDraft(values={}, impression='changed'), by=clinic.radiologist.actor)
+    with pytest.raises(InvalidTransition):
+        reporting.finalise(report_id, by=clinic.radiologist.actor)
+    with pytest.raises(InvalidTransition):
+        reporting.delete_draft(report_id, by=clinic.admin.actor)
+    assert richtext.plain(reporting.view(report_id, by=clinic.admin.actor).report.impression) == 'Normal abdomen.'
+
+
+def test_an_addendum_is_signed_and_frozen_beside_the_untouched_original(clinic: Clinic, study) -> None:
+    report_id = final_report(study, clinic.radiologist.actor)
+    original = reporting.view(report_id, by=clinic.admin.actor).report
+    addendum = reporting.add_addendum(report_id, '<p>Spleen re-measured: 110 mm.</p><script>x()</script>',
+                                      by=clinic.radiologist.actor)
+    shown = reporting.view(report_id, by=clinic.admin.actor)
+    assert shown.report.state == 'addended'
+    assert shown.report.content_sha256 == original.content_sha256
+    assert [a.findings for a in shown.addenda] == ['<p>Spleen re-measured: 110 mm.</p>']
+    assert addendum.signed_by_id == clinic.radiologist.user_id and len(addendum.content_sha256 or '') == 64
+    with pytest.raises(InvalidInput):
+        reporting.add_addendum(report_id, '<p> </p>', by=clinic.radiologist.actor)
+
+
+def test_an_addendum_needs_a_final_report(clinic: Clinic, study) -> None:
+    with pytest.raises(InvalidTransition):
+        reporting.add_addendum(_draft(study, clinic), 'too early', by=clinic.radiologist.actor)
+
+
+def test_only_the_author_or_an_admin_may_delete_a_draft(clinic: Clinic, study) -> None:
+    from domain import users
+    from domain.access import Actor, system
+    from domain.models import UserCreate
+
+    other = users.create(UserCreate(username='radiologist2', role='radiologist', password='another password 2'),
+                         by=system('test'))
+    report_id = _draft(study, clinic)
+    with pytest.raises(NotAllowed):
+        reporting.delete_draft(report_id, by=Actor(role='radiologist', username='radiologist2', user_id=other.id))
+    reporting.delete_draft(report_id, by=clinic.radiologist.actor)
+    with db.reading() as session:
+        assert session.get(Report, report_id) is None
+    assert reporting.for_study(study.study_id, by=clinic.admin.actor) is None
+
+
+def test_the_checksum_changes_whenever_the_signed_content_would(clinic: Clinic, study) -> None:
+    report_id = final_report(study, clinic.radiologist.actor)
+    view = reporting.view(report_id, by=clinic.admin.actor)
+    signed = view.report
+
+    def digest(**changes) -> str:
+        changed = signed.model_copy(update=changes)
+        return reporting.content_digest(changed, view.template, view.study, view.patient, 'radiologist1')
+
+    assert digest() == signed.content_sha256
+    variants = [digest(findings='<p>Liver unremarkable!</p>'), digest(impression='<p>Normal.</p>'),
+                digest(values={**signed.values, 'spleen_length': '106'}), digest(language='ru'),
+                digest(signed_at=signed.signed_at.replace(microsecond=1)),
+                reporting.content_digest(signed, view.template, view.study, view.patient, 'radiologist2'),
+                reporting.content_digest(signed, view.template.model_copy(update={'version': 2}), view.study,
+                                         view.patient, 'radiologist1')]
+    assert len({signed.content_sha256, *variants}) == len(variants) + 1
+    with db.transaction() as session:
+        tampered = session.get(Report, report_id)
+        tampered.impression = '<p>Changed behind the clinic’s back.</p>'
+        session.add(tampered)
+    assert not reporting.verify(report_id, by=clinic.admin.actor)
+
+
+def test_reports_are_found_by_their_text_and_by_state(clinic: Clinic, study) -> None:
+    final_id = final_report(study, clinic.radiologist.actor, findings='<p>Small hepatic cyst.</p>')
+    draft_id = _draft(make_study(family_name='Petrov'), clinic)
+    reporting.save_draft(draft_id, ReportDraft(values={}, findings='<p>Renal cyst left.</p>'),
+                         by=clinic.radiologist.actor)
+    reporting.add_addendum(final_id, 'Cholelithiasis noted.', by=clinic.radiologist.actor)
+    doctor = clinic.radiologist.actor
+    assert {r.id for r in reporting.search('cyst', by=doctor)} == {final_id, draft_id}
+    assert [r.id for r in reporting.search('cyst', 'draft', by=doctor)] == [draft_id]
+    assert [r.id for r in reporting.search('', 'addended', by=doctor)] == [final_id]
+    assert [r.id for r in reporting.search('cholelithiasis', by=doctor)] == [final_id]
+    assert [r.patient_name for r in reporting.search('renal', by=doctor)] == ['Petrov, Anna']
+    with pytest.raises(InvalidInput):
+        reporting.search('', 'signed', by=doctor)
+
+
+def test_every_step_leaves_an_audit_event(clinic: Clinic, study) -> None:
+    report_id = final_report(study, clinic.radiologist.actor)
+    reporting.add_addendum(report_id, 'More.', by=clinic.radiologist.actor)
+    with db.reading() as session:
+        actions = session.exec(select(AuditEvent.action).where(AuditEvent.object_type == 'report',
+                                                               AuditEvent.object_id == str(report_id))).all()
+    assert actions == ['report.start', 'report.save', 'report.finalise', 'report.addendum']
+    assert audit.verify().intact
+
+
+def test_the_report_shows_the_studys_measurements_and_key_images(clinic: Clinic, study) -> None:
+    from tests.report_fixtures import add_key_image, add_measurement
+
+    add_measurement(study, 'spleen', 104.5)
+    add_key_image(study, note='liver')
+    shown = reporting.view(_draft(study, clinic), by=clinic.radiologist.actor)
+    assert [(m.label, m.value) for m in shown.measurements] == [('spleen', 104.5)]
+    assert [k.note for k in shown.key_images] == ['liver']

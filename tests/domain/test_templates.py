@@ -1,0 +1,63 @@
+"""Report templates: shipped ones seeded once, the administrator's edits stored as new versions."""
+
+import pytest
+
+from domain import reporting, templates
+from domain.errors import InvalidInput, NotAllowed
+from tests.conftest import Clinic
+from tests.report_fixtures import make_study, template_id
+
+
+def test_the_shipped_templates_are_seeded_once_with_labels_in_five_languages(clinic: Clinic) -> None:
+    assert templates.seed_shipped() == 7
+    assert templates.seed_shipped() == 0
+    shown = {t.code: t for t in templates.current(by=clinic.radiologist.actor)}
+    assert set(shown) == {'us-abdomen', 'us-pelvis', 'us-obstetrics', 'us-thyroid', 'xr-chest', 'ct-head', 'free'}
+    obstetric = templates.definition(shown['us-obstetrics'])
+    assert obstetric.calculator == 'hadlock'
+    bpd = obstetric.fields()[0]
+    assert (bpd.key, bpd.unit, bpd.required) == ('bpd', 'mm', True)
+    assert templates.label(bpd.label, 'ru') == 'Бипариетальный размер (БПР)'
+    assert all(set(f.label) == {'en', 'ru', 'es', 'fr', 'de'} for t in shown.values()
+               for f in templates.definition(t).fields())
+
+
+def test_an_admin_edit_is_a_new_version_and_an_old_report_keeps_its_own(clinic: Clinic) -> None:
+    reporting.configure(clinic.data_dir)
+    first = template_id('us-thyroid')
+    report = reporting.start(make_study().study_id, first, by=clinic.radiologist.actor)
+    data = templates.definition(templates.get(first, by=clinic.admin.actor)).model_dump()
+    data['sections'][0]['fields'][0]['normal'] = [0, 12]
+    edited = templates.save_version('us-thyroid', data, modality='us', by=clinic.admin.actor)
+    assert (edited.version, edited.modality) == (2, 'US')
+    assert [t.version for t in templates.versions('us-thyroid', by=clinic.admin.actor)] == [2, 1]
+    newest = {t.code: t.id for t in templates.current(by=clinic.radiologist.actor)}
+    assert newest['us-thyroid'] == edited.id
+    kept = reporting.view(report.id, by=clinic.radiologist.actor)
+    assert (kept.template.version, kept.definition.fields()[0].normal) == (1, [0.0, 10.0])
+
+
+def test_a_retired_template_is_no_longer_offered(clinic: Clinic) -> None:
+    templates.seed_shipped()
+    templates.set_active('ct-head', False, by=clinic.admin.actor)
+    assert 'ct-head' not in {t.code for t in templates.current(by=clinic.radiologist.actor)}
+    assert 'ct-head' in {t.code for t in templates.current(by=clinic.admin.actor, include_inactive=True)}
+
+
+@pytest.mark.parametrize(('change', 'message'), [
+    (lambda d: d['sections'][0]['fields'].append(d['sections'][0]['fields'][0]), 'field keys used twice'),
+    (lambda d: d['sections'][0]['fields'][0].update(normal=[5, 1]), 'normal range must be'),
+    (lambda d: d['sections'][0]['fields'][0].update(type='date'), "Input should be 'number'"),
+    (lambda d: d['name'].update(en=' '), 'needs an English name'),
+])
+def test_a_broken_definition_is_refused_with_the_reason(clinic: Clinic, change, message: str) -> None:
+    data = templates.definition(templates.get(template_id('us-abdomen'), by=clinic.admin.actor)).model_dump()
+    change(data)
+    with pytest.raises(InvalidInput, match=message):
+        templates.save_version('us-abdomen', data, by=clinic.admin.actor)
+
+
+def test_only_an_admin_edits_templates(clinic: Clinic) -> None:
+    data = templates.definition(templates.get(template_id('free'), by=clinic.admin.actor)).model_dump()
+    with pytest.raises(NotAllowed):
+        templates.save_version('free', data, by=clinic.radiologist.actor)
