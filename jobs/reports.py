@@ -1,0 +1,101 @@
+"""The report PDF: rendered after finalising (and after each addendum), stored atomically with its checksum.
+
+The file name carries a digest of everything printed that can change (the signed content, the addenda,
+the clinic header), so a second delivery finds the PDF in place and does nothing, and a re-render of the
+same content writes the same bytes.
+"""
+
+import base64
+import binascii
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from dicom import render
+from domain import options, reporting
+from domain.access import system
+from domain.errors import NotFound
+from domain.reporting import ReportView
+from reports import pdf
+
+from .runner import job_actor
+
+log = logging.getLogger(__name__)
+
+SYSTEM = system('render_report_pdf')
+KEY_IMAGE_EDGE = 1024
+
+
+@job_actor(reporting.PDF_JOB, queue='reports', max_retries=3, throws=(NotFound,))
+def render_report_pdf(report_id: int) -> None:
+    """Render and store the PDF of a final report unless the stored one is current."""
+    view = reporting.view(report_id, by=SYSTEM, audited=False)
+    if view.report.state == reporting.DRAFT:
+        return
+    clinic = clinic_header()
+    relative = f'reports/{report_id}-{_edition(view, clinic)}.pdf'
+    target = reporting.data_dir() / relative
+    if view.report.pdf_rendered_at is not None and view.report.pdf_path == relative and \
+            _sha256_of(target) == view.report.pdf_sha256:
+        return
+    pictures = [pdf.Picture(_key_image(view, key.instance_id, key.frame), key.note) for key in view.key_images]
+    data = pdf.render_pdf(view, clinic, pictures)
+    _write_atomically(target, data)
+    if reporting.pdf_stored(report_id, relative, hashlib.sha256(data).hexdigest()):
+        for stale in target.parent.glob(f'{report_id}-*.pdf'):
+            if stale != target:
+                stale.unlink(missing_ok=True)
+    log.info('report %s PDF stored (%d bytes, %d key images)', report_id, len(data), len(pictures))
+
+
+def clinic_header() -> pdf.Clinic:
+    """The clinic's name, address and logo as the administrator set them."""
+    logo = None
+    if encoded := str(options.get('clinic_logo') or ''):
+        try:
+            logo = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            log.warning('the stored clinic logo is not valid base64; printing without it')
+    return pdf.Clinic(str(options.get('clinic_name')), str(options.get('clinic_address')), logo)
+
+
+def _edition(view: ReportView, clinic: pdf.Clinic) -> str:
+    printed = [view.report.content_sha256 or '', view.report.language, clinic.name, clinic.address,
+               hashlib.sha256(clinic.logo or b'').hexdigest(), *(a.content_sha256 or '' for a in view.addenda),
+               *(f'{k.instance_id}:{k.frame}:{k.note}' for k in view.key_images)]
+    return hashlib.sha256('\n'.join(printed).encode('utf-8')).hexdigest()[:16]
+
+
+def _key_image(view: ReportView, instance_id: int, frame: int) -> bytes | None:
+    path = view.files.get(instance_id)
+    if path is None:
+        return None
+    try:
+        return render.render_png(reporting.data_dir() / path, frame, max_edge=KEY_IMAGE_EDGE)
+    except (render.RenderError, OSError) as error:
+        log.warning('key image of instance %s frame %s left out of report %s: %s', instance_id, frame,
+                    view.report.id, error)
+        return None
+
+
+def _sha256_of(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix='.', suffix='.part')
+    try:
+        with os.fdopen(handle, 'wb') as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
