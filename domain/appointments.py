@@ -3,15 +3,24 @@
 The board's states: scheduled (booked) → waiting (checked in) → in-room → in-scan → review →
 completed, plus cancelled and no-show. Images arriving, a study becoming ready and a report being
 finalised move a card by themselves through the three functions at the end, called inside the
-transaction of the study or report service that knows it happened.
+transaction of the study or report service that knows it happened. Staff move cards by hand through
+`move()`, which asks domain.access for the permission each move needs.
 """
 
 import logging
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
-from . import clock, events
-from .models import Appointment
+from . import audit, clock, db, events
+from .access import Actor, Permission, may, require
+from .errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from .models import Appointment, AppointmentCreate, Modality, Patient, Procedure, Study
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +29,237 @@ SCHEDULED, WAITING, IN_ROOM, IN_SCAN, REVIEW, COMPLETED = 'scheduled', 'waiting'
 CANCELLED, NO_SHOW = 'cancelled', 'no-show'
 BOARD_ORDER = (SCHEDULED, WAITING, IN_ROOM, IN_SCAN, REVIEW, COMPLETED)
 CLOSED = (COMPLETED, CANCELLED, NO_SHOW)
+STATES = (*BOARD_ORDER, CANCELLED, NO_SHOW)
+
+# The moves staff make by hand, and the permission each needs (reception checks in, the technician scans).
+MOVES: dict[tuple[str, str], Permission] = {
+    (SCHEDULED, WAITING): Permission.CHECK_IN,
+    (WAITING, SCHEDULED): Permission.CHECK_IN,
+    (WAITING, IN_ROOM): Permission.CHECK_IN,
+    (IN_ROOM, WAITING): Permission.CHECK_IN,
+    (SCHEDULED, NO_SHOW): Permission.CHECK_IN,
+    (WAITING, NO_SHOW): Permission.CHECK_IN,
+    (NO_SHOW, WAITING): Permission.CHECK_IN,
+    (IN_ROOM, IN_SCAN): Permission.RUN_SCANS,
+    (IN_SCAN, IN_ROOM): Permission.RUN_SCANS,
+    (IN_SCAN, REVIEW): Permission.RUN_SCANS,
+}
+# The technician may also call a waiting patient in.
+ALSO: dict[tuple[str, str], Permission] = {(WAITING, IN_ROOM): Permission.RUN_SCANS}
+CANCELLABLE = (SCHEDULED, WAITING, IN_ROOM, NO_SHOW)
+RESCHEDULABLE = (SCHEDULED, WAITING, NO_SHOW, CANCELLED)
+OPENING, CLOSING = time(0, 0), time(23, 59)
+
+
+@dataclass(frozen=True)
+class Card:
+    """An appointment as the board, the day view and the kiosk show it."""
+
+    id: int
+    accession_number: str
+    state: str
+    state_changed_at: datetime
+    scheduled_at: datetime
+    duration_minutes: int
+    urgent: bool
+    patient_id: int
+    patient_name: str
+    patient_initials: str
+    clinic_patient_id: str
+    procedure: str
+    modality: str
+    room: str
+    modality_id: int | None
+    notes: str
+
+
+def book(data: AppointmentCreate, *, by: Actor) -> Appointment:
+    """Book a patient for a procedure in a room at a time; the appointment gets its Accession Number."""
+    require(by, Permission.BOOK_APPOINTMENTS)
+    problems = {}
+    if data.patient_id is None:
+        problems['patient_id'] = 'Choose the patient'
+    if data.procedure_id is None:
+        problems['procedure_id'] = 'Choose the procedure'
+    if data.modality_id is None:
+        problems['modality_id'] = 'Choose the room'
+    if data.scheduled_at is None:
+        problems['scheduled_at'] = 'Choose the date and time'
+    if problems:
+        raise InvalidInput(next(iter(problems.values())), problems)
+    with db.transaction() as session:
+        patient = session.get(Patient, data.patient_id)
+        if patient is None or patient.merged_into_id is not None:
+            raise NotFound('No such patient')
+        procedure = session.get(Procedure, data.procedure_id)
+        if procedure is None or not procedure.active:
+            raise InvalidInput('This procedure is not offered', {'procedure_id': 'inactive'})
+        modality = session.get(Modality, data.modality_id)
+        if modality is None or not modality.active:
+            raise InvalidInput('This room is not in use', {'modality_id': 'inactive'})
+        duration = data.duration_minutes or procedure.duration_minutes
+        if not 1 <= duration <= 24 * 60:
+            raise InvalidInput('The duration is 1 to 1440 minutes', {'duration_minutes': 'range'})
+        start = _utc(data.scheduled_at)  # type: ignore[arg-type]
+        _check_free(session, modality.id or 0, start, duration, None, urgent=data.urgent)
+        appointment = Appointment(patient_id=patient.id or 0, procedure_id=procedure.id, modality_id=modality.id,
+                                  accession_number=uuid.uuid4().hex[:16], scheduled_at=start,
+                                  duration_minutes=duration, urgent=data.urgent,
+                                  referring_physician=data.referring_physician.strip()[:100],
+                                  notes=data.notes.strip()[:1000], created_by=by.username,
+                                  state_changed_at=clock.now())
+        session.add(appointment)
+        session.flush()
+        appointment.accession_number = accession_for(appointment.id or 0)
+        audit.record(session, by, 'appointment.book', appointment,
+                     detail={'patient': patient.id, 'accession': appointment.accession_number,
+                             'procedure': procedure.code, 'modality': modality.ae_title,
+                             'at': start.isoformat(), 'urgent': data.urgent})
+        events.publish_after(session, events.AppointmentChanged(appointment.id or 0, SCHEDULED))
+    log.info('appointment %s booked (%s)', appointment.id, appointment.accession_number)
+    return appointment
+
+
+def accession_for(appointment_id: int) -> str:
+    """The Accession Number of an appointment (DICOM SH: at most 16 characters)."""
+    return f'A{appointment_id:08d}'
+
+
+def reschedule(appointment_id: int, when: datetime, *, by: Actor, modality_id: int | None = None) -> Appointment:
+    """Move an appointment to another time (and room); a cancelled or missed one is booked again."""
+    require(by, Permission.BOOK_APPOINTMENTS)
+    with _audited_refusals(by, appointment_id), db.transaction() as session:
+        appointment = _get(session, appointment_id)
+        if appointment.state not in RESCHEDULABLE:
+            raise _refuse(session, by, appointment, 'reschedule', 'An examination under way cannot be rescheduled')
+        room = modality_id or appointment.modality_id
+        start = _utc(when)
+        _check_free(session, room or 0, start, appointment.duration_minutes, appointment.id, urgent=appointment.urgent)
+        detail = {'from': appointment.scheduled_at.isoformat(), 'to': start.isoformat(),
+                  'state': appointment.state, 'modality_from': appointment.modality_id, 'modality_to': room}
+        appointment.scheduled_at, appointment.modality_id = start, room
+        _set_state(session, appointment, SCHEDULED)
+        audit.record(session, by, 'appointment.reschedule', appointment, detail=detail)
+    return appointment
+
+
+def cancel(appointment_id: int, *, by: Actor, reason: str = '') -> Appointment:
+    """Cancel an appointment that has not started."""
+    require(by, Permission.CHECK_IN)
+    with _audited_refusals(by, appointment_id), db.transaction() as session:
+        appointment = _get(session, appointment_id)
+        if appointment.state not in CANCELLABLE:
+            raise _refuse(session, by, appointment, 'cancel', 'An examination under way or done cannot be cancelled')
+        previous = appointment.state
+        _set_state(session, appointment, CANCELLED)
+        audit.record(session, by, 'appointment.cancel', appointment,
+                     detail={'from': previous, 'reason': reason.strip()[:200]})
+    return appointment
+
+
+def no_show(appointment_id: int, *, by: Actor) -> Appointment:
+    """The patient did not come."""
+    return move(appointment_id, NO_SHOW, by=by)
+
+
+def move(appointment_id: int, state: str, *, by: Actor) -> Appointment:
+    """Move a card on the board by hand; a move the role may not make, or that skips steps, is refused and audited."""
+    require(by, Permission.VIEW_BOARD)
+    with _audited_refusals(by, appointment_id), db.transaction() as session:
+        appointment = _get(session, appointment_id)
+        step = (appointment.state, state)
+        needed = [p for p in (MOVES.get(step), ALSO.get(step)) if p is not None]
+        if not needed:
+            raise _refuse(session, by, appointment, state,
+                          f'A card cannot move from {appointment.state} to {state}')
+        if not any(may(by, permission) for permission in needed):
+            raise _refuse(session, by, appointment, state, f'Your role may not move a card to {state}')
+        previous = appointment.state
+        _set_state(session, appointment, state)
+        audit.record(session, by, 'appointment.move', appointment, detail={'from': previous, 'to': state})
+    log.info('appointment %s moved from %s to %s by %s', appointment_id, previous, state, by.username)
+    return appointment
+
+
+def set_urgent(appointment_id: int, urgent: bool, *, by: Actor) -> Appointment:
+    """Mark an appointment (and any study already linked to it) urgent or not."""
+    require(by, Permission.BOOK_APPOINTMENTS)
+    with db.transaction() as session:
+        appointment = _get(session, appointment_id)
+        appointment.urgent = urgent
+        session.add(appointment)
+        session.exec(update(Study).where(Study.appointment_id == appointment_id)  # type: ignore[call-overload]
+                     .values(urgent=urgent))
+        audit.record(session, by, 'appointment.urgent', appointment, detail={'urgent': urgent})
+        events.publish_after(session, events.AppointmentChanged(appointment_id, appointment.state))
+    return appointment
+
+
+def day(on: date, *, by: Actor, modality_id: int | None = None, include_closed: bool = True) -> list[Card]:
+    """Every appointment of a (local) day, by time: the board, the day view per room and the kiosk read this."""
+    require(by, Permission.VIEW_SCHEDULE)
+    start, end = day_bounds(on)
+    query = (select(Appointment, Patient, Procedure, Modality)
+             .join(Patient, col(Patient.id) == Appointment.patient_id)
+             .join(Procedure, col(Procedure.id) == Appointment.procedure_id, isouter=True)
+             .join(Modality, col(Modality.id) == Appointment.modality_id, isouter=True)
+             .where(col(Appointment.scheduled_at) >= start, col(Appointment.scheduled_at) < end)
+             .order_by(col(Appointment.scheduled_at), col(Appointment.id)))
+    if modality_id is not None:
+        query = query.where(Appointment.modality_id == modality_id)
+    if not include_closed:
+        query = query.where(col(Appointment.state).not_in((CANCELLED, NO_SHOW)))
+    with db.reading() as session:
+        rows = session.exec(query).all()
+    return [_card(*row) for row in rows]
+
+
+def card(appointment_id: int, *, by: Actor) -> Card:
+    """One appointment as a card."""
+    require(by, Permission.VIEW_SCHEDULE)
+    with db.reading() as session:
+        row = session.exec(select(Appointment, Patient, Procedure, Modality)
+                           .join(Patient, col(Patient.id) == Appointment.patient_id)
+                           .join(Procedure, col(Procedure.id) == Appointment.procedure_id, isouter=True)
+                           .join(Modality, col(Modality.id) == Appointment.modality_id, isouter=True)
+                           .where(Appointment.id == appointment_id)).first()
+    if row is None:
+        raise NotFound('No such appointment')
+    return _card(*row)
+
+
+def rooms(*, by: Actor) -> Sequence[Modality]:
+    """The rooms (modalities) appointments can be booked into."""
+    require(by, Permission.VIEW_SCHEDULE)
+    with db.reading() as session:
+        return session.exec(select(Modality).where(col(Modality.active).is_(True))
+                            .order_by(col(Modality.room), col(Modality.ae_title))).all()
+
+
+def allowed_moves(state: str, by: Actor) -> list[str]:
+    """The states this actor may move a card to from `state` (the board offers these buttons)."""
+    found = [to for (frm, to), permission in MOVES.items() if frm == state and may(by, permission)]
+    found += [to for (frm, to), permission in ALSO.items() if frm == state and may(by, permission) and to not in found]
+    return found
+
+
+def local_zone():  # type: ignore[no-untyped-def]
+    """The clinic's time zone (the server's)."""
+    return datetime.now().astimezone().tzinfo
+
+
+def day_bounds(on: date) -> tuple[datetime, datetime]:
+    """The start and end of a local day, in UTC."""
+    start = datetime.combine(on, time(0, 0), tzinfo=local_zone())
+    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+
+
+def today() -> date:
+    """The clinic's local date now."""
+    return clock.now().astimezone(local_zone()).date()
+
+
+# ---------------------------------------------------------------- moved by the system
 
 
 def images_arriving(session: Session, appointment_id: int) -> None:
@@ -37,6 +277,21 @@ def report_finalised(session: Session, appointment_id: int) -> None:
     _advance(session, appointment_id, COMPLETED, before=(SCHEDULED, WAITING, IN_ROOM, IN_SCAN, REVIEW))
 
 
+def scan_started(session: Session, appointment_id: int) -> None:
+    """The modality reported its performed procedure step IN PROGRESS (MPPS N-CREATE)."""
+    _advance(session, appointment_id, IN_SCAN, before=(SCHEDULED, WAITING, IN_ROOM))
+
+
+def scan_completed(session: Session, appointment_id: int) -> None:
+    """The modality reported the step COMPLETED (MPPS N-SET): the card goes on towards Review."""
+    _advance(session, appointment_id, REVIEW, before=(SCHEDULED, WAITING, IN_ROOM, IN_SCAN))
+
+
+def scan_discontinued(session: Session, appointment_id: int) -> None:
+    """The modality reported the step DISCONTINUED: the patient is back in the room, the scan not done."""
+    _advance(session, appointment_id, IN_ROOM, before=(IN_SCAN,))
+
+
 def _advance(session: Session, appointment_id: int, state: str, *, before: tuple[str, ...]) -> None:
     appointment = session.get(Appointment, appointment_id)
     if appointment is None or appointment.state not in before:
@@ -45,3 +300,71 @@ def _advance(session: Session, appointment_id: int, state: str, *, before: tuple
     appointment.state, appointment.state_changed_at = state, clock.now()
     session.add(appointment)
     events.publish_after(session, events.AppointmentChanged(appointment_id, state))
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _get(session: Session, appointment_id: int) -> Appointment:
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise NotFound('No such appointment')
+    return appointment
+
+
+def _set_state(session: Session, appointment: Appointment, state: str) -> None:
+    appointment.state, appointment.state_changed_at = state, clock.now()
+    session.add(appointment)
+    events.publish_after(session, events.AppointmentChanged(appointment.id or 0, state))
+
+
+def _refuse(session: Session, by: Actor, appointment: Appointment, to: str, message: str) -> InvalidTransition:
+    """The error for a refused change; `_audited_refusals` records it once the transaction has rolled back."""
+    log.warning('appointment %s: %s refused %s -> %s', appointment.id, by.username, appointment.state, to)
+    error = InvalidTransition(message)
+    error.detail = {'from': appointment.state, 'to': to}  # type: ignore[attr-defined]
+    return error
+
+
+@contextmanager
+def _audited_refusals(by: Actor, appointment_id: int) -> Iterator[None]:
+    # NOTE: outside the write transaction: SQLite lets one writer at a time, so a nested audit would wait on it.
+    try:
+        yield
+    except InvalidTransition as error:
+        audit.record_refusal(by, 'appointment.move', object_type='appointment', object_id=appointment_id,
+                             detail=getattr(error, 'detail', {}))
+        raise
+
+
+def _check_free(session: Session, modality_id: int, start: datetime, minutes: int, own_id: int | None, *,
+                urgent: bool) -> None:
+    if urgent:
+        return  # an urgent examination may be squeezed in
+    end = start + timedelta(minutes=minutes)
+    others = session.exec(select(Appointment).where(
+        Appointment.modality_id == modality_id, col(Appointment.state).not_in((CANCELLED, NO_SHOW)),
+        col(Appointment.scheduled_at) < end,
+        col(Appointment.scheduled_at) > start - timedelta(hours=24))).all()
+    for other in others:
+        if other.id != own_id and _utc(other.scheduled_at) + timedelta(minutes=other.duration_minutes) > start:
+            local = _utc(other.scheduled_at).astimezone(local_zone())
+            raise Conflict(f'The room is booked at {local:%H:%M} ({other.accession_number})')
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)  # the database hands back naive UTC on some backends
+    return moment.astimezone(UTC)
+
+
+def _card(appointment: Appointment, patient: Patient, procedure: Procedure | None, modality: Modality | None) -> Card:
+    initials = ''.join(part[:1].upper() + '.' for part in (patient.given_name, patient.family_name) if part)
+    return Card(id=appointment.id or 0, accession_number=appointment.accession_number, state=appointment.state,
+                state_changed_at=_utc(appointment.state_changed_at), scheduled_at=_utc(appointment.scheduled_at),
+                duration_minutes=appointment.duration_minutes, urgent=appointment.urgent,
+                patient_id=patient.id or 0, patient_name=patient.name, patient_initials=initials,
+                clinic_patient_id=patient.patient_id, procedure=procedure.name if procedure else '',
+                modality=procedure.modality if procedure else (modality.modality if modality else ''),
+                room=(modality.room or modality.ae_title) if modality else '',
+                modality_id=appointment.modality_id, notes=appointment.notes)

@@ -110,7 +110,7 @@ class Patient(SQLModel, table=True):
     family_name: str = Field(max_length=100)
     given_name: str = Field(default='', max_length=100)
     middle_name: str = Field(default='', max_length=100)
-    birth_date: date | None = None
+    birth_date: date | None = Field(default=None, index=True)
     sex: str = Field(default='U', max_length=1)  # M, F, O, U
     phone: str = Field(default='', max_length=40, index=True)
     email: str = Field(default='', max_length=200)
@@ -338,3 +338,31 @@ class UserCreate(SQLModel):
     role: str = Role.RECEPTIONIST.value
     password: str = ''
     language: str = 'en'
+
+
+class PatientCreate(SQLModel):
+    """A patient's details as typed at the desk (register and edit); birth_date may arrive as 'YYYY-MM-DD' text."""
+
+    family_name: str = ''
+    given_name: str = ''
+    middle_name: str = ''
+    birth_date: date | str | None = None
+    sex: str = 'U'
+    phone: str = ''
+    email: str = ''
+    national_id: str = ''
+    address: str = ''
+    notes: str = ''
+
+
+class AppointmentCreate(SQLModel):
+    """A booking as typed at the desk: who, which examination, which room and when."""
+
+    patient_id: int | None = None
+    procedure_id: int | None = None
+    modality_id: int | None = None
+    scheduled_at: datetime | None = None
+    duration_minutes: int | None = None
+    urgent: bool = False
+    referring_physician: str = ''
+    notes: str = ''

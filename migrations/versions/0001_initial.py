@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 12:52:33.123899
+Create Date: 2026-11-25 13:14:45.684032
 """
 from collections.abc import Sequence
 
@@ -107,6 +107,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('national_id')
     )
     with op.batch_alter_table('patient', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_patient_birth_date'), ['birth_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_patient_name_key'), ['name_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_patient_patient_id'), ['patient_id'], unique=True)
         batch_op.create_index(batch_op.f('ix_patient_phone'), ['phone'], unique=False)
@@ -431,6 +432,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_patient_phone'))
         batch_op.drop_index(batch_op.f('ix_patient_patient_id'))
         batch_op.drop_index(batch_op.f('ix_patient_name_key'))
+        batch_op.drop_index(batch_op.f('ix_patient_birth_date'))
 
     op.drop_table('patient')
     with op.batch_alter_table('modality', schema=None) as batch_op:

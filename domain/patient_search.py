@@ -1,0 +1,282 @@
+"""Finding patients: the one search box (names in any order, fuzzy; IDs, phone, accession; study filters),
+likely duplicates while typing, and a patient's timeline.
+
+Names are compared folded: transliterated to ASCII (anyascii: Müller → muller, Иванов → ivanov), lower
+case, punctuation dropped. `Patient.name_key` holds the folded family, given and middle names, family
+first, so a family-name prefix is an index range on both SQLite and PostgreSQL.
+"""
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from anyascii import anyascii
+from rapidfuzz import fuzz
+from sqlalchemy import and_, exists, func, or_
+from sqlmodel import Session, col, select
+
+from . import appointments, db
+from .access import Actor, Permission, require
+from .models import Appointment, Modality, Patient, PatientCreate, Procedure, Report, Series, Study
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 25
+FUZZY_POOL = 2000
+STRONG_SCORE = 90  # a name this close with the same birth date (or phone) blocks registration until confirmed
+SHOWN_SCORE = 75
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """The filters beside the search box; empty values match everything."""
+
+    study_from: date | None = None
+    study_to: date | None = None
+    modality: str = ''
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    rows: Sequence[Patient]
+    total: int
+    offset: int
+    limit: int
+    fuzzy: bool = False  # no exact match: these are the closest names
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A patient on file who may be the one being typed in, and why."""
+
+    id: int
+    patient_id: str
+    name: str
+    birth_date: date | None
+    phone: str
+    score: int
+    reasons: tuple[str, ...]
+    strong: bool
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One dated thing in a patient's life at the clinic: an appointment, a study or a report."""
+
+    at: datetime
+    kind: str  # appointment, study, report
+    object_id: int
+    title: str
+    state: str
+    detail: str = ''
+    thumbnails: tuple[int, ...] = field(default=())  # series ids with a thumbnail
+
+
+def fold(text: str) -> str:
+    """Text as names are compared: ASCII, lower case, words separated by single spaces."""
+    return ' '.join(re.sub(r'[^a-z0-9]+', ' ', anyascii(text or '').lower()).split())
+
+
+def name_key(family: str, given: str, middle: str = '') -> str:
+    """The folded name stored for search: family name first."""
+    return ' '.join(part for part in (fold(family), fold(given), fold(middle)) if part)[:300]
+
+
+def search(text: str = '', filters: SearchFilters | None = None, *, by: Actor, offset: int = 0,
+           limit: int = PAGE_SIZE) -> SearchPage:
+    """Patients matching the search box and filters, by name; fuzzy names when nothing matches exactly."""
+    require(by, Permission.VIEW_PATIENTS)
+    filters = filters or SearchFilters()
+    query = select(Patient).where(col(Patient.merged_into_id).is_(None))
+    query = _with_filters(query, filters)
+    text = text.strip()
+    with db.reading() as session:
+        if text:
+            exact = query.where(or_(*_text_conditions(text)))
+            page = _page(session, exact, offset, limit)
+            if page.total or not fold(text):
+                return page
+            return _fuzzy(session, query, text, offset, limit)
+        return _page(session, query, offset, limit)
+
+
+def duplicates(data: PatientCreate, *, by: Actor, exclude_id: int | None = None) -> list[Duplicate]:
+    """Likely duplicates of what is being typed (fuzzy folded name, same birth date, same phone), best first."""
+    require(by, Permission.VIEW_PATIENTS)
+    birth = data.birth_date
+    if isinstance(birth, str):
+        try:
+            birth = date.fromisoformat(birth.strip()) if birth.strip() else None
+        except ValueError:
+            birth = None
+    values = {'family_name': data.family_name, 'given_name': data.given_name, 'middle_name': data.middle_name,
+              'birth_date': birth, 'phone': data.phone}
+    with db.reading() as session:
+        return [d for d in duplicates_in(session, values) if d.id != exclude_id]
+
+
+def duplicates_in(session: Session, values: dict[str, object]) -> list[Duplicate]:
+    """The duplicate check inside a caller's session (registration uses it in its own transaction)."""
+    family = fold(str(values.get('family_name') or ''))
+    given = fold(str(values.get('given_name') or ''))
+    birth = values.get('birth_date')
+    phone = _digits(str(values.get('phone') or ''))
+    if len(family) < 2 and not phone and birth is None:
+        return []
+    conditions = []
+    if len(family) >= 2:
+        conditions.append(_prefix(col(Patient.name_key), family[:2]))
+        if given:
+            conditions.append(_prefix(col(Patient.name_key), given[:2]))  # names typed the other way round
+    if birth is not None:
+        conditions.append(Patient.birth_date == birth)
+    if len(phone) >= 6:
+        conditions.append(_phone_digits().contains(phone[-6:]))
+    candidates = session.exec(select(Patient).where(col(Patient.merged_into_id).is_(None), or_(*conditions))
+                              .limit(FUZZY_POOL)).all()
+    typed = f'{family} {given}'.strip()
+    found = []
+    for patient in candidates:
+        score = int(fuzz.token_sort_ratio(typed, patient.name_key)) if typed else 0
+        same_birth = birth is not None and patient.birth_date == birth
+        same_phone = len(phone) >= 6 and _digits(patient.phone).endswith(phone[-9:])
+        reasons = tuple(reason for reason, hit in (('name', score >= SHOWN_SCORE), ('birth date', same_birth),
+                                                    ('phone', same_phone)) if hit)
+        if score < SHOWN_SCORE and not (same_phone and score >= 50) and not (same_birth and score >= 60):
+            continue
+        strong = score >= STRONG_SCORE and (same_birth or same_phone or birth is None)
+        found.append(Duplicate(patient.id or 0, patient.patient_id, patient.name, patient.birth_date, patient.phone,
+                               score + 10 * same_birth + 10 * same_phone, reasons, strong))
+    found.sort(key=lambda d: -d.score)
+    return found[:10]
+
+
+def timeline(patient_id: int, *, by: Actor) -> list[TimelineEntry]:
+    """Appointments, studies (with the series that have thumbnails) and reports of a patient, newest first."""
+    require(by, Permission.VIEW_PATIENTS)
+    entries: list[TimelineEntry] = []
+    with db.reading() as session:
+        rows = session.exec(select(Appointment, Procedure, Modality).where(Appointment.patient_id == patient_id)
+                            .join(Procedure, col(Procedure.id) == Appointment.procedure_id, isouter=True)
+                            .join(Modality, col(Modality.id) == Appointment.modality_id, isouter=True)).all()
+        for appointment, procedure, modality in rows:
+            title = procedure.name if procedure else 'Appointment'
+            room = modality.room or modality.ae_title if modality else ''
+            entries.append(TimelineEntry(appointment.scheduled_at, 'appointment', appointment.id or 0, title,
+                                         appointment.state, f'{appointment.accession_number} {room}'.strip()))
+        studies = session.exec(select(Study).where(Study.patient_ref_id == patient_id)).all()
+        study_ids = [s.id for s in studies]
+        series = session.exec(select(Series).where(col(Series.study_id).in_(study_ids))
+                              .order_by(col(Series.series_number))).all() if study_ids else []
+        reports = session.exec(select(Report).where(col(Report.study_id).in_(study_ids))).all() if study_ids else []
+    for study in studies:
+        thumbs = tuple(s.id or 0 for s in series if s.study_id == study.id and s.thumbnail_path)
+        at = _study_time(study)
+        entries.append(TimelineEntry(at, 'study', study.id or 0, study.description or study.modalities or 'Study',
+                                     study.state, f'{study.modalities} {study.accession_number}'.strip(), thumbs))
+    for report in reports:
+        at = report.signed_at or report.last_saved_at
+        entries.append(TimelineEntry(at, 'report', report.id or 0, 'Addendum' if report.kind == 'addendum'
+                                     else 'Report', report.state))
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries
+
+
+def thumbnail_path(series_id: int, *, by: Actor) -> str | None:
+    """Where a series' thumbnail lies (relative to the data directory), if it has one."""
+    require(by, Permission.VIEW_PATIENTS)
+    with db.reading() as session:
+        series = session.get(Series, series_id)
+    return series.thumbnail_path if series else None
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _text_conditions(text: str) -> list:
+    conditions: list = []
+    upper = text.upper()
+    conditions.append(Patient.patient_id == upper)
+    conditions.append(Patient.national_id == text)
+    conditions.append(exists().where(Appointment.patient_id == Patient.id, Appointment.accession_number == upper))
+    conditions.append(exists().where(Study.patient_ref_id == Patient.id, Study.accession_number == text))
+    digits = _digits(text)
+    if len(digits) >= 4 and len(digits) >= len(text.replace(' ', '')) - 2:
+        conditions.append(_phone_digits().contains(digits))
+    tokens = fold(text).split()
+    if tokens and not (len(tokens) == 1 and tokens[0].isdigit()):
+        conditions.append(and_(*[_word_prefix(token) for token in tokens]))
+    return conditions
+
+
+def _word_prefix(token: str):  # type: ignore[no-untyped-def]
+    """The folded name has a word starting with `token` (any order of given and family names)."""
+    return or_(_prefix(col(Patient.name_key), token), col(Patient.name_key).contains(f' {token}'))
+
+
+def _prefix(column, text: str):  # type: ignore[no-untyped-def]
+    # An index range instead of LIKE: both databases use the index on name_key for it.
+    return and_(column >= text, column < text[:-1] + chr(ord(text[-1]) + 1))
+
+
+def _with_filters(query, filters: SearchFilters):  # type: ignore[no-untyped-def]
+    if not (filters.study_from or filters.study_to or filters.modality):
+        return query
+    study = [Study.patient_ref_id == Patient.id]
+    booked = [Appointment.patient_id == Patient.id, col(Appointment.state) != 'cancelled']
+    if filters.study_from:
+        study.append(col(Study.study_date) >= filters.study_from)
+        booked.append(col(Appointment.scheduled_at) >= appointments.day_bounds(filters.study_from)[0])
+    if filters.study_to:
+        study.append(col(Study.study_date) <= filters.study_to)
+        booked.append(col(Appointment.scheduled_at) < appointments.day_bounds(filters.study_to)[1])
+    if filters.modality:
+        modality = filters.modality.strip().upper()
+        study.append(col(Study.modalities).contains(modality))
+        booked.append(exists().where(Procedure.id == Appointment.procedure_id, Procedure.modality == modality))
+    return query.where(or_(exists().where(*study), exists().where(*booked)))
+
+
+def _page(session: Session, query, offset: int, limit: int) -> SearchPage:  # type: ignore[no-untyped-def]
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(col(Patient.name_key), col(Patient.id)).offset(offset).limit(limit)).all()
+    return SearchPage(rows, total, offset, limit)
+
+
+def _fuzzy(session: Session, query, text: str, offset: int, limit: int) -> SearchPage:  # type: ignore[no-untyped-def]
+    """Closest names: candidates share each word's first letters (two, then one), rapidfuzz ranks them."""
+    tokens = fold(text).split()
+    typed = ' '.join(tokens)
+    best: dict[int, tuple[float, Patient]] = {}
+    for letters in (2, 1):
+        pool = session.exec(query.where(*[_word_prefix(token[:letters]) for token in tokens])
+                            .limit(FUZZY_POOL)).all()
+        for patient in pool:
+            score = max(fuzz.token_sort_ratio(typed, patient.name_key),
+                        fuzz.token_set_ratio(typed, patient.name_key) - 5)
+            if score >= SHOWN_SCORE - 10:
+                best[patient.id or 0] = (score, patient)
+        if best:
+            break
+    ranked = [p for _, p in sorted(best.values(), key=lambda sp: (-sp[0], sp[1].name_key))]
+    return SearchPage(ranked[offset:offset + limit], len(ranked), offset, limit, fuzzy=True)
+
+
+def _phone_digits():  # type: ignore[no-untyped-def]
+    """The stored phone number without its punctuation, as SQL (phones keep the formatting staff typed)."""
+    expression = col(Patient.phone)
+    for mark in (' ', '-', '(', ')', '.', '+', '/'):
+        expression = func.replace(expression, mark, '')
+    return expression
+
+
+def _digits(text: str) -> str:
+    return ''.join(ch for ch in text if ch.isdigit())
+
+
+def _study_time(study: Study) -> datetime:
+    if study.study_date is not None:
+        return appointments.day_bounds(study.study_date)[0]
+    return study.first_arrival
