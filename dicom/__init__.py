@@ -1,0 +1,1 @@
+"""DICOM networking and pixels: SCP handlers, storage layout, parsing, rendering, DICOMweb."""
