@@ -1,0 +1,156 @@
+"""Modality Worklist C-FIND (PS3.4 K.6): a scanner asks for today's booked examinations.
+
+`on_c_find_worklist` is a pynetdicom C-FIND handler (a generator of (status, identifier) pairs) for the
+Modality Worklist Information Model; the SCP's C-FIND handler hands worklist requests to it. Matching
+is domain.worklist's; this module only converts between datasets and plain values.
+"""
+
+import logging
+from collections.abc import Iterator
+from datetime import date, time
+from typing import Any
+
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+from pynetdicom import evt
+from pynetdicom.sop_class import ModalityWorklistInformationFind  # type: ignore[attr-defined]
+from sqlalchemy.exc import OperationalError
+
+from domain import access, worklist
+from domain.errors import DomainError, InvalidInput, NotAllowed
+
+log = logging.getLogger(__name__)
+
+SOP_CLASS = ModalityWorklistInformationFind
+PENDING, SUCCESS, CANCELLED = 0xFF00, 0x0000, 0xFE00
+OUT_OF_RESOURCES, IDENTIFIER_MISMATCH, UNABLE_TO_PROCESS, REFUSED = 0xA700, 0xA900, 0xC000, 0xA801
+STEP_KEYS = ('Modality', 'ScheduledStationAETitle', 'ScheduledProcedureStepStartDate',
+             'ScheduledProcedureStepStartTime', 'ScheduledProcedureStepStatus')
+
+
+def on_c_find_worklist(event: Any) -> Iterator[tuple[int, Dataset | None]]:
+    """Answer a worklist query with one pending response per matching scheduled step, then success."""
+    requestor = event.assoc.requestor
+    actor = access.modality(requestor.ae_title.strip(), requestor.address)
+    try:
+        identifier = event.identifier
+        query = to_query(identifier)
+    except InvalidInput as error:
+        log.warning('worklist query from %s refused: %s', actor.username, error)
+        yield IDENTIFIER_MISMATCH, None
+        return
+    except Exception as error:  # a dataset pydicom cannot decode at all
+        log.warning('worklist query from %s could not be read: %s', actor.username, type(error).__name__)
+        yield UNABLE_TO_PROCESS, None
+        return
+    try:
+        items = worklist.query(query, by=actor)
+    except NotAllowed:
+        yield REFUSED, None
+        return
+    except DomainError as error:
+        log.warning('worklist query from %s refused: %s', actor.username, error)
+        yield IDENTIFIER_MISMATCH, None
+        return
+    except OperationalError:
+        log.warning('worklist query from %s: database unavailable', actor.username, exc_info=True)
+        yield OUT_OF_RESOURCES, None
+        return
+    for item in items:
+        if event.is_cancelled:
+            yield CANCELLED, None
+            return
+        yield PENDING, to_response(identifier, item)
+    yield SUCCESS, None
+
+
+def handlers() -> list[tuple[Any, Any]]:
+    """The event handlers a stand-alone worklist SCP binds (tests and the benchmark)."""
+    return [(evt.EVT_C_FIND, on_c_find_worklist)]
+
+
+def to_query(identifier: Dataset) -> worklist.WorklistQuery:
+    """The plain-valued query a C-FIND identifier asks (keys of the Scheduled Procedure Step sequence included)."""
+    if 'QueryRetrieveLevel' in identifier and identifier.QueryRetrieveLevel not in ('', None):
+        raise InvalidInput('A worklist query has no Query/Retrieve Level')
+    step = Dataset()
+    if 'ScheduledProcedureStepSequence' in identifier:
+        sequence = identifier.ScheduledProcedureStepSequence
+        if len(sequence) > 1:
+            raise InvalidInput('The Scheduled Procedure Step Sequence holds at most one item in a query')
+        if len(sequence) == 1:
+            step = sequence[0]
+    date_from, date_to = worklist.parse_range(_text(step, 'ScheduledProcedureStepStartDate'), date)
+    time_from, time_to = worklist.parse_range(_text(step, 'ScheduledProcedureStepStartTime'), time)
+    return worklist.WorklistQuery(
+        patient_name=_text(identifier, 'PatientName'), patient_id=_text(identifier, 'PatientID'),
+        accession_number=_text(identifier, 'AccessionNumber'),
+        requested_procedure_id=_text(identifier, 'RequestedProcedureID'),
+        modality=_text(step, 'Modality'), station_ae=_text(step, 'ScheduledStationAETitle'),
+        step_status=_text(step, 'ScheduledProcedureStepStatus'),
+        date_from=date_from, date_to=date_to, time_from=time_from, time_to=time_to)  # type: ignore[arg-type]
+
+
+def to_response(request: Dataset, item: worklist.WorklistItem) -> Dataset:
+    """A response holding the keys the query asked for, filled from the scheduled step."""
+    full = _full(item)
+    response = Dataset()
+    response.SpecificCharacterSet = 'ISO_IR 192'
+    for element in request:
+        keyword = element.keyword
+        if keyword in ('SpecificCharacterSet', ''):
+            continue
+        if keyword == 'ScheduledProcedureStepSequence':
+            asked = element.value[0] if len(element.value) else Dataset()
+            answer = Dataset()
+            step = full.ScheduledProcedureStepSequence[0]
+            for inner in (asked if len(asked) else step):
+                if inner.keyword in step:
+                    answer[inner.keyword] = step[inner.keyword]
+                elif inner.keyword:
+                    answer.add_new(inner.tag, inner.VR, None)
+            response.ScheduledProcedureStepSequence = Sequence([answer])
+        elif keyword in full:
+            response[keyword] = full[keyword]
+        else:
+            response.add_new(element.tag, element.VR, None)  # asked for but not held: zero length (PS3.4 C.2.2.1.3)
+    return response
+
+
+def _full(item: worklist.WorklistItem) -> Dataset:
+    ds = Dataset()
+    ds.PatientName = item.patient_name
+    ds.PatientID = item.patient_id
+    ds.PatientBirthDate = item.birth_date
+    ds.PatientSex = item.sex
+    ds.AccessionNumber = item.accession_number
+    ds.RequestedProcedureID = item.requested_procedure_id
+    ds.RequestedProcedureDescription = item.requested_procedure_description
+    ds.StudyInstanceUID = item.study_instance_uid
+    ds.ReferringPhysicianName = item.referring_physician
+    ds.RequestedProcedurePriority = 'STAT' if item.urgent else 'ROUTINE'
+    code = Dataset()
+    code.CodeValue = item.procedure_code[:16]
+    code.CodingSchemeDesignator = '99CLINICPACS'
+    code.CodeMeaning = item.requested_procedure_description
+    ds.RequestedProcedureCodeSequence = Sequence([code])
+    step = Dataset()
+    step.Modality = item.modality
+    step.ScheduledStationAETitle = item.station_ae
+    step.ScheduledStationName = item.station_name
+    step.ScheduledProcedureStepStartDate = item.start_date
+    step.ScheduledProcedureStepStartTime = item.start_time
+    step.ScheduledProcedureStepID = item.step_id
+    step.ScheduledProcedureStepDescription = item.step_description
+    step.ScheduledProcedureStepStatus = item.step_status
+    step.ScheduledPerformingPhysicianName = ''
+    step.ScheduledProtocolCodeSequence = Sequence([code])
+    ds.ScheduledProcedureStepSequence = Sequence([step])
+    return ds
+
+
+def _text(ds: Dataset, keyword: str) -> str:
+    value = ds.get(keyword)
+    if value is None:
+        return ''
+    return str(value).strip()
