@@ -18,6 +18,9 @@ DEFAULTS: dict[str, Any] = {
     'clinic_address': '',
     'clinic_language': 'en',
     'accept_any_ae': False,
+    'turnaround_amber_minutes': 60,  # the reading worklist turns amber past this time since arrival
+    'turnaround_red_minutes': 240,  # … and red past this
+    'kiosk_show_names': False,  # the waiting-room kiosk shows full names instead of initials
     'clinic_logo': '',  # base64 PNG or JPEG printed in the report header (domain.reporting.set_logo)
 }
 

@@ -6,6 +6,7 @@ case, punctuation dropped. `Patient.name_key` holds the folded family, given and
 first, so a family-name prefix is an index range on both SQLite and PostgreSQL.
 """
 
+import base64
 import logging
 import re
 from collections.abc import Sequence
@@ -280,3 +281,20 @@ def _study_time(study: Study) -> datetime:
     if study.study_date is not None:
         return appointments.day_bounds(study.study_date)[0]
     return study.first_arrival
+
+
+def thumbnail_data_url(series_id: int, *, by: Actor) -> str | None:
+    """A series' thumbnail as a data: URL to put straight into the page, if it has one on disk."""
+    relative = thumbnail_path(series_id, by=by)
+    if not relative:
+        return None
+    from . import reporting  # NOTE: reporting.configure(data_dir) tells every domain service where files live
+
+    path = reporting.data_dir() / relative
+    try:
+        data = path.read_bytes()
+    except OSError:
+        log.warning('thumbnail of series %s missing at %s', series_id, relative)
+        return None
+    kind = 'jpeg' if data[:2] == b'\xff\xd8' else 'png'
+    return f'data:image/{kind};base64,{base64.b64encode(data).decode()}'

@@ -1,0 +1,168 @@
+"""The radiologists' reading worklist: studies ready to read, urgent first, then oldest.
+
+A study is waiting to be read while it is ready and has no final report. A radiologist claims one; an
+admin assigns one to a radiologist. The turnaround (time since the first image arrived) turns amber and
+red past thresholds the administrator sets (options turnaround_amber_minutes / turnaround_red_minutes).
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import exists
+from sqlmodel import col, select
+
+from . import appointments, audit, clock, db, events, options
+from .access import Actor, Permission, require
+from .errors import Conflict, InvalidInput, NotFound
+from .models import Patient, Report, Study, User
+
+log = logging.getLogger(__name__)
+
+READY = 'ready'
+DONE_REPORTS = ('final', 'addended')
+MINE, UNASSIGNED = 'mine', 'unassigned'
+
+
+@dataclass(frozen=True)
+class ReadingRow:
+    study_id: int
+    urgent: bool
+    patient_name: str
+    patient_id: str
+    modalities: str
+    description: str
+    accession_number: str
+    study_date: date | None
+    arrived_at: datetime
+    waited_minutes: int
+    level: str  # '', 'amber', 'red'
+    assigned_to_id: int | None
+    assigned_to: str
+    report_state: str
+
+
+def worklist(*, by: Actor, modality: str = '', on: date | None = None, who: str = '',
+             limit: int = 200) -> list[ReadingRow]:
+    """Studies ready to read (no final report yet): urgent first, then oldest; optional filters."""
+    require(by, Permission.READ_IMAGES)
+    done = exists().where(Report.study_id == Study.id, col(Report.state).in_(DONE_REPORTS))
+    query = (select(Study, Patient, User).where(Study.state == READY, ~done)
+             .join(Patient, col(Patient.id) == Study.patient_ref_id, isouter=True)
+             .join(User, col(User.id) == Study.assigned_to_id, isouter=True)
+             .order_by(col(Study.urgent).desc(), col(Study.first_arrival), col(Study.id)))
+    if modality:
+        query = query.where(col(Study.modalities).contains(modality.strip().upper()))
+    if on is not None:
+        query = query.where(Study.study_date == on)
+    if who == MINE:
+        query = query.where(Study.assigned_to_id == by.user_id)
+    elif who == UNASSIGNED:
+        query = query.where(col(Study.assigned_to_id).is_(None))
+    amber, red = thresholds()
+    with db.reading() as session:
+        rows = session.exec(query.limit(limit)).all()
+        drafts = dict(session.exec(select(Report.study_id, Report.state)
+                                   .where(col(Report.study_id).in_([s.id for s, _, _ in rows]))).all())
+    now = clock.now()
+    found = []
+    for study, patient, user in rows:
+        arrived = _utc(study.first_arrival)
+        waited = max(0, int((now - arrived).total_seconds() // 60))
+        level = 'red' if waited >= red else 'amber' if waited >= amber else ''
+        found.append(ReadingRow(study.id or 0, study.urgent, patient.name if patient else study.patient_name,
+                                patient.patient_id if patient else study.dicom_patient_id, study.modalities,
+                                study.description, study.accession_number, study.study_date, arrived, waited,
+                                level, study.assigned_to_id, (user.full_name or user.username) if user else '',
+                                drafts.get(study.id or 0, '')))
+    return found
+
+
+def thresholds() -> tuple[int, int]:
+    """The amber and red turnaround thresholds in minutes."""
+    return int(options.get('turnaround_amber_minutes')), int(options.get('turnaround_red_minutes'))
+
+
+def claim(study_id: int, *, by: Actor) -> Study:
+    """A radiologist takes a study to read (unless a colleague already has it)."""
+    require(by, Permission.CLAIM_STUDIES)
+    with db.transaction() as session:
+        study = _get(session, study_id)
+        if study.assigned_to_id not in (None, by.user_id):
+            raise Conflict('A colleague is already reading this study')
+        study.assigned_to_id, study.assigned_at = by.user_id, clock.now()
+        session.add(study)
+        audit.record(session, by, 'study.claim', study)
+        events.publish_after(session, events.StudyUpdated(study_id, study.state))
+    return study
+
+
+def release(study_id: int, *, by: Actor) -> Study:
+    """Give back a claimed study (the one who holds it, or an admin)."""
+    require(by, Permission.READ_IMAGES)
+    with db.transaction() as session:
+        study = _get(session, study_id)
+        if study.assigned_to_id != by.user_id:
+            require(by, Permission.ASSIGN_STUDIES)
+        previous = study.assigned_to_id
+        study.assigned_to_id, study.assigned_at = None, None
+        session.add(study)
+        audit.record(session, by, 'study.release', study, detail={'from': previous})
+        events.publish_after(session, events.StudyUpdated(study_id, study.state))
+    return study
+
+
+def assign(study_id: int, user_id: int, *, by: Actor) -> Study:
+    """An admin gives a study to a radiologist."""
+    require(by, Permission.ASSIGN_STUDIES)
+    with db.transaction() as session:
+        study = _get(session, study_id)
+        doctor = session.get(User, user_id)
+        if doctor is None or not doctor.active or doctor.role != 'radiologist':
+            raise InvalidInput('Studies are assigned to active radiologists')
+        previous = study.assigned_to_id
+        study.assigned_to_id, study.assigned_at = user_id, clock.now()
+        session.add(study)
+        audit.record(session, by, 'study.assign', study, detail={'from': previous, 'to': user_id})
+        events.publish_after(session, events.StudyUpdated(study_id, study.state))
+    return study
+
+
+def set_urgent(study_id: int, urgent: bool, *, by: Actor) -> Study:
+    """Mark a study urgent (or not) after booking; its appointment follows."""
+    require(by, Permission.READ_IMAGES)
+    with db.transaction() as session:
+        study = _get(session, study_id)
+        study.urgent = urgent
+        session.add(study)
+        audit.record(session, by, 'study.urgent', study, detail={'urgent': urgent})
+        events.publish_after(session, events.StudyUpdated(study_id, study.state))
+    if study.appointment_id is not None:
+        appointments.set_urgent(study.appointment_id, urgent, by=_as_system(by))
+    return study
+
+
+def radiologists(*, by: Actor) -> list[tuple[int, str]]:
+    """The active radiologists a study can be assigned to."""
+    require(by, Permission.ASSIGN_STUDIES)
+    with db.reading() as session:
+        rows = session.exec(select(User).where(User.role == 'radiologist', col(User.active).is_(True))
+                            .order_by(col(User.username))).all()
+    return [(u.id or 0, u.full_name or u.username) for u in rows]
+
+
+def _get(session, study_id: int) -> Study:  # type: ignore[no-untyped-def]
+    study = session.get(Study, study_id)
+    if study is None:
+        raise NotFound('No such study')
+    return study
+
+
+def _as_system(by: Actor) -> Actor:
+    from .access import system
+
+    return system(f'reading:{by.username}')
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
