@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from domain import audit, auth, db, options, users
+from domain import audit, auth, db, options, reporting, templates, users
 from domain.access import system
 from domain.errors import DomainError
 from domain.models import Role, UserCreate
@@ -54,6 +54,7 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
 
     _open_database(settings, migrate=True)
     _ensure_first_admin(settings)
+    templates.seed_shipped()
     _start_jobs(settings, run_workers=settings.redis_url is None)
     screens.register_pages()
     health.register(settings.data_dir, {'broker': broker.ping, 'dicom': None})
@@ -150,6 +151,7 @@ def _open_database(settings: Settings, *, migrate: bool) -> None:
     if migrate:
         db.upgrade()
     auth.configure(settings)
+    reporting.configure(settings.data_dir)
     if settings.accept_any_ae:
         options.override('accept_any_ae', True)
 

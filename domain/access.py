@@ -91,12 +91,17 @@ SCREENS: dict[str, frozenset[str]] = {
     '/admin/audit': frozenset({A}),
     '/admin/jobs': frozenset({A}),
     '/admin/settings': frozenset({A}),
+    '/reports': ALL_STAFF,
+    '/reports/{report_id}': ALL_STAFF,
+    '/studies/{study_id}/report': frozenset({D, A}),
+    '/admin/templates': frozenset({A}),
 }
 
 # HTTP routes that are not screens, by path as FastAPI declares it.
 ROUTES: dict[str, frozenset[str]] = {
     '/health': PUBLIC,
     '/logout': ALL_STAFF,
+    '/reports/{report_id}/pdf': ALL_STAFF,
 }
 
 # Where each role lands after login.

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from . import appointments, audit, clock, db, events, options, richtext, work
 from .access import Actor, Permission, require
 from .errors import Conflict, InvalidInput, InvalidTransition, NotAllowed, NotFound
-from .models import Instance, KeyImage, Measurement, Patient, Report, ReportDraft, ReportTemplate, Study, User
+from .models import Instance, KeyImage, Measurement, Patient, Report, ReportDraft, ReportTemplate, Series, Study, User
 from .report_values import Flag, computed, flags, missing, unreadable
 from .templates import TemplateDefinition, definition
 from .templates import label as pick_label
@@ -63,6 +63,7 @@ class ReportView:
     measurements: list[Measurement]
     key_images: list[KeyImage]
     files: dict[int, str] = field(default_factory=dict)  # instance id -> file path under the data directory
+    uids: dict[int, tuple[str, str]] = field(default_factory=dict)  # instance id -> (series UID, SOP instance UID)
     flags: list[Flag] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     computed: dict[str, str] = field(default_factory=dict)
@@ -233,13 +234,16 @@ def view(report_id: int, *, by: Actor, audited: bool = True) -> ReportView:
                                          .order_by(col(Measurement.id))).all())
         key_images = list(session.exec(select(KeyImage).where(KeyImage.study_id == study.id)
                                        .order_by(col(KeyImage.id))).all())
-        files = dict(session.exec(select(Instance.id, Instance.file_path)
-                                  .where(col(Instance.id).in_([k.instance_id for k in key_images]))).all())
+        pictured = session.exec(select(Instance.id, Instance.file_path, Series.series_instance_uid,
+                                       Instance.sop_instance_uid).join(Series, col(Series.id) == Instance.series_id)
+                                .where(col(Instance.id).in_([k.instance_id for k in key_images]))).all()
+        files = {row[0]: row[1] for row in pictured}
+        uids = {row[0]: (row[2], row[3]) for row in pictured}
     if audited:
         audit.record_alone(by, 'report.view', object_type='report', object_id=report_id)
     parsed = definition(template)
     frozen = report.state != DRAFT
-    return ReportView(report, template, parsed, study, patient, addenda, names, measurements, key_images, files,
+    return ReportView(report, template, parsed, study, patient, addenda, names, measurements, key_images, files, uids,
                       flags=flags(parsed, report.values),
                       missing=[] if frozen else missing(parsed, report.values, report.impression, report.language),
                       computed=computed(parsed, report.values, study.study_date) if not frozen else {})

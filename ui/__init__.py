@@ -2,7 +2,7 @@
 
 import logging
 
-from . import account, admin, errors, home, login
+from . import account, admin, errors, home, login, report_editor, report_search
 
 log = logging.getLogger(__name__)
 
@@ -13,5 +13,7 @@ def register_pages() -> None:
     home.register()
     account.register()
     admin.register()
+    report_search.register()
+    report_editor.register()
 
     errors.register()

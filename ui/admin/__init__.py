@@ -1,6 +1,6 @@
 """The administrator's screens: users, audit, jobs and settings."""
 
-from . import audit_log, job_list, settings_page, user_list
+from . import audit_log, job_list, settings_page, templates, user_list
 
 
 def register() -> None:
@@ -8,3 +8,4 @@ def register() -> None:
     audit_log.register()
     job_list.register()
     settings_page.register()
+    templates.register()

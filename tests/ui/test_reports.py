@@ -1,0 +1,171 @@
+"""The report screens as a radiologist, an admin and the reception use them."""
+
+import asyncio
+
+import pytest
+from nicegui.testing import User
+
+from domain import reporting, templates
+from domain.models import ReportDraft
+from jobs.reports import render_report_pdf
+from tests.conftest import Clinic
+from tests.report_fixtures import add_measurement, final_report, make_study, template_id
+
+
+@pytest.fixture(autouse=True)
+def _reports(clinic: Clinic) -> None:
+    reporting.configure(clinic.data_dir)
+    templates.seed_shipped()
+
+
+def _draft(clinic: Clinic, study=None, code: str = 'us-abdomen') -> int:
+    study = study or make_study()
+    return reporting.start(study.study_id, template_id(code), by=clinic.radiologist.actor).id
+
+
+def _saved(report_id: int, clinic: Clinic):
+    return reporting.view(report_id, by=clinic.admin.actor, audited=False).report
+
+
+async def test_a_radiologist_starts_a_report_for_a_study_with_a_template(radiologist: User, clinic: Clinic) -> None:
+    study = make_study()
+    await radiologist.open(f'/studies/{study.study_id}/report')
+    await radiologist.should_see(marker='template')
+    radiologist.find(marker='template').click()
+    radiologist.find('Obstetric ultrasound (v1)').click()
+    radiologist.find(marker='start-report').click()
+    await radiologist.should_see('Biparietal diameter (BPD) *')
+    report = reporting.for_study(study.study_id, by=clinic.admin.actor)
+    assert report is not None and report.state == 'draft'
+
+
+async def test_typing_is_saved_by_itself_and_shows_who_saved(radiologist: User, clinic: Clinic) -> None:
+    report_id = _draft(clinic)
+    await radiologist.open(f'/reports/{report_id}')
+    await radiologist.should_see(marker='saved-by')
+    radiologist.find(marker='field-liver_right_lobe').type('128')
+    await radiologist.should_see('Unsaved changes…')
+    for _ in range(40):
+        if _saved(report_id, clinic).values.get('liver_right_lobe') == '128':
+            break
+        await asyncio.sleep(0.1)
+    assert _saved(report_id, clinic).values['liver_right_lobe'] == '128'
+    await radiologist.should_see('Saved by Test radiologist')
+
+
+async def test_an_out_of_range_value_is_flagged_beside_its_field_and_kept(radiologist: User, clinic: Clinic) -> None:
+    report_id = _draft(clinic)
+    await radiologist.open(f'/reports/{report_id}')
+    await radiologist.should_see(marker='saved-by')
+    radiologist.find(marker='field-spleen_length').type('190')
+    radiologist.find(marker='field-gb_wall').type('thick')
+    radiologist.find(marker='save-report').click()
+    await radiologist.should_see(marker='flag-spleen_length')
+    await radiologist.should_see('Outside the normal range 0–120')
+    await radiologist.should_see('Not a number')
+    assert _saved(report_id, clinic).values['gb_wall'] == 'thick'
+
+
+async def test_finalising_with_required_fields_empty_lists_them(radiologist: User, clinic: Clinic) -> None:
+    report_id = _draft(clinic)
+    await radiologist.open(f'/reports/{report_id}')
+    await radiologist.should_see(marker='saved-by')
+    radiologist.find(marker='finalise').click()
+    await radiologist.should_see('Fill in before finalising: Right lobe')
+    assert _saved(report_id, clinic).state == 'draft'
+
+
+async def test_a_finalised_report_is_read_only_on_screen_and_takes_an_addendum(radiologist: User,
+                                                                             clinic: Clinic) -> None:
+    report_id = _draft(clinic)
+    await radiologist.open(f'/reports/{report_id}')
+    await radiologist.should_see(marker='saved-by')
+    radiologist.find(marker='field-liver_right_lobe').type('140')
+    radiologist.find(marker='finalise').click()
+    await radiologist.should_see('Report finalised')
+    await radiologist.open(f'/reports/{report_id}')
+    await radiologist.should_see(marker='signed-by')
+    await radiologist.should_see(marker='pdf-pending')
+    await radiologist.should_not_see(marker='field-liver_right_lobe')
+    await radiologist.should_not_see(marker='save-report')
+    assert _saved(report_id, clinic).state == 'final'
+    radiologist.find(marker='addendum-text').type('<p>Spleen 104 mm on review.</p>')
+    radiologist.find(marker='sign-addendum').click()
+    await radiologist.should_see('Addendum signed')
+    await radiologist.open(f'/reports/{report_id}')
+    await radiologist.should_see(marker='addendum')
+    assert _saved(report_id, clinic).state == 'addended'
+
+
+async def test_a_measurement_goes_into_its_field_with_one_click(radiologist: User, clinic: Clinic) -> None:
+    study = make_study()
+    measurement = add_measurement(study, 'spleen', 10.45, unit='cm')
+    report_id = _draft(clinic, study)
+    await radiologist.open(f'/reports/{report_id}')
+    await radiologist.should_see('spleen: 10.4 cm')
+    radiologist.find(marker=f'insert-{measurement}').click()
+    assert radiologist.find(marker='field-spleen_length').elements.pop().value == '104.5'
+    radiologist.find(marker='save-report').click()
+    await radiologist.should_see('Saved')
+    assert _saved(report_id, clinic).values['spleen_length'] == '104.5'
+
+
+async def test_the_reception_reads_a_draft_without_editing_it(receptionist: User, clinic: Clinic) -> None:
+    report_id = _draft(clinic)
+    await receptionist.open(f'/reports/{report_id}')
+    await receptionist.should_see(marker='draft-notice')
+    await receptionist.should_not_see(marker='finalise')
+    await receptionist.should_not_see(marker='field-liver_right_lobe')
+
+
+async def test_the_pdf_is_downloaded_by_staff_and_refused_to_strangers(screens: User, clinic: Clinic) -> None:
+    report_id = final_report(make_study(), clinic.radiologist.actor)
+    url = f'/reports/{report_id}/pdf'
+    account = clinic.receptionist
+    response = await screens.http_client.get(url, auth=(account.username, account.password))
+    assert response.status_code == 404  # not rendered yet
+    from domain import work
+
+    render_report_pdf(work.unfinished()[0].id)
+    response = await screens.http_client.get(url, auth=(account.username, account.password))
+    assert response.status_code == 200
+    assert response.headers['content-type'] == 'application/pdf' and response.content.startswith(b'%PDF')
+    assert (await screens.http_client.get(url)).status_code == 401
+
+
+async def test_an_admin_saves_a_template_edit_as_a_new_version(admin: User, clinic: Clinic) -> None:
+    await admin.open('/admin/templates')
+    await admin.should_see(marker='edit-us-thyroid')
+    admin.find(marker='edit-us-thyroid').click()
+    await admin.should_see(marker='template-definition')
+    box = admin.find(marker='template-definition').elements.pop()
+    box.value = box.value.replace('"normal": [\n            0.0,\n            10.0\n          ]',
+                                  '"normal": [\n            0.0,\n            12.0\n          ]', 1)
+    admin.find(marker='save-template').click()
+    await admin.should_see('Saved as version 2')
+    newest = {t.code: t for t in templates.current(by=clinic.admin.actor)}['us-thyroid']
+    assert templates.definition(newest).fields()[0].normal == [0.0, 12.0]
+
+
+async def test_a_broken_template_edit_is_refused_and_kept(admin: User, clinic: Clinic) -> None:
+    await admin.open('/admin/templates')
+    await admin.should_see(marker='edit-free')
+    admin.find(marker='edit-free').click()
+    await admin.should_see(marker='template-definition')
+    box = admin.find(marker='template-definition').elements.pop()
+    box.value = '{"name": {"en": "Free"}, "sections": [{"key": "Bad Key"}]}'
+    admin.find(marker='save-template').click()
+    await admin.should_see('The template is not valid')
+    assert box.value.startswith('{"name": {"en": "Free"}')
+    assert [t.version for t in templates.versions('free', by=clinic.admin.actor)] == [1]
+
+
+async def test_reports_are_searched_by_text_and_state(radiologist: User, clinic: Clinic) -> None:
+    final_report(make_study(family_name='Orlova'), clinic.radiologist.actor, findings='<p>Hepatic cyst 8 mm.</p>')
+    draft = _draft(clinic, make_study(family_name='Sokolov'))
+    reporting.save_draft(draft, ReportDraft(findings='<p>Renal cyst.</p>'), by=clinic.radiologist.actor)
+    await radiologist.open('/reports')
+    await radiologist.should_see('Orlova, Anna')
+    radiologist.find(marker='report-search').type('hepatic')
+    await radiologist.should_not_see('Sokolov, Anna')
+    await radiologist.should_see('Orlova, Anna')

@@ -1,0 +1,47 @@
+"""Reports: find reports by their text and state (draft, final, addended) and open them."""
+
+from nicegui import ui
+
+from domain import events, reporting
+
+from . import live
+from .i18n import t
+from .report_view import STATE_COLOURS
+from .shell import FAILED, current_actor, nav, perform, screen
+
+
+def register() -> None:
+    nav('/reports', 'Reports', 'description', order=40)
+
+    @screen('/reports', title='Reports')
+    async def reports_page() -> None:
+        actor = current_actor()
+        query = {'text': '', 'state': ''}
+
+        @ui.refreshable
+        async def results() -> None:
+            rows = await perform(reporting.search, query['text'], query['state'], by=actor)
+            if rows is FAILED:
+                return
+            if not rows:
+                ui.label(t('No reports found')).classes('text-grey-7').mark('no-reports')
+            for row in rows:
+                with ui.card().classes('w-full q-pa-sm cursor-pointer') \
+                        .on('click', lambda r=row: ui.navigate.to(f'/reports/{r.id}')).mark('report-row'):
+                    with ui.row().classes('items-center gap-3 w-full'):
+                        ui.badge(t(row.state), color=STATE_COLOURS.get(row.state, 'grey'))
+                        ui.label(row.patient_name).classes('text-weight-medium')
+                        ui.label(row.patient_id).classes('text-grey-7')
+                        ui.label(f'{row.study_date} · {row.description}').classes('text-grey-7')
+                        ui.space()
+                        ui.label(row.template)
+                        ui.label(row.signed_at or row.saved_at).classes('text-caption text-grey-7')
+
+        with ui.row().classes('items-end gap-4'):
+            ui.input(t('Search report text'), on_change=results.refresh).bind_value(query, 'text') \
+                .props('clearable debounce=400').classes('w-80').mark('report-search')
+            ui.select({'': t('all'), 'draft': t('draft'), 'final': t('final'), 'addended': t('addended')},
+                      label=t('State'), on_change=results.refresh).bind_value(query, 'state') \
+                .classes('w-40').mark('report-state-filter')
+        await results()
+        live.on(events.ReportChanged).subscribe(results.refresh)

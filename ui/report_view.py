@@ -1,0 +1,136 @@
+"""A report as everyone reads it: header, values, texts, addenda, signature, checksum and the PDF."""
+
+from typing import Any
+
+from nicegui import ui
+
+from domain import access, events, reporting, templates
+from domain.access import Actor, Permission
+from domain.reporting import ReportView
+
+from . import live
+from .i18n import t
+from .shell import FAILED, perform
+
+STATE_COLOURS = {'draft': 'orange', 'final': 'positive', 'addended': 'primary'}
+
+
+def header(shown: ReportView) -> None:
+    """Patient, study, template version and state."""
+    study, patient, report = shown.study, shown.patient, shown.report
+    with ui.card().classes('w-full'), ui.row().classes('items-center gap-4 w-full'):
+        ui.label(patient.name if patient else study.patient_name.replace('^', ' ')).classes('text-h6') \
+            .mark('report-patient')
+        ui.label(patient.patient_id if patient else study.dicom_patient_id).classes('text-grey-7')
+        ui.label(f'{study.study_date or ""} · {study.description} · {study.accession_number}').classes('text-grey-7')
+        ui.space()
+        ui.label(f'{templates.label(shown.definition.name, report.language)} v{shown.template.version}')
+        ui.badge(t(report.state), color=STATE_COLOURS.get(report.state, 'grey')).mark('report-state')
+
+
+def key_images(shown: ReportView) -> None:
+    """The study's key images, drawn by the DICOMweb rendered-frame endpoint (PS3.18 8.3.5)."""
+    if not shown.key_images:
+        return
+    with ui.card().classes('w-full'):
+        ui.label(t('Key images')).classes('text-subtitle1 text-weight-medium')
+        with ui.row().classes('gap-3'):
+            for key in shown.key_images:
+                series_uid, sop_uid = shown.uids.get(key.instance_id, ('', ''))
+                url = (f'/dicomweb/studies/{shown.study.study_instance_uid}/series/{series_uid}/instances/'
+                       f'{sop_uid}/frames/{key.frame}/rendered')
+                with ui.column().classes('items-center gap-1').mark('key-image'):
+                    ui.image(url).classes('w-48 h-48 bg-black').props('fit=contain')
+                    ui.label(key.note or f'#{key.instance_id}/{key.frame}').classes('text-caption')
+
+
+async def final_report(shown: ReportView, actor: Actor) -> None:
+    """The frozen report (or a draft for roles that may only read it), addenda and the PDF."""
+    report, language = shown.report, shown.report.language
+    header(shown)
+    if report.state == reporting.DRAFT:
+        ui.label(t('This report is a draft and not signed yet')).classes('text-orange-9').mark('draft-notice')
+    values = {**shown.computed, **report.values}
+    flagged = {f.key for f in shown.flags if f.kind == 'out-of-range'}
+    for section in shown.definition.sections:
+        rows = [(f, values.get(f.key)) for f in section.fields if str(values.get(f.key) or '').strip()]
+        if not rows:
+            continue
+        with ui.card().classes('w-full'):
+            ui.label(templates.label(section.label, language)).classes('text-subtitle1 text-weight-medium')
+            with ui.grid(columns='minmax(12rem, 18rem) 1fr').classes('gap-x-4'):
+                for spec, value in rows:
+                    chosen = next((c for c in spec.choices if c.value == str(value)), None)
+                    printed = templates.label(chosen.label, language) if chosen else value
+                    ui.label(templates.label(spec.label, language))
+                    ui.label(f'{printed} {spec.unit}'.strip()) \
+                        .classes('text-weight-medium' + (' text-negative' if spec.key in flagged else '')) \
+                        .mark(f'value-{spec.key}')
+    with ui.card().classes('w-full'):
+        ui.label(t('Findings')).classes('text-subtitle1 text-weight-medium')
+        ui.html(report.findings).mark('findings-text')  # sanitised by domain.richtext on save
+        ui.label(t('Impression')).classes('text-subtitle1 text-weight-medium')
+        ui.html(report.impression).mark('impression-text')
+        if report.signed_at is not None:
+            ui.label(t('Signed by {name} at {time}', name=shown.name(report.signed_by_id),
+                       time=report.signed_at.strftime('%Y-%m-%d %H:%M'))).classes('text-weight-medium') \
+                .mark('signed-by')
+            ui.label(f'SHA-256 {report.content_sha256}').classes('text-caption font-mono text-grey-7')
+    for number, addendum in enumerate(shown.addenda, start=1):
+        with ui.card().classes('w-full border-l-4 border-orange-5').mark('addendum'):
+            ui.label(f'{t("Addendum")} {number}').classes('text-subtitle1 text-weight-medium')
+            ui.html(addendum.findings)
+            ui.label(t('Signed by {name} at {time}', name=shown.name(addendum.signed_by_id),
+                       time=addendum.signed_at.strftime('%Y-%m-%d %H:%M') if addendum.signed_at else '')) \
+                .classes('text-caption')
+    key_images(shown)
+    if report.state != reporting.DRAFT:
+        await _pdf_panel(report.id or 0, actor)
+        if access.may(actor, Permission.FINALISE_REPORTS):
+            _addendum_form(report.id or 0, actor)
+
+
+async def _pdf_panel(report_id: int, actor: Actor) -> None:
+    @ui.refreshable
+    async def panel() -> None:
+        current = await perform(reporting.view, report_id, by=actor, audited=False)
+        if current is FAILED:
+            return
+        with ui.row().classes('items-center gap-2'):
+            if current.report.pdf_path and current.report.pdf_rendered_at is not None:
+                ui.button(t('Open PDF'), icon='picture_as_pdf',
+                          on_click=lambda: ui.navigate.to(f'/reports/{report_id}/pdf', new_tab=True)) \
+                    .mark('open-pdf')
+                ui.label(f'PDF SHA-256 {current.report.pdf_sha256}').classes('text-caption font-mono text-grey-7')
+            else:
+                ui.spinner(size='sm')
+                ui.label(t('The PDF is being prepared')).classes('text-grey-7').mark('pdf-pending')
+            if access.may(actor, Permission.WRITE_REPORTS):
+                ui.button(t('Render the PDF again'), icon='refresh', on_click=render_again) \
+                    .props('flat dense').mark('render-again')
+
+    async def render_again() -> None:
+        if await perform(reporting.request_pdf, report_id, by=actor) is not FAILED:
+            await panel.refresh()
+
+    def on_ready(event: Any) -> None:
+        if getattr(event, 'report_id', None) == report_id:
+            panel.refresh()
+
+    await panel()
+    live.on(events.ReportPdfReady).subscribe(on_ready)
+
+
+def _addendum_form(report_id: int, actor: Actor) -> None:
+    text = {'value': ''}
+    with ui.card().classes('w-full'):
+        ui.label(t('Add an addendum')).classes('text-subtitle1 text-weight-medium')
+        ui.editor().bind_value(text, 'value').classes('w-full').mark('addendum-text')
+
+        async def sign() -> None:
+            added = await perform(reporting.add_addendum, report_id, text['value'], by=actor)
+            if added is not FAILED:
+                ui.notify(t('Addendum signed'), type='positive')
+                ui.navigate.reload()
+
+        ui.button(t('Sign addendum'), icon='verified', on_click=sign).mark('sign-addendum')
