@@ -96,6 +96,17 @@ def find(ae_title: str) -> Modality | None:
                                                    col(Modality.active).is_(True))).first()
 
 
+def accepts_any() -> bool:
+    """True when the administrator lets any calling AE title associate."""
+    return bool(options.get('accept_any_ae'))
+
+
+def active_ae_titles() -> list[str]:
+    """The AE titles that may associate (the listener reads them at each association)."""
+    with db.reading() as session:
+        return list(session.exec(select(Modality.ae_title).where(col(Modality.active).is_(True))).all())
+
+
 def is_allowed(ae_title: str) -> bool:
     """True when a peer calling with this AE title may associate (PS3.8 9.3.2 calling AE title)."""
     if options.get('accept_any_ae'):

@@ -1,0 +1,209 @@
+"""The DICOM listener: C-ECHO, C-STORE of every storage SOP class, and the C-FIND services others add.
+
+What the listener offers is declared in one place, `services()`: each Service lists its presentation
+contexts and its (event, handler, args) bindings. C-FIND has one handler per association, so C-FIND
+services register a handler per SOP class in `find_handlers` instead (the Modality Worklist adds itself
+there). Calling AE titles are checked at association time against the modality list (domain.modalities).
+Resources are bounded: simultaneous associations, PDU size, and ACSE/DIMSE/network (idle) timeouts.
+"""
+
+import logging
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydicom.uid import (
+    JPEG2000,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLossless,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
+    JPEGLSNearLossless,
+    RLELossless,
+)
+from pynetdicom import AE, AllStoragePresentationContexts, evt
+from pynetdicom.dsutils import encode_file_meta
+from pynetdicom.events import Event
+from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+from pynetdicom.transport import ThreadedAssociationServer
+
+from domain import access, modalities, studies
+from domain.settings import Settings
+
+from .ingest import Ingest, IngestError
+
+log = logging.getLogger(__name__)
+
+TRANSFER_SYNTAXES: list[str] = [
+    ExplicitVRLittleEndian, ImplicitVRLittleEndian, DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian,
+    JPEGBaseline8Bit, JPEGExtended12Bit, JPEGLossless, JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless,
+    JPEG2000Lossless, JPEG2000, RLELossless,
+]
+MAX_ASSOCIATIONS = 16
+MAX_PDU_BYTES = 256 * 1024
+ACSE_TIMEOUT_S, DIMSE_TIMEOUT_S, NETWORK_TIMEOUT_S = 30, 60, 120
+NOBODY = '\\'  # an AE title no peer can have: keeps the calling-AE check on when the list is empty
+
+Handler = tuple[Any, Callable[..., Any], list[Any]] | tuple[Any, Callable[..., Any]]
+FindHandler = Callable[[Event], Any]
+
+
+@dataclass
+class Service:
+    """Presentation contexts (abstract syntax, transfer syntaxes) and the event bindings that serve them."""
+
+    name: str
+    contexts: Sequence[tuple[str, Sequence[str]]]
+    handlers: Sequence[Handler] = ()
+
+
+@dataclass
+class Listener:
+    """A running listener: its port, its server and the way to stop it."""
+
+    port: int
+    server: ThreadedAssociationServer
+    ae: AE
+    stopped: bool = False
+
+    def is_up(self) -> bool:
+        """True while the listener accepts associations (the /health probe)."""
+        return not self.stopped and self.server.socket.fileno() != -1
+
+    def stop(self) -> None:
+        """Stop accepting associations, end the open ones and close the socket."""
+        self.stopped = True
+        self.ae.shutdown()
+
+
+# SOP Class UID -> handler of a C-FIND request of that class (yields like a pynetdicom C-FIND handler).
+find_handlers: dict[str, FindHandler] = {}
+
+
+def services(ingest: Ingest) -> list[Service]:
+    """Everything the listener offers. NOTE: add a Service here (and C-FIND classes to find_handlers)."""
+    storage_contexts = [(cx.abstract_syntax or '', TRANSFER_SYNTAXES) for cx in AllStoragePresentationContexts]
+    return [
+        Service('verification', [(Verification, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])],
+                [(evt.EVT_C_ECHO, on_c_echo)]),
+        Service('storage', storage_contexts, [(evt.EVT_C_STORE, on_c_store, [ingest])]),
+        Service('find', [(uid, [ExplicitVRLittleEndian, ImplicitVRLittleEndian]) for uid in find_handlers],
+                [(evt.EVT_C_FIND, on_c_find)]),
+        Service('connection', [], [(evt.EVT_CONN_OPEN, on_connection_open),
+                                   (evt.EVT_RELEASED, on_association_end),
+                                   (evt.EVT_ABORTED, on_association_end),
+                                   (evt.EVT_CONN_CLOSE, on_association_end)]),
+    ]
+
+
+def start(settings: Settings, ingest: Ingest) -> Listener:
+    """Listen on PACS_DICOM_PORT (0: a free port) as PACS_AE_TITLE in background threads."""
+    ae = _ClinicAE(ae_title=settings.ae_title)
+    ae.maximum_associations = MAX_ASSOCIATIONS
+    ae.maximum_pdu_size = MAX_PDU_BYTES
+    ae.acse_timeout, ae.dimse_timeout, ae.network_timeout = ACSE_TIMEOUT_S, DIMSE_TIMEOUT_S, NETWORK_TIMEOUT_S
+    bindings: list[Handler] = []
+    for service in services(ingest):
+        for abstract, syntaxes in service.contexts:
+            ae.add_supported_context(abstract, list(syntaxes))
+        bindings.extend(service.handlers)
+    server = ae.start_server(('0.0.0.0', settings.dicom_port), block=False, evt_handlers=bindings)
+    port = server.server_address[1]
+    log.info('DICOM listener %s on port %s (%d contexts)', settings.ae_title, port, len(ae.supported_contexts))
+    return Listener(port=port, server=server, ae=ae)
+
+
+# ---------------------------------------------------------------- handlers (association threads: short)
+
+
+def on_c_echo(event: Event) -> int:
+    """C-ECHO: the listener is up (PS3.4 A.4)."""
+    return 0x0000
+
+
+def on_c_store(event: Event, ingest: Ingest) -> int:
+    """C-STORE: answer success only once the file is on disk and indexed (PS3.4 B.2.3)."""
+    request = event.request
+    requestor = event.assoc.requestor
+    meta = event.file_meta
+    meta.SourceApplicationEntityTitle = requestor.ae_title
+    encoded_meta = encode_file_meta(meta)
+    data = request.DataSet.getbuffer()  # type: ignore[union-attr]
+    parts = [b'\x00' * 128 + b'DICM' + encoded_meta, data]
+    try:
+        outcome = ingest.accept(parts, 132 + len(encoded_meta) + len(data), by=_actor(event),
+                                sop_class_uid=str(request.AffectedSOPClassUID),
+                                sop_instance_uid=str(request.AffectedSOPInstanceUID),
+                                transfer_syntax_uid=str(event.context.transfer_syntax))
+    except IngestError as error:
+        log.warning('C-STORE of %s from %s refused (0x%04X): %s', request.AffectedSOPInstanceUID,
+                    requestor.ae_title, error.status, error)
+        return error.status
+    finally:
+        del data
+    if outcome.study_id is not None and outcome.result == 'stored':
+        _count(event, outcome.study_id)
+    return 0x0000
+
+
+def on_c_find(event: Event) -> Any:
+    """C-FIND: hand the request to the service registered for its SOP class."""
+    handler = find_handlers.get(str(event.request.AffectedSOPClassUID))
+    if handler is None:
+        yield 0x0122, None  # SOP class not supported
+        return
+    yield from handler(event)
+
+
+def on_connection_open(event: Event) -> None:
+    """Switch Nagle off: a small C-STORE response must not wait for the peer's delayed ACK."""
+    sock = getattr(getattr(event.assoc.dul, 'socket', None), 'socket', None)
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            log.debug('could not set TCP_NODELAY', exc_info=True)
+
+
+def on_association_end(event: Event) -> None:
+    """Audit what the association delivered, one event per study."""
+    counts = _delivered.pop(id(event.assoc), None)
+    if counts:
+        studies.record_transfer(counts, by=_actor(event))
+
+
+# ---------------------------------------------------------------- helpers
+
+_delivered: dict[int, dict[int, int]] = {}
+
+
+def _count(event: Event, study_id: int) -> None:
+    counts = _delivered.setdefault(id(event.assoc), {})
+    counts[study_id] = counts.get(study_id, 0) + 1
+
+
+def _actor(event: Event) -> access.Actor:
+    requestor = event.assoc.requestor
+    return access.modality(str(requestor.ae_title).strip(), str(requestor.address))
+
+
+class _ClinicAE(AE):
+    """An AE whose list of allowed calling AE titles is read from the modality list at each association."""
+
+    @property  # type: ignore[override]
+    def require_calling_aet(self) -> list[str]:
+        if modalities.accepts_any():
+            return []
+        return modalities.active_ae_titles() or [NOBODY]
+
+    @require_calling_aet.setter
+    def require_calling_aet(self, ae_titles: list[str]) -> None:
+        raise AttributeError('the calling AE titles come from the modality list')
+

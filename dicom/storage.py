@@ -1,0 +1,183 @@
+"""Where files lie in the data directory, and how they get there without ever being half-written.
+
+Every DICOM file is named by an id of our own (a random UUID fanned out over two directory levels),
+never by a value read from the file. A file is written under `incoming/`, flushed to disk (fsync), and
+renamed into `dicom/`; the rename and the directory fsync make it appear whole or not at all. Files
+left in `incoming/` by a crash were never acknowledged and are removed at start-up.
+"""
+
+import hashlib
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+INCOMING, DICOM, CONFLICTS, THUMBNAILS = 'incoming', 'dicom', 'conflicts', 'thumbnails'
+
+
+class OutOfSpace(Exception):
+    """The disk is (nearly) full: below the configured free-space floor."""
+
+
+@dataclass
+class _Config:
+    data_dir: Path | None = None
+    min_free_bytes: int = 0
+
+
+_config = _Config()
+
+
+def configure(data_dir: Path, *, min_free_bytes: int = 0) -> None:
+    """Use this data directory and free-space floor (main.py and tests)."""
+    _config.data_dir, _config.min_free_bytes = Path(data_dir).resolve(), min_free_bytes
+    for name in (INCOMING, DICOM, CONFLICTS, THUMBNAILS):
+        (_config.data_dir / name).mkdir(parents=True, exist_ok=True)
+
+
+def data_dir() -> Path:
+    """The data directory every stored path is relative to."""
+    if _config.data_dir is None:
+        raise RuntimeError('storage not configured: call storage.configure(data_dir) first')
+    return _config.data_dir
+
+
+def absolute(relative: str) -> Path:
+    """The file a stored relative path names, refusing anything that would leave the data directory."""
+    base = data_dir()
+    path = (base / relative).resolve()
+    if base not in path.parents:
+        raise ValueError('stored path outside the data directory')
+    return path
+
+
+def free_bytes() -> int:
+    """Free space on the data directory's file system."""
+    return shutil.disk_usage(data_dir()).free
+
+
+def check_space(size: int) -> None:
+    """Refuse to write `size` bytes when that would go below the free-space floor."""
+    if free_bytes() - size < _config.min_free_bytes:
+        raise OutOfSpace(f'less than {_config.min_free_bytes // (1024 * 1024)} MB would stay free on the data disk')
+
+
+def write_incoming(parts: Iterable[bytes | memoryview], size: int) -> Path:
+    """Write the parts to a new file under incoming/ and fsync it; nothing is left behind on failure."""
+    check_space(size)
+    path = data_dir() / INCOMING / f'{uuid.uuid4().hex}.part'
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    try:
+        for part in parts:
+            view = memoryview(part)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    return path
+
+
+def copy_incoming(source: Path) -> Path:
+    """Copy a file (an upload) to a new file under incoming/, fsync'd."""
+    size = source.stat().st_size
+    check_space(size)
+    path = data_dir() / INCOMING / f'{uuid.uuid4().hex}.part'
+    try:
+        with source.open('rb') as reader, path.open('xb') as writer:
+            shutil.copyfileobj(reader, writer, 1024 * 1024)
+            writer.flush()
+            os.fsync(writer.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    """The file's SHA-256 digest, hex."""
+    with path.open('rb') as reader:
+        return hashlib.file_digest(reader, 'sha256').hexdigest()
+
+
+def place(incoming: Path) -> str:
+    """Move a finished incoming file into the DICOM store under a new id; returns its relative path."""
+    name = uuid.uuid4().hex
+    relative = f'{DICOM}/{name[:2]}/{name[2:4]}/{name}.dcm'
+    return _move(incoming, relative)
+
+
+def keep_out(path: Path) -> str:
+    """Move a file the index refused (a different image with a known UID) to conflicts/ for the admin."""
+    return _move(path, f'{CONFLICTS}/{uuid.uuid4().hex}.dcm')
+
+
+def remove(relative: str) -> None:
+    """Delete a stored file (undoing a placement whose index transaction failed)."""
+    absolute(relative).unlink(missing_ok=True)
+
+
+def discard(path: Path) -> None:
+    """Delete an incoming file that will not be kept."""
+    path.unlink(missing_ok=True)
+
+
+def replace_atomically(relative: str, data: bytes) -> Path:
+    """Write bytes to a relative path through a temporary file and a rename (thumbnails)."""
+    target = absolute(relative)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f'.{target.name}.{uuid.uuid4().hex}.part')
+    try:
+        with temporary.open('xb') as writer:
+            writer.write(data)
+            writer.flush()
+            os.fsync(writer.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def clear_incoming() -> int:
+    """Remove files a crash left in incoming/ (never acknowledged); returns how many."""
+    removed = 0
+    for leftover in (data_dir() / INCOMING).glob('*.part'):
+        leftover.unlink(missing_ok=True)
+        removed += 1
+    if removed:
+        log.info('removed %d unacknowledged partial files from incoming/', removed)
+    return removed
+
+
+def stored_files() -> list[Path]:
+    """Every file in the DICOM store (tests compare this with the index)."""
+    return [path for path in (data_dir() / DICOM).rglob('*.dcm') if path.is_file()]
+
+
+def _move(source: Path, relative: str) -> str:
+    target = data_dir() / relative  # built from our own ids only
+    try:
+        os.rename(source, target)
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(source, target)
+    _fsync_directory(target.parent)
+    return relative
+
+
+def _fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

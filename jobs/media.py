@@ -1,0 +1,93 @@
+"""Processing of arriving images: deciding a study is complete, extracting metadata, building thumbnails.
+
+A study is complete after QUIET_SECONDS without a new image: `arm(study_id)` (called by the receiving
+pipeline after each new image) sends one delayed `decide_complete` per study at a time, which sends
+itself again if images kept coming. Completion queues one metadata job and one thumbnail job per
+series (database jobs, so a crash loses nothing); the last of them to finish makes the study ready.
+"""
+
+import hashlib
+import logging
+import threading
+import time
+
+import dramatiq
+
+from dicom import parse, render, storage
+from domain import studies
+
+from .runner import job_actor
+
+log = logging.getLogger(__name__)
+
+QUIET_SECONDS = 1.0
+THUMBNAIL_EDGE = 256
+
+_armed: dict[int, float] = {}  # study id -> monotonic time its pending decision fires
+_lock = threading.Lock()
+
+
+def arm(study_id: int) -> None:
+    """An image of the study arrived: make sure a "complete?" decision is pending for it."""
+    now = time.monotonic()
+    with _lock:
+        if _armed.get(study_id, 0.0) > now:
+            return
+        _armed[study_id] = now + QUIET_SECONDS
+    decide_complete.send_with_options(args=(study_id,), delay=int(QUIET_SECONDS * 1000))
+
+
+def requeue_receiving() -> int:
+    """At start-up: decide again every study that was still receiving (the decision lived in memory)."""
+    pending = studies.receiving_studies()
+    for study_id in pending:
+        decide_complete.send(study_id)
+    return len(pending)
+
+
+@dramatiq.actor(queue_name='media', max_retries=20, min_backoff=200, max_backoff=5000)
+def decide_complete(study_id: int) -> None:
+    """Move the study on to processing if it has been quiet long enough, else look again later."""
+    left = studies.complete_if_quiet(study_id, QUIET_SECONDS)
+    if left > 0:
+        with _lock:
+            _armed[study_id] = time.monotonic() + left
+        decide_complete.send_with_options(args=(study_id,), delay=max(int(left * 1000), 10))
+    else:
+        with _lock:
+            _armed.pop(study_id, None)
+
+
+@job_actor(studies.METADATA_JOB, queue='media', max_retries=5)
+def extract_metadata(series_id: int) -> None:
+    """Copy the extra header attributes of each new image of the series into the index."""
+    extracted: dict[int, dict | None] = {}
+    for item in studies.instances_to_extract(series_id):
+        try:
+            extracted[item.instance_id] = parse.extract_attributes(storage.absolute(item.file_path))
+        except FileNotFoundError:
+            log.warning('instance %s: its file %s is missing', item.instance_id, item.file_path)
+            extracted[item.instance_id] = None
+        except Exception as error:
+            log.warning('instance %s: metadata cannot be read (%s)', item.instance_id, type(error).__name__)
+            extracted[item.instance_id] = None
+    studies.metadata_extracted(series_id, extracted)
+
+
+@job_actor(studies.THUMBNAIL_JOB, queue='media', max_retries=5)
+def build_thumbnails(series_id: int) -> None:
+    """Draw the series' middle image as a viewer would and keep it as the series thumbnail."""
+    job = studies.thumbnail_source(series_id)
+    if job is None:
+        return
+    if not job.file_path:
+        studies.thumbnail_ready(series_id, None, '')  # no image in this series (a report, a waveform)
+        return
+    try:
+        png = render.thumbnail(storage.absolute(job.file_path), edge=THUMBNAIL_EDGE)
+    except render.RenderError as error:
+        log.warning('series %s has no thumbnail: %s', series_id, error)
+        studies.thumbnail_ready(series_id, None, '')
+        return
+    storage.replace_atomically(job.thumbnail_path, png)
+    studies.thumbnail_ready(series_id, job.thumbnail_path, hashlib.sha256(png).hexdigest())

@@ -1,0 +1,91 @@
+"""A running DICOM listener on a free port, its storage in the clinic's data directory, and SCU helpers."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+from pynetdicom import AE
+from sqlalchemy import func
+from sqlmodel import select
+
+from dicom import scp, storage
+from dicom.ingest import Ingest
+from domain import db, modalities
+from domain.modalities import ModalityCreate
+from domain.models import Instance
+from tests.conftest import Clinic
+
+SCU_AE = 'TESTSCU'
+
+
+@dataclass
+class Pacs:
+    clinic: Clinic
+    listener: scp.Listener
+    ingest: Ingest
+    armed: list[int]
+
+    @property
+    def port(self) -> int:
+        return self.listener.port
+
+    @property
+    def ae_title(self) -> str:
+        return self.clinic.settings.ae_title
+
+
+def sample(name: str) -> Path:
+    """A file shipped with pydicom (or pydicom-data); all local."""
+    return Path(get_testdata_file(name))  # type: ignore[arg-type]
+
+
+def instance_rows() -> int:
+    with db.reading() as session:
+        return session.exec(select(func.count()).select_from(Instance)).one()
+
+
+@pytest.fixture
+def pacs(clinic: Clinic) -> Iterator[Pacs]:
+    """The listener with TESTSCU entered as a modality; checks afterwards that files and rows agree."""
+    storage.configure(clinic.data_dir, min_free_bytes=0)
+    modalities.add(ModalityCreate(ae_title=SCU_AE, host='127.0.0.1', port=104, modality='CT'), by=clinic.admin.actor)
+    armed: list[int] = []
+    ingest = Ingest(on_stored=armed.append)
+    listener = scp.start(clinic.settings, ingest)
+    try:
+        yield Pacs(clinic, listener, ingest, armed)
+    finally:
+        listener.stop()
+    assert len(storage.stored_files()) == instance_rows(), 'files on disk and instance rows disagree'
+    assert not list((clinic.data_dir / 'incoming').iterdir()), 'partial files left in incoming/'
+
+
+def send(pacs: Pacs, *datasets: pydicom.Dataset | Path, ae_title: str = SCU_AE,
+         contexts: list | None = None) -> list[int]:
+    """Send over one association with pynetdicom; the status of each C-STORE (-1: not sent)."""
+    ae = AE(ae_title=ae_title)
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 10
+    if contexts is None:
+        for item in datasets:
+            dataset = item if isinstance(item, pydicom.Dataset) else pydicom.dcmread(item)
+            ae.add_requested_context(dataset.SOPClassUID, dataset.file_meta.TransferSyntaxUID)
+    else:
+        ae.requested_contexts = contexts
+    assoc = ae.associate('127.0.0.1', pacs.port, ae_title=pacs.ae_title)
+    if not assoc.is_established:
+        return [-1] * len(datasets)
+    statuses = []
+    try:
+        for item in datasets:
+            dataset = item if isinstance(item, pydicom.Dataset) else pydicom.dcmread(item)
+            status = assoc.send_c_store(dataset)
+            statuses.append(int(status.Status) if 'Status' in status else -1)
+    finally:
+        assoc.release()
+    return statuses
+
+
+
