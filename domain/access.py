@@ -86,6 +86,7 @@ PUBLIC = frozenset({'public'})
 SCREENS: dict[str, frozenset[str]] = {
     '/login': PUBLIC,
     '/': ALL_STAFF,
+    '/viewer/{study_id}': frozenset({T, D, A}),
     '/account': ALL_STAFF,
     '/admin/users': frozenset({A}),
     '/admin/audit': frozenset({A}),
@@ -95,17 +96,26 @@ SCREENS: dict[str, frozenset[str]] = {
     '/reports/{report_id}': ALL_STAFF,
     '/studies/{study_id}/report': frozenset({D, A}),
     '/admin/templates': frozenset({A}),
+    '/patients': ALL_STAFF,
+    '/patients/{patient_id}': ALL_STAFF,
+    '/appointments': ALL_STAFF,
+    '/board': ALL_STAFF,
+    '/kiosk': ALL_STAFF,
+    '/reading': frozenset({D, A}),
+    '/admin/procedures': frozenset({A}),
 }
 
 # HTTP routes that are not screens, by path as FastAPI declares it.
 ROUTES: dict[str, frozenset[str]] = {
     '/health': PUBLIC,
     '/logout': ALL_STAFF,
+    '/dicomweb/studies/{study}/series/{series}/instances/{instance}/rendered': frozenset({T, D, A}),
+    '/dicomweb/studies/{study}/series/{series}/instances/{instance}/frames/{frame}/rendered': frozenset({T, D, A}),
     '/reports/{report_id}/pdf': ALL_STAFF,
 }
 
 # Where each role lands after login.
-HOME: dict[str, str] = {R: '/', T: '/', D: '/', A: '/'}
+HOME: dict[str, str] = {R: '/board', T: '/', D: '/reading', A: '/'}
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,21 @@
 
 import logging
 
-from . import account, admin, errors, home, login, report_editor, report_search
+from . import (
+    account,
+    admin,
+    appointments,
+    board,
+    errors,
+    home,
+    kiosk,
+    login,
+    patient_detail,
+    patients,
+    reading,
+    report_editor,
+    report_search,
+)
 
 log = logging.getLogger(__name__)
 
@@ -15,5 +29,11 @@ def register_pages() -> None:
     admin.register()
     report_search.register()
     report_editor.register()
+    patients.register()
+    patient_detail.register()
+    appointments.register()
+    board.register()
+    kiosk.register()
+    reading.register()
 
     errors.register()

@@ -1,0 +1,61 @@
+"""The waiting-room kiosk: large type, no menus, read-only; initials and times only unless the admin allows
+names. It keeps its session alive and follows the board live, so it can hang on a wall all day."""
+
+from nicegui import app, run, ui
+
+from domain import appointments, auth, clock, events, options
+
+from . import live
+from .board import STATE_COLOURS
+from .i18n import t
+from .shell import FAILED, current_actor, perform, screen
+
+SHOWN = ('waiting', 'in-room', 'in-scan', 'review')
+TITLES = {'waiting': 'Please wait', 'in-room': 'Called in', 'in-scan': 'In examination', 'review': 'Done'}
+KEEP_ALIVE_S = 60.0
+
+
+def register() -> None:
+    @screen('/kiosk', title='Waiting room', frame=False)
+    async def kiosk_page() -> None:
+        actor = current_actor()
+        ui.query('body').classes('bg-grey-10')
+
+        @ui.refreshable
+        async def board() -> None:
+            cards = await perform(appointments.day, appointments.today(), by=actor, include_closed=False)
+            names = await run.io_bound(options.get, 'kiosk_show_names')
+            if cards is FAILED:
+                return
+            with ui.row().classes('w-full gap-6 no-wrap items-start'):
+                for state in SHOWN:
+                    here = [c for c in cards if c.state == state]
+                    with ui.column().classes('grow basis-0 gap-3').mark(f'kiosk-{state}'):
+                        ui.label(t(TITLES[state])).classes(f'text-h3 text-{STATE_COLOURS[state]}-4')
+                        for item in here:
+                            who = item.patient_name if names else item.patient_initials
+                            local = item.scheduled_at.astimezone(appointments.local_zone())
+                            with ui.row().classes('items-baseline gap-4 text-white').mark('kiosk-card'):
+                                ui.label(local.strftime('%H:%M')).classes('text-h4 text-weight-bold')
+                                ui.label(who).classes('text-h4')
+                                if state == 'in-room' and item.room:
+                                    ui.label(item.room).classes('text-h5 text-grey-5')
+
+        async def keep_alive() -> None:
+            token = app.storage.user.get('session')
+            if await run.io_bound(auth.resume, token, touch=True) is None:
+                ui.navigate.to('/login?next=/kiosk')
+
+        with ui.column().classes('w-full q-pa-lg gap-6'):
+            with ui.row().classes('w-full items-center'):
+                clinic = await run.io_bound(options.get, 'clinic_name')
+                ui.label(clinic).classes('text-h2 text-white').mark('screen-title')
+                ui.space()
+                clock_label = ui.label().classes('text-h2 text-grey-4').mark('kiosk-clock')
+            await board()
+        ui.timer(1.0, lambda: clock_label.set_text(
+            clock.now().astimezone(appointments.local_zone()).strftime('%H:%M')))
+        ui.timer(KEEP_ALIVE_S, keep_alive)
+        ui.timer(KEEP_ALIVE_S, board.refresh)
+        live.on(events.AppointmentChanged).subscribe(board.refresh)
+        live.on(events.SettingChanged).subscribe(board.refresh)

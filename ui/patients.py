@@ -1,0 +1,181 @@
+"""Reception: one search box (names in any order, IDs, phone, accession) with filters, and registration
+with likely duplicates shown while typing."""
+
+from datetime import date
+from typing import Any
+
+from nicegui import run, ui
+
+from domain import access, events, patient_search, patients
+from domain.access import Permission
+from domain.errors import DomainError, DuplicatePatient, InvalidInput, SessionExpired
+from domain.models import PatientCreate
+
+from . import live
+from .i18n import t
+from .shell import FAILED, current_actor, nav, perform, screen
+
+SEX_OPTIONS = {'F': 'female', 'M': 'male', 'O': 'other', 'U': 'unknown'}
+MODALITIES = ['', 'CT', 'MR', 'US', 'CR', 'DX', 'MG', 'XA', 'NM', 'PT', 'OT']
+
+
+def register() -> None:
+    nav('/patients', 'Patients', 'person_search', order=10)
+
+    @screen('/patients', title='Patients')
+    async def patients_page() -> None:
+        actor = current_actor()
+        state: dict[str, Any] = {'offset': 0}
+
+        @ui.refreshable
+        async def results() -> None:
+            filters = patient_search.SearchFilters(study_from=_date(date_from.value), study_to=_date(date_to.value),
+                                                   modality=modality.value or '')
+            page = await perform(patient_search.search, search.value or '', filters, by=actor,
+                                 offset=state['offset'])
+            if page is FAILED:
+                return
+            if page.fuzzy and page.rows:
+                ui.label(t('No exact match; the closest names:')).classes('text-caption text-grey-7')
+            if not page.rows:
+                ui.label(t('No patient found')).classes('text-grey-7').mark('no-patients')
+            with ui.list().props('bordered separator').classes('w-full'):
+                for row in page.rows:
+                    with ui.item(on_click=lambda r=row: ui.navigate.to(f'/patients/{r.id}')).props('clickable') \
+                            .mark('patient-row'):
+                        with ui.item_section():
+                            ui.item_label(row.name).classes('text-weight-medium')
+                            sex = t(SEX_OPTIONS.get(row.sex, ''))
+                            ui.item_label(f'{row.patient_id} · {row.birth_date or ""} · {sex}').props('caption')
+                        with ui.item_section().props('side'):
+                            ui.item_label(row.phone).props('caption')
+            with ui.row().classes('items-center gap-2'):
+                ui.button(icon='chevron_left', on_click=lambda: turn(-1)).props('flat dense') \
+                    .set_enabled(page.offset > 0)
+                last = min(page.offset + page.limit, page.total)
+                ui.label(t('{first}-{last} of {total}', first=page.offset + 1 if page.total else 0, last=last,
+                           total=page.total)).mark('patient-count')
+                ui.button(icon='chevron_right', on_click=lambda: turn(1)).props('flat dense').mark('next-page') \
+                    .set_enabled(last < page.total)
+
+        async def turn(step: int) -> None:
+            state['offset'] = max(0, state['offset'] + step * patient_search.PAGE_SIZE)
+            await results.refresh()
+
+        async def new_search() -> None:
+            state['offset'] = 0
+            await results.refresh()
+
+        with ui.row().classes('w-full items-end gap-4'):
+            search = ui.input(t('Search: name, Patient ID, phone or accession number'),
+                              on_change=new_search).props('clearable debounce=250 autofocus') \
+                .classes('min-w-[22rem] grow').mark('patient-search')
+            date_from = ui.input(t('Studies from'), on_change=new_search).props('type=date').mark('study-from')
+            date_to = ui.input(t('to'), on_change=new_search).props('type=date').mark('study-to')
+            modality = ui.select(MODALITIES, label=t('Modality'), value='', on_change=new_search) \
+                .classes('w-28').mark('modality-filter')
+            if access.may(actor, Permission.EDIT_PATIENTS):
+                ui.button(t('Register a patient'), icon='person_add',
+                          on_click=lambda: registration_dialog(actor)).mark('register-patient')
+        await results()
+        live.on(events.PatientChanged).subscribe(results.refresh)
+
+
+async def registration_dialog(actor: access.Actor) -> None:
+    """The registration form in a dialog; likely duplicates appear beside it while typing."""
+    form = PatientCreate(sex='U')
+
+    @ui.refreshable
+    async def twins() -> None:
+        if len(form.family_name.strip()) < 2 and len(form.phone.strip()) < 6:
+            return
+        found = await perform(patient_search.duplicates, form, by=actor)
+        if found is FAILED or not found:
+            return
+        ui.label(t('Already registered?')).classes('text-subtitle2 text-warning')
+        for twin in found:
+            with ui.row().classes('items-center gap-2').mark('duplicate'):
+                ui.icon('warning', color='warning')
+                ui.label(f'{twin.name} · {twin.patient_id} · {twin.birth_date or ""} · {twin.phone}')
+                ui.label(', '.join(t(r) for r in twin.reasons)).classes('text-caption text-grey-7')
+                ui.button(t('Open'), on_click=lambda d=twin: ui.navigate.to(f'/patients/{d.id}')) \
+                    .props('flat dense').mark('open-duplicate')
+
+    async def submit(confirmed: bool = False) -> None:
+        created = await submit_form(lambda: patients.register(form, by=actor, confirmed_new=confirmed), inputs)
+        if created is FAILED:
+            confirm.set_visibility(True)
+            await twins.refresh()
+            return
+        ui.notify(t('Registered {name} as {pid}', name=created.name, pid=created.patient_id), type='positive')
+        dialog.close()
+        ui.navigate.to(f'/patients/{created.id}')
+
+    with ui.dialog() as dialog, ui.card().classes('w-[52rem] max-w-full'):
+        ui.label(t('Register a patient')).classes('text-h6')
+        with ui.row().classes('w-full no-wrap gap-6'):
+            with ui.column().classes('grow'):
+                inputs = patient_inputs(form, on_change=twins.refresh)
+            with ui.column().classes('w-72'):
+                await twins()
+        with ui.row():
+            ui.button(t('Register'), on_click=lambda: submit(False)).mark('register-save')
+            confirm = ui.button(t('This is a new patient: register anyway'), on_click=lambda: submit(True)) \
+                .props('outline color=warning').mark('register-anyway')
+            confirm.set_visibility(False)
+            ui.button(t('Cancel'), on_click=dialog.close).props('flat')
+    dialog.open()
+
+
+def patient_inputs(form: PatientCreate, on_change: Any = None) -> dict[str, Any]:
+    """The inputs of a patient form bound to `form`; returns them by field name (to show errors beside them)."""
+    inputs: dict[str, Any] = {}
+    with ui.grid(columns=2).classes('w-full gap-x-4 gap-y-1'):
+        for name, label in (('family_name', 'Family name'), ('given_name', 'Given name'),
+                            ('middle_name', 'Middle name')):
+            inputs[name] = ui.input(t(label), on_change=on_change).bind_value(form, name) \
+                .props('debounce=300').mark(name.replace('_', '-'))
+        inputs['birth_date'] = ui.input(t('Birth date'), on_change=on_change, placeholder='YYYY-MM-DD') \
+            .bind_value(form, 'birth_date').props('type=date').mark('birth-date')
+        inputs['sex'] = ui.select({k: t(v) for k, v in SEX_OPTIONS.items()}, label=t('Sex')) \
+            .bind_value(form, 'sex').mark('sex')
+        inputs['phone'] = ui.input(t('Phone'), on_change=on_change).bind_value(form, 'phone') \
+            .props('debounce=300').mark('phone')
+        inputs['email'] = ui.input(t('Email')).bind_value(form, 'email').mark('email')
+        inputs['national_id'] = ui.input(t('National ID (optional)')).bind_value(form, 'national_id') \
+            .mark('national-id')
+    inputs['address'] = ui.input(t('Address')).bind_value(form, 'address').classes('w-full').mark('address')
+    inputs['notes'] = ui.textarea(t('Notes')).bind_value(form, 'notes').classes('w-full').props('rows=2')
+    return inputs
+
+
+async def submit_form(call: Any, inputs: dict[str, Any]) -> Any:
+    """Run a save; a refusal shows beside each field it names (and as a notice); returns FAILED if refused."""
+    for element in inputs.values():
+        element.props(remove='error error-message')
+    try:
+        return await run.io_bound(call)
+    except SessionExpired:
+        ui.navigate.to('/login')
+        return FAILED
+    except InvalidInput as error:
+        for name, message in error.fields.items():
+            if name in inputs:
+                inputs[name].props(f'error error-message="{t(message)}"')
+        ui.notify(t(str(error)), type='warning')
+        return FAILED
+    except DuplicatePatient as error:
+        ui.notify(t(str(error)), type='warning')
+        if 'national' in str(error) and 'national_id' in inputs:
+            inputs['national_id'].props(f'error error-message="{t(str(error))}"')
+        return FAILED
+    except DomainError as error:
+        ui.notify(t(str(error)), type='warning')
+        return FAILED
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
