@@ -18,14 +18,21 @@ def register() -> None:
         actor = current_actor()
         query = {'text': '', 'state': ''}
 
-        @ui.refreshable
-        async def results() -> None:
+        found: dict[str, list | None] = {'rows': None}  # None until the first search answered
+
+        async def reload() -> None:
             rows = await perform(reporting.search, query['text'], query['state'], by=actor)
-            if rows is FAILED:
+            if rows is not FAILED and rows is not None:
+                found['rows'] = rows
+                results.refresh()  # drawn in one go, so overlapping reloads cannot interleave rows
+
+        @ui.refreshable
+        def results() -> None:
+            if found['rows'] is None:
                 return
-            if not rows:
+            if not found['rows']:
                 ui.label(t('No reports found')).classes('text-grey-7').mark('no-reports')
-            for row in rows:
+            for row in found['rows']:
                 with ui.card().classes('w-full q-pa-sm cursor-pointer') \
                         .on('click', lambda r=row: ui.navigate.to(f'/reports/{r.id}')).mark('report-row'):
                     with ui.row().classes('items-center gap-3 w-full'):
@@ -38,10 +45,11 @@ def register() -> None:
                         ui.label(row.signed_at or row.saved_at).classes('text-caption text-grey-7')
 
         with ui.row().classes('items-end gap-4'):
-            ui.input(t('Search report text'), on_change=results.refresh).bind_value(query, 'text') \
+            ui.input(t('Search report text'), on_change=reload).bind_value(query, 'text') \
                 .props('clearable debounce=400').classes('w-80').mark('report-search')
             ui.select({'': t('all'), 'draft': t('draft'), 'final': t('final'), 'addended': t('addended')},
-                      label=t('State'), on_change=results.refresh).bind_value(query, 'state') \
+                      label=t('State'), on_change=reload).bind_value(query, 'state') \
                 .classes('w-40').mark('report-state-filter')
-        await results()
-        live.on(events.ReportChanged).subscribe(results.refresh)
+        results()
+        await reload()
+        live.on(events.ReportChanged).subscribe(reload)

@@ -91,17 +91,25 @@ async def final_report(shown: ReportView, actor: Actor) -> None:
 
 
 async def _pdf_panel(report_id: int, actor: Actor) -> None:
-    @ui.refreshable
-    async def panel() -> None:
+    shown: dict[str, Any] = {'report': None}
+
+    async def reload() -> None:
         current = await perform(reporting.view, report_id, by=actor, audited=False)
-        if current is FAILED:
+        if current is not FAILED and current is not None:
+            shown['report'] = current.report
+            panel.refresh()
+
+    @ui.refreshable
+    def panel() -> None:
+        report = shown['report']
+        if report is None:
             return
         with ui.row().classes('items-center gap-2'):
-            if current.report.pdf_path and current.report.pdf_rendered_at is not None:
+            if report.pdf_path and report.pdf_rendered_at is not None:
                 ui.button(t('Open PDF'), icon='picture_as_pdf',
                           on_click=lambda: ui.navigate.to(f'/reports/{report_id}/pdf', new_tab=True)) \
                     .mark('open-pdf')
-                ui.label(f'PDF SHA-256 {current.report.pdf_sha256}').classes('text-caption font-mono text-grey-7')
+                ui.label(f'PDF SHA-256 {report.pdf_sha256}').classes('text-caption font-mono text-grey-7')
             else:
                 ui.spinner(size='sm')
                 ui.label(t('The PDF is being prepared')).classes('text-grey-7').mark('pdf-pending')
@@ -111,13 +119,14 @@ async def _pdf_panel(report_id: int, actor: Actor) -> None:
 
     async def render_again() -> None:
         if await perform(reporting.request_pdf, report_id, by=actor) is not FAILED:
-            await panel.refresh()
+            await reload()
 
-    def on_ready(event: Any) -> None:
+    async def on_ready(event: Any) -> None:
         if getattr(event, 'report_id', None) == report_id:
-            panel.refresh()
+            await reload()
 
-    await panel()
+    panel()
+    await reload()
     live.on(events.ReportPdfReady).subscribe(on_ready)
 
 
