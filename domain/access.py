@@ -103,12 +103,23 @@ SCREENS: dict[str, frozenset[str]] = {
     '/kiosk': ALL_STAFF,
     '/reading': frozenset({D, A}),
     '/admin/procedures': frozenset({A}),
+    '/studies': frozenset({T, D, A}),
+    '/unmatched': frozenset({T, A}),
+    '/upload': frozenset({T, A}),
+    '/admin/modalities': frozenset({A}),
 }
 
 # HTTP routes that are not screens, by path as FastAPI declares it.
 ROUTES: dict[str, frozenset[str]] = {
     '/health': PUBLIC,
     '/logout': ALL_STAFF,
+    '/studies/thumbnails/{series_id}': frozenset({T, D, A}),
+    '/dicomweb/studies': frozenset({T, D, A}),
+    '/dicomweb/series': frozenset({T, D, A}),
+    '/dicomweb/instances': frozenset({T, D, A}),
+    '/dicomweb/studies/{study}/series': frozenset({T, D, A}),
+    '/dicomweb/studies/{study}/instances': frozenset({T, D, A}),
+    '/dicomweb/studies/{study}/series/{series}/instances': frozenset({T, D, A}),
     '/dicomweb/studies/{study}/series/{series}/instances/{instance}/rendered': frozenset({T, D, A}),
     '/dicomweb/studies/{study}/series/{series}/instances/{instance}/frames/{frame}/rendered': frozenset({T, D, A}),
     '/reports/{report_id}/pdf': ALL_STAFF,

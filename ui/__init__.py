@@ -16,6 +16,9 @@ from . import (
     reading,
     report_editor,
     report_search,
+    studies,
+    unmatched,
+    upload,
 )
 
 log = logging.getLogger(__name__)
@@ -35,5 +38,19 @@ def register_pages() -> None:
     board.register()
     kiosk.register()
     reading.register()
+    studies.register()
+    unmatched.register()
+    upload.register()
+    _register_dicomweb()
 
     errors.register()
+
+
+def _register_dicomweb() -> None:
+    from nicegui import app
+
+    from dicom import qido
+
+    from .guard import route_guard
+
+    qido.register(app, route_guard)

@@ -1,6 +1,6 @@
 """The administrator's screens: users, audit, jobs and settings."""
 
-from . import audit_log, job_list, procedures, settings_page, templates, user_list
+from . import audit_log, job_list, modalities, procedures, settings_page, templates, user_list
 
 
 def register() -> None:
@@ -10,3 +10,4 @@ def register() -> None:
     settings_page.register()
     templates.register()
     procedures.register()
+    modalities.register()
