@@ -37,6 +37,7 @@ from pynetdicom.transport import ThreadedAssociationServer
 from domain import access, modalities, studies
 from domain.settings import Settings
 
+from . import mpps, worklist
 from .ingest import Ingest, IngestError
 
 log = logging.getLogger(__name__)
@@ -90,12 +91,14 @@ find_handlers: dict[str, FindHandler] = {}
 def services(ingest: Ingest) -> list[Service]:
     """Everything the listener offers. NOTE: add a Service here (and C-FIND classes to find_handlers)."""
     storage_contexts = [(cx.abstract_syntax or '', TRANSFER_SYNTAXES) for cx in AllStoragePresentationContexts]
+    find_handlers.setdefault(worklist.SOP_CLASS, worklist.on_c_find_worklist)
     return [
         Service('verification', [(Verification, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])],
                 [(evt.EVT_C_ECHO, on_c_echo)]),
         Service('storage', storage_contexts, [(evt.EVT_C_STORE, on_c_store, [ingest])]),
         Service('find', [(uid, [ExplicitVRLittleEndian, ImplicitVRLittleEndian]) for uid in find_handlers],
                 [(evt.EVT_C_FIND, on_c_find)]),
+        Service('mpps', [(mpps.SOP_CLASS, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])], mpps.handlers()),
         Service('connection', [], [(evt.EVT_CONN_OPEN, on_connection_open),
                                    (evt.EVT_RELEASED, on_association_end),
                                    (evt.EVT_ABORTED, on_association_end),

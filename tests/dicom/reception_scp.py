@@ -1,28 +1,19 @@
-"""A stand-alone worklist and MPPS listener for tests (the clinic's SCP binds the same handlers)."""
+"""The clinic's own DICOM listener (dicom/scp.py) serving the worklist and MPPS on a free port, for tests."""
 
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from pynetdicom import AE, evt
-from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
-
-from dicom import mpps, worklist
-
-
-def _nodelay(event: evt.Event) -> None:
-    event.assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+from dicom import scp, storage
+from dicom.ingest import Ingest
+from tests.conftest import Clinic
 
 
 @contextmanager
-def reception_scp(ae_title: str = 'CLINICPACS') -> Iterator[int]:
-    """Serve MWL C-FIND and MPPS on a free local port; yields the port."""
-    ae = AE(ae_title)
-    for context in (worklist.SOP_CLASS, mpps.SOP_CLASS, Verification):
-        ae.add_supported_context(context)
-    handlers = [*worklist.handlers(), *mpps.handlers(), (evt.EVT_CONN_OPEN, _nodelay)]
-    server = ae.start_server(('127.0.0.1', 0), block=False, evt_handlers=handlers)
+def reception_scp(clinic: Clinic) -> Iterator[int]:
+    """Start the listener (calling AE titles checked against the modality list); yields its port."""
+    storage.configure(clinic.data_dir, min_free_bytes=0)
+    listener = scp.start(clinic.settings, Ingest())
     try:
-        yield server.server_address[1]
+        yield listener.port
     finally:
-        server.shutdown()
+        listener.stop()

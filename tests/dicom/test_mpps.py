@@ -40,7 +40,7 @@ def _state(clinic: Clinic, appointment_id: int) -> str:
 def test_n_create_moves_the_card_to_in_scan_and_n_set_completed_on_to_review(clinic: Clinic) -> None:
     made = booking(clinic, patient(clinic), room(), procedure(clinic), at(9))
     uid = generate_uid()
-    with reception_scp() as port:
+    with reception_scp(clinic) as port:
         assoc = _association(port)
         status, _ = assoc.send_n_create(_step(made.accession_number), mpps.SOP_CLASS, uid)
         assert status.Status == 0x0000
@@ -60,7 +60,7 @@ def test_n_create_moves_the_card_to_in_scan_and_n_set_completed_on_to_review(cli
 def test_discontinued_puts_the_patient_back_in_the_room(clinic: Clinic) -> None:
     made = booking(clinic, patient(clinic), room(), procedure(clinic), at(9))
     uid = generate_uid()
-    with reception_scp() as port:
+    with reception_scp(clinic) as port:
         assoc = _association(port)
         assoc.send_n_create(_step(made.accession_number), mpps.SOP_CLASS, uid)
         stop = Dataset()
@@ -76,7 +76,7 @@ def test_unknown_duplicate_final_and_malformed_steps_get_standard_statuses(clini
     uid = generate_uid()
     done = Dataset()
     done.PerformedProcedureStepStatus = 'COMPLETED'
-    with reception_scp() as port:
+    with reception_scp(clinic) as port:
         assoc = _association(port)
         unknown, _ = assoc.send_n_set(done, mpps.SOP_CLASS, generate_uid())
         wrong_status, _ = assoc.send_n_create(_step(made.accession_number, 'COMPLETED'), mpps.SOP_CLASS, uid)
@@ -94,7 +94,7 @@ def test_unknown_duplicate_final_and_malformed_steps_get_standard_statuses(clini
 
 def test_a_step_for_an_unknown_accession_is_kept_but_moves_nothing(clinic: Clinic) -> None:
     made = booking(clinic, patient(clinic), room(), procedure(clinic), at(9))
-    with reception_scp() as port:
+    with reception_scp(clinic) as port:
         assoc = _association(port)
         status, _ = assoc.send_n_create(_step('NOT-BOOKED'), mpps.SOP_CLASS, generate_uid())
         assoc.release()

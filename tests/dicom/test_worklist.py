@@ -59,7 +59,7 @@ def _query(port: int, **step: str) -> tuple[list[int], list[Dataset]]:
 
 def test_a_scanner_gets_todays_appointments_for_its_modality(clinic: Clinic) -> None:
     made = _day(clinic)
-    with reception_scp() as port:
+    with reception_scp(clinic) as port:
         statuses, found = _query(port, Modality='CT')
     assert statuses == [0xFF00, 0x0000]
     answer = found[0]
@@ -71,7 +71,7 @@ def test_a_scanner_gets_todays_appointments_for_its_modality(clinic: Clinic) -> 
 
 def test_names_match_with_wildcards_and_without_accents(clinic: Clinic) -> None:
     made = _day(clinic)
-    with reception_scp() as port:
+    with reception_scp(clinic) as port:
         _, found = _query(port, PatientName='MULLER*')
         _, none = _query(port, PatientName='Smith*')
     assert [f.AccessionNumber for f in found] == [made['jurgen-mr'].accession_number]
@@ -83,7 +83,7 @@ def test_a_date_range_includes_tomorrow_and_universal_matching_means_today(clini
     made = _day(clinic)
     today = appointments.today()
     span = f'{today:%Y%m%d}-{today + timedelta(days=1):%Y%m%d}'
-    with reception_scp() as port:
+    with reception_scp(clinic) as port:
         _, both_days = _query(port, Modality='MR', ScheduledProcedureStepStartDate=span)
         _, today_only = _query(port)
     assert {f.AccessionNumber for f in both_days} == {made['jurgen-mr'].accession_number,
@@ -94,7 +94,7 @@ def test_a_date_range_includes_tomorrow_and_universal_matching_means_today(clini
 
 def test_a_malformed_date_gets_the_identifier_mismatch_status_not_a_crash(clinic: Clinic) -> None:
     _day(clinic)
-    with reception_scp() as port:
+    with reception_scp(clinic) as port:
         statuses, _ = _query(port, ScheduledProcedureStepStartDate='yesterday')
         again, found = _query(port, Modality='CT')
     assert statuses == [0xA900]
@@ -103,7 +103,7 @@ def test_a_malformed_date_gets_the_identifier_mismatch_status_not_a_crash(clinic
 
 def test_each_query_is_audited_with_the_calling_ae_title(clinic: Clinic) -> None:
     _day(clinic)
-    with reception_scp() as port:
+    with reception_scp(clinic) as port:
         _query(port, Modality='CT')
     event = audit.search(by=clinic.admin.actor, action='worklist.query').rows[0]
     assert event.username == 'CT_ROOM1' and event.detail['matches'] == 1
@@ -112,9 +112,9 @@ def test_each_query_is_audited_with_the_calling_ae_title(clinic: Clinic) -> None
 def test_findscu_reads_the_worklist(clinic: Clinic, tmp_path: Path) -> None:
     findscu = need_tool('findscu')
     made = _day(clinic)
-    with reception_scp() as port:
+    with reception_scp(clinic) as port:
         result = subprocess.run(
-            [findscu, '-W', '-aet', 'CT_ROOM1', '-aec', 'CLINICPACS', '-X', '-od', str(tmp_path),
+            [findscu, '-W', '-aet', 'CT_ROOM1', '-aec', clinic.settings.ae_title, '-X', '-od', str(tmp_path),
              '-k', 'PatientName', '-k', 'PatientID', '-k', 'AccessionNumber', '-k', 'PatientBirthDate',
              '-k', 'ScheduledProcedureStepSequence[0].Modality=CT',
              '-k', 'ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartDate',
