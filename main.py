@@ -57,7 +57,9 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
     templates.seed_shipped()
     _start_jobs(settings, run_workers=settings.redis_url is None)
     screens.register_pages()
-    health.register(settings.data_dir, {'broker': broker.ping, 'dicom': None})
+    listener = _start_dicom(settings)
+    health.register(settings.data_dir, {'broker': broker.ping, 'dicom': listener.is_up})
+    app.on_shutdown(listener.stop)
     app.on_startup(live.start_bridge)
     app.on_shutdown(broker.stop_workers)
     app.on_shutdown(db.dispose)
@@ -132,6 +134,39 @@ def restore_command(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def scp_command(settings: Settings, _args: argparse.Namespace) -> int:
+    """Run the DICOM listener alone (the scaled mode; without Redis it processes images itself)."""
+    _open_database(settings, migrate=False)
+    _start_jobs(settings, run_workers=settings.redis_url is None)
+    listener = _start_dicom(settings)
+    print(f'DICOM listener {settings.ae_title} on port {listener.port}')
+    _wait_for_signal()
+    listener.stop()
+    from jobs import broker
+
+    broker.stop_workers()
+    return 0
+
+
+def modality_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Enter and list the modalities (AE titles) that may send images."""
+    from domain import modalities
+
+    _open_database(settings, migrate=True)
+    console = system('console')
+    if args.modality_command == 'add':
+        added = modalities.add(modalities.ModalityCreate(ae_title=args.ae_title, host=args.host, port=args.port,
+                                                         modality=args.modality, room=args.room or '',
+                                                         description=args.description or ''), by=console)
+        print(f'added {added.ae_title} at {added.host}:{added.port}')
+    else:
+        for entry in modalities.list_all(by=console):
+            state = 'active' if entry.active else 'disabled'
+            print(f'{entry.ae_title:<16} {entry.host}:{entry.port:<6} {entry.modality:<4} {state:<9} '
+                  f'{entry.description}')
+    return 0
+
+
 def audit_command(settings: Settings, args: argparse.Namespace) -> int:
     """Check the audit trail's hash chain."""
     _open_database(settings, migrate=False)
@@ -161,12 +196,30 @@ def _start_jobs(settings: Settings, *, run_workers: bool) -> None:
     from jobs import broker, dispatch, relay
 
     broker.setup(settings.redis_url)
+    from dicom import storage
+
+    storage.configure(settings.data_dir, min_free_bytes=settings.min_free_disk_mb * 1024 * 1024)
     if settings.redis_url:
         relay.start(settings.redis_url)
     dispatch.start()
     if run_workers:
         broker.start_workers(settings.worker_threads)
         dispatch.requeue_unfinished()
+        from dicom import storage
+        from jobs import media
+
+        storage.clear_incoming()
+        media.requeue_receiving()
+
+
+def _start_dicom(settings: Settings):  # type: ignore[no-untyped-def]
+    """The DICOM listener in this process, its arrivals arming the study-complete decision."""
+    from dicom import ingest, scp
+    from jobs import media
+
+    pipeline = ingest.Ingest(on_stored=media.arm)
+    ingest.share(pipeline)
+    return scp.start(settings, pipeline)
 
 
 def _ensure_first_admin(settings: Settings) -> None:
@@ -233,6 +286,19 @@ def _parser() -> argparse.ArgumentParser:
     restore_parser.add_argument('archive', type=Path)
     restore_parser.add_argument('--force', action='store_true', help='replace a database that holds data')
     restore_parser.set_defaults(func=restore_command)
+
+    commands.add_parser('scp', help='run the DICOM listener alone').set_defaults(func=scp_command)
+    modality_parser = commands.add_parser('modality', help='manage the modalities that may send images')
+    modality_parser.set_defaults(func=modality_command)
+    modality_commands = modality_parser.add_subparsers(dest='modality_command', required=True)
+    modality_add = modality_commands.add_parser('add', help='enter a modality')
+    modality_add.add_argument('ae_title')
+    modality_add.add_argument('host')
+    modality_add.add_argument('port', type=int)
+    modality_add.add_argument('--modality', default='OT', help='CT, MR, US, CR, DX, … (default OT)')
+    modality_add.add_argument('--room')
+    modality_add.add_argument('--description')
+    modality_commands.add_parser('list', help='list modalities')
 
     audit_parser = commands.add_parser('audit', help='check the audit trail')
     audit_parser.set_defaults(func=audit_command)

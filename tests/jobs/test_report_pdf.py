@@ -28,6 +28,7 @@ LANGUAGE_WORDS = {  # (impression heading, a template label, the choice as print
 
 @pytest.fixture
 def clinic_reports(clinic: Clinic) -> Clinic:
+    clinic.data_dir.mkdir(parents=True, exist_ok=True)  # SQLite makes it; PostgreSQL runs need it too
     reporting.configure(clinic.data_dir)
     options.put('clinic_name', 'Clinic <Sunrise> & Co', by=clinic.admin.actor)
     options.put('clinic_address', '1 Harbour Road\nPort Town', by=clinic.admin.actor)
