@@ -78,6 +78,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
+    (tmp_path / 'data').mkdir()
     return Settings(_env_file=None, data_dir=tmp_path / 'data', database_url=None, redis_url=None,  # type: ignore[call-arg]
                     dicom_port=0, http_port=8080)
 
