@@ -22,6 +22,16 @@ from pydicom.pixels import apply_color_lut, apply_modality_lut, iter_pixels, pix
 
 log = logging.getLogger(__name__)
 
+
+def _expected_decoder_failure(record: logging.LogRecord) -> bool:
+    """pydicom logs each plugin's failure at ERROR; for us an undecodable image is a refused request (WARNING)."""
+    if record.levelno >= logging.ERROR:
+        record.levelno, record.levelname = logging.WARNING, 'WARNING'
+    return True
+
+
+logging.getLogger('pydicom.pixels.decoders.base').addFilter(_expected_decoder_failure)
+
 FUNCTIONS = ('LINEAR', 'LINEAR_EXACT', 'SIGMOID')
 MEDIA_TYPES = {'jpeg': 'image/jpeg', 'png': 'image/png', 'webp': 'image/webp'}
 MAX_EDGE = 8192  # the largest viewport or output edge we render

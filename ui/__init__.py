@@ -19,6 +19,7 @@ from . import (
     studies,
     unmatched,
     upload,
+    viewer,
 )
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ def register_pages() -> None:
     studies.register()
     unmatched.register()
     upload.register()
+    viewer.register()
     _register_dicomweb()
 
     errors.register()

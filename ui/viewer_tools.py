@@ -1,0 +1,107 @@
+"""The viewer's plain helpers: window presets per modality, orientation markers, overlay lines, shortcuts."""
+
+from typing import Any
+
+from domain.viewing import MeasurementView, StudyView
+
+from .i18n import t
+
+# Window presets (centre, width) by modality; the file's own windows and Auto are added per image.
+PRESETS: dict[str, list[tuple[str, float, float]]] = {
+    'CT': [('Soft tissue', 40, 400), ('Lung', -600, 1500), ('Bone', 400, 1800), ('Brain', 40, 80),
+           ('Abdomen', 60, 400), ('Liver', 80, 150), ('Mediastinum', 50, 350)],
+    'MR': [('Narrow', 300, 600), ('Wide', 600, 1200)],
+    'CR': [('Bone', 2000, 4000)],
+    'DX': [('Bone', 2000, 4000)],
+}
+
+OPPOSITE = {'L': 'R', 'R': 'L', 'A': 'P', 'P': 'A', 'H': 'F', 'F': 'H'}
+
+SHORTCUTS: list[tuple[str, str]] = [
+    ('Wheel, ↑ ↓, Page Up/Down, Home/End', 'Previous / next image'),
+    ('Right-drag', 'Window / level'),
+    ('Ctrl + wheel, + / −', 'Zoom'),
+    ('Middle-drag', 'Pan'),
+    ('F', 'Fit to viewport'), ('O', 'One to one'), ('R', 'Rotate 90°'),
+    ('H / V', 'Flip horizontal / vertical'), ('I', 'Invert'), ('0 or double-click', 'Reset'),
+    ('Space', 'Play / pause cine'),
+    ('S, P, Z, W', 'Scroll, pan, zoom, window tools'),
+    ('L, A, E, Q', 'Length, angle, ellipse, rectangle'),
+    ('K', 'Key image on / off'), ('T', 'DICOM tags'), ('C', 'Corner text on / off'),
+    ('1, 2, 4', 'One, two or four viewports'), ('?', 'This list'),
+]
+
+TOOL_KEYS = {'s': 'scroll', 'p': 'pan', 'z': 'zoom', 'w': 'wl', 'l': 'length', 'a': 'angle', 'e': 'ellipse',
+             'q': 'rectangle'}
+
+
+def orientation(facts: dict[str, Any]) -> dict[str, str] | None:
+    """Letters for the four sides from Image Orientation (Patient), else Patient Orientation (PS3.3 C.7.6.1.1.1)."""
+    vector = facts.get('ImageOrientationPatient')
+    if isinstance(vector, list) and len(vector) == 6:
+        try:
+            right, bottom = _letters([float(v) for v in vector[:3]]), _letters([float(v) for v in vector[3:]])
+        except (TypeError, ValueError):
+            return None
+    else:
+        given = facts.get('PatientOrientation')
+        if not isinstance(given, list) or len(given) != 2:
+            return None
+        right, bottom = str(given[0]), str(given[1])
+    if not right or not bottom:
+        return None
+    return {'right': right, 'left': _opposite(right), 'bottom': bottom, 'top': _opposite(bottom)}
+
+
+def overlay(study: StudyView, facts: dict[str, Any], series_label: str) -> dict[str, list[str]]:
+    """Corner text: patient top left, study top right, series and slice bottom right (W/L and zoom added by canvas)."""
+    top_left = [study.patient_name or t('Unknown patient'), study.patient_id]
+    if study.patient_birth_date:
+        top_left.append(f'{t("Born")} {_date(study.patient_birth_date)} {study.patient_sex}'.strip())
+    top_right = [study.description or study.modalities, str(study.study_date or ''), study.accession_number]
+    bottom_right = [series_label]
+    if 'InstanceNumber' in facts:
+        bottom_right.append(f'{t("Instance")} {facts["InstanceNumber"]}')
+    if 'SliceLocation' in facts:
+        bottom_right.append(f'{t("Position")} {float(facts["SliceLocation"]):.1f} mm')
+    if 'SliceThickness' in facts:
+        bottom_right.append(f'{t("Thickness")} {float(facts["SliceThickness"]):.1f} mm')
+    return {'tl': [line for line in top_left if line], 'tr': [line for line in top_right if line], 'bl': [],
+            'br': bottom_right}
+
+
+def file_windows(facts: dict[str, Any]) -> list[tuple[str, float, float]]:
+    """The windows the file itself offers, named by their explanations."""
+    centres, widths = facts.get('WindowCenter') or [], facts.get('WindowWidth') or []
+    names = facts.get('WindowCenterWidthExplanation') or []
+    found = []
+    for n, (centre, width) in enumerate(zip(centres, widths, strict=False)):
+        name = str(names[n]) if n < len(names) and names[n] else f'{t("File window")} {n + 1}'
+        found.append((name, float(centre), float(width)))
+    return found
+
+
+def measurement_text(row: MeasurementView) -> str:
+    """A measurement as drawn beside it and listed: label, value and unit, ROI figures."""
+    parts = [row.label] if row.label else []
+    if row.value is not None:
+        parts.append(f'{row.value:.1f} {row.unit}' if row.unit != '°' else f'{row.value:.1f}°')
+    if 'mean' in row.stats:
+        unit = row.stats.get('unit', '')
+        parts.append(f'{t("mean")} {row.stats["mean"]:.1f} ± {row.stats.get("sd", 0):.1f} {unit}'.strip())
+        parts.append(f'{t("min")} {row.stats["min"]:.0f} {t("max")} {row.stats["max"]:.0f}')
+    return ' · '.join(parts)
+
+
+def _letters(vector: list[float]) -> str:
+    axes = [('L' if vector[0] > 0 else 'R', abs(vector[0])), ('P' if vector[1] > 0 else 'A', abs(vector[1])),
+            ('H' if vector[2] > 0 else 'F', abs(vector[2]))]
+    return ''.join(letter for letter, size in sorted(axes, key=lambda a: -a[1]) if size > 0.25)
+
+
+def _opposite(letters: str) -> str:
+    return ''.join(OPPOSITE.get(letter, letter) for letter in letters)
+
+
+def _date(value: str) -> str:
+    return f'{value[:4]}-{value[4:6]}-{value[6:8]}' if len(value) == 8 and value.isdigit() else value
