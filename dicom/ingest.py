@@ -167,3 +167,16 @@ def _with_meta_header(incoming: Path) -> Path:
         raise CannotUnderstand(f'the data set cannot be written as a DICOM file ({type(error).__name__})') from None
     storage.discard(incoming)
     return rewritten
+
+
+_shared: dict[str, Ingest] = {}
+
+
+def shared() -> Ingest:
+    """The process's pipeline (main.py wires its on_stored to the completion decision); uploads use it."""
+    return _shared.setdefault('ingest', Ingest())
+
+
+def share(ingest: Ingest) -> None:
+    """Make this the process's pipeline."""
+    _shared['ingest'] = ingest

@@ -74,11 +74,10 @@ def extract_attributes(path: Path) -> dict[str, Any]:
         dataset = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=list(EXTRA_KEYWORDS))
         result: dict[str, Any] = {}
         for keyword in EXTRA_KEYWORDS:
-            element = dataset.get(keyword)
-            if element is None or element.VR in ('SQ', 'OB', 'OW', 'UN'):
+            if keyword not in dataset:
                 continue
-            element = dataset.data_element(keyword)
-            if element is None:
+            element = dataset[keyword]
+            if element.VR in ('SQ', 'OB', 'OW', 'UN'):
                 continue
             try:
                 result[f'{element.tag:08X}'] = element.to_json_dict(None, 0)

@@ -1,0 +1,130 @@
+"""Studies: images arriving live (receiving → processing → ready), with a thumbnail per series."""
+
+import asyncio
+from typing import Annotated
+
+from fastapi import Depends, HTTPException
+from fastapi.responses import FileResponse
+from nicegui import app, run, ui
+
+from domain import events, study_lists
+from domain.access import Actor
+from domain.errors import DomainError
+from domain.studies import StudySummary
+
+from . import live
+from .guard import route_guard
+from .i18n import t
+from .shell import FAILED, current_actor, nav, perform, screen
+
+STATE_COLOURS = {'receiving': 'orange', 'processing': 'primary', 'ready': 'positive'}
+THUMBNAIL_ROUTE = '/studies/thumbnails/{series_id}'
+REFRESH_DELAY_S = 0.3
+
+
+def register() -> None:
+    nav('/studies', 'Studies', 'photo_library', order=30)
+
+    thumbnail_guard = route_guard(THUMBNAIL_ROUTE)
+
+    @app.get(THUMBNAIL_ROUTE, include_in_schema=False)
+    async def thumbnail(series_id: int, actor: Annotated[Actor, Depends(thumbnail_guard)]) -> FileResponse:
+        try:
+            relative = await run.io_bound(study_lists.thumbnail_path, series_id, by=actor)
+        except DomainError:
+            raise HTTPException(status_code=403, detail='Your role may not use this') from None
+        if not relative:
+            raise HTTPException(status_code=404, detail='No thumbnail')
+        from dicom import storage
+
+        path = storage.absolute(relative)
+        if not path.is_file():
+            raise HTTPException(status_code=404, detail='No thumbnail')
+        return FileResponse(path, media_type='image/png', headers={'Cache-Control': 'private, max-age=3600'})
+
+    @screen('/studies', title='Studies')
+    async def studies_page() -> None:
+        actor = current_actor()
+        shown = {'state': ''}
+        pending = {'refresh': False}
+
+        @ui.refreshable
+        async def listing() -> None:
+            rows = await perform(study_lists.listing, by=actor, state=shown['state'], text=search.value or '')
+            if rows is FAILED:
+                return
+            if not rows:
+                ui.label(t('No studies yet')).classes('text-grey-7').mark('no-studies')
+            for study in rows:
+                study_card(study)
+
+        async def refresh_soon() -> None:
+            if pending['refresh']:
+                return
+            pending['refresh'] = True
+            await asyncio.sleep(REFRESH_DELAY_S)  # many images in a burst: one redraw
+            pending['refresh'] = False
+            await listing.refresh()
+
+        async def show(state: str) -> None:
+            shown['state'] = state
+            await listing.refresh()
+
+        with ui.row().classes('items-center gap-2 w-full'):
+            search = ui.input(t('Search'), on_change=listing.refresh).props('dense clearable') \
+                .classes('w-72').mark('study-search')
+            for state in ('', 'receiving', 'processing', 'ready'):
+                ui.button(t(state or 'all'), on_click=lambda s=state: show(s)).props('outline dense no-caps') \
+                    .mark(f'studies-{state or "all"}')
+        await listing()
+        for kind in (events.StudyArrived, events.StudyUpdated, events.StudyMatched):
+            live.on(kind).subscribe(refresh_soon)
+
+
+def study_card(study: StudySummary) -> None:
+    """One study: state, patient, date, modality, description, accession, counts, a thumbnail per series."""
+    with ui.card().classes('w-full q-pa-sm').mark(f'study-{study.id}'):
+        with ui.row().classes('items-center w-full gap-3'):
+            ui.badge(t(study.state), color=STATE_COLOURS.get(study.state, 'grey')).mark(f'state-{study.id}')
+            if study.clinic_patient_name is not None:
+                ui.link(study.clinic_patient_name, f'/patients/{study.patient_ref_id}') \
+                    .classes('text-weight-medium')
+            else:
+                ui.label(person_name(study.patient_name) or t('(no name)')).classes('text-weight-medium')
+                ui.badge(t('unmatched'), color='negative').props('outline')
+            ui.label(study.patient_id).classes('text-grey-7')
+            ui.label(study.study_date.isoformat() if study.study_date else '').classes('text-grey-8')
+            ui.label(study.modalities.replace('\\', ', ')).classes('text-weight-medium')
+            ui.label(study.description).classes('text-grey-9')
+            ui.space()
+            if study.accession_number:
+                ui.label(f'{t("Accession")} {study.accession_number}').classes('text-grey-7')
+            ui.label(t('{series} series · {images} images', series=study.num_series, images=study.num_instances)) \
+                .mark(f'counts-{study.id}')
+            ui.button(t('Open'), icon='visibility', on_click=lambda s=study.id: ui.navigate.to(f'/viewer/{s}')) \
+                .props('flat dense no-caps').mark(f'open-{study.id}')
+        if study.series:
+            with ui.row().classes('gap-2 q-mt-xs'):
+                for series in study.series:
+                    with ui.column().classes('items-center gap-0'):
+                        if series.thumbnail_path:
+                            ui.image(f'/studies/thumbnails/{series.id}?v={study.state}-{series.num_instances}') \
+                                .classes('w-24 h-24 rounded-borders bg-black').props('fit=contain') \
+                                .mark(f'thumbnail-{series.id}')
+                        else:
+                            with ui.element('div').classes('w-24 h-24 rounded-borders bg-grey-3 flex flex-center'):
+                                ui.icon('image', color='grey-6')
+                        ui.label(f'{series.modality} {series.series_number or ""} · {series.num_instances}') \
+                            .classes('text-caption text-grey-8')
+
+
+def person_name(value: str) -> str:
+    """A DICOM person name (Family^Given^Middle, with = between alphabetic, ideographic, phonetic) as staff read it."""
+    shown = []
+    for group in value.split('='):
+        family, given, middle = ([*group.split('^'), '', ''])[:3]
+        first = ' '.join(part for part in (given.strip(), middle.strip()) if part)
+        text = f'{family.strip()}, {first}' if family.strip() and first else (family.strip() or first)
+        if text:
+            shown.append(text)
+    return ' = '.join(shown)
