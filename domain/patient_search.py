@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 
 from anyascii import anyascii
 from rapidfuzz import fuzz
@@ -278,7 +278,14 @@ def _digits(text: str) -> str:
 
 
 def _study_time(study: Study) -> datetime:
-    if study.study_date is not None:
+    """When the study was made: its DICOM date and time when sent, else when its first image arrived."""
+    digits = ''.join(ch for ch in study.study_time if ch.isdigit())
+    if study.study_date is not None and len(digits) >= 4:
+        moment = datetime.combine(study.study_date, time(int(digits[:2]) % 24, int(digits[2:4]) % 60),
+                                  tzinfo=appointments.local_zone())
+        return moment.astimezone(UTC)
+    if study.study_date is not None and study.first_arrival.astimezone(appointments.local_zone()).date() \
+            != study.study_date:
         return appointments.day_bounds(study.study_date)[0]
     return study.first_arrival
 

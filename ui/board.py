@@ -73,7 +73,10 @@ def register() -> None:
                 if moves:
                     with ui.row().classes('gap-1'):
                         for target in moves:
-                            ui.button(t(MOVE_LABELS.get(target, target)),
+                            label = 'Back to waiting' if target == 'waiting' and item.state == 'in-room' \
+                                else 'Back to the room' if target == 'in-room' and item.state == 'in-scan' \
+                                else MOVE_LABELS.get(target, target)
+                            ui.button(t(label),
                                       on_click=lambda i=item, s=target: move(i, s)) \
                                 .props('dense no-caps size=sm outline').mark(f'move-{item.accession_number}-{target}')
 
