@@ -84,7 +84,8 @@ class Viewer:
                 box.on('dragover', js_handler='(e) => e.preventDefault()')
                 box.on('drop', lambda n=n: self.drop(n))
                 with box:
-                    canvas = ViewerCanvas().classes('w-full h-full').mark(f'viewport-{n}')
+                    canvas = ViewerCanvas().classes('w-full h-full').mark(f'viewport-{n}') \
+                        .props(f'data-testid=viewport-{n}')
             viewport = Viewport(canvas, box)
             canvas.on('index', lambda e, v=viewport: self.on_index(v, int(e.args)), throttle=0.08)
             canvas.on('window', lambda e, v=viewport: self.on_window(v, e.args))
@@ -116,7 +117,7 @@ class Viewer:
                     if name in ('length', 'angle', 'ellipse', 'rectangle') and not self.may_measure:
                         continue
                     self.tool_buttons[name] = ui.button(icon=icon, on_click=lambda n=name: self.set_tool(n)) \
-                        .props('flat dense').tooltip(t(label)).mark(f'tool-{name}')
+                        .props(f'flat dense data-testid=tool-{name}').tooltip(t(label)).mark(f'tool-{name}')
             self.presets = ui.button(t('Presets'), icon='tune').props('flat dense no-caps').mark('presets')
             with self.presets, ui.menu() as self.preset_menu:
                 pass
@@ -409,7 +410,8 @@ class Viewer:
             if not self.measurements:
                 ui.label(t('None yet')).classes('text-caption text-grey-7')
             for row in self.measurements:
-                with ui.row().classes('w-full items-center no-wrap gap-1').mark('measurement-row'):
+                with ui.row().classes('w-full items-center no-wrap gap-1').mark('measurement-row') \
+                        .props('data-testid=measurement-row'):
                     ui.label(measurement_text(row)).classes('text-body2 grow').mark(f'measurement-{row.id}')
                     if self.may_measure:
                         with ui.button(icon='edit').props('flat dense size=sm').mark(f'label-{row.id}'):

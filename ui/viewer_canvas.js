@@ -237,7 +237,7 @@ export default {
     onDown(e) {
       this.$el.focus();
       this.$emit('activate');
-      this.$el.setPointerCapture(e.pointerId);
+      try { this.$el.setPointerCapture(e.pointerId); } catch (error) { /* synthetic or finished pointer */ }
       this.pointers.set(e.pointerId, [e.offsetX, e.offsetY]);
       if (this.pointers.size === 2) { this.pinch = this.pinchDistance(); this.drag = null; return; }
       const mode = e.button === 2 ? 'wl' : e.button === 1 ? 'pan' : this.tool;

@@ -1,0 +1,95 @@
+"""The viewer benchmark's images: a 200-slice 512×512 CT, a 2500×2000 radiograph and a 640×480 ultrasound loop.
+
+Built from pydicom-data's real CT slice and ultrasound image (pixels shifted per slice / frame so no two
+images are alike), written uncompressed to a folder; `python bench/viewer_corpus.py FOLDER` makes them.
+"""
+
+import sys
+from pathlib import Path
+
+import data_store
+import numpy as np
+import pydicom
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+DATA = Path(data_store.__file__).parent / 'data'
+
+
+def build(folder: Path, slices: int = 200, loop_frames: int = 60) -> dict[str, list[Path]]:
+    """Write the three corpora into `folder` (once) and return their files by name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    made = {'ct': sorted(folder.glob('ct-*.dcm')), 'radiograph': sorted(folder.glob('dx-*.dcm')),
+            'ultrasound': sorted(folder.glob('us-*.dcm'))}
+    if len(made['ct']) == slices and made['radiograph'] and made['ultrasound']:
+        return made
+    patient = 'BENCH1'
+    study = generate_uid()
+    template = pydicom.dcmread(DATA / '693_UNCR.dcm')
+    series = generate_uid()
+    made['ct'] = []
+    for n in range(slices):
+        ds = template.copy()
+        ds.PixelData = np.roll(template.pixel_array, n, axis=0).astype(template.pixel_array.dtype).tobytes()
+        _identify(ds, study, series, patient, n + 1)
+        ds.ImagePositionPatient = [0, 0, n * 1.25]
+        ds.SliceLocation = n * 1.25
+        ds.SliceThickness = 1.25
+        made['ct'].append(_save(ds, folder / f'ct-{n:03d}.dcm'))
+    dx = pydicom.dcmread(DATA / 'RG1_UNCR.dcm')
+    pixels = np.zeros((2500, 2000), np.uint16)
+    source = dx.pixel_array
+    pixels[: source.shape[0], : source.shape[1]] = source[:2500, :2000]
+    dx.PixelData = pixels.tobytes()
+    dx.Rows, dx.Columns = 2500, 2000
+    _identify(dx, study, generate_uid(), patient, 1)
+    made['radiograph'] = [_save(dx, folder / 'dx-000.dcm')]
+    us = pydicom.dcmread(DATA / 'US1_UNCR.dcm')
+    frame = us.pixel_array
+    loop = np.stack([np.roll(frame, k * 4, axis=1) for k in range(loop_frames)])
+    us.PixelData = loop.tobytes()
+    us.NumberOfFrames = loop_frames
+    us.FrameTime = 1000 / 30
+    us.FrameIncrementPointer = pydicom.tag.Tag('FrameTime')
+    us.SOPClassUID = '1.2.840.10008.5.1.4.1.1.3.1'
+    us.file_meta.MediaStorageSOPClassUID = us.SOPClassUID
+    _identify(us, study, generate_uid(), patient, 1)
+    made['ultrasound'] = [_save(us, folder / 'us-000.dcm')]
+    return made
+
+
+def _identify(ds: pydicom.Dataset, study: str, series: str, patient: str, number: int) -> None:
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
+    ds.SOPInstanceUID = generate_uid()
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.PatientID, ds.PatientName, ds.InstanceNumber = patient, 'Bench^Patient', number
+    ds.AccessionNumber = 'BENCH1'
+
+
+def _save(ds: pydicom.Dataset, path: Path) -> Path:
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+if __name__ == '__main__':
+    built = build(Path(sys.argv[1] if len(sys.argv) > 1 else '/tmp/viewer-corpus'))
+    print({name: len(files) for name, files in built.items()})
+
+
+def load(data_dir: Path, files: list[Path]) -> None:
+    """Put the files into a ClinicPACS data directory through the real ingest (before `main.py serve`)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from dicom import storage
+    from dicom.ingest import Ingest
+    from domain import db
+    from domain.access import modality
+    from domain.settings import Settings
+
+    settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
+    db.configure(settings)
+    db.upgrade()
+    storage.configure(data_dir)
+    pipeline = Ingest()
+    for path in files:
+        pipeline.accept_file(path, by=modality('BENCH'))
+    db.dispose()
