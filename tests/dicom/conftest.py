@@ -89,3 +89,32 @@ def send(pacs: Pacs, *datasets: pydicom.Dataset | Path, ae_title: str = SCU_AE,
 
 
 
+
+
+def send_file_as_is(pacs: Pacs, path: Path, *, sop_class: str, transfer_syntax: str = '1.2.840.10008.1.2.1') -> int:
+    """Send a file's bytes without pynetdicom decoding them (a lying or corrupt data set); the status."""
+    from pynetdicom import _config
+
+    ae = AE(ae_title=SCU_AE)
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 10
+    ae.add_requested_context(sop_class, transfer_syntax)
+    assoc = ae.associate('127.0.0.1', pacs.port, ae_title=pacs.ae_title)
+    assert assoc.is_established
+    previous = _config.STORE_SEND_CHUNKED_DATASET
+    _config.STORE_SEND_CHUNKED_DATASET = True
+    try:
+        status = assoc.send_c_store(path)
+    finally:
+        _config.STORE_SEND_CHUNKED_DATASET = previous
+        assoc.release()
+    return int(status.Status) if 'Status' in status else -1
+
+
+def with_meta(dataset: pydicom.Dataset, path: Path, *, sop_class: str | None = None) -> Path:
+    """Write a data set as a Part 10 file whose meta header may announce another SOP class."""
+    dataset.save_as(path, enforce_file_format=True)
+    if sop_class is not None:
+        written = pydicom.dcmread(path)
+        written.file_meta.MediaStorageSOPClassUID = sop_class
+        written.save_as(path)
+    return path
