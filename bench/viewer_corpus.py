@@ -23,7 +23,7 @@ def build(folder: Path, slices: int = 200, loop_frames: int = 60) -> dict[str, l
     if len(made['ct']) == slices and made['radiograph'] and made['ultrasound']:
         return made
     patient = 'BENCH1'
-    study = generate_uid()
+    study = generate_uid()  # the CT study; the radiograph and the loop are studies of their own
     template = pydicom.dcmread(DATA / '693_UNCR.dcm')
     series = generate_uid()
     made['ct'] = []
@@ -41,7 +41,7 @@ def build(folder: Path, slices: int = 200, loop_frames: int = 60) -> dict[str, l
     pixels[: source.shape[0], : source.shape[1]] = source[:2500, :2000]
     dx.PixelData = pixels.tobytes()
     dx.Rows, dx.Columns = 2500, 2000
-    _identify(dx, study, generate_uid(), patient, 1)
+    _identify(dx, generate_uid(), generate_uid(), patient, 1)
     made['radiograph'] = [_save(dx, folder / 'dx-000.dcm')]
     us = pydicom.dcmread(DATA / 'US1_UNCR.dcm')
     frame = us.pixel_array
@@ -52,7 +52,7 @@ def build(folder: Path, slices: int = 200, loop_frames: int = 60) -> dict[str, l
     us.FrameIncrementPointer = pydicom.tag.Tag('FrameTime')
     us.SOPClassUID = '1.2.840.10008.5.1.4.1.1.3.1'
     us.file_meta.MediaStorageSOPClassUID = us.SOPClassUID
-    _identify(us, study, generate_uid(), patient, 1)
+    _identify(us, generate_uid(), generate_uid(), patient, 1)
     made['ultrasound'] = [_save(us, folder / 'us-000.dcm')]
     return made
 
