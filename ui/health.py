@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi.responses import JSONResponse
 from nicegui import app, run
 
-from domain import db, studies, work
+from domain import db, studies, viewing, work
 
 MIN_FREE_BYTES = 100 * 1024 * 1024
 
@@ -36,6 +36,7 @@ def _report(data_dir: Path, checks: dict[str, Check]) -> dict:
         **{name: 'ok' if up else 'down' for name, up in probes.items()},
         'queue_depth': work.queue_depth() if database else None,
         'pending_instances': studies.pending_instances() if database else None,
+        'missing_files': viewing.missing_files() if database else None,  # indexed images whose file is gone
         'free_disk_bytes': free,
     }
     return report

@@ -125,3 +125,14 @@ async def test_every_frame_of_a_multi_frame_image_is_served(pages: User, clinic:
         assert _pixels(response.content).shape == (600, 800, 3)
     third = await pages.http_client.get(frame_url(study, series, instance, 3), auth=_auth(clinic))
     assert third.status_code == 404
+
+
+async def test_the_health_view_counts_images_whose_file_is_gone(pages: User, clinic: Clinic, tmp_path: Path) -> None:
+    from ui import health
+
+    health.register(clinic.data_dir, {})
+    study = ct_series(clinic, tmp_path, slices=1)
+    series, instance = first_instance(study)
+    storage.absolute(instance.file_path).unlink()
+    await pages.http_client.get(frame_url(study, series, instance), auth=_auth(clinic))
+    assert (await pages.http_client.get('/health')).json()['missing_files'] == 1
