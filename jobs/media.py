@@ -61,6 +61,17 @@ def decide_complete(study_id: int) -> None:
 @job_actor(studies.METADATA_JOB, queue='media', max_retries=5)
 def extract_metadata(series_id: int) -> None:
     """Copy the extra header attributes of each new image of the series into the index."""
+    extract_series_metadata(series_id)
+
+
+@job_actor(studies.THUMBNAIL_JOB, queue='media', max_retries=5)
+def build_thumbnails(series_id: int) -> None:
+    """Draw the series' middle image as a viewer would and keep it as the series thumbnail."""
+    build_series_thumbnail(series_id)
+
+
+def extract_series_metadata(series_id: int) -> None:
+    """The metadata job's work; safe to run twice (only images still 'stored' are read)."""
     extracted: dict[int, dict | None] = {}
     for item in studies.instances_to_extract(series_id):
         try:
@@ -74,9 +85,8 @@ def extract_metadata(series_id: int) -> None:
     studies.metadata_extracted(series_id, extracted)
 
 
-@job_actor(studies.THUMBNAIL_JOB, queue='media', max_retries=5)
-def build_thumbnails(series_id: int) -> None:
-    """Draw the series' middle image as a viewer would and keep it as the series thumbnail."""
+def build_series_thumbnail(series_id: int) -> None:
+    """The thumbnail job's work; safe to run twice (nothing is left to do once the thumbnail exists)."""
     job = studies.thumbnail_source(series_id)
     if job is None:
         return

@@ -1,0 +1,188 @@
+"""Processing arriving images: the quiet period, metadata, thumbnails, ready, and the appointment's card."""
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import dramatiq
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+from sqlmodel import select
+
+import jobs  # noqa: F401 - the broker first
+from dicom import storage
+from dicom.ingest import Ingest
+from domain import clock, db, events, studies, study_lists, work
+from domain.models import Appointment, Instance, Job, Patient, Series, Study
+from jobs import broker, dispatch, media
+from tests.conftest import Clinic
+
+TECHNICIAN_SCANNER = 'TESTSCU'
+
+
+@pytest.fixture
+def pipeline(clinic: Clinic) -> Ingest:
+    storage.configure(clinic.data_dir, min_free_bytes=0)
+    return Ingest()
+
+
+def arrive(pipeline: Ingest, clinic: Clinic, name: str, **changes: object) -> int:
+    """An image arrives (through the upload path: the same pipeline as a push); returns its study id."""
+    dataset = pydicom.dcmread(get_testdata_file(name))
+    for keyword, value in changes.items():
+        setattr(dataset, keyword, value)
+    path = clinic.data_dir.parent / f'{name}.upload'
+    dataset.save_as(path, enforce_file_format=True)
+    outcome = pipeline.accept_file(path, by=clinic.technician.actor)
+    assert outcome.study_id is not None
+    return outcome.study_id
+
+
+def quiet(study_id: int) -> None:
+    clock.advance(timedelta(seconds=media.QUIET_SECONDS + 0.1))
+    assert studies.complete_if_quiet(study_id, media.QUIET_SECONDS) == 0
+
+
+def process(study_id: int) -> None:
+    with db.reading() as session:
+        series_ids = session.exec(select(Series.id).where(Series.study_id == study_id)).all()
+    for series_id in series_ids:
+        media.extract_series_metadata(series_id or 0)
+        media.build_series_thumbnail(series_id or 0)
+
+
+def state(study_id: int) -> str:
+    with db.reading() as session:
+        study = session.get(Study, study_id)
+    assert study is not None
+    return study.state
+
+
+def test_a_study_waits_for_the_quiet_period_then_queues_one_job_of_each_kind_per_series(
+        pipeline: Ingest, clinic: Clinic) -> None:
+    study_id = arrive(pipeline, clinic, 'CT_small.dcm')
+    assert 0 < studies.complete_if_quiet(study_id, media.QUIET_SECONDS) <= media.QUIET_SECONDS
+    assert state(study_id) == 'receiving'
+    quiet(study_id)
+    assert state(study_id) == 'processing'
+    with db.reading() as session:
+        kinds = sorted(job.kind for job in session.exec(select(Job)).all())
+    assert kinds == ['build_thumbnails', 'extract_metadata']
+
+
+def test_metadata_and_thumbnails_make_the_study_ready_and_running_them_twice_changes_nothing(
+        pipeline: Ingest, clinic: Clinic) -> None:
+    seen: list[events.Event] = []
+    events.subscribe(seen.append)
+    study_id = arrive(pipeline, clinic, 'CT_small.dcm')
+    quiet(study_id)
+    process(study_id)
+    summary = study_lists.get(study_id, by=clinic.technician.actor)
+    first_thumbnail = (clinic.data_dir / str(summary.series[0].thumbnail_path)).read_bytes()
+    process(study_id)
+    assert state(study_id) == 'ready' and studies.pending_instances() == 0
+    assert (clinic.data_dir / str(summary.series[0].thumbnail_path)).read_bytes() == first_thumbnail
+    assert first_thumbnail.startswith(b'\x89PNG')
+    with db.reading() as session:
+        instance = session.exec(select(Instance)).one()
+    assert instance.state == 'processed' and instance.attributes['00080070']['Value'] == ['GE MEDICAL SYSTEMS']
+    assert [type(e).__name__ for e in seen].count('StudyReady') == 1
+
+
+def test_a_series_without_pixels_is_ready_without_a_thumbnail(pipeline: Ingest, clinic: Clinic) -> None:
+    study_id = arrive(pipeline, clinic, 'test-SR.dcm')
+    quiet(study_id)
+    process(study_id)
+    assert state(study_id) == 'ready'
+    assert study_lists.get(study_id, by=clinic.technician.actor).series[0].thumbnail_path is None
+
+
+def test_an_image_after_ready_takes_the_study_back_to_receiving(pipeline: Ingest, clinic: Clinic) -> None:
+    study_id = arrive(pipeline, clinic, 'CT_small.dcm')
+    quiet(study_id)
+    process(study_id)
+    again = arrive(pipeline, clinic, 'CT_small.dcm', SOPInstanceUID=pydicom.uid.generate_uid())
+    assert again == study_id and state(study_id) == 'receiving'
+    quiet(study_id)
+    process(study_id)
+    assert state(study_id) == 'ready'
+
+
+def test_a_booked_study_moves_its_appointment_to_in_scan_then_review(pipeline: Ingest, clinic: Clinic) -> None:
+    patient_id, appointment_id = _booked('A0001')
+    study_id = arrive(pipeline, clinic, 'CT_small.dcm', AccessionNumber='A0001', PatientID='WHATEVER')
+    assert _appointment_state(appointment_id) == 'in-scan'
+    summary = study_lists.get(study_id, by=clinic.technician.actor)
+    assert (summary.patient_ref_id, summary.appointment_id) == (patient_id, appointment_id)
+    quiet(study_id)
+    process(study_id)
+    assert _appointment_state(appointment_id) == 'review'
+
+
+def test_a_study_links_to_a_patient_by_patient_id_when_no_appointment_matches(pipeline: Ingest,
+                                                                               clinic: Clinic) -> None:
+    patient_id, _ = _booked('A0002', clinic_patient_id='P-000042')
+    study_id = arrive(pipeline, clinic, 'CT_small.dcm', AccessionNumber='NOPE', PatientID='P-000042')
+    assert study_lists.get(study_id, by=clinic.technician.actor).patient_ref_id == patient_id
+
+
+def test_an_unmatched_study_is_assigned_to_a_patient_and_it_is_audited(pipeline: Ingest, clinic: Clinic) -> None:
+    patient_id, _ = _booked('A0003')
+    study_id = arrive(pipeline, clinic, 'CT_small.dcm', AccessionNumber='', PatientID='UNKNOWN')
+    unmatched = study_lists.listing(by=clinic.technician.actor, unmatched=True)
+    assert [s.id for s in unmatched] == [study_id]
+    matched: list[events.Event] = []
+    events.subscribe(matched.append)
+    study_lists.assign(study_id, patient_id, by=clinic.technician.actor)
+    assert study_lists.listing(by=clinic.technician.actor, unmatched=True) == []
+    assert events.StudyMatched(study_id, patient_id) in matched
+    from domain.models import AuditEvent
+
+    with db.reading() as session:
+        event = session.exec(select(AuditEvent).where(AuditEvent.action == 'study.assign')).one()
+    assert event.detail == {'from_patient': None, 'to_patient': patient_id}
+
+
+@pytest.fixture
+def running_worker(clinic: Clinic, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(media, 'QUIET_SECONDS', 0.2)
+    broker.setup(None)
+    unsubscribe = dispatch.start()
+    worker = dramatiq.Worker(broker.broker, worker_threads=2, worker_timeout=50)
+    worker.start()
+    yield
+    worker.stop()
+    unsubscribe()
+
+
+def test_through_the_real_broker_an_arriving_study_becomes_ready_by_itself(clinic: Clinic, running_worker: None,
+                                                                           tmp_path: Path) -> None:
+    storage.configure(clinic.data_dir, min_free_bytes=0)
+    ready = threading.Event()
+    events.subscribe(lambda e: ready.set() if isinstance(e, events.StudyReady) else None)
+    pipeline = Ingest(on_stored=media.arm)
+    study_id = arrive(pipeline, clinic, 'MR_small.dcm')
+    assert ready.wait(15), 'the study never became ready'
+    broker.broker.join('media', timeout=10_000)
+    assert state(study_id) == 'ready' and work.queue_depth() == 0
+
+
+def _booked(accession: str, clinic_patient_id: str = 'P-000001') -> tuple[int, int]:
+    with db.transaction() as session:
+        patient = Patient(patient_id=clinic_patient_id, family_name='Doe', given_name='Jane')
+        session.add(patient)
+        session.flush()
+        appointment = Appointment(patient_id=patient.id or 0, accession_number=accession, scheduled_at=clock.now(),
+                                  state='in-room')
+        session.add(appointment)
+        session.flush()
+        return patient.id or 0, appointment.id or 0
+
+
+def _appointment_state(appointment_id: int) -> str:
+    with db.reading() as session:
+        appointment = session.get(Appointment, appointment_id)
+    assert appointment is not None
+    return appointment.state
