@@ -167,6 +167,18 @@ def modality_command(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def demo_command(settings: Settings, _args: argparse.Namespace) -> int:
+    """Fill a new, empty database with a realistic clinic day to try every screen."""
+    from domain import demo
+
+    _open_database(settings, migrate=True)
+    _ensure_first_admin(settings)
+    summary = demo.fill(by=system('demo'))
+    print(f'demo clinic ready: {summary.patients} patients, {summary.appointments} appointments today')
+    print(f'staff accounts {", ".join(summary.usernames)} share the password "{summary.password}"')
+    return 0
+
+
 def audit_command(settings: Settings, args: argparse.Namespace) -> int:
     """Check the audit trail's hash chain."""
     _open_database(settings, migrate=False)
@@ -300,6 +312,8 @@ def _parser() -> argparse.ArgumentParser:
     modality_add.add_argument('--description')
     modality_commands.add_parser('list', help='list modalities')
 
+    commands.add_parser('demo', help='fill a new, empty database with a demo clinic day').set_defaults(
+        func=demo_command)
     audit_parser = commands.add_parser('audit', help='check the audit trail')
     audit_parser.set_defaults(func=audit_command)
     audit_parser.add_subparsers(dest='audit_command', required=True).add_parser('verify', help='check the chain')

@@ -56,12 +56,22 @@ def on_c_find_worklist(event: Any) -> Iterator[tuple[int, Dataset | None]]:
         log.warning('worklist query from %s: database unavailable', actor.username, exc_info=True)
         yield OUT_OF_RESOURCES, None
         return
-    for item in items:
-        if event.is_cancelled:
-            yield CANCELLED, None
-            return
-        yield PENDING, to_response(identifier, item)
-    yield SUCCESS, None
+    dul = getattr(event.assoc, 'dul', None)
+    delay = getattr(dul, '_run_loop_delay', None)
+    if delay is not None:
+        # NOTE: pynetdicom's DUL thread naps 1 ms whenever its queue is empty, i.e. between every two of our pending
+        # responses; keep it awake while the answers stream out (a few ms), then let it nap again.
+        dul._run_loop_delay = 0.0  # type: ignore[union-attr]
+    try:
+        for item in items:
+            if event.is_cancelled:
+                yield CANCELLED, None
+                return
+            yield PENDING, to_response(identifier, item)
+        yield SUCCESS, None
+    finally:
+        if delay is not None:
+            dul._run_loop_delay = delay  # type: ignore[union-attr]
 
 
 def handlers() -> list[tuple[Any, Any]]:

@@ -129,6 +129,17 @@ class Patient(SQLModel, table=True):
         return f'{self.family_name}, {given}' if given else self.family_name
 
 
+class PatientToken(SQLModel, table=True):
+    """One word of a patient's folded name (or '#' and a phone number's digits), so search finds names in any order
+    and phone numbers through an index."""
+
+    __tablename__ = 'patient_token'
+    __table_args__ = (Index('ix_patient_token_token_patient', 'token', 'patient_id'),)
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key='patient.id', index=True)
+    token: str = Field(max_length=64)
+
+
 class Modality(SQLModel, table=True):
     """A scanner (or other DICOM peer) known by its AE title; also the room it stands in."""
 

@@ -15,12 +15,12 @@ from datetime import UTC, date, datetime, time
 
 from anyascii import anyascii
 from rapidfuzz import fuzz
-from sqlalchemy import and_, exists, func, or_
+from sqlalchemy import and_, delete, exists, func, or_
 from sqlmodel import Session, col, select
 
 from . import appointments, db
 from .access import Actor, Permission, require
-from .models import Appointment, Modality, Patient, PatientCreate, Procedure, Report, Series, Study
+from .models import Appointment, Modality, Patient, PatientCreate, PatientToken, Procedure, Report, Series, Study
 
 log = logging.getLogger(__name__)
 
@@ -94,13 +94,37 @@ def search(text: str = '', filters: SearchFilters | None = None, *, by: Actor, o
     query = _with_filters(query, filters)
     text = text.strip()
     with db.reading() as session:
-        if text:
-            exact = query.where(or_(*_text_conditions(text)))
-            page = _page(session, exact, offset, limit)
-            if page.total or not fold(text):
-                return page
-            return _fuzzy(session, query, text, offset, limit)
-        return _page(session, query, offset, limit)
+        if not text:
+            return _page(session, query, offset, limit)
+        ids = _exact_ids(session, text)
+        if ids:
+            return _page(session, query.where(col(Patient.id).in_(ids)), offset, limit)
+        digits = _digits(text)
+        if len(digits) >= 4 and len(digits) >= len(text.replace(' ', '')) - 2:
+            return _page(session, query.where(_phone_matches(digits)), offset, limit)
+        tokens = fold(text).split()
+        if not tokens:
+            return SearchPage([], 0, offset, limit)
+        page = _page(session, query.where(*[_has_token(token) for token in tokens]), offset, limit)
+        if page.total:
+            return page
+        return _fuzzy(session, query, text, offset, limit)
+
+
+def tokens_of(patient: Patient) -> set[str]:
+    """The words (and phone digits) a patient is found by."""
+    found = {word[:64] for word in patient.name_key.split()}
+    digits = _digits(patient.phone)
+    if len(digits) >= 6:
+        found.add(f'#{digits[-7:]}')
+    return found
+
+
+def index_tokens(session: Session, patient: Patient) -> None:
+    """Store the words a patient is found by (inside the caller's transaction, after name or phone changed)."""
+    session.exec(delete(PatientToken).where(PatientToken.patient_id == patient.id))  # type: ignore[call-overload]
+    for token in sorted(tokens_of(patient)):
+        session.add(PatientToken(patient_id=patient.id or 0, token=token))
 
 
 def duplicates(data: PatientCreate, *, by: Actor, exclude_id: int | None = None) -> list[Duplicate]:
@@ -126,17 +150,23 @@ def duplicates_in(session: Session, values: dict[str, object]) -> list[Duplicate
     phone = _digits(str(values.get('phone') or ''))
     if len(family) < 2 and not phone and birth is None:
         return []
-    conditions = []
-    if len(family) >= 2:
-        conditions.append(_prefix(col(Patient.name_key), family[:2]))
-        if given:
-            conditions.append(_prefix(col(Patient.name_key), given[:2]))  # names typed the other way round
+    pools = []
+    family_words, given_words = family.split(), given.split()
+    if family_words:
+        pools.append(_intersect(family_words[0][:3], given_words[0][:1] if given_words else ''))
+        if given_words:
+            pools.append(_intersect(given_words[0][:3], family_words[0][:1]))  # typed the other way round
     if birth is not None:
-        conditions.append(Patient.birth_date == birth)
-    if len(phone) >= 6:
-        conditions.append(_phone_digits().contains(phone[-6:]))
-    candidates = session.exec(select(Patient).where(col(Patient.merged_into_id).is_(None), or_(*conditions))
-                              .limit(FUZZY_POOL)).all()
+        pools.append(select(Patient.id).where(Patient.birth_date == birth))
+    if len(phone) >= 7:
+        pools.append(select(PatientToken.patient_id).where(PatientToken.token == f'#{phone[-7:]}'))
+    if not pools:
+        return []
+    candidate_ids: set[int] = set()
+    for pool in pools:
+        candidate_ids.update(session.exec(pool).all())
+    candidates = session.exec(select(Patient).where(col(Patient.merged_into_id).is_(None),
+                                                    col(Patient.id).in_(list(candidate_ids)[:FUZZY_POOL]))).all()
     typed = f'{family} {given}'.strip()
     found = []
     for patient in candidates:
@@ -196,25 +226,36 @@ def thumbnail_path(series_id: int, *, by: Actor) -> str | None:
 # ---------------------------------------------------------------- helpers
 
 
-def _text_conditions(text: str) -> list:
-    conditions: list = []
+def _exact_ids(session: Session, text: str) -> list[int]:
+    """Patients an identifier names exactly: clinic Patient ID, national ID, or an accession number."""
     upper = text.upper()
-    conditions.append(Patient.patient_id == upper)
-    conditions.append(Patient.national_id == text)
-    conditions.append(exists().where(Appointment.patient_id == Patient.id, Appointment.accession_number == upper))
-    conditions.append(exists().where(Study.patient_ref_id == Patient.id, Study.accession_number == text))
-    digits = _digits(text)
-    if len(digits) >= 4 and len(digits) >= len(text.replace(' ', '')) - 2:
-        conditions.append(_phone_digits().contains(digits))
-    tokens = fold(text).split()
-    if tokens and not (len(tokens) == 1 and tokens[0].isdigit()):
-        conditions.append(and_(*[_word_prefix(token) for token in tokens]))
-    return conditions
+    found = set(session.exec(select(Patient.id).where(or_(Patient.patient_id == upper,
+                                                          Patient.national_id == text))).all())
+    found |= set(session.exec(select(Appointment.patient_id).where(Appointment.accession_number == upper)).all())
+    found |= set(session.exec(select(Study.patient_ref_id).where(Study.accession_number == text,
+                                                                 col(Study.patient_ref_id).is_not(None))).all())
+    return [i for i in found if i is not None]
 
 
-def _word_prefix(token: str):  # type: ignore[no-untyped-def]
-    """The folded name has a word starting with `token` (any order of given and family names)."""
-    return or_(_prefix(col(Patient.name_key), token), col(Patient.name_key).contains(f' {token}'))
+def _has_token(token: str):  # type: ignore[no-untyped-def]
+    """A word of the patient's name starts with `token` (any order of given and family names; an index range)."""
+    return col(Patient.id).in_(select(PatientToken.patient_id).where(_prefix(col(PatientToken.token), token)))
+
+
+def _intersect(first: str, second: str):  # type: ignore[no-untyped-def]
+    query = select(PatientToken.patient_id).where(_prefix(col(PatientToken.token), first))
+    if second:
+        query = query.where(col(PatientToken.patient_id).in_(
+            select(PatientToken.patient_id).where(_prefix(col(PatientToken.token), second))))
+    return query.limit(FUZZY_POOL)
+
+
+def _phone_matches(digits: str):  # type: ignore[no-untyped-def]
+    if len(digits) >= 7:  # the last seven digits through the index, then the whole number
+        return and_(col(Patient.id).in_(select(PatientToken.patient_id)
+                                        .where(PatientToken.token == f'#{digits[-7:]}')),
+                    _phone_digits().contains(digits))
+    return _phone_digits().contains(digits)
 
 
 def _prefix(column, text: str):  # type: ignore[no-untyped-def]
@@ -252,7 +293,7 @@ def _fuzzy(session: Session, query, text: str, offset: int, limit: int) -> Searc
     typed = ' '.join(tokens)
     best: dict[int, tuple[float, Patient]] = {}
     for letters in (2, 1):
-        pool = session.exec(query.where(*[_word_prefix(token[:letters]) for token in tokens])
+        pool = session.exec(query.where(*[_has_token(token[:letters]) for token in tokens])
                             .limit(FUZZY_POOL)).all()
         for patient in pool:
             score = max(fuzz.token_sort_ratio(typed, patient.name_key),

@@ -44,6 +44,7 @@ def register(data: PatientCreate, *, by: Actor, confirmed_new: bool = False) -> 
         session.add(patient)
         session.flush()
         patient.patient_id = _clinic_patient_id(patient.id or 0)
+        patient_search.index_tokens(session, patient)
         audit.record(session, by, 'patient.create', patient,
                      detail={'patient_id': patient.patient_id, 'confirmed_new': confirmed_new})
         events.publish_after(session, events.PatientChanged(patient.id or 0))
@@ -67,6 +68,7 @@ def update_details(patient_id: int, data: PatientCreate, *, by: Actor) -> Patien
         patient.name_key = patient_search.name_key(patient.family_name, patient.given_name, patient.middle_name)
         patient.updated_at = clock.now()
         session.add(patient)
+        patient_search.index_tokens(session, patient)
         audit.record(session, by, 'patient.update', patient, detail={'changes': changes})
         events.publish_after(session, events.PatientChanged(patient.id or 0))
     log.info('patient %s updated (%s)', patient_id, ', '.join(sorted(changes)))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 13:14:45.684032
+Create Date: 2026-11-25 13:30:17.178428
 """
 from collections.abc import Sequence
 
@@ -184,6 +184,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_appointment_accession_number'), ['accession_number'], unique=True)
         batch_op.create_index(batch_op.f('ix_appointment_patient_id'), ['patient_id'], unique=False)
         batch_op.create_index('ix_appointment_scheduled', ['scheduled_at'], unique=False)
+
+    op.create_table('patient_token',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('patient_id', sa.Integer(), nullable=False),
+    sa.Column('token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('patient_token', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_patient_token_patient_id'), ['patient_id'], unique=False)
+        batch_op.create_index('ix_patient_token_token_patient', ['token', 'patient_id'], unique=False)
 
     op.create_table('user_session',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -412,6 +423,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_user_session_token_hash'))
 
     op.drop_table('user_session')
+    with op.batch_alter_table('patient_token', schema=None) as batch_op:
+        batch_op.drop_index('ix_patient_token_token_patient')
+        batch_op.drop_index(batch_op.f('ix_patient_token_patient_id'))
+
+    op.drop_table('patient_token')
     with op.batch_alter_table('appointment', schema=None) as batch_op:
         batch_op.drop_index('ix_appointment_scheduled')
         batch_op.drop_index(batch_op.f('ix_appointment_patient_id'))

@@ -1,0 +1,209 @@
+"""Reception figures over 100,000 generated patients: search, duplicate check, worklist C-FIND, board fan-out.
+
+    .venv/bin/python bench/reception.py [--patients 100000] [--database-url postgresql+psycopg://...]
+
+Each figure is printed with a reference measured in the same run, interleaved round by round:
+search and duplicate check against a primary-key read of one patient; the worklist C-FIND (findscu, a
+day of 200 appointments) against a C-ECHO (echoscu) to the same listener; the board fan-out (a move
+until 20 sessions have re-read the day's board) against one session re-reading it.
+"""
+
+import argparse
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import insert, text
+
+from domain import appointments, auth, db, events, modalities, patient_search, procedures
+from domain.access import system
+from domain.models import Appointment, Patient, PatientCreate, PatientToken
+from domain.settings import Settings
+
+FAMILY = ['Smith', 'Müller', 'García', 'Иванов', 'Nguyen', 'Kowalski', 'Rossi', 'Dubois', 'Schmidt', 'Okafor',
+          'Johnson', 'Петров', 'López', 'Martin', 'Bernard', 'Novák', 'Jensen', 'Silva', 'Yilmaz', 'Kim',
+          'Brown', 'Wagner', 'Fernández', 'Сидоров', 'Andersson', 'Nowak', 'Costa', 'Moreau', 'Weber', 'Tanaka']
+GIVEN = ['Jane', 'John', 'Jürgen', 'Lucía', 'Пётр', 'Anna', 'Marco', 'Amélie', 'Chidi', 'Thi Lan', 'Hanna',
+         'Olga', 'Omar', 'Sofia', 'Lukas', 'Eva', 'Ivan', 'Maria', 'Pierre', 'Yuki', 'Mehmet', 'Zoe']
+ROUNDS = 200
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--patients', type=int, default=100_000)
+    parser.add_argument('--database-url', default='')
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix='bench-reception-'))
+    settings = Settings(_env_file=None, data_dir=work, database_url=args.database_url or None,  # type: ignore[call-arg]
+                        dicom_port=0)
+    db.configure(settings)
+    if args.database_url:
+        with db.engine().begin() as connection:
+            connection.execute(text('DROP SCHEMA public CASCADE; CREATE SCHEMA public'))
+    db.create_all()
+    auth.configure(settings)
+    actor = system('bench')
+    print(f'database: {db.engine().dialect.name}; generating {args.patients} patients…', flush=True)
+    _generate(args.patients)
+    rooms = [modalities.add(modalities.ModalityCreate(ae_title=f'CT_ROOM{n}', host='127.0.0.1', port=104,
+                                                      modality='CT', room=f'CT {n}'), by=actor) for n in (1, 2)]
+    head = procedures.create('CT-HEAD', 'CT head', 'CT', 3, by=actor)
+    _book_day(200, rooms, head.id or 0)
+    rng = random.Random(7)
+    with db.reading() as session:
+        ids = [row for row in session.exec(text('SELECT id FROM patient'))]  # type: ignore[call-overload]
+    queries = [f'{rng.choice(GIVEN)} {rng.choice(FAMILY)[:4]}' for _ in range(ROUNDS)] + \
+        [f'P{rng.randint(1, args.patients):07d}' for _ in range(ROUNDS // 4)] + \
+        [f'555{rng.randint(1000, 9999)}' for _ in range(ROUNDS // 4)] + ['Jnae Smiht', 'Ivnaov Petr'] * 5
+    search, reference = [], []
+    for q in queries:
+        search.append(_timed(lambda q=q: patient_search.search(q, by=actor)))
+        reference.append(_timed(lambda: _read_one(rng.choice(ids)[0])))
+    _report('patient search', search, reference, target_p95_ms=50)
+    dup, reference = [], []
+    for _ in range(ROUNDS):
+        form = PatientCreate(family_name=rng.choice(FAMILY), given_name=rng.choice(GIVEN),
+                             birth_date=date(1950, 1, 1) + timedelta(days=rng.randint(0, 25000)),
+                             phone=f'+1 555 {rng.randint(1000, 9999)}')
+        dup.append(_timed(lambda f=form: patient_search.duplicates(f, by=actor)))
+        reference.append(_timed(lambda: _read_one(rng.choice(ids)[0])))
+    _report('duplicate check while typing', dup, reference, target_p95_ms=100)
+    _worklist(settings, work)
+    _board_fanout(rooms)
+    db.dispose()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _generate(count: int) -> None:
+    rng = random.Random(1)
+    batch = []
+    now = datetime.now().astimezone()
+    for n in range(1, count + 1):
+        family, given = rng.choice(FAMILY), rng.choice(GIVEN)
+        batch.append({'patient_id': f'P{n:07d}', 'family_name': family, 'given_name': given, 'middle_name': '',
+                      'birth_date': date(1930, 1, 1) + timedelta(days=rng.randint(0, 33000)), 'sex': 'U',
+                      'phone': f'+1 555 {rng.randint(1000, 9999)} {rng.randint(100, 999)}', 'email': '',
+                      'address': '', 'notes': '', 'name_key': patient_search.name_key(family, given),
+                      'created_at': now, 'updated_at': now})
+        if len(batch) == 5000:
+            _flush(batch)
+    _flush(batch)
+    with db.engine().begin() as connection:  # the search tokens register() stores, in bulk
+        rows = connection.execute(text('SELECT id, name_key, phone FROM patient')).all()
+        tokens = [{'patient_id': pid, 'token': token} for pid, key, phone in rows
+                  for token in patient_search.tokens_of(Patient(name_key=key, phone=phone, patient_id='',
+                                                                family_name=''))]
+        for start in range(0, len(tokens), 20000):
+            connection.execute(insert(PatientToken), tokens[start:start + 20000])
+    if db.engine().dialect.name == 'postgresql':
+        with db.engine().begin() as connection:
+            connection.execute(text('ANALYZE'))
+
+
+def _flush(batch: list[dict]) -> None:
+    if batch:
+        with db.engine().begin() as connection:
+            connection.execute(insert(Patient), batch)
+        batch.clear()
+
+
+def _book_day(count: int, rooms: list, procedure_id: int) -> None:
+    start = datetime.combine(appointments.today(), datetime.min.time(), tzinfo=appointments.local_zone())
+    rows = [{'patient_id': n + 1, 'procedure_id': procedure_id, 'modality_id': rooms[n % 2].id,
+             'accession_number': appointments.accession_for(n + 1), 'scheduled_at': start + timedelta(minutes=7 * n),
+             'duration_minutes': 3, 'state': 'scheduled', 'state_changed_at': start, 'urgent': False,
+             'referring_physician': '', 'notes': '', 'created_at': start, 'created_by': 'bench'}
+            for n in range(count)]
+    with db.engine().begin() as connection:
+        connection.execute(insert(Appointment), rows)
+
+
+def _read_one(patient_id: int) -> None:
+    with db.reading() as session:
+        session.get(Patient, patient_id)
+
+
+def _worklist(settings: Settings, work: Path) -> None:
+    findscu, echoscu = shutil.which('findscu'), shutil.which('echoscu')
+    if not findscu or not echoscu:
+        print('worklist C-FIND: skipped (DCMTK findscu/echoscu not installed)')
+        return
+    from dicom import scp, storage
+    from dicom.ingest import Ingest
+
+    storage.configure(work, min_free_bytes=0)
+    listener = scp.start(settings, Ingest())
+    port = str(listener.port)
+    out = work / 'rsp'
+    find_times, echo_times = [], []
+    try:
+        for _ in range(15):
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+            find_times.append(_timed(lambda: subprocess.run(
+                [findscu, '-W', '-aet', 'CT_ROOM1', '-aec', settings.ae_title, '-X', '-od', str(out),
+                 '-k', 'PatientName', '-k', 'PatientID', '-k', 'AccessionNumber', '-k', 'PatientBirthDate',
+                 '-k', 'ScheduledProcedureStepSequence[0].Modality=CT', '127.0.0.1', port], check=True,
+                capture_output=True)))
+            echo_times.append(_timed(lambda: subprocess.run(
+                [echoscu, '-aet', 'CT_ROOM1', '-aec', settings.ae_title, '127.0.0.1', port], check=True,
+                capture_output=True)))
+        answers = len(list(out.glob('rsp*.dcm')))
+    finally:
+        listener.stop()
+    f50, e50 = statistics.median(find_times), statistics.median(echo_times)
+    print(f'worklist C-FIND (findscu, {answers} of 200 appointments): p50 {f50:.1f} ms end to end '
+          f'(target <= 50); C-ECHO reference p50 {e50:.1f} ms; ratio {f50 / e50:.2f}')
+
+
+def _board_fanout(rooms: list) -> None:
+    """A move, then 20 'sessions' (threads, as NiceGUI's io_bound pool) re-read today's board, as the screen does."""
+    actor = system('bench')
+    sessions = 20
+    with db.reading() as session:
+        targets = [a.id for a in session.exec(text("SELECT id FROM appointment WHERE state = 'scheduled'"))]  # type: ignore[call-overload]
+    fan, single = [], []
+    for round_number in range(10):
+        done = threading.Barrier(sessions + 1)
+
+        def refresh(_event: events.Event, done: threading.Barrier = done) -> None:
+            threading.Thread(target=lambda: (appointments.day(appointments.today(), by=actor), done.wait())).start()
+
+        subscriptions = [events.subscribe(refresh) for _ in range(sessions)]
+        started = time.perf_counter()
+        appointments.move(targets[round_number], appointments.WAITING, by=actor)
+        done.wait()
+        fan.append((time.perf_counter() - started) * 1000)
+        for unsubscribe in subscriptions:
+            unsubscribe()
+        single.append(_timed(lambda: appointments.day(appointments.today(), by=actor)))
+    p = max(fan)
+    print(f'board change to {sessions} sessions re-reading the board: worst {p:.0f} ms, p50 '
+          f'{statistics.median(fan):.0f} ms (target <= 1000); one re-read p50 {statistics.median(single):.1f} ms; '
+          f'ratio {statistics.median(fan) / statistics.median(single):.1f}')
+
+
+def _timed(call) -> float:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
+
+
+def _report(name: str, times: list[float], reference: list[float], *, target_p95_ms: float) -> None:
+    p50, p95 = statistics.median(times), statistics.quantiles(times, n=20)[18]
+    r50 = statistics.median(reference)
+    print(f'{name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms (target p95 <= {target_p95_ms:.0f}); '
+          f'primary-key read reference p50 {r50:.2f} ms; ratio p50 {p50 / r50:.0f}')
+
+
+if __name__ == '__main__':
+    main()
