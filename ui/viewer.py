@@ -107,6 +107,7 @@ class Viewer:
         with ui.row().classes('w-full items-center gap-1 wrap').mark('viewer-toolbar'):
             ui.label(f'{self.study.patient_name} · {self.study.study_date or ""} · {self.study.description}') \
                 .classes('text-subtitle1 q-mr-md').mark('viewer-study')
+            self.status = ui.label('').classes('text-caption text-grey-7 q-mr-md')
             with ui.button_group().props('flat'):
                 for count in (1, 2, 4):
                     ui.button(str(count), on_click=lambda c=count: self.set_layout(c)).props('flat dense') \
@@ -181,6 +182,8 @@ class Viewer:
         self.activate(viewport)
         await self.image_changed(viewport)
         self.send_marks(viewport)
+        self.status.text = t('{n} images', n=len(viewport.images))
+        self.status.mark('viewer-ready')
 
     def activate(self, viewport: Viewport) -> None:
         self.active = self.viewports.index(viewport)

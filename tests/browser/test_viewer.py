@@ -39,7 +39,7 @@ def _push_ct(served: Served, folder: Path) -> None:
     raise AssertionError('the study did not arrive')
 
 
-def _pointer(browser, element, kind: str, x: float, y: float, button: int = 0) -> None:
+def _pointer(browser, element, kind: str, x: float, y: float, *, button: int = 0) -> None:
     browser.execute_script("""
         const [el, kind, x, y, button] = arguments;
         const r = el.getBoundingClientRect();

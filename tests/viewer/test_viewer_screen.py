@@ -13,7 +13,7 @@ from .studies import ct_series, first_instance
 async def _open(user: User, clinic: Clinic, role: str, study_id: int) -> None:
     await sign_in(user, clinic.account(role))
     await user.open(f'/viewer/{study_id}')
-    await user.should_see(marker='viewport-0')
+    await user.should_see(marker='viewer-ready')  # the first series is on screen
 
 
 async def test_a_radiologist_sees_the_series_strip_tools_and_priors(pages: User, clinic: Clinic,
