@@ -136,7 +136,7 @@ def restore_command(settings: Settings, args: argparse.Namespace) -> int:
 
 def scp_command(settings: Settings, _args: argparse.Namespace) -> int:
     """Run the DICOM listener alone (the scaled mode; without Redis it processes images itself)."""
-    _open_database(settings, migrate=False)
+    _open_database(settings, migrate=True)
     _start_jobs(settings, run_workers=settings.redis_url is None)
     listener = _start_dicom(settings)
     print(f'DICOM listener {settings.ae_title} on port {listener.port}')
