@@ -37,7 +37,7 @@ from pynetdicom.transport import ThreadedAssociationServer
 from domain import access, modalities, studies
 from domain.settings import Settings
 
-from . import mpps, worklist
+from . import mpps, qr, worklist
 from .ingest import Ingest, IngestError
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,11 @@ class Listener:
 
 
 # SOP Class UID -> handler of a C-FIND request of that class (yields like a pynetdicom C-FIND handler).
-find_handlers: dict[str, FindHandler] = {}
+find_handlers: dict[str, FindHandler] = {
+    qr.PATIENT_ROOT_FIND: qr.on_c_find,
+    qr.STUDY_ROOT_FIND: qr.on_c_find,
+}
+QUERY_SYNTAXES = [ExplicitVRLittleEndian, ImplicitVRLittleEndian]
 
 
 def services(ingest: Ingest) -> list[Service]:
@@ -96,8 +100,11 @@ def services(ingest: Ingest) -> list[Service]:
         Service('verification', [(Verification, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])],
                 [(evt.EVT_C_ECHO, on_c_echo)]),
         Service('storage', storage_contexts, [(evt.EVT_C_STORE, on_c_store, [ingest])]),
-        Service('find', [(uid, [ExplicitVRLittleEndian, ImplicitVRLittleEndian]) for uid in find_handlers],
-                [(evt.EVT_C_FIND, on_c_find)]),
+        Service('find', [(uid, QUERY_SYNTAXES) for uid in find_handlers], [(evt.EVT_C_FIND, on_c_find)]),
+        Service('move', [(qr.PATIENT_ROOT_MOVE, QUERY_SYNTAXES), (qr.STUDY_ROOT_MOVE, QUERY_SYNTAXES)],
+                [(evt.EVT_C_MOVE, qr.on_c_move)]),
+        Service('get', [(qr.PATIENT_ROOT_GET, QUERY_SYNTAXES), (qr.STUDY_ROOT_GET, QUERY_SYNTAXES)],
+                [(evt.EVT_C_GET, qr.on_c_get)]),
         Service('mpps', [(mpps.SOP_CLASS, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])], mpps.handlers()),
         Service('connection', [], [(evt.EVT_CONN_OPEN, on_connection_open),
                                    (evt.EVT_RELEASED, on_association_end),
@@ -115,7 +122,9 @@ def start(settings: Settings, ingest: Ingest) -> Listener:
     bindings: list[Handler] = []
     for service in services(ingest):
         for abstract, syntaxes in service.contexts:
-            ae.add_supported_context(abstract, list(syntaxes))
+            # Both roles for storage, so a C-GET requestor may take the storage SCP role (PS3.7 D.3.3.4).
+            roles = {'scu_role': True, 'scp_role': True} if service.name == 'storage' else {}
+            ae.add_supported_context(abstract, list(syntaxes), **roles)
         bindings.extend(service.handlers)
     server = ae.start_server(('0.0.0.0', settings.dicom_port), block=False, evt_handlers=bindings)
     port = server.server_address[1]

@@ -96,6 +96,12 @@ def find(ae_title: str) -> Modality | None:
                                                    col(Modality.active).is_(True))).first()
 
 
+def destination(ae_title: str) -> tuple[str, int] | None:
+    """Where to send images a C-MOVE asks for: the host and port of an active modality with that AE title."""
+    modality = find(ae_title)
+    return (modality.host, modality.port) if modality is not None else None
+
+
 def accepts_any() -> bool:
     """True when the administrator lets any calling AE title associate."""
     return bool(options.get('accept_any_ae'))

@@ -60,6 +60,22 @@ def search_instances(match: dict[str, str], *, by: Actor, study_uid: str = '', s
     return _run(query, by, 'instances', limit, offset)
 
 
+def files_to_retrieve(match: dict[str, str], *, by: Actor) -> list[tuple[str, str, str]]:
+    """The stored files a C-MOVE or C-GET identifier names (path, SOP class, transfer syntax), audited."""
+    require(by, Permission.QUERY_DICOM)
+    query = select(Instance.file_path, Instance.sop_class_uid, Instance.transfer_syntax_uid) \
+        .join(Series, col(Series.id) == col(Instance.series_id)) \
+        .join(Study, col(Study.id) == col(Series.study_id)) \
+        .join(Patient, col(Patient.id) == col(Study.patient_ref_id), isouter=True) \
+        .where(*_study_conditions(match), *_series_conditions(match), *_instance_conditions(match)) \
+        .order_by(col(Series.id), col(Instance.instance_number), col(Instance.id))
+    with db.reading() as session:
+        files = [(row[0], row[1], row[2]) for row in session.exec(query).all()]
+    audit.record_alone(by, 'dicom.retrieve', object_type='instances', object_id=str(len(files)),
+                       detail={'instances': len(files)})
+    return files
+
+
 def _run(query: Any, by: Actor, level: str, limit: int, offset: int) -> list[tuple[Any, ...]]:
     limit = max(1, min(limit, MAX_RESULTS))
     with db.reading() as session:

@@ -1,0 +1,206 @@
+"""Query/Retrieve over DIMSE (PS3.4 Annex C): C-FIND, C-MOVE and C-GET, Patient Root and Study Root.
+
+The identifier's keys become the same matching as QIDO-RS (domain.study_query); each answer carries the
+keys that were asked for, filled from the index. A C-MOVE destination must be an entered modality (its
+host and port come from the modality list, never from the request). Handlers run on association
+threads and yield as pynetdicom expects.
+"""
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pynetdicom import build_context
+from pynetdicom.events import Event
+from pynetdicom.presentation import PresentationContext
+
+from domain import access, modalities, study_query
+from domain.errors import DomainError, NotAllowed
+
+from . import storage
+
+log = logging.getLogger(__name__)
+
+PATIENT_ROOT_FIND, STUDY_ROOT_FIND = '1.2.840.10008.5.1.4.1.2.1.1', '1.2.840.10008.5.1.4.1.2.2.1'
+PATIENT_ROOT_MOVE, STUDY_ROOT_MOVE = '1.2.840.10008.5.1.4.1.2.1.2', '1.2.840.10008.5.1.4.1.2.2.2'
+PATIENT_ROOT_GET, STUDY_ROOT_GET = '1.2.840.10008.5.1.4.1.2.1.3', '1.2.840.10008.5.1.4.1.2.2.3'
+LEVELS = ('PATIENT', 'STUDY', 'SERIES', 'IMAGE')
+MAX_MATCHES = 1000
+
+PENDING, SUCCESS, CANCELLED = 0xFF00, 0x0000, 0xFE00
+IDENTIFIER_MISMATCH, UNABLE_TO_PROCESS, REFUSED = 0xA900, 0xC000, 0xA801
+MOVE_DESTINATION_UNKNOWN = 0xA801
+
+
+def on_c_find(event: Event) -> Iterator[tuple[int, Dataset | None]]:
+    """C-FIND at PATIENT, STUDY, SERIES or IMAGE level (PS3.4 C.4.1)."""
+    identifier = event.identifier
+    level = str(identifier.get('QueryRetrieveLevel', '')).upper()
+    if level not in LEVELS:
+        yield IDENTIFIER_MISMATCH, None
+        return
+    actor = _actor(event)
+    try:
+        rows = _matches(level, identifier, actor)
+    except NotAllowed:
+        yield REFUSED, None
+        return
+    except DomainError as error:
+        log.warning('C-FIND from %s refused: %s', actor.username, error)
+        yield UNABLE_TO_PROCESS, None
+        return
+    for values in rows:
+        if event.is_cancelled:
+            yield CANCELLED, None
+            return
+        yield PENDING, _answer(identifier, level, values)
+    yield SUCCESS, None
+
+
+def on_c_get(event: Event) -> Iterator[Any]:
+    """C-GET: send the matching images back on the same association (PS3.4 C.4.3)."""
+    files = _files(event)
+    if files is None:
+        yield 0
+        yield IDENTIFIER_MISMATCH, None
+        return
+    yield len(files)
+    yield from _datasets(event, files)
+
+
+def on_c_move(event: Event) -> Iterator[Any]:
+    """C-MOVE: send the matching images to an entered modality (PS3.4 C.4.2)."""
+    target = modalities.destination(str(event.move_destination).strip())
+    if target is None:
+        log.warning('C-MOVE from %s to unknown destination %s refused', event.assoc.requestor.ae_title,
+                    str(event.move_destination).strip())
+        yield None, None
+        return
+    files = _files(event)
+    yield (*target, {'contexts': _contexts(files or [])})
+    if files is None:
+        yield 0
+        yield IDENTIFIER_MISMATCH, None
+        return
+    yield len(files)
+    yield from _datasets(event, files)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _actor(event: Event) -> access.Actor:
+    requestor = event.assoc.requestor
+    return access.modality(str(requestor.ae_title).strip(), str(requestor.address))
+
+
+def _match(identifier: Dataset) -> dict[str, str]:
+    match: dict[str, str] = {}
+    for element in identifier:
+        if element.keyword in ('QueryRetrieveLevel', 'SpecificCharacterSet') or element.VR == 'SQ':
+            continue
+        value = element.value
+        if value is None or value == '':
+            continue
+        if isinstance(value, pydicom.multival.MultiValue):
+            value = '\\'.join(str(v) for v in value)
+        match[element.keyword] = str(value)
+    return match
+
+
+def _matches(level: str, identifier: Dataset, actor: access.Actor) -> list[dict[str, Any]]:
+    match = _match(identifier)
+    if level in ('PATIENT', 'STUDY'):
+        rows = study_query.search_studies(match, by=actor, limit=MAX_MATCHES)
+        values = [_study_values(study, patient) for study, patient in rows]
+        if level == 'PATIENT':
+            seen: dict[str, dict[str, Any]] = {}
+            for item in values:
+                seen.setdefault(item['PatientID'], item)
+            return list(seen.values())
+        return values
+    if level == 'SERIES':
+        return [{**_study_values(study, patient), **_series_values(series)}
+                for series, study, patient in study_query.search_series(match, by=actor, limit=MAX_MATCHES)]
+    return [{**_study_values(study, patient), **_series_values(series), **_instance_values(instance)}
+            for instance, series, study, patient in study_query.search_instances(match, by=actor, limit=MAX_MATCHES)]
+
+
+def _study_values(study: Any, patient: Any) -> dict[str, Any]:
+    return {
+        'PatientName': f'{patient.family_name}^{patient.given_name}'.rstrip('^') if patient else study.patient_name,
+        'PatientID': patient.patient_id if patient else study.dicom_patient_id,
+        'PatientBirthDate': patient.birth_date.strftime('%Y%m%d') if patient and patient.birth_date
+        else study.patient_birth_date,
+        'PatientSex': study.patient_sex, 'StudyInstanceUID': study.study_instance_uid,
+        'StudyDate': study.study_date.strftime('%Y%m%d') if study.study_date else '', 'StudyTime': study.study_time,
+        'AccessionNumber': study.accession_number, 'StudyID': study.study_id, 'StudyDescription': study.description,
+        'ReferringPhysicianName': study.referring_physician, 'ModalitiesInStudy': study.modalities,
+        'NumberOfStudyRelatedSeries': study.num_series, 'NumberOfStudyRelatedInstances': study.num_instances,
+    }
+
+
+def _series_values(series: Any) -> dict[str, Any]:
+    return {'SeriesInstanceUID': series.series_instance_uid, 'Modality': series.modality,
+            'SeriesNumber': series.series_number, 'SeriesDescription': series.description,
+            'BodyPartExamined': series.body_part, 'NumberOfSeriesRelatedInstances': series.num_instances}
+
+
+def _instance_values(instance: Any) -> dict[str, Any]:
+    return {'SOPInstanceUID': instance.sop_instance_uid, 'SOPClassUID': instance.sop_class_uid,
+            'InstanceNumber': instance.instance_number, 'Rows': instance.rows, 'Columns': instance.columns,
+            'NumberOfFrames': instance.number_of_frames}
+
+
+def _answer(identifier: Dataset, level: str, values: dict[str, Any]) -> Dataset:
+    answer = Dataset()
+    answer.SpecificCharacterSet = 'ISO_IR 192'
+    answer.QueryRetrieveLevel = level
+    for element in identifier:
+        keyword = element.keyword
+        if not keyword or keyword in ('QueryRetrieveLevel', 'SpecificCharacterSet') or element.VR == 'SQ':
+            continue
+        value = values.get(keyword)
+        if keyword == 'ModalitiesInStudy' and value:
+            value = [part for part in str(value).split('\\') if part]
+        setattr(answer, keyword, '' if value is None else value)
+    return answer
+
+
+def _contexts(files: list[tuple[str, str, str]]) -> list[PresentationContext]:
+    """One presentation context per SOP class, offering the stored syntaxes and the uncompressed ones."""
+    syntaxes: dict[str, list[str]] = {}
+    for _path, sop_class, transfer_syntax in files:
+        offered = syntaxes.setdefault(sop_class, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
+        if transfer_syntax and transfer_syntax not in offered:
+            offered.insert(0, transfer_syntax)
+    return [build_context(sop_class, offered) for sop_class, offered in list(syntaxes.items())[:128]]
+
+
+def _files(event: Event) -> list[tuple[str, str, str]] | None:
+    identifier = event.identifier
+    level = str(identifier.get('QueryRetrieveLevel', '')).upper()
+    if level not in LEVELS:
+        return None
+    try:
+        return study_query.files_to_retrieve(_match(identifier), by=_actor(event))
+    except DomainError as error:
+        log.warning('retrieve from %s refused: %s', event.assoc.requestor.ae_title, error)
+        return None
+
+
+def _datasets(event: Event, files: list[tuple[str, str, str]]) -> Iterator[tuple[int, Dataset | None]]:
+    for relative, _sop_class, _syntax in files:
+        if event.is_cancelled:
+            yield CANCELLED, None
+            return
+        try:
+            dataset = pydicom.dcmread(storage.absolute(relative))
+        except (OSError, ValueError, pydicom.errors.InvalidDicomError):
+            log.warning('stored file %s cannot be read for a retrieve', relative)
+            yield UNABLE_TO_PROCESS, None
+            continue
+        yield PENDING, dataset
