@@ -51,8 +51,9 @@ def register_pages() -> None:
 def _register_dicomweb() -> None:
     from nicegui import app
 
-    from dicom import qido
+    from dicom import qido, stow
 
     from .guard import route_guard
 
     qido.register(app, route_guard)
+    stow.register(app, route_guard)

@@ -194,3 +194,27 @@ async def test_qido_finds_studies_series_and_instances_with_basic_auth(screens: 
     reception = (clinic.receptionist.username, clinic.receptionist.password)
     assert (await screens.http_client.get('/dicomweb/studies', auth=reception)).status_code == 403
     assert (await screens.http_client.get('/dicomweb/studies?limit=x', auth=auth)).status_code == 400
+
+
+def _multipart(*parts: bytes, boundary: str = 'clinicpacs-boundary') -> tuple[bytes, dict[str, str]]:
+    body = b''.join(b'--' + boundary.encode() + b'\r\nContent-Type: application/dicom\r\n\r\n' + part + b'\r\n'
+                    for part in parts) + b'--' + boundary.encode() + b'--\r\n'
+    return body, {'Content-Type': f'multipart/related; type="application/dicom"; boundary={boundary}'}
+
+
+async def test_stow_rs_stores_each_part_and_names_the_ones_it_refused(screens: User, clinic: Clinic) -> None:
+    body, headers = _multipart(Path(get_testdata_file(CT)).read_bytes(), b'not a dicom file at all')
+    auth = (clinic.technician.username, clinic.technician.password)
+    response = await screens.http_client.post('/dicomweb/studies', content=body, headers=headers, auth=auth)
+    assert response.status_code == 202, response.text
+    answer = response.json()
+    stored_uid = pydicom.dcmread(get_testdata_file(CT)).SOPInstanceUID
+    assert answer['00081199']['Value'][0]['00081155']['Value'] == [stored_uid]
+    assert answer['00081198']['Value'][0]['00081197']['Value'] == [0xC000]
+    assert len(storage.stored_files()) == 1
+    radiologist = (clinic.radiologist.username, clinic.radiologist.password)
+    refused = await screens.http_client.post('/dicomweb/studies', content=body, headers=headers, auth=radiologist)
+    assert refused.status_code == 403
+    wrong = await screens.http_client.post('/dicomweb/studies', content=b'x', auth=auth,
+                                           headers={'Content-Type': 'application/json'})
+    assert wrong.status_code == 415
