@@ -220,3 +220,14 @@ def test_every_arrival_is_audited_once_per_study_and_association(pacs: Pacs) -> 
     assert sorted(event.detail['instances'] for event in received) == [1, 1]
     assert all(event.username == 'TESTSCU' for event in received)
     assert audit.verify().intact
+
+
+def test_health_reports_the_listener_and_the_images_waiting_for_processing(pacs: Pacs) -> None:
+    from ui import health
+
+    assert send(pacs, sample('CT_small.dcm')) == [0]
+    report = health._report(pacs.clinic.data_dir, {'dicom': pacs.listener.is_up})
+    assert report['dicom'] == 'ok' and report['pending_instances'] == 1
+    pacs.listener.stop()
+    report = health._report(pacs.clinic.data_dir, {'dicom': pacs.listener.is_up})
+    assert report['dicom'] == 'down' and report['status'] == 'degraded'
