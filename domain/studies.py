@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -386,12 +386,6 @@ def pending_instances() -> int:
     """Instances acknowledged to a modality but not yet fully processed (metadata, thumbnails)."""
     with db.reading() as session:
         return session.exec(select(func.count()).where(Instance.state == STORED)).one()
-
-
-def mark_failed(instance_ids: Sequence[int]) -> None:
-    """Images whose files cannot be read: no longer pending, shown as failed."""
-    with db.transaction() as session:
-        session.exec(update(Instance).where(col(Instance.id).in_(instance_ids)).values(state=FAILED))  # type: ignore[call-overload]
 
 
 def _aware(moment: datetime) -> datetime:

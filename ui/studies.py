@@ -1,6 +1,7 @@
 """Studies: images arriving live (receiving → processing → ready), with a thumbnail per series."""
 
 import asyncio
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException
@@ -81,7 +82,7 @@ def register() -> None:
             live.on(kind).subscribe(refresh_soon)
 
 
-def study_card(study: StudySummary) -> None:
+def study_card(study: StudySummary, actions: Callable[[], None] | None = None) -> None:
     """One study: state, patient, date, modality, description, accession, counts, a thumbnail per series."""
     with ui.card().classes('w-full q-pa-sm').mark(f'study-{study.id}'):
         with ui.row().classes('items-center w-full gap-3'):
@@ -101,6 +102,8 @@ def study_card(study: StudySummary) -> None:
                 ui.label(f'{t("Accession")} {study.accession_number}').classes('text-grey-7')
             ui.label(t('{series} series · {images} images', series=study.num_series, images=study.num_instances)) \
                 .mark(f'counts-{study.id}')
+            if actions is not None:
+                actions()
             ui.button(t('Open'), icon='visibility', on_click=lambda s=study.id: ui.navigate.to(f'/viewer/{s}')) \
                 .props('flat dense no-caps').mark(f'open-{study.id}')
         if study.series:

@@ -28,11 +28,9 @@ def register() -> None:
             if not rows:
                 ui.label(t('Every study is matched to a patient')).classes('text-grey-7').mark('none-unmatched')
             for study in rows:
-                study_card(study)
-                with ui.row().classes('q-mb-md'):
-                    ui.button(t('Assign to a patient'), icon='person_search',
-                              on_click=lambda s=study.id: choose_patient(s)).props('no-caps') \
-                        .mark(f'assign-{study.id}')
+                study_card(study, actions=lambda s=study.id: ui.button(
+                    t('Assign to a patient'), icon='person_search', on_click=lambda: choose_patient(s))
+                    .props('no-caps dense').mark(f'assign-{s}'))
 
         async def refresh_soon() -> None:
             if pending['refresh']:
