@@ -9,6 +9,7 @@ until 20 sessions have re-read the day's board) against one session re-reading i
 """
 
 import argparse
+import os
 import random
 import shutil
 import statistics
@@ -133,36 +134,88 @@ def _read_one(patient_id: int) -> None:
 
 
 def _worklist(settings: Settings, work: Path) -> None:
-    findscu, echoscu = shutil.which('findscu'), shutil.which('echoscu')
-    if not findscu or not echoscu:
-        print('worklist C-FIND: skipped (DCMTK findscu/echoscu not installed)')
+    """findscu -W for the day's 200 appointments: ours vs DCMTK's own worklist SCP (wlmscpfs) holding the same
+    200 items as files, both with Nagle left on by the DCMTK client (its default) and switched off (TCP_NODELAY=1)."""
+    findscu, echoscu, wlmscpfs = shutil.which('findscu'), shutil.which('echoscu'), shutil.which('wlmscpfs')
+    if not findscu or not echoscu or not wlmscpfs:
+        print('worklist C-FIND: skipped (DCMTK findscu/echoscu/wlmscpfs not installed)')
         return
     from dicom import scp, storage
+    from dicom import worklist as dicom_worklist
     from dicom.ingest import Ingest
 
     storage.configure(work, min_free_bytes=0)
     listener = scp.start(settings, Ingest())
-    port = str(listener.port)
-    out = work / 'rsp'
-    find_times, echo_times = [], []
+    reference_port = _free_port()
+    reference_dir = _wlmscpfs_files(work, settings.ae_title, dicom_worklist)
+    reference = subprocess.Popen([wlmscpfs, '-dfp', str(reference_dir), str(reference_port)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    keys = ['-k', 'PatientName', '-k', 'PatientID', '-k', 'AccessionNumber', '-k', 'PatientBirthDate',
+            '-k', 'ScheduledProcedureStepSequence[0].Modality=CT']
+    nagle_off = {**os.environ, 'TCP_NODELAY': '1'}
+    times: dict[str, list[float]] = {name: [] for name in ('ours', 'dcmtk', 'ours-nodelay', 'dcmtk-nodelay',
+                                                            'echo-nodelay')}
+    answers = {}
+
+    def find(port: int, env: dict | None) -> float:
+        return _timed(lambda: subprocess.run([findscu, '-W', '-aet', 'CT_ROOM1', '-aec', settings.ae_title, *keys,
+                                              '127.0.0.1', str(port)], check=True, capture_output=True, env=env))
+
     try:
         for _ in range(15):
-            shutil.rmtree(out, ignore_errors=True)
-            out.mkdir()
-            find_times.append(_timed(lambda: subprocess.run(
-                [findscu, '-W', '-aet', 'CT_ROOM1', '-aec', settings.ae_title, '-X', '-od', str(out),
-                 '-k', 'PatientName', '-k', 'PatientID', '-k', 'AccessionNumber', '-k', 'PatientBirthDate',
-                 '-k', 'ScheduledProcedureStepSequence[0].Modality=CT', '127.0.0.1', port], check=True,
-                capture_output=True)))
-            echo_times.append(_timed(lambda: subprocess.run(
-                [echoscu, '-aet', 'CT_ROOM1', '-aec', settings.ae_title, '127.0.0.1', port], check=True,
-                capture_output=True)))
-        answers = len(list(out.glob('rsp*.dcm')))
+            times['ours'].append(find(listener.port, None))
+            times['dcmtk'].append(find(reference_port, None))
+            times['ours-nodelay'].append(find(listener.port, nagle_off))
+            times['dcmtk-nodelay'].append(find(reference_port, nagle_off))
+            times['echo-nodelay'].append(_timed(lambda: subprocess.run(
+                [echoscu, '-aet', 'CT_ROOM1', '-aec', settings.ae_title, '127.0.0.1', str(listener.port)],
+                check=True, capture_output=True, env=nagle_off)))
+        for name, port in (('ours', listener.port), ('dcmtk', reference_port)):
+            result = subprocess.run([findscu, '-W', '-aet', 'CT_ROOM1', '-aec', settings.ae_title, *keys,
+                                     '127.0.0.1', str(port)], check=True, capture_output=True, text=True)
+            answers[name] = result.stderr.count('Find Response:')
     finally:
         listener.stop()
-    f50, e50 = statistics.median(find_times), statistics.median(echo_times)
-    print(f'worklist C-FIND (findscu, {answers} of 200 appointments): p50 {f50:.1f} ms end to end '
-          f'(target <= 50); C-ECHO reference p50 {e50:.1f} ms; ratio {f50 / e50:.2f}')
+        reference.terminate()
+        reference.wait(timeout=10)
+    p50 = {name: statistics.median(values) for name, values in times.items()}
+    print(f'worklist C-FIND, findscu -W, {answers["ours"]} answers (wlmscpfs {answers["dcmtk"]}), p50 end to end:')
+    print(f'  DCMTK client defaults (Nagle on):  ours {p50["ours"]:.1f} ms, wlmscpfs {p50["dcmtk"]:.1f} ms, '
+          f'ratio {p50["ours"] / p50["dcmtk"]:.2f}')
+    print(f'  TCP_NODELAY=1 on the client:       ours {p50["ours-nodelay"]:.1f} ms, wlmscpfs '
+          f'{p50["dcmtk-nodelay"]:.1f} ms, ratio {p50["ours-nodelay"] / p50["dcmtk-nodelay"]:.2f} (target <= 50 ms)')
+    print(f'  floor: echoscu to our listener {p50["echo-nodelay"]:.1f} ms (process start, association, release)')
+
+
+def _wlmscpfs_files(work: Path, ae_title: str, dicom_worklist) -> Path:  # type: ignore[no-untyped-def]
+    """The day's worklist as DCMTK's file-based worklist SCP reads it: one .wl file per item."""
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    from domain import worklist
+
+    folder = work / 'wlm' / ae_title
+    folder.mkdir(parents=True)
+    (folder / 'lockfile').touch()
+    items = worklist.query(worklist.WorklistQuery(modality='CT'), by=system('bench'))
+    for number, item in enumerate(items):
+        response = dicom_worklist.full_item(item)
+        response.SpecificCharacterSet = 'ISO_IR 192'
+        response.file_meta = FileMetaDataset()
+        response.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        response.file_meta.MediaStorageSOPClassUID = '1.2.276.0.7230010.3.1.0.1'
+        response.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        response.save_as(folder / f'item{number:04d}.wl', enforce_file_format=True)
+    return folder.parent
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
 
 
 def _board_fanout(rooms: list) -> None:

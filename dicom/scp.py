@@ -28,7 +28,7 @@ from pydicom.uid import (
     JPEGLSNearLossless,
     RLELossless,
 )
-from pynetdicom import AE, AllStoragePresentationContexts, evt
+from pynetdicom import AE, AllStoragePresentationContexts, _config, evt
 from pynetdicom.dsutils import encode_file_meta
 from pynetdicom.events import Event
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
@@ -115,6 +115,9 @@ def services(ingest: Ingest) -> list[Service]:
 
 def start(settings: Settings, ingest: Ingest) -> Listener:
     """Listen on PACS_DICOM_PORT (0: a free port) as PACS_AE_TITLE in background threads."""
+    # Identifiers hold patient names: pynetdicom must never log them (and formatting them costs time per answer).
+    _config.LOG_REQUEST_IDENTIFIERS = False
+    _config.LOG_RESPONSE_IDENTIFIERS = False
     ae = _ClinicAE(ae_title=settings.ae_title)
     ae.maximum_associations = MAX_ASSOCIATIONS
     ae.maximum_pdu_size = MAX_PDU_BYTES
