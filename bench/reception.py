@@ -46,10 +46,18 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix='bench-reception-'))
     settings = Settings(_env_file=None, data_dir=work, database_url=args.database_url or None,  # type: ignore[call-arg]
                         dicom_port=0)
-    db.configure(settings)
     if args.database_url:
-        with db.engine().begin() as connection:
-            connection.execute(text('DROP SCHEMA public CASCADE; CREATE SCHEMA public'))
+        # A schema of its own, dropped first: the benchmark never touches the database's other tables.
+        from sqlalchemy import create_engine
+
+        owner = create_engine(args.database_url, isolation_level='AUTOCOMMIT')
+        with owner.connect() as connection:
+            connection.execute(text('DROP SCHEMA IF EXISTS bench_reception CASCADE'))
+            connection.execute(text('CREATE SCHEMA bench_reception'))
+        owner.dispose()
+        db.configure(settings, connect_args={'options': '-csearch_path=bench_reception'})
+    else:
+        db.configure(settings)
     db.create_all()
     auth.configure(settings)
     actor = system('bench')
