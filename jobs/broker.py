@@ -5,6 +5,7 @@ swap in the Redis broker and moves every declared actor onto it.
 """
 
 import logging
+from collections.abc import Callable
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
@@ -15,6 +16,12 @@ broker: dramatiq.Broker = StubBroker()
 broker.emit_after('process_boot')
 dramatiq.set_broker(broker)
 _workers: list[dramatiq.Worker] = []
+_on_setup: list[Callable[[], None]] = []
+
+
+def on_setup(callback: Callable[[], None]) -> None:
+    """Call `callback` whenever a new broker replaces the old one (its queued messages are gone with it)."""
+    _on_setup.append(callback)
 
 
 def setup(redis_url: str | None) -> dramatiq.Broker:
@@ -32,6 +39,8 @@ def setup(redis_url: str | None) -> dramatiq.Broker:
         new.declare_actor(actor)
     broker = new
     dramatiq.set_broker(new)
+    for callback in _on_setup:
+        callback()
     return new
 
 

@@ -16,6 +16,7 @@ import dramatiq
 from dicom import parse, render, storage
 from domain import studies
 
+from . import broker
 from .runner import job_actor
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ THUMBNAIL_EDGE = 256
 
 _armed: dict[int, float] = {}  # study id -> monotonic time its pending decision fires
 _lock = threading.Lock()
+broker.on_setup(_armed.clear)  # decisions pending on a replaced broker will never arrive
 
 
 def arm(study_id: int) -> None:
