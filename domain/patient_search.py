@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time
 
 from anyascii import anyascii
 from rapidfuzz import fuzz
-from sqlalchemy import and_, delete, exists, func, or_
+from sqlalchemy import and_, delete, exists, func, intersect, or_
 from sqlmodel import Session, col, select
 
 from . import appointments, db
@@ -105,7 +105,7 @@ def search(text: str = '', filters: SearchFilters | None = None, *, by: Actor, o
         tokens = fold(text).split()
         if not tokens:
             return SearchPage([], 0, offset, limit)
-        page = _page(session, query.where(*[_has_token(token) for token in tokens]), offset, limit)
+        page = _token_page(session, query, tokens, offset, limit)
         if page.total:
             return page
         return _fuzzy(session, query, text, offset, limit)
@@ -237,11 +237,6 @@ def _exact_ids(session: Session, text: str) -> list[int]:
     return [i for i in found if i is not None]
 
 
-def _has_token(token: str):  # type: ignore[no-untyped-def]
-    """A word of the patient's name starts with `token` (any order of given and family names; an index range)."""
-    return col(Patient.id).in_(select(PatientToken.patient_id).where(_prefix(col(PatientToken.token), token)))
-
-
 def _intersect(first: str, second: str):  # type: ignore[no-untyped-def]
     query = select(PatientToken.patient_id).where(_prefix(col(PatientToken.token), first))
     if second:
@@ -287,14 +282,35 @@ def _page(session: Session, query, offset: int, limit: int) -> SearchPage:  # ty
     return SearchPage(rows, total, offset, limit)
 
 
+def _token_page(session: Session, query, tokens: list[str], offset: int, limit: int) -> SearchPage:  # type: ignore[no-untyped-def]
+    """A page of the patients with a name word starting with each token.
+
+    The matching ids come from the token index alone (intersected), are sorted here, and only the page's rows
+    are read: PostgreSQL otherwise walks the whole name index hoping to meet the few matches early.
+    """
+    matches = _matching(tokens)
+    keyed = session.execute(query.with_only_columns(col(Patient.id), col(Patient.name_key))
+                            .join(matches, matches.c.patient_id == Patient.id)).all()
+    ordered = sorted(keyed, key=lambda row: (row[1], row[0]))
+    ids = [row[0] for row in ordered[offset:offset + limit]]
+    rows = {p.id: p for p in session.exec(select(Patient).where(col(Patient.id).in_(ids))).all()} if ids else {}
+    return SearchPage([rows[i] for i in ids if i in rows], len(ordered), offset, limit)
+
+
+def _matching(tokens: list[str]):  # type: ignore[no-untyped-def]
+    """The ids of patients with a name word starting with each token, as a subquery (column patient_id)."""
+    selects = [select(PatientToken.patient_id).where(_prefix(col(PatientToken.token), token)) for token in tokens]
+    return (intersect(*selects) if len(selects) > 1 else selects[0].distinct()).subquery()
+
+
 def _fuzzy(session: Session, query, text: str, offset: int, limit: int) -> SearchPage:  # type: ignore[no-untyped-def]
     """Closest names: candidates share each word's first letters (two, then one), rapidfuzz ranks them."""
     tokens = fold(text).split()
     typed = ' '.join(tokens)
     best: dict[int, tuple[float, Patient]] = {}
     for letters in (2, 1):
-        pool = session.exec(query.where(*[_has_token(token[:letters]) for token in tokens])
-                            .limit(FUZZY_POOL)).all()
+        matches = _matching([token[:letters] for token in tokens])
+        pool = session.exec(query.join(matches, matches.c.patient_id == Patient.id).limit(FUZZY_POOL)).all()
         for patient in pool:
             score = max(fuzz.token_sort_ratio(typed, patient.name_key),
                         fuzz.token_set_ratio(typed, patient.name_key) - 5)
