@@ -13,6 +13,12 @@ from sqlmodel import Field, SQLModel
 from . import clock
 
 
+def display_name(family: str, given: str = '', middle: str = '') -> str:
+    """A patient's name as staff read it: family name, then given names."""
+    given_names = ' '.join(part for part in (given, middle) if part)
+    return f'{family}, {given_names}' if given_names else family
+
+
 class Role(StrEnum):
     """What a member of staff does in the clinic; decides what they may see and change."""
 
@@ -125,8 +131,7 @@ class Patient(SQLModel, table=True):
     @property
     def name(self) -> str:
         """Family name, given names, as staff read it."""
-        given = ' '.join(part for part in (self.given_name, self.middle_name) if part)
-        return f'{self.family_name}, {given}' if given else self.family_name
+        return display_name(self.family_name, self.given_name, self.middle_name)
 
 
 class PatientToken(SQLModel, table=True):

@@ -20,7 +20,18 @@ from sqlmodel import Session, col, select
 
 from . import appointments, db
 from .access import Actor, Permission, require
-from .models import Appointment, Modality, Patient, PatientCreate, PatientToken, Procedure, Report, Series, Study
+from .models import (
+    Appointment,
+    Modality,
+    Patient,
+    PatientCreate,
+    PatientToken,
+    Procedure,
+    Report,
+    Series,
+    Study,
+    display_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +164,9 @@ def duplicates_in(session: Session, values: dict[str, object]) -> list[Duplicate
     pools = []
     family_words, given_words = family.split(), given.split()
     if family_words:
-        pools.append(_intersect(family_words[0][:3], given_words[0][:1] if given_words else ''))
+        pools.append(_pool([family_words[0][:3], *([given_words[0][:1]] if given_words else [])]))
         if given_words:
-            pools.append(_intersect(given_words[0][:3], family_words[0][:1]))  # typed the other way round
+            pools.append(_pool([given_words[0][:3], family_words[0][:1]]))  # typed the other way round
     if birth is not None:
         pools.append(select(Patient.id).where(Patient.birth_date == birth))
     if len(phone) >= 7:
@@ -165,8 +176,11 @@ def duplicates_in(session: Session, values: dict[str, object]) -> list[Duplicate
     candidate_ids: set[int] = set()
     for pool in pools:
         candidate_ids.update(session.exec(pool).all())
-    candidates = session.exec(select(Patient).where(col(Patient.merged_into_id).is_(None),
-                                                    col(Patient.id).in_(list(candidate_ids)[:FUZZY_POOL]))).all()
+    # Plain columns, not ORM objects: a pool holds up to FUZZY_POOL candidates and only a few are shown.
+    candidates = session.execute(select(Patient.id, Patient.patient_id, Patient.family_name, Patient.given_name,
+                                        Patient.middle_name, Patient.name_key, Patient.birth_date, Patient.phone)
+                                 .where(col(Patient.merged_into_id).is_(None),
+                                        col(Patient.id).in_(list(candidate_ids)[:FUZZY_POOL]))).all()
     typed = f'{family} {given}'.strip()
     found = []
     for patient in candidates:
@@ -178,7 +192,8 @@ def duplicates_in(session: Session, values: dict[str, object]) -> list[Duplicate
         if score < SHOWN_SCORE and not (same_phone and score >= 50) and not (same_birth and score >= 60):
             continue
         strong = score >= STRONG_SCORE and (same_birth or same_phone or birth is None)
-        found.append(Duplicate(patient.id or 0, patient.patient_id, patient.name, patient.birth_date, patient.phone,
+        name = display_name(patient.family_name, patient.given_name, patient.middle_name)
+        found.append(Duplicate(patient.id or 0, patient.patient_id, name, patient.birth_date, patient.phone,
                                score + 10 * same_birth + 10 * same_phone, reasons, strong))
     found.sort(key=lambda d: -d.score)
     return found[:10]
@@ -237,12 +252,9 @@ def _exact_ids(session: Session, text: str) -> list[int]:
     return [i for i in found if i is not None]
 
 
-def _intersect(first: str, second: str):  # type: ignore[no-untyped-def]
-    query = select(PatientToken.patient_id).where(_prefix(col(PatientToken.token), first))
-    if second:
-        query = query.where(col(PatientToken.patient_id).in_(
-            select(PatientToken.patient_id).where(_prefix(col(PatientToken.token), second))))
-    return query.limit(FUZZY_POOL)
+def _pool(prefixes: list[str]):  # type: ignore[no-untyped-def]
+    """Up to FUZZY_POOL ids of patients with a name word starting with each prefix."""
+    return select(_matching(prefixes).c.patient_id).limit(FUZZY_POOL)
 
 
 def _phone_matches(digits: str):  # type: ignore[no-untyped-def]
