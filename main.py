@@ -57,9 +57,12 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
     templates.seed_shipped()
     _start_jobs(settings, run_workers=settings.redis_url is None)
     screens.register_pages()
-    listener = _start_dicom(settings)
-    health.register(settings.data_dir, {'broker': broker.ping, 'dicom': listener.is_up})
-    app.on_shutdown(listener.stop)
+    if settings.dicom_listener:
+        listener = _start_dicom(settings)
+        health.register(settings.data_dir, {'broker': broker.ping, 'dicom': listener.is_up})
+        app.on_shutdown(listener.stop)
+    else:  # the listener runs as its own `scp` process
+        health.register(settings.data_dir, {'broker': broker.ping, 'dicom': None})
     app.on_startup(live.start_bridge)
     app.on_shutdown(broker.stop_workers)
     app.on_shutdown(db.dispose)
@@ -205,11 +208,10 @@ def _open_database(settings: Settings, *, migrate: bool) -> None:
 
 def _start_jobs(settings: Settings, *, run_workers: bool) -> None:
     import jobs.actors  # noqa: F401 - declares every actor
-    from jobs import broker, dispatch, relay
+    from dicom import storage
+    from jobs import broker, dispatch, media, relay
 
     broker.setup(settings.redis_url)
-    from dicom import storage
-
     storage.configure(settings.data_dir, min_free_bytes=settings.min_free_disk_mb * 1024 * 1024)
     if settings.redis_url:
         relay.start(settings.redis_url)
@@ -217,18 +219,15 @@ def _start_jobs(settings: Settings, *, run_workers: bool) -> None:
     if run_workers:
         broker.start_workers(settings.worker_threads)
         dispatch.requeue_unfinished()
-        from dicom import storage
-        from jobs import media
-
-        storage.clear_incoming()
         media.requeue_receiving()
 
 
 def _start_dicom(settings: Settings):  # type: ignore[no-untyped-def]
     """The DICOM listener in this process, its arrivals arming the study-complete decision."""
-    from dicom import ingest, scp
+    from dicom import ingest, scp, storage
     from jobs import media
 
+    storage.clear_incoming()  # only the receiving process may: partial files are its own, never acknowledged
     pipeline = ingest.Ingest(on_stored=media.arm)
     ingest.share(pipeline)
     return scp.start(settings, pipeline)

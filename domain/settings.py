@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     ae_title: str = Field('CLINICPACS', min_length=1, max_length=16)
     dicom_port: int = Field(11112, ge=0, le=65535)  # 0: any free port (tests)
     accept_any_ae: bool = False
+    dicom_listener: bool = True  # false: `serve` leaves the listener to a separate `main.py scp` process
     admin_password: SecretStr | None = None
     secret: SecretStr | None = None
     idle_timeout_minutes: int = Field(15, ge=1, le=24 * 60)
