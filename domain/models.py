@@ -19,6 +19,18 @@ def display_name(family: str, given: str = '', middle: str = '') -> str:
     return f'{family}, {given_names}' if given_names else family
 
 
+def display_person_name(value: str) -> str:
+    """A DICOM person name (Family^Given^Middle, with = between alphabetic, ideographic, phonetic) as staff read it."""
+    shown = []
+    for group in value.split('='):
+        family, given, middle = ([*group.split('^'), '', ''])[:3]
+        first = ' '.join(part for part in (given.strip(), middle.strip()) if part)
+        text = f'{family.strip()}, {first}' if family.strip() and first else (family.strip() or first)
+        if text:
+            shown.append(text)
+    return ' = '.join(shown)
+
+
 class Role(StrEnum):
     """What a member of staff does in the clinic; decides what they may see and change."""
 

@@ -6,6 +6,7 @@ from nicegui import ui
 
 from domain import access, events, reporting, templates
 from domain.access import Actor, Permission
+from domain.models import display_person_name
 from domain.reporting import ReportView
 
 from . import live
@@ -19,7 +20,7 @@ def header(shown: ReportView) -> None:
     """Patient, study, template version and state."""
     study, patient, report = shown.study, shown.patient, shown.report
     with ui.card().classes('w-full'), ui.row().classes('items-center gap-4 w-full'):
-        ui.label(patient.name if patient else study.patient_name.replace('^', ' ')).classes('text-h6') \
+        ui.label(patient.name if patient else display_person_name(study.patient_name)).classes('text-h6') \
             .mark('report-patient')
         ui.label(patient.patient_id if patient else study.dicom_patient_id).classes('text-grey-7')
         ui.label(f'{study.study_date or ""} · {study.description} · {study.accession_number}').classes('text-grey-7')

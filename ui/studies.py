@@ -11,6 +11,7 @@ from nicegui import app, run, ui
 from domain import events, study_lists
 from domain.access import Actor
 from domain.errors import DomainError
+from domain.models import display_person_name
 from domain.studies import StudySummary
 
 from . import live
@@ -91,7 +92,7 @@ def study_card(study: StudySummary, actions: Callable[[], None] | None = None) -
                 ui.link(study.clinic_patient_name, f'/patients/{study.patient_ref_id}') \
                     .classes('text-weight-medium')
             else:
-                ui.label(person_name(study.patient_name) or t('(no name)')).classes('text-weight-medium')
+                ui.label(display_person_name(study.patient_name) or t('(no name)')).classes('text-weight-medium')
                 ui.badge(t('unmatched'), color='negative').props('outline')
             ui.label(study.patient_id).classes('text-grey-7')
             ui.label(study.study_date.isoformat() if study.study_date else '').classes('text-grey-8')
@@ -119,15 +120,3 @@ def study_card(study: StudySummary, actions: Callable[[], None] | None = None) -
                                 ui.icon('image', color='grey-6')
                         ui.label(f'{series.modality} {series.series_number or ""} · {series.num_instances}') \
                             .classes('text-caption text-grey-8')
-
-
-def person_name(value: str) -> str:
-    """A DICOM person name (Family^Given^Middle, with = between alphabetic, ideographic, phonetic) as staff read it."""
-    shown = []
-    for group in value.split('='):
-        family, given, middle = ([*group.split('^'), '', ''])[:3]
-        first = ' '.join(part for part in (given.strip(), middle.strip()) if part)
-        text = f'{family.strip()}, {first}' if family.strip() and first else (family.strip() or first)
-        if text:
-            shown.append(text)
-    return ' = '.join(shown)

@@ -10,6 +10,7 @@ from dicom import facts as dicom_facts
 from dicom import render, storage, wado
 from domain import access, calibration, events, viewing
 from domain.access import Actor, Permission
+from domain.models import display_person_name
 from domain.viewing import InstanceView, MeasurementView, SeriesView, StudyView
 
 from . import live
@@ -105,7 +106,8 @@ class Viewer:
 
     def toolbar(self) -> None:
         with ui.row().classes('w-full items-center gap-1 wrap').mark('viewer-toolbar'):
-            ui.label(f'{self.study.patient_name} · {self.study.study_date or ""} · {self.study.description}') \
+            name = display_person_name(self.study.patient_name)
+            ui.label(f'{name} · {self.study.study_date or ""} · {self.study.description}') \
                 .classes('text-subtitle1 q-mr-md').mark('viewer-study')
             self.status = ui.label('').classes('text-caption text-grey-7 q-mr-md')
             with ui.button_group().props('flat'):

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from domain.models import display_person_name
 from domain.viewing import MeasurementView, StudyView
 
 from .i18n import t
@@ -55,7 +56,7 @@ def orientation(facts: dict[str, Any]) -> dict[str, str] | None:
 
 def overlay(study: StudyView, facts: dict[str, Any], series_label: str) -> dict[str, list[str]]:
     """Corner text: patient top left, study top right, series and slice bottom right (W/L and zoom added by canvas)."""
-    top_left = [study.patient_name or t('Unknown patient'), study.patient_id]
+    top_left = [display_person_name(study.patient_name) or t('Unknown patient'), study.patient_id]
     if study.patient_birth_date:
         top_left.append(f'{t("Born")} {_date(study.patient_birth_date)} {study.patient_sex}'.strip())
     top_right = [study.description or study.modalities, str(study.study_date or ''), study.accession_number]
