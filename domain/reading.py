@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from . import appointments, audit, clock, db, events, options
 from .access import Actor, Permission, require
 from .errors import Conflict, InvalidInput, NotFound
-from .models import Patient, Report, Study, User
+from .models import Patient, Report, Study, User, display_person_name
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,8 @@ def worklist(*, by: Actor, modality: str = '', on: date | None = None, who: str 
         arrived = _utc(study.first_arrival)
         waited = max(0, int((now - arrived).total_seconds() // 60))
         level = 'red' if waited >= red else 'amber' if waited >= amber else ''
-        found.append(ReadingRow(study.id or 0, study.urgent, patient.name if patient else study.patient_name,
+        name = patient.name if patient else display_person_name(study.patient_name)
+        found.append(ReadingRow(study.id or 0, study.urgent, name,
                                 patient.patient_id if patient else study.dicom_patient_id, study.modalities,
                                 study.description, study.accession_number, study.study_date, arrived, waited,
                                 level, study.assigned_to_id, (user.full_name or user.username) if user else '',
