@@ -26,7 +26,7 @@ from domain.models import ReportDraft, UserCreate
 from domain.settings import Settings
 from jobs import broker, dispatch
 from jobs.reports import clinic_header, render_report_pdf  # noqa: F401
-from reports import pdf
+from reports import pdf, printing
 from tests.report_fixtures import add_key_image, add_measurement, make_study, template_id
 
 IMAGES = ['CT_small.dcm', 'MR_small.dcm', 'US1_UNCR.dcm', 'SC_rgb.dcm']
@@ -46,7 +46,7 @@ def main(rounds: int = 7) -> None:
             view = reporting.view(report_id, by=system('bench'), audited=False)
             pictures = [pdf.Picture(render.render_png(data_dir / view.files[k.instance_id], k.frame, max_edge=1024),
                                     k.note) for k in view.key_images]
-            data = pdf.render_pdf(view, clinic_header(), pictures)
+            data = printing.render_pdf(view, clinic_header(), pictures)
             return time.perf_counter() - started, len(PdfReader(io.BytesIO(data)).pages)
 
         render_pdf(with_images)  # warm-up: fonts, templates

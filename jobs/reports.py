@@ -41,7 +41,9 @@ def render_report_pdf(report_id: int) -> None:
             _sha256_of(target) == view.report.pdf_sha256:
         return
     pictures = [pdf.Picture(_key_image(view, key.instance_id, key.frame), key.note) for key in view.key_images]
-    data = pdf.render_pdf(view, clinic, pictures)
+    from reports import printing  # WeasyPrint loads with the first PDF, not at start-up
+
+    data = printing.render_pdf(view, clinic, pictures)
     _write_atomically(target, data)
     if reporting.pdf_stored(report_id, relative, hashlib.sha256(data).hexdigest()):
         for stale in target.parent.glob(f'{report_id}-*.pdf'):

@@ -1,4 +1,4 @@
-"""A report's read model turned into HTML (Jinja2, every value escaped) and then into PDF bytes (WeasyPrint).
+"""A report's read model turned into HTML (Jinja2, every value escaped); reports/printing.py makes the PDF.
 
 The URL fetcher serves only the app's own stylesheet and fonts and the images handed in (logo, key
 images) under the `app:` scheme; anything else a document might name is refused. The same read model,
@@ -6,14 +6,11 @@ clinic details and images give the same bytes, so a report can be rendered again
 """
 
 import logging
-import mimetypes
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from weasyprint import HTML, URLFetcher
-from weasyprint.urls import URLFetcherResponse
 
 from domain import richtext
 from domain.report_values import normal_range
@@ -51,14 +48,6 @@ class Assets:
 
     logo: bytes | None = None
     images: list[bytes | None] = field(default_factory=list)
-
-
-def render_pdf(view: ReportView, clinic: Clinic, pictures: list[Picture]) -> bytes:
-    """The printable PDF of the report (A4, page numbers, checksum footer)."""
-    markup = render_html(view, clinic, pictures)
-    fetcher = AppFetcher(Assets(clinic.logo, [p.png for p in pictures]))
-    identifier = (view.report.content_sha256 or f'draft-{view.report.id}').encode('ascii')
-    return HTML(string=markup, base_url='app:', url_fetcher=fetcher).write_pdf(pdf_identifier=identifier[:32])
 
 
 def render_html(view: ReportView, clinic: Clinic, pictures: list[Picture]) -> str:
@@ -118,31 +107,6 @@ def document(view: ReportView, clinic: Clinic, pictures: list[Picture]) -> dict[
     }
 
 
-class AppFetcher(URLFetcher):
-    """Serves `app:static/…`, `app:fonts/…`, `app:logo` and `app:image/N`; refuses every other URL."""
-
-    def __init__(self, assets: Assets) -> None:
-        super().__init__(allowed_protocols=['app'])
-        self.assets = assets
-
-    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
-        if not url.startswith('app:'):
-            raise ValueError(f'refused to fetch {url[:80]}: reports use only their own files')
-        name = url[len('app:'):]
-        if name == 'logo' and self.assets.logo:
-            return _response(url, self.assets.logo, _image_type(self.assets.logo))
-        if name.startswith('image/') and name[6:].isdigit() and int(name[6:]) < len(self.assets.images):
-            png = self.assets.images[int(name[6:])]
-            if png is not None:
-                return _response(url, png, 'image/png')
-        folder, _, filename = name.partition('/')
-        if folder in SERVED and filename and '/' not in filename and not filename.startswith('.'):
-            path = SERVED[folder] / filename
-            if path.is_file():
-                return _response(url, path.read_bytes(), mimetypes.guess_type(filename)[0] or 'font/ttf')
-        raise ValueError(f'refused to fetch {url[:80]}: not one of the report files')
-
-
 def css_string(value: object) -> str:
     """A value made safe inside a double-quoted CSS string (the page footer)."""
     return ''.join(ch if ch.isalnum() or ch in ' .,:;-_()/' else f'\\{ord(ch):x} ' for ch in str(value))
@@ -153,14 +117,6 @@ def _environment() -> Environment:
                               trim_blocks=True, lstrip_blocks=True)
     environment.filters['css_string'] = css_string
     return environment
-
-
-def _response(url: str, body: bytes, mime: str) -> URLFetcherResponse:
-    return URLFetcherResponse(url, body, headers={'Content-Type': mime})
-
-
-def _image_type(data: bytes) -> str:
-    return 'image/png' if data.startswith(b'\x89PNG') else 'image/jpeg'
 
 
 def _measured(value: float, unit: str) -> str:

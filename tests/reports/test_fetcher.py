@@ -3,7 +3,8 @@
 import pytest
 
 from domain import richtext
-from reports.pdf import AppFetcher, Assets, css_string
+from reports.pdf import Assets, css_string
+from reports.printing import AppFetcher
 
 
 @pytest.mark.parametrize('url', ['file:///etc/passwd', 'http://example.com/logo.png', 'app:static/../pdf.py',
