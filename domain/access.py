@@ -112,7 +112,6 @@ SCREENS: dict[str, frozenset[str]] = {
 # HTTP routes that are not screens, by path as FastAPI declares it.
 ROUTES: dict[str, frozenset[str]] = {
     '/health': PUBLIC,
-    '/logout': ALL_STAFF,
     '/studies/thumbnails/{series_id}': frozenset({T, D, A}),
     '/dicomweb/studies': frozenset({T, D, A}),
     '/dicomweb/series': frozenset({T, D, A}),
@@ -126,7 +125,7 @@ ROUTES: dict[str, frozenset[str]] = {
 }
 
 # Where each role lands after login.
-HOME: dict[str, str] = {R: '/board', T: '/', D: '/reading', A: '/'}
+HOME: dict[str, str] = {R: '/board', T: '/studies', D: '/reading', A: '/'}
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,13 @@ from tests.conftest import Clinic, sign_in
 
 
 async def test_staff_sign_in_and_land_on_their_home_screen(screens: User, clinic: Clinic) -> None:
+    await sign_in(screens, clinic.admin)
+    await screens.should_see('Welcome, admin1')
+
+
+async def test_a_technician_lands_on_the_studies_screen(screens: User, clinic: Clinic) -> None:
     await sign_in(screens, clinic.technician)
-    await screens.should_see('Welcome, technician1')
+    await screens.should_see(marker='screen-title', content='Studies')
 
 
 async def test_a_wrong_password_says_so_without_naming_the_account(screens: User, clinic: Clinic) -> None:
