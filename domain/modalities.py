@@ -102,13 +102,13 @@ def destination(ae_title: str) -> tuple[str, int] | None:
     return (modality.host, modality.port) if modality is not None else None
 
 
-def accepts_any() -> bool:
-    """True when the administrator lets any calling AE title associate."""
-    return bool(options.get('accept_any_ae'))
+def calling_ae_titles() -> list[str] | None:
+    """The AE titles that may associate, or None when the administrator lets any calling AE title in.
 
-
-def active_ae_titles() -> list[str]:
-    """The AE titles that may associate (the listener reads them at each association)."""
+    The listener reads this once per association (PS3.8 9.3.2 calling AE title).
+    """
+    if options.get('accept_any_ae'):
+        return None
     with db.reading() as session:
         return list(session.exec(select(Modality.ae_title).where(col(Modality.active).is_(True))).all())
 
