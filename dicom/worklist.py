@@ -2,7 +2,8 @@
 
 `on_c_find_worklist` is a pynetdicom C-FIND handler (a generator of (status, identifier) pairs) for the
 Modality Worklist Information Model; the SCP's C-FIND handler hands worklist requests to it. Matching
-is domain.worklist's; this module only converts between datasets and plain values.
+is domain.worklist's; this module turns the request into a plain query and each matching step into the
+elements of its answer, which dicom/find_responses.py encodes and sends in bulk.
 """
 
 import logging
@@ -20,13 +21,14 @@ from sqlalchemy.exc import OperationalError
 from domain import access, worklist
 from domain.errors import DomainError, InvalidInput, NotAllowed
 
+from . import find_responses
+from .find_responses import Element
+
 log = logging.getLogger(__name__)
 
 SOP_CLASS = ModalityWorklistInformationFind
-PENDING, SUCCESS, CANCELLED = 0xFF00, 0x0000, 0xFE00
+SUCCESS, CANCELLED = 0x0000, 0xFE00
 OUT_OF_RESOURCES, IDENTIFIER_MISMATCH, UNABLE_TO_PROCESS, REFUSED = 0xA700, 0xA900, 0xC000, 0xA801
-STEP_KEYS = ('Modality', 'ScheduledStationAETitle', 'ScheduledProcedureStepStartDate',
-             'ScheduledProcedureStepStartTime', 'ScheduledProcedureStepStatus')
 
 
 def on_c_find_worklist(event: Any) -> Iterator[tuple[int, Dataset | None]]:
@@ -44,8 +46,13 @@ def on_c_find_worklist(event: Any) -> Iterator[tuple[int, Dataset | None]]:
         log.warning('worklist query from %s could not be read: %s', actor.username, type(error).__name__)
         yield UNABLE_TO_PROCESS, None
         return
+    plan = response_plan(identifier)
+    explicit_vr = not event.context.transfer_syntax.is_implicit_VR
     try:
-        items = worklist.query(query, by=actor)
+        with worklist.answering(query, by=actor) as items:
+            # Encoded as they are sent: the scanner reads the first answers while the rest are made.
+            answers = (find_responses.encode_identifier(plan(item), explicit_vr=explicit_vr) for item in items)
+            sent = find_responses.send_pending(event, answers)
     except NotAllowed:
         yield REFUSED, None
         return
@@ -57,22 +64,7 @@ def on_c_find_worklist(event: Any) -> Iterator[tuple[int, Dataset | None]]:
         log.warning('worklist query from %s: database unavailable', actor.username, exc_info=True)
         yield OUT_OF_RESOURCES, None
         return
-    dul = getattr(event.assoc, 'dul', None)
-    delay = getattr(dul, '_run_loop_delay', None)
-    if delay is not None:
-        # NOTE: pynetdicom's DUL thread naps 1 ms whenever its queue is empty, i.e. between every two of our pending
-        # responses; keep it awake while the answers stream out (a few ms), then let it nap again.
-        dul._run_loop_delay = 0.0  # type: ignore[union-attr]
-    try:
-        for item in items:
-            if event.is_cancelled:
-                yield CANCELLED, None
-                return
-            yield PENDING, to_response(identifier, item)
-        yield SUCCESS, None
-    finally:
-        if delay is not None:
-            dul._run_loop_delay = delay  # type: ignore[union-attr]
+    yield (SUCCESS if sent else CANCELLED), None
 
 
 def handlers() -> list[tuple[Any, Any]]:
@@ -102,38 +94,31 @@ def to_query(identifier: Dataset) -> worklist.WorklistQuery:
         date_from=date_from, date_to=date_to, time_from=time_from, time_to=time_to)  # type: ignore[arg-type]
 
 
-def to_response(request: Dataset, item: worklist.WorklistItem) -> Dataset:
-    """A response holding the keys the query asked for, filled from the scheduled step.
+def response_plan(request: Dataset) -> Callable[[worklist.WorklistItem], list[Element]]:
+    """What each answer to this request holds: the keys it asked for, filled from a scheduled step.
 
-    Built element by element from the tables below rather than through a full dataset per item: a day's
-    worklist is hundreds of responses and pydicom's keyword machinery dominated the answer time.
+    Keys we do not hold come back zero-length (PS3.4 C.2.2.1.3); an empty Scheduled Procedure Step item asks
+    for all of the step's keys. The plan is made once per query and applied to every matching step.
     """
-    response = Dataset()
-    response.SpecificCharacterSet = 'ISO_IR 192'
-    for element in request:
-        keyword = element.keyword
-        if keyword in ('SpecificCharacterSet', ''):
-            continue
-        if keyword == 'ScheduledProcedureStepSequence':
-            asked = element.value[0] if len(element.value) else None
-            response.add_new(element.tag, 'SQ', Sequence([_step(asked, item)]))
-        elif keyword in _TOP:
-            vr, value = _TOP[keyword]
-            response.add_new(element.tag, vr, value(item))
-        elif keyword == 'RequestedProcedureCodeSequence':
-            response.add_new(element.tag, 'SQ', Sequence([_code(item)]))
-        else:
-            response.add_new(element.tag, element.VR, None)  # asked for but not held: zero length (PS3.4 C.2.2.1.3)
-    return response
+    slots = _slots(request)
+    return lambda item: _fill(slots, item)
 
 
 def full_item(item: worklist.WorklistItem) -> Dataset:
     """Every attribute a scheduled step has, as a worklist file would hold it (the benchmark's reference SCP)."""
+    everything = Dataset()
+    for keyword in _TOP:
+        everything.add_new(keyword_tag(keyword), _TOP[keyword][0], None)
+    everything.RequestedProcedureCodeSequence = Sequence([])
+    everything.ScheduledProcedureStepSequence = Sequence([])
+    return as_dataset(response_plan(everything)(item))
+
+
+def as_dataset(elements: list[Element]) -> Dataset:
+    """The pydicom data set holding the same elements (files and tests)."""
     ds = Dataset()
-    for keyword, (vr, value) in _TOP.items():
-        ds.add_new(keyword_tag(keyword), vr, value(item))
-    ds.RequestedProcedureCodeSequence = Sequence([_code(item)])
-    ds.ScheduledProcedureStepSequence = Sequence([_step(None, item)])
+    for tag, vr, value in elements:
+        ds.add_new(tag, vr, Sequence([as_dataset(item) for item in value or ()]) if vr == 'SQ' else value)
     return ds
 
 
@@ -162,29 +147,55 @@ _STEP: dict[str, tuple[str, Callable[[worklist.WorklistItem], Any]]] = {
 }
 
 
-def _step(asked: Dataset | None, item: worklist.WorklistItem) -> Dataset:
-    """The Scheduled Procedure Step item: the keys asked for, or all of them for an empty item."""
-    answer = Dataset()
-    keys = [inner.keyword for inner in asked] if asked is not None and len(asked) else [*_STEP,
-                                                                                        'ScheduledProtocolCodeSequence']
-    tags = {inner.keyword: inner for inner in asked} if asked is not None else {}
-    for keyword in keys:
-        if keyword in _STEP:
-            vr, value = _STEP[keyword]
-            answer.add_new(keyword_tag(keyword), vr, value(item))
-        elif keyword == 'ScheduledProtocolCodeSequence':
-            answer.add_new(keyword_tag(keyword), 'SQ', Sequence([_code(item)]))
-        elif keyword:
-            answer.add_new(tags[keyword].tag, tags[keyword].VR, None)
-    return answer
+Slot = tuple[int, str, Callable[[worklist.WorklistItem], Any]]
+_CHARSET = 0x00080005
 
 
-def _code(item: worklist.WorklistItem) -> Dataset:
-    code = Dataset()
-    code.CodeValue = item.procedure_code[:16]
-    code.CodingSchemeDesignator = '99CLINICPACS'
-    code.CodeMeaning = item.requested_procedure_description
-    return code
+def _slots(request: Dataset) -> list[Slot]:
+    slots: list[Slot] = [(_CHARSET, 'CS', lambda _i: 'ISO_IR 192')]
+    for element in request:
+        keyword = element.keyword
+        if keyword in ('SpecificCharacterSet', ''):
+            continue
+        if keyword == 'ScheduledProcedureStepSequence':
+            step = _step_slots(element.value[0] if len(element.value) else None)
+            slots.append((element.tag, 'SQ', lambda i, step=step: [_fill(step, i)]))
+        elif keyword in _TOP:
+            slots.append((element.tag, *_TOP[keyword]))
+        elif keyword == 'RequestedProcedureCodeSequence':
+            slots.append((element.tag, 'SQ', lambda i: [_code(i)]))
+        else:
+            slots.append((element.tag, element.VR, _nothing))
+    return slots
+
+
+def _step_slots(asked: Dataset | None) -> list[Slot]:
+    """The Scheduled Procedure Step item's slots: the keys asked for, or all of them for an empty item."""
+    if asked is None or not len(asked):
+        return [*((keyword_tag(keyword), *_STEP[keyword]) for keyword in _STEP),
+                (keyword_tag('ScheduledProtocolCodeSequence'), 'SQ', lambda i: [_code(i)])]
+    slots: list[Slot] = []
+    for inner in asked:
+        if inner.keyword in _STEP:
+            slots.append((inner.tag, *_STEP[inner.keyword]))
+        elif inner.keyword == 'ScheduledProtocolCodeSequence':
+            slots.append((inner.tag, 'SQ', lambda i: [_code(i)]))
+        elif inner.keyword:
+            slots.append((inner.tag, inner.VR, _nothing))
+    return slots
+
+
+def _fill(slots: list[Slot], item: worklist.WorklistItem) -> list[Element]:
+    return [(tag, vr, value(item)) for tag, vr, value in slots]
+
+
+def _code(item: worklist.WorklistItem) -> list[Element]:
+    return [(0x00080100, 'SH', item.procedure_code[:16]), (0x00080102, 'SH', '99CLINICPACS'),
+            (0x00080104, 'LO', item.requested_procedure_description)]
+
+
+def _nothing(_item: worklist.WorklistItem) -> None:
+    return None
 
 
 def _text(ds: Dataset, keyword: str) -> str:

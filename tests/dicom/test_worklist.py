@@ -1,4 +1,5 @@
 import subprocess
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -8,6 +9,7 @@ from pynetdicom import AE
 
 from dicom import worklist
 from domain import appointments, audit, db
+from domain import worklist as worklist_domain
 from domain.models import Appointment
 from tests.conftest import Clinic, need_tool
 from tests.dicom.reception_scp import reception_scp
@@ -124,3 +126,13 @@ def test_findscu_reads_the_worklist(clinic: Clinic, tmp_path: Path) -> None:
     assert [a.AccessionNumber for a in answers] == [made['jane-ct'].accession_number]
     with db.reading() as session:
         assert session.get(Appointment, made['jane-ct'].id).state == 'scheduled'
+
+
+def test_the_study_uid_offered_is_the_name_based_uuid_of_the_booking(clinic: Clinic) -> None:
+    made = _day(clinic)
+    booked = made['jane-ct']
+    seed = f'clinicpacs:{booked.id}:{booked.accession_number}:{booked.created_at.isoformat()}'
+    expected = '2.25.' + str(uuid.uuid5(uuid.NAMESPACE_OID, seed).int)
+    with reception_scp(clinic) as port:
+        _, found = _query(port, Modality='CT')
+    assert worklist_domain.study_uid_for(booked) == expected == found[0].StudyInstanceUID
