@@ -1,8 +1,8 @@
 """C-FIND pending responses sent in bulk: identifiers encoded straight to bytes, written in large chunks.
 
 pynetdicom sends each C-FIND response by building and encoding a command set and a pydicom data set,
-then handing two PDUs one by one to its DUL thread; a day's worklist (hundreds of answers) took ten
-times longer than a scanner should wait. Here each identifier is encoded from plain (tag, VR, value)
+then handing two PDUs one by one to its DUL thread: a day's worklist (hundreds of answers) took several
+times the 50 ms a scanner's query should take. Here each identifier is encoded from plain (tag, VR, value)
 elements, the pending command set is encoded once (by pynetdicom), each message becomes one P-DATA-TF
 PDU within the peer's maximum length (PS3.8 9.3.5, E.2), and the PDUs go out through the association's
 own transport: the first at once, the rest in chunks of 8 KiB. The final status still goes through
@@ -13,6 +13,7 @@ association thread queues outgoing PDUs, and it is inside our handler, so the DU
 meanwhile; a send failure becomes the DUL's "transport closed" event as for its own sends.
 """
 
+import functools
 import struct
 from collections.abc import Iterable, Iterator, Sequence
 from io import BytesIO
@@ -31,6 +32,7 @@ UNLIMITED_PDU = 64 * 1024  # the PDU size used when the peer sets no maximum (0)
 SEND_CHUNK = 8 * 1024  # small enough that the peer starts reading while the rest is made
 _LONG_VRS = frozenset({'OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV'})
 _ITEM = 0xFFFEE000
+_U16, _U32 = struct.Struct('<H').pack, struct.Struct('<I').pack
 _COMMAND_LAST, _DATA, _DATA_LAST, _COMMAND = b'\x03', b'\x00', b'\x02', b'\x01'
 
 
@@ -40,8 +42,7 @@ def encode_identifier(elements: Iterable[Element], *, explicit_vr: bool) -> byte
     Sequences get defined lengths (PS3.5 7.5.2); a value too long for its VR's length field raises ValueError.
     """
     parts: list[bytes] = []
-    for tag, dictionary_vr, value in sorted(elements, key=_tag_of):
-        vr = dictionary_vr.split(' or ')[0]  # ambiguous ('US or SS'): only zero-length values get here
+    for tag, vr, value in sorted(elements, key=_tag_of):
         if vr == 'SQ':
             body = b''.join(_item(item, explicit_vr) for item in value or ())
         elif value is None or value == '':
@@ -50,7 +51,13 @@ def encode_identifier(elements: Iterable[Element], *, explicit_vr: bool) -> byte
             body = str(value).encode('utf-8')
             if len(body) % 2:
                 body += b'\x00' if vr == 'UI' else b' '
-        parts.append(_header(tag, vr, len(body), explicit_vr))
+        prefix, long_length = _prefix(tag, vr, explicit_vr)
+        if long_length:
+            parts.append(prefix + _U32(len(body)))
+        elif len(body) <= 0xFFFF:
+            parts.append(prefix + _U16(len(body)))
+        else:
+            raise ValueError(f'a value of ({tag >> 16:04X},{tag & 0xFFFF:04X}) is too long for VR {vr}')
         parts.append(body)
     return b''.join(parts)
 
@@ -149,15 +156,16 @@ def _item(elements: Iterable[Element], explicit_vr: bool) -> bytes:
     return struct.pack('<HHI', _ITEM >> 16, _ITEM & 0xFFFF, len(body)) + body
 
 
-def _header(tag: int, vr: str, length: int, explicit_vr: bool) -> bytes:
-    group, element = tag >> 16, tag & 0xFFFF
+@functools.lru_cache(maxsize=1024)
+def _prefix(tag: int, vr: str, explicit_vr: bool) -> tuple[bytes, bool]:
+    """The element header up to its length field, and whether that field is 4 bytes long (PS3.5 7.1)."""
+    group, element = struct.pack('<H', tag >> 16), struct.pack('<H', tag & 0xFFFF)
     if not explicit_vr:
-        return struct.pack('<HHI', group, element, length)
+        return group + element, True
+    vr = vr.partition(' or ')[0]  # an ambiguous dictionary VR ('US or SS'): only zero-length values get here
     if vr in _LONG_VRS:
-        return struct.pack('<HH2sHI', group, element, vr.encode('ascii'), 0, length)
-    if length > 0xFFFF:
-        raise ValueError(f'a value of ({group:04X},{element:04X}) is too long for VR {vr}')
-    return struct.pack('<HH2sH', group, element, vr.encode('ascii'), length)
+        return group + element + vr.encode('ascii') + b'\x00\x00', True
+    return group + element + vr.encode('ascii'), False
 
 
 def _tag_of(element: Element) -> int:

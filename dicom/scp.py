@@ -9,7 +9,9 @@ Resources are bounded: simultaneous associations, PDU size, and ACSE/DIMSE/netwo
 
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -181,8 +183,10 @@ def on_c_find(event: Event) -> Any:
 
 
 def on_connection_open(event: Event) -> None:
-    """Answer without waiting on TCP or on pynetdicom's polling (dicom/transport.py)."""
+    """Answer without waiting on TCP or on pynetdicom's polling (dicom/transport.py), and start reading who
+    may call while the peer is still sending its association request."""
     transport.tune(event.assoc)
+    _calling_ae_titles[event.assoc] = _lookups.submit(_allowed_calling_ae_titles)
 
 
 def on_association_end(event: Event) -> None:
@@ -231,15 +235,20 @@ class _ClinicAE(AE):
 
     @property  # type: ignore[override]
     def require_calling_aet(self) -> list[str]:
-        # pynetdicom reads this twice while negotiating, on the association's own new thread: ask the database once.
-        if not hasattr(_negotiation, 'calling_ae_titles'):
-            titles = modalities.calling_ae_titles()
-            _negotiation.calling_ae_titles = [] if titles is None else (titles or [NOBODY])
-        return _negotiation.calling_ae_titles  # type: ignore[no-any-return]
+        # pynetdicom asks this (twice) while negotiating, on the association's own thread; the reading started
+        # when the connection opened (on_connection_open).
+        pending = _calling_ae_titles.get(threading.current_thread())
+        return pending.result() if pending is not None else _allowed_calling_ae_titles()
 
     @require_calling_aet.setter
     def require_calling_aet(self, ae_titles: list[str]) -> None:
         raise AttributeError('the calling AE titles come from the modality list')
 
 
-_negotiation = threading.local()
+def _allowed_calling_ae_titles() -> list[str]:
+    titles = modalities.calling_ae_titles()
+    return [] if titles is None else (titles or [NOBODY])  # [] lets anyone in; NOBODY keeps the check on
+
+
+_calling_ae_titles: 'weakref.WeakKeyDictionary[Any, Future[list[str]]]' = weakref.WeakKeyDictionary()  # by association
+_lookups = ThreadPoolExecutor(max_workers=2, thread_name_prefix='calling-ae')

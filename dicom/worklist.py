@@ -6,6 +6,7 @@ is domain.worklist's; this module turns the request into a plain query and each 
 elements of its answer, which dicom/find_responses.py encodes and sends in bulk.
 """
 
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from datetime import date, time
@@ -46,13 +47,11 @@ def on_c_find_worklist(event: Any) -> Iterator[tuple[int, Dataset | None]]:
         log.warning('worklist query from %s could not be read: %s', actor.username, type(error).__name__)
         yield UNABLE_TO_PROCESS, None
         return
-    plan = response_plan(identifier)
-    explicit_vr = not event.context.transfer_syntax.is_implicit_VR
+    encoded = answer_encoder(identifier, explicit_vr=not event.context.transfer_syntax.is_implicit_VR)
     try:
         with worklist.answering(query, by=actor) as items:
             # Encoded as they are sent: the scanner reads the first answers while the rest are made.
-            answers = (find_responses.encode_identifier(plan(item), explicit_vr=explicit_vr) for item in items)
-            sent = find_responses.send_pending(event, answers)
+            sent = find_responses.send_pending(event, map(encoded, items))
     except NotAllowed:
         yield REFUSED, None
         return
@@ -94,13 +93,23 @@ def to_query(identifier: Dataset) -> worklist.WorklistQuery:
         date_from=date_from, date_to=date_to, time_from=time_from, time_to=time_to)  # type: ignore[arg-type]
 
 
+def answer_encoder(request: Dataset, *, explicit_vr: bool) -> Callable[[worklist.WorklistItem], bytes]:
+    """The encoded answer to this request for a scheduled step.
+
+    Scanners ask the same question all day: the answer for an unchanged step (the key holds every value it
+    is made from) is encoded once and remembered.
+    """
+    shape = _shape(request)
+    return lambda item: _encoded(shape, explicit_vr, item)
+
+
 def response_plan(request: Dataset) -> Callable[[worklist.WorklistItem], list[Element]]:
     """What each answer to this request holds: the keys it asked for, filled from a scheduled step.
 
     Keys we do not hold come back zero-length (PS3.4 C.2.2.1.3); an empty Scheduled Procedure Step item asks
-    for all of the step's keys. The plan is made once per query and applied to every matching step.
+    for all of the step's keys.
     """
-    slots = _slots(request)
+    slots = _plan(_shape(request))
     return lambda item: _fill(slots, item)
 
 
@@ -148,41 +157,54 @@ _STEP: dict[str, tuple[str, Callable[[worklist.WorklistItem], Any]]] = {
 
 
 Slot = tuple[int, str, Callable[[worklist.WorklistItem], Any]]
+# The keys a request asks for, as a hashable value: (tag, keyword, VR, the keys of a sequence's first item).
+Shape = tuple[tuple[int, str, str, 'Shape | None'], ...]
 _CHARSET = 0x00080005
 
 
-def _slots(request: Dataset) -> list[Slot]:
+def _shape(request: Dataset) -> Shape:
+    return tuple((int(element.tag), element.keyword, element.VR,
+                  _shape(element.value[0]) if element.VR == 'SQ' and len(element.value) else None)
+                 for element in request)
+
+
+@functools.lru_cache(maxsize=4096)
+def _encoded(shape: Shape, explicit_vr: bool, item: worklist.WorklistItem) -> bytes:
+    return find_responses.encode_identifier(_fill(_plan(shape), item), explicit_vr=explicit_vr)
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(shape: Shape) -> list[Slot]:
     slots: list[Slot] = [(_CHARSET, 'CS', lambda _i: 'ISO_IR 192')]
-    for element in request:
-        keyword = element.keyword
+    for tag, keyword, vr, inner in shape:
         if keyword in ('SpecificCharacterSet', ''):
             continue
         if keyword == 'ScheduledProcedureStepSequence':
-            step = _step_slots(element.value[0] if len(element.value) else None)
-            slots.append((element.tag, 'SQ', lambda i, step=step: [_fill(step, i)]))
+            step = _step_slots(inner)
+            slots.append((tag, 'SQ', lambda i, step=step: [_fill(step, i)]))
         elif keyword in _TOP:
-            slots.append((element.tag, *_TOP[keyword]))
+            slots.append((tag, *_TOP[keyword]))
         elif keyword == 'RequestedProcedureCodeSequence':
-            slots.append((element.tag, 'SQ', lambda i: [_code(i)]))
+            slots.append((tag, 'SQ', lambda i: [_code(i)]))
         else:
-            slots.append((element.tag, element.VR, _nothing))
-    return slots
+            slots.append((tag, vr, _nothing))
+    return sorted(slots, key=_tag_of)
 
 
-def _step_slots(asked: Dataset | None) -> list[Slot]:
+def _step_slots(asked: Shape | None) -> list[Slot]:
     """The Scheduled Procedure Step item's slots: the keys asked for, or all of them for an empty item."""
-    if asked is None or not len(asked):
+    if not asked:
         return [*((keyword_tag(keyword), *_STEP[keyword]) for keyword in _STEP),
                 (keyword_tag('ScheduledProtocolCodeSequence'), 'SQ', lambda i: [_code(i)])]
     slots: list[Slot] = []
-    for inner in asked:
-        if inner.keyword in _STEP:
-            slots.append((inner.tag, *_STEP[inner.keyword]))
-        elif inner.keyword == 'ScheduledProtocolCodeSequence':
-            slots.append((inner.tag, 'SQ', lambda i: [_code(i)]))
-        elif inner.keyword:
-            slots.append((inner.tag, inner.VR, _nothing))
-    return slots
+    for tag, keyword, vr, _inner in asked:
+        if keyword in _STEP:
+            slots.append((tag, *_STEP[keyword]))
+        elif keyword == 'ScheduledProtocolCodeSequence':
+            slots.append((tag, 'SQ', lambda i: [_code(i)]))
+        elif keyword:
+            slots.append((tag, vr, _nothing))
+    return sorted(slots, key=_tag_of)
 
 
 def _fill(slots: list[Slot], item: worklist.WorklistItem) -> list[Element]:
@@ -196,6 +218,10 @@ def _code(item: worklist.WorklistItem) -> list[Element]:
 
 def _nothing(_item: worklist.WorklistItem) -> None:
     return None
+
+
+def _tag_of(slot: Slot) -> int:
+    return slot[0]
 
 
 def _text(ds: Dataset, keyword: str) -> str:

@@ -105,11 +105,11 @@ def destination(ae_title: str) -> tuple[str, int] | None:
 def calling_ae_titles() -> list[str] | None:
     """The AE titles that may associate, or None when the administrator lets any calling AE title in.
 
-    The listener reads this once per association (PS3.8 9.3.2 calling AE title).
+    The listener reads this once per association (PS3.8 9.3.2 calling AE title), in one read session.
     """
-    if options.get('accept_any_ae'):
-        return None
     with db.reading() as session:
+        if options.read(session, 'accept_any_ae'):
+            return None
         return list(session.exec(select(Modality.ae_title).where(col(Modality.active).is_(True))).all())
 
 

@@ -6,6 +6,8 @@ Each option has a default here; the environment may fix some at start-up (PACS_A
 import logging
 from typing import Any
 
+from sqlmodel import Session
+
 from . import audit, clock, db, events
 from .access import Actor, Permission, require
 from .errors import InvalidInput
@@ -41,10 +43,17 @@ def get(key: str) -> Any:
     """The current value of an option."""
     if key in _overrides:
         return _overrides[key]
+    with db.reading() as session:
+        return read(session, key)
+
+
+def read(session: Session, key: str) -> Any:
+    """The current value of an option, read in a session the caller already holds."""
+    if key in _overrides:
+        return _overrides[key]
     if key not in DEFAULTS:
         raise KeyError(key)
-    with db.reading() as session:
-        row = session.get(Setting, key)
+    row = session.get(Setting, key)
     return DEFAULTS[key] if row is None else row.value
 
 

@@ -6,6 +6,7 @@ response; the matching rules live here: universal matching for empty keys, wildc
 Procedure Step sequence's keys matched like top-level ones. Without a date the query means today.
 """
 
+import functools
 import hashlib
 import logging
 import re
@@ -113,7 +114,7 @@ def answering(q: WorklistQuery, *, by: Actor) -> Iterator[Iterator[WorklistItem]
 
     def matching(rows: Iterable[Any]) -> Iterator[WorklistItem]:
         for row in rows:
-            item = _item(row, zone)
+            item = _item(tuple(row), zone)
             if _matches(q, item):
                 handed.append(item)
                 yield item
@@ -169,7 +170,9 @@ _COLUMNS = (Appointment.id, Appointment.accession_number, Appointment.scheduled_
             Patient.sex, Procedure.name, Procedure.code, Procedure.modality, Modality.ae_title, Modality.room)
 
 
-def _item(row: Any, zone: tzinfo | None) -> WorklistItem:
+@functools.lru_cache(maxsize=4096)
+def _item(row: tuple[Any, ...], zone: tzinfo | None) -> WorklistItem:
+    """The step a row describes; remembered by its values, since scanners ask for the same day all day."""
     (appointment_id, accession_number, scheduled_at, state, urgent, referring_physician, created_at,
      family_name, given_name, middle_name, patient_id, birth_date, sex,
      procedure_name, procedure_code, procedure_modality, ae_title, room) = row
