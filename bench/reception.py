@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -37,7 +38,7 @@ FAMILY = ['Smith', 'Müller', 'García', 'Иванов', 'Nguyen', 'Kowalski', '
 GIVEN = ['Jane', 'John', 'Jürgen', 'Lucía', 'Пётр', 'Anna', 'Marco', 'Amélie', 'Chidi', 'Thi Lan', 'Hanna',
          'Olga', 'Omar', 'Sofia', 'Lukas', 'Eva', 'Ivan', 'Maria', 'Pierre', 'Yuki', 'Mehmet', 'Zoe']
 ROUNDS = 200
-WORKLIST_ROUNDS = 25
+WORKLIST_ROUNDS = 30
 
 
 def main() -> None:
@@ -185,13 +186,15 @@ def _worklist(settings: Settings, work: Path) -> None:
                                              env=nagle_off))
 
     try:
-        for _ in range(WORKLIST_ROUNDS):
-            times['ours'].append(find(listener.port, None))
-            times['dcmtk'].append(find(ports['dcmtk'], None))
-            times['ours-nodelay'].append(find(listener.port, nagle_off))
-            times['dcmtk-nodelay'].append(find(ports['dcmtk-nodelay'], nagle_off))
-            times['echo-ours'].append(echo(listener.port))
-            times['echo-storescp'].append(echo(ports['storescp']))
+        measures: list[tuple[str, Callable[[], float]]] = [
+            ('ours', lambda: find(listener.port, None)), ('dcmtk', lambda: find(ports['dcmtk'], None)),
+            ('ours-nodelay', lambda: find(listener.port, nagle_off)),
+            ('dcmtk-nodelay', lambda: find(ports['dcmtk-nodelay'], nagle_off)),
+            ('echo-ours', lambda: echo(listener.port)), ('echo-storescp', lambda: echo(ports['storescp']))]
+        for round_number in range(WORKLIST_ROUNDS):
+            shift = round_number % len(measures)  # each measure takes every place in the round in turn
+            for name, measure in measures[shift:] + measures[:shift]:
+                times[name].append(measure())
         for name, port in (('ours', listener.port), ('dcmtk', ports['dcmtk'])):
             result = subprocess.run([tools['findscu'], '-W', '-aet', 'CT_ROOM1', '-aec', settings.ae_title,
                                      *keys, '127.0.0.1', str(port)], check=True, capture_output=True, text=True)
