@@ -110,7 +110,7 @@ def response_plan(request: Dataset) -> Callable[[worklist.WorklistItem], list[El
     for all of the step's keys.
     """
     slots = _plan(_shape(request))
-    return lambda item: _fill(slots, item)
+    return lambda item: _answer(slots, item)
 
 
 def full_item(item: worklist.WorklistItem) -> Dataset:
@@ -170,12 +170,30 @@ def _shape(request: Dataset) -> Shape:
 
 @functools.lru_cache(maxsize=4096)
 def _encoded(shape: Shape, explicit_vr: bool, item: worklist.WorklistItem) -> bytes:
-    return find_responses.encode_identifier(_fill(_plan(shape), item), explicit_vr=explicit_vr)
+    return find_responses.encode_identifier(_answer(_plan(shape), item), explicit_vr=explicit_vr)
+
+
+def _answer(slots: list[Slot], item: worklist.WorklistItem) -> list[Element]:
+    """The filled slots, with Specific Character Set when a value goes beyond ASCII (PS3.3 C.12.1.1.2, type 1C)."""
+    elements = _fill(slots, item)
+    if not _plain_ascii(elements):
+        elements.insert(0, (_CHARSET, 'CS', 'ISO_IR 192'))
+    return elements
+
+
+def _plain_ascii(elements: list[Element]) -> bool:
+    for _tag, vr, value in elements:
+        if vr == 'SQ':
+            if not all(_plain_ascii(item) for item in value or ()):
+                return False
+        elif isinstance(value, str) and not value.isascii():
+            return False
+    return True
 
 
 @functools.lru_cache(maxsize=64)
 def _plan(shape: Shape) -> list[Slot]:
-    slots: list[Slot] = [(_CHARSET, 'CS', lambda _i: 'ISO_IR 192')]
+    slots: list[Slot] = []
     for tag, keyword, vr, inner in shape:
         if keyword in ('SpecificCharacterSet', ''):
             continue

@@ -136,3 +136,12 @@ def test_the_study_uid_offered_is_the_name_based_uuid_of_the_booking(clinic: Cli
     with reception_scp(clinic) as port:
         _, found = _query(port, Modality='CT')
     assert worklist_domain.study_uid_for(booked) == expected == found[0].StudyInstanceUID
+
+
+def test_the_character_set_is_named_only_in_answers_beyond_ascii(clinic: Clinic) -> None:
+    _day(clinic)
+    with reception_scp(clinic) as port:
+        _, (jane,) = _query(port, Modality='CT')
+        _, (jurgen,) = _query(port, Modality='MR')
+    assert 'SpecificCharacterSet' not in jane and str(jane.PatientName) == 'Doe^Jane'
+    assert jurgen.SpecificCharacterSet == 'ISO_IR 192' and str(jurgen.PatientName) == 'Müller^Jürgen'
