@@ -363,9 +363,14 @@ def thumbnail_ready(series_id: int, thumbnail_path: str | None, sha256: str) -> 
 
 
 def _ready_if_done(session: Session, study: Study) -> None:
+    # The study's jobs (metadata, thumbnails) finish on parallel worker threads. Holding the study's row lock
+    # while looking makes the last of them see what the others committed: on PostgreSQL, without it, two jobs
+    # finishing together each saw the other's work as still owed and the study never became ready. (SQLite's
+    # write transactions are serial already.)
+    session.flush()
+    session.refresh(study, with_for_update=True)
     if study.state != PROCESSING:
         return
-    session.flush()
     series_ids = select(Series.id).where(Series.study_id == study.id)
     waiting = session.exec(select(func.count()).where(col(Instance.series_id).in_(series_ids),
                                                       Instance.state == STORED)).one()

@@ -9,7 +9,8 @@ import dramatiq
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
-from sqlmodel import select
+from sqlalchemy import event
+from sqlmodel import Session, select
 
 import jobs  # noqa: F401 - the broker first
 from dicom import storage
@@ -186,3 +187,36 @@ def _appointment_state(appointment_id: int) -> str:
         appointment = session.get(Appointment, appointment_id)
     assert appointment is not None
     return appointment.state
+
+
+def test_a_study_whose_last_two_jobs_finish_together_still_becomes_ready(pipeline: Ingest, clinic: Clinic) -> None:
+    study_id = arrive(pipeline, clinic, 'CT_small.dcm')
+    quiet(study_id)
+    with db.reading() as session:
+        series_id = session.exec(select(Series.id).where(Series.study_id == study_id)).one()
+        instance_ids = session.exec(select(Instance.id).where(Instance.series_id == series_id)).all()
+    thumbnail_checked, metadata_checked = threading.Event(), threading.Event()
+
+    def before_commit(_session: Session) -> None:
+        # The thumbnail job has looked at the study and waits (up to a second) for the metadata job to have looked
+        # too before either commits: the two worker threads of a real day, at their most unlucky.
+        if threading.current_thread().name == 'thumbnail':
+            thumbnail_checked.set()
+            metadata_checked.wait(1.0)
+        elif threading.current_thread().name == 'metadata':
+            metadata_checked.set()
+
+    event.listen(Session, 'before_commit', before_commit)
+    try:
+        thumbnail = threading.Thread(target=studies.thumbnail_ready, name='thumbnail',
+                                     args=(series_id, f'thumbnails/{series_id}.png', 'f' * 64))
+        thumbnail.start()
+        assert thumbnail_checked.wait(10)
+        metadata = threading.Thread(target=studies.metadata_extracted, name='metadata',
+                                    args=(series_id, {instance_id: {} for instance_id in instance_ids}))
+        metadata.start()
+        thumbnail.join(10)
+        metadata.join(10)
+    finally:
+        event.remove(Session, 'before_commit', before_commit)
+    assert state(study_id) == 'ready'
