@@ -195,13 +195,17 @@ def _record(header: InstanceHeader, stored: StoredFile, by: Actor) -> Recorded:
         series = session.exec(select(Series).where(Series.series_instance_uid == header.series_instance_uid)).first()
         if series is not None and series.study_id != study.id:
             raise InvalidInput('The series of this image belongs to another study')
+        # Counters are added to in SQL (col = col + 1), not read and written back: images of one series arrive on
+        # parallel associations, and on PostgreSQL two transactions would each write back the same count.
         if series is None:
             series = Series(study_id=study.id or 0, series_instance_uid=header.series_instance_uid,
                             modality=header.modality[:16], series_number=header.series_number,
-                            description=header.series_description[:200], body_part=header.body_part[:64])
-            study.num_series += 1
+                            description=header.series_description[:200], body_part=header.body_part[:64],
+                            num_instances=1)
+            study.num_series = Study.num_series + 1  # type: ignore[assignment]
             publish_update = True
-        series.num_instances += 1
+        else:
+            series.num_instances = Series.num_instances + 1  # type: ignore[assignment]
         session.add(series)
         session.flush()
         instance = Instance(series_id=series.id or 0, sop_instance_uid=header.sop_instance_uid,
@@ -211,8 +215,8 @@ def _record(header: InstanceHeader, stored: StoredFile, by: Actor) -> Recorded:
                             columns=header.columns, number_of_frames=header.number_of_frames,
                             attributes=header.attributes, received_at=now)
         session.add(instance)
-        study.num_instances += 1
-        study.size_bytes += stored.size_bytes
+        study.num_instances = Study.num_instances + 1  # type: ignore[assignment]
+        study.size_bytes = Study.size_bytes + stored.size_bytes  # type: ignore[assignment]
         study.last_arrival = now
         if header.modality and header.modality not in study.modalities.split('\\'):
             study.modalities = '\\'.join(m for m in (*study.modalities.split('\\'), header.modality) if m)[:64]

@@ -9,6 +9,7 @@ import dramatiq
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
+from pydicom.uid import generate_uid
 from sqlalchemy import event
 from sqlmodel import Session, select
 
@@ -220,3 +221,38 @@ def test_a_study_whose_last_two_jobs_finish_together_still_becomes_ready(pipelin
     finally:
         event.remove(Session, 'before_commit', before_commit)
     assert state(study_id) == 'ready'
+
+
+def test_images_of_one_series_stored_at_the_same_time_are_all_counted(pipeline: Ingest, clinic: Clinic) -> None:
+    study_id = arrive(pipeline, clinic, 'CT_small.dcm')
+    first_held = threading.Event()
+
+    def before_commit(_session: Session) -> None:
+        # The first image's transaction has counted it and waits a moment before committing, while the second
+        # image's transaction reads the series and counts too: two associations of one scanner at once.
+        if threading.current_thread().name == 'first':
+            first_held.set()
+            threading.Event().wait(1.0)
+
+    def store(name: str) -> None:
+        dataset = pydicom.dcmread(get_testdata_file('CT_small.dcm'))
+        dataset.SOPInstanceUID = generate_uid()
+        path = clinic.data_dir.parent / f'{name}.upload'
+        dataset.save_as(path, enforce_file_format=True)
+        assert pipeline.accept_file(path, by=clinic.technician.actor).study_id == study_id
+
+    event.listen(Session, 'before_commit', before_commit)
+    try:
+        first = threading.Thread(target=store, args=('first',), name='first')
+        first.start()
+        assert first_held.wait(10)
+        second = threading.Thread(target=store, args=('second',), name='second')
+        second.start()
+        first.join(10)
+        second.join(10)
+    finally:
+        event.remove(Session, 'before_commit', before_commit)
+    with db.reading() as session:
+        study = session.get(Study, study_id)
+        series = session.exec(select(Series).where(Series.study_id == study_id)).one()
+    assert study is not None and (study.num_instances, series.num_instances, study.num_series) == (3, 3, 1)
