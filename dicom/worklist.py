@@ -39,6 +39,7 @@ def on_c_find_worklist(event: Any) -> Iterator[tuple[int, Dataset | None]]:
     try:
         identifier = event.identifier
         query = to_query(identifier)
+        encoded = answer_encoder(identifier, explicit_vr=not event.context.transfer_syntax.is_implicit_VR)
     except InvalidInput as error:
         log.warning('worklist query from %s refused: %s', actor.username, error)
         yield IDENTIFIER_MISMATCH, None
@@ -47,7 +48,6 @@ def on_c_find_worklist(event: Any) -> Iterator[tuple[int, Dataset | None]]:
         log.warning('worklist query from %s could not be read: %s', actor.username, type(error).__name__)
         yield UNABLE_TO_PROCESS, None
         return
-    encoded = answer_encoder(identifier, explicit_vr=not event.context.transfer_syntax.is_implicit_VR)
     try:
         with worklist.answering(query, by=actor) as items:
             # Encoded as they are sent: the scanner reads the first answers while the rest are made.
@@ -124,7 +124,7 @@ def full_item(item: worklist.WorklistItem) -> Dataset:
 
 
 def as_dataset(elements: list[Element]) -> Dataset:
-    """The pydicom data set holding the same elements (files and tests)."""
+    """The pydicom data set holding the same elements (the benchmark's worklist files)."""
     ds = Dataset()
     for tag, vr, value in elements:
         ds.add_new(tag, vr, Sequence([as_dataset(item) for item in value or ()]) if vr == 'SQ' else value)
