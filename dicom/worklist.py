@@ -206,7 +206,7 @@ def _plan(shape: Shape) -> list[Slot]:
             slots.append((tag, 'SQ', lambda i: [_code(i)]))
         else:
             slots.append((tag, vr, _nothing))
-    return sorted(slots, key=_tag_of)
+    return slots
 
 
 def _step_slots(asked: Shape | None) -> list[Slot]:
@@ -222,7 +222,7 @@ def _step_slots(asked: Shape | None) -> list[Slot]:
             slots.append((tag, 'SQ', lambda i: [_code(i)]))
         elif keyword:
             slots.append((tag, vr, _nothing))
-    return sorted(slots, key=_tag_of)
+    return slots
 
 
 def _fill(slots: list[Slot], item: worklist.WorklistItem) -> list[Element]:
@@ -236,10 +236,6 @@ def _code(item: worklist.WorklistItem) -> list[Element]:
 
 def _nothing(_item: worklist.WorklistItem) -> None:
     return None
-
-
-def _tag_of(slot: Slot) -> int:
-    return slot[0]
 
 
 def _text(ds: Dataset, keyword: str) -> str:
