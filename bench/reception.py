@@ -162,42 +162,40 @@ def _worklist(settings: Settings, work: Path) -> None:
     nagle_off = {**os.environ, 'TCP_NODELAY': '1'}
     reference_dir = _wlmscpfs_files(work, settings.ae_title, dicom_worklist)
     ports = {'dcmtk': _free_port(), 'dcmtk-nodelay': _free_port(), 'storescp': _free_port()}
-    references = [subprocess.Popen([tools['wlmscpfs'], '-dfp', str(reference_dir), str(ports['dcmtk'])],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-                  subprocess.Popen([tools['wlmscpfs'], '-dfp', str(reference_dir), str(ports['dcmtk-nodelay'])],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=nagle_off),
-                  subprocess.Popen([tools['storescp'], str(ports['storescp'])], cwd=work,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=nagle_off)]
+    references = [subprocess.Popen([tools['wlmscpfs'], '-dfp', str(reference_dir), str(ports[name])], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                  for name, env in (('dcmtk', None), ('dcmtk-nodelay', nagle_off))]
+    references.append(subprocess.Popen([tools['storescp'], str(ports['storescp'])], cwd=work, env=nagle_off,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     time.sleep(0.5)
     keys = ['-k', 'PatientName', '-k', 'PatientID', '-k', 'AccessionNumber', '-k', 'PatientBirthDate',
             '-k', 'ScheduledProcedureStepSequence[0].Modality=CT']
-    times: dict[str, list[float]] = {name: [] for name in ('ours', 'dcmtk', 'ours-nodelay', 'dcmtk-nodelay',
-                                                            'echo-ours', 'echo-storescp')}
-    answers = {}
+
+    def findscu(port: int) -> list[str]:
+        return [tools['findscu'], '-W', '-aet', 'CT_ROOM1', '-aec', settings.ae_title, *keys, '127.0.0.1', str(port)]
 
     def find(port: int, env: dict | None) -> float:
-        return _timed(lambda: subprocess.run([tools['findscu'], '-W', '-aet', 'CT_ROOM1', '-aec', settings.ae_title,
-                                              *keys, '127.0.0.1', str(port)], check=True, capture_output=True,
-                                             env=env))
+        return _timed(lambda: subprocess.run(findscu(port), check=True, capture_output=True, env=env))
 
     def echo(port: int) -> float:
         return _timed(lambda: subprocess.run([tools['echoscu'], '-aet', 'CT_ROOM1', '-aec', settings.ae_title,
                                               '127.0.0.1', str(port)], check=True, capture_output=True,
                                              env=nagle_off))
 
+    measures: list[tuple[str, Callable[[], float]]] = [
+        ('ours', lambda: find(listener.port, None)), ('dcmtk', lambda: find(ports['dcmtk'], None)),
+        ('ours-nodelay', lambda: find(listener.port, nagle_off)),
+        ('dcmtk-nodelay', lambda: find(ports['dcmtk-nodelay'], nagle_off)),
+        ('echo-ours', lambda: echo(listener.port)), ('echo-storescp', lambda: echo(ports['storescp']))]
+    times: dict[str, list[float]] = {name: [] for name, _ in measures}
+    answers = {}
     try:
-        measures: list[tuple[str, Callable[[], float]]] = [
-            ('ours', lambda: find(listener.port, None)), ('dcmtk', lambda: find(ports['dcmtk'], None)),
-            ('ours-nodelay', lambda: find(listener.port, nagle_off)),
-            ('dcmtk-nodelay', lambda: find(ports['dcmtk-nodelay'], nagle_off)),
-            ('echo-ours', lambda: echo(listener.port)), ('echo-storescp', lambda: echo(ports['storescp']))]
         for round_number in range(WORKLIST_ROUNDS):
             shift = round_number % len(measures)  # each measure takes every place in the round in turn
             for name, measure in measures[shift:] + measures[:shift]:
                 times[name].append(measure())
         for name, port in (('ours', listener.port), ('dcmtk', ports['dcmtk'])):
-            result = subprocess.run([tools['findscu'], '-W', '-aet', 'CT_ROOM1', '-aec', settings.ae_title,
-                                     *keys, '127.0.0.1', str(port)], check=True, capture_output=True, text=True)
+            result = subprocess.run(findscu(port), check=True, capture_output=True, text=True)
             answers[name] = result.stderr.count('Find Response:')
     finally:
         listener.stop()
