@@ -1,7 +1,7 @@
 """Processing arriving images: the quiet period, metadata, thumbnails, ready, and the appointment's card."""
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -196,43 +196,14 @@ def test_a_study_whose_last_two_jobs_finish_together_still_becomes_ready(pipelin
     with db.reading() as session:
         series_id = session.exec(select(Series.id).where(Series.study_id == study_id)).one()
         instance_ids = session.exec(select(Instance.id).where(Instance.series_id == series_id)).all()
-    thumbnail_checked, metadata_checked = threading.Event(), threading.Event()
-
-    def before_commit(_session: Session) -> None:
-        # The thumbnail job has looked at the study and waits (up to a second) for the metadata job to have looked
-        # too before either commits: the two worker threads of a real day, at their most unlucky.
-        if threading.current_thread().name == 'thumbnail':
-            thumbnail_checked.set()
-            metadata_checked.wait(1.0)
-        elif threading.current_thread().name == 'metadata':
-            metadata_checked.set()
-
-    event.listen(Session, 'before_commit', before_commit)
-    try:
-        thumbnail = threading.Thread(target=studies.thumbnail_ready, name='thumbnail',
-                                     args=(series_id, f'thumbnails/{series_id}.png', 'f' * 64))
-        thumbnail.start()
-        assert thumbnail_checked.wait(10)
-        metadata = threading.Thread(target=studies.metadata_extracted, name='metadata',
-                                    args=(series_id, {instance_id: {} for instance_id in instance_ids}))
-        metadata.start()
-        thumbnail.join(10)
-        metadata.join(10)
-    finally:
-        event.remove(Session, 'before_commit', before_commit)
+    # The two worker threads of a real day, at their most unlucky: each looks at the study before either commits.
+    race(lambda: studies.thumbnail_ready(series_id, f'thumbnails/{series_id}.png', 'f' * 64),
+         lambda: studies.metadata_extracted(series_id, {instance_id: {} for instance_id in instance_ids}))
     assert state(study_id) == 'ready'
 
 
 def test_images_of_one_series_stored_at_the_same_time_are_all_counted(pipeline: Ingest, clinic: Clinic) -> None:
     study_id = arrive(pipeline, clinic, 'CT_small.dcm')
-    first_held = threading.Event()
-
-    def before_commit(_session: Session) -> None:
-        # The first image's transaction has counted it and waits a moment before committing, while the second
-        # image's transaction reads the series and counts too: two associations of one scanner at once.
-        if threading.current_thread().name == 'first':
-            first_held.set()
-            threading.Event().wait(1.0)
 
     def store(name: str) -> None:
         dataset = pydicom.dcmread(get_testdata_file('CT_small.dcm'))
@@ -241,18 +212,33 @@ def test_images_of_one_series_stored_at_the_same_time_are_all_counted(pipeline: 
         dataset.save_as(path, enforce_file_format=True)
         assert pipeline.accept_file(path, by=clinic.technician.actor).study_id == study_id
 
-    event.listen(Session, 'before_commit', before_commit)
-    try:
-        first = threading.Thread(target=store, args=('first',), name='first')
-        first.start()
-        assert first_held.wait(10)
-        second = threading.Thread(target=store, args=('second',), name='second')
-        second.start()
-        first.join(10)
-        second.join(10)
-    finally:
-        event.remove(Session, 'before_commit', before_commit)
+    # Two associations of one scanner at once: the second image is counted while the first is not yet committed.
+    race(lambda: store('first'), lambda: store('second'))
     with db.reading() as session:
         study = session.get(Study, study_id)
         series = session.exec(select(Series).where(Series.study_id == study_id)).one()
     assert study is not None and (study.num_instances, series.num_instances, study.num_series) == (3, 3, 1)
+
+
+def race(first: Callable[[], None], second: Callable[[], None]) -> None:
+    """Run `first` on a thread held just before its commit while `second` runs; `first` commits once `second`
+    reaches its own commit, or after a second (`second` may be waiting for a lock `first` holds)."""
+    held, second_committing = threading.Event(), threading.Event()
+
+    def before_commit(_session: Session) -> None:
+        if threading.current_thread().name == 'first':
+            held.set()
+            second_committing.wait(1.0)
+        elif threading.current_thread().name == 'second':
+            second_committing.set()
+
+    event.listen(Session, 'before_commit', before_commit)
+    try:
+        threads = [threading.Thread(target=first, name='first'), threading.Thread(target=second, name='second')]
+        threads[0].start()
+        assert held.wait(10)
+        threads[1].start()
+        for thread in threads:
+            thread.join(10)
+    finally:
+        event.remove(Session, 'before_commit', before_commit)
