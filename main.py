@@ -67,9 +67,18 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
     app.on_shutdown(broker.stop_workers)
     app.on_shutdown(db.dispose)
     log.info('serving on http://%s:%s (data in %s)', settings.http_host, settings.http_port, settings.data_dir)
-    ui.run(host=settings.http_host, port=settings.http_port, title='ClinicPACS', reload=False, show=False,
-           storage_secret=settings.secret_value(), show_welcome_message=False, favicon='🩻',
-           uvicorn_logging_level='warning', reconnect_timeout=10.0)
+    ui.run(
+        host=settings.http_host,
+        port=settings.http_port,
+        title='ClinicPACS',
+        reload=False,
+        show=False,
+        storage_secret=settings.secret_value(),
+        show_welcome_message=False,
+        favicon='🩻',
+        uvicorn_logging_level='warning',
+        reconnect_timeout=10.0,
+    )
     return 0
 
 
@@ -101,8 +110,10 @@ def user(settings: Settings, args: argparse.Namespace) -> int:
     console = system('console')
     if args.user_command == 'add':
         password = args.password or _read_password()
-        created = users.create(UserCreate(username=args.username, full_name=args.full_name or '', role=args.role,
-                                          password=password), by=console)
+        created = users.create(
+            UserCreate(username=args.username, full_name=args.full_name or '', role=args.role, password=password),
+            by=console,
+        )
         print(f'added {created.username} ({created.role})')
     elif args.user_command == 'passwd':
         users.set_password(args.username, args.password or _read_password(), by=console)
@@ -158,15 +169,24 @@ def modality_command(settings: Settings, args: argparse.Namespace) -> int:
     _open_database(settings, migrate=True)
     console = system('console')
     if args.modality_command == 'add':
-        added = modalities.add(modalities.ModalityCreate(ae_title=args.ae_title, host=args.host, port=args.port,
-                                                         modality=args.modality, room=args.room or '',
-                                                         description=args.description or ''), by=console)
+        added = modalities.add(
+            modalities.ModalityCreate(
+                ae_title=args.ae_title,
+                host=args.host,
+                port=args.port,
+                modality=args.modality,
+                room=args.room or '',
+                description=args.description or '',
+            ),
+            by=console,
+        )
         print(f'added {added.ae_title} at {added.host}:{added.port}')
     else:
         for entry in modalities.list_all(by=console):
             state = 'active' if entry.active else 'disabled'
-            print(f'{entry.ae_title:<16} {entry.host}:{entry.port:<6} {entry.modality:<4} {state:<9} '
-                  f'{entry.description}')
+            print(
+                f'{entry.ae_title:<16} {entry.host}:{entry.port:<6} {entry.modality:<4} {state:<9} {entry.description}'
+            )
     return 0
 
 
@@ -238,8 +258,10 @@ def _ensure_first_admin(settings: Settings) -> None:
         return
     given = settings.admin_password.get_secret_value() if settings.admin_password else None
     password = given or secrets.token_urlsafe(12)
-    users.create(UserCreate(username='admin', full_name='Administrator', role=Role.ADMIN.value, password=password),
-                 by=system('start-up'))
+    users.create(
+        UserCreate(username='admin', full_name='Administrator', role=Role.ADMIN.value, password=password),
+        by=system('start-up'),
+    )
     if given is None:
         print(f'First administrator: user name "admin", password "{password}" (shown once; change it after login)')
     log.info('created the first administrator account')
@@ -262,8 +284,9 @@ def _wait_for_signal() -> None:
 
 
 def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s'
+    )
     for noisy in ('pynetdicom', 'dramatiq', 'fontTools', 'weasyprint', 'httpx', 'alembic'):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -312,7 +335,8 @@ def _parser() -> argparse.ArgumentParser:
     modality_commands.add_parser('list', help='list modalities')
 
     commands.add_parser('demo', help='fill a new, empty database with a demo clinic day').set_defaults(
-        func=demo_command)
+        func=demo_command
+    )
     audit_parser = commands.add_parser('audit', help='check the audit trail')
     audit_parser.set_defaults(func=audit_command)
     audit_parser.add_subparsers(dest='audit_command', required=True).add_parser('verify', help='check the chain')

@@ -67,13 +67,17 @@ def main() -> int:
         memory = _MemoryWatch(pacs.pid)
         memory.start()
         baseline_rss = memory.current()
-        targets = {'ClinicPACS': ('CLINICPACS', PACS_DICOM), 'Orthanc': ('ORTHANC', ORTHANC_DICOM),
-                   'Orthanc+ND': ('ORTHANC', ORTHANC_FAST_DICOM), 'storescp': ('STORESCP', STORESCP_DICOM),
-                   'storescp+ND': ('STORESCP', STORESCP_FAST_DICOM)}
+        targets = {
+            'ClinicPACS': ('CLINICPACS', PACS_DICOM),
+            'Orthanc': ('ORTHANC', ORTHANC_DICOM),
+            'Orthanc+ND': ('ORTHANC', ORTHANC_FAST_DICOM),
+            'storescp': ('STORESCP', STORESCP_DICOM),
+            'storescp+ND': ('STORESCP', STORESCP_FAST_DICOM),
+        }
         rates: dict[str, list[float]] = {name: [] for name in targets}
         latencies: list[float] = []
         for index, corpus in enumerate(corpora):
-            order = list(targets)[index % len(targets):] + list(targets)[:index % len(targets)]
+            order = list(targets)[index % len(targets) :] + list(targets)[: index % len(targets)]
             for name in order:
                 aet, port = targets[name]
                 started = time.perf_counter()
@@ -83,10 +87,14 @@ def main() -> int:
                 elapsed = time.perf_counter() - started
                 rates[name].append(count / elapsed)
                 if name == 'ClinicPACS':
-                    latencies.append(_ready_latency(work / 'pacs' / 'clinicpacs.sqlite3', corpus['ct_study'],
-                                                    ct_done_wall))
-            print(f'round {index + 1}: ' + ', '.join(f'{n} {rates[n][-1]:.1f}/s' for n in targets)
-                  + f'; CT ready {latencies[-1]:.2f} s after its last image')
+                    latencies.append(
+                        _ready_latency(work / 'pacs' / 'clinicpacs.sqlite3', corpus['ct_study'], ct_done_wall)
+                    )
+            print(
+                f'round {index + 1}: '
+                + ', '.join(f'{n} {rates[n][-1]:.1f}/s' for n in targets)
+                + f'; CT ready {latencies[-1]:.2f} s after its last image'
+            )
         _wait_idle()
         peak_rss = memory.stop()
         arrived_gb = size_mb * args.rounds / 1000
@@ -99,10 +107,14 @@ def main() -> int:
         print(f'ClinicPACS / Orthanc+ND   {medians["ClinicPACS"] / medians["Orthanc+ND"]:.2f}x')
         print(f'ClinicPACS / storescp     {medians["ClinicPACS"] / medians["storescp"]:.2f}x  (no fsync there)')
         print(f'ClinicPACS / storescp+ND  {medians["ClinicPACS"] / medians["storescp+ND"]:.2f}x')
-        print(f'CT study ready after last image: median {statistics.median(latencies):.2f} s, '
-              f'max {max(latencies):.2f} s  (target <= 2 s)')
-        print(f'serve process memory: {baseline_rss / 1e6:.0f} MB before, peak {peak_rss / 1e6:.0f} MB, growth '
-              f'{(peak_rss - baseline_rss) / 1e6:.0f} MB while {arrived_gb:.2f} GB arrived (target < 300 MB per GB)')
+        print(
+            f'CT study ready after last image: median {statistics.median(latencies):.2f} s, '
+            f'max {max(latencies):.2f} s  (target <= 2 s)'
+        )
+        print(
+            f'serve process memory: {baseline_rss / 1e6:.0f} MB before, peak {peak_rss / 1e6:.0f} MB, growth '
+            f'{(peak_rss - baseline_rss) / 1e6:.0f} MB while {arrived_gb:.2f} GB arrived (target < 300 MB per GB)'
+        )
         return 0
     finally:
         for process in receivers:
@@ -177,32 +189,62 @@ def _write(ds: Dataset, path: Path) -> Path:
 
 
 def _start_pacs(data: Path) -> subprocess.Popen:
-    env = {**os.environ, 'PACS_DATA_DIR': str(data), 'PACS_HTTP_PORT': str(PACS_HTTP),
-           'PACS_DICOM_PORT': str(PACS_DICOM), 'PACS_ACCEPT_ANY_AE': 'true', 'PACS_ADMIN_PASSWORD': 'bench pass 1',
-           'PACS_HTTP_HOST': '127.0.0.1', 'PACS_MIN_FREE_DISK_MB': '0'}
-    process = subprocess.Popen([sys.executable, str(ROOT / 'main.py'), 'serve'], env=env, cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=open(data.parent / 'pacs.log', 'wb'))
+    env = {
+        **os.environ,
+        'PACS_DATA_DIR': str(data),
+        'PACS_HTTP_PORT': str(PACS_HTTP),
+        'PACS_DICOM_PORT': str(PACS_DICOM),
+        'PACS_ACCEPT_ANY_AE': 'true',
+        'PACS_ADMIN_PASSWORD': 'bench pass 1',
+        'PACS_HTTP_HOST': '127.0.0.1',
+        'PACS_MIN_FREE_DISK_MB': '0',
+    }
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / 'main.py'), 'serve'],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=open(data.parent / 'pacs.log', 'wb'),
+    )
     _wait_http(f'http://127.0.0.1:{PACS_HTTP}/health')
     return process
 
 
 def _start_orthanc(folder: Path, http: int, dicom: int, *, nodelay: bool = False) -> subprocess.Popen:
     folder.mkdir(parents=True)
-    config = {'Name': 'bench', 'StorageDirectory': str(folder / 'db'), 'IndexDirectory': str(folder / 'db'),
-              'DicomAet': 'ORTHANC', 'DicomPort': dicom, 'HttpPort': http,
-              'RemoteAccessAllowed': False, 'AuthenticationEnabled': False, 'Plugins': [],
-              'DicomCheckCalledAet': False, 'StorageCompression': False, 'SyncStorageArea': True}
+    config = {
+        'Name': 'bench',
+        'StorageDirectory': str(folder / 'db'),
+        'IndexDirectory': str(folder / 'db'),
+        'DicomAet': 'ORTHANC',
+        'DicomPort': dicom,
+        'HttpPort': http,
+        'RemoteAccessAllowed': False,
+        'AuthenticationEnabled': False,
+        'Plugins': [],
+        'DicomCheckCalledAet': False,
+        'StorageCompression': False,
+        'SyncStorageArea': True,
+    }
     (folder / 'config.json').write_text(json.dumps(config))
-    process = subprocess.Popen(['Orthanc', str(folder / 'config.json')], stdout=subprocess.DEVNULL,
-                               stderr=open(folder / 'orthanc.log', 'wb'), env=_env(nodelay))
+    process = subprocess.Popen(
+        ['Orthanc', str(folder / 'config.json')],
+        stdout=subprocess.DEVNULL,
+        stderr=open(folder / 'orthanc.log', 'wb'),
+        env=_env(nodelay),
+    )
     _wait_http(f'http://127.0.0.1:{http}/system')
     return process
 
 
 def _start_storescp(folder: Path, port: int, *, nodelay: bool = False) -> subprocess.Popen:
     folder.mkdir(parents=True)
-    process = subprocess.Popen(['storescp', '-aet', 'STORESCP', '-od', str(folder), '+xa', str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(nodelay))
+    process = subprocess.Popen(
+        ['storescp', '-aet', 'STORESCP', '-od', str(folder), '+xa', str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=_env(nodelay),
+    )
     time.sleep(0.5)
     return process
 
@@ -224,8 +266,12 @@ def _wait_http(url: str, timeout: float = 60) -> None:
 
 
 def _push(aet: str, port: int, files: list[Path]) -> None:
-    result = subprocess.run(['storescu', '-aet', 'BENCH', '-aec', aet, '127.0.0.1', str(port),
-                             *map(str, files)], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ['storescu', '-aet', 'BENCH', '-aec', aet, '127.0.0.1', str(port), *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         raise RuntimeError(f'storescu to {aet} failed: {result.stderr[-500:]}')
 
@@ -234,8 +280,9 @@ def _ready_latency(database: Path, study_uid: str, last_acknowledged: float, tim
     deadline = time.monotonic() + timeout
     with sqlite3.connect(f'file:{database}?mode=ro', uri=True) as connection:
         while time.monotonic() < deadline:
-            row = connection.execute('SELECT state, ready_at FROM study WHERE study_instance_uid = ?',
-                                     (study_uid,)).fetchone()
+            row = connection.execute(
+                'SELECT state, ready_at FROM study WHERE study_instance_uid = ?', (study_uid,)
+            ).fetchone()
             if row and row[0] == 'ready' and row[1]:
                 ready = datetime.fromisoformat(row[1]).replace(tzinfo=UTC).timestamp()
                 return ready - last_acknowledged

@@ -30,8 +30,11 @@ from reports import pdf, printing
 from tests.report_fixtures import add_key_image, add_measurement, make_study, template_id
 
 IMAGES = ['CT_small.dcm', 'MR_small.dcm', 'US1_UNCR.dcm', 'SC_rgb.dcm']
-LONG_FINDINGS = ''.join(f'<p>Segment {i}: homogeneous parenchyma, no focal lesion, vessels patent, '
-                        f'no free fluid in this region of interest.</p>' for i in range(1, 5))
+LONG_FINDINGS = ''.join(
+    f'<p>Segment {i}: homogeneous parenchyma, no focal lesion, vessels patent, '
+    f'no free fluid in this region of interest.</p>'
+    for i in range(1, 5)
+)
 
 
 def main(rounds: int = 7) -> None:
@@ -44,8 +47,10 @@ def main(rounds: int = 7) -> None:
         def render_pdf(report_id: int) -> tuple[float, int]:
             started = time.perf_counter()
             view = reporting.view(report_id, by=system('bench'), audited=False)
-            pictures = [pdf.Picture(render.render_png(data_dir / view.files[k.instance_id], k.frame, max_edge=1024),
-                                    k.note) for k in view.key_images]
+            pictures = [
+                pdf.Picture(render.render_png(data_dir / view.files[k.instance_id], k.frame, max_edge=1024), k.note)
+                for k in view.key_images
+            ]
             data = printing.render_pdf(view, clinic_header(), pictures)
             return time.perf_counter() - started, len(PdfReader(io.BytesIO(data)).pages)
 
@@ -57,10 +62,13 @@ def main(rounds: int = 7) -> None:
             ref_times.append(render_pdf(without)[0])
         finalise_times, available_times = _finalise_rounds(data_dir, doctor, rounds)
         pdf_median, ref_median = statistics.median(pdf_times), statistics.median(ref_times)
-        print(f'report PDF, 4 key images, {pages} pages: median {pdf_median:.3f} s '
-              f'(target ≤ 1.5 s; reference systems promise 10 s)')
-        print(f'  reference, same report without images: median {ref_median:.3f} s; '
-              f'ratio {pdf_median / ref_median:.2f}')
+        print(
+            f'report PDF, 4 key images, {pages} pages: median {pdf_median:.3f} s '
+            f'(target ≤ 1.5 s; reference systems promise 10 s)'
+        )
+        print(
+            f'  reference, same report without images: median {ref_median:.3f} s; ratio {pdf_median / ref_median:.2f}'
+        )
         fin, avail = statistics.median(finalise_times), statistics.median(available_times)
         print(f'finalise → PDF available (embedded broker, 2 worker threads): median {avail:.3f} s (target ≤ 3 s)')
         print(f'  reference, the finalise call alone: median {fin:.3f} s; ratio {avail / fin:.1f}')
@@ -75,8 +83,10 @@ def _clinic(data_dir: Path) -> Actor:
     db.create_all()
     reporting.configure(data_dir)
     templates.seed_shipped()
-    created = users.create(UserCreate(username='doctor', full_name='Dr Bench', role='radiologist',
-                                      password='bench password 1'), by=system('bench'))
+    created = users.create(
+        UserCreate(username='doctor', full_name='Dr Bench', role='radiologist', password='bench password 1'),
+        by=system('bench'),
+    )
     for name in IMAGES:
         shutil.copy(get_testdata_file(name), data_dir / name)
     return Actor(role='radiologist', username='doctor', user_id=created.id)
@@ -90,10 +100,21 @@ def _report(data_dir: Path, doctor: Actor, *, images: bool) -> int:
     for label, value in (('liver', 142.0), ('spleen', 104.0), ('RK', 108.0), ('LK', 111.0)):
         add_measurement(study, label, value)
     report = reporting.start(study.study_id, template_id('us-abdomen'), by=doctor)
-    values = {'liver_right_lobe': '142', 'liver_echo': 'normal', 'gb_wall': '2', 'gb_stones': 'no',
-              'pancreas_head': '25', 'spleen_length': '104', 'kidney_right': '108', 'kidney_left': '111'}
-    reporting.save_draft(report.id, ReportDraft(values=values, findings=LONG_FINDINGS,
-                                                impression='<p>Normal abdominal ultrasound.</p>'), by=doctor)
+    values = {
+        'liver_right_lobe': '142',
+        'liver_echo': 'normal',
+        'gb_wall': '2',
+        'gb_stones': 'no',
+        'pancreas_head': '25',
+        'spleen_length': '104',
+        'kidney_right': '108',
+        'kidney_left': '111',
+    }
+    reporting.save_draft(
+        report.id,
+        ReportDraft(values=values, findings=LONG_FINDINGS, impression='<p>Normal abdominal ultrasound.</p>'),
+        by=doctor,
+    )
     reporting.finalise(report.id, by=doctor)
     return report.id
 
@@ -103,8 +124,11 @@ def _finalise_rounds(data_dir: Path, doctor: Actor, rounds: int) -> tuple[list[f
     unsubscribe = dispatch.start()
     broker.start_workers(2)
     ready: dict[int, threading.Event] = {}
-    events.subscribe(lambda e: ready.setdefault(e.report_id, threading.Event()).set()
-                     if isinstance(e, events.ReportPdfReady) else None)
+    events.subscribe(
+        lambda e: (
+            ready.setdefault(e.report_id, threading.Event()).set() if isinstance(e, events.ReportPdfReady) else None
+        )
+    )
     finalise_times, available_times = [], []
     try:
         for _ in range(rounds):
@@ -112,8 +136,11 @@ def _finalise_rounds(data_dir: Path, doctor: Actor, rounds: int) -> tuple[list[f
             for index in range(4):
                 add_key_image(study, index)
             report = reporting.start(study.study_id, template_id('us-abdomen'), by=doctor)
-            reporting.save_draft(report.id, ReportDraft(values={'liver_right_lobe': '140'}, findings=LONG_FINDINGS,
-                                                        impression='Normal.'), by=doctor)
+            reporting.save_draft(
+                report.id,
+                ReportDraft(values={'liver_right_lobe': '140'}, findings=LONG_FINDINGS, impression='Normal.'),
+                by=doctor,
+            )
             event = ready.setdefault(report.id, threading.Event())
             started = time.perf_counter()
             reporting.finalise(report.id, by=doctor)

@@ -50,11 +50,17 @@ def wait_http(url: str, process: subprocess.Popen, timeout: float = 60.0) -> flo
 def clinicpacs_startup(data_dir: Path) -> float:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(('PACS_', 'PYTEST', 'NICEGUI'))}
-    env.update(PACS_DATA_DIR=str(data_dir), PACS_HTTP_HOST='127.0.0.1', PACS_HTTP_PORT=str(port),
-               PACS_DICOM_PORT=str(free_port()), PACS_ADMIN_PASSWORD='bench admin password')
+    env.update(
+        PACS_DATA_DIR=str(data_dir),
+        PACS_HTTP_HOST='127.0.0.1',
+        PACS_HTTP_PORT=str(port),
+        PACS_DICOM_PORT=str(free_port()),
+        PACS_ADMIN_PASSWORD='bench admin password',
+    )
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, 'main.py', 'serve'], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, 'main.py', 'serve'], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_http(f'http://127.0.0.1:{port}/health', process)
         return time.perf_counter() - started
@@ -71,10 +77,20 @@ def orthanc_startup(work: Path) -> float | None:
     storage = work / f'orthanc-{port}'
     storage.mkdir()
     config = storage / 'orthanc.json'
-    config.write_text(json.dumps({'Name': 'bench', 'StorageDirectory': str(storage / 'db'),
-                                  'IndexDirectory': str(storage / 'db'), 'HttpPort': port,
-                                  'DicomPort': free_port(), 'RemoteAccessAllowed': False,
-                                  'AuthenticationEnabled': False, 'Plugins': []}))
+    config.write_text(
+        json.dumps(
+            {
+                'Name': 'bench',
+                'StorageDirectory': str(storage / 'db'),
+                'IndexDirectory': str(storage / 'db'),
+                'HttpPort': port,
+                'DicomPort': free_port(),
+                'RemoteAccessAllowed': False,
+                'AuthenticationEnabled': False,
+                'Plugins': [],
+            }
+        )
+    )
     started = time.perf_counter()
     process = subprocess.Popen([binary, str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -136,10 +152,14 @@ def main() -> None:
     print(f'start-up to healthy /health, fresh data dir:    {median(fresh):.2f} s (median of {len(fresh)})')
     print(f'start-up to healthy /health, existing data dir: {median(existing):.2f} s (target <= 3 s)')
     if orthanc:
-        print(f'Orthanc start-up to /system (reference):        {median(orthanc):.2f} s  '
-              f'ratio ClinicPACS/Orthanc = {median(existing) / median(orthanc):.2f}')
-    print(f'sign-in server time: login {median(logins) * 1000:.0f} ms + home screen {median(homes) * 1000:.0f} ms '
-          f'= {(median(logins) + median(homes)) * 1000:.0f} ms (target <= 300 ms)')
+        print(
+            f'Orthanc start-up to /system (reference):        {median(orthanc):.2f} s  '
+            f'ratio ClinicPACS/Orthanc = {median(existing) / median(orthanc):.2f}'
+        )
+    print(
+        f'sign-in server time: login {median(logins) * 1000:.0f} ms + home screen {median(homes) * 1000:.0f} ms '
+        f'= {(median(logins) + median(homes)) * 1000:.0f} ms (target <= 300 ms)'
+    )
 
 
 if __name__ == '__main__':

@@ -49,8 +49,10 @@ def main() -> None:
         orthanc = _start_orthanc(work / 'orthanc', files)
         cases = _cases(corpus)
         print(f'{"case":<34} {"ours p50 ms":>12} {"Orthanc p50 ms":>15} {"ratio":>7}')
-        with httpx.Client(base_url=ours[0], auth=('admin', PASSWORD), timeout=60) as mine, \
-                httpx.Client(base_url=orthanc[0], timeout=60) as theirs:
+        with (
+            httpx.Client(base_url=ours[0], auth=('admin', PASSWORD), timeout=60) as mine,
+            httpx.Client(base_url=orthanc[0], timeout=60) as theirs,
+        ):
             for name, paths in cases.items():
                 for path in paths[:2]:  # warm both: first decode, connection
                     _get(mine, path), _get(theirs, path)
@@ -78,8 +80,9 @@ def _cases(corpus: dict[str, list[Path]]) -> dict[str, list[str]]:
     loop = _base(corpus['ultrasound'][0])
     frames = int(pydicom.dcmread(corpus['ultrasound'][0], stop_before_pixels=True).NumberOfFrames)
     return {
-        'CT 512² new window (JPEG)': [f'{ct}/frames/1/rendered?window={40 + n},{400 + 3 * n},linear'
-                                      for n in range(400)],
+        'CT 512² new window (JPEG)': [
+            f'{ct}/frames/1/rendered?window={40 + n},{400 + 3 * n},linear' for n in range(400)
+        ],
         'radiograph 2500×2000 → 1024 (JPEG)': [f'{radiograph}/frames/1/rendered?viewport=1024,1024'],
         'US 640×480 frame of a loop (JPEG)': [f'{loop}/frames/{1 + n % frames}/rendered' for n in range(frames)],
     }
@@ -87,8 +90,7 @@ def _cases(corpus: dict[str, list[Path]]) -> dict[str, list[str]]:
 
 def _base(path: Path) -> str:
     ds = pydicom.dcmread(path, stop_before_pixels=True)
-    return (f'/dicomweb/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}'
-            f'/instances/{ds.SOPInstanceUID}')
+    return f'/dicomweb/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}/instances/{ds.SOPInstanceUID}'
 
 
 def _get(client: httpx.Client, path: str) -> None:
@@ -105,12 +107,18 @@ def _timed(client: httpx.Client, path: str) -> float:
 
 def _start_ours(data_dir: Path) -> tuple[str, subprocess.Popen]:
     port, dicom = _free_port(), _free_port()
-    environment = {**{k: v for k, v in os.environ.items() if not k.startswith('PACS_')},
-                   'PACS_DATA_DIR': str(data_dir), 'PACS_HTTP_HOST': '127.0.0.1', 'PACS_HTTP_PORT': str(port),
-                   'PACS_DICOM_PORT': str(dicom), 'PACS_ADMIN_PASSWORD': PASSWORD}
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith('PACS_')},
+        'PACS_DATA_DIR': str(data_dir),
+        'PACS_HTTP_HOST': '127.0.0.1',
+        'PACS_HTTP_PORT': str(port),
+        'PACS_DICOM_PORT': str(dicom),
+        'PACS_ADMIN_PASSWORD': PASSWORD,
+    }
     log = (data_dir.parent / 'pacs.log').open('w')
-    process = subprocess.Popen([sys.executable, 'main.py', 'serve'], cwd=ROOT, env=environment, stdout=log,
-                               stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, 'main.py', 'serve'], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
+    )
     url = f'http://127.0.0.1:{port}'
     _wait(f'{url}/health', process)
     return url, process
@@ -119,9 +127,18 @@ def _start_ours(data_dir: Path) -> tuple[str, subprocess.Popen]:
 def _start_orthanc(folder: Path, files: list[Path]) -> tuple[str, subprocess.Popen]:
     folder.mkdir(parents=True)
     port, dicom = _free_port(), _free_port()
-    config = {'Name': 'bench', 'StorageDirectory': str(folder / 'db'), 'IndexDirectory': str(folder / 'db'),
-              'HttpPort': port, 'DicomPort': dicom, 'RemoteAccessAllowed': False, 'AuthenticationEnabled': False,
-              'Plugins': [ORTHANC_PLUGIN], 'DicomWeb': {'Enable': True, 'Root': '/dicomweb/'}, 'KeepAlive': True}
+    config = {
+        'Name': 'bench',
+        'StorageDirectory': str(folder / 'db'),
+        'IndexDirectory': str(folder / 'db'),
+        'HttpPort': port,
+        'DicomPort': dicom,
+        'RemoteAccessAllowed': False,
+        'AuthenticationEnabled': False,
+        'Plugins': [ORTHANC_PLUGIN],
+        'DicomWeb': {'Enable': True, 'Root': '/dicomweb/'},
+        'KeepAlive': True,
+    }
     (folder / 'orthanc.json').write_text(json.dumps(config))
     log = (folder / 'orthanc.log').open('w')
     process = subprocess.Popen(['Orthanc', str(folder / 'orthanc.json')], stdout=log, stderr=subprocess.STDOUT)
@@ -160,29 +177,40 @@ def _browser(url: str) -> None:
 
     options = webdriver.ChromeOptions()
     options.binary_location = '/usr/bin/chromium'
-    for flag in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-                 '--window-size=1400,900'):
+    for flag in (
+        '--headless=new',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--window-size=1400,900',
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service('/usr/bin/chromedriver'), options=options)
     try:
         driver.get(f'{url}/login')
-        _until(driver, "return !!document.querySelector('input[autocomplete=\"username\"]')")
+        _until(driver, 'return !!document.querySelector(\'input[autocomplete="username"]\')')
         driver.find_element(By.CSS_SELECTOR, 'input[autocomplete="username"]').send_keys('admin')
         driver.find_element(By.CSS_SELECTOR, 'input[autocomplete="current-password"]').send_keys(PASSWORD)
         driver.find_element(By.XPATH, '//button[.//span[text()="Sign in"]]').click()
         _until(driver, "return !!document.querySelector('header')")
         start = time.perf_counter()
         driver.get(f'{url}/viewer/1')  # the CT study was loaded first
-        _until(driver, "const c = document.querySelector('[data-testid=viewport-0]');"
-                       "return c && +(c.dataset.drawn || 0) > 0", timeout=30)
+        _until(
+            driver,
+            "const c = document.querySelector('[data-testid=viewport-0]');return c && +(c.dataset.drawn || 0) > 0",
+            timeout=30,
+        )
         print(f'first CT image visible after opening the viewer: {(time.perf_counter() - start) * 1000:.0f} ms')
         rate = driver.execute_async_script(_SCROLL)
         print(f'scrolling all 200 CT slices (as they stream in): {rate:.1f} slices/s')
         rate = driver.execute_async_script(_SCROLL)
         print(f'scrolling all 200 CT slices again (prefetched): {rate:.1f} slices/s')
         driver.get(f'{url}/viewer/3')  # the ultrasound loop
-        _until(driver, "const c = document.querySelector('[data-testid=viewport-0]');"
-                       "return c && +(c.dataset.drawn || 0) > 0", timeout=30)
+        _until(
+            driver,
+            "const c = document.querySelector('[data-testid=viewport-0]');return c && +(c.dataset.drawn || 0) > 0",
+            timeout=30,
+        )
         time.sleep(3)  # the loop's frames are prefetched while the first frame is looked at
         driver.find_element(By.XPATH, '//button[.//i[text()="play_arrow"]]').click()
         time.sleep(0.5)
@@ -190,8 +218,10 @@ def _browser(url: str) -> None:
         time.sleep(4)
         after = driver.execute_script('return {...window.viewerStats, t: performance.now()}')
         seconds = (after['t'] - before['t']) / 1000
-        print(f'cine 640×480 loop at its 30 fps: {(after["drawn"] - before["drawn"]) / seconds:.1f} frames/s drawn, '
-              f'{after["dropped"] - before["dropped"]} dropped')
+        print(
+            f'cine 640×480 loop at its 30 fps: {(after["drawn"] - before["drawn"]) / seconds:.1f} frames/s drawn, '
+            f'{after["dropped"] - before["dropped"]} dropped'
+        )
     finally:
         driver.quit()
 

@@ -18,8 +18,11 @@ DATA = Path(data_store.__file__).parent / 'data'
 def build(folder: Path, slices: int = 200, loop_frames: int = 60) -> dict[str, list[Path]]:
     """Write the three corpora into `folder` (once) and return their files by name."""
     folder.mkdir(parents=True, exist_ok=True)
-    made = {'ct': sorted(folder.glob('ct-*.dcm')), 'radiograph': sorted(folder.glob('dx-*.dcm')),
-            'ultrasound': sorted(folder.glob('us-*.dcm'))}
+    made = {
+        'ct': sorted(folder.glob('ct-*.dcm')),
+        'radiograph': sorted(folder.glob('dx-*.dcm')),
+        'ultrasound': sorted(folder.glob('us-*.dcm')),
+    }
     if len(made['ct']) == slices and made['radiograph'] and made['ultrasound']:
         return made
     patient = 'BENCH1'

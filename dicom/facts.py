@@ -18,16 +18,55 @@ from . import render
 
 log = logging.getLogger(__name__)
 
-SIMPLE = ('Modality', 'Rows', 'Columns', 'PhotometricInterpretation', 'BitsStored', 'PixelRepresentation',
-          'PixelSpacingCalibrationType', 'PixelSpacingCalibrationDescription', 'SliceThickness', 'SliceLocation',
-          'FrameTime', 'RecommendedDisplayFrameRate', 'CineRate', 'SeriesNumber', 'InstanceNumber',
-          'SeriesDescription', 'EstimatedRadiographicMagnificationFactor', 'RescaleType', 'BodyPartExamined',
-          'ViewPosition', 'PatientPosition', 'StudyDate', 'SeriesDate', 'ContentDate', 'ContentTime')
-VECTORS = ('PixelSpacing', 'ImagerPixelSpacing', 'ImageOrientationPatient', 'ImagePositionPatient',
-           'PatientOrientation', 'WindowCenter', 'WindowWidth', 'WindowCenterWidthExplanation')
-REGION_KEYS = ('RegionLocationMinX0', 'RegionLocationMinY0', 'RegionLocationMaxX1', 'RegionLocationMaxY1',
-               'PhysicalUnitsXDirection', 'PhysicalUnitsYDirection', 'PhysicalDeltaX', 'PhysicalDeltaY',
-               'RegionSpatialFormat', 'RegionDataType')
+SIMPLE = (
+    'Modality',
+    'Rows',
+    'Columns',
+    'PhotometricInterpretation',
+    'BitsStored',
+    'PixelRepresentation',
+    'PixelSpacingCalibrationType',
+    'PixelSpacingCalibrationDescription',
+    'SliceThickness',
+    'SliceLocation',
+    'FrameTime',
+    'RecommendedDisplayFrameRate',
+    'CineRate',
+    'SeriesNumber',
+    'InstanceNumber',
+    'SeriesDescription',
+    'EstimatedRadiographicMagnificationFactor',
+    'RescaleType',
+    'BodyPartExamined',
+    'ViewPosition',
+    'PatientPosition',
+    'StudyDate',
+    'SeriesDate',
+    'ContentDate',
+    'ContentTime',
+)
+VECTORS = (
+    'PixelSpacing',
+    'ImagerPixelSpacing',
+    'ImageOrientationPatient',
+    'ImagePositionPatient',
+    'PatientOrientation',
+    'WindowCenter',
+    'WindowWidth',
+    'WindowCenterWidthExplanation',
+)
+REGION_KEYS = (
+    'RegionLocationMinX0',
+    'RegionLocationMinY0',
+    'RegionLocationMaxX1',
+    'RegionLocationMaxY1',
+    'PhysicalUnitsXDirection',
+    'PhysicalUnitsYDirection',
+    'PhysicalDeltaX',
+    'PhysicalDeltaY',
+    'RegionSpatialFormat',
+    'RegionDataType',
+)
 MAX_VALUE_CHARS = 160
 
 
@@ -45,16 +84,20 @@ def describe(file_path: Path) -> dict[str, Any]:
     _from_functional_groups(header, facts)
     regions = header.get('SequenceOfUltrasoundRegions')
     if regions:
-        facts['SequenceOfUltrasoundRegions'] = [{key: _plain(item[key].value) for key in REGION_KEYS if key in item}
-                                                for item in regions]
+        facts['SequenceOfUltrasoundRegions'] = [
+            {key: _plain(item[key].value) for key in REGION_KEYS if key in item} for item in regions
+        ]
     facts['FrameRate'] = frame_rate(facts)
     return facts
 
 
 def frame_rate(facts: dict[str, Any]) -> float:
     """Frames per second for cine: Frame Time (ms), else the recommended rate, else Cine Rate, else 25."""
-    for keyword, convert in (('FrameTime', lambda v: 1000.0 / v), ('RecommendedDisplayFrameRate', float),
-                             ('CineRate', float)):
+    for keyword, convert in (
+        ('FrameTime', lambda v: 1000.0 / v),
+        ('RecommendedDisplayFrameRate', float),
+        ('CineRate', float),
+    ):
         try:
             value = float(facts.get(keyword) or 0)
         except (TypeError, ValueError):
@@ -92,8 +135,13 @@ def roi_stats(frame: render.Frame, kind: str, points: list[list[float]]) -> dict
     region = np.asarray(region, dtype=np.float64).ravel()
     if region.size == 0:
         return {'pixels': 0}
-    return {'mean': float(region.mean()), 'sd': float(region.std()), 'min': float(region.min()),
-            'max': float(region.max()), 'pixels': int(region.size)}
+    return {
+        'mean': float(region.mean()),
+        'sd': float(region.std()),
+        'min': float(region.min()),
+        'max': float(region.max()),
+        'pixels': int(region.size),
+    }
 
 
 # ---------------------------------------------------------------- private helpers
@@ -118,18 +166,39 @@ def _from_functional_groups(header: Dataset, facts: dict[str, Any]) -> None:
 def _walk(dataset: Dataset, depth: int, rows: list[dict[str, Any]]) -> None:
     for element in dataset:
         if element.tag in (0x7FE00010, 0x7FE00008, 0x7FE00009):
-            rows.append({'tag': _tag(element.tag), 'name': element.name, 'vr': element.VR, 'value': '(pixel data)',
-                         'depth': depth})
+            rows.append(
+                {
+                    'tag': _tag(element.tag),
+                    'name': element.name,
+                    'vr': element.VR,
+                    'value': '(pixel data)',
+                    'depth': depth,
+                }
+            )
             continue
         if element.VR == 'SQ':
-            rows.append({'tag': _tag(element.tag), 'name': element.name, 'vr': 'SQ',
-                         'value': f'{len(element.value)} item(s)', 'depth': depth})
+            rows.append(
+                {
+                    'tag': _tag(element.tag),
+                    'name': element.name,
+                    'vr': 'SQ',
+                    'value': f'{len(element.value)} item(s)',
+                    'depth': depth,
+                }
+            )
             for number, item in enumerate(element.value, start=1):
                 rows.append({'tag': '', 'name': f'item {number}', 'vr': '', 'value': '', 'depth': depth + 1})
                 _walk(item, depth + 2, rows)
             continue
-        rows.append({'tag': _tag(element.tag), 'name': element.name, 'vr': element.VR,
-                     'value': _shown(element.value, element.VR), 'depth': depth})
+        rows.append(
+            {
+                'tag': _tag(element.tag),
+                'name': element.name,
+                'vr': element.VR,
+                'value': _shown(element.value, element.VR),
+                'depth': depth,
+            }
+        )
 
 
 def _shown(value: Any, vr: str) -> str:

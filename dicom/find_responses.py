@@ -65,8 +65,13 @@ def encode_identifier(elements: Iterable[Element], *, explicit_vr: bool) -> byte
 def send_pending(event: Any, identifiers: Iterable[bytes]) -> bool:
     """Send a pending C-FIND-RSP (PS3.7 9.1.2.1) per encoded identifier; False if the peer cancelled first."""
     assoc = event.assoc
-    pdus = pending_pdus(identifiers, context_id=event.context.context_id, message_id=event.request.MessageID,
-                        sop_class_uid=str(event.request.AffectedSOPClassUID), max_pdu=assoc.dimse.maximum_pdu_size)
+    pdus = pending_pdus(
+        identifiers,
+        context_id=event.context.context_id,
+        message_id=event.request.MessageID,
+        sop_class_uid=str(event.request.AffectedSOPClassUID),
+        max_pdu=assoc.dimse.maximum_pdu_size,
+    )
     for chunk in _chunks(pdus, SEND_CHUNK):
         if event.is_cancelled or not assoc.is_established:
             return False
@@ -74,8 +79,9 @@ def send_pending(event: Any, identifiers: Iterable[bytes]) -> bool:
     return True
 
 
-def pending_pdus(identifiers: Iterable[bytes], *, context_id: int, sop_class_uid: str, message_id: int,
-                 max_pdu: int) -> Iterator[bytes]:
+def pending_pdus(
+    identifiers: Iterable[bytes], *, context_id: int, sop_class_uid: str, message_id: int, max_pdu: int
+) -> Iterator[bytes]:
     """Encoded P-DATA-TF PDUs, one pending response each (more where the peer's maximum length needs it).
 
     A message's command and data set share a PDU when they fit within the peer's Maximum Length Received
@@ -83,8 +89,10 @@ def pending_pdus(identifiers: Iterable[bytes], *, context_id: int, sop_class_uid
     some peers (pynetdicom among them) drop whatever follows the end of a message in the same PDU.
     """
     limit = max_pdu or UNLIMITED_PDU
-    command = [_pdv_item(context_id, pdv) for pdv in _fragments(_pending_command(sop_class_uid, message_id), limit,
-                                                                 command=True)]
+    command = [
+        _pdv_item(context_id, pdv)
+        for pdv in _fragments(_pending_command(sop_class_uid, message_id), limit, command=True)
+    ]
     for identifier in identifiers:
         items: list[bytes] = []
         size = 0
@@ -115,7 +123,7 @@ def _fragments(payload: bytes, limit: int, *, command: bool) -> Sequence[bytes]:
     if len(payload) <= room:
         return [(_COMMAND_LAST if command else _DATA_LAST) + payload]
     middle, last = (_COMMAND, _COMMAND_LAST) if command else (_DATA, _DATA_LAST)
-    pieces = [payload[start:start + room] for start in range(0, len(payload), room)]
+    pieces = [payload[start : start + room] for start in range(0, len(payload), room)]
     return [middle + piece for piece in pieces[:-1]] + [last + pieces[-1]]
 
 

@@ -69,8 +69,16 @@ class Ingest:
 
     on_stored: Callable[[int], None] = lambda _study_id: None
 
-    def accept(self, parts: list[bytes | memoryview], size: int, *, by: Actor, sop_class_uid: str = '',
-               sop_instance_uid: str = '', transfer_syntax_uid: str = '') -> Outcome:
+    def accept(
+        self,
+        parts: list[bytes | memoryview],
+        size: int,
+        *,
+        by: Actor,
+        sop_class_uid: str = '',
+        sop_instance_uid: str = '',
+        transfer_syntax_uid: str = '',
+    ) -> Outcome:
         """Store one encoded Part 10 file given as parts (a C-STORE: preamble, meta, data set)."""
         try:
             incoming = storage.write_incoming(parts, size)
@@ -78,8 +86,13 @@ class Ingest:
             raise OutOfResources(str(error)) from None
         except OSError as error:
             raise OutOfResources(f'the file cannot be written ({error.strerror})') from None
-        return self._index(incoming, by=by, sop_class_uid=sop_class_uid, sop_instance_uid=sop_instance_uid,
-                           transfer_syntax_uid=transfer_syntax_uid)
+        return self._index(
+            incoming,
+            by=by,
+            sop_class_uid=sop_class_uid,
+            sop_instance_uid=sop_instance_uid,
+            transfer_syntax_uid=transfer_syntax_uid,
+        )
 
     def accept_file(self, path: Path, *, by: Actor) -> Outcome:
         """Store one uploaded file (with or without a Part 10 meta header)."""
@@ -96,8 +109,15 @@ class Ingest:
             raise
         return self._index(incoming, by=by)
 
-    def _index(self, incoming: Path, *, by: Actor, sop_class_uid: str = '', sop_instance_uid: str = '',
-               transfer_syntax_uid: str = '') -> Outcome:
+    def _index(
+        self,
+        incoming: Path,
+        *,
+        by: Actor,
+        sop_class_uid: str = '',
+        sop_instance_uid: str = '',
+        transfer_syntax_uid: str = '',
+    ) -> Outcome:
         placed: str | None = None
         try:
             try:
@@ -116,8 +136,12 @@ class Ingest:
             except studies.DifferentDuplicate as conflict:
                 kept = storage.keep_out(storage.absolute(placed))
                 placed = None
-                log.warning('kept out a different file with the SOP Instance UID %s of instance %s (as %s)',
-                            conflict.sop_instance_uid, conflict.instance_id, kept)
+                log.warning(
+                    'kept out a different file with the SOP Instance UID %s of instance %s (as %s)',
+                    conflict.sop_instance_uid,
+                    conflict.instance_id,
+                    kept,
+                )
                 studies.record_conflict(conflict.sop_instance_uid, kept, by=by)
                 return Outcome('conflict', header.sop_instance_uid, message=str(conflict))
             except NotAllowed as error:
@@ -156,8 +180,9 @@ def _with_meta_header(incoming: Path) -> Path:
     implicit, little = dataset.original_encoding
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = sop_class, sop_instance
-    meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else (
-        ExplicitVRLittleEndian if little is not False else ExplicitVRBigEndian)
+    meta.TransferSyntaxUID = (
+        ImplicitVRLittleEndian if implicit else (ExplicitVRLittleEndian if little is not False else ExplicitVRBigEndian)
+    )
     dataset.file_meta = meta
     rewritten = incoming.with_suffix('.meta.part')
     try:

@@ -21,9 +21,17 @@ SOP_CLASS = ModalityPerformedProcedureStep
 SUCCESS = 0x0000
 PROCESSING_FAILURE, INVALID_ATTRIBUTE_VALUE, NO_SUCH_INSTANCE, DUPLICATE_INSTANCE = 0x0110, 0x0106, 0x0112, 0x0111
 MISSING_ATTRIBUTE, NO_SUCH_SOP_CLASS, REFUSED, OUT_OF_RESOURCES = 0x0120, 0x0118, 0x0124, 0x0213
-KEPT = ('PerformedStationAETitle', 'PerformedProcedureStepStartDate', 'PerformedProcedureStepStartTime',
-        'PerformedProcedureStepEndDate', 'PerformedProcedureStepEndTime', 'PerformedProcedureStepID',
-        'PerformedProcedureStepDescription', 'Modality', 'PerformedProcedureStepDiscontinuationReasonCodeSequence')
+KEPT = (
+    'PerformedStationAETitle',
+    'PerformedProcedureStepStartDate',
+    'PerformedProcedureStepStartTime',
+    'PerformedProcedureStepEndDate',
+    'PerformedProcedureStepEndTime',
+    'PerformedProcedureStepID',
+    'PerformedProcedureStepDescription',
+    'Modality',
+    'PerformedProcedureStepDiscontinuationReasonCodeSequence',
+)
 
 
 def on_n_create(event: Any) -> tuple[int, Dataset | None]:
@@ -47,8 +55,9 @@ def on_n_create(event: Any) -> tuple[int, Dataset | None]:
     if not status:
         log.warning('MPPS N-CREATE %s from %s without a status', uid, actor.username)
         return MISSING_ATTRIBUTE, None
-    return _call(lambda: mpps.started(uid, accession, attributes, status=status, by=actor), 'N-CREATE', uid, actor,
-                 answer=ds)
+    return _call(
+        lambda: mpps.started(uid, accession, attributes, status=status, by=actor), 'N-CREATE', uid, actor, answer=ds
+    )
 
 
 def on_n_set(event: Any) -> tuple[int, Dataset | None]:

@@ -36,8 +36,9 @@ DEFAULT_LIMIT = 100
 
 def register(app: FastAPI, guard: Callable[[str], Callable[..., Any]]) -> None:
     """Serve the QIDO-RS searches on the web app; `guard(path)` is the route's access dependency."""
-    studies_guard, series_guard, instances_guard, study_series_guard, study_instances_guard, series_instances_guard \
-        = (guard(path) for path in ROUTES)
+    studies_guard, series_guard, instances_guard, study_series_guard, study_instances_guard, series_instances_guard = (
+        guard(path) for path in ROUTES
+    )
 
     @app.get('/dicomweb/studies', include_in_schema=False)
     def search_studies(request: Request, actor: Annotated[Actor, Depends(studies_guard)]) -> JSONResponse:
@@ -50,8 +51,9 @@ def register(app: FastAPI, guard: Callable[[str], Callable[..., Any]]) -> None:
         return _series(request, actor, '')
 
     @app.get('/dicomweb/studies/{study}/series', include_in_schema=False)
-    def search_study_series(study: str, request: Request,
-                            actor: Annotated[Actor, Depends(study_series_guard)]) -> JSONResponse:
+    def search_study_series(
+        study: str, request: Request, actor: Annotated[Actor, Depends(study_series_guard)]
+    ) -> JSONResponse:
         return _series(request, actor, study)
 
     @app.get('/dicomweb/instances', include_in_schema=False)
@@ -59,29 +61,50 @@ def register(app: FastAPI, guard: Callable[[str], Callable[..., Any]]) -> None:
         return _instances(request, actor, '', '')
 
     @app.get('/dicomweb/studies/{study}/instances', include_in_schema=False)
-    def search_study_instances(study: str, request: Request,
-                               actor: Annotated[Actor, Depends(study_instances_guard)]) -> JSONResponse:
+    def search_study_instances(
+        study: str, request: Request, actor: Annotated[Actor, Depends(study_instances_guard)]
+    ) -> JSONResponse:
         return _instances(request, actor, study, '')
 
     @app.get('/dicomweb/studies/{study}/series/{series}/instances', include_in_schema=False)
-    def search_series_instances(study: str, series: str, request: Request,
-                                actor: Annotated[Actor, Depends(series_instances_guard)]) -> JSONResponse:
+    def search_series_instances(
+        study: str, series: str, request: Request, actor: Annotated[Actor, Depends(series_instances_guard)]
+    ) -> JSONResponse:
         return _instances(request, actor, study, series)
 
 
 def _series(request: Request, actor: Actor, study_uid: str) -> JSONResponse:
     match, include, limit, offset = _params(request)
     rows = _call(study_query.search_series, match, by=actor, study_uid=study_uid, limit=limit, offset=offset)
-    return _answer([{**_study_json(study, patient, include, brief=True), **_series_json(series, include)}
-                    for series, study, patient in rows])
+    return _answer(
+        [
+            {**_study_json(study, patient, include, brief=True), **_series_json(series, include)}
+            for series, study, patient in rows
+        ]
+    )
 
 
 def _instances(request: Request, actor: Actor, study_uid: str, series_uid: str) -> JSONResponse:
     match, include, limit, offset = _params(request)
-    rows = _call(study_query.search_instances, match, by=actor, study_uid=study_uid, series_uid=series_uid,
-                 limit=limit, offset=offset)
-    return _answer([{**_study_json(study, patient, include, brief=True), **_series_json(series, include, brief=True),
-                     **_instance_json(instance, include)} for instance, series, study, patient in rows])
+    rows = _call(
+        study_query.search_instances,
+        match,
+        by=actor,
+        study_uid=study_uid,
+        series_uid=series_uid,
+        limit=limit,
+        offset=offset,
+    )
+    return _answer(
+        [
+            {
+                **_study_json(study, patient, include, brief=True),
+                **_series_json(series, include, brief=True),
+                **_instance_json(instance, include),
+            }
+            for instance, series, study, patient in rows
+        ]
+    )
 
 
 def _call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -142,36 +165,52 @@ def _study_json(study: Study, patient: Patient | None, include: set[str], *, bri
         'AccessionNumber': study.accession_number,
         'PatientName': name,
         'PatientID': patient.patient_id if patient is not None else study.dicom_patient_id,
-        'PatientBirthDate': patient.birth_date.strftime('%Y%m%d') if patient is not None and patient.birth_date
+        'PatientBirthDate': patient.birth_date.strftime('%Y%m%d')
+        if patient is not None and patient.birth_date
         else study.patient_birth_date,
         'PatientSex': study.patient_sex,
         'StudyID': study.study_id,
         'ReferringPhysicianName': study.referring_physician,
     }
     if not brief:
-        values |= {'ModalitiesInStudy': [m for m in study.modalities.split('\\') if m],
-                   'StudyDescription': study.description,
-                   'NumberOfStudyRelatedSeries': study.num_series,
-                   'NumberOfStudyRelatedInstances': study.num_instances}
+        values |= {
+            'ModalitiesInStudy': [m for m in study.modalities.split('\\') if m],
+            'StudyDescription': study.description,
+            'NumberOfStudyRelatedSeries': study.num_series,
+            'NumberOfStudyRelatedInstances': study.num_instances,
+        }
     elif 'StudyDescription' in include or 'all' in include:
         values['StudyDescription'] = study.description
     return _json(values)
 
 
 def _series_json(series: Series, include: set[str], *, brief: bool = False) -> dict[str, Any]:
-    values: dict[str, Any] = {'SeriesInstanceUID': series.series_instance_uid, 'Modality': series.modality,
-                              'SeriesNumber': series.series_number}
+    values: dict[str, Any] = {
+        'SeriesInstanceUID': series.series_instance_uid,
+        'Modality': series.modality,
+        'SeriesNumber': series.series_number,
+    }
     if not brief:
-        values |= {'SeriesDescription': series.description, 'BodyPartExamined': series.body_part,
-                   'NumberOfSeriesRelatedInstances': series.num_instances}
+        values |= {
+            'SeriesDescription': series.description,
+            'BodyPartExamined': series.body_part,
+            'NumberOfSeriesRelatedInstances': series.num_instances,
+        }
     return _json(values)
 
 
 def _instance_json(instance: Instance, include: set[str]) -> dict[str, Any]:
-    values = _json({'SOPClassUID': instance.sop_class_uid, 'SOPInstanceUID': instance.sop_instance_uid,
-                    'InstanceNumber': instance.instance_number, 'Rows': instance.rows, 'Columns': instance.columns,
-                    'NumberOfFrames': instance.number_of_frames,
-                    'AvailableTransferSyntaxUID': instance.transfer_syntax_uid})
+    values = _json(
+        {
+            'SOPClassUID': instance.sop_class_uid,
+            'SOPInstanceUID': instance.sop_instance_uid,
+            'InstanceNumber': instance.instance_number,
+            'Rows': instance.rows,
+            'Columns': instance.columns,
+            'NumberOfFrames': instance.number_of_frames,
+            'AvailableTransferSyntaxUID': instance.transfer_syntax_uid,
+        }
+    )
     extra = instance.attributes or {}
     if 'all' in include:
         return {**extra, **values}

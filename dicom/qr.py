@@ -75,8 +75,11 @@ def on_c_move(event: Event) -> Iterator[Any]:
     """C-MOVE: send the matching images to an entered modality (PS3.4 C.4.2)."""
     target = modalities.destination(str(event.move_destination).strip())
     if target is None:
-        log.warning('C-MOVE from %s to unknown destination %s refused', event.assoc.requestor.ae_title,
-                    str(event.move_destination).strip())
+        log.warning(
+            'C-MOVE from %s to unknown destination %s refused',
+            event.assoc.requestor.ae_title,
+            str(event.move_destination).strip(),
+        )
         yield None, None
         return
     files = _files(event)
@@ -123,36 +126,57 @@ def _matches(level: str, identifier: Dataset, actor: access.Actor) -> list[dict[
             return list(seen.values())
         return values
     if level == 'SERIES':
-        return [{**_study_values(study, patient), **_series_values(series)}
-                for series, study, patient in study_query.search_series(match, by=actor, limit=MAX_MATCHES)]
-    return [{**_study_values(study, patient), **_series_values(series), **_instance_values(instance)}
-            for instance, series, study, patient in study_query.search_instances(match, by=actor, limit=MAX_MATCHES)]
+        return [
+            {**_study_values(study, patient), **_series_values(series)}
+            for series, study, patient in study_query.search_series(match, by=actor, limit=MAX_MATCHES)
+        ]
+    return [
+        {**_study_values(study, patient), **_series_values(series), **_instance_values(instance)}
+        for instance, series, study, patient in study_query.search_instances(match, by=actor, limit=MAX_MATCHES)
+    ]
 
 
 def _study_values(study: Any, patient: Any) -> dict[str, Any]:
     return {
         'PatientName': f'{patient.family_name}^{patient.given_name}'.rstrip('^') if patient else study.patient_name,
         'PatientID': patient.patient_id if patient else study.dicom_patient_id,
-        'PatientBirthDate': patient.birth_date.strftime('%Y%m%d') if patient and patient.birth_date
+        'PatientBirthDate': patient.birth_date.strftime('%Y%m%d')
+        if patient and patient.birth_date
         else study.patient_birth_date,
-        'PatientSex': study.patient_sex, 'StudyInstanceUID': study.study_instance_uid,
-        'StudyDate': study.study_date.strftime('%Y%m%d') if study.study_date else '', 'StudyTime': study.study_time,
-        'AccessionNumber': study.accession_number, 'StudyID': study.study_id, 'StudyDescription': study.description,
-        'ReferringPhysicianName': study.referring_physician, 'ModalitiesInStudy': study.modalities,
-        'NumberOfStudyRelatedSeries': study.num_series, 'NumberOfStudyRelatedInstances': study.num_instances,
+        'PatientSex': study.patient_sex,
+        'StudyInstanceUID': study.study_instance_uid,
+        'StudyDate': study.study_date.strftime('%Y%m%d') if study.study_date else '',
+        'StudyTime': study.study_time,
+        'AccessionNumber': study.accession_number,
+        'StudyID': study.study_id,
+        'StudyDescription': study.description,
+        'ReferringPhysicianName': study.referring_physician,
+        'ModalitiesInStudy': study.modalities,
+        'NumberOfStudyRelatedSeries': study.num_series,
+        'NumberOfStudyRelatedInstances': study.num_instances,
     }
 
 
 def _series_values(series: Any) -> dict[str, Any]:
-    return {'SeriesInstanceUID': series.series_instance_uid, 'Modality': series.modality,
-            'SeriesNumber': series.series_number, 'SeriesDescription': series.description,
-            'BodyPartExamined': series.body_part, 'NumberOfSeriesRelatedInstances': series.num_instances}
+    return {
+        'SeriesInstanceUID': series.series_instance_uid,
+        'Modality': series.modality,
+        'SeriesNumber': series.series_number,
+        'SeriesDescription': series.description,
+        'BodyPartExamined': series.body_part,
+        'NumberOfSeriesRelatedInstances': series.num_instances,
+    }
 
 
 def _instance_values(instance: Any) -> dict[str, Any]:
-    return {'SOPInstanceUID': instance.sop_instance_uid, 'SOPClassUID': instance.sop_class_uid,
-            'InstanceNumber': instance.instance_number, 'Rows': instance.rows, 'Columns': instance.columns,
-            'NumberOfFrames': instance.number_of_frames}
+    return {
+        'SOPInstanceUID': instance.sop_instance_uid,
+        'SOPClassUID': instance.sop_class_uid,
+        'InstanceNumber': instance.instance_number,
+        'Rows': instance.rows,
+        'Columns': instance.columns,
+        'NumberOfFrames': instance.number_of_frames,
+    }
 
 
 def _answer(identifier: Dataset, level: str, values: dict[str, Any]) -> Dataset:

@@ -101,8 +101,15 @@ def render_png(file_path: Path, frame: int = 1, window: Window | None = None, ma
     return render(decode(file_path, frame), window=window, viewport=(max_edge, max_edge), media='png')
 
 
-def render(frame: Frame, *, window: Window | None = None, viewport: tuple[int, int] | None = None,
-           media: str = 'jpeg', quality: int = 90, invert: bool = False) -> bytes:
+def render(
+    frame: Frame,
+    *,
+    window: Window | None = None,
+    viewport: tuple[int, int] | None = None,
+    media: str = 'jpeg',
+    quality: int = 90,
+    invert: bool = False,
+) -> bytes:
     """Encode a decoded frame as JPEG, PNG or WebP, windowed and scaled down to fit the viewport."""
     values = frame.values
     if viewport is not None:
@@ -298,8 +305,11 @@ def _prepare(array: np.ndarray, header: Dataset, frame: int, frames: int) -> Fra
         values += np.float32(intercept)
     windows = _windows(header, frame)
     bits = int(header.get('BitsStored', 16) or 16)
-    natural = Window(127.5, 255.0, 'LINEAR_EXACT') if bits <= 8 and (slope, intercept) == (1.0, 0.0) \
-        and not int(header.get('PixelRepresentation', 0) or 0) else None
+    natural = (
+        Window(127.5, 255.0, 'LINEAR_EXACT')
+        if bits <= 8 and (slope, intercept) == (1.0, 0.0) and not int(header.get('PixelRepresentation', 0) or 0)
+        else None
+    )
     return Frame(values, False, photometric == 'MONOCHROME1', windows, natural, frames)
 
 
@@ -345,8 +355,11 @@ def _functional(header: Dataset, frame: int, sequence: str) -> Dataset | None:
 
 
 def _rescale(header: Dataset, frame: int) -> tuple[float, float]:
-    source: Any = header if 'RescaleSlope' in header or 'RescaleIntercept' in header \
+    source: Any = (
+        header
+        if 'RescaleSlope' in header or 'RescaleIntercept' in header
         else _functional(header, frame, 'PixelValueTransformationSequence')
+    )
     if source is None:
         return 1.0, 0.0
     try:

@@ -46,9 +46,19 @@ from .ingest import Ingest, IngestError
 log = logging.getLogger(__name__)
 
 TRANSFER_SYNTAXES: list[str] = [
-    ExplicitVRLittleEndian, ImplicitVRLittleEndian, DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian,
-    JPEGBaseline8Bit, JPEGExtended12Bit, JPEGLossless, JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless,
-    JPEG2000Lossless, JPEG2000, RLELossless,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLossless,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
+    JPEGLSNearLossless,
+    JPEG2000Lossless,
+    JPEG2000,
+    RLELossless,
 ]
 MAX_ASSOCIATIONS = 16
 MAX_PDU_BYTES = 256 * 1024
@@ -100,19 +110,34 @@ def services(ingest: Ingest) -> list[Service]:
     storage_contexts = [(cx.abstract_syntax or '', TRANSFER_SYNTAXES) for cx in AllStoragePresentationContexts]
     find_handlers.setdefault(worklist.SOP_CLASS, worklist.on_c_find_worklist)
     return [
-        Service('verification', [(Verification, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])],
-                [(evt.EVT_C_ECHO, on_c_echo)]),
+        Service(
+            'verification',
+            [(Verification, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])],
+            [(evt.EVT_C_ECHO, on_c_echo)],
+        ),
         Service('storage', storage_contexts, [(evt.EVT_C_STORE, on_c_store, [ingest])]),
         Service('find', [(uid, QUERY_SYNTAXES) for uid in find_handlers], [(evt.EVT_C_FIND, on_c_find)]),
-        Service('move', [(qr.PATIENT_ROOT_MOVE, QUERY_SYNTAXES), (qr.STUDY_ROOT_MOVE, QUERY_SYNTAXES)],
-                [(evt.EVT_C_MOVE, qr.on_c_move)]),
-        Service('get', [(qr.PATIENT_ROOT_GET, QUERY_SYNTAXES), (qr.STUDY_ROOT_GET, QUERY_SYNTAXES)],
-                [(evt.EVT_C_GET, qr.on_c_get)]),
+        Service(
+            'move',
+            [(qr.PATIENT_ROOT_MOVE, QUERY_SYNTAXES), (qr.STUDY_ROOT_MOVE, QUERY_SYNTAXES)],
+            [(evt.EVT_C_MOVE, qr.on_c_move)],
+        ),
+        Service(
+            'get',
+            [(qr.PATIENT_ROOT_GET, QUERY_SYNTAXES), (qr.STUDY_ROOT_GET, QUERY_SYNTAXES)],
+            [(evt.EVT_C_GET, qr.on_c_get)],
+        ),
         Service('mpps', [(mpps.SOP_CLASS, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])], mpps.handlers()),
-        Service('connection', [], [(evt.EVT_CONN_OPEN, on_connection_open),
-                                   (evt.EVT_RELEASED, on_association_end),
-                                   (evt.EVT_ABORTED, on_association_end),
-                                   (evt.EVT_CONN_CLOSE, on_association_end)]),
+        Service(
+            'connection',
+            [],
+            [
+                (evt.EVT_CONN_OPEN, on_connection_open),
+                (evt.EVT_RELEASED, on_association_end),
+                (evt.EVT_ABORTED, on_association_end),
+                (evt.EVT_CONN_CLOSE, on_association_end),
+            ],
+        ),
     ]
 
 
@@ -133,8 +158,7 @@ def start(settings: Settings, ingest: Ingest) -> Listener:
             ae.add_supported_context(abstract, list(syntaxes), **roles)
         bindings.extend(service.handlers)
     contexts = [_SharedContext.of(context) for context in ae.supported_contexts]
-    server = ae.start_server(('0.0.0.0', settings.dicom_port), block=False, evt_handlers=bindings,
-                             contexts=contexts)
+    server = ae.start_server(('0.0.0.0', settings.dicom_port), block=False, evt_handlers=bindings, contexts=contexts)
     port = server.server_address[1]
     log.info('DICOM listener %s on port %s (%d contexts)', settings.ae_title, port, len(ae.supported_contexts))
     return Listener(port=port, server=server, ae=ae)
@@ -158,13 +182,22 @@ def on_c_store(event: Event, ingest: Ingest) -> int:
     data = request.DataSet.getbuffer()  # type: ignore[union-attr]
     parts = [b'\x00' * 128 + b'DICM' + encoded_meta, data]
     try:
-        outcome = ingest.accept(parts, 132 + len(encoded_meta) + len(data), by=_actor(event),
-                                sop_class_uid=str(request.AffectedSOPClassUID),
-                                sop_instance_uid=str(request.AffectedSOPInstanceUID),
-                                transfer_syntax_uid=str(event.context.transfer_syntax))
+        outcome = ingest.accept(
+            parts,
+            132 + len(encoded_meta) + len(data),
+            by=_actor(event),
+            sop_class_uid=str(request.AffectedSOPClassUID),
+            sop_instance_uid=str(request.AffectedSOPInstanceUID),
+            transfer_syntax_uid=str(event.context.transfer_syntax),
+        )
     except IngestError as error:
-        log.warning('C-STORE of %s from %s refused (0x%04X): %s', request.AffectedSOPInstanceUID,
-                    requestor.ae_title, error.status, error)
+        log.warning(
+            'C-STORE of %s from %s refused (0x%04X): %s',
+            request.AffectedSOPInstanceUID,
+            requestor.ae_title,
+            error.status,
+            error,
+        )
         return error.status
     finally:
         del data

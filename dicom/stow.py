@@ -108,8 +108,10 @@ def _uids(path: Path) -> tuple[str, str]:
 
 
 def _item(uids: tuple[str, str], *, failure: int | None = None) -> dict[str, Any]:
-    item: dict[str, Any] = {'00081150': {'vr': 'UI', 'Value': [uids[0]]} if uids[0] else {'vr': 'UI'},
-                            '00081155': {'vr': 'UI', 'Value': [uids[1]]} if uids[1] else {'vr': 'UI'}}
+    item: dict[str, Any] = {
+        '00081150': {'vr': 'UI', 'Value': [uids[0]]} if uids[0] else {'vr': 'UI'},
+        '00081155': {'vr': 'UI', 'Value': [uids[1]]} if uids[1] else {'vr': 'UI'},
+    }
     if failure is not None:
         item['00081197'] = {'vr': 'US', 'Value': [failure]}
     return item

@@ -102,8 +102,10 @@ def _one(path: Path, name: str, ingest: Ingest, by: Actor) -> FileResult:
     except IngestError as error:
         log.warning('uploaded file refused (0x%04X): %s', error.status, error)
         return FileResult(name, 'refused', str(error))
-    reason = {'duplicate': 'already stored', 'conflict': 'a different image with the same UID is already stored; '
-              'kept aside for the administrator'}.get(outcome.result, '')
+    reason = {
+        'duplicate': 'already stored',
+        'conflict': 'a different image with the same UID is already stored; kept aside for the administrator',
+    }.get(outcome.result, '')
     return FileResult(name, outcome.result, reason, outcome.study_id)
 
 

@@ -75,13 +75,21 @@ def register(route_guard: Callable[[str], Callable[..., Awaitable[Actor]]]) -> N
     frame_guard, instance_guard = route_guard(FRAME_PATH), route_guard(INSTANCE_PATH)
 
     @app.get(FRAME_PATH, include_in_schema=False)
-    async def rendered_frame(request: Request, *, study: str, series: str, instance: str, frame: str,
-                             actor: Annotated[Actor, Depends(frame_guard)]) -> Response:
+    async def rendered_frame(
+        request: Request,
+        *,
+        study: str,
+        series: str,
+        instance: str,
+        frame: str,
+        actor: Annotated[Actor, Depends(frame_guard)],
+    ) -> Response:
         return await _answer(request, actor, (study, series, instance), _frame_number(frame))
 
     @app.get(INSTANCE_PATH, include_in_schema=False)
-    async def rendered_instance(request: Request, study: str, series: str, instance: str,
-                                actor: Annotated[Actor, Depends(instance_guard)]) -> Response:
+    async def rendered_instance(
+        request: Request, study: str, series: str, instance: str, actor: Annotated[Actor, Depends(instance_guard)]
+    ) -> Response:
         return await _answer(request, actor, (study, series, instance), 1)
 
 
@@ -105,8 +113,9 @@ def rendered(source: viewing.FrameSource, asked: Rendering) -> bytes:
     if decoded.number_of_frames > 1 and str(path) not in _prefetched:
         _prefetched.add(str(path))
         threading.Thread(target=_prefetch, args=(path,), daemon=True).start()
-    return render.render(decoded, window=asked.window, viewport=asked.viewport, media=asked.media,
-                         quality=asked.quality)
+    return render.render(
+        decoded, window=asked.window, viewport=asked.viewport, media=asked.media, quality=asked.quality
+    )
 
 
 def parse(frame: int, query: Mapping[str, str], accept_header: str | None) -> Rendering:
@@ -117,8 +126,13 @@ def parse(frame: int, query: Mapping[str, str], accept_header: str | None) -> Re
         raise ValueError('quality must be a whole number') from None
     if not 1 <= quality <= 100:
         raise ValueError('quality must be between 1 and 100')
-    return Rendering(frame, parse_window(query.get('window')), parse_viewport(query.get('viewport')),
-                     media_type(query.get('accept') or accept_header), quality)
+    return Rendering(
+        frame,
+        parse_window(query.get('window')),
+        parse_viewport(query.get('viewport')),
+        media_type(query.get('accept') or accept_header),
+        quality,
+    )
 
 
 def parse_window(text: str | None) -> Window | None:

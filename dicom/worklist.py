@@ -85,12 +85,18 @@ def to_query(identifier: Dataset) -> worklist.WorklistQuery:
     date_from, date_to = worklist.parse_range(_text(step, 'ScheduledProcedureStepStartDate'), date)
     time_from, time_to = worklist.parse_range(_text(step, 'ScheduledProcedureStepStartTime'), time)
     return worklist.WorklistQuery(
-        patient_name=_text(identifier, 'PatientName'), patient_id=_text(identifier, 'PatientID'),
+        patient_name=_text(identifier, 'PatientName'),
+        patient_id=_text(identifier, 'PatientID'),
         accession_number=_text(identifier, 'AccessionNumber'),
         requested_procedure_id=_text(identifier, 'RequestedProcedureID'),
-        modality=_text(step, 'Modality'), station_ae=_text(step, 'ScheduledStationAETitle'),
+        modality=_text(step, 'Modality'),
+        station_ae=_text(step, 'ScheduledStationAETitle'),
         step_status=_text(step, 'ScheduledProcedureStepStatus'),
-        date_from=date_from, date_to=date_to, time_from=time_from, time_to=time_to)  # type: ignore[arg-type]
+        date_from=date_from,
+        date_to=date_to,
+        time_from=time_from,
+        time_to=time_to,
+    )  # type: ignore[arg-type]
 
 
 def answer_encoder(request: Dataset, *, explicit_vr: bool) -> Callable[[worklist.WorklistItem], bytes]:
@@ -163,9 +169,15 @@ _CHARSET = 0x00080005
 
 
 def _shape(request: Dataset) -> Shape:
-    return tuple((int(element.tag), element.keyword, element.VR,
-                  _shape(element.value[0]) if element.VR == 'SQ' and len(element.value) else None)
-                 for element in request)
+    return tuple(
+        (
+            int(element.tag),
+            element.keyword,
+            element.VR,
+            _shape(element.value[0]) if element.VR == 'SQ' and len(element.value) else None,
+        )
+        for element in request
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -212,8 +224,10 @@ def _plan(shape: Shape) -> list[Slot]:
 def _step_slots(asked: Shape | None) -> list[Slot]:
     """The Scheduled Procedure Step item's slots: the keys asked for, or all of them for an empty item."""
     if not asked:
-        return [*((keyword_tag(keyword), *_STEP[keyword]) for keyword in _STEP),
-                (keyword_tag('ScheduledProtocolCodeSequence'), 'SQ', lambda i: [_code(i)])]
+        return [
+            *((keyword_tag(keyword), *_STEP[keyword]) for keyword in _STEP),
+            (keyword_tag('ScheduledProtocolCodeSequence'), 'SQ', lambda i: [_code(i)]),
+        ]
     slots: list[Slot] = []
     for tag, keyword, vr, _inner in asked:
         if keyword in _STEP:
@@ -230,8 +244,11 @@ def _fill(slots: list[Slot], item: worklist.WorklistItem) -> list[Element]:
 
 
 def _code(item: worklist.WorklistItem) -> list[Element]:
-    return [(0x00080100, 'SH', item.procedure_code[:16]), (0x00080102, 'SH', '99CLINICPACS'),
-            (0x00080104, 'LO', item.requested_procedure_description)]
+    return [
+        (0x00080100, 'SH', item.procedure_code[:16]),
+        (0x00080102, 'SH', '99CLINICPACS'),
+        (0x00080104, 'LO', item.requested_procedure_description),
+    ]
 
 
 def _nothing(_item: worklist.WorklistItem) -> None:

@@ -24,8 +24,14 @@ from .models import Appointment, AppointmentCreate, Modality, Patient, Procedure
 
 log = logging.getLogger(__name__)
 
-SCHEDULED, WAITING, IN_ROOM, IN_SCAN, REVIEW, COMPLETED = 'scheduled', 'waiting', 'in-room', 'in-scan', 'review', \
-    'completed'
+SCHEDULED, WAITING, IN_ROOM, IN_SCAN, REVIEW, COMPLETED = (
+    'scheduled',
+    'waiting',
+    'in-room',
+    'in-scan',
+    'review',
+    'completed',
+)
 CANCELLED, NO_SHOW = 'cancelled', 'no-show'
 BOARD_ORDER = (SCHEDULED, WAITING, IN_ROOM, IN_SCAN, REVIEW, COMPLETED)
 CLOSED = (COMPLETED, CANCELLED, NO_SHOW)
@@ -102,19 +108,36 @@ def book(data: AppointmentCreate, *, by: Actor) -> Appointment:
             raise InvalidInput('The duration is 1 to 1440 minutes', {'duration_minutes': 'range'})
         start = _utc(data.scheduled_at)  # type: ignore[arg-type]
         _check_free(session, modality.id or 0, start, duration, None, urgent=data.urgent)
-        appointment = Appointment(patient_id=patient.id or 0, procedure_id=procedure.id, modality_id=modality.id,
-                                  accession_number=uuid.uuid4().hex[:16], scheduled_at=start,
-                                  duration_minutes=duration, urgent=data.urgent,
-                                  referring_physician=data.referring_physician.strip()[:100],
-                                  notes=data.notes.strip()[:1000], created_by=by.username,
-                                  state_changed_at=clock.now())
+        appointment = Appointment(
+            patient_id=patient.id or 0,
+            procedure_id=procedure.id,
+            modality_id=modality.id,
+            accession_number=uuid.uuid4().hex[:16],
+            scheduled_at=start,
+            duration_minutes=duration,
+            urgent=data.urgent,
+            referring_physician=data.referring_physician.strip()[:100],
+            notes=data.notes.strip()[:1000],
+            created_by=by.username,
+            state_changed_at=clock.now(),
+        )
         session.add(appointment)
         session.flush()
         appointment.accession_number = accession_for(appointment.id or 0)
-        audit.record(session, by, 'appointment.book', appointment,
-                     detail={'patient': patient.id, 'accession': appointment.accession_number,
-                             'procedure': procedure.code, 'modality': modality.ae_title,
-                             'at': start.isoformat(), 'urgent': data.urgent})
+        audit.record(
+            session,
+            by,
+            'appointment.book',
+            appointment,
+            detail={
+                'patient': patient.id,
+                'accession': appointment.accession_number,
+                'procedure': procedure.code,
+                'modality': modality.ae_title,
+                'at': start.isoformat(),
+                'urgent': data.urgent,
+            },
+        )
         events.publish_after(session, events.AppointmentChanged(appointment.id or 0, SCHEDULED))
     log.info('appointment %s booked (%s)', appointment.id, appointment.accession_number)
     return appointment
@@ -135,8 +158,13 @@ def reschedule(appointment_id: int, when: datetime, *, by: Actor, modality_id: i
         room = modality_id or appointment.modality_id
         start = _utc(when)
         _check_free(session, room or 0, start, appointment.duration_minutes, appointment.id, urgent=appointment.urgent)
-        detail = {'from': appointment.scheduled_at.isoformat(), 'to': start.isoformat(),
-                  'state': appointment.state, 'modality_from': appointment.modality_id, 'modality_to': room}
+        detail = {
+            'from': appointment.scheduled_at.isoformat(),
+            'to': start.isoformat(),
+            'state': appointment.state,
+            'modality_from': appointment.modality_id,
+            'modality_to': room,
+        }
         appointment.scheduled_at, appointment.modality_id = start, room
         _set_state(session, appointment, SCHEDULED)
         audit.record(session, by, 'appointment.reschedule', appointment, detail=detail)
@@ -152,8 +180,9 @@ def cancel(appointment_id: int, *, by: Actor, reason: str = '') -> Appointment:
             raise _refuse(session, by, appointment, 'cancel', 'An examination under way or done cannot be cancelled')
         previous = appointment.state
         _set_state(session, appointment, CANCELLED)
-        audit.record(session, by, 'appointment.cancel', appointment,
-                     detail={'from': previous, 'reason': reason.strip()[:200]})
+        audit.record(
+            session, by, 'appointment.cancel', appointment, detail={'from': previous, 'reason': reason.strip()[:200]}
+        )
     return appointment
 
 
@@ -170,8 +199,7 @@ def move(appointment_id: int, state: str, *, by: Actor) -> Appointment:
         step = (appointment.state, state)
         needed = [p for p in (MOVES.get(step), ALSO.get(step)) if p is not None]
         if not needed:
-            raise _refuse(session, by, appointment, state,
-                          f'A card cannot move from {appointment.state} to {state}')
+            raise _refuse(session, by, appointment, state, f'A card cannot move from {appointment.state} to {state}')
         if not any(may(by, permission) for permission in needed):
             raise _refuse(session, by, appointment, state, f'Your role may not move a card to {state}')
         previous = appointment.state
@@ -188,8 +216,11 @@ def set_urgent(appointment_id: int, urgent: bool, *, by: Actor) -> Appointment:
         appointment = _get(session, appointment_id)
         appointment.urgent = urgent
         session.add(appointment)
-        session.exec(update(Study).where(Study.appointment_id == appointment_id)  # type: ignore[call-overload]
-                     .values(urgent=urgent))
+        session.exec(
+            update(Study)
+            .where(Study.appointment_id == appointment_id)  # type: ignore[call-overload]
+            .values(urgent=urgent)
+        )
         audit.record(session, by, 'appointment.urgent', appointment, detail={'urgent': urgent})
         events.publish_after(session, events.AppointmentChanged(appointment_id, appointment.state))
     return appointment
@@ -199,12 +230,14 @@ def day(on: date, *, by: Actor, modality_id: int | None = None, include_closed: 
     """Every appointment of a (local) day, by time: the board, the day view per room and the kiosk read this."""
     require(by, Permission.VIEW_SCHEDULE)
     start, end = day_bounds(on)
-    query = (select(Appointment, Patient, Procedure, Modality)
-             .join(Patient, col(Patient.id) == Appointment.patient_id)
-             .join(Procedure, col(Procedure.id) == Appointment.procedure_id, isouter=True)
-             .join(Modality, col(Modality.id) == Appointment.modality_id, isouter=True)
-             .where(col(Appointment.scheduled_at) >= start, col(Appointment.scheduled_at) < end)
-             .order_by(col(Appointment.scheduled_at), col(Appointment.id)))
+    query = (
+        select(Appointment, Patient, Procedure, Modality)
+        .join(Patient, col(Patient.id) == Appointment.patient_id)
+        .join(Procedure, col(Procedure.id) == Appointment.procedure_id, isouter=True)
+        .join(Modality, col(Modality.id) == Appointment.modality_id, isouter=True)
+        .where(col(Appointment.scheduled_at) >= start, col(Appointment.scheduled_at) < end)
+        .order_by(col(Appointment.scheduled_at), col(Appointment.id))
+    )
     if modality_id is not None:
         query = query.where(Appointment.modality_id == modality_id)
     if not include_closed:
@@ -218,11 +251,13 @@ def card(appointment_id: int, *, by: Actor) -> Card:
     """One appointment as a card."""
     require(by, Permission.VIEW_SCHEDULE)
     with db.reading() as session:
-        row = session.exec(select(Appointment, Patient, Procedure, Modality)
-                           .join(Patient, col(Patient.id) == Appointment.patient_id)
-                           .join(Procedure, col(Procedure.id) == Appointment.procedure_id, isouter=True)
-                           .join(Modality, col(Modality.id) == Appointment.modality_id, isouter=True)
-                           .where(Appointment.id == appointment_id)).first()
+        row = session.exec(
+            select(Appointment, Patient, Procedure, Modality)
+            .join(Patient, col(Patient.id) == Appointment.patient_id)
+            .join(Procedure, col(Procedure.id) == Appointment.procedure_id, isouter=True)
+            .join(Modality, col(Modality.id) == Appointment.modality_id, isouter=True)
+            .where(Appointment.id == appointment_id)
+        ).first()
     if row is None:
         raise NotFound('No such appointment')
     return _card(*row)
@@ -232,8 +267,9 @@ def rooms(*, by: Actor) -> Sequence[Modality]:
     """The rooms (modalities) appointments can be booked into."""
     require(by, Permission.VIEW_SCHEDULE)
     with db.reading() as session:
-        return session.exec(select(Modality).where(col(Modality.active).is_(True))
-                            .order_by(col(Modality.room), col(Modality.ae_title))).all()
+        return session.exec(
+            select(Modality).where(col(Modality.active).is_(True)).order_by(col(Modality.room), col(Modality.ae_title))
+        ).all()
 
 
 def allowed_moves(state: str, by: Actor) -> list[str]:
@@ -332,20 +368,30 @@ def _audited_refusals(by: Actor, appointment_id: int) -> Iterator[None]:
     try:
         yield
     except InvalidTransition as error:
-        audit.record_refusal(by, 'appointment.move', object_type='appointment', object_id=appointment_id,
-                             detail=getattr(error, 'detail', {}))
+        audit.record_refusal(
+            by,
+            'appointment.move',
+            object_type='appointment',
+            object_id=appointment_id,
+            detail=getattr(error, 'detail', {}),
+        )
         raise
 
 
-def _check_free(session: Session, modality_id: int, start: datetime, minutes: int, own_id: int | None, *,
-                urgent: bool) -> None:
+def _check_free(
+    session: Session, modality_id: int, start: datetime, minutes: int, own_id: int | None, *, urgent: bool
+) -> None:
     if urgent:
         return  # an urgent examination may be squeezed in
     end = start + timedelta(minutes=minutes)
-    others = session.exec(select(Appointment).where(
-        Appointment.modality_id == modality_id, col(Appointment.state).not_in((CANCELLED, NO_SHOW)),
-        col(Appointment.scheduled_at) < end,
-        col(Appointment.scheduled_at) > start - timedelta(hours=24))).all()
+    others = session.exec(
+        select(Appointment).where(
+            Appointment.modality_id == modality_id,
+            col(Appointment.state).not_in((CANCELLED, NO_SHOW)),
+            col(Appointment.scheduled_at) < end,
+            col(Appointment.scheduled_at) > start - timedelta(hours=24),
+        )
+    ).all()
     for other in others:
         if other.id != own_id and _utc(other.scheduled_at) + timedelta(minutes=other.duration_minutes) > start:
             local = _utc(other.scheduled_at).astimezone(local_zone())
@@ -360,11 +406,21 @@ def _utc(moment: datetime) -> datetime:
 
 def _card(appointment: Appointment, patient: Patient, procedure: Procedure | None, modality: Modality | None) -> Card:
     initials = ''.join(part[:1].upper() + '.' for part in (patient.given_name, patient.family_name) if part)
-    return Card(id=appointment.id or 0, accession_number=appointment.accession_number, state=appointment.state,
-                state_changed_at=_utc(appointment.state_changed_at), scheduled_at=_utc(appointment.scheduled_at),
-                duration_minutes=appointment.duration_minutes, urgent=appointment.urgent,
-                patient_id=patient.id or 0, patient_name=patient.name, patient_initials=initials,
-                clinic_patient_id=patient.patient_id, procedure=procedure.name if procedure else '',
-                modality=procedure.modality if procedure else (modality.modality if modality else ''),
-                room=(modality.room or modality.ae_title) if modality else '',
-                modality_id=appointment.modality_id, notes=appointment.notes)
+    return Card(
+        id=appointment.id or 0,
+        accession_number=appointment.accession_number,
+        state=appointment.state,
+        state_changed_at=_utc(appointment.state_changed_at),
+        scheduled_at=_utc(appointment.scheduled_at),
+        duration_minutes=appointment.duration_minutes,
+        urgent=appointment.urgent,
+        patient_id=patient.id or 0,
+        patient_name=patient.name,
+        patient_initials=initials,
+        clinic_patient_id=patient.patient_id,
+        procedure=procedure.name if procedure else '',
+        modality=procedure.modality if procedure else (modality.modality if modality else ''),
+        room=(modality.room or modality.ae_title) if modality else '',
+        modality_id=appointment.modality_id,
+        notes=appointment.notes,
+    )

@@ -25,9 +25,17 @@ GENESIS = '0' * 64
 _PG_LOCK_KEY = 0x41554449  # 'AUDI'
 
 
-def record(session: Session, by: Actor, action: str, obj: object | None = None, *,
-           object_type: str | None = None, object_id: object = None, outcome: str = 'success',
-           detail: dict[str, Any] | None = None) -> AuditEvent:
+def record(
+    session: Session,
+    by: Actor,
+    action: str,
+    obj: object | None = None,
+    *,
+    object_type: str | None = None,
+    object_id: object = None,
+    outcome: str = 'success',
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
     """Append an audit event inside the caller's transaction (it commits with the change it records)."""
     if obj is not None:
         if getattr(obj, 'id', 0) is None:
@@ -37,10 +45,20 @@ def record(session: Session, by: Actor, action: str, obj: object | None = None, 
     if session.get_bind().dialect.name == 'postgresql':
         session.exec(text('SELECT pg_advisory_xact_lock(:key)').bindparams(key=_PG_LOCK_KEY))  # type: ignore[call-overload]
     previous = session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)).first()
-    event = AuditEvent(at=clock.now(), user_id=by.user_id, username=by.username[:64], role=by.role,
-                       action=action, object_type=object_type or '', object_id=str(object_id or '')[:64],
-                       outcome=outcome, address=by.address[:64], detail=detail or {},
-                       prev_hash=previous or GENESIS, hash='')
+    event = AuditEvent(
+        at=clock.now(),
+        user_id=by.user_id,
+        username=by.username[:64],
+        role=by.role,
+        action=action,
+        object_type=object_type or '',
+        object_id=str(object_id or '')[:64],
+        outcome=outcome,
+        address=by.address[:64],
+        detail=detail or {},
+        prev_hash=previous or GENESIS,
+        hash='',
+    )
     event.hash = _digest(event)
     session.add(event)
     return event
@@ -75,8 +93,9 @@ def verify(batch: int = 5000) -> ChainReport:
     previous, checked, last_id = GENESIS, 0, 0
     with db.reading() as session:
         while True:
-            rows = session.exec(select(AuditEvent).where(col(AuditEvent.id) > last_id)
-                                .order_by(col(AuditEvent.id)).limit(batch)).all()
+            rows = session.exec(
+                select(AuditEvent).where(col(AuditEvent.id) > last_id).order_by(col(AuditEvent.id)).limit(batch)
+            ).all()
             if not rows:
                 return ChainReport(checked, None)
             for row in rows:
@@ -91,9 +110,17 @@ class AuditPage:
     total: int
 
 
-def search(*, by: Actor, username: str = '', action: str = '', object_id: str = '',
-           since: datetime | None = None, until: datetime | None = None,
-           offset: int = 0, limit: int = 100) -> AuditPage:
+def search(
+    *,
+    by: Actor,
+    username: str = '',
+    action: str = '',
+    object_id: str = '',
+    since: datetime | None = None,
+    until: datetime | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> AuditPage:
     """Audit events newest first, filtered as the administrator asks."""
     require(by, Permission.VIEW_AUDIT)
     query = select(AuditEvent)
@@ -117,14 +144,27 @@ def history(object_type: str, object_id: object, *, by: Actor, permission: Permi
     """Every event about one object, oldest first (a patient's edit history, a report's steps)."""
     require(by, permission)
     with db.reading() as session:
-        return session.exec(select(AuditEvent).where(AuditEvent.object_type == object_type,
-                                                     AuditEvent.object_id == str(object_id))
-                            .order_by(col(AuditEvent.id))).all()
+        return session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.object_type == object_type, AuditEvent.object_id == str(object_id))
+            .order_by(col(AuditEvent.id))
+        ).all()
 
 
 def _digest(event: AuditEvent) -> str:
     at = event.at.isoformat(timespec='microseconds')
-    payload = [event.prev_hash, at, event.user_id, event.username, event.role, event.action,
-               event.object_type, event.object_id, event.outcome, event.address, event.detail]
+    payload = [
+        event.prev_hash,
+        at,
+        event.user_id,
+        event.username,
+        event.role,
+        event.action,
+        event.object_type,
+        event.object_id,
+        event.outcome,
+        event.address,
+        event.detail,
+    ]
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(',', ':'), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()

@@ -55,8 +55,7 @@ def configure(settings: Settings) -> None:
 def check_password_rules(username: str, password: str) -> None:
     """Refuse a password that is too short or equal to the username."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f'The password needs at least {MIN_PASSWORD_LENGTH} characters',
-                           {'password': 'too-short'})
+        raise InvalidInput(f'The password needs at least {MIN_PASSWORD_LENGTH} characters', {'password': 'too-short'})
     if password.strip().lower() == username.strip().lower():
         raise InvalidInput('The password may not be the username', {'password': 'equals-username'})
 
@@ -99,14 +98,23 @@ def login(username: str, password: str, *, address: str = '') -> LoginResult:
             raise AccountLocked(f'Too many failed attempts: this account is locked for {LOCK_MINUTES} minutes')
         raise LoginFailed('Wrong username or password')
     token = secrets.token_urlsafe(32)
-    actor = Actor(role=user.role, username=user.username, user_id=user.id, address=address[:64],
-                  session=_hash_token(token), language=user.language)
+    actor = Actor(
+        role=user.role,
+        username=user.username,
+        user_id=user.id,
+        address=address[:64],
+        session=_hash_token(token),
+        language=user.language,
+    )
     with db.transaction() as session:
         session.add(LoginAttempt(username=key, address=address[:64], success=True))
         session.add(UserSession(token_hash=actor.session or '', user_id=user.id or 0, address=address[:64]))
         if passwords.needs_update(user.password_hash):
-            session.exec(update(User).where(col(User.id) == user.id)  # type: ignore[call-overload]
-                         .values(password_hash=passwords.hash(password)))
+            session.exec(
+                update(User)
+                .where(col(User.id) == user.id)  # type: ignore[call-overload]
+                .values(password_hash=passwords.hash(password))
+            )
         audit.record(session, actor, 'login', object_type='user', object_id=user.id)
     log.info('user %s signed in', user.id)
     return LoginResult(actor, token)
@@ -125,10 +133,17 @@ def basic(username: str, password: str, *, address: str = '') -> Actor:
     else:
         result = login(username, password, address=address)
         with db.transaction() as session:
-            session.exec(update(UserSession).where(UserSession.token_hash == result.actor.session)  # type: ignore[call-overload]
-                         .values(ended_at=clock.now(), end_reason='basic-auth'))
-        actor = Actor(role=result.actor.role, username=result.actor.username, user_id=result.actor.user_id,
-                      language=result.actor.language)
+            session.exec(
+                update(UserSession)
+                .where(UserSession.token_hash == result.actor.session)  # type: ignore[call-overload]
+                .values(ended_at=clock.now(), end_reason='basic-auth')
+            )
+        actor = Actor(
+            role=result.actor.role,
+            username=result.actor.username,
+            user_id=result.actor.user_id,
+            language=result.actor.language,
+        )
         _basic_cache[key] = (actor, time.monotonic())
     return Actor(**{**actor.__dict__, 'address': address[:64]})
 
@@ -144,13 +159,22 @@ def resume(token: str | None, *, address: str = '', touch: bool = True) -> Actor
         return None
     token_hash = _hash_token(token)
     with db.reading() as session:
-        row = session.exec(select(UserSession, User).join(User, col(User.id) == UserSession.user_id)
-                           .where(UserSession.token_hash == token_hash)).first()
+        row = session.exec(
+            select(UserSession, User)
+            .join(User, col(User.id) == UserSession.user_id)
+            .where(UserSession.token_hash == token_hash)
+        ).first()
     if row is None:
         return None
     user_session, user = row
-    actor = Actor(role=user.role, username=user.username, user_id=user.id, address=address or user_session.address,
-                  session=token_hash, language=user.language)
+    actor = Actor(
+        role=user.role,
+        username=user.username,
+        user_id=user.id,
+        address=address or user_session.address,
+        session=token_hash,
+        language=user.language,
+    )
     try:
         _check(user_session, user, actor, touch=touch)
     except SessionExpired:
@@ -161,8 +185,11 @@ def resume(token: str | None, *, address: str = '', touch: bool = True) -> Actor
 def check_session(actor: Actor) -> None:
     """Raise SessionExpired unless the actor's session is still open, recent and for the same role."""
     with db.reading() as session:
-        row = session.exec(select(UserSession, User).join(User, col(User.id) == UserSession.user_id)
-                           .where(UserSession.token_hash == actor.session)).first()
+        row = session.exec(
+            select(UserSession, User)
+            .join(User, col(User.id) == UserSession.user_id)
+            .where(UserSession.token_hash == actor.session)
+        ).first()
     if row is None:
         raise SessionExpired('Your session has ended; please sign in again')
     _check(*row, actor)
@@ -173,9 +200,14 @@ def logout(actor: Actor) -> None:
     if actor.session is None:
         return
     with db.transaction() as session:
-        ended = session.exec(update(UserSession).where(UserSession.token_hash == actor.session,  # type: ignore[call-overload]
-                                                       col(UserSession.ended_at).is_(None))
-                             .values(ended_at=clock.now(), end_reason='logout'))
+        ended = session.exec(
+            update(UserSession)
+            .where(
+                UserSession.token_hash == actor.session,  # type: ignore[call-overload]
+                col(UserSession.ended_at).is_(None),
+            )
+            .values(ended_at=clock.now(), end_reason='logout')
+        )
         if ended.rowcount:
             audit.record(session, actor, 'logout', object_type='user', object_id=actor.user_id)
 
@@ -212,23 +244,33 @@ def _check(user_session: UserSession, user: User, actor: Actor, *, touch: bool =
         log.info('session of user %s ended: %s', user.id, reason)
         if user_session.ended_at is None:
             with db.transaction() as session:
-                session.exec(update(UserSession).where(col(UserSession.id) == user_session.id)  # type: ignore[call-overload]
-                             .values(ended_at=now, end_reason=reason))
+                session.exec(
+                    update(UserSession)
+                    .where(col(UserSession.id) == user_session.id)  # type: ignore[call-overload]
+                    .values(ended_at=now, end_reason=reason)
+                )
         raise SessionExpired('Your session has ended; please sign in again')
     if touch and (now - user_session.last_seen).total_seconds() > TOUCH_EVERY_S:
         with db.transaction() as session:
-            session.exec(update(UserSession).where(col(UserSession.id) == user_session.id)  # type: ignore[call-overload]
-                         .values(last_seen=now))
+            session.exec(
+                update(UserSession)
+                .where(col(UserSession.id) == user_session.id)  # type: ignore[call-overload]
+                .values(last_seen=now)
+            )
 
 
 def _recent_failures(session: Session, key: str) -> int:
     since = clock.now() - timedelta(minutes=LOCK_MINUTES)
-    last_success = session.exec(select(func.max(LoginAttempt.at)).where(LoginAttempt.username == key,
-                                                                         col(LoginAttempt.success).is_(True))).one()
+    last_success = session.exec(
+        select(func.max(LoginAttempt.at)).where(LoginAttempt.username == key, col(LoginAttempt.success).is_(True))
+    ).one()
     if last_success and last_success > since:
         since = last_success
-    return session.exec(select(func.count()).where(LoginAttempt.username == key, LoginAttempt.at > since,
-                                                   col(LoginAttempt.success).is_(False))).one()
+    return session.exec(
+        select(func.count()).where(
+            LoginAttempt.username == key, LoginAttempt.at > since, col(LoginAttempt.success).is_(False)
+        )
+    ).one()
 
 
 def _slow_down_address(address: str) -> None:
@@ -236,8 +278,11 @@ def _slow_down_address(address: str) -> None:
         return
     since = clock.now() - timedelta(minutes=ADDRESS_WINDOW_MINUTES)
     with db.reading() as session:
-        failures = session.exec(select(func.count()).where(LoginAttempt.address == address, LoginAttempt.at > since,
-                                                           col(LoginAttempt.success).is_(False))).one()
+        failures = session.exec(
+            select(func.count()).where(
+                LoginAttempt.address == address, LoginAttempt.at > since, col(LoginAttempt.success).is_(False)
+            )
+        ).one()
     if failures > ADDRESS_FREE_FAILURES:
         time.sleep(min(0.25 * 2 ** (failures - ADDRESS_FREE_FAILURES - 1), MAX_ADDRESS_DELAY_S))
 

@@ -62,15 +62,25 @@ def create(data_dir: Path, *, by: Actor, target_dir: Path | None = None) -> Back
         for path in _data_files(data_dir, exclude=(final, partial)):
             archive.add(path, arcname=f'files/{path.relative_to(data_dir).as_posix()}', recursive=False)
             files += 1
-        manifest = {'format': 1, 'created_at': clock.now().isoformat(), 'tables': len(tables), 'rows': rows,
-                    'files': files}
+        manifest = {
+            'format': 1,
+            'created_at': clock.now().isoformat(),
+            'tables': len(tables),
+            'rows': rows,
+            'files': files,
+        }
         _add_bytes(archive, MANIFEST_NAME, json.dumps(manifest, indent=2).encode())
     with partial.open('rb') as handle:
         os.fsync(handle.fileno())
     partial.rename(final)
     digest = _sha256(final)
-    audit.record_alone(by, 'backup.create', object_type='backup', object_id=final.name,
-                       detail={'rows': rows, 'files': files, 'sha256': digest})
+    audit.record_alone(
+        by,
+        'backup.create',
+        object_type='backup',
+        object_id=final.name,
+        detail={'rows': rows, 'files': files, 'sha256': digest},
+    )
     log.info('backup %s written: %d rows, %d files', final.name, rows, files)
     return BackupResult(final, len(tables), rows, files, digest)
 
@@ -101,8 +111,12 @@ def restore(archive_path: Path, data_dir: Path, *, by: Actor, force: bool = Fals
             if session.get_bind().dialect.name == 'postgresql':
                 for table in tables.values():
                     if 'id' in table.c and table.c.id.autoincrement is not False:
-                        session.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
-                                             f'COALESCE((SELECT MAX(id) FROM "{table.name}"), 0) + 1, false)'))
+                        session.execute(
+                            text(
+                                f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                                f'COALESCE((SELECT MAX(id) FROM "{table.name}"), 0) + 1, false)'
+                            )
+                        )
         files = 0
         root = data_dir.resolve()
         for member in archive.getmembers():
@@ -118,8 +132,9 @@ def restore(archive_path: Path, data_dir: Path, *, by: Actor, force: bool = Fals
                 while chunk := source.read(1 << 20):
                     handle.write(chunk)
             files += 1
-    audit.record_alone(by, 'backup.restore', object_type='backup', object_id=archive_path.name,
-                       detail={'rows': rows, 'files': files})
+    audit.record_alone(
+        by, 'backup.restore', object_type='backup', object_id=archive_path.name, detail={'rows': rows, 'files': files}
+    )
     log.info('restored %s: %d rows, %d files', archive_path.name, rows, files)
     return BackupResult(archive_path, len(tables), rows, files, _sha256(archive_path))
 

@@ -55,8 +55,13 @@ def from_attributes(attributes: Mapping[str, Any], point: Sequence[float] | None
     if imager:
         factor = _number(attributes.get('EstimatedRadiographicMagnificationFactor'))
         if factor and factor > 0 and factor != 1:
-            return Calibration(imager[0] / factor, imager[1] / factor, 'Imager Pixel Spacing',
-                               f'corrected for magnification {factor:g}', value_unit)
+            return Calibration(
+                imager[0] / factor,
+                imager[1] / factor,
+                'Imager Pixel Spacing',
+                f'corrected for magnification {factor:g}',
+                value_unit,
+            )
         return Calibration(imager[0], imager[1], 'Imager Pixel Spacing', 'at the detector', value_unit)
     region = _ultrasound_region(attributes.get('SequenceOfUltrasoundRegions') or [], point)
     if region:
@@ -68,8 +73,7 @@ def measure(kind: str, points: Sequence[Sequence[float]], calibration: Calibrati
     """The value, unit and extra figures of a length, angle or ROI drawn with these image points (x, y)."""
     if kind not in KINDS:
         raise InvalidInput(f'Unknown measurement kind {kind}')
-    if len(points) != POINTS[kind] or any(len(p) != 2 or not all(math.isfinite(float(v)) for v in p)
-                                          for p in points):
+    if len(points) != POINTS[kind] or any(len(p) != 2 or not all(math.isfinite(float(v)) for v in p) for p in points):
         raise InvalidInput(f'A {kind} needs {POINTS[kind]} points on the image')
     sx = calibration.column_mm if calibration.calibrated else 1.0
     sy = calibration.row_mm if calibration.calibrated else 1.0
@@ -100,18 +104,23 @@ def inside(kind: str, points: Sequence[Sequence[float]], x: float, y: float) -> 
     return rx > 0 and ry > 0 and ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1
 
 
-def _ultrasound_region(regions: Sequence[Mapping[str, Any]],
-                       point: Sequence[float] | None) -> tuple[float, float] | None:
+def _ultrasound_region(
+    regions: Sequence[Mapping[str, Any]], point: Sequence[float] | None
+) -> tuple[float, float] | None:
     usable = []
     for region in regions:
-        if _number(region.get('PhysicalUnitsXDirection')) != US_CENTIMETRES or \
-                _number(region.get('PhysicalUnitsYDirection')) != US_CENTIMETRES:
+        if (
+            _number(region.get('PhysicalUnitsXDirection')) != US_CENTIMETRES
+            or _number(region.get('PhysicalUnitsYDirection')) != US_CENTIMETRES
+        ):
             continue
         dx, dy = _number(region.get('PhysicalDeltaX')), _number(region.get('PhysicalDeltaY'))
         if not dx or not dy:
             continue
-        box = [_number(region.get(k)) for k in ('RegionLocationMinX0', 'RegionLocationMinY0',
-                                                 'RegionLocationMaxX1', 'RegionLocationMaxY1')]
+        box = [
+            _number(region.get(k))
+            for k in ('RegionLocationMinX0', 'RegionLocationMinY0', 'RegionLocationMaxX1', 'RegionLocationMaxY1')
+        ]
         usable.append(((dx, dy), box))
     if not usable:
         return None

@@ -30,8 +30,7 @@ def configure(settings: Settings, *, connect_args: dict | None = None) -> None:
         _engines['write'] = _sqlite_engine(url, immediate=True)
         _engines['read'] = _sqlite_engine(url, immediate=False)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                               connect_args=connect_args or {})
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args or {})
         _engines['write'] = _engines['read'] = engine
 
 
@@ -113,8 +112,9 @@ def create_all() -> None:
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
-    engine = create_engine(url, poolclass=NullPool if ':memory:' in url else None,
-                           connect_args={'check_same_thread': False, 'timeout': 30})
+    engine = create_engine(
+        url, poolclass=NullPool if ':memory:' in url else None, connect_args={'check_same_thread': False, 'timeout': 30}
+    )
 
     @event.listens_for(engine, 'connect')
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

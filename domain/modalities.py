@@ -53,12 +53,14 @@ def update(modality_id: int, data: ModalityCreate, *, by: Actor) -> Modality:
         modality = session.get(Modality, modality_id)
         if modality is None:
             raise NotFound(f'No modality {modality_id}')
-        clash = session.exec(select(Modality).where(Modality.ae_title == values['ae_title'],
-                                                    Modality.id != modality_id)).first()
+        clash = session.exec(
+            select(Modality).where(Modality.ae_title == values['ae_title'], Modality.id != modality_id)
+        ).first()
         if clash is not None:
             raise Conflict(f'A modality with AE title {values["ae_title"]} is already entered')
-        changed = {key: [getattr(modality, key), value] for key, value in values.items()
-                   if getattr(modality, key) != value}
+        changed = {
+            key: [getattr(modality, key), value] for key, value in values.items() if getattr(modality, key) != value
+        }
         for key, value in values.items():
             setattr(modality, key, value)
         session.add(modality)
@@ -92,8 +94,9 @@ def list_all(*, by: Actor, include_inactive: bool = True) -> Sequence[Modality]:
 def find(ae_title: str) -> Modality | None:
     """The active modality with this AE title, if any (association checks)."""
     with db.reading() as session:
-        return session.exec(select(Modality).where(Modality.ae_title == ae_title.strip(),
-                                                   col(Modality.active).is_(True))).first()
+        return session.exec(
+            select(Modality).where(Modality.ae_title == ae_title.strip(), col(Modality.active).is_(True))
+        ).first()
 
 
 def destination(ae_title: str) -> tuple[str, int] | None:
@@ -139,5 +142,11 @@ def _validated(data: ModalityCreate) -> dict[str, object]:
         problems['modality'] = 'The modality is a code such as US, CT, MR or DX'
     if problems:
         raise InvalidInput(next(iter(problems.values())), problems)
-    return {'ae_title': ae_title, 'host': host, 'port': port, 'modality': code,
-            'room': (data.room or '').strip()[:64], 'description': (data.description or '').strip()[:200]}
+    return {
+        'ae_title': ae_title,
+        'host': host,
+        'port': port,
+        'modality': code,
+        'room': (data.room or '').strip()[:64],
+        'description': (data.description or '').strip()[:200],
+    }

@@ -57,8 +57,10 @@ class User(SQLModel, table=True):
 
 class LoginAttempt(SQLModel, table=True):
     __tablename__ = 'login_attempt'
-    __table_args__ = (Index('ix_login_attempt_username_at', 'username', 'at'),
-                      Index('ix_login_attempt_address_at', 'address', 'at'))
+    __table_args__ = (
+        Index('ix_login_attempt_username_at', 'username', 'at'),
+        Index('ix_login_attempt_address_at', 'address', 'at'),
+    )
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64)
     address: str = Field(default='', max_length=64)

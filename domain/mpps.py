@@ -33,8 +33,9 @@ class StepFinal(Conflict):
     """N-SET on a step already COMPLETED or DISCONTINUED (status 0x0110, PS3.4 F.7.2.2.2 'may no longer be updated')."""
 
 
-def started(sop_instance_uid: str, accession_number: str, attributes: dict[str, Any], *, status: str,
-            by: Actor) -> PerformedStep:
+def started(
+    sop_instance_uid: str, accession_number: str, attributes: dict[str, Any], *, status: str, by: Actor
+) -> PerformedStep:
     """Record a new performed step (N-CREATE); its status must be IN PROGRESS."""
     require(by, Permission.STORE_DICOM)
     if not sop_instance_uid or len(sop_instance_uid) > 64:
@@ -44,14 +45,26 @@ def started(sop_instance_uid: str, accession_number: str, attributes: dict[str, 
     with db.transaction() as session:
         if session.exec(select(PerformedStep.id).where(PerformedStep.sop_instance_uid == sop_instance_uid)).first():
             raise StepExists('This performed procedure step already exists')
-        appointment = session.exec(select(Appointment).where(
-            Appointment.accession_number == accession_number)).first() if accession_number else None
-        step = PerformedStep(sop_instance_uid=sop_instance_uid, status=status, source_ae=by.username[:16],
-                             appointment_id=appointment.id if appointment else None, attributes=attributes)
+        appointment = (
+            session.exec(select(Appointment).where(Appointment.accession_number == accession_number)).first()
+            if accession_number
+            else None
+        )
+        step = PerformedStep(
+            sop_instance_uid=sop_instance_uid,
+            status=status,
+            source_ae=by.username[:16],
+            appointment_id=appointment.id if appointment else None,
+            attributes=attributes,
+        )
         session.add(step)
-        audit.record(session, by, 'mpps.create', step,
-                     detail={'uid': sop_instance_uid, 'accession': accession_number, 'appointment':
-                             step.appointment_id})
+        audit.record(
+            session,
+            by,
+            'mpps.create',
+            step,
+            detail={'uid': sop_instance_uid, 'accession': accession_number, 'appointment': step.appointment_id},
+        )
         if appointment is not None:
             appointments.scan_started(session, appointment.id or 0)
     if appointment is None:
@@ -75,8 +88,9 @@ def updated(sop_instance_uid: str, status: str, attributes: dict[str, Any], *, b
         step.attributes = {**step.attributes, **attributes}
         step.updated_at = clock.now()
         session.add(step)
-        audit.record(session, by, 'mpps.update', step, detail={'uid': sop_instance_uid, 'from': previous,
-                                                                 'to': step.status})
+        audit.record(
+            session, by, 'mpps.update', step, detail={'uid': sop_instance_uid, 'from': previous, 'to': step.status}
+        )
         if step.appointment_id is not None:
             if step.status == COMPLETED:
                 appointments.scan_completed(session, step.appointment_id)

@@ -33,22 +33,22 @@ class Biometry:
 
 def ga_from_bpd(bpd_cm: float) -> float:
     """Gestational age in weeks from the biparietal diameter (Hadlock)."""
-    return 9.54 + 1.482 * bpd_cm + 0.1676 * bpd_cm ** 2
+    return 9.54 + 1.482 * bpd_cm + 0.1676 * bpd_cm**2
 
 
 def ga_from_hc(hc_cm: float) -> float:
     """Gestational age in weeks from the head circumference (Hadlock)."""
-    return 8.96 + 0.540 * hc_cm + 0.0003 * hc_cm ** 3
+    return 8.96 + 0.540 * hc_cm + 0.0003 * hc_cm**3
 
 
 def ga_from_ac(ac_cm: float) -> float:
     """Gestational age in weeks from the abdominal circumference (Hadlock)."""
-    return 8.14 + 0.753 * ac_cm + 0.0036 * ac_cm ** 2
+    return 8.14 + 0.753 * ac_cm + 0.0036 * ac_cm**2
 
 
 def ga_from_fl(fl_cm: float) -> float:
     """Gestational age in weeks from the femur length (Hadlock)."""
-    return 10.35 + 2.460 * fl_cm + 0.170 * fl_cm ** 2
+    return 10.35 + 2.460 * fl_cm + 0.170 * fl_cm**2
 
 
 def ga_composite(bpd_cm: float, hc_cm: float, ac_cm: float, fl_cm: float) -> float:
@@ -59,20 +59,26 @@ def ga_composite(bpd_cm: float, hc_cm: float, ac_cm: float, fl_cm: float) -> flo
 def efw(*, ac_cm: float, fl_cm: float, bpd_cm: float | None = None, hc_cm: float | None = None) -> float:
     """Estimated fetal weight in grams (Hadlock 1985), using head measurements when they are given."""
     if bpd_cm is not None and hc_cm is not None:
-        log10 = (1.3596 - 0.00386 * ac_cm * fl_cm + 0.0064 * hc_cm + 0.00061 * bpd_cm * ac_cm
-                 + 0.0424 * ac_cm + 0.174 * fl_cm)
+        log10 = (
+            1.3596
+            - 0.00386 * ac_cm * fl_cm
+            + 0.0064 * hc_cm
+            + 0.00061 * bpd_cm * ac_cm
+            + 0.0424 * ac_cm
+            + 0.174 * fl_cm
+        )
     elif hc_cm is not None:
         log10 = 1.326 - 0.00326 * ac_cm * fl_cm + 0.0107 * hc_cm + 0.0438 * ac_cm + 0.158 * fl_cm
     elif bpd_cm is not None:
         log10 = 1.335 - 0.0034 * ac_cm * fl_cm + 0.0316 * bpd_cm + 0.0457 * ac_cm + 0.1623 * fl_cm
     else:
         log10 = 1.304 + 0.05281 * ac_cm + 0.1938 * fl_cm - 0.004 * ac_cm * fl_cm
-    return 10 ** log10
+    return 10**log10
 
 
 def expected_weight(ga_weeks: float) -> float:
     """The 50th-centile fetal weight in grams at this gestational age (Hadlock 1991 standard)."""
-    return math.exp(0.578 + 0.332 * ga_weeks - 0.00354 * ga_weeks ** 2)
+    return math.exp(0.578 + 0.332 * ga_weeks - 0.00354 * ga_weeks**2)
 
 
 def due_date(exam_date: date, ga_days: int) -> date:
@@ -85,15 +91,24 @@ def weeks_days(days: int) -> str:
     return f'{days // 7}w{days % 7}d'
 
 
-def biometry(bpd_mm: float | None = None, hc_mm: float | None = None, ac_mm: float | None = None,
-             fl_mm: float | None = None, *, exam_date: date | None = None) -> Biometry:
+def biometry(
+    bpd_mm: float | None = None,
+    hc_mm: float | None = None,
+    ac_mm: float | None = None,
+    fl_mm: float | None = None,
+    *,
+    exam_date: date | None = None,
+) -> Biometry:
     """Age, weight and due date from whichever of BPD, HC, AC and FL (in mm) were measured.
 
     With all four, the four-parameter age; otherwise the mean of the single-parameter ages, as the
     scanners' "average ultrasound age" does. The weight needs at least AC and FL.
     """
-    given = {name: value / 10 for name, value in (('BPD', bpd_mm), ('HC', hc_mm), ('AC', ac_mm), ('FL', fl_mm))
-             if value is not None and value > 0}
+    given = {
+        name: value / 10
+        for name, value in (('BPD', bpd_mm), ('HC', hc_mm), ('AC', ac_mm), ('FL', fl_mm))
+        if value is not None and value > 0
+    }
     if not given:
         return Biometry(None, None, None, '')
     if len(given) == 4:

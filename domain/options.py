@@ -80,6 +80,12 @@ def put(key: str, value: Any, *, by: Actor) -> None:
         old = row.value
         row.value, row.updated_at, row.updated_by = value, clock.now(), by.username
         session.add(row)
-        audit.record(session, by, 'setting.change', object_type='setting', object_id=key,
-                     detail={'from': old, 'to': value} if key != 'clinic_address' else {})
+        audit.record(
+            session,
+            by,
+            'setting.change',
+            object_type='setting',
+            object_id=key,
+            detail={'from': old, 'to': value} if key != 'clinic_address' else {},
+        )
         events.publish_after(session, events.SettingChanged(key))

@@ -96,8 +96,9 @@ def name_key(family: str, given: str, middle: str = '') -> str:
     return ' '.join(part for part in (fold(family), fold(given), fold(middle)) if part)[:300]
 
 
-def search(text: str = '', filters: SearchFilters | None = None, *, by: Actor, offset: int = 0,
-           limit: int = PAGE_SIZE) -> SearchPage:
+def search(
+    text: str = '', filters: SearchFilters | None = None, *, by: Actor, offset: int = 0, limit: int = PAGE_SIZE
+) -> SearchPage:
     """Patients matching the search box and filters, by name; fuzzy names when nothing matches exactly."""
     require(by, Permission.VIEW_PATIENTS)
     filters = filters or SearchFilters()
@@ -147,8 +148,13 @@ def duplicates(data: PatientCreate, *, by: Actor, exclude_id: int | None = None)
             birth = date.fromisoformat(birth.strip()) if birth.strip() else None
         except ValueError:
             birth = None
-    values = {'family_name': data.family_name, 'given_name': data.given_name, 'middle_name': data.middle_name,
-              'birth_date': birth, 'phone': data.phone}
+    values = {
+        'family_name': data.family_name,
+        'given_name': data.given_name,
+        'middle_name': data.middle_name,
+        'birth_date': birth,
+        'phone': data.phone,
+    }
     with db.reading() as session:
         return [d for d in duplicates_in(session, values) if d.id != exclude_id]
 
@@ -177,24 +183,45 @@ def duplicates_in(session: Session, values: dict[str, object]) -> list[Duplicate
     for pool in pools:
         candidate_ids.update(session.exec(pool).all())
     # Plain columns, not ORM objects: a pool holds up to FUZZY_POOL candidates and only a few are shown.
-    candidates = session.execute(select(Patient.id, Patient.patient_id, Patient.family_name, Patient.given_name,
-                                        Patient.middle_name, Patient.name_key, Patient.birth_date, Patient.phone)
-                                 .where(col(Patient.merged_into_id).is_(None),
-                                        col(Patient.id).in_(list(candidate_ids)[:FUZZY_POOL]))).all()
+    candidates = session.execute(
+        select(
+            Patient.id,
+            Patient.patient_id,
+            Patient.family_name,
+            Patient.given_name,
+            Patient.middle_name,
+            Patient.name_key,
+            Patient.birth_date,
+            Patient.phone,
+        ).where(col(Patient.merged_into_id).is_(None), col(Patient.id).in_(list(candidate_ids)[:FUZZY_POOL]))
+    ).all()
     typed = f'{family} {given}'.strip()
     found = []
     for patient in candidates:
         score = int(fuzz.token_sort_ratio(typed, patient.name_key)) if typed else 0
         same_birth = birth is not None and patient.birth_date == birth
         same_phone = len(phone) >= 6 and _digits(patient.phone).endswith(phone[-9:])
-        reasons = tuple(reason for reason, hit in (('name', score >= SHOWN_SCORE), ('birth date', same_birth),
-                                                    ('phone', same_phone)) if hit)
+        reasons = tuple(
+            reason
+            for reason, hit in (('name', score >= SHOWN_SCORE), ('birth date', same_birth), ('phone', same_phone))
+            if hit
+        )
         if score < SHOWN_SCORE and not (same_phone and score >= 50) and not (same_birth and score >= 60):
             continue
         strong = score >= STRONG_SCORE and (same_birth or same_phone or birth is None)
         name = display_name(patient.family_name, patient.given_name, patient.middle_name)
-        found.append(Duplicate(patient.id or 0, patient.patient_id, name, patient.birth_date, patient.phone,
-                               score + 10 * same_birth + 10 * same_phone, reasons, strong))
+        found.append(
+            Duplicate(
+                patient.id or 0,
+                patient.patient_id,
+                name,
+                patient.birth_date,
+                patient.phone,
+                score + 10 * same_birth + 10 * same_phone,
+                reasons,
+                strong,
+            )
+        )
     found.sort(key=lambda d: -d.score)
     return found[:10]
 
@@ -204,28 +231,56 @@ def timeline(patient_id: int, *, by: Actor) -> list[TimelineEntry]:
     require(by, Permission.VIEW_PATIENTS)
     entries: list[TimelineEntry] = []
     with db.reading() as session:
-        rows = session.exec(select(Appointment, Procedure, Modality).where(Appointment.patient_id == patient_id)
-                            .join(Procedure, col(Procedure.id) == Appointment.procedure_id, isouter=True)
-                            .join(Modality, col(Modality.id) == Appointment.modality_id, isouter=True)).all()
+        rows = session.exec(
+            select(Appointment, Procedure, Modality)
+            .where(Appointment.patient_id == patient_id)
+            .join(Procedure, col(Procedure.id) == Appointment.procedure_id, isouter=True)
+            .join(Modality, col(Modality.id) == Appointment.modality_id, isouter=True)
+        ).all()
         for appointment, procedure, modality in rows:
             title = procedure.name if procedure else 'Appointment'
             room = modality.room or modality.ae_title if modality else ''
-            entries.append(TimelineEntry(appointment.scheduled_at, 'appointment', appointment.id or 0, title,
-                                         appointment.state, f'{appointment.accession_number} {room}'.strip()))
+            entries.append(
+                TimelineEntry(
+                    appointment.scheduled_at,
+                    'appointment',
+                    appointment.id or 0,
+                    title,
+                    appointment.state,
+                    f'{appointment.accession_number} {room}'.strip(),
+                )
+            )
         studies = session.exec(select(Study).where(Study.patient_ref_id == patient_id)).all()
         study_ids = [s.id for s in studies]
-        series = session.exec(select(Series).where(col(Series.study_id).in_(study_ids))
-                              .order_by(col(Series.series_number))).all() if study_ids else []
+        series = (
+            session.exec(
+                select(Series).where(col(Series.study_id).in_(study_ids)).order_by(col(Series.series_number))
+            ).all()
+            if study_ids
+            else []
+        )
         reports = session.exec(select(Report).where(col(Report.study_id).in_(study_ids))).all() if study_ids else []
     for study in studies:
         thumbs = tuple(s.id or 0 for s in series if s.study_id == study.id and s.thumbnail_path)
         at = _study_time(study)
-        entries.append(TimelineEntry(at, 'study', study.id or 0, study.description or study.modalities or 'Study',
-                                     study.state, f'{study.modalities} {study.accession_number}'.strip(), thumbs))
+        entries.append(
+            TimelineEntry(
+                at,
+                'study',
+                study.id or 0,
+                study.description or study.modalities or 'Study',
+                study.state,
+                f'{study.modalities} {study.accession_number}'.strip(),
+                thumbs,
+            )
+        )
     for report in reports:
         at = report.signed_at or report.last_saved_at
-        entries.append(TimelineEntry(at, 'report', report.id or 0, 'Addendum' if report.kind == 'addendum'
-                                     else 'Report', report.state))
+        entries.append(
+            TimelineEntry(
+                at, 'report', report.id or 0, 'Addendum' if report.kind == 'addendum' else 'Report', report.state
+            )
+        )
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries
 
@@ -244,11 +299,15 @@ def thumbnail_path(series_id: int, *, by: Actor) -> str | None:
 def _exact_ids(session: Session, text: str) -> list[int]:
     """Patients an identifier names exactly: clinic Patient ID, national ID, or an accession number."""
     upper = text.upper()
-    found = set(session.exec(select(Patient.id).where(or_(Patient.patient_id == upper,
-                                                          Patient.national_id == text))).all())
+    found = set(
+        session.exec(select(Patient.id).where(or_(Patient.patient_id == upper, Patient.national_id == text))).all()
+    )
     found |= set(session.exec(select(Appointment.patient_id).where(Appointment.accession_number == upper)).all())
-    found |= set(session.exec(select(Study.patient_ref_id).where(Study.accession_number == text,
-                                                                 col(Study.patient_ref_id).is_not(None))).all())
+    found |= set(
+        session.exec(
+            select(Study.patient_ref_id).where(Study.accession_number == text, col(Study.patient_ref_id).is_not(None))
+        ).all()
+    )
     return [i for i in found if i is not None]
 
 
@@ -259,9 +318,10 @@ def _pool(prefixes: list[str]):  # type: ignore[no-untyped-def]
 
 def _phone_matches(digits: str):  # type: ignore[no-untyped-def]
     if len(digits) >= 7:  # the last seven digits through the index, then the whole number
-        return and_(col(Patient.id).in_(select(PatientToken.patient_id)
-                                        .where(PatientToken.token == f'#{digits[-7:]}')),
-                    _phone_digits().contains(digits))
+        return and_(
+            col(Patient.id).in_(select(PatientToken.patient_id).where(PatientToken.token == f'#{digits[-7:]}')),
+            _phone_digits().contains(digits),
+        )
     return _phone_digits().contains(digits)
 
 
@@ -301,10 +361,13 @@ def _token_page(session: Session, query, tokens: list[str], offset: int, limit: 
     are read: PostgreSQL otherwise walks the whole name index hoping to meet the few matches early.
     """
     matches = _matching(tokens)
-    keyed = session.execute(query.with_only_columns(col(Patient.id), col(Patient.name_key))
-                            .join(matches, matches.c.patient_id == Patient.id)).all()
+    keyed = session.execute(
+        query.with_only_columns(col(Patient.id), col(Patient.name_key)).join(
+            matches, matches.c.patient_id == Patient.id
+        )
+    ).all()
     ordered = sorted(keyed, key=lambda row: (row[1], row[0]))
-    ids = [row[0] for row in ordered[offset:offset + limit]]
+    ids = [row[0] for row in ordered[offset : offset + limit]]
     rows = {p.id: p for p in session.exec(select(Patient).where(col(Patient.id).in_(ids))).all()} if ids else {}
     return SearchPage([rows[i] for i in ids if i in rows], len(ordered), offset, limit)
 
@@ -324,14 +387,15 @@ def _fuzzy(session: Session, query, text: str, offset: int, limit: int) -> Searc
         matches = _matching([token[:letters] for token in tokens])
         pool = session.exec(query.join(matches, matches.c.patient_id == Patient.id).limit(FUZZY_POOL)).all()
         for patient in pool:
-            score = max(fuzz.token_sort_ratio(typed, patient.name_key),
-                        fuzz.token_set_ratio(typed, patient.name_key) - 5)
+            score = max(
+                fuzz.token_sort_ratio(typed, patient.name_key), fuzz.token_set_ratio(typed, patient.name_key) - 5
+            )
             if score >= SHOWN_SCORE - 10:
                 best[patient.id or 0] = (score, patient)
         if best:
             break
     ranked = [p for _, p in sorted(best.values(), key=lambda sp: (-sp[0], sp[1].name_key))]
-    return SearchPage(ranked[offset:offset + limit], len(ranked), offset, limit, fuzzy=True)
+    return SearchPage(ranked[offset : offset + limit], len(ranked), offset, limit, fuzzy=True)
 
 
 def _phone_digits():  # type: ignore[no-untyped-def]
@@ -350,11 +414,14 @@ def _study_time(study: Study) -> datetime:
     """When the study was made: its DICOM date and time when sent, else when its first image arrived."""
     digits = ''.join(ch for ch in study.study_time if ch.isdigit())
     if study.study_date is not None and len(digits) >= 4:
-        moment = datetime.combine(study.study_date, time(int(digits[:2]) % 24, int(digits[2:4]) % 60),
-                                  tzinfo=appointments.local_zone())
+        moment = datetime.combine(
+            study.study_date, time(int(digits[:2]) % 24, int(digits[2:4]) % 60), tzinfo=appointments.local_zone()
+        )
         return moment.astimezone(UTC)
-    if study.study_date is not None and study.first_arrival.astimezone(appointments.local_zone()).date() \
-            != study.study_date:
+    if (
+        study.study_date is not None
+        and study.first_arrival.astimezone(appointments.local_zone()).date() != study.study_date
+    ):
         return appointments.day_bounds(study.study_date)[0]
     return study.first_arrival
 

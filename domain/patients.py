@@ -21,8 +21,18 @@ from .models import Appointment, AuditEvent, Patient, PatientCreate, Study
 
 log = logging.getLogger(__name__)
 
-FIELDS = ('family_name', 'given_name', 'middle_name', 'birth_date', 'sex', 'phone', 'email', 'national_id',
-          'address', 'notes')
+FIELDS = (
+    'family_name',
+    'given_name',
+    'middle_name',
+    'birth_date',
+    'sex',
+    'phone',
+    'email',
+    'national_id',
+    'address',
+    'notes',
+)
 SEXES = ('M', 'F', 'O', 'U')
 EMAIL = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
 PHONE = re.compile(r'^\+?[0-9 ()./-]{6,30}$')
@@ -45,8 +55,13 @@ def register(data: PatientCreate, *, by: Actor, confirmed_new: bool = False) -> 
         session.flush()
         patient.patient_id = _clinic_patient_id(patient.id or 0)
         patient_search.index_tokens(session, patient)
-        audit.record(session, by, 'patient.create', patient,
-                     detail={'patient_id': patient.patient_id, 'confirmed_new': confirmed_new})
+        audit.record(
+            session,
+            by,
+            'patient.create',
+            patient,
+            detail={'patient_id': patient.patient_id, 'confirmed_new': confirmed_new},
+        )
         events.publish_after(session, events.PatientChanged(patient.id or 0))
     log.info('patient %s registered as %s', patient.id, patient.patient_id)
     return patient
@@ -59,8 +74,11 @@ def update_details(patient_id: int, data: PatientCreate, *, by: Actor) -> Patien
     with db.transaction() as session:
         patient = _live(session, patient_id)
         _check_national_id(session, values['national_id'], patient.id)
-        changes = {name: [_plain(getattr(patient, name)), _plain(value)]
-                   for name, value in values.items() if getattr(patient, name) != value}
+        changes = {
+            name: [_plain(getattr(patient, name)), _plain(value)]
+            for name, value in values.items()
+            if getattr(patient, name) != value
+        }
         if not changes:
             return patient
         for name, value in values.items():
@@ -108,20 +126,36 @@ def merge(source_id: int, target_id: int, *, by: Actor) -> Patient:
         source, target = _live(session, source_id), _live(session, target_id)
         appointment_ids = list(session.exec(select(Appointment.id).where(Appointment.patient_id == source_id)).all())
         study_ids = list(session.exec(select(Study.id).where(Study.patient_ref_id == source_id)).all())
-        session.exec(update(Appointment).where(col(Appointment.id).in_(appointment_ids))  # type: ignore[call-overload]
-                     .values(patient_id=target_id))
-        session.exec(update(Study).where(col(Study.id).in_(study_ids))  # type: ignore[call-overload]
-                     .values(patient_ref_id=target_id))
+        session.exec(
+            update(Appointment)
+            .where(col(Appointment.id).in_(appointment_ids))  # type: ignore[call-overload]
+            .values(patient_id=target_id)
+        )
+        session.exec(
+            update(Study)
+            .where(col(Study.id).in_(study_ids))  # type: ignore[call-overload]
+            .values(patient_ref_id=target_id)
+        )
         source.merged_into_id, source.updated_at = target_id, clock.now()
         session.add(source)
-        detail = {'into': target_id, 'into_patient_id': target.patient_id, 'from_patient_id': source.patient_id,
-                  'appointments': appointment_ids, 'studies': study_ids}
+        detail = {
+            'into': target_id,
+            'into_patient_id': target.patient_id,
+            'from_patient_id': source.patient_id,
+            'appointments': appointment_ids,
+            'studies': study_ids,
+        }
         audit.record(session, by, 'patient.merge', source, detail=detail)
         audit.record(session, by, 'patient.merged-in', target, detail={'from': source_id, **detail})
         for changed in (source_id, target_id):
             events.publish_after(session, events.PatientChanged(changed))
-    log.info('patient %s merged into %s (%d appointments, %d studies)', source_id, target_id,
-             len(appointment_ids), len(study_ids))
+    log.info(
+        'patient %s merged into %s (%d appointments, %d studies)',
+        source_id,
+        target_id,
+        len(appointment_ids),
+        len(study_ids),
+    )
     return target
 
 
@@ -134,23 +168,44 @@ def undo_merge(source_id: int, *, by: Actor) -> Patient:
             raise NotFound('No such patient')
         if source.merged_into_id is None:
             raise Conflict('This record is not merged into another')
-        merge_event = session.exec(select(AuditEvent).where(AuditEvent.action == 'patient.merge',
-                                                            AuditEvent.object_type == 'patient',
-                                                            AuditEvent.object_id == str(source_id))
-                                   .order_by(col(AuditEvent.id).desc())).first()
+        merge_event = session.exec(
+            select(AuditEvent)
+            .where(
+                AuditEvent.action == 'patient.merge',
+                AuditEvent.object_type == 'patient',
+                AuditEvent.object_id == str(source_id),
+            )
+            .order_by(col(AuditEvent.id).desc())
+        ).first()
         if merge_event is None:
             raise Conflict('The audit trail holds no merge of this record to undo')
         target_id = merge_event.detail['into']
         appointment_ids = merge_event.detail.get('appointments', [])
         study_ids = merge_event.detail.get('studies', [])
-        session.exec(update(Appointment).where(col(Appointment.id).in_(appointment_ids),  # type: ignore[call-overload]
-                                               Appointment.patient_id == target_id).values(patient_id=source_id))
-        session.exec(update(Study).where(col(Study.id).in_(study_ids),  # type: ignore[call-overload]
-                                         Study.patient_ref_id == target_id).values(patient_ref_id=source_id))
+        session.exec(
+            update(Appointment)
+            .where(
+                col(Appointment.id).in_(appointment_ids),  # type: ignore[call-overload]
+                Appointment.patient_id == target_id,
+            )
+            .values(patient_id=source_id)
+        )
+        session.exec(
+            update(Study)
+            .where(
+                col(Study.id).in_(study_ids),  # type: ignore[call-overload]
+                Study.patient_ref_id == target_id,
+            )
+            .values(patient_ref_id=source_id)
+        )
         source.merged_into_id, source.updated_at = None, clock.now()
         session.add(source)
-        detail = {'from': target_id, 'merge_event': merge_event.id, 'appointments': appointment_ids,
-                  'studies': study_ids}
+        detail = {
+            'from': target_id,
+            'merge_event': merge_event.id,
+            'appointments': appointment_ids,
+            'studies': study_ids,
+        }
         audit.record(session, by, 'patient.unmerge', source, detail=detail)
         for changed in (source_id, target_id):
             events.publish_after(session, events.PatientChanged(changed))
@@ -184,9 +239,18 @@ def validate(data: PatientCreate) -> dict[str, object]:
             problems.setdefault(name, f'At most {limit} characters')
     if problems:
         raise InvalidInput(next(iter(problems.values())), problems)
-    return {'family_name': family, 'given_name': given, 'middle_name': data.middle_name.strip(),
-            'birth_date': birth, 'sex': sex, 'phone': phone, 'email': email, 'national_id': national_id or None,
-            'address': data.address.strip(), 'notes': data.notes.strip()}
+    return {
+        'family_name': family,
+        'given_name': given,
+        'middle_name': data.middle_name.strip(),
+        'birth_date': birth,
+        'sex': sex,
+        'phone': phone,
+        'email': email,
+        'national_id': national_id or None,
+        'address': data.address.strip(),
+        'notes': data.notes.strip(),
+    }
 
 
 def _birth_date(value: date | str | None, problems: dict[str, str]) -> date | None:

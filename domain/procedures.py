@@ -37,26 +37,44 @@ def create(code: str, name: str, modality: str, duration_minutes: int = 20, *, b
             raise Conflict(f'The code {code} is taken')
         procedure = Procedure(code=code, name=name, modality=modality, duration_minutes=duration_minutes)
         session.add(procedure)
-        audit.record(session, by, 'procedure.create', procedure,
-                     detail={'code': code, 'name': name, 'modality': modality, 'duration': duration_minutes})
+        audit.record(
+            session,
+            by,
+            'procedure.create',
+            procedure,
+            detail={'code': code, 'name': name, 'modality': modality, 'duration': duration_minutes},
+        )
     log.info('procedure %s added (%s)', procedure.id, code)
     return procedure
 
 
-def update(procedure_id: int, *, by: Actor, name: str | None = None, modality: str | None = None,
-           duration_minutes: int | None = None, active: bool | None = None) -> Procedure:
+def update(
+    procedure_id: int,
+    *,
+    by: Actor,
+    name: str | None = None,
+    modality: str | None = None,
+    duration_minutes: int | None = None,
+    active: bool | None = None,
+) -> Procedure:
     """Change a procedure, or stop offering it (appointments already booked keep it)."""
     require(by, Permission.MANAGE_SETTINGS)
     with db.transaction() as session:
         procedure = session.get(Procedure, procedure_id)
         if procedure is None:
             raise NotFound('No such procedure')
-        _, new_name, new_modality = _check(procedure.code, procedure.name if name is None else name,
-                                           procedure.modality if modality is None else modality,
-                                           procedure.duration_minutes if duration_minutes is None else duration_minutes)
-        wanted = {'name': new_name, 'modality': new_modality,
-                  'duration_minutes': procedure.duration_minutes if duration_minutes is None else duration_minutes,
-                  'active': procedure.active if active is None else active}
+        _, new_name, new_modality = _check(
+            procedure.code,
+            procedure.name if name is None else name,
+            procedure.modality if modality is None else modality,
+            procedure.duration_minutes if duration_minutes is None else duration_minutes,
+        )
+        wanted = {
+            'name': new_name,
+            'modality': new_modality,
+            'duration_minutes': procedure.duration_minutes if duration_minutes is None else duration_minutes,
+            'active': procedure.active if active is None else active,
+        }
         changes = {k: [getattr(procedure, k), v] for k, v in wanted.items() if getattr(procedure, k) != v}
         for key, (_, value) in changes.items():
             setattr(procedure, key, value)

@@ -42,15 +42,19 @@ class ReadingRow:
     report_state: str
 
 
-def worklist(*, by: Actor, modality: str = '', on: date | None = None, who: str = '',
-             limit: int = 200) -> list[ReadingRow]:
+def worklist(
+    *, by: Actor, modality: str = '', on: date | None = None, who: str = '', limit: int = 200
+) -> list[ReadingRow]:
     """Studies ready to read (no final report yet): urgent first, then oldest; optional filters."""
     require(by, Permission.READ_IMAGES)
     done = exists().where(Report.study_id == Study.id, col(Report.state).in_(DONE_REPORTS))
-    query = (select(Study, Patient, User).where(Study.state == READY, ~done)
-             .join(Patient, col(Patient.id) == Study.patient_ref_id, isouter=True)
-             .join(User, col(User.id) == Study.assigned_to_id, isouter=True)
-             .order_by(col(Study.urgent).desc(), col(Study.first_arrival), col(Study.id)))
+    query = (
+        select(Study, Patient, User)
+        .where(Study.state == READY, ~done)
+        .join(Patient, col(Patient.id) == Study.patient_ref_id, isouter=True)
+        .join(User, col(User.id) == Study.assigned_to_id, isouter=True)
+        .order_by(col(Study.urgent).desc(), col(Study.first_arrival), col(Study.id))
+    )
     if modality:
         query = query.where(col(Study.modalities).contains(modality.strip().upper()))
     if on is not None:
@@ -62,8 +66,11 @@ def worklist(*, by: Actor, modality: str = '', on: date | None = None, who: str 
     amber, red = thresholds()
     with db.reading() as session:
         rows = session.exec(query.limit(limit)).all()
-        drafts = dict(session.exec(select(Report.study_id, Report.state)
-                                   .where(col(Report.study_id).in_([s.id for s, _, _ in rows]))).all())
+        drafts = dict(
+            session.exec(
+                select(Report.study_id, Report.state).where(col(Report.study_id).in_([s.id for s, _, _ in rows]))
+            ).all()
+        )
     now = clock.now()
     found = []
     for study, patient, user in rows:
@@ -71,11 +78,24 @@ def worklist(*, by: Actor, modality: str = '', on: date | None = None, who: str 
         waited = max(0, int((now - arrived).total_seconds() // 60))
         level = 'red' if waited >= red else 'amber' if waited >= amber else ''
         name = patient.name if patient else display_person_name(study.patient_name)
-        found.append(ReadingRow(study.id or 0, study.urgent, name,
-                                patient.patient_id if patient else study.dicom_patient_id, study.modalities,
-                                study.description, study.accession_number, study.study_date, arrived, waited,
-                                level, study.assigned_to_id, (user.full_name or user.username) if user else '',
-                                drafts.get(study.id or 0, '')))
+        found.append(
+            ReadingRow(
+                study.id or 0,
+                study.urgent,
+                name,
+                patient.patient_id if patient else study.dicom_patient_id,
+                study.modalities,
+                study.description,
+                study.accession_number,
+                study.study_date,
+                arrived,
+                waited,
+                level,
+                study.assigned_to_id,
+                (user.full_name or user.username) if user else '',
+                drafts.get(study.id or 0, ''),
+            )
+        )
     return found
 
 
@@ -147,8 +167,9 @@ def radiologists(*, by: Actor) -> list[tuple[int, str]]:
     """The active radiologists a study can be assigned to."""
     require(by, Permission.ASSIGN_STUDIES)
     with db.reading() as session:
-        rows = session.exec(select(User).where(User.role == 'radiologist', col(User.active).is_(True))
-                            .order_by(col(User.username))).all()
+        rows = session.exec(
+            select(User).where(User.role == 'radiologist', col(User.active).is_(True)).order_by(col(User.username))
+        ).all()
     return [(u.id or 0, u.full_name or u.username) for u in rows]
 
 

@@ -71,8 +71,7 @@ def flags(definition: TemplateDefinition, values: dict[str, Any]) -> list[Flag]:
     return found
 
 
-def missing(definition: TemplateDefinition, values: dict[str, Any], impression: str,
-            language: str = 'en') -> list[str]:
+def missing(definition: TemplateDefinition, values: dict[str, Any], impression: str, language: str = 'en') -> list[str]:
     """The labels of required fields left empty, and the impression if it is empty."""
     gaps = [label(f.label, language) for f in definition.fields() if f.required and is_blank(values.get(f.key))]
     if richtext.is_empty(impression):
@@ -92,8 +91,11 @@ def computed(definition: TemplateDefinition, values: dict[str, Any], exam_date: 
         return {}
     numbers = {key: parse_number(values.get(key)) for key in ('bpd', 'hc', 'ac', 'fl')}
     result = obstetrics.biometry(numbers['bpd'], numbers['hc'], numbers['ac'], numbers['fl'], exam_date=exam_date)
-    return {'ga': result.ga_text, 'efw': '' if result.efw_grams is None else str(result.efw_grams),
-            'edd': result.edd.isoformat() if result.edd else ''}
+    return {
+        'ga': result.ga_text,
+        'efw': '' if result.efw_grams is None else str(result.efw_grams),
+        'edd': result.edd.isoformat() if result.edd else '',
+    }
 
 
 def normal_range(field: FieldDef) -> str:

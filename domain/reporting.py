@@ -106,13 +106,24 @@ def start(study_id: int, template_id: int, *, language: str | None = None, by: A
         if existing is not None:
             raise Conflict(f'This study already has report {existing.id}')
         parsed = definition(template)
-        report = Report(study_id=study_id, template_id=template_id, language=language, author_id=by.user_id or 0,
-                        last_saved_by_id=by.user_id, state=DRAFT,
-                        findings=_normal_findings(parsed, language),
-                        impression=richtext.from_text(pick_label(parsed.impression_normal, language)))
+        report = Report(
+            study_id=study_id,
+            template_id=template_id,
+            language=language,
+            author_id=by.user_id or 0,
+            last_saved_by_id=by.user_id,
+            state=DRAFT,
+            findings=_normal_findings(parsed, language),
+            impression=richtext.from_text(pick_label(parsed.impression_normal, language)),
+        )
         session.add(report)
-        audit.record(session, by, 'report.start', report, detail={'study': study_id, 'template': template.code,
-                                                                   'version': template.version})
+        audit.record(
+            session,
+            by,
+            'report.start',
+            report,
+            detail={'study': study_id, 'template': template.code, 'version': template.version},
+        )
         _changed(session, report)
     log.info('report %s started for study %s', report.id, study_id)
     return report
@@ -180,19 +191,37 @@ def add_addendum(report_id: int, text: str, *, by: Actor) -> Report:
         if parent.kind != 'report' or parent.state not in (FINAL, ADDENDED):
             raise InvalidTransition('Only a final report takes an addendum; change the draft instead')
         now = clock.now()
-        addendum = Report(study_id=parent.study_id, template_id=parent.template_id, parent_id=parent.id,
-                          kind='addendum', state=FINAL, language=parent.language, findings=body,
-                          author_id=by.user_id or 0, last_saved_by_id=by.user_id, last_saved_at=now,
-                          signed_by_id=by.user_id, signed_at=now)
+        addendum = Report(
+            study_id=parent.study_id,
+            template_id=parent.template_id,
+            parent_id=parent.id,
+            kind='addendum',
+            state=FINAL,
+            language=parent.language,
+            findings=body,
+            author_id=by.user_id or 0,
+            last_saved_by_id=by.user_id,
+            last_saved_at=now,
+            signed_by_id=by.user_id,
+            signed_at=now,
+        )
         session.add(addendum)
         session.flush()
-        addendum.content_sha256 = _digest({'addendum': addendum.id, 'report': parent.id,
-                                           'report_sha256': parent.content_sha256, 'text': body,
-                                           'signed_by': by.username, 'signed_at': _iso(now)})
+        addendum.content_sha256 = _digest(
+            {
+                'addendum': addendum.id,
+                'report': parent.id,
+                'report_sha256': parent.content_sha256,
+                'text': body,
+                'signed_by': by.username,
+                'signed_at': _iso(now),
+            }
+        )
         parent.state, parent.pdf_rendered_at = ADDENDED, None
         session.add_all([addendum, parent])
-        audit.record(session, by, 'report.addendum', parent, detail={'addendum': addendum.id,
-                                                                     'sha256': addendum.content_sha256})
+        audit.record(
+            session, by, 'report.addendum', parent, detail={'addendum': addendum.id, 'sha256': addendum.content_sha256}
+        )
         work.enqueue(session, PDF_JOB, parent.id or 0)
         _changed(session, parent)
     return addendum
@@ -224,29 +253,52 @@ def view(report_id: int, *, by: Actor, audited: bool = True) -> ReportView:
         study = session.get(Study, report.study_id)
         assert template is not None and study is not None
         patient = session.get(Patient, study.patient_ref_id) if study.patient_ref_id else None
-        addenda = list(session.exec(select(Report).where(Report.parent_id == report_id)
-                                    .order_by(col(Report.id))).all())
-        people = {report.author_id, report.last_saved_by_id, report.signed_by_id,
-                  *(a.signed_by_id for a in addenda)} - {None}
-        names = {u.id or 0: u.full_name or u.username
-                 for u in session.exec(select(User).where(col(User.id).in_(people))).all()}
-        measurements = list(session.exec(select(Measurement).where(Measurement.study_id == study.id)
-                                         .order_by(col(Measurement.id))).all())
-        key_images = list(session.exec(select(KeyImage).where(KeyImage.study_id == study.id)
-                                       .order_by(col(KeyImage.id))).all())
-        pictured = session.exec(select(Instance.id, Instance.file_path, Series.series_instance_uid,
-                                       Instance.sop_instance_uid).join(Series, col(Series.id) == Instance.series_id)
-                                .where(col(Instance.id).in_([k.instance_id for k in key_images]))).all()
+        addenda = list(session.exec(select(Report).where(Report.parent_id == report_id).order_by(col(Report.id))).all())
+        people = {
+            report.author_id,
+            report.last_saved_by_id,
+            report.signed_by_id,
+            *(a.signed_by_id for a in addenda),
+        } - {None}
+        names = {
+            u.id or 0: u.full_name or u.username
+            for u in session.exec(select(User).where(col(User.id).in_(people))).all()
+        }
+        measurements = list(
+            session.exec(
+                select(Measurement).where(Measurement.study_id == study.id).order_by(col(Measurement.id))
+            ).all()
+        )
+        key_images = list(
+            session.exec(select(KeyImage).where(KeyImage.study_id == study.id).order_by(col(KeyImage.id))).all()
+        )
+        pictured = session.exec(
+            select(Instance.id, Instance.file_path, Series.series_instance_uid, Instance.sop_instance_uid)
+            .join(Series, col(Series.id) == Instance.series_id)
+            .where(col(Instance.id).in_([k.instance_id for k in key_images]))
+        ).all()
         files = {row[0]: row[1] for row in pictured}
         uids = {row[0]: (row[2], row[3]) for row in pictured}
     if audited:
         audit.record_alone(by, 'report.view', object_type='report', object_id=report_id)
     parsed = definition(template)
     frozen = report.state != DRAFT
-    return ReportView(report, template, parsed, study, patient, addenda, names, measurements, key_images, files, uids,
-                      flags=flags(parsed, report.values),
-                      missing=[] if frozen else missing(parsed, report.values, report.impression, report.language),
-                      computed=computed(parsed, report.values, study.study_date) if not frozen else {})
+    return ReportView(
+        report,
+        template,
+        parsed,
+        study,
+        patient,
+        addenda,
+        names,
+        measurements,
+        key_images,
+        files,
+        uids,
+        flags=flags(parsed, report.values),
+        missing=[] if frozen else missing(parsed, report.values, report.impression, report.language),
+        computed=computed(parsed, report.values, study.study_date) if not frozen else {},
+    )
 
 
 def for_study(study_id: int, *, by: Actor) -> Report | None:
@@ -261,23 +313,44 @@ def search(text: str = '', state: str = '', *, by: Actor, limit: int = 100) -> l
     require(by, Permission.VIEW_REPORTS)
     if state and state not in STATES:
         raise InvalidInput(f'Unknown report state {state}')
-    query = select(Report, Study, Patient, ReportTemplate).join(Study, col(Study.id) == Report.study_id) \
-        .join(ReportTemplate, col(ReportTemplate.id) == Report.template_id) \
-        .outerjoin(Patient, col(Patient.id) == Study.patient_ref_id).where(Report.kind == 'report')
+    query = (
+        select(Report, Study, Patient, ReportTemplate)
+        .join(Study, col(Study.id) == Report.study_id)
+        .join(ReportTemplate, col(ReportTemplate.id) == Report.template_id)
+        .outerjoin(Patient, col(Patient.id) == Study.patient_ref_id)
+        .where(Report.kind == 'report')
+    )
     if state:
         query = query.where(Report.state == state)
     if words := text.strip():
         pattern = f'%{words}%'
         addenda = select(Report.parent_id).where(col(Report.findings).ilike(pattern))
-        query = query.where(or_(col(Report.findings).ilike(pattern), col(Report.impression).ilike(pattern),
-                                cast(Report.values, String).ilike(pattern), col(Report.id).in_(addenda)))
+        query = query.where(
+            or_(
+                col(Report.findings).ilike(pattern),
+                col(Report.impression).ilike(pattern),
+                cast(Report.values, String).ilike(pattern),
+                col(Report.id).in_(addenda),
+            )
+        )
     with db.reading() as session:
         rows = session.exec(query.order_by(col(Report.last_saved_at).desc()).limit(limit)).all()
     audit.record_alone(by, 'report.search', object_type='report', detail={'state': state, 'found': len(rows)})
-    return [ReportRow(r.id or 0, r.study_id, r.state, p.name if p else s.patient_name,
-                      p.patient_id if p else s.dicom_patient_id, s.study_date.isoformat() if s.study_date else '',
-                      s.description, t.name, r.last_saved_at.strftime('%Y-%m-%d %H:%M'),
-                      r.signed_at.strftime('%Y-%m-%d %H:%M') if r.signed_at else '') for r, s, p, t in rows]
+    return [
+        ReportRow(
+            r.id or 0,
+            r.study_id,
+            r.state,
+            p.name if p else s.patient_name,
+            p.patient_id if p else s.dicom_patient_id,
+            s.study_date.isoformat() if s.study_date else '',
+            s.description,
+            t.name,
+            r.last_saved_at.strftime('%Y-%m-%d %H:%M'),
+            r.signed_at.strftime('%Y-%m-%d %H:%M') if r.signed_at else '',
+        )
+        for r, s, p, t in rows
+    ]
 
 
 def request_pdf(report_id: int, *, by: Actor) -> None:
@@ -303,8 +376,9 @@ def pdf_file(report_id: int, *, by: Actor) -> Path:
     path = data_dir() / report.pdf_path
     if not path.is_file():
         raise NotFound('The PDF of this report is missing; ask for it to be rendered again')
-    audit.record_alone(by, 'report.download', object_type='report', object_id=report_id,
-                       detail={'sha256': report.pdf_sha256})
+    audit.record_alone(
+        by, 'report.download', object_type='report', object_id=report_id, detail={'sha256': report.pdf_sha256}
+    )
     return path
 
 
@@ -329,14 +403,23 @@ def set_logo(data: bytes, *, by: Actor) -> None:
     options.put('clinic_logo', base64.b64encode(data).decode('ascii'), by=by)
 
 
-def content_digest(report: Report, template: ReportTemplate, study: Study, patient: Patient | None,
-                   signer: str) -> str:
+def content_digest(report: Report, template: ReportTemplate, study: Study, patient: Patient | None, signer: str) -> str:
     """SHA-256 of the canonical content a signature covers (text, values, template version, signer, time)."""
-    return _digest({'report': report.id, 'study_instance_uid': study.study_instance_uid,
-                    'patient_id': patient.patient_id if patient else study.dicom_patient_id,
-                    'template': template.code, 'template_version': template.version, 'language': report.language,
-                    'values': report.values, 'findings': report.findings, 'impression': report.impression,
-                    'signed_by': signer, 'signed_at': _iso(report.signed_at)})
+    return _digest(
+        {
+            'report': report.id,
+            'study_instance_uid': study.study_instance_uid,
+            'patient_id': patient.patient_id if patient else study.dicom_patient_id,
+            'template': template.code,
+            'template_version': template.version,
+            'language': report.language,
+            'values': report.values,
+            'findings': report.findings,
+            'impression': report.impression,
+            'signed_by': signer,
+            'signed_at': _iso(report.signed_at),
+        }
+    )
 
 
 def verify(report_id: int, *, by: Actor) -> bool:
@@ -358,8 +441,9 @@ def latest_states(study_ids: Sequence[int]) -> dict[int, str]:
     if not study_ids:
         return {}
     with db.reading() as session:
-        rows = session.exec(select(Report.study_id, Report.state)
-                            .where(col(Report.study_id).in_(study_ids), Report.kind == 'report')).all()
+        rows = session.exec(
+            select(Report.study_id, Report.state).where(col(Report.study_id).in_(study_ids), Report.kind == 'report')
+        ).all()
     return dict(rows)
 
 

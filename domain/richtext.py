@@ -8,8 +8,28 @@ or fetch anything.
 import html
 from html.parser import HTMLParser
 
-ALLOWED = frozenset({'b', 'strong', 'i', 'em', 'u', 's', 'strike', 'p', 'br', 'div', 'ul', 'ol', 'li', 'h3', 'h4',
-                     'blockquote', 'sub', 'sup'})
+ALLOWED = frozenset(
+    {
+        'b',
+        'strong',
+        'i',
+        'em',
+        'u',
+        's',
+        'strike',
+        'p',
+        'br',
+        'div',
+        'ul',
+        'ol',
+        'li',
+        'h3',
+        'h4',
+        'blockquote',
+        'sub',
+        'sup',
+    }
+)
 VOID = frozenset({'br'})
 DROP_CONTENT = frozenset({'script', 'style', 'iframe', 'object', 'template', 'head', 'title'})
 BLOCKS = frozenset({'p', 'div', 'li', 'br', 'h3', 'h4', 'blockquote', 'ul', 'ol'})

@@ -167,15 +167,23 @@ def record_transfer(study_counts: dict[int, int], *, by: Actor) -> None:
         return
     with db.transaction() as session:
         for study_id, count in study_counts.items():
-            audit.record(session, by, 'study.receive', object_type='study', object_id=study_id,
-                         detail={'instances': count})
+            audit.record(
+                session, by, 'study.receive', object_type='study', object_id=study_id, detail={'instances': count}
+            )
 
 
 def record_conflict(sop_instance_uid: str, kept_as: str, *, by: Actor) -> None:
     """Tell the administrator (audit trail) that a different file with a known UID was kept out."""
     with db.transaction() as session:
-        audit.record(session, by, 'instance.conflict', object_type='instance', object_id=sop_instance_uid,
-                     outcome='refused', detail={'kept_as': kept_as})
+        audit.record(
+            session,
+            by,
+            'instance.conflict',
+            object_type='instance',
+            object_id=sop_instance_uid,
+            outcome='refused',
+            detail={'kept_as': kept_as},
+        )
 
 
 def _record(header: InstanceHeader, stored: StoredFile, by: Actor) -> Recorded:
@@ -198,22 +206,36 @@ def _record(header: InstanceHeader, stored: StoredFile, by: Actor) -> Recorded:
         # Counters are added to in SQL (col = col + 1), not read and written back: images of one series arrive on
         # parallel associations, and on PostgreSQL two transactions would each write back the same count.
         if series is None:
-            series = Series(study_id=study.id or 0, series_instance_uid=header.series_instance_uid,
-                            modality=header.modality[:16], series_number=header.series_number,
-                            description=header.series_description[:200], body_part=header.body_part[:64],
-                            num_instances=1)
+            series = Series(
+                study_id=study.id or 0,
+                series_instance_uid=header.series_instance_uid,
+                modality=header.modality[:16],
+                series_number=header.series_number,
+                description=header.series_description[:200],
+                body_part=header.body_part[:64],
+                num_instances=1,
+            )
             study.num_series = Study.num_series + 1  # type: ignore[assignment]
             publish_update = True
         else:
             series.num_instances = Series.num_instances + 1  # type: ignore[assignment]
         session.add(series)
         session.flush()
-        instance = Instance(series_id=series.id or 0, sop_instance_uid=header.sop_instance_uid,
-                            sop_class_uid=header.sop_class_uid, transfer_syntax_uid=header.transfer_syntax_uid,
-                            instance_number=header.instance_number, file_path=stored.path,
-                            size_bytes=stored.size_bytes, sha256=stored.sha256, rows=header.rows,
-                            columns=header.columns, number_of_frames=header.number_of_frames,
-                            attributes=header.attributes, received_at=now)
+        instance = Instance(
+            series_id=series.id or 0,
+            sop_instance_uid=header.sop_instance_uid,
+            sop_class_uid=header.sop_class_uid,
+            transfer_syntax_uid=header.transfer_syntax_uid,
+            instance_number=header.instance_number,
+            file_path=stored.path,
+            size_bytes=stored.size_bytes,
+            sha256=stored.sha256,
+            rows=header.rows,
+            columns=header.columns,
+            number_of_frames=header.number_of_frames,
+            attributes=header.attributes,
+            received_at=now,
+        )
         session.add(instance)
         study.num_instances = Study.num_instances + 1  # type: ignore[assignment]
         study.size_bytes = Study.size_bytes + stored.size_bytes  # type: ignore[assignment]
@@ -234,19 +256,34 @@ def _record(header: InstanceHeader, stored: StoredFile, by: Actor) -> Recorded:
 
 
 def _new_study(session: Session, header: InstanceHeader, by: Actor, now: Any) -> Study:
-    study = Study(study_instance_uid=header.study_instance_uid, patient_name=header.patient_name[:200],
-                  dicom_patient_id=header.patient_id[:64], patient_birth_date=header.patient_birth_date[:8],
-                  patient_sex=header.patient_sex[:16], accession_number=header.accession_number[:16],
-                  study_date=header.study_date, study_time=header.study_time[:16], study_id=header.study_id[:16],
-                  description=header.study_description[:200], referring_physician=header.referring_physician[:200],
-                  source_ae=by.username[:16], first_arrival=now, last_arrival=now, state=RECEIVING)
+    study = Study(
+        study_instance_uid=header.study_instance_uid,
+        patient_name=header.patient_name[:200],
+        dicom_patient_id=header.patient_id[:64],
+        patient_birth_date=header.patient_birth_date[:8],
+        patient_sex=header.patient_sex[:16],
+        accession_number=header.accession_number[:16],
+        study_date=header.study_date,
+        study_time=header.study_time[:16],
+        study_id=header.study_id[:16],
+        description=header.study_description[:200],
+        referring_physician=header.referring_physician[:200],
+        source_ae=by.username[:16],
+        first_arrival=now,
+        last_arrival=now,
+        state=RECEIVING,
+    )
     appointment = None
     if header.accession_number:
-        appointment = session.exec(select(Appointment).where(
-            Appointment.accession_number == header.accession_number)).first()
+        appointment = session.exec(
+            select(Appointment).where(Appointment.accession_number == header.accession_number)
+        ).first()
     if appointment is not None:
-        study.appointment_id, study.patient_ref_id, study.urgent = appointment.id, appointment.patient_id, \
-            appointment.urgent
+        study.appointment_id, study.patient_ref_id, study.urgent = (
+            appointment.id,
+            appointment.patient_id,
+            appointment.urgent,
+        )
         appointments.images_arriving(session, appointment.id or 0)
     elif header.patient_id:
         patient = session.exec(select(Patient).where(Patient.patient_id == header.patient_id)).first()
@@ -254,10 +291,19 @@ def _new_study(session: Session, header: InstanceHeader, by: Actor, now: Any) ->
             study.patient_ref_id = patient.merged_into_id or patient.id
     session.add(study)
     session.flush()
-    audit.record(session, by, 'study.arrive', study,
-                 detail={'study_instance_uid': study.study_instance_uid, 'matched': study.patient_ref_id is not None})
-    log.info('study %s arrived from %s (%s)', study.id, by.username,
-             'matched' if study.patient_ref_id is not None else 'unmatched')
+    audit.record(
+        session,
+        by,
+        'study.arrive',
+        study,
+        detail={'study_instance_uid': study.study_instance_uid, 'matched': study.patient_ref_id is not None},
+    )
+    log.info(
+        'study %s arrived from %s (%s)',
+        study.id,
+        by.username,
+        'matched' if study.patient_ref_id is not None else 'unmatched',
+    )
     return study
 
 
@@ -298,9 +344,13 @@ def complete_if_quiet(study_id: int, quiet_seconds: float) -> float:
             return left
         study.state = PROCESSING
         session.add(study)
-        owed = session.exec(select(Series).where(Series.study_id == study_id, (
-            col(Series.thumbnail_sha256).is_(None)) | col(Series.id).in_(
-            select(Instance.series_id).where(Instance.state == STORED)))).all()
+        owed = session.exec(
+            select(Series).where(
+                Series.study_id == study_id,
+                (col(Series.thumbnail_sha256).is_(None))
+                | col(Series.id).in_(select(Instance.series_id).where(Instance.state == STORED)),
+            )
+        ).all()
         for series in owed:
             series.thumbnail_sha256 = None
             session.add(series)
@@ -316,8 +366,11 @@ def complete_if_quiet(study_id: int, quiet_seconds: float) -> float:
 def instances_to_extract(series_id: int) -> Sequence[FileToRead]:
     """The images of a series whose metadata is still owed."""
     with db.reading() as session:
-        rows = session.exec(select(Instance.id, Instance.file_path).where(
-            Instance.series_id == series_id, Instance.state == STORED).order_by(col(Instance.id))).all()
+        rows = session.exec(
+            select(Instance.id, Instance.file_path)
+            .where(Instance.series_id == series_id, Instance.state == STORED)
+            .order_by(col(Instance.id))
+        ).all()
     return [FileToRead(row[0] or 0, row[1]) for row in rows]
 
 
@@ -346,8 +399,11 @@ def thumbnail_source(series_id: int) -> ThumbnailJob | None:
         series = session.get(Series, series_id)
         if series is None or series.thumbnail_sha256 is not None:
             return None
-        files = session.exec(select(Instance.file_path).where(Instance.series_id == series_id, col(
-            Instance.rows).is_not(None)).order_by(col(Instance.instance_number), col(Instance.id))).all()
+        files = session.exec(
+            select(Instance.file_path)
+            .where(Instance.series_id == series_id, col(Instance.rows).is_not(None))
+            .order_by(col(Instance.instance_number), col(Instance.id))
+        ).all()
     if not files:
         return ThumbnailJob(series_id, '', f'thumbnails/{series_id}.png')
     return ThumbnailJob(series_id, files[len(files) // 2], f'thumbnails/{series_id}.png')
@@ -376,10 +432,12 @@ def _ready_if_done(session: Session, study: Study) -> None:
     if study.state != PROCESSING:
         return
     series_ids = select(Series.id).where(Series.study_id == study.id)
-    waiting = session.exec(select(func.count()).where(col(Instance.series_id).in_(series_ids),
-                                                      Instance.state == STORED)).one()
-    owed = session.exec(select(func.count()).where(Series.study_id == study.id,
-                                                   col(Series.thumbnail_sha256).is_(None))).one()
+    waiting = session.exec(
+        select(func.count()).where(col(Instance.series_id).in_(series_ids), Instance.state == STORED)
+    ).one()
+    owed = session.exec(
+        select(func.count()).where(Series.study_id == study.id, col(Series.thumbnail_sha256).is_(None))
+    ).one()
     if waiting or owed:
         return
     study.state, study.ready_at = READY, clock.now()

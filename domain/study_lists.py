@@ -17,8 +17,9 @@ log = logging.getLogger(__name__)
 LIST_LIMIT = 100
 
 
-def listing(*, by: Actor, state: str = '', text: str = '', unmatched: bool = False,
-            limit: int = LIST_LIMIT) -> list[StudySummary]:
+def listing(
+    *, by: Actor, state: str = '', text: str = '', unmatched: bool = False, limit: int = LIST_LIMIT
+) -> list[StudySummary]:
     """Studies newest arrival first, with their series (the Studies and Unmatched screens)."""
     require(by, Permission.RECONCILE_STUDIES if unmatched else Permission.VIEW_STUDIES)
     query = select(Study, Patient).join(Patient, col(Patient.id) == col(Study.patient_ref_id), isouter=True)
@@ -28,9 +29,16 @@ def listing(*, by: Actor, state: str = '', text: str = '', unmatched: bool = Fal
         query = query.where(Study.state == state)
     if text.strip():
         like = f'%{text.strip()}%'
-        query = query.where(or_(col(Study.patient_name).ilike(like), col(Study.dicom_patient_id).ilike(like),
-                                col(Study.accession_number).ilike(like), col(Study.description).ilike(like),
-                                col(Patient.family_name).ilike(like), col(Patient.patient_id).ilike(like)))
+        query = query.where(
+            or_(
+                col(Study.patient_name).ilike(like),
+                col(Study.dicom_patient_id).ilike(like),
+                col(Study.accession_number).ilike(like),
+                col(Study.description).ilike(like),
+                col(Patient.family_name).ilike(like),
+                col(Patient.patient_id).ilike(like),
+            )
+        )
     with db.reading() as session:
         rows = session.exec(query.order_by(col(Study.last_arrival).desc(), col(Study.id).desc()).limit(limit)).all()
         return _summaries(session, rows)
@@ -40,8 +48,11 @@ def get(study_id: int, *, by: Actor) -> StudySummary:
     """One study with its series."""
     require(by, Permission.VIEW_STUDIES)
     with db.reading() as session:
-        rows = session.exec(select(Study, Patient).join(Patient, col(Patient.id) == col(Study.patient_ref_id),
-                                                        isouter=True).where(Study.id == study_id)).all()
+        rows = session.exec(
+            select(Study, Patient)
+            .join(Patient, col(Patient.id) == col(Study.patient_ref_id), isouter=True)
+            .where(Study.id == study_id)
+        ).all()
         if not rows:
             raise NotFound(f'No study {study_id}')
         return _summaries(session, rows)[0]
@@ -81,16 +92,42 @@ def _summaries(session: Session, rows: Sequence[tuple[Study, Patient | None]]) -
     study_ids = [study.id for study, _ in rows]
     series_by_study: dict[int, list[SeriesSummary]] = {}
     if study_ids:
-        for series in session.exec(select(Series).where(col(Series.study_id).in_(study_ids)).order_by(
-                col(Series.series_number), col(Series.id))).all():
-            series_by_study.setdefault(series.study_id, []).append(SeriesSummary(
-                series.id or 0, series.series_instance_uid, series.modality, series.series_number,
-                series.description, series.num_instances, series.thumbnail_path))
-    return [StudySummary(
-        id=study.id or 0, study_instance_uid=study.study_instance_uid, state=study.state,
-        patient_ref_id=study.patient_ref_id, patient_name=study.patient_name, patient_id=study.dicom_patient_id,
-        clinic_patient_name=patient.name if patient is not None else None, appointment_id=study.appointment_id,
-        accession_number=study.accession_number, study_date=study.study_date, description=study.description,
-        modalities=study.modalities, num_series=study.num_series, num_instances=study.num_instances,
-        size_bytes=study.size_bytes, source_ae=study.source_ae, last_arrival=study.last_arrival,
-        series=tuple(series_by_study.get(study.id or 0, ()))) for study, patient in rows]
+        for series in session.exec(
+            select(Series)
+            .where(col(Series.study_id).in_(study_ids))
+            .order_by(col(Series.series_number), col(Series.id))
+        ).all():
+            series_by_study.setdefault(series.study_id, []).append(
+                SeriesSummary(
+                    series.id or 0,
+                    series.series_instance_uid,
+                    series.modality,
+                    series.series_number,
+                    series.description,
+                    series.num_instances,
+                    series.thumbnail_path,
+                )
+            )
+    return [
+        StudySummary(
+            id=study.id or 0,
+            study_instance_uid=study.study_instance_uid,
+            state=study.state,
+            patient_ref_id=study.patient_ref_id,
+            patient_name=study.patient_name,
+            patient_id=study.dicom_patient_id,
+            clinic_patient_name=patient.name if patient is not None else None,
+            appointment_id=study.appointment_id,
+            accession_number=study.accession_number,
+            study_date=study.study_date,
+            description=study.description,
+            modalities=study.modalities,
+            num_series=study.num_series,
+            num_instances=study.num_instances,
+            size_bytes=study.size_bytes,
+            source_ae=study.source_ae,
+            last_arrival=study.last_arrival,
+            series=tuple(series_by_study.get(study.id or 0, ())),
+        )
+        for study, patient in rows
+    ]

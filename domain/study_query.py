@@ -31,48 +31,61 @@ def search_studies(match: dict[str, str], *, by: Actor, limit: int = 100, offset
     return _run(query, by, 'studies', limit, offset)
 
 
-def search_series(match: dict[str, str], *, by: Actor, study_uid: str = '', limit: int = 100,
-                  offset: int = 0) -> list[tuple[Any, ...]]:
+def search_series(
+    match: dict[str, str], *, by: Actor, study_uid: str = '', limit: int = 100, offset: int = 0
+) -> list[tuple[Any, ...]]:
     """Series matching the keys (within one study if given): (series, study, patient) rows."""
     require(by, Permission.QUERY_DICOM)
-    query = select(Series, Study, Patient).join(Study, col(Study.id) == col(Series.study_id)) \
+    query = (
+        select(Series, Study, Patient)
+        .join(Study, col(Study.id) == col(Series.study_id))
         .join(Patient, col(Patient.id) == col(Study.patient_ref_id), isouter=True)
+    )
     if study_uid:
         query = query.where(Study.study_instance_uid == study_uid)
-    query = query.where(*_study_conditions(match), *_series_conditions(match)) \
-        .order_by(col(Study.id), col(Series.series_number), col(Series.id))
+    query = query.where(*_study_conditions(match), *_series_conditions(match)).order_by(
+        col(Study.id), col(Series.series_number), col(Series.id)
+    )
     return _run(query, by, 'series', limit, offset)
 
 
-def search_instances(match: dict[str, str], *, by: Actor, study_uid: str = '', series_uid: str = '',
-                     limit: int = 100, offset: int = 0) -> list[tuple[Any, ...]]:
+def search_instances(
+    match: dict[str, str], *, by: Actor, study_uid: str = '', series_uid: str = '', limit: int = 100, offset: int = 0
+) -> list[tuple[Any, ...]]:
     """Instances matching the keys (within a study/series if given): (instance, series, study, patient) rows."""
     require(by, Permission.QUERY_DICOM)
-    query = select(Instance, Series, Study, Patient).join(Series, col(Series.id) == col(Instance.series_id)) \
-        .join(Study, col(Study.id) == col(Series.study_id)) \
+    query = (
+        select(Instance, Series, Study, Patient)
+        .join(Series, col(Series.id) == col(Instance.series_id))
+        .join(Study, col(Study.id) == col(Series.study_id))
         .join(Patient, col(Patient.id) == col(Study.patient_ref_id), isouter=True)
+    )
     if study_uid:
         query = query.where(Study.study_instance_uid == study_uid)
     if series_uid:
         query = query.where(Series.series_instance_uid == series_uid)
-    query = query.where(*_study_conditions(match), *_series_conditions(match), *_instance_conditions(match)) \
-        .order_by(col(Series.id), col(Instance.instance_number), col(Instance.id))
+    query = query.where(*_study_conditions(match), *_series_conditions(match), *_instance_conditions(match)).order_by(
+        col(Series.id), col(Instance.instance_number), col(Instance.id)
+    )
     return _run(query, by, 'instances', limit, offset)
 
 
 def files_to_retrieve(match: dict[str, str], *, by: Actor) -> list[tuple[str, str, str]]:
     """The stored files a C-MOVE or C-GET identifier names (path, SOP class, transfer syntax), audited."""
     require(by, Permission.QUERY_DICOM)
-    query = select(Instance.file_path, Instance.sop_class_uid, Instance.transfer_syntax_uid) \
-        .join(Series, col(Series.id) == col(Instance.series_id)) \
-        .join(Study, col(Study.id) == col(Series.study_id)) \
-        .join(Patient, col(Patient.id) == col(Study.patient_ref_id), isouter=True) \
-        .where(*_study_conditions(match), *_series_conditions(match), *_instance_conditions(match)) \
+    query = (
+        select(Instance.file_path, Instance.sop_class_uid, Instance.transfer_syntax_uid)
+        .join(Series, col(Series.id) == col(Instance.series_id))
+        .join(Study, col(Study.id) == col(Series.study_id))
+        .join(Patient, col(Patient.id) == col(Study.patient_ref_id), isouter=True)
+        .where(*_study_conditions(match), *_series_conditions(match), *_instance_conditions(match))
         .order_by(col(Series.id), col(Instance.instance_number), col(Instance.id))
+    )
     with db.reading() as session:
         files = [(row[0], row[1], row[2]) for row in session.exec(query).all()]
-    audit.record_alone(by, 'dicom.retrieve', object_type='instances', object_id=str(len(files)),
-                       detail={'instances': len(files)})
+    audit.record_alone(
+        by, 'dicom.retrieve', object_type='instances', object_id=str(len(files)), detail={'instances': len(files)}
+    )
     return files
 
 
@@ -81,8 +94,9 @@ def _run(query: Any, by: Actor, level: str, limit: int, offset: int) -> list[tup
     with db.reading() as session:
         rows = [tuple(row) for row in session.exec(query.offset(max(offset, 0)).limit(limit)).all()]
     if by.is_user or by.role == 'modality':
-        audit.record_alone(by, 'dicom.query', object_type=level, object_id=str(len(rows)),
-                           detail={'results': len(rows)})
+        audit.record_alone(
+            by, 'dicom.query', object_type=level, object_id=str(len(rows)), detail={'results': len(rows)}
+        )
     return rows
 
 
@@ -92,8 +106,12 @@ def _study_conditions(match: dict[str, str]) -> list[Any]:
         if value in {'', '*'}:
             continue
         if key == 'PatientName':
-            conditions.append(or_(_text(Study.patient_name, value, fold=True),
-                                  _text(col(Patient.family_name) + '^' + col(Patient.given_name), value, fold=True)))
+            conditions.append(
+                or_(
+                    _text(Study.patient_name, value, fold=True),
+                    _text(col(Patient.family_name) + '^' + col(Patient.given_name), value, fold=True),
+                )
+            )
         elif key == 'PatientID':
             conditions.append(or_(_text(Study.dicom_patient_id, value), _text(Patient.patient_id, value)))
         elif key == 'StudyInstanceUID':

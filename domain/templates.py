@@ -100,9 +100,14 @@ def seed_shipped() -> int:
             if shipped['code'] in known:
                 continue
             parsed = TemplateDefinition.model_validate(shipped['definition'])
-            template = ReportTemplate(code=shipped['code'], version=1, name=shipped['name']['en'],
-                                      modality=shipped['modality'], definition=parsed.model_dump(),
-                                      created_by='system')
+            template = ReportTemplate(
+                code=shipped['code'],
+                version=1,
+                name=shipped['name']['en'],
+                modality=shipped['modality'],
+                definition=parsed.model_dump(),
+                created_by='system',
+            )
             session.add(template)
             audit.record(session, system('start-up'), 'template.seed', template, detail={'code': template.code})
             added += 1
@@ -114,10 +119,14 @@ def seed_shipped() -> int:
 def current(*, by: Actor, include_inactive: bool = False) -> Sequence[ReportTemplate]:
     """The newest version of every template (active ones only unless asked), by name."""
     require(by, Permission.VIEW_REPORTS)
-    newest = select(ReportTemplate.code, func.max(ReportTemplate.version).label('version')) \
-        .group_by(ReportTemplate.code).subquery()
-    query = select(ReportTemplate).join(newest, (col(ReportTemplate.code) == newest.c.code)
-                                        & (col(ReportTemplate.version) == newest.c.version))
+    newest = (
+        select(ReportTemplate.code, func.max(ReportTemplate.version).label('version'))
+        .group_by(ReportTemplate.code)
+        .subquery()
+    )
+    query = select(ReportTemplate).join(
+        newest, (col(ReportTemplate.code) == newest.c.code) & (col(ReportTemplate.version) == newest.c.version)
+    )
     if not include_inactive:
         query = query.where(col(ReportTemplate.active).is_(True))
     with db.reading() as session:
@@ -138,8 +147,9 @@ def versions(code: str, *, by: Actor) -> Sequence[ReportTemplate]:
     """Every stored version of one template, newest first."""
     require(by, Permission.MANAGE_TEMPLATES)
     with db.reading() as session:
-        return session.exec(select(ReportTemplate).where(ReportTemplate.code == code)
-                            .order_by(col(ReportTemplate.version).desc())).all()
+        return session.exec(
+            select(ReportTemplate).where(ReportTemplate.code == code).order_by(col(ReportTemplate.version).desc())
+        ).all()
 
 
 def save_version(code: str, definition_data: dict[str, Any], *, modality: str = '', by: Actor) -> ReportTemplate:
@@ -150,15 +160,20 @@ def save_version(code: str, definition_data: dict[str, Any], *, modality: str = 
         raise InvalidInput('The template code must be letters, digits, "-" or "_"', {'code': 'invalid'})
     parsed = parse(definition_data)
     with db.transaction() as session:
-        latest = session.exec(select(ReportTemplate).where(ReportTemplate.code == code)
-                              .order_by(col(ReportTemplate.version).desc())).first()
-        template = ReportTemplate(code=code, version=(latest.version + 1) if latest else 1,
-                                  name=parsed.name['en'], modality=modality.strip().upper()[:16],
-                                  definition=parsed.model_dump(), created_by=by.username,
-                                  active=latest.active if latest else True)
+        latest = session.exec(
+            select(ReportTemplate).where(ReportTemplate.code == code).order_by(col(ReportTemplate.version).desc())
+        ).first()
+        template = ReportTemplate(
+            code=code,
+            version=(latest.version + 1) if latest else 1,
+            name=parsed.name['en'],
+            modality=modality.strip().upper()[:16],
+            definition=parsed.model_dump(),
+            created_by=by.username,
+            active=latest.active if latest else True,
+        )
         session.add(template)
-        audit.record(session, by, 'template.version', template,
-                     detail={'code': code, 'version': template.version})
+        audit.record(session, by, 'template.version', template, detail={'code': code, 'version': template.version})
     return template
 
 
@@ -172,8 +187,13 @@ def set_active(code: str, active: bool, *, by: Actor) -> None:
         for row in rows:
             row.active = active
             session.add(row)
-        audit.record(session, by, 'template.activate' if active else 'template.retire',
-                     object_type='reporttemplate', object_id=code)
+        audit.record(
+            session,
+            by,
+            'template.activate' if active else 'template.retire',
+            object_type='reporttemplate',
+            object_id=code,
+        )
 
 
 def parse(definition_data: dict[str, Any]) -> TemplateDefinition:
@@ -181,8 +201,9 @@ def parse(definition_data: dict[str, Any]) -> TemplateDefinition:
     try:
         parsed = TemplateDefinition.model_validate(definition_data)
     except ValidationError as error:
-        problems = '; '.join(f'{".".join(str(p) for p in e["loc"]) or "template"}: {e["msg"]}'
-                             for e in error.errors()[:5])
+        problems = '; '.join(
+            f'{".".join(str(p) for p in e["loc"]) or "template"}: {e["msg"]}' for e in error.errors()[:5]
+        )
         raise InvalidInput(f'The template is not valid: {problems}') from None
     unknown = {lang for f in parsed.fields() for lang in f.label} - set(LANGS)
     if unknown:

@@ -31,8 +31,13 @@ def create(data: UserCreate, *, by: Actor) -> User:
     with db.transaction() as session:
         if session.exec(select(User.id).where(func.lower(User.username) == username.lower())).first():
             raise Conflict(f'The username {username} is taken')
-        user = User(username=username, full_name=data.full_name.strip(), role=data.role,
-                    password_hash=auth.hash_password(data.password), language=data.language)
+        user = User(
+            username=username,
+            full_name=data.full_name.strip(),
+            role=data.role,
+            password_hash=auth.hash_password(data.password),
+            language=data.language,
+        )
         session.add(user)
         audit.record(session, by, 'user.create', user, detail={'username': username, 'role': data.role})
         events.publish_after(session, events.UserChanged(user.id or 0))
@@ -75,8 +80,9 @@ def change_own_password(current: str, new: str, *, by: Actor) -> None:
     _change_password(user.username, new, by=by, keep_session=by.session)
 
 
-def update(username: str, *, by: Actor, role: str | None = None, full_name: str | None = None,
-           active: bool | None = None) -> User:
+def update(
+    username: str, *, by: Actor, role: str | None = None, full_name: str | None = None, active: bool | None = None
+) -> User:
     """Change an account's role, name or whether it may sign in; role changes and disabling end its sessions."""
     require(by, Permission.MANAGE_USERS)
     if role is not None:
@@ -136,8 +142,7 @@ def language_of(user_id: int | None) -> str:
 def count_admins() -> int:
     """How many active administrators exist (start-up creates the first one when none)."""
     with db.reading() as session:
-        return session.exec(select(func.count()).where(User.role == Role.ADMIN.value,
-                                                       col(User.active).is_(True))).one()
+        return session.exec(select(func.count()).where(User.role == Role.ADMIN.value, col(User.active).is_(True))).one()
 
 
 def _change_password(username: str, password: str, *, by: Actor, keep_session: str | None = None) -> None:

@@ -125,12 +125,26 @@ def open_study(study_id: int, *, by: Actor) -> StudyView:
     by_series: dict[int, list[Instance]] = {}
     for instance in instances:
         by_series.setdefault(instance.series_id, []).append(instance)
-    series = tuple(_series_view(row, by_series.get(row.id or 0, [])) for row in
-                   sorted(series_rows, key=lambda s: (s.series_number is None, s.series_number or 0, s.id or 0)))
+    series = tuple(
+        _series_view(row, by_series.get(row.id or 0, []))
+        for row in sorted(series_rows, key=lambda s: (s.series_number is None, s.series_number or 0, s.id or 0))
+    )
     record_view(study_id, by=by)
-    return StudyView(study.id or 0, study.study_instance_uid, study.patient_ref_id, study.patient_name,
-                     study.dicom_patient_id, study.patient_birth_date, study.patient_sex, study.accession_number,
-                     study.study_date, study.description, study.modalities, study.state, series)
+    return StudyView(
+        study.id or 0,
+        study.study_instance_uid,
+        study.patient_ref_id,
+        study.patient_name,
+        study.dicom_patient_id,
+        study.patient_birth_date,
+        study.patient_sex,
+        study.accession_number,
+        study.study_date,
+        study.description,
+        study.modalities,
+        study.state,
+        series,
+    )
 
 
 def priors(study_id: int, *, by: Actor) -> list[PriorStudy]:
@@ -148,18 +162,23 @@ def priors(study_id: int, *, by: Actor) -> list[PriorStudy]:
         else:
             return []
         rows = session.exec(query.order_by(col(Study.study_date).desc(), col(Study.id).desc()).limit(50)).all()
-    return [PriorStudy(row.id or 0, row.study_date, row.description, row.modalities, row.num_instances)
-            for row in rows]
+    return [PriorStudy(row.id or 0, row.study_date, row.description, row.modalities, row.num_instances) for row in rows]
 
 
 def frame_source(study_uid: str, series_uid: str, instance_uid: str, *, by: Actor) -> FrameSource:
     """The file of an instance named by its UIDs (the frame endpoint); audits the first view of the study."""
     require(by, Permission.READ_IMAGES)
     with db.reading() as session:
-        row = session.exec(select(Instance, Series.study_id).join(Series).join(Study)
-                           .where(Instance.sop_instance_uid == instance_uid,
-                                  Series.series_instance_uid == series_uid,
-                                  Study.study_instance_uid == study_uid)).first()
+        row = session.exec(
+            select(Instance, Series.study_id)
+            .join(Series)
+            .join(Study)
+            .where(
+                Instance.sop_instance_uid == instance_uid,
+                Series.series_instance_uid == series_uid,
+                Study.study_instance_uid == study_uid,
+            )
+        ).first()
     if row is None:
         raise NotFound('No such image in this study')
     instance, study_id = row
@@ -182,8 +201,9 @@ def tag_source(instance_id: int, *, by: Actor) -> FrameSource:
     """The file whose header the tag browser lists (radiologists and administrators); audited."""
     require(by, Permission.VIEW_TAGS)
     source = instance_file(instance_id, by=by)
-    audit.record_alone(by, 'instance.tags', object_type='instance', object_id=instance_id,
-                       detail={'study_id': source.study_id})
+    audit.record_alone(
+        by, 'instance.tags', object_type='instance', object_id=instance_id, detail={'study_id': source.study_id}
+    )
     return source
 
 
@@ -195,9 +215,13 @@ def record_view(study_id: int, *, by: Actor) -> bool:
             return False
         _seen.add(key)
     with db.transaction() as session:
-        seen_before = session.exec(select(func.count()).where(AuditEvent.action == 'study.view',
-                                                              AuditEvent.object_id == str(study_id),
-                                                              AuditEvent.username == by.username)).one()
+        seen_before = session.exec(
+            select(func.count()).where(
+                AuditEvent.action == 'study.view',
+                AuditEvent.object_id == str(study_id),
+                AuditEvent.username == by.username,
+            )
+        ).one()
         if seen_before:
             return False
         audit.record(session, by, 'study.view', object_type='study', object_id=study_id)
@@ -212,8 +236,9 @@ def report_missing_file(instance_id: int, *, by: Actor) -> None:
             return
         instance.state = 'missing'
         session.add(instance)
-        audit.record(session, by, 'instance.missing', instance, outcome='failure',
-                     detail={'file_path': instance.file_path})
+        audit.record(
+            session, by, 'instance.missing', instance, outcome='failure', detail={'file_path': instance.file_path}
+        )
     log.warning('file of instance %s is missing: %s', instance_id, instance.file_path)
 
 
@@ -232,9 +257,18 @@ def forget_views() -> None:
 # ---------------------------------------------------------------- measurements and key images
 
 
-def add_measurement(study_id: int, instance_id: int, frame: int, kind: str, points: Sequence[Sequence[float]], *,
-                    calibration: Calibration, stats: dict[str, Any] | None = None, label: str = '',
-                    by: Actor) -> MeasurementView:
+def add_measurement(
+    study_id: int,
+    instance_id: int,
+    frame: int,
+    kind: str,
+    points: Sequence[Sequence[float]],
+    *,
+    calibration: Calibration,
+    stats: dict[str, Any] | None = None,
+    label: str = '',
+    by: Actor,
+) -> MeasurementView:
     """Save a measurement the doctor drew, its value computed here in real units (or px when uncalibrated)."""
     require(by, Permission.MEASURE)
     if kind not in KINDS:
@@ -242,10 +276,20 @@ def add_measurement(study_id: int, instance_id: int, frame: int, kind: str, poin
     value, unit, extra = measure(kind, points, calibration)
     with db.transaction() as session:
         _instance_in_study(session, study_id, instance_id)
-        row = Measurement(study_id=study_id, instance_id=instance_id, frame=max(1, int(frame)), kind=kind,
-                          points=[[float(x), float(y)] for x, y in points], value=value, unit=unit,
-                          stats={**extra, **(stats or {})}, calibration=calibration.describe()[:64],
-                          label=label.strip()[:MAX_LABEL], created_by=by.username, created_at=clock.now())
+        row = Measurement(
+            study_id=study_id,
+            instance_id=instance_id,
+            frame=max(1, int(frame)),
+            kind=kind,
+            points=[[float(x), float(y)] for x, y in points],
+            value=value,
+            unit=unit,
+            stats={**extra, **(stats or {})},
+            calibration=calibration.describe()[:64],
+            label=label.strip()[:MAX_LABEL],
+            created_by=by.username,
+            created_at=clock.now(),
+        )
         session.add(row)
         audit.record(session, by, 'measurement.create', row, detail={'study_id': study_id, 'kind': kind})
         events.publish_after(session, events.MeasurementsChanged(study_id))
@@ -273,8 +317,13 @@ def delete_measurement(measurement_id: int, *, by: Actor) -> None:
         row = session.get(Measurement, measurement_id)
         if row is None:
             raise NotFound('This measurement is not on file')
-        audit.record(session, by, 'measurement.delete', row,
-                     detail={'study_id': row.study_id, 'kind': row.kind, 'value': row.value, 'unit': row.unit})
+        audit.record(
+            session,
+            by,
+            'measurement.delete',
+            row,
+            detail={'study_id': row.study_id, 'kind': row.kind, 'value': row.value, 'unit': row.unit},
+        )
         session.delete(row)
         events.publish_after(session, events.MeasurementsChanged(row.study_id))
 
@@ -283,8 +332,9 @@ def measurements(study_id: int, *, by: Actor) -> list[MeasurementView]:
     """The study's measurements, oldest first."""
     require(by, Permission.READ_IMAGES)
     with db.reading() as session:
-        rows = session.exec(select(Measurement).where(Measurement.study_id == study_id)
-                            .order_by(col(Measurement.id))).all()
+        rows = session.exec(
+            select(Measurement).where(Measurement.study_id == study_id).order_by(col(Measurement.id))
+        ).all()
     return [_measurement_view(row) for row in rows]
 
 
@@ -294,11 +344,16 @@ def set_key_image(study_id: int, instance_id: int, frame: int, key: bool, *, not
     frame = max(1, int(frame))
     with db.transaction() as session:
         _instance_in_study(session, study_id, instance_id)
-        row = session.exec(select(KeyImage).where(KeyImage.instance_id == instance_id,
-                                                  KeyImage.frame == frame)).first()
+        row = session.exec(select(KeyImage).where(KeyImage.instance_id == instance_id, KeyImage.frame == frame)).first()
         if key and row is None:
-            row = KeyImage(study_id=study_id, instance_id=instance_id, frame=frame, note=note.strip()[:200],
-                           created_by=by.username, created_at=clock.now())
+            row = KeyImage(
+                study_id=study_id,
+                instance_id=instance_id,
+                frame=frame,
+                note=note.strip()[:200],
+                created_by=by.username,
+                created_at=clock.now(),
+            )
             session.add(row)
             audit.record(session, by, 'key_image.add', row, detail={'study_id': study_id, 'frame': frame})
         elif not key and row is not None:
@@ -314,8 +369,9 @@ def key_images(study_id: int, *, by: Actor) -> list[KeyImage]:
     """The study's key images in the order they were chosen."""
     require(by, Permission.READ_IMAGES)
     with db.reading() as session:
-        return list(session.exec(select(KeyImage).where(KeyImage.study_id == study_id)
-                                 .order_by(col(KeyImage.id))).all())
+        return list(
+            session.exec(select(KeyImage).where(KeyImage.study_id == study_id).order_by(col(KeyImage.id))).all()
+        )
 
 
 # ---------------------------------------------------------------- private helpers
@@ -323,19 +379,43 @@ def key_images(study_id: int, *, by: Actor) -> list[KeyImage]:
 
 def _series_view(row: Series, instances: list[Instance]) -> SeriesView:
     ordered = sorted(instances, key=lambda i: (i.instance_number is None, i.instance_number or 0, i.id or 0))
-    views = tuple(InstanceView(i.id or 0, i.sop_instance_uid, i.instance_number, max(1, i.number_of_frames),
-                               i.rows, i.columns, i.file_path) for i in ordered)
-    return SeriesView(row.id or 0, row.series_instance_uid, row.modality, row.series_number, row.description,
-                      row.thumbnail_path, views)
+    views = tuple(
+        InstanceView(
+            i.id or 0, i.sop_instance_uid, i.instance_number, max(1, i.number_of_frames), i.rows, i.columns, i.file_path
+        )
+        for i in ordered
+    )
+    return SeriesView(
+        row.id or 0,
+        row.series_instance_uid,
+        row.modality,
+        row.series_number,
+        row.description,
+        row.thumbnail_path,
+        views,
+    )
 
 
 def _instance_in_study(session: Session, study_id: int, instance_id: int) -> None:
-    found = session.exec(select(Instance.id).join(Series).where(Instance.id == instance_id,
-                                                                Series.study_id == study_id)).first()
+    found = session.exec(
+        select(Instance.id).join(Series).where(Instance.id == instance_id, Series.study_id == study_id)
+    ).first()
     if found is None:
         raise NotFound('No such image in this study')
 
 
 def _measurement_view(row: Measurement) -> MeasurementView:
-    return MeasurementView(row.id or 0, row.instance_id, row.frame, row.kind, list(row.points), row.value, row.unit,
-                           dict(row.stats), row.calibration, row.label, row.created_by, row.created_at)
+    return MeasurementView(
+        row.id or 0,
+        row.instance_id,
+        row.frame,
+        row.kind,
+        list(row.points),
+        row.value,
+        row.unit,
+        dict(row.stats),
+        row.calibration,
+        row.label,
+        row.created_by,
+        row.created_at,
+    )

@@ -24,8 +24,9 @@ ACTIVE = ('queued', 'running')
 
 def enqueue(session: Session, kind: str, object_id: int) -> Job:
     """Queue `kind` for an object unless the same job is already waiting or running."""
-    job = session.exec(select(Job).where(Job.kind == kind, Job.object_id == object_id,
-                                         col(Job.state).in_(ACTIVE))).first()
+    job = session.exec(
+        select(Job).where(Job.kind == kind, Job.object_id == object_id, col(Job.state).in_(ACTIVE))
+    ).first()
     if job is None:
         job = Job(kind=kind, object_id=object_id)
         session.add(job)

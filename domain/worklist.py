@@ -26,8 +26,12 @@ from .models import Appointment, Modality, Patient, Procedure
 
 log = logging.getLogger(__name__)
 
-LISTED_STATES = {appointments.SCHEDULED: 'SCHEDULED', appointments.WAITING: 'ARRIVED',
-                 appointments.IN_ROOM: 'ARRIVED', appointments.IN_SCAN: 'STARTED'}
+LISTED_STATES = {
+    appointments.SCHEDULED: 'SCHEDULED',
+    appointments.WAITING: 'ARRIVED',
+    appointments.IN_ROOM: 'ARRIVED',
+    appointments.IN_SCAN: 'STARTED',
+}
 UID_ROOT = '2.25.'
 
 
@@ -97,13 +101,18 @@ def answering(q: WorklistQuery, *, by: Actor) -> Iterator[Iterator[WorklistItem]
     end = appointments.day_bounds(min(last, date(9999, 12, 30)))[1]
     # Plain columns rather than four entities per row: a day's list is hundreds of rows and building ORM
     # objects for each took most of the answer time.
-    statement = (select(*_COLUMNS)
-                 .join(Patient, col(Patient.id) == Appointment.patient_id)
-                 .join(Procedure, col(Procedure.id) == Appointment.procedure_id, isouter=True)
-                 .join(Modality, col(Modality.id) == Appointment.modality_id, isouter=True)
-                 .where(col(Appointment.scheduled_at) >= start, col(Appointment.scheduled_at) < end,
-                        col(Appointment.state).in_(tuple(LISTED_STATES)))
-                 .order_by(col(Appointment.scheduled_at), col(Appointment.id)))
+    statement = (
+        select(*_COLUMNS)
+        .join(Patient, col(Patient.id) == Appointment.patient_id)
+        .join(Procedure, col(Procedure.id) == Appointment.procedure_id, isouter=True)
+        .join(Modality, col(Modality.id) == Appointment.modality_id, isouter=True)
+        .where(
+            col(Appointment.scheduled_at) >= start,
+            col(Appointment.scheduled_at) < end,
+            col(Appointment.state).in_(tuple(LISTED_STATES)),
+        )
+        .order_by(col(Appointment.scheduled_at), col(Appointment.id))
+    )
     if q.modality and not _has_wildcard(q.modality):
         statement = statement.where(col(Procedure.modality) == q.modality)
     if q.accession_number and not _has_wildcard(q.accession_number):
@@ -123,9 +132,19 @@ def answering(q: WorklistQuery, *, by: Actor) -> Iterator[Iterator[WorklistItem]
             # Rows are read as the answers go out (the index on scheduled_at keeps them in order without a sort).
             yield matching(session.exec(statement))  # type: ignore[call-overload]
     finally:
-        audit.record_alone(by, 'worklist.query', object_type='worklist', object_id=by.username,
-                           detail={'matches': len(handed), 'from': first.isoformat(), 'to': last.isoformat(),
-                                   'modality': q.modality, 'station': q.station_ae})
+        audit.record_alone(
+            by,
+            'worklist.query',
+            object_type='worklist',
+            object_id=by.username,
+            detail={
+                'matches': len(handed),
+                'from': first.isoformat(),
+                'to': last.isoformat(),
+                'modality': q.modality,
+                'station': q.station_ae,
+            },
+        )
         log.info('worklist query from %s matched %d steps', by.username, len(handed))
 
 
@@ -147,14 +166,18 @@ def matches_pattern(pattern: str, value: str, *, fold: bool = False) -> bool:
 
 
 def _matches(q: WorklistQuery, item: WorklistItem) -> bool:
-    name_ok = matches_pattern(q.patient_name, item.patient_name, fold=True) or \
-        matches_pattern(q.patient_name, item.patient_name.rstrip('^'), fold=True)
-    if not (name_ok and matches_pattern(q.patient_id, item.patient_id)
-            and matches_pattern(q.accession_number, item.accession_number)
-            and matches_pattern(q.requested_procedure_id, item.requested_procedure_id)
-            and matches_pattern(q.modality, item.modality)
-            and matches_pattern(q.station_ae, item.station_ae)
-            and matches_pattern(q.step_status, item.step_status)):
+    name_ok = matches_pattern(q.patient_name, item.patient_name, fold=True) or matches_pattern(
+        q.patient_name, item.patient_name.rstrip('^'), fold=True
+    )
+    if not (
+        name_ok
+        and matches_pattern(q.patient_id, item.patient_id)
+        and matches_pattern(q.accession_number, item.accession_number)
+        and matches_pattern(q.requested_procedure_id, item.requested_procedure_id)
+        and matches_pattern(q.modality, item.modality)
+        and matches_pattern(q.station_ae, item.station_ae)
+        and matches_pattern(q.step_status, item.step_status)
+    ):
         return False
     if q.time_from or q.time_to:
         at = time(int(item.start_time[:2]), int(item.start_time[2:4]), int(item.start_time[4:6]))
@@ -163,33 +186,75 @@ def _matches(q: WorklistQuery, item: WorklistItem) -> bool:
     return True
 
 
-_COLUMNS = (Appointment.id, Appointment.accession_number, Appointment.scheduled_at, Appointment.state,
-            Appointment.urgent, Appointment.referring_physician, Appointment.created_at,
-            Patient.family_name, Patient.given_name, Patient.middle_name, Patient.patient_id, Patient.birth_date,
-            Patient.sex, Procedure.name, Procedure.code, Procedure.modality, Modality.ae_title, Modality.room)
+_COLUMNS = (
+    Appointment.id,
+    Appointment.accession_number,
+    Appointment.scheduled_at,
+    Appointment.state,
+    Appointment.urgent,
+    Appointment.referring_physician,
+    Appointment.created_at,
+    Patient.family_name,
+    Patient.given_name,
+    Patient.middle_name,
+    Patient.patient_id,
+    Patient.birth_date,
+    Patient.sex,
+    Procedure.name,
+    Procedure.code,
+    Procedure.modality,
+    Modality.ae_title,
+    Modality.room,
+)
 
 
 @functools.lru_cache(maxsize=4096)
 def _item(row: tuple[Any, ...], zone: tzinfo | None) -> WorklistItem:
     """The step a row describes; remembered by its values, since scanners ask for the same day all day."""
-    (appointment_id, accession_number, scheduled_at, state, urgent, referring_physician, created_at,
-     family_name, given_name, middle_name, patient_id, birth_date, sex,
-     procedure_name, procedure_code, procedure_modality, ae_title, room) = row
+    (
+        appointment_id,
+        accession_number,
+        scheduled_at,
+        state,
+        urgent,
+        referring_physician,
+        created_at,
+        family_name,
+        given_name,
+        middle_name,
+        patient_id,
+        birth_date,
+        sex,
+        procedure_name,
+        procedure_code,
+        procedure_modality,
+        ae_title,
+        room,
+    ) = row
     local = appointments._utc(scheduled_at).astimezone(zone)
     name = '^'.join((family_name, given_name, middle_name)).rstrip('^')
     description = (procedure_name or '')[:64]
     return WorklistItem(
-        patient_name=name, patient_id=patient_id,
+        patient_name=name,
+        patient_id=patient_id,
         birth_date=f'{birth_date.year:04d}{birth_date.month:02d}{birth_date.day:02d}' if birth_date else '',
         sex=sex if sex in ('M', 'F', 'O') else '',
-        accession_number=accession_number, requested_procedure_id=accession_number,
+        accession_number=accession_number,
+        requested_procedure_id=accession_number,
         requested_procedure_description=description,
         study_instance_uid=_study_uid(appointment_id, accession_number, created_at),
-        referring_physician=referring_physician, step_id=f'S{appointment_id:08d}', step_description=description,
-        procedure_code=procedure_code or '', modality=procedure_modality or '', station_ae=ae_title or '',
-        station_name=(room or '')[:16], start_date=f'{local.year:04d}{local.month:02d}{local.day:02d}',
+        referring_physician=referring_physician,
+        step_id=f'S{appointment_id:08d}',
+        step_description=description,
+        procedure_code=procedure_code or '',
+        modality=procedure_modality or '',
+        station_ae=ae_title or '',
+        station_name=(room or '')[:16],
+        start_date=f'{local.year:04d}{local.month:02d}{local.day:02d}',
         start_time=f'{local.hour:02d}{local.minute:02d}{local.second:02d}',
-        step_status=LISTED_STATES.get(state, 'SCHEDULED'), urgent=urgent)
+        step_status=LISTED_STATES.get(state, 'SCHEDULED'),
+        urgent=urgent,
+    )
 
 
 def _study_uid(appointment_id: int, accession_number: str, created_at: datetime) -> str:

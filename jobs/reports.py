@@ -37,8 +37,11 @@ def render_report_pdf(report_id: int) -> None:
     clinic = clinic_header()
     relative = f'reports/{report_id}-{_edition(view, clinic)}.pdf'
     target = reporting.data_dir() / relative
-    if view.report.pdf_rendered_at is not None and view.report.pdf_path == relative and \
-            _sha256_of(target) == view.report.pdf_sha256:
+    if (
+        view.report.pdf_rendered_at is not None
+        and view.report.pdf_path == relative
+        and _sha256_of(target) == view.report.pdf_sha256
+    ):
         return
     pictures = [pdf.Picture(_key_image(view, key.instance_id, key.frame), key.note) for key in view.key_images]
     from reports import printing  # WeasyPrint loads with the first PDF, not at start-up
@@ -64,9 +67,15 @@ def clinic_header() -> pdf.Clinic:
 
 
 def _edition(view: ReportView, clinic: pdf.Clinic) -> str:
-    printed = [view.report.content_sha256 or '', view.report.language, clinic.name, clinic.address,
-               hashlib.sha256(clinic.logo or b'').hexdigest(), *(a.content_sha256 or '' for a in view.addenda),
-               *(f'{k.instance_id}:{k.frame}:{k.note}' for k in view.key_images)]
+    printed = [
+        view.report.content_sha256 or '',
+        view.report.language,
+        clinic.name,
+        clinic.address,
+        hashlib.sha256(clinic.logo or b'').hexdigest(),
+        *(a.content_sha256 or '' for a in view.addenda),
+        *(f'{k.instance_id}:{k.frame}:{k.note}' for k in view.key_images),
+    ]
     return hashlib.sha256('\n'.join(printed).encode('utf-8')).hexdigest()[:16]
 
 
@@ -77,8 +86,9 @@ def _key_image(view: ReportView, instance_id: int, frame: int) -> bytes | None:
     try:
         return render.render_png(reporting.data_dir() / path, frame, max_edge=KEY_IMAGE_EDGE)
     except (render.RenderError, OSError) as error:
-        log.warning('key image of instance %s frame %s left out of report %s: %s', instance_id, frame,
-                    view.report.id, error)
+        log.warning(
+            'key image of instance %s frame %s left out of report %s: %s', instance_id, frame, view.report.id, error
+        )
         return None
 
 

@@ -17,8 +17,9 @@ log = logging.getLogger(__name__)
 KINDS: dict[str, dramatiq.Actor] = {}
 
 
-def job_actor(kind: str, *, queue: str = 'default', max_retries: int = 5,
-              throws: tuple[type[Exception], ...] = ()) -> Callable[[Callable[[int], None]], dramatiq.Actor]:
+def job_actor(
+    kind: str, *, queue: str = 'default', max_retries: int = 5, throws: tuple[type[Exception], ...] = ()
+) -> Callable[[Callable[[int], None]], dramatiq.Actor]:
     """Declare the actor that does jobs of `kind`; the wrapped function takes the object id."""
 
     def decorate(function: Callable[[int], None]) -> dramatiq.Actor:
@@ -42,8 +43,9 @@ def job_actor(kind: str, *, queue: str = 'default', max_retries: int = 5,
             work.finish(job_id)
 
         run.__name__ = kind
-        actor = dramatiq.actor(run, actor_name=kind, queue_name=queue, max_retries=max_retries,
-                               min_backoff=200, max_backoff=30_000)
+        actor = dramatiq.actor(
+            run, actor_name=kind, queue_name=queue, max_retries=max_retries, min_backoff=200, max_backoff=30_000
+        )
         KINDS[kind] = actor
         return actor
 

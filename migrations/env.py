@@ -18,8 +18,12 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
-    context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == 'sqlite', compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == 'sqlite',
+        compare_type=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

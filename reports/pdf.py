@@ -72,8 +72,15 @@ def document(view: ReportView, clinic: Clinic, pictures: list[Picture]) -> dict[
             if spec.type == 'choice':
                 chosen = next((c for c in spec.choices if c.value == str(value)), None)
                 value = label(chosen.label, language) if chosen else value
-            rows.append({'label': label(spec.label, language), 'value': str(value), 'unit': spec.unit,
-                         'normal': normal_range(spec), 'flagged': spec.key in flagged})
+            rows.append(
+                {
+                    'label': label(spec.label, language),
+                    'value': str(value),
+                    'unit': spec.unit,
+                    'normal': normal_range(spec),
+                    'flagged': spec.key in flagged,
+                }
+            )
         if rows:
             sections.append({'label': label(section.label, language), 'rows': rows})
     sex = patient.sex if patient else (study.patient_sex or 'U')[:1]
@@ -96,14 +103,24 @@ def document(view: ReportView, clinic: Clinic, pictures: list[Picture]) -> dict[
         'sections': sections,
         'findings': richtext.clean(report.findings),
         'impression': richtext.clean(report.impression),
-        'measurements': [{'label': m.label or m.kind, 'value': _measured(m.value, m.unit)}
-                         for m in view.measurements if m.value is not None],
+        'measurements': [
+            {'label': m.label or m.kind, 'value': _measured(m.value, m.unit)}
+            for m in view.measurements
+            if m.value is not None
+        ],
         'images': [{'available': p.png is not None, 'note': p.note} for p in pictures],
         'signed_by': view.name(report.signed_by_id),
         'signed_at': _when(report.signed_at),
         'checksum': report.content_sha256 or '—',
-        'addenda': [{'text': richtext.clean(a.findings), 'signed_by': view.name(a.signed_by_id),
-                     'signed_at': _when(a.signed_at), 'checksum': a.content_sha256 or ''} for a in view.addenda],
+        'addenda': [
+            {
+                'text': richtext.clean(a.findings),
+                'signed_by': view.name(a.signed_by_id),
+                'signed_at': _when(a.signed_at),
+                'checksum': a.content_sha256 or '',
+            }
+            for a in view.addenda
+        ],
     }
 
 
@@ -113,8 +130,12 @@ def css_string(value: object) -> str:
 
 
 def _environment() -> Environment:
-    environment = Environment(loader=FileSystemLoader(HERE / 'templates'), autoescape=select_autoescape(['html']),
-                              trim_blocks=True, lstrip_blocks=True)
+    environment = Environment(
+        loader=FileSystemLoader(HERE / 'templates'),
+        autoescape=select_autoescape(['html']),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     environment.filters['css_string'] = css_string
     return environment
 

@@ -35,7 +35,7 @@ class AppFetcher(URLFetcher):
     def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
         if not url.startswith('app:'):
             raise ValueError(f'refused to fetch {url[:80]}: reports use only their own files')
-        name = url[len('app:'):]
+        name = url[len('app:') :]
         if name == 'logo' and self.assets.logo:
             return _response(url, self.assets.logo, _image_type(self.assets.logo))
         if name.startswith('image/') and name[6:].isdigit() and int(name[6:]) < len(self.assets.images):

@@ -79,8 +79,14 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     (tmp_path / 'data').mkdir()
-    return Settings(_env_file=None, data_dir=tmp_path / 'data', database_url=None, redis_url=None,  # type: ignore[call-arg]
-                    dicom_port=0, http_port=8080)
+    return Settings(
+        _env_file=None,
+        data_dir=tmp_path / 'data',
+        database_url=None,
+        redis_url=None,  # type: ignore[call-arg]
+        dicom_port=0,
+        http_port=8080,
+    )
 
 
 @pytest.fixture
@@ -114,8 +120,10 @@ def clinic(database: Settings) -> Clinic:
     accounts = {}
     for role in Role:
         name = f'{role.value}1'
-        created = users.create(UserCreate(username=name, full_name=f'Test {role.value}', role=role.value,
-                                          password=PASSWORD), by=system('test'))
+        created = users.create(
+            UserCreate(username=name, full_name=f'Test {role.value}', role=role.value, password=PASSWORD),
+            by=system('test'),
+        )
         accounts[role.value] = Account(name, PASSWORD, role.value, created.id or 0)
     return Clinic(settings=database, **accounts)
 

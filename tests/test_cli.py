@@ -14,8 +14,16 @@ ROOT = Path(__file__).resolve().parent.parent
 def _run(data_dir: Path, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith('PACS_')}
     environment.update({'PACS_DATA_DIR': str(data_dir), **env})
-    return subprocess.run([sys.executable, 'main.py', *args], cwd=ROOT, env=environment, input=stdin,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, 'main.py', *args],
+        cwd=ROOT,
+        env=environment,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 @pytest.fixture

@@ -27,8 +27,13 @@ async def test_health_is_503_when_a_part_is_down(user: User, clinic: Clinic) -> 
 
 
 async def test_health_is_503_when_the_database_is_unreachable(user: User, tmp_path: Path) -> None:
-    db.configure(Settings(_env_file=None, data_dir=tmp_path,  # type: ignore[call-arg]
-                          database_url='postgresql+psycopg://nobody@127.0.0.1:1/none'))
+    db.configure(
+        Settings(
+            _env_file=None,
+            data_dir=tmp_path,  # type: ignore[call-arg]
+            database_url='postgresql+psycopg://nobody@127.0.0.1:1/none',
+        )
+    )
     try:
         health.register(tmp_path, {'broker': lambda: True})
         response = await user.http_client.get('/health')

@@ -6,8 +6,25 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAIN_FORBIDDEN = {'nicegui', 'pydicom', 'pynetdicom', 'numpy', 'dramatiq', 'cv2', 'PIL', 'redis', 'weasyprint',
-                    'jinja2', 'fastapi', 'starlette', 'ui', 'dicom', 'jobs', 'reports', 'main'}
+DOMAIN_FORBIDDEN = {
+    'nicegui',
+    'pydicom',
+    'pynetdicom',
+    'numpy',
+    'dramatiq',
+    'cv2',
+    'PIL',
+    'redis',
+    'weasyprint',
+    'jinja2',
+    'fastapi',
+    'starlette',
+    'ui',
+    'dicom',
+    'jobs',
+    'reports',
+    'main',
+}
 UI_FORBIDDEN = {'pydicom', 'pynetdicom', 'sqlalchemy', 'sqlmodel', 'dramatiq', 'jobs', 'weasyprint'}
 REPORTS_FORBIDDEN = {'nicegui', 'pydicom', 'pynetdicom', 'sqlalchemy', 'sqlmodel', 'ui', 'jobs', 'dicom'}
 
@@ -32,8 +49,9 @@ def _offenders(package: str, forbidden: set[str]) -> dict[str, set[str]]:
     return found
 
 
-@pytest.mark.parametrize(('package', 'forbidden'), [('domain', DOMAIN_FORBIDDEN), ('ui', UI_FORBIDDEN),
-                                                    ('reports', REPORTS_FORBIDDEN)])
+@pytest.mark.parametrize(
+    ('package', 'forbidden'), [('domain', DOMAIN_FORBIDDEN), ('ui', UI_FORBIDDEN), ('reports', REPORTS_FORBIDDEN)]
+)
 def test_a_package_imports_only_what_its_layer_may(package: str, forbidden: set[str]) -> None:
     assert (ROOT / package).is_dir()
     assert not _offenders(package, forbidden)

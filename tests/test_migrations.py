@@ -37,8 +37,10 @@ def test_migrations_on_postgresql_match_the_models(tmp_path: Path) -> None:
     with admin.connect() as connection:
         connection.execute(text(f'DROP SCHEMA IF EXISTS {schema} CASCADE'))
         connection.execute(text(f'CREATE SCHEMA {schema}'))
-    db.configure(Settings(_env_file=None, data_dir=tmp_path, database_url=PG_URL),  # type: ignore[call-arg]
-                 connect_args={'options': f'-csearch_path={schema}'})
+    db.configure(
+        Settings(_env_file=None, data_dir=tmp_path, database_url=PG_URL),  # type: ignore[call-arg]
+        connect_args={'options': f'-csearch_path={schema}'},
+    )
     try:
         db.upgrade()
         differences = _differences()

@@ -17,10 +17,20 @@ ROOT = Path(__file__).resolve().parent.parent
 def _serve(data_dir: Path, **env: str) -> tuple[subprocess.Popen, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(('PACS_', 'PYTEST', 'NICEGUI'))}
     http_port = free_port()
-    environment.update(PACS_DATA_DIR=str(data_dir), PACS_HTTP_HOST='127.0.0.1', PACS_HTTP_PORT=str(http_port),
-                       PACS_ADMIN_PASSWORD='serve admin password', **env)
-    process = subprocess.Popen([sys.executable, 'main.py', 'serve'], cwd=ROOT, env=environment,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    environment.update(
+        PACS_DATA_DIR=str(data_dir),
+        PACS_HTTP_HOST='127.0.0.1',
+        PACS_HTTP_PORT=str(http_port),
+        PACS_ADMIN_PASSWORD='serve admin password',
+        **env,
+    )
+    process = subprocess.Popen(
+        [sys.executable, 'main.py', 'serve'],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return process, f'http://127.0.0.1:{http_port}/health'
 
 

@@ -11,16 +11,20 @@ def test_defaults_match_the_design(monkeypatch: pytest.MonkeyPatch, tmp_path) ->
     assert settings.redis_url is None
 
 
-@pytest.mark.parametrize(('variable', 'value'), [
-    ('PACS_HTTP_PORT', '70000'),
-    ('PACS_DICOM_PORT', 'eleven'),
-    ('PACS_DATABASE_URL', 'not a url at all'),
-    ('PACS_REDIS_URL', 'http://127.0.0.1:6379'),
-    ('PACS_AE_TITLE', 'A_TITLE_LONGER_THAN_16'),
-    ('PACS_LANGUAGE', 'klingon'),
-])
-def test_a_wrong_value_is_one_line_naming_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_path,
-                                                       variable: str, value: str) -> None:
+@pytest.mark.parametrize(
+    ('variable', 'value'),
+    [
+        ('PACS_HTTP_PORT', '70000'),
+        ('PACS_DICOM_PORT', 'eleven'),
+        ('PACS_DATABASE_URL', 'not a url at all'),
+        ('PACS_REDIS_URL', 'http://127.0.0.1:6379'),
+        ('PACS_AE_TITLE', 'A_TITLE_LONGER_THAN_16'),
+        ('PACS_LANGUAGE', 'klingon'),
+    ],
+)
+def test_a_wrong_value_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path, variable: str, value: str
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(variable, value)
     with pytest.raises(SettingsError) as error:

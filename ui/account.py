@@ -18,8 +18,12 @@ def register() -> None:
             if new.value != repeat.value:
                 ui.notify(t('The new passwords do not match'), type='warning')
                 return
-            if await perform(users.change_own_password, current.value, new.value, by=actor,
-                             success=t('Password changed')) is FAILED:
+            if (
+                await perform(
+                    users.change_own_password, current.value, new.value, by=actor, success=t('Password changed')
+                )
+                is FAILED
+            ):
                 return
             for field in (current, new, repeat):
                 field.set_value('')

@@ -56,11 +56,15 @@ def register() -> None:
         def appointment_row(item: appointments.Card) -> None:
             colour = STATE_COLOURS.get(item.state, 'grey')
             closed = item.state in (appointments.CANCELLED, appointments.NO_SHOW)
-            with ui.column().classes(f'w-full gap-0 q-pa-xs rounded-borders bg-{colour}-1'
-                                     + (' opacity-60' if closed else '')).mark('appointment'):
+            with (
+                ui.column()
+                .classes(f'w-full gap-0 q-pa-xs rounded-borders bg-{colour}-1' + (' opacity-60' if closed else ''))
+                .mark('appointment')
+            ):
                 with ui.row().classes('w-full items-center gap-1'):
-                    ui.label(item.scheduled_at.astimezone(appointments.local_zone()).strftime('%H:%M')) \
-                        .classes('text-weight-bold')
+                    ui.label(item.scheduled_at.astimezone(appointments.local_zone()).strftime('%H:%M')).classes(
+                        'text-weight-bold'
+                    )
                     ui.link(item.patient_name, f'/patients/{item.patient_id}').classes('text-body2')
                     if item.urgent:
                         ui.badge(t('urgent'), color='negative')
@@ -72,18 +76,21 @@ def register() -> None:
                     return
                 with ui.row().classes('gap-0'):
                     if may_book and item.state in appointments.RESCHEDULABLE:
-                        ui.button(icon='schedule', on_click=lambda i=item: reschedule_dialog(i)) \
-                            .props('flat dense size=sm').tooltip(t('Reschedule')) \
-                            .mark(f'reschedule-{item.accession_number}')
+                        ui.button(icon='schedule', on_click=lambda i=item: reschedule_dialog(i)).props(
+                            'flat dense size=sm'
+                        ).tooltip(t('Reschedule')).mark(f'reschedule-{item.accession_number}')
                     if may_check_in and item.state in appointments.CANCELLABLE:
-                        ui.button(icon='cancel', on_click=lambda i=item: cancel(i)) \
-                            .props('flat dense size=sm').tooltip(t('Cancel')).mark(f'cancel-{item.accession_number}')
+                        ui.button(icon='cancel', on_click=lambda i=item: cancel(i)).props('flat dense size=sm').tooltip(
+                            t('Cancel')
+                        ).mark(f'cancel-{item.accession_number}')
                     if may_check_in and item.state in (appointments.SCHEDULED, appointments.WAITING):
-                        ui.button(icon='person_off', on_click=lambda i=item: no_show(i)) \
-                            .props('flat dense size=sm').tooltip(t('No-show')).mark(f'no-show-{item.accession_number}')
+                        ui.button(icon='person_off', on_click=lambda i=item: no_show(i)).props(
+                            'flat dense size=sm'
+                        ).tooltip(t('No-show')).mark(f'no-show-{item.accession_number}')
                     if may_book and item.state not in appointments.CLOSED:
-                        ui.button(icon='priority_high', on_click=lambda i=item: toggle_urgent(i)) \
-                            .props('flat dense size=sm').tooltip(t('Urgent')).mark(f'urgent-{item.accession_number}')
+                        ui.button(icon='priority_high', on_click=lambda i=item: toggle_urgent(i)).props(
+                            'flat dense size=sm'
+                        ).tooltip(t('Urgent')).mark(f'urgent-{item.accession_number}')
 
         async def go_to(step: int) -> None:
             shown['day'] = appointments.today() if step == 0 else shown['day'] + timedelta(days=step)
@@ -105,18 +112,18 @@ def register() -> None:
             local = item.scheduled_at.astimezone(appointments.local_zone())
             with ui.dialog() as dialog, ui.card():
                 ui.label(t('Reschedule {accession}', accession=item.accession_number)).classes('text-h6')
-                new_day = ui.input(t('Date'), value=local.date().isoformat()).props('type=date') \
-                    .mark('reschedule-date')
-                new_time = ui.input(t('Time'), value=local.strftime('%H:%M')).props('type=time') \
-                    .mark('reschedule-time')
+                new_day = ui.input(t('Date'), value=local.date().isoformat()).props('type=date').mark('reschedule-date')
+                new_time = ui.input(t('Time'), value=local.strftime('%H:%M')).props('type=time').mark('reschedule-time')
 
                 async def save() -> None:
                     when = _local(new_day.value, new_time.value)
                     if when is None:
                         ui.notify(t('Choose the date and time'), type='warning')
                         return
-                    if await perform(appointments.reschedule, item.id, when, by=actor,
-                                     success=t('Rescheduled')) is not FAILED:
+                    if (
+                        await perform(appointments.reschedule, item.id, when, by=actor, success=t('Rescheduled'))
+                        is not FAILED
+                    ):
                         dialog.close()
                         await schedule.refresh()
 
@@ -160,8 +167,9 @@ async def booking_form(actor: access.Actor, rooms: Any, offered: Any, patient_id
         if page is FAILED:
             return
         for row in page.rows:
-            ui.item(f'{row.name} · {row.patient_id} · {row.birth_date or ""}',
-                    on_click=lambda r=row: choose(r)).props('clickable dense').mark('patient-choice')
+            ui.item(f'{row.name} · {row.patient_id} · {row.birth_date or ""}', on_click=lambda r=row: choose(r)).props(
+                'clickable dense'
+            ).mark('patient-choice')
 
     async def choose(row: Any) -> None:
         form.patient_id, chosen['name'] = row.id, f'{row.name} · {row.patient_id}'
@@ -192,24 +200,38 @@ async def booking_form(actor: access.Actor, rooms: Any, offered: Any, patient_id
         await after()
 
     ui.label(t('Book an appointment')).classes('text-h6')
-    finder = ui.input(t('Patient: name or Patient ID'), on_change=patient_choice.refresh) \
-        .props('debounce=250').classes('w-full').mark('booking-patient')
+    finder = (
+        ui.input(t('Patient: name or Patient ID'), on_change=patient_choice.refresh)
+        .props('debounce=250')
+        .classes('w-full')
+        .mark('booking-patient')
+    )
     finder.set_visibility(form.patient_id is None)
     fields['patient_id'] = finder
     with ui.column().classes('w-full gap-0'):
         await patient_choice()
-    fields['procedure_id'] = ui.select({p.id: f'{p.name} ({p.modality})' for p in offered}, label=t('Procedure'),
-                                       on_change=procedure_chosen).bind_value(form, 'procedure_id') \
-        .classes('w-full').mark('booking-procedure')
-    room_select = ui.select({r.id: f'{r.room or r.ae_title} ({r.modality})' for r in rooms}, label=t('Room')) \
-        .bind_value(form, 'modality_id').classes('w-full').mark('booking-room')
+    fields['procedure_id'] = (
+        ui.select({p.id: f'{p.name} ({p.modality})' for p in offered}, label=t('Procedure'), on_change=procedure_chosen)
+        .bind_value(form, 'procedure_id')
+        .classes('w-full')
+        .mark('booking-procedure')
+    )
+    room_select = (
+        ui.select({r.id: f'{r.room or r.ae_title} ({r.modality})' for r in rooms}, label=t('Room'))
+        .bind_value(form, 'modality_id')
+        .classes('w-full')
+        .mark('booking-room')
+    )
     fields['modality_id'] = room_select
     with ui.row().classes('w-full no-wrap'):
         day = ui.input(t('Date'), value=appointments.today().isoformat()).props('type=date').mark('booking-date')
         at = ui.input(t('Time'), value=_next_slot()).props('type=time').mark('booking-time')
     fields['scheduled_at'] = at
-    fields['duration_minutes'] = ui.number(t('Minutes'), min=1, max=600, format='%d') \
-        .bind_value(form, 'duration_minutes', forward=lambda v: int(v) if v else None).classes('w-28')
+    fields['duration_minutes'] = (
+        ui.number(t('Minutes'), min=1, max=600, format='%d')
+        .bind_value(form, 'duration_minutes', forward=lambda v: int(v) if v else None)
+        .classes('w-28')
+    )
     ui.input(t('Referring physician')).bind_value(form, 'referring_physician').classes('w-full')
     ui.input(t('Notes')).bind_value(form, 'notes').classes('w-full')
     ui.checkbox(t('Urgent')).bind_value(form, 'urgent').mark('booking-urgent')
@@ -218,8 +240,9 @@ async def booking_form(actor: access.Actor, rooms: Any, offered: Any, patient_id
 
 def _local(day_text: str | None, time_text: str | None) -> datetime | None:
     try:
-        return datetime.combine(date.fromisoformat(day_text or ''), time.fromisoformat(time_text or ''),
-                                tzinfo=appointments.local_zone())
+        return datetime.combine(
+            date.fromisoformat(day_text or ''), time.fromisoformat(time_text or ''), tzinfo=appointments.local_zone()
+        )
     except ValueError:
         return None
 

@@ -12,12 +12,32 @@ from . import live
 from .i18n import t
 from .shell import FAILED, current_actor, nav, perform, screen
 
-STATE_COLOURS = {'scheduled': 'blue-grey', 'waiting': 'amber', 'in-room': 'orange', 'in-scan': 'purple',
-                 'review': 'blue', 'completed': 'green', 'cancelled': 'grey', 'no-show': 'red'}
-COLUMN_TITLES = {'scheduled': 'Expected', 'waiting': 'Waiting', 'in-room': 'In room', 'in-scan': 'In scan',
-                 'review': 'Review', 'completed': 'Completed'}
-MOVE_LABELS = {'waiting': 'Check in', 'scheduled': 'Undo check-in', 'in-room': 'Call in', 'in-scan': 'Start scan',
-               'review': 'End scan', 'no-show': 'No-show'}
+STATE_COLOURS = {
+    'scheduled': 'blue-grey',
+    'waiting': 'amber',
+    'in-room': 'orange',
+    'in-scan': 'purple',
+    'review': 'blue',
+    'completed': 'green',
+    'cancelled': 'grey',
+    'no-show': 'red',
+}
+COLUMN_TITLES = {
+    'scheduled': 'Expected',
+    'waiting': 'Waiting',
+    'in-room': 'In room',
+    'in-scan': 'In scan',
+    'review': 'Review',
+    'completed': 'Completed',
+}
+MOVE_LABELS = {
+    'waiting': 'Check in',
+    'scheduled': 'Undo check-in',
+    'in-room': 'Call in',
+    'in-scan': 'Start scan',
+    'review': 'End scan',
+    'no-show': 'No-show',
+}
 TICK_S = 30.0
 
 
@@ -38,8 +58,11 @@ def register() -> None:
                 for state in appointments.BOARD_ORDER:
                     here = [c for c in cards if c.state == state]
                     colour = STATE_COLOURS[state]
-                    with ui.column().classes(f'min-w-[13rem] w-56 gap-2 q-pa-sm rounded-borders bg-{colour}-1') \
-                            .mark(f'column-{state}'):
+                    with (
+                        ui.column()
+                        .classes(f'min-w-[13rem] w-56 gap-2 q-pa-sm rounded-borders bg-{colour}-1')
+                        .mark(f'column-{state}')
+                    ):
                         with ui.row().classes('w-full items-center'):
                             ui.label(t(COLUMN_TITLES[state])).classes(f'text-subtitle1 text-{colour}-10')
                             ui.space()
@@ -55,30 +78,39 @@ def register() -> None:
 
         def card_view(item: appointments.Card, now: datetime) -> None:
             colour = STATE_COLOURS.get(item.state, 'grey')
-            with ui.card().classes(f'w-full q-pa-sm border-l-4 border-{colour}') \
-                    .style(f'border-left: 5px solid var(--q-{"negative" if item.urgent else "primary"})') \
-                    .mark(f'card-{item.accession_number}'):
+            with (
+                ui.card()
+                .classes(f'w-full q-pa-sm border-l-4 border-{colour}')
+                .style(f'border-left: 5px solid var(--q-{"negative" if item.urgent else "primary"})')
+                .mark(f'card-{item.accession_number}')
+            ):
                 with ui.row().classes('w-full items-center gap-1'):
-                    ui.label(item.scheduled_at.astimezone(appointments.local_zone()).strftime('%H:%M')) \
-                        .classes('text-weight-bold')
+                    ui.label(item.scheduled_at.astimezone(appointments.local_zone()).strftime('%H:%M')).classes(
+                        'text-weight-bold'
+                    )
                     ui.link(item.patient_name, f'/patients/{item.patient_id}').classes('text-body2')
                     if item.urgent:
                         ui.badge(t('urgent'), color='negative')
                 ui.label(f'{item.procedure} · {item.room}').classes('text-caption')
                 with ui.row().classes('w-full items-center'):
                     ui.badge(t(item.state), color=colour).mark(f'state-{item.accession_number}')
-                    ui.label(minutes_in_state(item, now)).classes('text-caption text-grey-8') \
-                        .mark(f'since-{item.accession_number}')
+                    ui.label(minutes_in_state(item, now)).classes('text-caption text-grey-8').mark(
+                        f'since-{item.accession_number}'
+                    )
                 moves = appointments.allowed_moves(item.state, actor)
                 if moves:
                     with ui.row().classes('gap-1'):
                         for target in moves:
-                            label = 'Back to waiting' if target == 'waiting' and item.state == 'in-room' \
-                                else 'Back to the room' if target == 'in-room' and item.state == 'in-scan' \
+                            label = (
+                                'Back to waiting'
+                                if target == 'waiting' and item.state == 'in-room'
+                                else 'Back to the room'
+                                if target == 'in-room' and item.state == 'in-scan'
                                 else MOVE_LABELS.get(target, target)
-                            ui.button(t(label),
-                                      on_click=lambda i=item, s=target: move(i, s)) \
-                                .props('dense no-caps size=sm outline').mark(f'move-{item.accession_number}-{target}')
+                            )
+                            ui.button(t(label), on_click=lambda i=item, s=target: move(i, s)).props(
+                                'dense no-caps size=sm outline'
+                            ).mark(f'move-{item.accession_number}-{target}')
 
         async def move(item: appointments.Card, state: str) -> None:
             await perform(appointments.move, item.id, state, by=actor)

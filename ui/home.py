@@ -17,7 +17,11 @@ def register() -> None:
             for item in menu_for(actor.role):
                 if item.path == '/':
                     continue
-                with ui.card().classes('w-56 cursor-pointer hover:shadow-lg') \
-                        .on('click', lambda i=item: ui.navigate.to(i.path)).mark('home-tile'):
+                with (
+                    ui.card()
+                    .classes('w-56 cursor-pointer hover:shadow-lg')
+                    .on('click', lambda i=item: ui.navigate.to(i.path))
+                    .mark('home-tile')
+                ):
                     ui.icon(item.icon, size='lg', color='primary')
                     ui.label(t(item.label)).classes('text-subtitle1')

@@ -32,8 +32,12 @@ def register() -> None:
             try:
                 result = await run.io_bound(auth.login, username.value, password.value, address=address)
             except AccountLocked:
-                message.set_text(t('Too many failed attempts: this account is locked for {minutes} minutes',
-                                   minutes=auth.LOCK_MINUTES))
+                message.set_text(
+                    t(
+                        'Too many failed attempts: this account is locked for {minutes} minutes',
+                        minutes=auth.LOCK_MINUTES,
+                    )
+                )
                 password.set_value('')
                 return
             except LoginFailed:
@@ -53,16 +57,26 @@ def register() -> None:
                     ui.icon('local_hospital', size='md', color='primary')
                     ui.label('ClinicPACS').classes('text-h5 text-weight-medium')
                 ui.label(t('Sign in')).classes('text-subtitle1 text-grey-8')
-                username = ui.input(t('Username')).props('autofocus outlined autocomplete=username') \
-                    .classes('w-full').mark('username')
-                password = ui.input(t('Password'), password=True, password_toggle_button=True) \
-                    .props('outlined autocomplete=current-password').classes('w-full').mark('password') \
+                username = (
+                    ui.input(t('Username'))
+                    .props('autofocus outlined autocomplete=username')
+                    .classes('w-full')
+                    .mark('username')
+                )
+                password = (
+                    ui.input(t('Password'), password=True, password_toggle_button=True)
+                    .props('outlined autocomplete=current-password')
+                    .classes('w-full')
+                    .mark('password')
                     .on('keydown.enter', submit)
+                )
                 message = ui.label('').classes('text-negative').mark('login-message')
                 button = ui.button(t('Sign in'), on_click=submit).classes('w-full').mark('sign-in')
-            ui.select(LANGUAGE_NAMES, value=current_language(),
-                      on_change=lambda e: (app.storage.user.__setitem__('language', e.value), ui.navigate.reload())) \
-                .props('dense borderless').classes('self-end')
+            ui.select(
+                LANGUAGE_NAMES,
+                value=current_language(),
+                on_change=lambda e: (app.storage.user.__setitem__('language', e.value), ui.navigate.reload()),
+            ).props('dense borderless').classes('self-end')
 
 
 def _is_local(target: str) -> bool:

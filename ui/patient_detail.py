@@ -27,14 +27,16 @@ def register() -> None:
                 ui.label(t('No such patient')).classes('text-h6').mark('not-found')
                 return
             if patient.merged_into_id is not None:
-                with ui.row().classes('items-center gap-2 bg-amber-1 q-pa-sm rounded-borders w-full') \
-                        .mark('merged-notice'):
+                with (
+                    ui.row()
+                    .classes('items-center gap-2 bg-amber-1 q-pa-sm rounded-borders w-full')
+                    .mark('merged-notice')
+                ):
                     ui.icon('merge_type', color='warning')
                     ui.label(t('This record was merged into another one.'))
                     ui.link(t('Open that record'), f'/patients/{patient.merged_into_id}')
                     if access.may(actor, Permission.MERGE_PATIENTS):
-                        ui.button(t('Undo the merge'), on_click=undo_merge).props('flat dense') \
-                            .mark('undo-merge')
+                        ui.button(t('Undo the merge'), on_click=undo_merge).props('flat dense').mark('undo-merge')
             with ui.card().classes('w-full'):
                 with ui.row().classes('w-full items-center'):
                     ui.label(patient.name).classes('text-h5').mark('patient-name')
@@ -44,17 +46,24 @@ def register() -> None:
                     if editable:
                         ui.button(t('Edit'), icon='edit', on_click=lambda: edit_dialog(patient)).mark('edit-patient')
                     if access.may(actor, Permission.BOOK_APPOINTMENTS) and patient.merged_into_id is None:
-                        ui.button(t('Book'), icon='event',
-                                  on_click=lambda: ui.navigate.to(f'/appointments?patient={patient_id}')) \
-                            .props('outline').mark('book-patient')
+                        ui.button(
+                            t('Book'),
+                            icon='event',
+                            on_click=lambda: ui.navigate.to(f'/appointments?patient={patient_id}'),
+                        ).props('outline').mark('book-patient')
                     if access.may(actor, Permission.MERGE_PATIENTS) and patient.merged_into_id is None:
-                        ui.button(t('Merge into…'), icon='merge_type', on_click=merge_dialog) \
-                            .props('flat').mark('merge-patient')
+                        ui.button(t('Merge into…'), icon='merge_type', on_click=merge_dialog).props('flat').mark(
+                            'merge-patient'
+                        )
                 with ui.grid(columns='10rem 1fr 10rem 1fr').classes('gap-x-4 gap-y-1'):
-                    for label, value in (('Birth date', patient.birth_date or ''),
-                                         ('Sex', t(SEX_OPTIONS.get(patient.sex, ''))),
-                                         ('Phone', patient.phone), ('Email', patient.email),
-                                         ('National ID', patient.national_id or ''), ('Address', patient.address)):
+                    for label, value in (
+                        ('Birth date', patient.birth_date or ''),
+                        ('Sex', t(SEX_OPTIONS.get(patient.sex, ''))),
+                        ('Phone', patient.phone),
+                        ('Email', patient.email),
+                        ('National ID', patient.national_id or ''),
+                        ('Address', patient.address),
+                    ):
                         ui.label(t(label)).classes('text-grey-7')
                         ui.label(str(value))
                 if patient.notes:
@@ -69,8 +78,9 @@ def register() -> None:
                 ui.label(t('Nothing yet')).classes('text-grey-7')
             with ui.timeline(side='right').classes('w-full'):
                 for entry in entries:
-                    with ui.timeline_entry(subtitle=entry.at.astimezone().strftime('%Y-%m-%d %H:%M'),
-                                           icon=KIND_ICONS[entry.kind]).mark(f'timeline-{entry.kind}'):
+                    with ui.timeline_entry(
+                        subtitle=entry.at.astimezone().strftime('%Y-%m-%d %H:%M'), icon=KIND_ICONS[entry.kind]
+                    ).mark(f'timeline-{entry.kind}'):
                         with ui.row().classes('items-center gap-2'):
                             ui.label(t(entry.title)).classes('text-weight-medium')
                             ui.badge(t(entry.state)).props('outline')
@@ -124,8 +134,9 @@ def register() -> None:
         def merge_dialog() -> None:
             with ui.dialog() as dialog, ui.card().classes('w-96'):
                 ui.label(t('Merge this record into another')).classes('text-h6')
-                ui.label(t('Appointments, studies and reports move to the record you keep. '
-                           'The merge can be undone.')).classes('text-caption')
+                ui.label(
+                    t('Appointments, studies and reports move to the record you keep. The merge can be undone.')
+                ).classes('text-caption')
                 target = ui.input(t('Patient ID of the record to keep')).mark('merge-target')
 
                 async def go() -> None:
@@ -136,8 +147,10 @@ def register() -> None:
                     if not keep:
                         ui.notify(t('No patient with this Patient ID'), type='warning')
                         return
-                    if await perform(patients.merge, patient_id, keep[0].id, by=actor,
-                                     success=t('Merged')) is not FAILED:
+                    if (
+                        await perform(patients.merge, patient_id, keep[0].id, by=actor, success=t('Merged'))
+                        is not FAILED
+                    ):
                         dialog.close()
                         ui.navigate.to(f'/patients/{keep[0].id}')
 

@@ -29,10 +29,10 @@ def register() -> None:
 
         @ui.refreshable
         async def results() -> None:
-            filters = patient_search.SearchFilters(study_from=_date(date_from.value), study_to=_date(date_to.value),
-                                                   modality=modality.value or '')
-            page = await perform(patient_search.search, search.value or '', filters, by=actor,
-                                 offset=state['offset'])
+            filters = patient_search.SearchFilters(
+                study_from=_date(date_from.value), study_to=_date(date_to.value), modality=modality.value or ''
+            )
+            page = await perform(patient_search.search, search.value or '', filters, by=actor, offset=state['offset'])
             if page is FAILED:
                 return
             if page.fuzzy and page.rows:
@@ -41,8 +41,11 @@ def register() -> None:
                 ui.label(t('No patient found')).classes('text-grey-7').mark('no-patients')
             with ui.list().props('bordered separator').classes('w-full'):
                 for row in page.rows:
-                    with ui.item(on_click=lambda r=row: ui.navigate.to(f'/patients/{r.id}')).props('clickable') \
-                            .mark('patient-row'):
+                    with (
+                        ui.item(on_click=lambda r=row: ui.navigate.to(f'/patients/{r.id}'))
+                        .props('clickable')
+                        .mark('patient-row')
+                    ):
                         with ui.item_section():
                             ui.item_label(row.name).classes('text-weight-medium')
                             sex = t(SEX_OPTIONS.get(row.sex, ''))
@@ -50,13 +53,21 @@ def register() -> None:
                         with ui.item_section().props('side'):
                             ui.item_label(row.phone).props('caption')
             with ui.row().classes('items-center gap-2'):
-                ui.button(icon='chevron_left', on_click=lambda: turn(-1)).props('flat dense') \
-                    .set_enabled(page.offset > 0)
+                ui.button(icon='chevron_left', on_click=lambda: turn(-1)).props('flat dense').set_enabled(
+                    page.offset > 0
+                )
                 last = min(page.offset + page.limit, page.total)
-                ui.label(t('{first}-{last} of {total}', first=page.offset + 1 if page.total else 0, last=last,
-                           total=page.total)).mark('patient-count')
-                ui.button(icon='chevron_right', on_click=lambda: turn(1)).props('flat dense').mark('next-page') \
-                    .set_enabled(last < page.total)
+                ui.label(
+                    t(
+                        '{first}-{last} of {total}',
+                        first=page.offset + 1 if page.total else 0,
+                        last=last,
+                        total=page.total,
+                    )
+                ).mark('patient-count')
+                ui.button(icon='chevron_right', on_click=lambda: turn(1)).props('flat dense').mark(
+                    'next-page'
+                ).set_enabled(last < page.total)
 
         async def turn(step: int) -> None:
             state['offset'] = max(0, state['offset'] + step * patient_search.PAGE_SIZE)
@@ -67,16 +78,23 @@ def register() -> None:
             await results.refresh()
 
         with ui.row().classes('w-full items-end gap-4'):
-            search = ui.input(t('Search: name, Patient ID, phone or accession number'),
-                              on_change=new_search).props('clearable debounce=250 autofocus') \
-                .classes('min-w-[22rem] grow').mark('patient-search')
+            search = (
+                ui.input(t('Search: name, Patient ID, phone or accession number'), on_change=new_search)
+                .props('clearable debounce=250 autofocus')
+                .classes('min-w-[22rem] grow')
+                .mark('patient-search')
+            )
             date_from = ui.input(t('Studies from'), on_change=new_search).props('type=date').mark('study-from')
             date_to = ui.input(t('to'), on_change=new_search).props('type=date').mark('study-to')
-            modality = ui.select(MODALITIES, label=t('Modality'), value='', on_change=new_search) \
-                .classes('w-28').mark('modality-filter')
+            modality = (
+                ui.select(MODALITIES, label=t('Modality'), value='', on_change=new_search)
+                .classes('w-28')
+                .mark('modality-filter')
+            )
             if access.may(actor, Permission.EDIT_PATIENTS):
-                ui.button(t('Register a patient'), icon='person_add',
-                          on_click=lambda: registration_dialog(actor)).mark('register-patient')
+                ui.button(t('Register a patient'), icon='person_add', on_click=lambda: registration_dialog(actor)).mark(
+                    'register-patient'
+                )
         await results()
         live.on(events.PatientChanged).subscribe(results.refresh)
 
@@ -98,8 +116,9 @@ async def registration_dialog(actor: access.Actor) -> None:
                 ui.icon('warning', color='warning')
                 ui.label(f'{twin.name} · {twin.patient_id} · {twin.birth_date or ""} · {twin.phone}')
                 ui.label(', '.join(t(r) for r in twin.reasons)).classes('text-caption text-grey-7')
-                ui.button(t('Open'), on_click=lambda d=twin: ui.navigate.to(f'/patients/{d.id}')) \
-                    .props('flat dense').mark('open-duplicate')
+                ui.button(t('Open'), on_click=lambda d=twin: ui.navigate.to(f'/patients/{d.id}')).props(
+                    'flat dense'
+                ).mark('open-duplicate')
 
     async def submit(confirmed: bool = False) -> None:
         created = await submit_form(lambda: patients.register(form, by=actor, confirmed_new=confirmed), inputs)
@@ -120,8 +139,11 @@ async def registration_dialog(actor: access.Actor) -> None:
                 await twins()
         with ui.row():
             ui.button(t('Register'), on_click=lambda: submit(False)).mark('register-save')
-            confirm = ui.button(t('This is a new patient: register anyway'), on_click=lambda: submit(True)) \
-                .props('outline color=warning').mark('register-anyway')
+            confirm = (
+                ui.button(t('This is a new patient: register anyway'), on_click=lambda: submit(True))
+                .props('outline color=warning')
+                .mark('register-anyway')
+            )
             confirm.set_visibility(False)
             ui.button(t('Cancel'), on_click=dialog.close).props('flat')
     dialog.open()
@@ -131,19 +153,33 @@ def patient_inputs(form: PatientCreate, on_change: Any = None) -> dict[str, Any]
     """The inputs of a patient form bound to `form`; returns them by field name (to show errors beside them)."""
     inputs: dict[str, Any] = {}
     with ui.grid(columns=2).classes('w-full gap-x-4 gap-y-1'):
-        for name, label in (('family_name', 'Family name'), ('given_name', 'Given name'),
-                            ('middle_name', 'Middle name')):
-            inputs[name] = ui.input(t(label), on_change=on_change).bind_value(form, name) \
-                .props('debounce=300').mark(name.replace('_', '-'))
-        inputs['birth_date'] = ui.input(t('Birth date'), on_change=on_change, placeholder='YYYY-MM-DD') \
-            .bind_value(form, 'birth_date').props('type=date').mark('birth-date')
-        inputs['sex'] = ui.select({k: t(v) for k, v in SEX_OPTIONS.items()}, label=t('Sex')) \
-            .bind_value(form, 'sex').mark('sex')
-        inputs['phone'] = ui.input(t('Phone'), on_change=on_change).bind_value(form, 'phone') \
-            .props('debounce=300').mark('phone')
+        for name, label in (
+            ('family_name', 'Family name'),
+            ('given_name', 'Given name'),
+            ('middle_name', 'Middle name'),
+        ):
+            inputs[name] = (
+                ui.input(t(label), on_change=on_change)
+                .bind_value(form, name)
+                .props('debounce=300')
+                .mark(name.replace('_', '-'))
+            )
+        inputs['birth_date'] = (
+            ui.input(t('Birth date'), on_change=on_change, placeholder='YYYY-MM-DD')
+            .bind_value(form, 'birth_date')
+            .props('type=date')
+            .mark('birth-date')
+        )
+        inputs['sex'] = (
+            ui.select({k: t(v) for k, v in SEX_OPTIONS.items()}, label=t('Sex')).bind_value(form, 'sex').mark('sex')
+        )
+        inputs['phone'] = (
+            ui.input(t('Phone'), on_change=on_change).bind_value(form, 'phone').props('debounce=300').mark('phone')
+        )
         inputs['email'] = ui.input(t('Email')).bind_value(form, 'email').mark('email')
-        inputs['national_id'] = ui.input(t('National ID (optional)')).bind_value(form, 'national_id') \
-            .mark('national-id')
+        inputs['national_id'] = (
+            ui.input(t('National ID (optional)')).bind_value(form, 'national_id').mark('national-id')
+        )
     inputs['address'] = ui.input(t('Address')).bind_value(form, 'address').classes('w-full').mark('address')
     inputs['notes'] = ui.textarea(t('Notes')).bind_value(form, 'notes').classes('w-full').props('rows=2')
     return inputs

@@ -48,15 +48,18 @@ def register() -> None:
         choice = {'template': offered[0].id if offered else None, 'language': language}
         with ui.card().classes('w-full max-w-xl'):
             ui.label(t('Choose the template for this report')).classes('text-h6')
-            ui.select({tpl.id: f'{templates.label(tpl.definition["name"], language)} (v{tpl.version})'
-                       for tpl in offered}, label=t('Template')).bind_value(choice, 'template') \
-                .classes('w-full').mark('template')
-            ui.select(LANGUAGE_NAMES, label=t('Report language')).bind_value(choice, 'language') \
-                .classes('w-full').mark('report-language')
+            ui.select(
+                {tpl.id: f'{templates.label(tpl.definition["name"], language)} (v{tpl.version})' for tpl in offered},
+                label=t('Template'),
+            ).bind_value(choice, 'template').classes('w-full').mark('template')
+            ui.select(LANGUAGE_NAMES, label=t('Report language')).bind_value(choice, 'language').classes('w-full').mark(
+                'report-language'
+            )
 
             async def start() -> None:
-                report = await perform(reporting.start, study_id, choice['template'], language=choice['language'],
-                                       by=actor)
+                report = await perform(
+                    reporting.start, study_id, choice['template'], language=choice['language'], by=actor
+                )
                 if report is not FAILED:
                     ui.navigate.to(f'/reports/{report.id}')
 
@@ -83,14 +86,16 @@ def register() -> None:
             raise HTTPException(status_code=404, detail=str(error)) from None
         except NotAllowed as error:
             raise HTTPException(status_code=403, detail=str(error)) from None
-        return FileResponse(path, media_type='application/pdf', filename=f'report-{report_id}.pdf',
-                            content_disposition_type='inline')
+        return FileResponse(
+            path, media_type='application/pdf', filename=f'report-{report_id}.pdf', content_disposition_type='inline'
+        )
 
 
 async def _draft_editor(shown: ReportView, actor: Actor) -> None:
     report, definition = shown.report, shown.definition
-    draft = ReportDraft(values=dict(report.values), findings=report.findings, impression=report.impression,
-                        language=report.language)
+    draft = ReportDraft(
+        values=dict(report.values), findings=report.findings, impression=report.impression, language=report.language
+    )
     state: dict[str, Any] = {'dirty': False, 'view': shown, 'saving': False}
     inputs: dict[str, Any] = {}
     language = report.language
@@ -119,13 +124,17 @@ async def _draft_editor(shown: ReportView, actor: Actor) -> None:
         return True
 
     def show_saved(current: ReportView) -> None:
-        state['label'].text = t('Saved by {name} at {time}', name=current.name(current.report.last_saved_by_id),
-                             time=current.report.last_saved_at.strftime('%Y-%m-%d %H:%M:%S'))
+        state['label'].text = t(
+            'Saved by {name} at {time}',
+            name=current.name(current.report.last_saved_by_id),
+            time=current.report.last_saved_at.strftime('%Y-%m-%d %H:%M:%S'),
+        )
 
     header(shown)
     with ui.row().classes('items-center gap-4'):
-        ui.select(LANGUAGE_NAMES, label=t('Report language'), on_change=changed).bind_value(draft, 'language') \
-            .classes('w-40').mark('report-language')
+        ui.select(LANGUAGE_NAMES, label=t('Report language'), on_change=changed).bind_value(draft, 'language').classes(
+            'w-40'
+        ).mark('report-language')
         state['label'] = ui.label().classes('text-caption text-grey-7').mark('saved-by')
         show_saved(shown)
 
@@ -182,26 +191,33 @@ async def _draft_editor(shown: ReportView, actor: Actor) -> None:
         if access.may(actor, Permission.FINALISE_REPORTS):
             ui.button(t('Finalise'), icon='verified', on_click=finalise).mark('finalise')
         if actor.role == 'admin' or actor.user_id == report.author_id:
-            ui.button(t('Delete draft'), icon='delete', on_click=delete).props('flat color=negative') \
-                .mark('delete-draft')
+            ui.button(t('Delete draft'), icon='delete', on_click=delete).props('flat color=negative').mark(
+                'delete-draft'
+            )
 
     ui.timer(AUTOSAVE_S, save)
     client = ui.context.client
     client.on_disconnect(save)
 
 
-def _field_input(spec: FieldDef, draft: ReportDraft, language: str, changed: Any,
-                 computed_labels: dict[str, ui.label]) -> Any:
+def _field_input(
+    spec: FieldDef, draft: ReportDraft, language: str, changed: Any, computed_labels: dict[str, ui.label]
+) -> Any:
     if spec.type == 'computed':
         computed_labels[spec.key] = ui.label('—').classes('text-weight-medium').mark(f'field-{spec.key}')
         return None
     if spec.type == 'choice':
         options = {c.value: templates.label(c.label, language) for c in spec.choices}
-        field = ui.select(options, clearable=True, value=draft.values.get(spec.key) or None,
-                          on_change=lambda e: _put(draft, spec.key, e.value, changed))
+        field = ui.select(
+            options,
+            clearable=True,
+            value=draft.values.get(spec.key) or None,
+            on_change=lambda e: _put(draft, spec.key, e.value, changed),
+        )
     else:
-        field = ui.input(value=str(draft.values.get(spec.key) or ''),
-                         on_change=lambda e: _put(draft, spec.key, e.value, changed))
+        field = ui.input(
+            value=str(draft.values.get(spec.key) or ''), on_change=lambda e: _put(draft, spec.key, e.value, changed)
+        )
         if spec.unit:
             field.props(f'suffix="{spec.unit}"')
         if spec.normal is not None:
@@ -217,8 +233,9 @@ def _put(draft: ReportDraft, key: str, value: Any, changed: Any) -> None:
     changed()
 
 
-def _measurements(shown: ReportView, fields: list[FieldDef], draft: ReportDraft, inputs: dict[str, Any],
-                  changed: Any) -> None:
+def _measurements(
+    shown: ReportView, fields: list[FieldDef], draft: ReportDraft, inputs: dict[str, Any], changed: Any
+) -> None:
     numbers = [f for f in fields if f.type == 'number']
     if not shown.measurements or not numbers:
         return
@@ -230,10 +247,12 @@ def _measurements(shown: ReportView, fields: list[FieldDef], draft: ReportDraft,
                 continue
             target = {'key': _matching_field(measurement.label, numbers)}
             with ui.row().classes('items-center gap-3').mark('measurement-row'):
-                ui.label(f'{measurement.label or measurement.kind}: {measurement.value:.1f} {measurement.unit}') \
-                    .classes('w-64')
-                ui.select({f.key: templates.label(f.label, language) for f in numbers}, label=t('Field')) \
-                    .bind_value(target, 'key').classes('w-64').props('dense')
+                ui.label(
+                    f'{measurement.label or measurement.kind}: {measurement.value:.1f} {measurement.unit}'
+                ).classes('w-64')
+                ui.select({f.key: templates.label(f.label, language) for f in numbers}, label=t('Field')).bind_value(
+                    target, 'key'
+                ).classes('w-64').props('dense')
 
                 def insert(m: Any = measurement, chosen: dict = target) -> None:
                     spec = next((f for f in numbers if f.key == chosen['key']), None)
@@ -246,8 +265,9 @@ def _measurements(shown: ReportView, fields: list[FieldDef], draft: ReportDraft,
                         inputs[spec.key].value = value
                     changed()
 
-                ui.button(t('Insert'), icon='input', on_click=insert).props('outline dense') \
-                    .mark(f'insert-{measurement.id}')
+                ui.button(t('Insert'), icon='input', on_click=insert).props('outline dense').mark(
+                    f'insert-{measurement.id}'
+                )
 
 
 def _matching_field(label: str, numbers: list[FieldDef]) -> str | None:

@@ -33,8 +33,12 @@ def register() -> None:
             if not found['rows']:
                 ui.label(t('No reports found')).classes('text-grey-7').mark('no-reports')
             for row in found['rows']:
-                with ui.card().classes('w-full q-pa-sm cursor-pointer') \
-                        .on('click', lambda r=row: ui.navigate.to(f'/reports/{r.id}')).mark('report-row'):
+                with (
+                    ui.card()
+                    .classes('w-full q-pa-sm cursor-pointer')
+                    .on('click', lambda r=row: ui.navigate.to(f'/reports/{r.id}'))
+                    .mark('report-row')
+                ):
                     with ui.row().classes('items-center gap-3 w-full'):
                         ui.badge(t(row.state), color=STATE_COLOURS.get(row.state, 'grey'))
                         ui.label(row.patient_name).classes('text-weight-medium')
@@ -45,11 +49,14 @@ def register() -> None:
                         ui.label(row.signed_at or row.saved_at).classes('text-caption text-grey-7')
 
         with ui.row().classes('items-end gap-4'):
-            ui.input(t('Search report text'), on_change=reload).bind_value(query, 'text') \
-                .props('clearable debounce=400').classes('w-80').mark('report-search')
-            ui.select({'': t('all'), 'draft': t('draft'), 'final': t('final'), 'addended': t('addended')},
-                      label=t('State'), on_change=reload).bind_value(query, 'state') \
-                .classes('w-40').mark('report-state-filter')
+            ui.input(t('Search report text'), on_change=reload).bind_value(query, 'text').props(
+                'clearable debounce=400'
+            ).classes('w-80').mark('report-search')
+            ui.select(
+                {'': t('all'), 'draft': t('draft'), 'final': t('final'), 'addended': t('addended')},
+                label=t('State'),
+                on_change=reload,
+            ).bind_value(query, 'state').classes('w-40').mark('report-state-filter')
         results()
         await reload()
         live.on(events.ReportChanged).subscribe(reload)

@@ -20,8 +20,9 @@ def header(shown: ReportView) -> None:
     """Patient, study, template version and state."""
     study, patient, report = shown.study, shown.patient, shown.report
     with ui.card().classes('w-full'), ui.row().classes('items-center gap-4 w-full'):
-        ui.label(patient.name if patient else display_person_name(study.patient_name)).classes('text-h6') \
-            .mark('report-patient')
+        ui.label(patient.name if patient else display_person_name(study.patient_name)).classes('text-h6').mark(
+            'report-patient'
+        )
         ui.label(patient.patient_id if patient else study.dicom_patient_id).classes('text-grey-7')
         ui.label(f'{study.study_date or ""} · {study.description} · {study.accession_number}').classes('text-grey-7')
         ui.space()
@@ -38,8 +39,10 @@ def key_images(shown: ReportView) -> None:
         with ui.row().classes('gap-3'):
             for key in shown.key_images:
                 series_uid, sop_uid = shown.uids.get(key.instance_id, ('', ''))
-                url = (f'/dicomweb/studies/{shown.study.study_instance_uid}/series/{series_uid}/instances/'
-                       f'{sop_uid}/frames/{key.frame}/rendered')
+                url = (
+                    f'/dicomweb/studies/{shown.study.study_instance_uid}/series/{series_uid}/instances/'
+                    f'{sop_uid}/frames/{key.frame}/rendered'
+                )
                 with ui.column().classes('items-center gap-1').mark('key-image'):
                     ui.image(url).classes('w-48 h-48 bg-black').props('fit=contain')
                     ui.label(key.note or f'#{key.instance_id}/{key.frame}').classes('text-caption')
@@ -64,26 +67,34 @@ async def final_report(shown: ReportView, actor: Actor) -> None:
                     chosen = next((c for c in spec.choices if c.value == str(value)), None)
                     printed = templates.label(chosen.label, language) if chosen else value
                     ui.label(templates.label(spec.label, language))
-                    ui.label(f'{printed} {spec.unit}'.strip()) \
-                        .classes('text-weight-medium' + (' text-negative' if spec.key in flagged else '')) \
-                        .mark(f'value-{spec.key}')
+                    ui.label(f'{printed} {spec.unit}'.strip()).classes(
+                        'text-weight-medium' + (' text-negative' if spec.key in flagged else '')
+                    ).mark(f'value-{spec.key}')
     with ui.card().classes('w-full'):
         ui.label(t('Findings')).classes('text-subtitle1 text-weight-medium')
         ui.html(report.findings).mark('findings-text')  # sanitised by domain.richtext on save
         ui.label(t('Impression')).classes('text-subtitle1 text-weight-medium')
         ui.html(report.impression).mark('impression-text')
         if report.signed_at is not None:
-            ui.label(t('Signed by {name} at {time}', name=shown.name(report.signed_by_id),
-                       time=report.signed_at.strftime('%Y-%m-%d %H:%M'))).classes('text-weight-medium') \
-                .mark('signed-by')
+            ui.label(
+                t(
+                    'Signed by {name} at {time}',
+                    name=shown.name(report.signed_by_id),
+                    time=report.signed_at.strftime('%Y-%m-%d %H:%M'),
+                )
+            ).classes('text-weight-medium').mark('signed-by')
             ui.label(f'SHA-256 {report.content_sha256}').classes('text-caption font-mono text-grey-7')
     for number, addendum in enumerate(shown.addenda, start=1):
         with ui.card().classes('w-full border-l-4 border-orange-5').mark('addendum'):
             ui.label(f'{t("Addendum")} {number}').classes('text-subtitle1 text-weight-medium')
             ui.html(addendum.findings)
-            ui.label(t('Signed by {name} at {time}', name=shown.name(addendum.signed_by_id),
-                       time=addendum.signed_at.strftime('%Y-%m-%d %H:%M') if addendum.signed_at else '')) \
-                .classes('text-caption')
+            ui.label(
+                t(
+                    'Signed by {name} at {time}',
+                    name=shown.name(addendum.signed_by_id),
+                    time=addendum.signed_at.strftime('%Y-%m-%d %H:%M') if addendum.signed_at else '',
+                )
+            ).classes('text-caption')
     key_images(shown)
     if report.state != reporting.DRAFT:
         await _pdf_panel(report.id or 0, actor)
@@ -107,16 +118,19 @@ async def _pdf_panel(report_id: int, actor: Actor) -> None:
             return
         with ui.row().classes('items-center gap-2'):
             if report.pdf_path and report.pdf_rendered_at is not None:
-                ui.button(t('Open PDF'), icon='picture_as_pdf',
-                          on_click=lambda: ui.navigate.to(f'/reports/{report_id}/pdf', new_tab=True)) \
-                    .mark('open-pdf')
+                ui.button(
+                    t('Open PDF'),
+                    icon='picture_as_pdf',
+                    on_click=lambda: ui.navigate.to(f'/reports/{report_id}/pdf', new_tab=True),
+                ).mark('open-pdf')
                 ui.label(f'PDF SHA-256 {report.pdf_sha256}').classes('text-caption font-mono text-grey-7')
             else:
                 ui.spinner(size='sm')
                 ui.label(t('The PDF is being prepared')).classes('text-grey-7').mark('pdf-pending')
             if access.may(actor, Permission.WRITE_REPORTS):
-                ui.button(t('Render the PDF again'), icon='refresh', on_click=render_again) \
-                    .props('flat dense').mark('render-again')
+                ui.button(t('Render the PDF again'), icon='refresh', on_click=render_again).props('flat dense').mark(
+                    'render-again'
+                )
 
     async def render_again() -> None:
         if await perform(reporting.request_pdf, report_id, by=actor) is not FAILED:

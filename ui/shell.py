@@ -78,8 +78,7 @@ def screen(path: str, *, title: str, frame: bool = True) -> Callable[[Callable[.
             app.storage.client['actor'] = actor
             app.storage.user['language'] = actor.language
             if actor.role not in allowed:
-                await run.io_bound(audit.record_refusal, actor, 'screen.denied', object_type='screen',
-                                   object_id=path)
+                await run.io_bound(audit.record_refusal, actor, 'screen.denied', object_type='screen', object_id=path)
                 log.warning('screen %s refused for user %s (%s)', path, actor.user_id, actor.role)
                 _frame(actor, t('Not allowed'))
                 with ui.column().classes('w-full items-center q-pa-xl'):
@@ -94,7 +93,8 @@ def screen(path: str, *, title: str, frame: bool = True) -> Callable[[Callable[.
             return None
 
         page.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-            [inspect.Parameter('request', inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request), *params])
+            [inspect.Parameter('request', inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request), *params]
+        )
         ui.page(path, title=f'{t(title)} · ClinicPACS')(page)
         return page
 
@@ -130,12 +130,14 @@ def _frame(actor: Actor, title: str) -> None:
     ui.colors(primary='#1f5f8b', secondary='#4a8db7', accent='#e39b2d', positive='#2e7d32')
     ui.query('body').classes('bg-grey-1')
     items = menu_for(actor.role)
-    with ui.left_drawer(value=True).props('bordered width=220 breakpoint=900').classes('bg-white q-pa-none') \
-            as drawer:
+    with ui.left_drawer(value=True).props('bordered width=220 breakpoint=900').classes('bg-white q-pa-none') as drawer:
         with ui.list().props('padding').classes('w-full'):
             for item in items:
-                with ui.item(on_click=lambda i=item: ui.navigate.to(i.path)).props('clickable') \
-                        .mark(f'nav-{item.path.strip("/").replace("/", "-") or "home"}'):
+                with (
+                    ui.item(on_click=lambda i=item: ui.navigate.to(i.path))
+                    .props('clickable')
+                    .mark(f'nav-{item.path.strip("/").replace("/", "-") or "home"}')
+                ):
                     with ui.item_section().props('avatar'):
                         ui.icon(item.icon, color='primary')
                     ui.item_section(t(item.label))
@@ -150,8 +152,12 @@ def _frame(actor: Actor, title: str) -> None:
             with ui.menu():
                 ui.menu_item(t('Account'), on_click=lambda: ui.navigate.to('/account'))
                 with ui.menu_item(auto_close=False):
-                    ui.select(LANGUAGE_NAMES, value=actor.language, label=t('Language'),
-                              on_change=lambda e: _switch_language(e.value)).classes('w-40').mark('language')
+                    ui.select(
+                        LANGUAGE_NAMES,
+                        value=actor.language,
+                        label=t('Language'),
+                        on_change=lambda e: _switch_language(e.value),
+                    ).classes('w-40').mark('language')
                 ui.separator()
                 ui.menu_item(t('Sign out'), on_click=sign_out).mark('sign-out')
     ui.timer(SESSION_CHECK_S, _check_session_alive)

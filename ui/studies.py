@@ -73,11 +73,16 @@ def register() -> None:
             await listing.refresh()
 
         with ui.row().classes('items-center gap-2 w-full'):
-            search = ui.input(t('Search'), on_change=listing.refresh).props('dense clearable') \
-                .classes('w-72').mark('study-search')
+            search = (
+                ui.input(t('Search'), on_change=listing.refresh)
+                .props('dense clearable')
+                .classes('w-72')
+                .mark('study-search')
+            )
             for state in ('', 'receiving', 'processing', 'ready'):
-                ui.button(t(state or 'all'), on_click=lambda s=state: show(s)).props('outline dense no-caps') \
-                    .mark(f'studies-{state or "all"}')
+                ui.button(t(state or 'all'), on_click=lambda s=state: show(s)).props('outline dense no-caps').mark(
+                    f'studies-{state or "all"}'
+                )
         await listing()
         for kind in (events.StudyArrived, events.StudyUpdated, events.StudyMatched):
             live.on(kind).subscribe(refresh_soon)
@@ -89,8 +94,7 @@ def study_card(study: StudySummary, actions: Callable[[], None] | None = None) -
         with ui.row().classes('items-center w-full gap-3'):
             ui.badge(t(study.state), color=STATE_COLOURS.get(study.state, 'grey')).mark(f'state-{study.id}')
             if study.clinic_patient_name is not None:
-                ui.link(study.clinic_patient_name, f'/patients/{study.patient_ref_id}') \
-                    .classes('text-weight-medium')
+                ui.link(study.clinic_patient_name, f'/patients/{study.patient_ref_id}').classes('text-weight-medium')
             else:
                 ui.label(display_person_name(study.patient_name) or t('(no name)')).classes('text-weight-medium')
                 ui.badge(t('unmatched'), color='negative').props('outline')
@@ -101,22 +105,25 @@ def study_card(study: StudySummary, actions: Callable[[], None] | None = None) -
             ui.space()
             if study.accession_number:
                 ui.label(f'{t("Accession")} {study.accession_number}').classes('text-grey-7')
-            ui.label(t('{series} series · {images} images', series=study.num_series, images=study.num_instances)) \
-                .mark(f'counts-{study.id}')
+            ui.label(t('{series} series · {images} images', series=study.num_series, images=study.num_instances)).mark(
+                f'counts-{study.id}'
+            )
             if actions is not None:
                 actions()
-            ui.button(t('Open'), icon='visibility', on_click=lambda s=study.id: ui.navigate.to(f'/viewer/{s}')) \
-                .props('flat dense no-caps').mark(f'open-{study.id}')
+            ui.button(t('Open'), icon='visibility', on_click=lambda s=study.id: ui.navigate.to(f'/viewer/{s}')).props(
+                'flat dense no-caps'
+            ).mark(f'open-{study.id}')
         if study.series:
             with ui.row().classes('gap-2 q-mt-xs'):
                 for series in study.series:
                     with ui.column().classes('items-center gap-0'):
                         if series.thumbnail_path:
-                            ui.image(f'/studies/thumbnails/{series.id}?v={study.state}-{series.num_instances}') \
-                                .classes('w-24 h-24 rounded-borders bg-black').props('fit=contain') \
-                                .mark(f'thumbnail-{series.id}')
+                            ui.image(f'/studies/thumbnails/{series.id}?v={study.state}-{series.num_instances}').classes(
+                                'w-24 h-24 rounded-borders bg-black'
+                            ).props('fit=contain').mark(f'thumbnail-{series.id}')
                         else:
                             with ui.element('div').classes('w-24 h-24 rounded-borders bg-grey-3 flex flex-center'):
                                 ui.icon('image', color='grey-6')
-                        ui.label(f'{series.modality} {series.series_number or ""} · {series.num_instances}') \
-                            .classes('text-caption text-grey-8')
+                        ui.label(f'{series.modality} {series.series_number or ""} · {series.num_instances}').classes(
+                            'text-caption text-grey-8'
+                        )

@@ -28,9 +28,14 @@ def register() -> None:
             if not rows:
                 ui.label(t('Every study is matched to a patient')).classes('text-grey-7').mark('none-unmatched')
             for study in rows:
-                study_card(study, actions=lambda s=study.id: ui.button(
-                    t('Assign to a patient'), icon='person_search', on_click=lambda: choose_patient(s))
-                    .props('no-caps dense').mark(f'assign-{s}'))
+                study_card(
+                    study,
+                    actions=lambda s=study.id: (
+                        ui.button(t('Assign to a patient'), icon='person_search', on_click=lambda: choose_patient(s))
+                        .props('no-caps dense')
+                        .mark(f'assign-{s}')
+                    ),
+                )
 
         async def refresh_soon() -> None:
             if pending['refresh']:
@@ -57,14 +62,21 @@ def register() -> None:
                         ui.label(t('No patient found')).classes('text-grey-7')
                     for patient in page.rows:
                         birth = patient.birth_date.isoformat() if patient.birth_date else ''
-                        with ui.item(on_click=lambda p=patient.id: assign(study_id, p, dialog)) \
-                                .props('clickable').mark('patient-choice'):
+                        with (
+                            ui.item(on_click=lambda p=patient.id: assign(study_id, p, dialog))
+                            .props('clickable')
+                            .mark('patient-choice')
+                        ):
                             with ui.item_section():
                                 ui.item_label(patient.name)
                                 ui.item_label(f'{patient.patient_id} · {birth}').props('caption')
 
-                search = ui.input(t('Search patients'), on_change=matches.refresh).props('autofocus clearable') \
-                    .classes('w-full').mark('assign-search')
+                search = (
+                    ui.input(t('Search patients'), on_change=matches.refresh)
+                    .props('autofocus clearable')
+                    .classes('w-full')
+                    .mark('assign-search')
+                )
                 await matches()
                 with ui.row().classes('w-full justify-end'):
                     ui.button(t('Cancel'), on_click=dialog.close).props('flat')
@@ -73,8 +85,7 @@ def register() -> None:
         async def assign(study_id: int, patient_id: int | None, dialog: ui.dialog) -> None:
             if patient_id is None:
                 return
-            if await perform(study_lists.assign, study_id, patient_id, by=actor,
-                             success=t('Study assigned')) is FAILED:
+            if await perform(study_lists.assign, study_id, patient_id, by=actor, success=t('Study assigned')) is FAILED:
                 return
             dialog.close()
             await listing.refresh()

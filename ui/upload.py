@@ -11,8 +11,13 @@ from dicom import ingest, storage, uploads
 from .i18n import t
 from .shell import current_actor, nav, screen
 
-RESULT_COLOURS = {'stored': 'positive', 'duplicate': 'grey', 'index': 'grey', 'conflict': 'warning',
-                  'refused': 'negative'}
+RESULT_COLOURS = {
+    'stored': 'positive',
+    'duplicate': 'grey',
+    'index': 'grey',
+    'conflict': 'warning',
+    'refused': 'negative',
+}
 
 
 @dataclass
@@ -49,9 +54,16 @@ def register() -> None:
                     scratch = storage.data_dir() / storage.INCOMING / f'{uuid.uuid4().hex}.upload'
                     try:
                         await file.save(scratch)
-                        progress.results.extend(await run.io_bound(
-                            uploads.process, scratch, file.name, ingest.shared(), by=actor,
-                            progress=lambda done, total: _inner(progress, done, total)))
+                        progress.results.extend(
+                            await run.io_bound(
+                                uploads.process,
+                                scratch,
+                                file.name,
+                                ingest.shared(),
+                                by=actor,
+                                progress=lambda done, total: _inner(progress, done, total),
+                            )
+                        )
                     finally:
                         scratch.unlink(missing_ok=True)
                 progress.files_done += 1
@@ -61,15 +73,34 @@ def register() -> None:
             ui.notify(t('{n} images stored', n=stored), type='positive' if stored else 'warning')
 
         with ui.card().classes('w-full max-w-3xl'):
-            ui.label(t('DICOM files, a zip of them, or every file of a folder with a DICOMDIR')) \
-                .classes('text-subtitle1')
-            uploader = ui.upload(multiple=True, auto_upload=True, on_multi_upload=received,
-                                 max_file_size=uploads.MAX_UPLOAD_BYTES, label=t('Choose or drop files')) \
-                .props('accept="*" flat bordered').classes('w-full').mark('upload')
-            folder = ui.button(t('Choose a folder'), icon='folder_open', on_click=lambda: ui.run_javascript(
-                f'const i = document.querySelector("#{uploader.html_id} input[type=file]");'
-                'if (i) { i.setAttribute("webkitdirectory", ""); i.click(); i.removeAttribute("webkitdirectory"); }'
-            )).props('outline no-caps').mark('choose-folder')
+            ui.label(t('DICOM files, a zip of them, or every file of a folder with a DICOMDIR')).classes(
+                'text-subtitle1'
+            )
+            uploader = (
+                ui.upload(
+                    multiple=True,
+                    auto_upload=True,
+                    on_multi_upload=received,
+                    max_file_size=uploads.MAX_UPLOAD_BYTES,
+                    label=t('Choose or drop files'),
+                )
+                .props('accept="*" flat bordered')
+                .classes('w-full')
+                .mark('upload')
+            )
+            folder = (
+                ui.button(
+                    t('Choose a folder'),
+                    icon='folder_open',
+                    on_click=lambda: ui.run_javascript(
+                        f'const i = document.querySelector("#{uploader.html_id} input[type=file]");'
+                        'if (i) { i.setAttribute("webkitdirectory", ""); i.click(); '
+                        'i.removeAttribute("webkitdirectory"); }'
+                    ),
+                )
+                .props('outline no-caps')
+                .mark('choose-folder')
+            )
             folder.tooltip(t('Uploads every file of the folder; the DICOMDIR is read as its index'))
             bar = ui.linear_progress(value=0, show_value=False).classes('w-full').mark('upload-progress')
             ui.timer(0.25, lambda: bar.set_value(progress.fraction))

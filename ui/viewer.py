@@ -22,9 +22,16 @@ from .viewer_tools import PRESETS, SHORTCUTS, TOOL_KEYS, file_windows, measureme
 
 log = logging.getLogger(__name__)
 
-TOOLS = [('scroll', 'swap_vert', 'Scroll'), ('pan', 'pan_tool', 'Pan'), ('zoom', 'zoom_in', 'Zoom'),
-         ('wl', 'contrast', 'Window / level'), ('length', 'straighten', 'Length'), ('angle', 'architecture', 'Angle'),
-         ('ellipse', 'circle', 'Ellipse ROI'), ('rectangle', 'crop_square', 'Rectangle ROI')]
+TOOLS = [
+    ('scroll', 'swap_vert', 'Scroll'),
+    ('pan', 'pan_tool', 'Pan'),
+    ('zoom', 'zoom_in', 'Zoom'),
+    ('wl', 'contrast', 'Window / level'),
+    ('length', 'straighten', 'Length'),
+    ('angle', 'architecture', 'Angle'),
+    ('ellipse', 'circle', 'Ellipse ROI'),
+    ('rectangle', 'crop_square', 'Rectangle ROI'),
+]
 
 
 def register() -> None:
@@ -70,8 +77,10 @@ class Viewer:
     # ------------------------------------------------------------ layout
 
     async def build(self) -> None:
-        ui.add_css('.viewer-grid{display:grid;gap:4px;height:calc(100vh - 190px);min-height:360px}'
-                   '.series-card{cursor:pointer;user-select:none}')
+        ui.add_css(
+            '.viewer-grid{display:grid;gap:4px;height:calc(100vh - 190px);min-height:360px}'
+            '.series-card{cursor:pointer;user-select:none}'
+        )
         self.toolbar()
         with ui.row().classes('w-full no-wrap gap-2 items-start'):
             with ui.column().classes('w-36 gap-2 shrink-0').mark('series-strip'):
@@ -85,8 +94,9 @@ class Viewer:
                 box.on('dragover', js_handler='(e) => e.preventDefault()')
                 box.on('drop', lambda n=n: self.drop(n))
                 with box:
-                    canvas = ViewerCanvas().classes('w-full h-full').mark(f'viewport-{n}') \
-                        .props(f'data-testid=viewport-{n}')
+                    canvas = (
+                        ViewerCanvas().classes('w-full h-full').mark(f'viewport-{n}').props(f'data-testid=viewport-{n}')
+                    )
             viewport = Viewport(canvas, box)
             canvas.on('index', lambda e, v=viewport: self.on_index(v, int(e.args)), throttle=0.08)
             canvas.on('window', lambda e, v=viewport: self.on_window(v, e.args))
@@ -107,56 +117,84 @@ class Viewer:
     def toolbar(self) -> None:
         with ui.row().classes('w-full items-center gap-1 wrap').mark('viewer-toolbar'):
             name = display_person_name(self.study.patient_name)
-            ui.label(f'{name} · {self.study.study_date or ""} · {self.study.description}') \
-                .classes('text-subtitle1 q-mr-md').mark('viewer-study')
+            ui.label(f'{name} · {self.study.study_date or ""} · {self.study.description}').classes(
+                'text-subtitle1 q-mr-md'
+            ).mark('viewer-study')
             self.status = ui.label('').classes('text-caption text-grey-7 q-mr-md')
             with ui.button_group().props('flat'):
                 for count in (1, 2, 4):
-                    ui.button(str(count), on_click=lambda c=count: self.set_layout(c)).props('flat dense') \
-                        .tooltip(t('{n} viewports', n=count)).mark(f'layout-{count}')
+                    ui.button(str(count), on_click=lambda c=count: self.set_layout(c)).props('flat dense').tooltip(
+                        t('{n} viewports', n=count)
+                    ).mark(f'layout-{count}')
             self.tool_buttons: dict[str, ui.button] = {}
             with ui.button_group().props('flat'):
                 for name, icon, label in TOOLS:
                     if name in ('length', 'angle', 'ellipse', 'rectangle') and not self.may_measure:
                         continue
-                    self.tool_buttons[name] = ui.button(icon=icon, on_click=lambda n=name: self.set_tool(n)) \
-                        .props(f'flat dense data-testid=tool-{name}').tooltip(t(label)).mark(f'tool-{name}')
+                    self.tool_buttons[name] = (
+                        ui.button(icon=icon, on_click=lambda n=name: self.set_tool(n))
+                        .props(f'flat dense data-testid=tool-{name}')
+                        .tooltip(t(label))
+                        .mark(f'tool-{name}')
+                    )
             self.presets = ui.button(t('Presets'), icon='tune').props('flat dense no-caps').mark('presets')
             with self.presets, ui.menu() as self.preset_menu:
                 pass
             for icon, label, mark, action in (
-                    ('invert_colors', 'Invert', 'invert', self.toggle_invert),
-                    ('fit_screen', 'Fit', 'fit', lambda: self.call('fit')),
-                    ('crop_free', 'One to one', 'one-to-one', lambda: self.call('oneToOne')),
-                    ('rotate_right', 'Rotate 90°', 'rotate', lambda: self.call('rotate90')),
-                    ('swap_horiz', 'Flip horizontal', 'flip-h', lambda: self.call('flipHorizontal')),
-                    ('swap_vert', 'Flip vertical', 'flip-v', lambda: self.call('flipVertical')),
-                    ('restart_alt', 'Reset', 'reset', self.reset)):
+                ('invert_colors', 'Invert', 'invert', self.toggle_invert),
+                ('fit_screen', 'Fit', 'fit', lambda: self.call('fit')),
+                ('crop_free', 'One to one', 'one-to-one', lambda: self.call('oneToOne')),
+                ('rotate_right', 'Rotate 90°', 'rotate', lambda: self.call('rotate90')),
+                ('swap_horiz', 'Flip horizontal', 'flip-h', lambda: self.call('flipHorizontal')),
+                ('swap_vert', 'Flip vertical', 'flip-v', lambda: self.call('flipVertical')),
+                ('restart_alt', 'Reset', 'reset', self.reset),
+            ):
                 ui.button(icon=icon, on_click=action).props('flat dense').tooltip(t(label)).mark(mark)
-            self.play_button = ui.button(icon='play_arrow', on_click=self.toggle_cine).props('flat dense') \
-                .tooltip(t('Play / pause cine')).mark('cine')
-            self.speed = ui.number(t('fps'), value=25, min=1, max=120, step=1,
-                                   on_change=self.apply_speed).props('dense').classes('w-16').mark('speed')
+            self.play_button = (
+                ui.button(icon='play_arrow', on_click=self.toggle_cine)
+                .props('flat dense')
+                .tooltip(t('Play / pause cine'))
+                .mark('cine')
+            )
+            self.speed = (
+                ui.number(t('fps'), value=25, min=1, max=120, step=1, on_change=self.apply_speed)
+                .props('dense')
+                .classes('w-16')
+                .mark('speed')
+            )
             self.link = ui.checkbox(t('Link'), on_change=lambda e: setattr(self, 'linked', e.value)).mark('link')
-            ui.button(icon='text_fields', on_click=self.toggle_corner_text).props('flat dense') \
-                .tooltip(t('Corner text on / off')).mark('corner-text')
+            ui.button(icon='text_fields', on_click=self.toggle_corner_text).props('flat dense').tooltip(
+                t('Corner text on / off')
+            ).mark('corner-text')
             if self.may_measure:
-                self.key_button = ui.button(icon='star_border', on_click=self.toggle_key).props('flat dense') \
-                    .tooltip(t('Key image')).mark('key-image')
+                self.key_button = (
+                    ui.button(icon='star_border', on_click=self.toggle_key)
+                    .props('flat dense')
+                    .tooltip(t('Key image'))
+                    .mark('key-image')
+                )
             if self.may_view_tags:
-                ui.button(icon='list_alt', on_click=self.show_tags).props('flat dense') \
-                    .tooltip(t('DICOM tags')).mark('tags')
-            ui.button(icon='keyboard', on_click=self.show_shortcuts).props('flat dense') \
-                .tooltip(t('Keyboard shortcuts')).mark('shortcuts')
+                ui.button(icon='list_alt', on_click=self.show_tags).props('flat dense').tooltip(t('DICOM tags')).mark(
+                    'tags'
+                )
+            ui.button(icon='keyboard', on_click=self.show_shortcuts).props('flat dense').tooltip(
+                t('Keyboard shortcuts')
+            ).mark('shortcuts')
 
     def strip(self, study: StudyView) -> None:
         for series in study.series:
-            with ui.card().classes('series-card w-full q-pa-xs').props('draggable flat bordered') \
-                    .mark(f'series-{series.id}') as card:
+            with (
+                ui.card()
+                .classes('series-card w-full q-pa-xs')
+                .props('draggable flat bordered')
+                .mark(f'series-{series.id}') as card
+            ):
                 middle = series.instances[len(series.instances) // 2] if series.instances else None
                 if middle is not None:
-                    ui.image(_frame_url(study, series, middle, middle.number_of_frames // 2 + 1)
-                             + '?viewport=128,128&quality=80').classes('w-full').props('fit=contain height=96px')
+                    ui.image(
+                        _frame_url(study, series, middle, middle.number_of_frames // 2 + 1)
+                        + '?viewport=128,128&quality=80'
+                    ).classes('w-full').props('fit=contain height=96px')
                 ui.label(f'{series.series_number or ""} {series.modality} · {series.frames}').classes('text-caption')
                 ui.label(series.description).classes('text-caption text-grey-7 ellipsis')
             card.on('click', lambda s=series, st=study: self.show_series(self.viewports[self.active], st, s))
@@ -175,11 +213,14 @@ class Viewer:
 
     async def show_series(self, viewport: Viewport, study: StudyView, series: SeriesView, index: int = 0) -> None:
         viewport.study, viewport.series = study, series
-        viewport.images = [(instance, frame) for instance in series.instances
-                           for frame in range(1, instance.number_of_frames + 1)]
+        viewport.images = [
+            (instance, frame) for instance in series.instances for frame in range(1, instance.number_of_frames + 1)
+        ]
         viewport.index, viewport.window = min(index, max(0, len(viewport.images) - 1)), None
-        frames = [[_frame_url(study, series, instance, frame), instance.columns or 0, instance.rows or 0]
-                  for instance, frame in viewport.images]
+        frames = [
+            [_frame_url(study, series, instance, frame), instance.columns or 0, instance.rows or 0]
+            for instance, frame in viewport.images
+        ]
         viewport.canvas.frames(frames, viewport.index, None)
         self.activate(viewport)
         await self.image_changed(viewport)
@@ -206,8 +247,13 @@ class Viewer:
         viewport.file_window = [windows[0][1], windows[0][2]] if windows else None
         spacing = calibration.from_attributes(facts)
         label = f'{t("Series")} {viewport.series.series_number or ""} {viewport.series.description}'.strip()
-        viewport.canvas.info(message='', overlay=overlay(viewport.study, facts, label), orient=orientation(facts),
-                             spacing=spacing.column_mm or 0, window=viewport.file_window)
+        viewport.canvas.info(
+            message='',
+            overlay=overlay(viewport.study, facts, label),
+            orient=orientation(facts),
+            spacing=spacing.column_mm or 0,
+            window=viewport.file_window,
+        )
         self.speed.value = round(facts.get('FrameRate', 25)) if instance.number_of_frames > 1 else self.speed.value
         self.refresh_key_button()
 
@@ -270,8 +316,17 @@ class Viewer:
             stats = await run.io_bound(_roi, instance.file_path, frame, kind, points)
             if calibrated.value_unit:
                 stats['unit'] = calibrated.value_unit
-        saved = await perform(viewing.add_measurement, viewport.study.id, instance.id, frame, kind, points,
-                              calibration=calibrated, stats=stats, by=self.actor)
+        saved = await perform(
+            viewing.add_measurement,
+            viewport.study.id,
+            instance.id,
+            frame,
+            kind,
+            points,
+            calibration=calibrated,
+            stats=stats,
+            by=self.actor,
+        )
         if saved is not FAILED:
             ui.notify(f'{t(kind.capitalize())}: {measurement_text(saved)}', type='positive')
 
@@ -328,26 +383,37 @@ class Viewer:
         modality = viewport.series.modality if viewport.series else ''
         with self.preset_menu:
             for name, centre, width in PRESETS.get(modality, []):
-                ui.menu_item(f'{t(name)} ({centre:g}/{width:g})',
-                             on_click=lambda c=centre, w=width: self.apply_window(c, w)).mark(f'preset-{name}')
+                ui.menu_item(
+                    f'{t(name)} ({centre:g}/{width:g})', on_click=lambda c=centre, w=width: self.apply_window(c, w)
+                ).mark(f'preset-{name}')
             if viewport.images:
                 for name, centre, width in file_windows(self.facts.get(viewport.images[viewport.index][0].id, {})):
-                    ui.menu_item(f'{name} ({centre:g}/{width:g})',
-                                 on_click=lambda c=centre, w=width: self.apply_window(c, w))
+                    ui.menu_item(
+                        f'{name} ({centre:g}/{width:g})', on_click=lambda c=centre, w=width: self.apply_window(c, w)
+                    )
             ui.menu_item(t('Auto'), on_click=self.auto_window).mark('preset-auto')
 
     async def on_key(self, event: Any) -> None:
         if not event.action.keydown or event.modifiers.ctrl or event.modifiers.meta:
             return
         key = str(event.key.name if hasattr(event.key, 'name') else event.key)
-        actions = {'f': lambda: self.call('fit'), 'o': lambda: self.call('oneToOne'),
-                   'r': lambda: self.call('rotate90'),
-                   'h': lambda: self.call('flipHorizontal'), 'v': lambda: self.call('flipVertical'),
-                   'i': self.toggle_invert, '0': self.reset, ' ': self.toggle_cine, 'c': self.toggle_corner_text,
-                   '+': lambda: self.current().canvas.run_method('zoomBy', 1.25),
-                   '-': lambda: self.current().canvas.run_method('zoomBy', 0.8),
-                   '1': lambda: self.set_layout(1), '2': lambda: self.set_layout(2), '4': lambda: self.set_layout(4),
-                   '?': self.show_shortcuts}
+        actions = {
+            'f': lambda: self.call('fit'),
+            'o': lambda: self.call('oneToOne'),
+            'r': lambda: self.call('rotate90'),
+            'h': lambda: self.call('flipHorizontal'),
+            'v': lambda: self.call('flipVertical'),
+            'i': self.toggle_invert,
+            '0': self.reset,
+            ' ': self.toggle_cine,
+            'c': self.toggle_corner_text,
+            '+': lambda: self.current().canvas.run_method('zoomBy', 1.25),
+            '-': lambda: self.current().canvas.run_method('zoomBy', 0.8),
+            '1': lambda: self.set_layout(1),
+            '2': lambda: self.set_layout(2),
+            '4': lambda: self.set_layout(4),
+            '?': self.show_shortcuts,
+        }
         if key in TOOL_KEYS and (self.may_measure or TOOL_KEYS[key] in ('scroll', 'pan', 'zoom', 'wl')):
             self.set_tool(TOOL_KEYS[key])
         elif key == 'k' and self.may_measure:
@@ -376,16 +442,21 @@ class Viewer:
 
     def send_marks(self, viewport: Viewport) -> None:
         places = {(instance.id, frame): n for n, (instance, frame) in enumerate(viewport.images)}
-        marks = [{'kind': m.kind, 'points': m.points, 'text': measurement_text(m), 'index': places[(m.instance_id,
-                  m.frame)]} for m in self.measurements if (m.instance_id, m.frame) in places]
+        marks = [
+            {'kind': m.kind, 'points': m.points, 'text': measurement_text(m), 'index': places[(m.instance_id, m.frame)]}
+            for m in self.measurements
+            if (m.instance_id, m.frame) in places
+        ]
         viewport.canvas.marks(marks)
 
     def refresh_key_button(self) -> None:
         if not self.may_measure or not hasattr(self, 'key_button'):
             return
         viewport = self.current()
-        marked = bool(viewport.images) and (viewport.images[viewport.index][0].id,
-                                            viewport.images[viewport.index][1]) in self.key_frames
+        marked = (
+            bool(viewport.images)
+            and (viewport.images[viewport.index][0].id, viewport.images[viewport.index][1]) in self.key_frames
+        )
         self.key_button.props(f'icon={"star" if marked else "star_border"} color={"accent" if marked else "primary"}')
 
     async def toggle_key(self) -> None:
@@ -407,27 +478,35 @@ class Viewer:
                 ui.label(t('No prior studies of this patient')).classes('text-caption text-grey-7').mark('no-priors')
             else:
                 for prior in priors:
-                    ui.button(f'{prior.study_date or ""} {prior.modalities} {prior.description}',
-                              on_click=lambda p=prior.id: self.compare(p)).props('flat dense no-caps align=left') \
-                        .classes('w-full').mark(f'prior-{prior.id}')
+                    ui.button(
+                        f'{prior.study_date or ""} {prior.modalities} {prior.description}',
+                        on_click=lambda p=prior.id: self.compare(p),
+                    ).props('flat dense no-caps align=left').classes('w-full').mark(f'prior-{prior.id}')
             ui.separator()
             ui.label(t('Measurements')).classes('text-subtitle2')
             if not self.measurements:
                 ui.label(t('None yet')).classes('text-caption text-grey-7')
             for row in self.measurements:
-                with ui.row().classes('w-full items-center no-wrap gap-1').mark('measurement-row') \
-                        .props('data-testid=measurement-row'):
+                with (
+                    ui.row()
+                    .classes('w-full items-center no-wrap gap-1')
+                    .mark('measurement-row')
+                    .props('data-testid=measurement-row')
+                ):
                     ui.label(measurement_text(row)).classes('text-body2 grow').mark(f'measurement-{row.id}')
                     if self.may_measure:
                         with ui.button(icon='edit').props('flat dense size=sm').mark(f'label-{row.id}'):
                             with ui.menu(), ui.column().classes('q-pa-sm'):
                                 label = ui.input(t('Label'), value=row.label).mark('measurement-label')
-                                ui.button(t('Save'), on_click=lambda r=row.id, i=label: self.relabel(r, i.value)) \
-                                    .mark('save-label')
-                        ui.button(icon='delete', on_click=lambda r=row.id: self.remove(r)) \
-                            .props('flat dense size=sm color=negative').mark(f'delete-{row.id}')
-                ui.label(f'{row.calibration} · {row.created_by} · {row.created_at:%Y-%m-%d %H:%M}') \
-                    .classes('text-caption text-grey-7')
+                                ui.button(t('Save'), on_click=lambda r=row.id, i=label: self.relabel(r, i.value)).mark(
+                                    'save-label'
+                                )
+                        ui.button(icon='delete', on_click=lambda r=row.id: self.remove(r)).props(
+                            'flat dense size=sm color=negative'
+                        ).mark(f'delete-{row.id}')
+                ui.label(f'{row.calibration} · {row.created_by} · {row.created_at:%Y-%m-%d %H:%M}').classes(
+                    'text-caption text-grey-7'
+                )
             ui.separator()
             ui.label(t('Key images: {n}', n=len(self.key_frames))).classes('text-subtitle2').mark('key-count')
 
@@ -460,11 +539,17 @@ class Viewer:
         with ui.dialog() as dialog, ui.card().classes('w-[56rem] max-w-full'):
             ui.label(t('DICOM tags')).classes('text-h6')
             search = ui.input(t('Filter')).classes('w-full').mark('tag-filter')
-            columns = [{'name': n, 'label': t(n.capitalize()), 'field': n, 'align': 'left'}
-                       for n in ('tag', 'name', 'vr', 'value')]
+            columns = [
+                {'name': n, 'label': t(n.capitalize()), 'field': n, 'align': 'left'}
+                for n in ('tag', 'name', 'vr', 'value')
+            ]
             shown = [{**row, 'name': '\u00a0' * 3 * row['depth'] + row['name']} for row in rows]
-            table = ui.table(columns=columns, rows=shown, row_key='tag', pagination=50).classes('w-full') \
-                .props('dense flat').mark('tag-table')
+            table = (
+                ui.table(columns=columns, rows=shown, row_key='tag', pagination=50)
+                .classes('w-full')
+                .props('dense flat')
+                .mark('tag-table')
+            )
             table.bind_filter_from(search, 'value')
             ui.button(t('Close'), on_click=dialog.close)
         dialog.open()
@@ -484,8 +569,10 @@ class Viewer:
 
 
 def _frame_url(study: StudyView, series: SeriesView, instance: InstanceView, frame: int) -> str:
-    return (f'/dicomweb/studies/{study.study_instance_uid}/series/{series.series_instance_uid}'
-            f'/instances/{instance.sop_instance_uid}/frames/{frame}/rendered')
+    return (
+        f'/dicomweb/studies/{study.study_instance_uid}/series/{series.series_instance_uid}'
+        f'/instances/{instance.sop_instance_uid}/frames/{frame}/rendered'
+    )
 
 
 def _describe(file_path: str) -> dict[str, Any]:

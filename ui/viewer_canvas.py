@@ -10,8 +10,9 @@ class ViewerCanvas(ui.element, component='viewer_canvas.js'):
 
     def __init__(self) -> None:
         super().__init__()
-        self._props.update(tool='scroll', invert=False, showoverlay=True, playing=False, fps=25, active=False,
-                           viewport=1024)
+        self._props.update(
+            tool='scroll', invert=False, showoverlay=True, playing=False, fps=25, active=False, viewport=1024
+        )
 
     def set(self, **props: Any) -> None:
         """Change small props and send them to the browser."""

@@ -9,8 +9,15 @@ from .i18n import t
 
 # Window presets (centre, width) by modality; the file's own windows and Auto are added per image.
 PRESETS: dict[str, list[tuple[str, float, float]]] = {
-    'CT': [('Soft tissue', 40, 400), ('Lung', -600, 1500), ('Bone', 400, 1800), ('Brain', 40, 80),
-           ('Abdomen', 60, 400), ('Liver', 80, 150), ('Mediastinum', 50, 350)],
+    'CT': [
+        ('Soft tissue', 40, 400),
+        ('Lung', -600, 1500),
+        ('Bone', 400, 1800),
+        ('Brain', 40, 80),
+        ('Abdomen', 60, 400),
+        ('Liver', 80, 150),
+        ('Mediastinum', 50, 350),
+    ],
     'MR': [('Narrow', 300, 600), ('Wide', 600, 1200)],
     'CR': [('Bone', 2000, 4000)],
     'DX': [('Bone', 2000, 4000)],
@@ -23,17 +30,32 @@ SHORTCUTS: list[tuple[str, str]] = [
     ('Right-drag', 'Window / level'),
     ('Ctrl + wheel, + / −', 'Zoom'),
     ('Middle-drag', 'Pan'),
-    ('F', 'Fit to viewport'), ('O', 'One to one'), ('R', 'Rotate 90°'),
-    ('H / V', 'Flip horizontal / vertical'), ('I', 'Invert'), ('0 or double-click', 'Reset'),
+    ('F', 'Fit to viewport'),
+    ('O', 'One to one'),
+    ('R', 'Rotate 90°'),
+    ('H / V', 'Flip horizontal / vertical'),
+    ('I', 'Invert'),
+    ('0 or double-click', 'Reset'),
     ('Space', 'Play / pause cine'),
     ('S, P, Z, W', 'Scroll, pan, zoom, window tools'),
     ('L, A, E, Q', 'Length, angle, ellipse, rectangle'),
-    ('K', 'Key image on / off'), ('T', 'DICOM tags'), ('C', 'Corner text on / off'),
-    ('1, 2, 4', 'One, two or four viewports'), ('?', 'This list'),
+    ('K', 'Key image on / off'),
+    ('T', 'DICOM tags'),
+    ('C', 'Corner text on / off'),
+    ('1, 2, 4', 'One, two or four viewports'),
+    ('?', 'This list'),
 ]
 
-TOOL_KEYS = {'s': 'scroll', 'p': 'pan', 'z': 'zoom', 'w': 'wl', 'l': 'length', 'a': 'angle', 'e': 'ellipse',
-             'q': 'rectangle'}
+TOOL_KEYS = {
+    's': 'scroll',
+    'p': 'pan',
+    'z': 'zoom',
+    'w': 'wl',
+    'l': 'length',
+    'a': 'angle',
+    'e': 'ellipse',
+    'q': 'rectangle',
+}
 
 
 def orientation(facts: dict[str, Any]) -> dict[str, str] | None:
@@ -67,8 +89,12 @@ def overlay(study: StudyView, facts: dict[str, Any], series_label: str) -> dict[
         bottom_right.append(f'{t("Position")} {float(facts["SliceLocation"]):.1f} mm')
     if 'SliceThickness' in facts:
         bottom_right.append(f'{t("Thickness")} {float(facts["SliceThickness"]):.1f} mm')
-    return {'tl': [line for line in top_left if line], 'tr': [line for line in top_right if line], 'bl': [],
-            'br': bottom_right}
+    return {
+        'tl': [line for line in top_left if line],
+        'tr': [line for line in top_right if line],
+        'bl': [],
+        'br': bottom_right,
+    }
 
 
 def file_windows(facts: dict[str, Any]) -> list[tuple[str, float, float]]:
@@ -95,8 +121,11 @@ def measurement_text(row: MeasurementView) -> str:
 
 
 def _letters(vector: list[float]) -> str:
-    axes = [('L' if vector[0] > 0 else 'R', abs(vector[0])), ('P' if vector[1] > 0 else 'A', abs(vector[1])),
-            ('H' if vector[2] > 0 else 'F', abs(vector[2]))]
+    axes = [
+        ('L' if vector[0] > 0 else 'R', abs(vector[0])),
+        ('P' if vector[1] > 0 else 'A', abs(vector[1])),
+        ('H' if vector[2] > 0 else 'F', abs(vector[2])),
+    ]
     return ''.join(letter for letter, size in sorted(axes, key=lambda a: -a[1]) if size > 0.25)
 
 

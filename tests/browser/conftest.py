@@ -41,11 +41,18 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     data_dir = tmp_path_factory.mktemp('served') / 'data'
     http_port, dicom_port = free_port(), free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith(('PACS_', 'PYTEST', 'NICEGUI'))}
-    environment.update(PACS_DATA_DIR=str(data_dir), PACS_HTTP_HOST='127.0.0.1', PACS_HTTP_PORT=str(http_port),
-                       PACS_DICOM_PORT=str(dicom_port), PACS_ADMIN_PASSWORD=ADMIN_PASSWORD, PACS_ACCEPT_ANY_AE='true')
+    environment.update(
+        PACS_DATA_DIR=str(data_dir),
+        PACS_HTTP_HOST='127.0.0.1',
+        PACS_HTTP_PORT=str(http_port),
+        PACS_DICOM_PORT=str(dicom_port),
+        PACS_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        PACS_ACCEPT_ANY_AE='true',
+    )
     log = (data_dir.parent / 'serve.log').open('w')
-    process = subprocess.Popen([sys.executable, 'main.py', 'serve'], cwd=ROOT, env=environment, stdout=log,
-                               stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, 'main.py', 'serve'], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
+    )
     url = f'http://127.0.0.1:{http_port}'
     try:
         deadline = time.monotonic() + 30
@@ -76,9 +83,18 @@ def browser() -> Iterator[webdriver.Chrome]:
         pytest.skip('chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)')
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for flag in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
-                 '--disable-background-networking', '--disable-component-update', '--disable-sync',
-                 '--disable-quic', '--window-size=1280,800'):
+    for flag in (
+        '--headless=new',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-quic',
+        '--window-size=1280,800',
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     driver.implicitly_wait(0)
@@ -88,8 +104,9 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 def wait_for(driver: webdriver.Chrome, css: str, timeout: float = 10.0):
     """The element matching a CSS selector once it is visible."""
-    return WebDriverWait(driver, timeout).until(expected_conditions.visibility_of_element_located((By.CSS_SELECTOR,
-                                                                                                   css)))
+    return WebDriverWait(driver, timeout).until(
+        expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, css))
+    )
 
 
 def marker(name: str) -> str:

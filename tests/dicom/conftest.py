@@ -63,8 +63,9 @@ def pacs(clinic: Clinic) -> Iterator[Pacs]:
     assert not list((clinic.data_dir / 'incoming').iterdir()), 'partial files left in incoming/'
 
 
-def send(pacs: Pacs, *datasets: pydicom.Dataset | Path, ae_title: str = SCU_AE,
-         contexts: list | None = None) -> list[int]:
+def send(
+    pacs: Pacs, *datasets: pydicom.Dataset | Path, ae_title: str = SCU_AE, contexts: list | None = None
+) -> list[int]:
     """Send over one association with pynetdicom; the status of each C-STORE (-1: not sent)."""
     ae = AE(ae_title=ae_title)
     ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 10
@@ -86,9 +87,6 @@ def send(pacs: Pacs, *datasets: pydicom.Dataset | Path, ae_title: str = SCU_AE,
     finally:
         assoc.release()
     return statuses
-
-
-
 
 
 def send_file_as_is(pacs: Pacs, path: Path, *, sop_class: str, transfer_syntax: str = '1.2.840.10008.1.2.1') -> int:

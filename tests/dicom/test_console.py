@@ -22,13 +22,30 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def _run(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, 'main.py', *args], cwd=ROOT, env=_env(data_dir), capture_output=True,
-                          text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, 'main.py', *args],
+        cwd=ROOT,
+        env=_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_modalities_are_entered_and_listed_from_the_console(tmp_path: Path) -> None:
-    added = _run(tmp_path, 'modality', 'add', 'US_ROOM1', '10.0.0.5', '104', '--modality', 'US',
-                 '--description', 'Ultrasound room 1')
+    added = _run(
+        tmp_path,
+        'modality',
+        'add',
+        'US_ROOM1',
+        '10.0.0.5',
+        '104',
+        '--modality',
+        'US',
+        '--description',
+        'Ultrasound room 1',
+    )
     assert added.returncode == 0, added.stderr
     assert 'added US_ROOM1 at 10.0.0.5:104' in added.stdout
     listing = _run(tmp_path, 'modality', 'list')
@@ -46,8 +63,14 @@ def test_the_listener_runs_alone_and_stores_what_an_entered_modality_sends(tmp_p
     with socket.socket() as probe:
         probe.bind(('127.0.0.1', 0))
         port = probe.getsockname()[1]
-    process = subprocess.Popen([sys.executable, 'main.py', 'scp'], cwd=ROOT, env=_env(tmp_path, PACS_DICOM_PORT=str(
-        port)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, 'main.py', 'scp'],
+        cwd=ROOT,
+        env=_env(tmp_path, PACS_DICOM_PORT=str(port)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         assert f'on port {port}' in process.stdout.readline()

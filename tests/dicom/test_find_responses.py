@@ -24,8 +24,17 @@ ELEMENTS = [
     (0x00100030, 'DA', '19800517'),
     (0x00100040, 'CS', None),  # asked for, not held: zero length
     (0x00280106, 'US or SS', None),  # an ambiguous dictionary VR, zero length
-    (0x00400100, 'SQ', [[(0x00080060, 'CS', 'CT'), (0x00400001, 'AE', 'CT_ROOM1'),
-                         (0x00400008, 'SQ', [[(0x00080100, 'SH', 'CT-HEAD'), (0x00080104, 'LO', 'CT head')]])]]),
+    (
+        0x00400100,
+        'SQ',
+        [
+            [
+                (0x00080060, 'CS', 'CT'),
+                (0x00400001, 'AE', 'CT_ROOM1'),
+                (0x00400008, 'SQ', [[(0x00080100, 'SH', 'CT-HEAD'), (0x00080104, 'LO', 'CT head')]]),
+            ]
+        ],
+    ),
     (0x00080050, 'SH', 'A00000001'),  # out of tag order on purpose
 ]
 
@@ -49,8 +58,11 @@ def test_a_value_too_long_for_its_vr_is_refused() -> None:
 
 def test_each_answer_has_pdus_of_its_own_within_the_peers_limit() -> None:
     identifiers = [find_responses.encode_identifier(ELEMENTS[:n], explicit_vr=True) for n in (2, 5, 8)]
-    pdus = list(find_responses.pending_pdus(identifiers, context_id=3, sop_class_uid=worklist.SOP_CLASS,
-                                            message_id=7, max_pdu=64))
+    pdus = list(
+        find_responses.pending_pdus(
+            identifiers, context_id=3, sop_class_uid=worklist.SOP_CLASS, message_id=7, max_pdu=64
+        )
+    )
     messages, command, data = [], b'', b''
     for pdu in pdus:
         kind, _, length = struct.unpack('>BBI', pdu[:6])
@@ -58,9 +70,9 @@ def test_each_answer_has_pdus_of_its_own_within_the_peers_limit() -> None:
         offset, ended = 6, False
         while offset < len(pdu):
             assert not ended, 'a PDU goes on after the end of a message'
-            size, context_id, control = struct.unpack('>IBB', pdu[offset:offset + 6])
+            size, context_id, control = struct.unpack('>IBB', pdu[offset : offset + 6])
             assert context_id == 3
-            fragment = pdu[offset + 6:offset + 4 + size]
+            fragment = pdu[offset + 6 : offset + 4 + size]
             offset += 4 + size
             if control & 1:
                 command += fragment
@@ -77,18 +89,27 @@ def test_each_answer_has_pdus_of_its_own_within_the_peers_limit() -> None:
 
 def test_a_cancelled_query_sends_no_more_answers() -> None:
     sent: list[bytes] = []
-    assoc = SimpleNamespace(dimse=SimpleNamespace(maximum_pdu_size=16384), is_established=True,
-                            dul=SimpleNamespace(socket=SimpleNamespace(send=sent.append)))
-    event = SimpleNamespace(assoc=assoc, is_cancelled=True, context=SimpleNamespace(context_id=1),
-                            request=SimpleNamespace(MessageID=1, AffectedSOPClassUID=worklist.SOP_CLASS))
+    assoc = SimpleNamespace(
+        dimse=SimpleNamespace(maximum_pdu_size=16384),
+        is_established=True,
+        dul=SimpleNamespace(socket=SimpleNamespace(send=sent.append)),
+    )
+    event = SimpleNamespace(
+        assoc=assoc,
+        is_cancelled=True,
+        context=SimpleNamespace(context_id=1),
+        request=SimpleNamespace(MessageID=1, AffectedSOPClassUID=worklist.SOP_CLASS),
+    )
     assert find_responses.send_pending(event, [b'\x08\x00\x50\x00SH\x00\x00']) is False
     assert sent == []
 
 
 def test_a_scanner_with_a_small_pdu_size_gets_every_answer(clinic: Clinic) -> None:
     ct, head = room('CT_ROOM1', 'CT', 'CT 1'), procedure(clinic, 'CT-HEAD', 'CT')
-    booked = [booking(clinic, patient(clinic, f'Family{n}', 'Given'), ct, head, at(6) + later(20 * n)).accession_number
-              for n in range(40)]
+    booked = [
+        booking(clinic, patient(clinic, f'Family{n}', 'Given'), ct, head, at(6) + later(20 * n)).accession_number
+        for n in range(40)
+    ]
     ae = AE('CT_ROOM1')
     ae.maximum_pdu_size = 128  # every answer is split into several fragments and PDUs
     ae.add_requested_context(worklist.SOP_CLASS)

@@ -75,8 +75,9 @@ def test_c_find_at_patient_series_and_image_level(stored: Pacs) -> None:
     assert [a.Modality for a in answers] == ['MR'] and answers[0].SeriesInstanceUID == mr.SeriesInstanceUID
     images = Dataset()
     images.QueryRetrieveLevel, images.SeriesInstanceUID, images.SOPInstanceUID = 'IMAGE', mr.SeriesInstanceUID, ''
-    assert [a.SOPInstanceUID for a in _find(stored, StudyRootQueryRetrieveInformationModelFind, images)] == \
-        [mr.SOPInstanceUID]
+    assert [a.SOPInstanceUID for a in _find(stored, StudyRootQueryRetrieveInformationModelFind, images)] == [
+        mr.SOPInstanceUID
+    ]
 
 
 def test_c_get_sends_the_study_back_on_the_same_association(stored: Pacs) -> None:
@@ -92,8 +93,9 @@ def test_c_get_sends_the_study_back_on_the_same_association(stored: Pacs) -> Non
     for storage_class in (CTImageStorage, MRImageStorage):
         ae.add_requested_context(storage_class)
     roles = [build_role(CTImageStorage, scp_role=True), build_role(MRImageStorage, scp_role=True)]
-    assoc = ae.associate('127.0.0.1', stored.port, ae_title=stored.ae_title, ext_neg=roles,
-                         evt_handlers=[(evt.EVT_C_STORE, on_store)])
+    assoc = ae.associate(
+        '127.0.0.1', stored.port, ae_title=stored.ae_title, ext_neg=roles, evt_handlers=[(evt.EVT_C_STORE, on_store)]
+    )
     assert assoc.is_established
     query = Dataset()
     query.QueryRetrieveLevel = 'STUDY'
@@ -115,8 +117,10 @@ def destination(stored: Pacs) -> Iterator[list[Dataset]]:
     ae = AE(ae_title='VIEWSTATION')
     ae.supported_contexts = StoragePresentationContexts
     server = ae.start_server(('127.0.0.1', 0), block=False, evt_handlers=[(evt.EVT_C_STORE, on_store)])
-    modalities.add(ModalityCreate(ae_title='VIEWSTATION', host='127.0.0.1', port=server.server_address[1]),
-                   by=stored.clinic.admin.actor)
+    modalities.add(
+        ModalityCreate(ae_title='VIEWSTATION', host='127.0.0.1', port=server.server_address[1]),
+        by=stored.clinic.admin.actor,
+    )
     yield received
     server.shutdown()
 
@@ -126,8 +130,14 @@ def test_c_move_sends_the_series_to_an_entered_modality(stored: Pacs, destinatio
     query = Dataset()
     query.QueryRetrieveLevel = 'SERIES'
     query.SeriesInstanceUID = pydicom.dcmread(sample('MR_small.dcm')).SeriesInstanceUID
-    statuses = [s.Status for s, _ in assoc.send_c_move(query, 'VIEWSTATION',  # type: ignore[attr-defined]
-                                                     StudyRootQueryRetrieveInformationModelMove)]
+    statuses = [
+        s.Status
+        for s, _ in assoc.send_c_move(
+            query,
+            'VIEWSTATION',  # type: ignore[attr-defined]
+            StudyRootQueryRetrieveInformationModelMove,
+        )
+    ]
     assoc.release()  # type: ignore[attr-defined]
     assert statuses[-1] == 0x0000
     assert [d.SOPInstanceUID for d in destination] == [pydicom.dcmread(sample('MR_small.dcm')).SOPInstanceUID]
@@ -138,7 +148,13 @@ def test_c_move_to_an_unknown_destination_is_refused(stored: Pacs) -> None:
     query = Dataset()
     query.QueryRetrieveLevel = 'STUDY'
     query.StudyInstanceUID = pydicom.dcmread(sample('MR_small.dcm')).StudyInstanceUID
-    statuses = [s.Status for s, _ in assoc.send_c_move(query, 'NOWHERE',  # type: ignore[attr-defined]
-                                                     StudyRootQueryRetrieveInformationModelMove)]
+    statuses = [
+        s.Status
+        for s, _ in assoc.send_c_move(
+            query,
+            'NOWHERE',  # type: ignore[attr-defined]
+            StudyRootQueryRetrieveInformationModelMove,
+        )
+    ]
     assoc.release()  # type: ignore[attr-defined]
     assert statuses == [0xA801]

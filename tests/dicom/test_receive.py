@@ -52,8 +52,13 @@ def test_echo_answers_success(pacs: Pacs) -> None:
 
 def test_echoscu_from_dcmtk_gets_an_answer(pacs: Pacs) -> None:
     echoscu = need_tool('echoscu')
-    result = subprocess.run([echoscu, '-aet', 'TESTSCU', '-aec', pacs.ae_title, '127.0.0.1', str(pacs.port)],
-                            capture_output=True, text=True, timeout=30, check=False)
+    result = subprocess.run(
+        [echoscu, '-aet', 'TESTSCU', '-aec', pacs.ae_title, '127.0.0.1', str(pacs.port)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -70,24 +75,40 @@ def test_accept_any_modality_lets_an_unknown_ae_title_store(pacs: Pacs) -> None:
 def test_storescu_pushes_many_files_in_several_transfer_syntaxes_over_one_association(pacs: Pacs) -> None:
     storescu = need_tool('storescu')
     # storescu proposes a compressed syntax only when told which one (-x…); each run is one association.
-    runs = {'-xt': ['emri_small_jpeg_ls_lossless.dcm', 'CT_small.dcm', 'MR_small.dcm', 'OBXXXX1A.dcm'],
-            '-xv': ['MR2_J2KR.dcm', 'rtdose.dcm'], '-xy': ['SC_rgb_jpeg_dcmtk.dcm'], '-xx': ['JPEG-lossy.dcm'],
-            '-xr': ['SC_rgb_rle.dcm', 'emri_small_RLE.dcm'], '-xd': ['image_dfl.dcm'],
-            '-xs': ['JPGLosslessP14SV1_1s_1f_8b.dcm']}
+    runs = {
+        '-xt': ['emri_small_jpeg_ls_lossless.dcm', 'CT_small.dcm', 'MR_small.dcm', 'OBXXXX1A.dcm'],
+        '-xv': ['MR2_J2KR.dcm', 'rtdose.dcm'],
+        '-xy': ['SC_rgb_jpeg_dcmtk.dcm'],
+        '-xx': ['JPEG-lossy.dcm'],
+        '-xr': ['SC_rgb_rle.dcm', 'emri_small_RLE.dcm'],
+        '-xd': ['image_dfl.dcm'],
+        '-xs': ['JPGLosslessP14SV1_1s_1f_8b.dcm'],
+    }
     sent = []
     for option, names in runs.items():
         files = [str(sample(name)) for name in names]
-        result = subprocess.run([storescu, option, '-aet', 'TESTSCU', '-aec', pacs.ae_title, '127.0.0.1',
-                                 str(pacs.port), *files], capture_output=True, text=True, timeout=60,
-                                check=False)
+        result = subprocess.run(
+            [storescu, option, '-aet', 'TESTSCU', '-aec', pacs.ae_title, '127.0.0.1', str(pacs.port), *files],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr
         sent.extend(files)
     with db.reading() as session:
         stored = {i.sop_instance_uid: i.transfer_syntax_uid for i in session.exec(select(Instance)).all()}
     for path in sent:
         assert pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID in stored, path
-    assert {'1.2.840.10008.1.2.1', '1.2.840.10008.1.2.5', '1.2.840.10008.1.2.4.80', '1.2.840.10008.1.2.4.90',
-            '1.2.840.10008.1.2.4.50', '1.2.840.10008.1.2.1.99', '1.2.840.10008.1.2.4.70'} <= set(stored.values())
+    assert {
+        '1.2.840.10008.1.2.1',
+        '1.2.840.10008.1.2.5',
+        '1.2.840.10008.1.2.4.80',
+        '1.2.840.10008.1.2.4.90',
+        '1.2.840.10008.1.2.4.50',
+        '1.2.840.10008.1.2.1.99',
+        '1.2.840.10008.1.2.4.70',
+    } <= set(stored.values())
 
 
 def test_compressed_files_are_stored_exactly_as_received(pacs: Pacs) -> None:
@@ -107,7 +128,8 @@ def test_a_second_copy_of_an_image_is_acknowledged_and_not_stored_twice(pacs: Pa
 
 
 def test_a_different_file_with_a_known_uid_is_kept_out_and_reported_to_the_admin(
-        pacs: Pacs, caplog: pytest.LogCaptureFixture) -> None:
+    pacs: Pacs, caplog: pytest.LogCaptureFixture
+) -> None:
     first = pydicom.dcmread(sample('CT_small.dcm'))
     assert send(pacs, first) == [0x0000]
     changed = pydicom.dcmread(sample('CT_small.dcm'))
@@ -129,15 +151,14 @@ def test_a_data_set_that_lies_about_its_sop_class_gets_a900(pacs: Pacs, tmp_path
 
 
 @pytest.mark.parametrize('damage', ['garbage', 'truncated', 'no-uids'])
-def test_a_data_set_that_cannot_be_parsed_gets_c000_and_leaves_nothing(pacs: Pacs, tmp_path: Path,
-                                                                        damage: str) -> None:
+def test_a_data_set_that_cannot_be_parsed_gets_c000_and_leaves_nothing(pacs: Pacs, tmp_path: Path, damage: str) -> None:
     path = with_meta(pydicom.dcmread(sample('CT_small.dcm')), tmp_path / 'bad.dcm')
     raw = path.read_bytes()
     meta_end = raw.index(b'\x08\x00', 132 + 12)  # the first data set element (group 0008)
     if damage == 'garbage':
         path.write_bytes(raw[:meta_end] + b'\xff\xee' * 40)
     elif damage == 'truncated':
-        path.write_bytes(raw[:meta_end + 30])
+        path.write_bytes(raw[: meta_end + 30])
     else:
         dataset = pydicom.dcmread(sample('CT_small.dcm'))
         del dataset.StudyInstanceUID
@@ -158,8 +179,18 @@ def test_a_nearly_full_disk_gets_a700_and_leaves_no_partial_file(pacs: Pacs) -> 
 def test_patient_names_in_every_character_set_are_indexed_as_text(pacs: Pacs) -> None:
     from pydicom.data import get_charset_files
 
-    names = ['chrFren.dcm', 'chrGerm.dcm', 'chrGreek.dcm', 'chrH31.dcm', 'chrI2.dcm', 'chrRuss.dcm', 'chrX1.dcm',
-             'chrX2.dcm', 'chrArab.dcm', 'chrHbrw.dcm']
+    names = [
+        'chrFren.dcm',
+        'chrGerm.dcm',
+        'chrGreek.dcm',
+        'chrH31.dcm',
+        'chrI2.dcm',
+        'chrRuss.dcm',
+        'chrX1.dcm',
+        'chrX2.dcm',
+        'chrArab.dcm',
+        'chrHbrw.dcm',
+    ]
     files = {Path(f).name: Path(f) for f in get_charset_files()}
     for name in names:
         assert send(pacs, files[name]) == [0x0000], name

@@ -88,10 +88,14 @@ def test_a_date_range_includes_tomorrow_and_universal_matching_means_today(clini
     with reception_scp(clinic) as port:
         _, both_days = _query(port, Modality='MR', ScheduledProcedureStepStartDate=span)
         _, today_only = _query(port)
-    assert {f.AccessionNumber for f in both_days} == {made['jurgen-mr'].accession_number,
-                                                      made['jane-mr-tomorrow'].accession_number}
-    assert {f.AccessionNumber for f in today_only} == {made['jane-ct'].accession_number,
-                                                       made['jurgen-mr'].accession_number}
+    assert {f.AccessionNumber for f in both_days} == {
+        made['jurgen-mr'].accession_number,
+        made['jane-mr-tomorrow'].accession_number,
+    }
+    assert {f.AccessionNumber for f in today_only} == {
+        made['jane-ct'].accession_number,
+        made['jurgen-mr'].accession_number,
+    }
 
 
 def test_a_malformed_date_gets_the_identifier_mismatch_status_not_a_crash(clinic: Clinic) -> None:
@@ -116,11 +120,36 @@ def test_findscu_reads_the_worklist(clinic: Clinic, tmp_path: Path) -> None:
     made = _day(clinic)
     with reception_scp(clinic) as port:
         result = subprocess.run(
-            [findscu, '-W', '-aet', 'CT_ROOM1', '-aec', clinic.settings.ae_title, '-X', '-od', str(tmp_path),
-             '-k', 'PatientName', '-k', 'PatientID', '-k', 'AccessionNumber', '-k', 'PatientBirthDate',
-             '-k', 'ScheduledProcedureStepSequence[0].Modality=CT',
-             '-k', 'ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartDate',
-             '127.0.0.1', str(port)], capture_output=True, text=True, timeout=30, check=False)
+            [
+                findscu,
+                '-W',
+                '-aet',
+                'CT_ROOM1',
+                '-aec',
+                clinic.settings.ae_title,
+                '-X',
+                '-od',
+                str(tmp_path),
+                '-k',
+                'PatientName',
+                '-k',
+                'PatientID',
+                '-k',
+                'AccessionNumber',
+                '-k',
+                'PatientBirthDate',
+                '-k',
+                'ScheduledProcedureStepSequence[0].Modality=CT',
+                '-k',
+                'ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartDate',
+                '127.0.0.1',
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
     assert result.returncode == 0, result.stderr
     answers = [pydicom.dcmread(path) for path in sorted(tmp_path.glob('rsp*.dcm'))]
     assert [a.AccessionNumber for a in answers] == [made['jane-ct'].accession_number]

@@ -19,10 +19,14 @@ def procedure(clinic: Clinic, code: str = 'CT-HEAD', modality: str = 'CT', minut
     return procedures.create(code, f'{modality} examination {code}', modality, minutes, by=clinic.admin.actor)
 
 
-def patient(clinic: Clinic, family: str = 'Doe', given: str = 'Jane', born: date = date(1980, 5, 17),
-            **extra: str) -> Patient:
-    return patients.register(PatientCreate(family_name=family, given_name=given, birth_date=born, sex='F', **extra),
-                             by=clinic.receptionist.actor, confirmed_new=True)
+def patient(
+    clinic: Clinic, family: str = 'Doe', given: str = 'Jane', born: date = date(1980, 5, 17), **extra: str
+) -> Patient:
+    return patients.register(
+        PatientCreate(family_name=family, given_name=given, birth_date=born, sex='F', **extra),
+        by=clinic.receptionist.actor,
+        confirmed_new=True,
+    )
 
 
 def at(hour: int, minute: int = 0, day: date | None = None) -> datetime:
@@ -30,10 +34,15 @@ def at(hour: int, minute: int = 0, day: date | None = None) -> datetime:
     return datetime.combine(day or appointments.today(), time(hour, minute), tzinfo=appointments.local_zone())
 
 
-def booking(clinic: Clinic, who: Patient, where: Modality, what: Procedure, when: datetime, *,
-            urgent: bool = False) -> Appointment:
-    return appointments.book(AppointmentCreate(patient_id=who.id, procedure_id=what.id, modality_id=where.id,
-                                               scheduled_at=when, urgent=urgent), by=clinic.receptionist.actor)
+def booking(
+    clinic: Clinic, who: Patient, where: Modality, what: Procedure, when: datetime, *, urgent: bool = False
+) -> Appointment:
+    return appointments.book(
+        AppointmentCreate(
+            patient_id=who.id, procedure_id=what.id, modality_id=where.id, scheduled_at=when, urgent=urgent
+        ),
+        by=clinic.receptionist.actor,
+    )
 
 
 def later(minutes: int) -> timedelta:

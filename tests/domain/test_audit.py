@@ -8,8 +8,9 @@ from tests.conftest import PASSWORD, Clinic
 
 def _some_history(clinic: Clinic) -> None:
     auth.login('admin1', PASSWORD)
-    users.create(UserCreate(username='nurse-anna', role='receptionist', password='a long password'),
-                 by=clinic.admin.actor)
+    users.create(
+        UserCreate(username='nurse-anna', role='receptionist', password='a long password'), by=clinic.admin.actor
+    )
     users.disable('nurse-anna', by=clinic.admin.actor)
 
 

@@ -97,8 +97,9 @@ def test_passwords_are_stored_as_argon2_hashes(clinic: Clinic) -> None:
     assert PASSWORD not in account.password_hash
 
 
-def test_repeated_failures_from_one_address_slow_further_attempts(clinic: Clinic,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_repeated_failures_from_one_address_slow_further_attempts(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
     waits: list[float] = []
     monkeypatch.setattr(auth.time, 'sleep', waits.append)
     for attempt in range(6):

@@ -15,8 +15,9 @@ def test_a_backup_restores_tables_and_files_over_later_changes(clinic: Clinic) -
     assert made.files >= 1
     assert made.rows >= 8  # four accounts and their audit events
 
-    users.create(UserCreate(username='after-backup', role='technician', password='a long password'),
-                 by=clinic.admin.actor)
+    users.create(
+        UserCreate(username='after-backup', role='technician', password='a long password'), by=clinic.admin.actor
+    )
     (clinic.data_dir / 'dicom' / '1' / '7.dcm').write_bytes(b'overwritten')
     with pytest.raises(Conflict):
         backup.restore(made.path, clinic.data_dir, by=clinic.admin.actor)
@@ -28,8 +29,9 @@ def test_a_backup_restores_tables_and_files_over_later_changes(clinic: Clinic) -
     assert 'radiologist1' in names
     assert (clinic.data_dir / 'dicom' / '1' / '7.dcm').read_bytes() == b'DICM and pixels'
     assert audit.verify().intact
-    assert users.create(UserCreate(username='new-after-restore', role='technician', password='a long password'),
-                        by=clinic.admin.actor).id
+    assert users.create(
+        UserCreate(username='new-after-restore', role='technician', password='a long password'), by=clinic.admin.actor
+    ).id
 
 
 def test_a_file_that_is_not_a_backup_is_refused(clinic: Clinic) -> None:

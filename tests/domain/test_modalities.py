@@ -32,11 +32,16 @@ def test_the_same_ae_title_cannot_be_entered_twice(clinic: Clinic) -> None:
         modalities.add(ModalityCreate(ae_title='DX1', host='other', port=104), by=clinic.admin.actor)
 
 
-@pytest.mark.parametrize('data', [ModalityCreate(ae_title='', host='h', port=104),
-                                  ModalityCreate(ae_title='A' * 17, host='h', port=104),
-                                  ModalityCreate(ae_title='BAD\\AE', host='h', port=104),
-                                  ModalityCreate(ae_title='OK', host='', port=104),
-                                  ModalityCreate(ae_title='OK', host='h', port=70000)])
+@pytest.mark.parametrize(
+    'data',
+    [
+        ModalityCreate(ae_title='', host='h', port=104),
+        ModalityCreate(ae_title='A' * 17, host='h', port=104),
+        ModalityCreate(ae_title='BAD\\AE', host='h', port=104),
+        ModalityCreate(ae_title='OK', host='', port=104),
+        ModalityCreate(ae_title='OK', host='h', port=70000),
+    ],
+)
 def test_an_invalid_modality_is_refused_with_a_reason(clinic: Clinic, data: ModalityCreate) -> None:
     with pytest.raises(InvalidInput):
         modalities.add(data, by=clinic.admin.actor)
@@ -46,7 +51,8 @@ def test_only_an_administrator_enters_modalities_and_it_is_audited(clinic: Clini
     with pytest.raises(NotAllowed):
         modalities.add(ModalityCreate(ae_title='MR1', host='mr', port=104), by=clinic.technician.actor)
     added = modalities.add(ModalityCreate(ae_title='MR1', host='mr', port=104), by=clinic.admin.actor)
-    updated = modalities.update(added.id or 0, ModalityCreate(ae_title='MR1', host='mr2', port=105),
-                                by=clinic.admin.actor)
+    updated = modalities.update(
+        added.id or 0, ModalityCreate(ae_title='MR1', host='mr2', port=105), by=clinic.admin.actor
+    )
     assert (updated.host, updated.port) == ('mr2', 105)
     assert audit.verify().intact

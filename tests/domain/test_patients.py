@@ -18,20 +18,27 @@ def test_a_registered_patient_gets_a_clinic_patient_id_and_an_audit_event(clinic
 
 
 def test_a_form_with_missing_names_future_birth_and_bad_email_names_each_field(clinic: Clinic) -> None:
-    form = PatientCreate(family_name=' ', given_name='', birth_date=clock.now().date() + timedelta(days=2),
-                         email='not-an-address', phone='12')
+    form = PatientCreate(
+        family_name=' ',
+        given_name='',
+        birth_date=clock.now().date() + timedelta(days=2),
+        email='not-an-address',
+        phone='12',
+    )
     with pytest.raises(InvalidInput) as refused:
         patients.register(form, by=clinic.receptionist.actor)
     assert set(refused.value.fields) == {'family_name', 'given_name', 'birth_date', 'email', 'phone'}
 
 
 def test_a_birth_date_typed_as_text_is_read_or_refused_clearly(clinic: Clinic) -> None:
-    ok = patients.register(PatientCreate(family_name='Ng', given_name='Li', birth_date='1999-02-03'),
-                           by=clinic.receptionist.actor)
+    ok = patients.register(
+        PatientCreate(family_name='Ng', given_name='Li', birth_date='1999-02-03'), by=clinic.receptionist.actor
+    )
     assert ok.birth_date == date(1999, 2, 3)
     with pytest.raises(InvalidInput, match='YYYY-MM-DD'):
-        patients.register(PatientCreate(family_name='Ng', given_name='Li', birth_date='3/2/99'),
-                          by=clinic.receptionist.actor)
+        patients.register(
+            PatientCreate(family_name='Ng', given_name='Li', birth_date='3/2/99'), by=clinic.receptionist.actor
+        )
 
 
 def test_a_likely_duplicate_is_refused_until_the_receptionist_confirms_a_new_patient(clinic: Clinic) -> None:
@@ -46,14 +53,17 @@ def test_a_likely_duplicate_is_refused_until_the_receptionist_confirms_a_new_pat
 
 def test_duplicates_while_typing_fold_transliteration_and_find_phone_and_birth_date(clinic: Clinic) -> None:
     ivanov = patient(clinic, 'Иванов', 'Пётр', date(1965, 3, 4), phone='+7 912 555 0101')
-    found = patient_search.duplicates(PatientCreate(family_name='Ivanov', given_name='Petr'),
-                                      by=clinic.receptionist.actor)
+    found = patient_search.duplicates(
+        PatientCreate(family_name='Ivanov', given_name='Petr'), by=clinic.receptionist.actor
+    )
     assert [d.id for d in found] == [ivanov.id]
-    by_phone = patient_search.duplicates(PatientCreate(family_name='Ivanoff', given_name='P', phone='9125550101'),
-                                         by=clinic.receptionist.actor)
+    by_phone = patient_search.duplicates(
+        PatientCreate(family_name='Ivanoff', given_name='P', phone='9125550101'), by=clinic.receptionist.actor
+    )
     assert by_phone and 'phone' in by_phone[0].reasons
-    nobody = patient_search.duplicates(PatientCreate(family_name='Garcia', given_name='Ana'),
-                                       by=clinic.receptionist.actor)
+    nobody = patient_search.duplicates(
+        PatientCreate(family_name='Garcia', given_name='Ana'), by=clinic.receptionist.actor
+    )
     assert nobody == []
 
 
@@ -95,10 +105,16 @@ def test_search_finds_by_patient_id_phone_and_accession_number(clinic: Clinic) -
 def test_search_filters_by_study_date_and_modality_and_pages(clinic: Clinic) -> None:
     people = [patient(clinic, f'Family{n:02d}', 'Given') for n in range(30)]
     with db.transaction() as session:
-        session.add(Study(study_instance_uid='1.2.3.1', patient_ref_id=people[3].id, modalities='MR',
-                          study_date=date(2024, 6, 1)))
-        session.add(Study(study_instance_uid='1.2.3.2', patient_ref_id=people[4].id, modalities='CT',
-                          study_date=date(2024, 6, 1)))
+        session.add(
+            Study(
+                study_instance_uid='1.2.3.1', patient_ref_id=people[3].id, modalities='MR', study_date=date(2024, 6, 1)
+            )
+        )
+        session.add(
+            Study(
+                study_instance_uid='1.2.3.2', patient_ref_id=people[4].id, modalities='CT', study_date=date(2024, 6, 1)
+            )
+        )
     actor = clinic.receptionist.actor
     filters = patient_search.SearchFilters(study_from=date(2024, 5, 1), study_to=date(2024, 6, 30), modality='mr')
     assert [p.id for p in patient_search.search('', filters, by=actor).rows] == [people[3].id]
@@ -109,8 +125,9 @@ def test_search_filters_by_study_date_and_modality_and_pages(clinic: Clinic) -> 
 
 def test_a_technician_may_look_but_not_register(clinic: Clinic) -> None:
     with pytest.raises(NotAllowed):
-        patients.register(PatientCreate(family_name='A', given_name='B', birth_date=date(1990, 1, 1)),
-                          by=clinic.technician.actor)
+        patients.register(
+            PatientCreate(family_name='A', given_name='B', birth_date=date(1990, 1, 1)), by=clinic.technician.actor
+        )
 
 
 def test_a_merge_moves_appointments_and_studies_and_can_be_undone_from_the_audit_data(clinic: Clinic) -> None:
@@ -142,7 +159,15 @@ def test_the_timeline_lists_appointments_and_studies_newest_first(clinic: Clinic
     jane = patient(clinic)
     first = booking(clinic, jane, room(), procedure(clinic), at(8))
     with db.transaction() as session:
-        session.add(Study(study_instance_uid='1.2.10', patient_ref_id=jane.id, appointment_id=first.id,
-                          study_date=appointments.today() + timedelta(days=1), modalities='CT', state='ready'))
+        session.add(
+            Study(
+                study_instance_uid='1.2.10',
+                patient_ref_id=jane.id,
+                appointment_id=first.id,
+                study_date=appointments.today() + timedelta(days=1),
+                modalities='CT',
+                state='ready',
+            )
+        )
     entries = patient_search.timeline(jane.id, by=clinic.receptionist.actor)
     assert [e.kind for e in entries] == ['study', 'appointment']

@@ -9,11 +9,24 @@ from tests.conftest import Clinic
 from tests.domain.reception_fixtures import patient
 
 
-def _study(uid: str, *, minutes_ago: int, urgent: bool = False, modality: str = 'CT', state: str = 'ready',
-           patient_id: int | None = None) -> Study:
+def _study(
+    uid: str,
+    *,
+    minutes_ago: int,
+    urgent: bool = False,
+    modality: str = 'CT',
+    state: str = 'ready',
+    patient_id: int | None = None,
+) -> Study:
     with db.transaction() as session:
-        study = Study(study_instance_uid=uid, modalities=modality, state=state, urgent=urgent,
-                      patient_ref_id=patient_id, first_arrival=clock.now() - timedelta(minutes=minutes_ago))
+        study = Study(
+            study_instance_uid=uid,
+            modalities=modality,
+            state=state,
+            urgent=urgent,
+            patient_ref_id=patient_id,
+            first_arrival=clock.now() - timedelta(minutes=minutes_ago),
+        )
         session.add(study)
     return study
 
@@ -29,8 +42,9 @@ def test_ready_studies_come_urgent_first_then_oldest_and_reported_ones_leave(cli
         template = ReportTemplate(code='t', name='t')
         session.add(template)
         session.flush()
-        session.add(Report(study_id=reported.id, template_id=template.id, state='final',
-                           author_id=clinic.radiologist.user_id))
+        session.add(
+            Report(study_id=reported.id, template_id=template.id, state='final', author_id=clinic.radiologist.user_id)
+        )
     rows = reading.worklist(by=clinic.radiologist.actor)
     assert [r.study_id for r in rows] == [urgent.id, old.id, new.id]
     assert rows[1].patient_name == 'Doe, Jane' and rows[1].level == 'red' and rows[2].level == ''

@@ -36,8 +36,7 @@ def _actions(clinic: Clinic, role: str, study) -> dict[str, bool]:
 
     attempt('start', lambda: reporting.start(make_study().study_id, template_id('free'), by=actor))
     draft = _draft(make_study(), clinic)
-    attempt('save', lambda: reporting.save_draft(draft, ReportDraft(values=ABDOMEN_VALUES, impression='ok'),
-                                                 by=actor))
+    attempt('save', lambda: reporting.save_draft(draft, ReportDraft(values=ABDOMEN_VALUES, impression='ok'), by=actor))
     attempt('finalise', lambda: reporting.finalise(draft, by=actor))
     final = final_report(make_study(), doctor)
     attempt('addendum', lambda: reporting.add_addendum(final, 'Also: spleen normal.', by=actor))
@@ -46,24 +45,35 @@ def _actions(clinic: Clinic, role: str, study) -> dict[str, bool]:
     return done
 
 
-@pytest.mark.parametrize(('role', 'expected'), [
-    ('receptionist', {'start': False, 'save': False, 'finalise': False, 'addendum': False, 'view': True,
-                      'delete': False}),
-    ('technician', {'start': False, 'save': False, 'finalise': False, 'addendum': False, 'view': True,
-                    'delete': False}),
-    ('radiologist', {'start': True, 'save': True, 'finalise': True, 'addendum': True, 'view': True,
-                     'delete': True}),
-    ('admin', {'start': True, 'save': True, 'finalise': False, 'addendum': False, 'view': True, 'delete': True}),
-])
+@pytest.mark.parametrize(
+    ('role', 'expected'),
+    [
+        (
+            'receptionist',
+            {'start': False, 'save': False, 'finalise': False, 'addendum': False, 'view': True, 'delete': False},
+        ),
+        (
+            'technician',
+            {'start': False, 'save': False, 'finalise': False, 'addendum': False, 'view': True, 'delete': False},
+        ),
+        (
+            'radiologist',
+            {'start': True, 'save': True, 'finalise': True, 'addendum': True, 'view': True, 'delete': True},
+        ),
+        ('admin', {'start': True, 'save': True, 'finalise': False, 'addendum': False, 'view': True, 'delete': True}),
+    ],
+)
 def test_each_role_may_take_exactly_its_steps(clinic: Clinic, study, role: str, expected: dict) -> None:
     assert _actions(clinic, role, study) == expected
 
 
 def test_a_draft_keeps_what_was_typed_and_shows_who_saved_it(clinic: Clinic, study) -> None:
     report_id = _draft(study, clinic)
-    saved = reporting.save_draft(report_id, ReportDraft(values={'liver_right_lobe': '128'},
-                                                        findings='<p>Fine <b>liver</b></p>', impression='Normal'),
-                                 by=clinic.admin.actor)
+    saved = reporting.save_draft(
+        report_id,
+        ReportDraft(values={'liver_right_lobe': '128'}, findings='<p>Fine <b>liver</b></p>', impression='Normal'),
+        by=clinic.admin.actor,
+    )
     assert saved.report.values == {'liver_right_lobe': '128'}
     assert saved.report.findings == '<p>Fine <b>liver</b></p>'
     assert saved.name(saved.report.last_saved_by_id) == 'Test admin'
@@ -84,8 +94,11 @@ def test_a_study_gets_one_report_and_a_second_start_is_refused(clinic: Clinic, s
 
 def test_out_of_range_and_non_numeric_values_are_flagged_but_the_draft_is_kept(clinic: Clinic, study) -> None:
     report_id = _draft(study, clinic)
-    saved = reporting.save_draft(report_id, ReportDraft(values={'liver_right_lobe': '171', 'spleen_length': '12O',
-                                                                'gb_wall': '2,5'}), by=clinic.radiologist.actor)
+    saved = reporting.save_draft(
+        report_id,
+        ReportDraft(values={'liver_right_lobe': '171', 'spleen_length': '12O', 'gb_wall': '2,5'}),
+        by=clinic.radiologist.actor,
+    )
     flags = {flag.key: flag.kind for flag in saved.flags}
     assert flags == {'liver_right_lobe': 'out-of-range', 'spleen_length': 'not-a-number'}
     assert reporting.view(report_id, by=clinic.radiologist.actor).report.values['spleen_length'] == '12O'
@@ -102,14 +115,16 @@ def test_finalising_with_required_fields_empty_is_refused_with_the_list(clinic: 
 
 def test_finalising_a_value_that_is_not_a_number_is_refused(clinic: Clinic, study) -> None:
     report_id = _draft(study, clinic)
-    reporting.save_draft(report_id, ReportDraft(values={**ABDOMEN_VALUES, 'spleen_length': 'big'},
-                                                impression='Splenomegaly'), by=clinic.radiologist.actor)
+    reporting.save_draft(
+        report_id,
+        ReportDraft(values={**ABDOMEN_VALUES, 'spleen_length': 'big'}, impression='Splenomegaly'),
+        by=clinic.radiologist.actor,
+    )
     with pytest.raises(InvalidInput, match='Correct before finalising: Length'):
         reporting.finalise(report_id, by=clinic.radiologist.actor)
 
 
-def test_finalising_freezes_signs_checksums_completes_the_appointment_and_queues_the_pdf(clinic: Clinic,
-                                                                                       study) -> None:
+def test_finalising_freezes_signs_checksums_completes_the_appointment_and_queues_the_pdf(clinic: Clinic, study) -> None:
     report_id = final_report(study, clinic.radiologist.actor, values={**ABDOMEN_VALUES, 'liver_right_lobe': '171'})
     frozen = reporting.view(report_id, by=clinic.receptionist.actor).report
     assert frozen.state == 'final'
@@ -136,8 +151,9 @@ def test_a_final_report_cannot_be_changed_finalised_again_or_deleted(clinic: Cli
 def test_an_addendum_is_signed_and_frozen_beside_the_untouched_original(clinic: Clinic, study) -> None:
     report_id = final_report(study, clinic.radiologist.actor)
     original = reporting.view(report_id, by=clinic.admin.actor).report
-    addendum = reporting.add_addendum(report_id, '<p>Spleen re-measured: 110 mm.</p><script>x()</script>',
-                                      by=clinic.radiologist.actor)
+    addendum = reporting.add_addendum(
+        report_id, '<p>Spleen re-measured: 110 mm.</p><script>x()</script>', by=clinic.radiologist.actor
+    )
     shown = reporting.view(report_id, by=clinic.admin.actor)
     assert shown.report.state == 'addended'
     assert shown.report.content_sha256 == original.content_sha256
@@ -157,8 +173,9 @@ def test_only_the_author_or_an_admin_may_delete_a_draft(clinic: Clinic, study) -
     from domain.access import Actor, system
     from domain.models import UserCreate
 
-    other = users.create(UserCreate(username='radiologist2', role='radiologist', password='another password 2'),
-                         by=system('test'))
+    other = users.create(
+        UserCreate(username='radiologist2', role='radiologist', password='another password 2'), by=system('test')
+    )
     report_id = _draft(study, clinic)
     with pytest.raises(NotAllowed):
         reporting.delete_draft(report_id, by=Actor(role='radiologist', username='radiologist2', user_id=other.id))
@@ -178,12 +195,17 @@ def test_the_checksum_changes_whenever_the_signed_content_would(clinic: Clinic, 
         return reporting.content_digest(changed, view.template, view.study, view.patient, 'radiologist1')
 
     assert digest() == signed.content_sha256
-    variants = [digest(findings='<p>Liver unremarkable!</p>'), digest(impression='<p>Normal.</p>'),
-                digest(values={**signed.values, 'spleen_length': '106'}), digest(language='ru'),
-                digest(signed_at=signed.signed_at.replace(microsecond=1)),
-                reporting.content_digest(signed, view.template, view.study, view.patient, 'radiologist2'),
-                reporting.content_digest(signed, view.template.model_copy(update={'version': 2}), view.study,
-                                         view.patient, 'radiologist1')]
+    variants = [
+        digest(findings='<p>Liver unremarkable!</p>'),
+        digest(impression='<p>Normal.</p>'),
+        digest(values={**signed.values, 'spleen_length': '106'}),
+        digest(language='ru'),
+        digest(signed_at=signed.signed_at.replace(microsecond=1)),
+        reporting.content_digest(signed, view.template, view.study, view.patient, 'radiologist2'),
+        reporting.content_digest(
+            signed, view.template.model_copy(update={'version': 2}), view.study, view.patient, 'radiologist1'
+        ),
+    ]
     assert len({signed.content_sha256, *variants}) == len(variants) + 1
     with db.transaction() as session:
         tampered = session.get(Report, report_id)
@@ -195,8 +217,9 @@ def test_the_checksum_changes_whenever_the_signed_content_would(clinic: Clinic, 
 def test_reports_are_found_by_their_text_and_by_state(clinic: Clinic, study) -> None:
     final_id = final_report(study, clinic.radiologist.actor, findings='<p>Small hepatic cyst.</p>')
     draft_id = _draft(make_study(family_name='Petrov'), clinic)
-    reporting.save_draft(draft_id, ReportDraft(values={}, findings='<p>Renal cyst left.</p>'),
-                         by=clinic.radiologist.actor)
+    reporting.save_draft(
+        draft_id, ReportDraft(values={}, findings='<p>Renal cyst left.</p>'), by=clinic.radiologist.actor
+    )
     reporting.add_addendum(final_id, 'Cholelithiasis noted.', by=clinic.radiologist.actor)
     doctor = clinic.radiologist.actor
     assert {r.id for r in reporting.search('cyst', by=doctor)} == {final_id, draft_id}
@@ -212,8 +235,9 @@ def test_every_step_leaves_an_audit_event(clinic: Clinic, study) -> None:
     report_id = final_report(study, clinic.radiologist.actor)
     reporting.add_addendum(report_id, 'More.', by=clinic.radiologist.actor)
     with db.reading() as session:
-        actions = session.exec(select(AuditEvent.action).where(AuditEvent.object_type == 'report',
-                                                               AuditEvent.object_id == str(report_id))).all()
+        actions = session.exec(
+            select(AuditEvent.action).where(AuditEvent.object_type == 'report', AuditEvent.object_id == str(report_id))
+        ).all()
     assert actions == ['report.start', 'report.save', 'report.finalise', 'report.addendum']
     assert audit.verify().intact
 

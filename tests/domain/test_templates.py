@@ -18,8 +18,9 @@ def test_the_shipped_templates_are_seeded_once_with_labels_in_five_languages(cli
     bpd = obstetric.fields()[0]
     assert (bpd.key, bpd.unit, bpd.required) == ('bpd', 'mm', True)
     assert templates.label(bpd.label, 'ru') == 'Бипариетальный размер (БПР)'
-    assert all(set(f.label) == {'en', 'ru', 'es', 'fr', 'de'} for t in shown.values()
-               for f in templates.definition(t).fields())
+    assert all(
+        set(f.label) == {'en', 'ru', 'es', 'fr', 'de'} for t in shown.values() for f in templates.definition(t).fields()
+    )
 
 
 def test_an_admin_edit_is_a_new_version_and_an_old_report_keeps_its_own(clinic: Clinic) -> None:
@@ -44,12 +45,15 @@ def test_a_retired_template_is_no_longer_offered(clinic: Clinic) -> None:
     assert 'ct-head' in {t.code for t in templates.current(by=clinic.admin.actor, include_inactive=True)}
 
 
-@pytest.mark.parametrize(('change', 'message'), [
-    (lambda d: d['sections'][0]['fields'].append(d['sections'][0]['fields'][0]), 'field keys used twice'),
-    (lambda d: d['sections'][0]['fields'][0].update(normal=[5, 1]), 'normal range must be'),
-    (lambda d: d['sections'][0]['fields'][0].update(type='date'), "Input should be 'number'"),
-    (lambda d: d['name'].update(en=' '), 'needs an English name'),
-])
+@pytest.mark.parametrize(
+    ('change', 'message'),
+    [
+        (lambda d: d['sections'][0]['fields'].append(d['sections'][0]['fields'][0]), 'field keys used twice'),
+        (lambda d: d['sections'][0]['fields'][0].update(normal=[5, 1]), 'normal range must be'),
+        (lambda d: d['sections'][0]['fields'][0].update(type='date'), "Input should be 'number'"),
+        (lambda d: d['name'].update(en=' '), 'needs an English name'),
+    ],
+)
 def test_a_broken_definition_is_refused_with_the_reason(clinic: Clinic, change, message: str) -> None:
     data = templates.definition(templates.get(template_id('us-abdomen'), by=clinic.admin.actor)).model_dump()
     change(data)

@@ -17,8 +17,14 @@ def _study(uid: str, patient_id: str = 'P1', series: int = 2, images: int = 3, d
     from datetime import date
 
     with db.transaction() as session:
-        study = Study(study_instance_uid=uid, dicom_patient_id=patient_id, patient_name='Doe^Jane',
-                      study_date=date(2024, 1, day), modalities='CT', description=f'CT {uid}')
+        study = Study(
+            study_instance_uid=uid,
+            dicom_patient_id=patient_id,
+            patient_name='Doe^Jane',
+            study_date=date(2024, 1, day),
+            modalities='CT',
+            description=f'CT {uid}',
+        )
         session.add(study)
         session.flush()
         for s in reversed(range(series)):
@@ -26,9 +32,17 @@ def _study(uid: str, patient_id: str = 'P1', series: int = 2, images: int = 3, d
             session.add(row)
             session.flush()
             for n in reversed(range(images)):
-                session.add(Instance(series_id=row.id, sop_instance_uid=f'{uid}.{s}.{n}', sop_class_uid='1.2',
-                                     instance_number=n + 1, file_path=f'dicom/{uid}-{s}-{n}.dcm', rows=64,
-                                     columns=64))
+                session.add(
+                    Instance(
+                        series_id=row.id,
+                        sop_instance_uid=f'{uid}.{s}.{n}',
+                        sop_class_uid='1.2',
+                        instance_number=n + 1,
+                        file_path=f'dicom/{uid}-{s}-{n}.dcm',
+                        rows=64,
+                        columns=64,
+                    )
+                )
     return study
 
 
@@ -89,8 +103,16 @@ def test_a_length_is_measured_in_millimetres_from_pixel_spacing(clinic: Clinic) 
     instance_id = viewing.open_study(study.id, by=clinic.radiologist.actor).series[0].instances[0].id
     changed: list[events.Event] = []
     events.subscribe(changed.append)
-    saved = viewing.add_measurement(study.id, instance_id, 1, 'length', [[10, 10], [50, 40]],
-                                    calibration=PIXEL_SPACING, label='lesion', by=clinic.radiologist.actor)
+    saved = viewing.add_measurement(
+        study.id,
+        instance_id,
+        1,
+        'length',
+        [[10, 10], [50, 40]],
+        calibration=PIXEL_SPACING,
+        label='lesion',
+        by=clinic.radiologist.actor,
+    )
     # 40 columns × 0.25 mm and 30 rows × 0.5 mm
     assert saved.value == pytest.approx(math.hypot(10, 15))
     assert (saved.unit, saved.label, saved.created_by) == ('mm', 'lesion', 'radiologist1')
@@ -102,8 +124,15 @@ def test_a_length_is_measured_in_millimetres_from_pixel_spacing(clinic: Clinic) 
 def test_measurements_are_labelled_and_deleted_with_an_audit_trail(clinic: Clinic) -> None:
     study = _study('3.2')
     instance_id = viewing.open_study(study.id, by=clinic.radiologist.actor).series[0].instances[0].id
-    saved = viewing.add_measurement(study.id, instance_id, 1, 'angle', [[0, 10], [0, 0], [10, 0]],
-                                    calibration=calibration.UNCALIBRATED, by=clinic.radiologist.actor)
+    saved = viewing.add_measurement(
+        study.id,
+        instance_id,
+        1,
+        'angle',
+        [[0, 10], [0, 0], [10, 0]],
+        calibration=calibration.UNCALIBRATED,
+        by=clinic.radiologist.actor,
+    )
     assert (round(saved.value, 6), saved.unit) == (90.0, '°')
     assert viewing.label_measurement(saved.id, '  hip  ', by=clinic.radiologist.actor).label == 'hip'
     viewing.delete_measurement(saved.id, by=clinic.admin.actor)
@@ -115,20 +144,23 @@ def test_measurements_are_labelled_and_deleted_with_an_audit_trail(clinic: Clini
 def test_technicians_may_not_measure(clinic: Clinic) -> None:
     study = _study('3.3')
     with pytest.raises(NotAllowed):
-        viewing.add_measurement(study.id, 1, 1, 'length', [[0, 0], [1, 1]], calibration=PIXEL_SPACING,
-                                by=clinic.technician.actor)
+        viewing.add_measurement(
+            study.id, 1, 1, 'length', [[0, 0], [1, 1]], calibration=PIXEL_SPACING, by=clinic.technician.actor
+        )
 
 
 def test_a_measurement_with_the_wrong_points_is_refused(clinic: Clinic) -> None:
     study = _study('3.4')
     instance_id = viewing.open_study(study.id, by=clinic.radiologist.actor).series[0].instances[0].id
     with pytest.raises(InvalidInput):
-        viewing.add_measurement(study.id, instance_id, 1, 'length', [[0, 0]], calibration=PIXEL_SPACING,
-                                by=clinic.radiologist.actor)
+        viewing.add_measurement(
+            study.id, instance_id, 1, 'length', [[0, 0]], calibration=PIXEL_SPACING, by=clinic.radiologist.actor
+        )
     with pytest.raises(NotFound):
         other = _study('3.5')
-        viewing.add_measurement(other.id, instance_id, 1, 'length', [[0, 0], [1, 1]], calibration=PIXEL_SPACING,
-                                by=clinic.radiologist.actor)
+        viewing.add_measurement(
+            other.id, instance_id, 1, 'length', [[0, 0], [1, 1]], calibration=PIXEL_SPACING, by=clinic.radiologist.actor
+        )
 
 
 def test_a_key_image_is_toggled_on_and_off(clinic: Clinic) -> None:
@@ -136,8 +168,9 @@ def test_a_key_image_is_toggled_on_and_off(clinic: Clinic) -> None:
     instance_id = viewing.open_study(study.id, by=clinic.radiologist.actor).series[0].instances[1].id
     assert viewing.set_key_image(study.id, instance_id, 1, True, by=clinic.radiologist.actor) is True
     assert viewing.set_key_image(study.id, instance_id, 1, True, by=clinic.radiologist.actor) is True
-    assert [(k.instance_id, k.created_by) for k in viewing.key_images(study.id, by=clinic.admin.actor)] == \
-        [(instance_id, 'radiologist1')]
+    assert [(k.instance_id, k.created_by) for k in viewing.key_images(study.id, by=clinic.admin.actor)] == [
+        (instance_id, 'radiologist1')
+    ]
     assert viewing.set_key_image(study.id, instance_id, 1, False, by=clinic.radiologist.actor) is False
     assert viewing.key_images(study.id, by=clinic.admin.actor) == []
 
@@ -151,19 +184,38 @@ def test_a_missing_file_is_marked_for_the_administrator(clinic: Clinic) -> None:
     assert audit.search(by=clinic.admin.actor, action='instance.missing').total == 1
 
 
-@pytest.mark.parametrize(('attributes', 'source', 'row_mm'), [
-    ({'PixelSpacing': [0.7, 0.6]}, 'Pixel Spacing', 0.7),
-    ({'ImagerPixelSpacing': [0.15, 0.15]}, 'Imager Pixel Spacing (at the detector)', 0.15),
-    ({'ImagerPixelSpacing': [0.2, 0.2], 'EstimatedRadiographicMagnificationFactor': 1.25},
-     'Imager Pixel Spacing (corrected for magnification 1.25)', 0.16),
-    ({'PixelSpacing': [0.1, 0.1], 'PixelSpacingCalibrationType': 'GEOMETRY'}, 'Pixel Spacing (geometry)', 0.1),
-    ({'SequenceOfUltrasoundRegions': [{'PhysicalUnitsXDirection': 3, 'PhysicalUnitsYDirection': 3,
-                                       'PhysicalDeltaX': 0.02, 'PhysicalDeltaY': 0.03,
-                                       'RegionLocationMinX0': 0, 'RegionLocationMinY0': 0,
-                                       'RegionLocationMaxX1': 639, 'RegionLocationMaxY1': 479}]},
-     'Ultrasound region', 0.3),
-    ({}, 'uncalibrated (px)', None),
-])
+@pytest.mark.parametrize(
+    ('attributes', 'source', 'row_mm'),
+    [
+        ({'PixelSpacing': [0.7, 0.6]}, 'Pixel Spacing', 0.7),
+        ({'ImagerPixelSpacing': [0.15, 0.15]}, 'Imager Pixel Spacing (at the detector)', 0.15),
+        (
+            {'ImagerPixelSpacing': [0.2, 0.2], 'EstimatedRadiographicMagnificationFactor': 1.25},
+            'Imager Pixel Spacing (corrected for magnification 1.25)',
+            0.16,
+        ),
+        ({'PixelSpacing': [0.1, 0.1], 'PixelSpacingCalibrationType': 'GEOMETRY'}, 'Pixel Spacing (geometry)', 0.1),
+        (
+            {
+                'SequenceOfUltrasoundRegions': [
+                    {
+                        'PhysicalUnitsXDirection': 3,
+                        'PhysicalUnitsYDirection': 3,
+                        'PhysicalDeltaX': 0.02,
+                        'PhysicalDeltaY': 0.03,
+                        'RegionLocationMinX0': 0,
+                        'RegionLocationMinY0': 0,
+                        'RegionLocationMaxX1': 639,
+                        'RegionLocationMaxY1': 479,
+                    }
+                ]
+            },
+            'Ultrasound region',
+            0.3,
+        ),
+        ({}, 'uncalibrated (px)', None),
+    ],
+)
 def test_the_calibration_says_where_it_comes_from(attributes: dict, source: str, row_mm: float | None) -> None:
     found = calibration.from_attributes(attributes, (10, 10))
     assert found.describe() == source

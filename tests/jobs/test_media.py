@@ -63,7 +63,8 @@ def state(study_id: int) -> str:
 
 
 def test_a_study_waits_for_the_quiet_period_then_queues_one_job_of_each_kind_per_series(
-        pipeline: Ingest, clinic: Clinic) -> None:
+    pipeline: Ingest, clinic: Clinic
+) -> None:
     study_id = arrive(pipeline, clinic, 'CT_small.dcm')
     assert 0 < studies.complete_if_quiet(study_id, media.QUIET_SECONDS) <= media.QUIET_SECONDS
     assert state(study_id) == 'receiving'
@@ -75,7 +76,8 @@ def test_a_study_waits_for_the_quiet_period_then_queues_one_job_of_each_kind_per
 
 
 def test_metadata_and_thumbnails_make_the_study_ready_and_running_them_twice_changes_nothing(
-        pipeline: Ingest, clinic: Clinic) -> None:
+    pipeline: Ingest, clinic: Clinic
+) -> None:
     seen: list[events.Event] = []
     events.subscribe(seen.append)
     study_id = arrive(pipeline, clinic, 'CT_small.dcm')
@@ -123,8 +125,7 @@ def test_a_booked_study_moves_its_appointment_to_in_scan_then_review(pipeline: I
     assert _appointment_state(appointment_id) == 'review'
 
 
-def test_a_study_links_to_a_patient_by_patient_id_when_no_appointment_matches(pipeline: Ingest,
-                                                                               clinic: Clinic) -> None:
+def test_a_study_links_to_a_patient_by_patient_id_when_no_appointment_matches(pipeline: Ingest, clinic: Clinic) -> None:
     patient_id, _ = _booked('A0002', clinic_patient_id='P-000042')
     study_id = arrive(pipeline, clinic, 'CT_small.dcm', AccessionNumber='NOPE', PatientID='P-000042')
     assert study_lists.get(study_id, by=clinic.technician.actor).patient_ref_id == patient_id
@@ -159,8 +160,9 @@ def running_worker(clinic: Clinic, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     unsubscribe()
 
 
-def test_through_the_real_broker_an_arriving_study_becomes_ready_by_itself(clinic: Clinic, running_worker: None,
-                                                                           tmp_path: Path) -> None:
+def test_through_the_real_broker_an_arriving_study_becomes_ready_by_itself(
+    clinic: Clinic, running_worker: None, tmp_path: Path
+) -> None:
     storage.configure(clinic.data_dir, min_free_bytes=0)
     ready = threading.Event()
     events.subscribe(lambda e: ready.set() if isinstance(e, events.StudyReady) else None)
@@ -176,8 +178,9 @@ def _booked(accession: str, clinic_patient_id: str = 'P-000001') -> tuple[int, i
         patient = Patient(patient_id=clinic_patient_id, family_name='Doe', given_name='Jane')
         session.add(patient)
         session.flush()
-        appointment = Appointment(patient_id=patient.id or 0, accession_number=accession, scheduled_at=clock.now(),
-                                  state='in-room')
+        appointment = Appointment(
+            patient_id=patient.id or 0, accession_number=accession, scheduled_at=clock.now(), state='in-room'
+        )
         session.add(appointment)
         session.flush()
         return patient.id or 0, appointment.id or 0
@@ -197,8 +200,10 @@ def test_a_study_whose_last_two_jobs_finish_together_still_becomes_ready(pipelin
         series_id = session.exec(select(Series.id).where(Series.study_id == study_id)).one()
         instance_ids = session.exec(select(Instance.id).where(Instance.series_id == series_id)).all()
     # The two worker threads of a real day, at their most unlucky: each looks at the study before either commits.
-    race(lambda: studies.thumbnail_ready(series_id, f'thumbnails/{series_id}.png', 'f' * 64),
-         lambda: studies.metadata_extracted(series_id, {instance_id: {} for instance_id in instance_ids}))
+    race(
+        lambda: studies.thumbnail_ready(series_id, f'thumbnails/{series_id}.png', 'f' * 64),
+        lambda: studies.metadata_extracted(series_id, {instance_id: {} for instance_id in instance_ids}),
+    )
     assert state(study_id) == 'ready'
 
 

@@ -58,9 +58,13 @@ def _text(data: bytes, tmp_path: Path) -> str:
 @pytest.mark.parametrize('language', list(LANGUAGE_WORDS))
 def test_the_pdf_prints_the_report_in_its_language(clinic_reports: Clinic, tmp_path: Path, language: str) -> None:
     study = make_study(family_name='<i>Smith</i>', given_name='Jane')
-    report_id = final_report(study, clinic_reports.radiologist.actor, language=language,
-                             values={'liver_right_lobe': '171', 'liver_echo': 'normal'},
-                             impression='<p>Hepatomegaly.</p>')
+    report_id = final_report(
+        study,
+        clinic_reports.radiologist.actor,
+        language=language,
+        values={'liver_right_lobe': '171', 'liver_echo': 'normal'},
+        impression='<p>Hepatomegaly.</p>',
+    )
     _run_pdf_jobs()
     text = _text(_stored(report_id, clinic_reports)[1], tmp_path)
     heading, field, choice, footer = LANGUAGE_WORDS[language]
@@ -75,8 +79,13 @@ def test_the_pdf_prints_the_report_in_its_language(clinic_reports: Clinic, tmp_p
 
 def test_the_obstetric_report_prints_the_hadlock_results(clinic_reports: Clinic, tmp_path: Path) -> None:
     study = make_study(description='OB US')
-    report_id = final_report(study, clinic_reports.radiologist.actor, code='us-obstetrics',
-                             values={'bpd': '47', 'hc': '175', 'ac': '151', 'fl': '33'}, impression='Single fetus.')
+    report_id = final_report(
+        study,
+        clinic_reports.radiologist.actor,
+        code='us-obstetrics',
+        values={'bpd': '47', 'hc': '175', 'ac': '151', 'fl': '33'},
+        impression='Single fetus.',
+    )
     _run_pdf_jobs()
     text = _text(_stored(report_id, clinic_reports)[1], tmp_path)
     assert 'Gestational age (Hadlock) 20w0d' in text
@@ -107,8 +116,9 @@ def test_rendering_again_on_request_gives_identical_bytes(clinic_reports: Clinic
     assert _stored(report_id, clinic_reports)[1] == first
 
 
-def test_an_addendum_renders_the_pdf_again_with_the_original_and_the_addendum(clinic_reports: Clinic,
-                                                                            tmp_path: Path) -> None:
+def test_an_addendum_renders_the_pdf_again_with_the_original_and_the_addendum(
+    clinic_reports: Clinic, tmp_path: Path
+) -> None:
     report_id = final_report(make_study(), clinic_reports.radiologist.actor)
     _run_pdf_jobs()
     first_path, _ = _stored(report_id, clinic_reports)
@@ -120,8 +130,9 @@ def test_an_addendum_renders_the_pdf_again_with_the_original_and_the_addendum(cl
     assert 'Normal abdomen.' in text and 'Addendum 1' in text and 'Gallbladder wall re-measured: 2 mm.' in text
 
 
-def test_key_images_and_measurements_are_printed_and_a_broken_image_is_named_not_fatal(clinic_reports: Clinic,
-                                                                                     tmp_path: Path) -> None:
+def test_key_images_and_measurements_are_printed_and_a_broken_image_is_named_not_fatal(
+    clinic_reports: Clinic, tmp_path: Path
+) -> None:
     sources = ['CT_small.dcm', 'MR_small.dcm', 'US1_UNCR.dcm', 'SC_rgb.dcm']
     files = []
     for name in sources:
@@ -145,12 +156,12 @@ def test_key_images_and_measurements_are_printed_and_a_broken_image_is_named_not
 
 def test_the_first_page_looks_like_a_report(clinic_reports: Clinic, tmp_path: Path) -> None:
     pdftoppm = need_tool('pdftoppm')
-    report_id = final_report(make_study(), clinic_reports.radiologist.actor,
-                             values={'liver_right_lobe': '171', 'spleen_length': '100'})
+    report_id = final_report(
+        make_study(), clinic_reports.radiologist.actor, values={'liver_right_lobe': '171', 'spleen_length': '100'}
+    )
     _run_pdf_jobs()
     path, _ = _stored(report_id, clinic_reports)
-    subprocess.run([pdftoppm, '-r', '72', '-png', '-f', '1', '-l', '1', str(path), str(tmp_path / 'page')],
-                   check=True)
+    subprocess.run([pdftoppm, '-r', '72', '-png', '-f', '1', '-l', '1', str(path), str(tmp_path / 'page')], check=True)
     page = Image.open(next(tmp_path.glob('page*.png'))).convert('RGB')
     width, height = page.size
     assert abs(width / height - 210 / 297) < 0.01  # A4 portrait

@@ -7,8 +7,18 @@ from reports.pdf import Assets, css_string
 from reports.printing import AppFetcher
 
 
-@pytest.mark.parametrize('url', ['file:///etc/passwd', 'http://example.com/logo.png', 'app:static/../pdf.py',
-                                 'app:fonts/.hidden', 'app:image/7', 'app:logo', 'data:image/png;base64,AAAA'])
+@pytest.mark.parametrize(
+    'url',
+    [
+        'file:///etc/passwd',
+        'http://example.com/logo.png',
+        'app:static/../pdf.py',
+        'app:fonts/.hidden',
+        'app:image/7',
+        'app:logo',
+        'data:image/png;base64,AAAA',
+    ],
+)
 def test_anything_but_the_reports_own_files_is_refused(url: str) -> None:
     with pytest.raises(ValueError, match='refused'):
         AppFetcher(Assets(images=[b'png'])).fetch(url)
@@ -25,8 +35,10 @@ def test_the_stylesheet_fonts_logo_and_images_are_served() -> None:
 
 
 def test_rich_text_keeps_formatting_and_drops_everything_active() -> None:
-    dirty = ('<p onclick="x()">Liver <b>normal</b><img src="file:///etc/passwd"><script>alert(1)</script>'
-             '<a href="http://x">link</a> 5 < 6</p><ul><li>one')
+    dirty = (
+        '<p onclick="x()">Liver <b>normal</b><img src="file:///etc/passwd"><script>alert(1)</script>'
+        '<a href="http://x">link</a> 5 < 6</p><ul><li>one'
+    )
     assert richtext.clean(dirty) == '<p>Liver <b>normal</b>link 5 &lt; 6</p><ul><li>one</li></ul>'
     assert richtext.plain(dirty) == 'Liver normallink 5 < 6\none'
 

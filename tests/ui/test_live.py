@@ -28,8 +28,9 @@ async def _watching_users(create_user: Callable[[], User] | None, clinic: Clinic
     return watcher
 
 
-async def test_a_change_in_one_session_appears_in_another(screens: User, create_user: Callable[[], User],
-                                                          clinic: Clinic) -> None:
+async def test_a_change_in_one_session_appears_in_another(
+    screens: User, create_user: Callable[[], User], clinic: Clinic
+) -> None:
     watcher = await _watching_users(create_user, clinic)
     editor = create_user()
     await sign_in(editor, clinic.admin)
@@ -43,14 +44,17 @@ async def test_a_change_in_one_session_appears_in_another(screens: User, create_
     assert time.monotonic() - started < 1.0
 
 
-async def test_a_change_in_a_service_thread_appears_in_an_open_session(screens: User,
-                                                                        create_user: Callable[[], User],
-                                                                        clinic: Clinic) -> None:
+async def test_a_change_in_a_service_thread_appears_in_an_open_session(
+    screens: User, create_user: Callable[[], User], clinic: Clinic
+) -> None:
     import asyncio
 
     watcher = await _watching_users(create_user, clinic)
-    await asyncio.to_thread(users.create, UserCreate(username='dr-novak', role='radiologist',
-                                                     password='a fine long password'), by=clinic.admin.actor)
+    await asyncio.to_thread(
+        users.create,
+        UserCreate(username='dr-novak', role='radiologist', password='a fine long password'),
+        by=clinic.admin.actor,
+    )
     await watcher.should_see(marker='user-dr-novak', retries=10)
 
 
@@ -60,7 +64,7 @@ async def test_a_change_in_another_process_arrives_through_redis(screens: User, 
     bridge = relay.start(REDIS_URL)
     try:
         watcher = await _watching_users(None, clinic, screens)
-        script = textwrap.dedent(f'''
+        script = textwrap.dedent(f"""
             from pathlib import Path
             from domain import db, users
             from domain.access import system
@@ -72,10 +76,17 @@ async def test_a_change_in_another_process_arrives_through_redis(screens: User, 
             users.create(UserCreate(username='dr-novak', role='radiologist', password='a fine long password'),
                          by=system('worker'))
             bridge.close()
-        ''')
+        """)
         environment = {k: v for k, v in os.environ.items() if not k.startswith('PACS_')}
-        result = subprocess.run([sys.executable, '-c', script], cwd=ROOT, env=environment, capture_output=True,
-                                text=True, timeout=60, check=False)
+        result = subprocess.run(
+            [sys.executable, '-c', script],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr
         await watcher.should_see(marker='user-dr-novak', retries=10)
     finally:

@@ -6,7 +6,7 @@ from nicegui.testing import User
 
 from tests.conftest import Clinic
 
-REMOTE = re.compile(r'''(?:src|href)\s*=\s*["'](?:https?:)?//(?!127\.0\.0\.1|localhost|test/)''', re.IGNORECASE)
+REMOTE = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//(?!127\.0\.0\.1|localhost|test/)""", re.IGNORECASE)
 
 
 async def test_the_login_page_loads_nothing_from_elsewhere(screens: User, clinic: Clinic) -> None:

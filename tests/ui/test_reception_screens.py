@@ -12,8 +12,9 @@ from tests.conftest import Clinic, sign_in
 from tests.domain.reception_fixtures import at, booking, patient, procedure, room
 
 
-async def test_registering_shows_a_likely_duplicate_and_registers_only_when_confirmed(receptionist: User,
-                                                                                      clinic: Clinic) -> None:
+async def test_registering_shows_a_likely_duplicate_and_registers_only_when_confirmed(
+    receptionist: User, clinic: Clinic
+) -> None:
     patient(clinic, 'Müller', 'Jürgen', date(1970, 1, 2))
     await receptionist.open('/patients')
     receptionist.find(marker='register-patient').click()
@@ -74,16 +75,24 @@ async def test_the_timeline_shows_appointments_and_studies(receptionist: User, c
     jane = patient(clinic)
     made = booking(clinic, jane, room(), procedure(clinic), at(9))
     with db.transaction() as session:
-        session.add(Study(study_instance_uid='1.2.3', patient_ref_id=jane.id, appointment_id=made.id,
-                          description='Head CT', modalities='CT', state='ready', study_date=date.today()))
+        session.add(
+            Study(
+                study_instance_uid='1.2.3',
+                patient_ref_id=jane.id,
+                appointment_id=made.id,
+                description='Head CT',
+                modalities='CT',
+                state='ready',
+                study_date=date.today(),
+            )
+        )
     await receptionist.open(f'/patients/{jane.id}')
     await receptionist.should_see(marker='timeline-appointment')
     await receptionist.should_see('Head CT')
     await receptionist.should_see('Open in viewer')
 
 
-async def test_a_receptionist_books_a_patient_and_gets_an_accession_number(receptionist: User,
-                                                                           clinic: Clinic) -> None:
+async def test_a_receptionist_books_a_patient_and_gets_an_accession_number(receptionist: User, clinic: Clinic) -> None:
     jane, ct, head = patient(clinic), room(), procedure(clinic)
     await receptionist.open(f'/appointments?patient={jane.id}')
     await receptionist.should_see(marker='chosen-patient')
@@ -97,7 +106,8 @@ async def test_a_receptionist_books_a_patient_and_gets_an_accession_number(recep
 
 
 async def test_the_board_moves_a_card_and_another_session_sees_it_within_a_second(
-        screens: User, create_user: Callable[[], User], clinic: Clinic) -> None:
+    screens: User, create_user: Callable[[], User], clinic: Clinic
+) -> None:
     made = booking(clinic, patient(clinic), room(), procedure(clinic), at(9))
     watcher = create_user()
     await sign_in(watcher, clinic.technician)
@@ -135,8 +145,7 @@ async def test_a_receptionist_cannot_start_a_scan(receptionist: User, clinic: Cl
     await receptionist.should_not_see(marker=f'move-{made.accession_number}-in-scan')
 
 
-async def test_the_kiosk_shows_initials_and_times_but_no_names_and_no_menu(receptionist: User,
-                                                                           clinic: Clinic) -> None:
+async def test_the_kiosk_shows_initials_and_times_but_no_names_and_no_menu(receptionist: User, clinic: Clinic) -> None:
     made = booking(clinic, patient(clinic, 'Doe', 'Jane'), room(), procedure(clinic), at(9))
     appointments.move(made.id, 'waiting', by=clinic.receptionist.actor)
     await receptionist.open('/kiosk')
@@ -148,11 +157,17 @@ async def test_the_kiosk_shows_initials_and_times_but_no_names_and_no_menu(recep
     await receptionist.should_see('Doe, Jane')
 
 
-async def test_the_reading_worklist_lets_a_radiologist_claim_the_oldest_study(radiologist: User,
-                                                                              clinic: Clinic) -> None:
+async def test_the_reading_worklist_lets_a_radiologist_claim_the_oldest_study(
+    radiologist: User, clinic: Clinic
+) -> None:
     with db.transaction() as session:
-        old = Study(study_instance_uid='9.1', modalities='CT', state='ready', description='Old chest',
-                    first_arrival=clock.now() - timedelta(hours=5))
+        old = Study(
+            study_instance_uid='9.1',
+            modalities='CT',
+            state='ready',
+            description='Old chest',
+            first_arrival=clock.now() - timedelta(hours=5),
+        )
         session.add(old)
         session.add(Study(study_instance_uid='9.2', modalities='MR', state='ready', description='New knee'))
     await radiologist.open('/reading')

@@ -75,8 +75,9 @@ async def test_finalising_with_required_fields_empty_lists_them(radiologist: Use
     assert _saved(report_id, clinic).state == 'draft'
 
 
-async def test_a_finalised_report_is_read_only_on_screen_and_takes_an_addendum(radiologist: User,
-                                                                             clinic: Clinic) -> None:
+async def test_a_finalised_report_is_read_only_on_screen_and_takes_an_addendum(
+    radiologist: User, clinic: Clinic
+) -> None:
     report_id = _draft(clinic)
     await radiologist.open(f'/reports/{report_id}')
     await radiologist.should_see(marker='saved-by')
@@ -139,8 +140,11 @@ async def test_an_admin_saves_a_template_edit_as_a_new_version(admin: User, clin
     admin.find(marker='edit-us-thyroid').click()
     await admin.should_see(marker='template-definition')
     box = admin.find(marker='template-definition').elements.pop()
-    box.value = box.value.replace('"normal": [\n            0.0,\n            10.0\n          ]',
-                                  '"normal": [\n            0.0,\n            12.0\n          ]', 1)
+    box.value = box.value.replace(
+        '"normal": [\n            0.0,\n            10.0\n          ]',
+        '"normal": [\n            0.0,\n            12.0\n          ]',
+        1,
+    )
     admin.find(marker='save-template').click()
     await admin.should_see('Saved as version 2')
     newest = {t.code: t for t in templates.current(by=clinic.admin.actor)}['us-thyroid']

@@ -73,8 +73,7 @@ async def test_a_patient_name_with_html_is_shown_as_text(technician: User, clini
     await technician.should_see('<b>Bold</b>, Eve')
 
 
-async def test_the_thumbnail_route_serves_the_png_to_staff_who_may_see_studies(screens: User,
-                                                                                clinic: Clinic) -> None:
+async def test_the_thumbnail_route_serves_the_png_to_staff_who_may_see_studies(screens: User, clinic: Clinic) -> None:
     study_id = arrive(clinic)
     make_ready(study_id)
     url = f'/studies/thumbnails/{studies_series(study_id)[0]}'
@@ -86,10 +85,13 @@ async def test_the_thumbnail_route_serves_the_png_to_staff_who_may_see_studies(s
     assert response.status_code == 403
 
 
-async def test_an_unmatched_study_is_assigned_to_the_right_patient_with_a_search(technician: User,
-                                                                                 clinic: Clinic) -> None:
-    patients.register(PatientCreate(family_name='Okafor', given_name='Ada', birth_date='1980-03-04', sex='F'),
-                      by=clinic.receptionist.actor)
+async def test_an_unmatched_study_is_assigned_to_the_right_patient_with_a_search(
+    technician: User, clinic: Clinic
+) -> None:
+    patients.register(
+        PatientCreate(family_name='Okafor', given_name='Ada', birth_date='1980-03-04', sex='F'),
+        by=clinic.receptionist.actor,
+    )
     study_id = arrive(clinic, PatientID='SCANNER-TYPO', AccessionNumber='')
     await technician.open('/unmatched')
     await technician.should_see(marker=f'assign-{study_id}')
@@ -110,10 +112,12 @@ async def test_upload_stores_files_and_a_zip_and_reports_every_file(technician: 
         bundle.write(get_testdata_file('MR_small.dcm'), 'study/IM0001')
         bundle.write(get_testdata_file('DICOMDIR'), 'DICOMDIR')
         bundle.writestr('readme.txt', 'not an image')
-    files = [SmallFileUpload('ct.dcm', 'application/dicom', ct),
-             SmallFileUpload('again.dcm', 'application/dicom', ct),
-             SmallFileUpload('folder.zip', 'application/zip', archive.getvalue()),
-             SmallFileUpload('notes.pdf', 'application/pdf', b'%PDF-1.4 not dicom')]
+    files = [
+        SmallFileUpload('ct.dcm', 'application/dicom', ct),
+        SmallFileUpload('again.dcm', 'application/dicom', ct),
+        SmallFileUpload('folder.zip', 'application/zip', archive.getvalue()),
+        SmallFileUpload('notes.pdf', 'application/pdf', b'%PDF-1.4 not dicom'),
+    ]
     upload = technician.find(ui.upload).elements.pop()
     await upload.handle_uploads(files)
     await technician.should_see(marker='upload-summary')
@@ -175,8 +179,9 @@ async def test_qido_finds_studies_series_and_instances_with_basic_auth(screens: 
     make_ready(study_id)
     arrive(clinic, 'MR_small.dcm')
     auth = (clinic.radiologist.username, clinic.radiologist.password)
-    found = (await screens.http_client.get('/dicomweb/studies?PatientName=compressed*&ModalitiesInStudy=CT',
-                                           auth=auth)).json()
+    found = (
+        await screens.http_client.get('/dicomweb/studies?PatientName=compressed*&ModalitiesInStudy=CT', auth=auth)
+    ).json()
     assert len(found) == 1 and found[0]['00100010']['Value'] == [{'Alphabetic': 'CompressedSamples^CT1'}]
     uid = found[0]['0020000D']['Value'][0]
     assert found[0]['00201208']['Value'] == [1]
@@ -184,7 +189,8 @@ async def test_qido_finds_studies_series_and_instances_with_basic_auth(screens: 
     assert series[0]['00080060']['Value'] == ['CT']
     series_uid = series[0]['0020000E']['Value'][0]
     instances = await screens.http_client.get(
-        f'/dicomweb/studies/{uid}/series/{series_uid}/instances?includefield=Manufacturer', auth=auth)
+        f'/dicomweb/studies/{uid}/series/{series_uid}/instances?includefield=Manufacturer', auth=auth
+    )
     assert instances.headers['content-type'].startswith('application/dicom+json')
     assert instances.json()[0]['00080070']['Value'] == ['GE MEDICAL SYSTEMS']
     by_date = (await screens.http_client.get('/dicomweb/studies?StudyDate=20040101-20041231', auth=auth)).json()
@@ -197,8 +203,15 @@ async def test_qido_finds_studies_series_and_instances_with_basic_auth(screens: 
 
 
 def _multipart(*parts: bytes, boundary: str = 'clinicpacs-boundary') -> tuple[bytes, dict[str, str]]:
-    body = b''.join(b'--' + boundary.encode() + b'\r\nContent-Type: application/dicom\r\n\r\n' + part + b'\r\n'
-                    for part in parts) + b'--' + boundary.encode() + b'--\r\n'
+    body = (
+        b''.join(
+            b'--' + boundary.encode() + b'\r\nContent-Type: application/dicom\r\n\r\n' + part + b'\r\n'
+            for part in parts
+        )
+        + b'--'
+        + boundary.encode()
+        + b'--\r\n'
+    )
     return body, {'Content-Type': f'multipart/related; type="application/dicom"; boundary={boundary}'}
 
 
@@ -215,6 +228,7 @@ async def test_stow_rs_stores_each_part_and_names_the_ones_it_refused(screens: U
     radiologist = (clinic.radiologist.username, clinic.radiologist.password)
     refused = await screens.http_client.post('/dicomweb/studies', content=body, headers=headers, auth=radiologist)
     assert refused.status_code == 403
-    wrong = await screens.http_client.post('/dicomweb/studies', content=b'x', auth=auth,
-                                           headers={'Content-Type': 'application/json'})
+    wrong = await screens.http_client.post(
+        '/dicomweb/studies', content=b'x', auth=auth, headers={'Content-Type': 'application/json'}
+    )
     assert wrong.status_code == 415

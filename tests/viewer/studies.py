@@ -33,31 +33,59 @@ def ingest(clinic: Clinic, *paths: Path) -> Study:
     return study
 
 
-def ct_series(clinic: Clinic, tmp: Path, slices: int = 5, *, patient_id: str = 'T1', study_uid: str | None = None,
-              spacing: tuple[float, float] = (0.5, 0.5)) -> Study:
+def ct_series(
+    clinic: Clinic,
+    tmp: Path,
+    slices: int = 5,
+    *,
+    patient_id: str = 'T1',
+    study_uid: str | None = None,
+    spacing: tuple[float, float] = (0.5, 0.5),
+) -> Study:
     """A small CT series with known pixels: slice n holds n * 100 HU everywhere, 1 mm pixels by default."""
     study_uid, series_uid = study_uid or generate_uid(), generate_uid()
     files = []
     for n in range(slices):
         pixels = np.full((64, 64), 1024 + n * 100, np.uint16)
         pixels[16:48, 16:48] = 1024 + 40  # a soft-tissue square in the middle
-        files.append(write_image(tmp / f'{study_uid[-8:]}-{n}.dcm', pixels, study_uid=study_uid,
-                                 series_uid=series_uid, RescaleSlope=1, RescaleIntercept=-1024, BitsStored=12,
-                                 PixelSpacing=list(spacing), InstanceNumber=n + 1, SliceThickness=2.5,
-                                 SliceLocation=n * 2.5, ImageOrientationPatient=[1, 0, 0, 0, 1, 0],
-                                 ImagePositionPatient=[0, 0, n * 2.5], WindowCenter=40, WindowWidth=400,
-                                 PatientID=patient_id, StudyDate='20240102', SeriesNumber=1))
+        files.append(
+            write_image(
+                tmp / f'{study_uid[-8:]}-{n}.dcm',
+                pixels,
+                study_uid=study_uid,
+                series_uid=series_uid,
+                RescaleSlope=1,
+                RescaleIntercept=-1024,
+                BitsStored=12,
+                PixelSpacing=list(spacing),
+                InstanceNumber=n + 1,
+                SliceThickness=2.5,
+                SliceLocation=n * 2.5,
+                ImageOrientationPatient=[1, 0, 0, 0, 1, 0],
+                ImagePositionPatient=[0, 0, n * 2.5],
+                WindowCenter=40,
+                WindowWidth=400,
+                PatientID=patient_id,
+                StudyDate='20240102',
+                SeriesNumber=1,
+            )
+        )
     return ingest(clinic, *files)
 
 
 def first_instance(study: Study) -> tuple[Series, Instance]:
     with db.reading() as session:
         series = session.exec(Series.__table__.select().where(Series.study_id == study.id)).first()  # type: ignore[attr-defined]
-        instance = session.exec(Instance.__table__.select().where(Instance.series_id == series.id)  # type: ignore[attr-defined]
-                                .order_by(Instance.instance_number)).first()
+        instance = session.exec(
+            Instance.__table__.select()
+            .where(Instance.series_id == series.id)  # type: ignore[attr-defined]
+            .order_by(Instance.instance_number)
+        ).first()
         return session.get(Series, series.id), session.get(Instance, instance.id)
 
 
 def frame_url(study: Study, series: Series, instance: Instance, frame: int | str = 1) -> str:
-    return (f'/dicomweb/studies/{study.study_instance_uid}/series/{series.series_instance_uid}'
-            f'/instances/{instance.sop_instance_uid}/frames/{frame}/rendered')
+    return (
+        f'/dicomweb/studies/{study.study_instance_uid}/series/{series.series_instance_uid}'
+        f'/instances/{instance.sop_instance_uid}/frames/{frame}/rendered'
+    )

@@ -12,8 +12,16 @@ SECONDARY_CAPTURE = '1.2.840.10008.5.1.4.1.1.7'
 US_MULTIFRAME = '1.2.840.10008.5.1.4.1.1.3.1'
 
 
-def write_image(path: Path, pixels: np.ndarray, *, photometric: str = 'MONOCHROME2', sop_class: str = CT_IMAGE,
-                study_uid: str | None = None, series_uid: str | None = None, **attributes: Any) -> Path:
+def write_image(
+    path: Path,
+    pixels: np.ndarray,
+    *,
+    photometric: str = 'MONOCHROME2',
+    sop_class: str = CT_IMAGE,
+    study_uid: str | None = None,
+    series_uid: str | None = None,
+    **attributes: Any,
+) -> Path:
     """Write pixels (rows × columns, frames × rows × columns, or … × 3 for colour) as a DICOM file."""
     colour = photometric in ('RGB', 'YBR_FULL')
     frames = pixels.shape[0] if pixels.ndim == (4 if colour else 3) else 1

@@ -133,15 +133,18 @@ def test_the_thumbnail_is_a_deterministic_png_within_its_edge() -> None:
     assert max(_grey(first).shape) == 128
 
 
-@pytest.mark.parametrize(('reference', 'compressed'), [
-    ('MR_small.dcm', 'MR_small_RLE.dcm'),
-    ('MR_small.dcm', 'MR_small_jp2klossless.dcm'),
-    ('MR_small.dcm', 'MR_small_jpeg_ls_lossless.dcm'),
-    ('MR_small.dcm', 'MR_small_bigendian.dcm'),
-    ('emri_small.dcm', 'emri_small_RLE.dcm'),
-    ('US1_UNCR.dcm', 'US1_J2KR.dcm'),
-    ('693_UNCR.dcm', '693_J2KR.dcm'),
-])
+@pytest.mark.parametrize(
+    ('reference', 'compressed'),
+    [
+        ('MR_small.dcm', 'MR_small_RLE.dcm'),
+        ('MR_small.dcm', 'MR_small_jp2klossless.dcm'),
+        ('MR_small.dcm', 'MR_small_jpeg_ls_lossless.dcm'),
+        ('MR_small.dcm', 'MR_small_bigendian.dcm'),
+        ('emri_small.dcm', 'emri_small_RLE.dcm'),
+        ('US1_UNCR.dcm', 'US1_J2KR.dcm'),
+        ('693_UNCR.dcm', '693_J2KR.dcm'),
+    ],
+)
 def test_every_lossless_transfer_syntax_decodes_to_the_same_pixels(reference: str, compressed: str) -> None:
     def find(name: str) -> Path:
         return PYDICOM_FILES / name if (PYDICOM_FILES / name).exists() else DATA_STORE / name
@@ -150,9 +153,20 @@ def test_every_lossless_transfer_syntax_decodes_to_the_same_pixels(reference: st
     assert np.array_equal(expected, found)
 
 
-@pytest.mark.parametrize('name', ['SC_rgb_jpeg_dcmtk.dcm', 'SC_rgb_jpeg_gdcm.dcm', 'SC_rgb_dcmtk_+eb+cy+np.dcm',
-                                  'examples_ybr_color.dcm', 'color3d_jpeg_baseline.dcm', 'JPGExtended.dcm',
-                                  'SC_rgb_jls_lossy_line.dcm', 'RG1_J2KI.dcm', 'liver.dcm'])
+@pytest.mark.parametrize(
+    'name',
+    [
+        'SC_rgb_jpeg_dcmtk.dcm',
+        'SC_rgb_jpeg_gdcm.dcm',
+        'SC_rgb_dcmtk_+eb+cy+np.dcm',
+        'examples_ybr_color.dcm',
+        'color3d_jpeg_baseline.dcm',
+        'JPGExtended.dcm',
+        'SC_rgb_jls_lossy_line.dcm',
+        'RG1_J2KI.dcm',
+        'liver.dcm',
+    ],
+)
 def test_real_files_render_in_every_media_type(name: str) -> None:
     path = PYDICOM_FILES / name if (PYDICOM_FILES / name).exists() else DATA_STORE / name
     frame = render.decode(path)

@@ -67,9 +67,15 @@ async def test_the_viewport_scales_a_large_image_down(pages: User, clinic: Clini
 async def test_absurd_requests_get_a_4xx(pages: User, clinic: Clinic, tmp_path: Path) -> None:
     study = ct_series(clinic, tmp_path, slices=1)
     url = frame_url(study, *first_instance(study))
-    for query, status in (('window=40,0', 400), ('window=a,b', 400), ('window=40,400,CUBIC', 400),
-                          ('viewport=100000,100000', 400), ('viewport=0,10', 400), ('quality=0', 400),
-                          ('quality=x', 400)):
+    for query, status in (
+        ('window=40,0', 400),
+        ('window=a,b', 400),
+        ('window=40,400,CUBIC', 400),
+        ('viewport=100000,100000', 400),
+        ('viewport=0,10', 400),
+        ('quality=0', 400),
+        ('quality=x', 400),
+    ):
         response = await pages.http_client.get(f'{url}?{query}', auth=_auth(clinic))
         assert response.status_code == status, query
     for frame, status in (('2', 404), ('0', 400), ('1,2', 400), ('999999', 400)):

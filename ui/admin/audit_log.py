@@ -20,26 +20,60 @@ def register() -> None:
 
         @ui.refreshable
         async def results() -> None:
-            page = await perform(audit.search, by=actor, username=username.value or '', action=action.value or '',
-                                 object_id=object_id.value or '', offset=state['offset'], limit=PAGE_SIZE)
+            page = await perform(
+                audit.search,
+                by=actor,
+                username=username.value or '',
+                action=action.value or '',
+                object_id=object_id.value or '',
+                offset=state['offset'],
+                limit=PAGE_SIZE,
+            )
             if page is FAILED:
                 return
-            columns = [{'name': n, 'label': t(label), 'field': n, 'align': 'left'} for n, label in
-                       (('id', '#'), ('at', 'Time (UTC)'), ('username', 'User'), ('role', 'Role'),
-                        ('action', 'Action'), ('object', 'Object'), ('outcome', 'Outcome'), ('address', 'Address'))]
-            rows = [{'id': e.id, 'at': e.at.strftime('%Y-%m-%d %H:%M:%S'), 'username': e.username, 'role': e.role,
-                     'action': e.action, 'object': f'{e.object_type} {e.object_id}'.strip(), 'outcome': e.outcome,
-                     'address': e.address} for e in page.rows]
-            ui.table(columns=columns, rows=rows, row_key='id').props('dense flat').classes('w-full') \
-                .mark('audit-table')
+            columns = [
+                {'name': n, 'label': t(label), 'field': n, 'align': 'left'}
+                for n, label in (
+                    ('id', '#'),
+                    ('at', 'Time (UTC)'),
+                    ('username', 'User'),
+                    ('role', 'Role'),
+                    ('action', 'Action'),
+                    ('object', 'Object'),
+                    ('outcome', 'Outcome'),
+                    ('address', 'Address'),
+                )
+            ]
+            rows = [
+                {
+                    'id': e.id,
+                    'at': e.at.strftime('%Y-%m-%d %H:%M:%S'),
+                    'username': e.username,
+                    'role': e.role,
+                    'action': e.action,
+                    'object': f'{e.object_type} {e.object_id}'.strip(),
+                    'outcome': e.outcome,
+                    'address': e.address,
+                }
+                for e in page.rows
+            ]
+            ui.table(columns=columns, rows=rows, row_key='id').props('dense flat').classes('w-full').mark('audit-table')
             with ui.row().classes('items-center'):
-                ui.button(icon='chevron_left', on_click=lambda: move(-PAGE_SIZE)).props('flat') \
-                    .set_enabled(state['offset'] > 0)
+                ui.button(icon='chevron_left', on_click=lambda: move(-PAGE_SIZE)).props('flat').set_enabled(
+                    state['offset'] > 0
+                )
                 last = min(state['offset'] + PAGE_SIZE, page.total)
-                ui.label(t('{first}–{last} of {total}', first=state['offset'] + 1 if page.total else 0,
-                           last=last, total=page.total))
-                ui.button(icon='chevron_right', on_click=lambda: move(PAGE_SIZE)).props('flat') \
-                    .set_enabled(last < page.total)
+                ui.label(
+                    t(
+                        '{first}–{last} of {total}',
+                        first=state['offset'] + 1 if page.total else 0,
+                        last=last,
+                        total=page.total,
+                    )
+                )
+                ui.button(icon='chevron_right', on_click=lambda: move(PAGE_SIZE)).props('flat').set_enabled(
+                    last < page.total
+                )
 
         async def move(delta: int) -> None:
             state['offset'] = max(0, state['offset'] + delta)

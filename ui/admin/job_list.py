@@ -29,8 +29,9 @@ def register() -> None:
                 for state in ('', 'queued', 'running', 'done', 'failed'):
                     count = counts.get(state, 0) if state else sum(counts.values())
                     label = f'{t(state or "all")} ({count})'
-                    ui.button(label, on_click=lambda s=state: show(s)) \
-                        .props('unelevated' if shown['state'] == state else 'outline').mark(f'jobs-{state or "all"}')
+                    ui.button(label, on_click=lambda s=state: show(s)).props(
+                        'unelevated' if shown['state'] == state else 'outline'
+                    ).mark(f'jobs-{state or "all"}')
             if not jobs:
                 ui.label(t('No jobs here')).classes('text-grey-7')
             for job in jobs:
@@ -42,8 +43,9 @@ def register() -> None:
                         ui.label(job.updated_at.strftime('%Y-%m-%d %H:%M:%S')).classes('text-grey-7')
                         ui.space()
                         if job.state == 'failed':
-                            ui.button(t('Retry'), icon='replay', on_click=lambda j=job.id: retry(j)) \
-                                .props('outline dense').mark(f'retry-{job.id}')
+                            ui.button(t('Retry'), icon='replay', on_click=lambda j=job.id: retry(j)).props(
+                                'outline dense'
+                            ).mark(f'retry-{job.id}')
                     if job.error:
                         ui.label(job.error).classes('text-negative text-caption font-mono whitespace-pre-wrap')
 

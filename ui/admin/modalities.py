@@ -22,11 +22,13 @@ def register() -> None:
             if entered is FAILED:
                 return
             if not entered:
-                ui.label(t('No modality entered yet: only "accept any modality" lets scanners send images')) \
-                    .classes('text-grey-7').mark('no-modalities')
+                ui.label(t('No modality entered yet: only "accept any modality" lets scanners send images')).classes(
+                    'text-grey-7'
+                ).mark('no-modalities')
                 return
-            with ui.grid(columns='9rem 1fr 5rem 5rem 8rem 1fr 6rem auto') \
-                    .classes('w-full items-center gap-x-4 gap-y-1'):
+            with ui.grid(columns='9rem 1fr 5rem 5rem 8rem 1fr 6rem auto').classes(
+                'w-full items-center gap-x-4 gap-y-1'
+            ):
                 for heading in ('AE title', 'Host', 'Port', 'Modality', 'Room', 'Description', 'State', ''):
                     ui.label(t(heading)).classes('text-caption text-grey-7')
                 for modality in entered:
@@ -36,19 +38,24 @@ def register() -> None:
                     ui.label(modality.modality)
                     ui.label(modality.room)
                     ui.label(modality.description)
-                    ui.label(t('active') if modality.active else t('disabled')) \
-                        .classes('text-positive' if modality.active else 'text-grey')
+                    ui.label(t('active') if modality.active else t('disabled')).classes(
+                        'text-positive' if modality.active else 'text-grey'
+                    )
                     with ui.row().classes('gap-1'):
-                        ui.button(icon='edit', on_click=lambda m=modality: edit(m)).props('flat dense') \
-                            .tooltip(t('Edit')).mark(f'edit-{modality.ae_title}')
-                        ui.button(icon='block' if modality.active else 'check_circle',
-                                  on_click=lambda m=modality: toggle(m.id, not m.active)).props('flat dense') \
-                            .tooltip(t('Disable') if modality.active else t('Enable')) \
-                            .mark(f'toggle-{modality.ae_title}')
+                        ui.button(icon='edit', on_click=lambda m=modality: edit(m)).props('flat dense').tooltip(
+                            t('Edit')
+                        ).mark(f'edit-{modality.ae_title}')
+                        ui.button(
+                            icon='block' if modality.active else 'check_circle',
+                            on_click=lambda m=modality: toggle(m.id, not m.active),
+                        ).props('flat dense').tooltip(t('Disable') if modality.active else t('Enable')).mark(
+                            f'toggle-{modality.ae_title}'
+                        )
 
         async def toggle(modality_id: int, active: bool) -> None:
-            await perform(modalities.set_active, modality_id, active, by=actor,
-                          success=t('Enabled') if active else t('Disabled'))
+            await perform(
+                modalities.set_active, modality_id, active, by=actor, success=t('Enabled') if active else t('Disabled')
+            )
             await rows.refresh()
 
         def edit(existing: object | None = None) -> None:
@@ -56,13 +63,16 @@ def register() -> None:
             modality_id = getattr(existing, 'id', None)
             with ui.dialog() as dialog, ui.card().classes('w-96'):
                 ui.label(t('Edit modality') if existing else t('Add a modality')).classes('text-h6')
-                ui.input(t('AE title')).bind_value(form, 'ae_title').props('maxlength=16') \
-                    .classes('w-full').mark('ae-title')
+                ui.input(t('AE title')).bind_value(form, 'ae_title').props('maxlength=16').classes('w-full').mark(
+                    'ae-title'
+                )
                 ui.input(t('Host')).bind_value(form, 'host').classes('w-full').mark('host')
-                ui.number(t('Port'), min=1, max=65535, precision=0).bind_value(form, 'port', forward=_integer) \
-                    .classes('w-full').mark('port')
-                ui.select({code: code for code in MODALITY_CODES}, label=t('Modality')) \
-                    .bind_value(form, 'modality').classes('w-full').mark('modality-code')
+                ui.number(t('Port'), min=1, max=65535, precision=0).bind_value(form, 'port', forward=_integer).classes(
+                    'w-full'
+                ).mark('port')
+                ui.select({code: code for code in MODALITY_CODES}, label=t('Modality')).bind_value(
+                    form, 'modality'
+                ).classes('w-full').mark('modality-code')
                 ui.input(t('Room')).bind_value(form, 'room').classes('w-full').mark('room')
                 ui.input(t('Description')).bind_value(form, 'description').classes('w-full').mark('description')
 
@@ -85,9 +95,11 @@ def register() -> None:
             ui.space()
             fixed = options.is_overridden('accept_any_ae')
             accept_any = await perform(options.get, 'accept_any_ae')
-            switch = ui.switch(t('Accept any modality'), value=bool(accept_any),
-                               on_change=lambda e: perform(options.put, 'accept_any_ae', e.value, by=actor,
-                                                           success=t('Saved'))).mark('accept-any')
+            switch = ui.switch(
+                t('Accept any modality'),
+                value=bool(accept_any),
+                on_change=lambda e: perform(options.put, 'accept_any_ae', e.value, by=actor, success=t('Saved')),
+            ).mark('accept-any')
             switch.set_enabled(not fixed)
             if fixed:
                 switch.tooltip(t('Fixed by PACS_ACCEPT_ANY_AE in the environment'))

@@ -31,21 +31,31 @@ def register() -> None:
                     ui.label(t(heading)).classes('text-caption text-grey-7')
                 for procedure in found:
                     ui.label(procedure.code).mark(f'procedure-{procedure.code}')
-                    ui.input(value=procedure.name, on_change=lambda e, p=procedure: change(p.id, name=e.value)) \
-                        .props('dense debounce=800')
+                    ui.input(value=procedure.name, on_change=lambda e, p=procedure: change(p.id, name=e.value)).props(
+                        'dense debounce=800'
+                    )
                     ui.label(procedure.modality)
-                    ui.number(value=procedure.duration_minutes, min=1, max=600, format='%d',
-                              on_change=lambda e, p=procedure: change(p.id, duration_minutes=int(e.value or 0))) \
-                        .props('dense debounce=800')
-                    ui.switch(value=procedure.active, on_change=lambda e, p=procedure: change(p.id, active=e.value)) \
-                        .mark(f'active-{procedure.code}')
+                    ui.number(
+                        value=procedure.duration_minutes,
+                        min=1,
+                        max=600,
+                        format='%d',
+                        on_change=lambda e, p=procedure: change(p.id, duration_minutes=int(e.value or 0)),
+                    ).props('dense debounce=800')
+                    ui.switch(
+                        value=procedure.active, on_change=lambda e, p=procedure: change(p.id, active=e.value)
+                    ).mark(f'active-{procedure.code}')
 
         async def change(procedure_id: int, **values: Any) -> None:
             await perform(procedures.update, procedure_id, by=actor, **values, success=t('Saved'))
 
         async def add() -> None:
-            made = await submit_form(lambda: procedures.create(form['code'], form['name'], form['modality'],
-                                                               int(form['duration'] or 0), by=actor), inputs)
+            made = await submit_form(
+                lambda: procedures.create(
+                    form['code'], form['name'], form['modality'], int(form['duration'] or 0), by=actor
+                ),
+                inputs,
+            )
             if made is FAILED:
                 return
             ui.notify(t('Procedure added'), type='positive')
@@ -58,10 +68,14 @@ def register() -> None:
                 inputs = {
                     'code': ui.input(t('Code')).bind_value(form, 'code').mark('procedure-code'),
                     'name': ui.input(t('Name')).bind_value(form, 'name').classes('w-72').mark('procedure-name'),
-                    'modality': ui.select(MODALITIES, label=t('Modality')).bind_value(form, 'modality')
-                    .classes('w-28').mark('procedure-modality'),
+                    'modality': ui.select(MODALITIES, label=t('Modality'))
+                    .bind_value(form, 'modality')
+                    .classes('w-28')
+                    .mark('procedure-modality'),
                     'duration_minutes': ui.number(t('Minutes'), min=1, max=600, format='%d')
-                    .bind_value(form, 'duration').classes('w-28').mark('procedure-minutes'),
+                    .bind_value(form, 'duration')
+                    .classes('w-28')
+                    .mark('procedure-minutes'),
                 }
                 ui.button(t('Add'), on_click=add).mark('procedure-add')
         with ui.card().classes('w-full'):

@@ -27,8 +27,7 @@ def register() -> None:
             language = ui.select(LANGUAGE_NAMES, label=t('Clinic language'), value=values['clinic_language'])
 
             async def save_clinic() -> None:
-                for key, field in (('clinic_name', name), ('clinic_address', address),
-                                   ('clinic_language', language)):
+                for key, field in (('clinic_name', name), ('clinic_address', address), ('clinic_language', language)):
                     if field.value != values[key]:
                         if await perform(options.put, key, field.value, by=actor) is FAILED:
                             return
@@ -39,8 +38,10 @@ def register() -> None:
         with ui.card().classes('w-full max-w-xl'):
             ui.label(t('DICOM')).classes('text-h6')
             fixed = options.is_overridden('accept_any_ae')
-            ui.switch(t('Accept images and queries from any modality, not only the configured ones'),
-                      value=values['accept_any_ae'], on_change=lambda e: save('accept_any_ae', e.value)) \
-                .set_enabled(not fixed)
+            ui.switch(
+                t('Accept images and queries from any modality, not only the configured ones'),
+                value=values['accept_any_ae'],
+                on_change=lambda e: save('accept_any_ae', e.value),
+            ).set_enabled(not fixed)
             if fixed:
                 ui.label(t('Fixed by PACS_ACCEPT_ANY_AE in the environment')).classes('text-caption text-grey-7')

@@ -29,12 +29,14 @@ def register() -> None:
                 return
             for row in rows:
                 with ui.row().classes('items-center gap-3 w-full').mark(f'template-{row.code}'):
-                    ui.button(row.name, on_click=lambda r=row: edit(r.code)).props('flat no-caps') \
-                        .mark(f'edit-{row.code}')
+                    ui.button(row.name, on_click=lambda r=row: edit(r.code)).props('flat no-caps').mark(
+                        f'edit-{row.code}'
+                    )
                     ui.label(f'{row.code} · v{row.version} · {row.modality or "—"}').classes('text-grey-7')
                     ui.space()
-                    ui.switch(t('offered'), value=row.active,
-                              on_change=lambda e, c=row.code: set_active(c, e.value)).mark(f'active-{row.code}')
+                    ui.switch(
+                        t('offered'), value=row.active, on_change=lambda e, c=row.code: set_active(c, e.value)
+                    ).mark(f'active-{row.code}')
 
         async def set_active(code: str, active: bool) -> None:
             await perform(templates.set_active, code, active, by=actor, success=t('Saved'))
@@ -48,17 +50,33 @@ def register() -> None:
             if history is FAILED:
                 return
             latest = history[0] if history else None
-            data = templates.definition(latest).model_dump() if latest else \
-                {'name': {'en': ''}, 'sections': [], 'calculator': None, 'impression_normal': {}}
+            data = (
+                templates.definition(latest).model_dump()
+                if latest
+                else {'name': {'en': ''}, 'sections': [], 'calculator': None, 'impression_normal': {}}
+            )
             code = ui.input(t('Code'), value=chosen['code'] or '').classes('w-64').mark('template-code')
             code.set_enabled(latest is None)
-            modality = ui.input(t('Modality'), value=latest.modality if latest else '').classes('w-32') \
+            modality = (
+                ui.input(t('Modality'), value=latest.modality if latest else '')
+                .classes('w-32')
                 .mark('template-modality')
-            text = ui.textarea(t('Definition (JSON)'), value=json.dumps(data, ensure_ascii=False, indent=2)) \
-                .classes('w-full font-mono').props('rows=24').mark('template-definition')
+            )
+            text = (
+                ui.textarea(t('Definition (JSON)'), value=json.dumps(data, ensure_ascii=False, indent=2))
+                .classes('w-full font-mono')
+                .props('rows=24')
+                .mark('template-definition')
+            )
             if latest:
-                ui.label(t('Version {n} by {who} on {when}', n=latest.version, who=latest.created_by,
-                           when=latest.created_at.strftime('%Y-%m-%d %H:%M'))).classes('text-caption text-grey-7')
+                ui.label(
+                    t(
+                        'Version {n} by {who} on {when}',
+                        n=latest.version,
+                        who=latest.created_by,
+                        when=latest.created_at.strftime('%Y-%m-%d %H:%M'),
+                    )
+                ).classes('text-caption text-grey-7')
 
             async def save() -> None:
                 try:
@@ -87,8 +105,9 @@ def register() -> None:
             with ui.card().classes('w-1/3 min-w-80'):
                 ui.label(t('Templates')).classes('text-h6')
                 await listing()
-                ui.button(t('New template'), icon='add', on_click=lambda: edit('')).props('outline') \
-                    .mark('new-template')
+                ui.button(t('New template'), icon='add', on_click=lambda: edit('')).props('outline').mark(
+                    'new-template'
+                )
             with ui.card().classes('grow'):
                 await editor()
 
@@ -103,5 +122,6 @@ def register() -> None:
                 data = await event.file.read()
                 await perform(reporting.set_logo, data, by=actor, success=t('Logo saved'))
 
-            ui.upload(on_upload=uploaded, auto_upload=True, max_file_size=reporting.LOGO_MAX_BYTES) \
-                .props('accept="image/png,image/jpeg"').mark('logo-upload')
+            ui.upload(on_upload=uploaded, auto_upload=True, max_file_size=reporting.LOGO_MAX_BYTES).props(
+                'accept="image/png,image/jpeg"'
+            ).mark('logo-upload')

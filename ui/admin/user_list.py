@@ -31,28 +31,40 @@ def register() -> None:
                 for account in accounts:
                     ui.label(account.username).mark(f'user-{account.username}')
                     ui.label(account.full_name)
-                    ui.select({k: t(k) for k in ROLE_OPTIONS}, value=account.role,
-                              on_change=lambda e, u=account.username: change_role(u, e.value)) \
-                        .props('dense').mark(f'role-{account.username}')
-                    ui.label(t('active') if account.active else t('disabled')) \
-                        .classes('text-positive' if account.active else 'text-grey')
+                    ui.select(
+                        {k: t(k) for k in ROLE_OPTIONS},
+                        value=account.role,
+                        on_change=lambda e, u=account.username: change_role(u, e.value),
+                    ).props('dense').mark(f'role-{account.username}')
+                    ui.label(t('active') if account.active else t('disabled')).classes(
+                        'text-positive' if account.active else 'text-grey'
+                    )
                     with ui.row().classes('gap-1'):
-                        ui.button(icon='key', on_click=lambda u=account.username: reset_dialog(u)) \
-                            .props('flat dense').tooltip(t('Reset password')).mark(f'reset-{account.username}')
-                        ui.button(icon='lock_open', on_click=lambda u=account.username: unlock(u)) \
-                            .props('flat dense').tooltip(t('Unlock')).mark(f'unlock-{account.username}')
-                        ui.button(icon='person_off' if account.active else 'person',
-                                  on_click=lambda u=account.username, a=account.active: set_active(u, not a)) \
-                            .props('flat dense').tooltip(t('Disable') if account.active else t('Enable')) \
-                            .mark(f'toggle-{account.username}')
+                        ui.button(icon='key', on_click=lambda u=account.username: reset_dialog(u)).props(
+                            'flat dense'
+                        ).tooltip(t('Reset password')).mark(f'reset-{account.username}')
+                        ui.button(icon='lock_open', on_click=lambda u=account.username: unlock(u)).props(
+                            'flat dense'
+                        ).tooltip(t('Unlock')).mark(f'unlock-{account.username}')
+                        ui.button(
+                            icon='person_off' if account.active else 'person',
+                            on_click=lambda u=account.username, a=account.active: set_active(u, not a),
+                        ).props('flat dense').tooltip(t('Disable') if account.active else t('Enable')).mark(
+                            f'toggle-{account.username}'
+                        )
 
         async def change_role(username: str, role: str) -> None:
             await perform(users.update, username, by=actor, role=role, success=t('Role changed'))
             await rows.refresh()
 
         async def set_active(username: str, active: bool) -> None:
-            await perform(users.update, username, by=actor, active=active,
-                          success=t('Account enabled') if active else t('Account disabled'))
+            await perform(
+                users.update,
+                username,
+                by=actor,
+                active=active,
+                success=t('Account enabled') if active else t('Account disabled'),
+            )
             await rows.refresh()
 
         async def unlock(username: str) -> None:
@@ -72,8 +84,12 @@ def register() -> None:
                 password = ui.input(t('New password'), password=True).mark('reset-password')
 
                 async def save() -> None:
-                    if await perform(users.set_password, username, password.value, by=actor,
-                                     success=t('Password changed')) is not FAILED:
+                    if (
+                        await perform(
+                            users.set_password, username, password.value, by=actor, success=t('Password changed')
+                        )
+                        is not FAILED
+                    ):
                         dialog.close()
 
                 with ui.row():
@@ -85,11 +101,11 @@ def register() -> None:
             ui.label(t('Add a user')).classes('text-h6')
             ui.input(t('Username')).bind_value(form, 'username').classes('w-full').mark('new-username')
             ui.input(t('Full name')).bind_value(form, 'full_name').classes('w-full').mark('new-full-name')
-            ui.select({k: t(k) for k in ROLE_OPTIONS}, label=t('Role')).bind_value(form, 'role') \
-                .classes('w-full').mark('new-role')
+            ui.select({k: t(k) for k in ROLE_OPTIONS}, label=t('Role')).bind_value(form, 'role').classes('w-full').mark(
+                'new-role'
+            )
             ui.select(LANGUAGE_NAMES, label=t('Language')).bind_value(form, 'language').classes('w-full')
-            ui.input(t('Password'), password=True).bind_value(form, 'password').classes('w-full') \
-                .mark('new-password')
+            ui.input(t('Password'), password=True).bind_value(form, 'password').classes('w-full').mark('new-password')
             with ui.row():
                 ui.button(t('Add'), on_click=add).mark('add-save')
                 ui.button(t('Cancel'), on_click=add_dialog.close).props('flat')

@@ -15,8 +15,13 @@ from . import de, es, fr, ru
 log = logging.getLogger(__name__)
 
 LANGUAGE_NAMES = {'en': 'English', 'ru': 'Русский', 'es': 'Español', 'fr': 'Français', 'de': 'Deutsch'}
-CATALOGUES: dict[str, dict[str, str]] = {'en': {}, 'ru': ru.MESSAGES, 'es': es.MESSAGES,
-                                         'fr': fr.MESSAGES, 'de': de.MESSAGES}
+CATALOGUES: dict[str, dict[str, str]] = {
+    'en': {},
+    'ru': ru.MESSAGES,
+    'es': es.MESSAGES,
+    'fr': fr.MESSAGES,
+    'de': de.MESSAGES,
+}
 DEFAULT = 'en'
 
 
