@@ -1,26 +1,46 @@
 # ClinicPACS: `make run` serves the clinic, `make test` runs the whole suite.
-# Both create the virtual environment in .venv on first use.
+# Both create the virtual environment in .venv on first use, with exactly the versions in requirements.lock.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+# The lock: every package of the app and its tests, pinned with hashes, for any platform on Python 3.11+.
+LOCK_ARGS := pyproject.toml --extra test --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command 'make lock' --quiet
 
-.PHONY: run test lint format migration bench clean
+.PHONY: run test test-stress lint types format lock lock-check migration bench clean
 
 run: $(STAMP)
 	$(PY) main.py serve
 
 test: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
+types: $(STAMP)
+	$(PY) -m mypy
+
 format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
+
+# Refresh the lock on purpose: the newest versions pyproject.toml allows today.
+lock: $(STAMP)
+	$(VENV)/bin/uv pip compile $(LOCK_ARGS) --upgrade -o $(LOCK)
+
+# Fails when pyproject.toml and the lock disagree (a dependency added, removed or re-ranged without `make lock`).
+lock-check: $(STAMP)
+	@tmp=$$(mktemp) && cp $(LOCK) $$tmp && \
+	$(VENV)/bin/uv pip compile $(LOCK_ARGS) -o $$tmp && \
+	if diff -u $(LOCK) $$tmp; then echo 'requirements.lock agrees with pyproject.toml'; rm -f $$tmp; \
+	else echo 'requirements.lock disagrees with pyproject.toml: run `make lock` and commit both'; rm -f $$tmp; exit 1; fi
 
 # Regenerate the initial Alembic migration from the models (only while nothing is released).
 migration: $(STAMP)
@@ -29,13 +49,10 @@ migration: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/startup.py
 
-$(STAMP): pyproject.toml
+$(STAMP): $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
-	print('\n'.join(p['dependencies'] + p['optional-dependencies']['test']))" > $(VENV)/requirements.txt
-	$(PY) -m pip install --quiet -r $(VENV)/requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) .ruff_cache
+	rm -rf $(VENV) .ruff_cache .mypy_cache
