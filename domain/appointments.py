@@ -295,6 +295,28 @@ def today() -> date:
     return clock.now().astimezone(local_zone()).date()
 
 
+def local_now() -> datetime:
+    """The clinic's local time now (the domain clock, so tests that move it see it)."""
+    return clock.now().astimezone(local_zone())
+
+
+def next_slot(step_minutes: int = 15) -> datetime:
+    """The next quarter hour from now: where a new booking starts unless reception picks another time."""
+    now = local_now()
+    start = now.replace(minute=0, second=0, microsecond=0)
+    return start + timedelta(minutes=(now.minute // step_minutes + 1) * step_minutes)
+
+
+def minutes_in_state(card: Card, now: datetime | None = None) -> int:
+    """Whole minutes a card has spent in its current state (never negative)."""
+    return max(0, int(((now or clock.now()) - card.state_changed_at).total_seconds() // 60))
+
+
+def is_step_back(state: str, to: str) -> bool:
+    """Whether a move goes back along the board (undoing a check-in, a call-in or a scan start)."""
+    return state in BOARD_ORDER and to in BOARD_ORDER and BOARD_ORDER.index(to) < BOARD_ORDER.index(state)
+
+
 # ---------------------------------------------------------------- moved by the system
 
 

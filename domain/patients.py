@@ -39,6 +39,12 @@ PHONE = re.compile(r'^\+?[0-9 ()./-]{6,30}$')
 OLDEST_BIRTH_YEAR = 1880
 
 
+class NationalIdTaken(DuplicatePatient):
+    """Another patient already holds this national ID; the form shows it beside that field."""
+
+    field = 'national_id'
+
+
 def register(data: PatientCreate, *, by: Actor, confirmed_new: bool = False) -> Patient:
     """Register a patient; a likely duplicate is refused unless the receptionist confirmed it is someone else."""
     require(by, Permission.EDIT_PATIENTS)
@@ -159,6 +165,16 @@ def merge(source_id: int, target_id: int, *, by: Actor) -> Patient:
     return target
 
 
+def merge_into(source_id: int, kept_patient_id: str, *, by: Actor) -> Patient:
+    """Merge a record into the one with this clinic Patient ID, typed as staff type it (case and spaces ignored)."""
+    require(by, Permission.MERGE_PATIENTS)
+    with db.transaction() as session:
+        kept = session.exec(select(Patient.id).where(Patient.patient_id == kept_patient_id.strip().upper())).first()
+    if kept is None:
+        raise NotFound('No patient with this Patient ID')
+    return merge(source_id, kept, by=by)
+
+
 def undo_merge(source_id: int, *, by: Actor) -> Patient:
     """Bring back a merged record with exactly the appointments and studies the merge moved (from the audit data)."""
     require(by, Permission.MERGE_PATIENTS)
@@ -275,7 +291,7 @@ def _check_national_id(session: Session, national_id: object, own_id: int | None
         return
     holder = session.exec(select(Patient.id).where(Patient.national_id == national_id)).first()
     if holder is not None and holder != own_id:
-        raise DuplicatePatient(holder, 'Another patient already has this national ID')
+        raise NationalIdTaken(holder, 'Another patient already has this national ID')
 
 
 def _live(session: Session, patient_id: int) -> Patient:

@@ -1,11 +1,10 @@
 """One patient: details, edit, the timeline (appointments, studies with thumbnails, reports), history, merge."""
 
-from typing import Any
-
 from nicegui import ui
 
 from domain import access, events, patient_search, patients
-from domain.access import Permission
+from domain.access import Actor, Permission
+from domain.models import Patient
 
 from . import live
 from .i18n import t
@@ -18,170 +17,170 @@ KIND_ICONS = {'appointment': 'event', 'study': 'photo_library', 'report': 'descr
 def register() -> None:
     @screen('/patients/{patient_id}', title='Patient')
     async def patient_page(patient_id: int) -> None:
-        actor = current_actor()
+        await PatientPage(patient_id, current_actor()).build()
 
-        @ui.refreshable
-        async def details() -> None:
-            patient = await perform(patients.get, patient_id, by=actor)
-            if patient is FAILED:
-                ui.label(t('No such patient')).classes('text-h6').mark('not-found')
-                return
-            if patient.merged_into_id is not None:
-                with (
-                    ui.row()
-                    .classes('items-center gap-2 bg-amber-1 q-pa-sm rounded-borders w-full')
-                    .mark('merged-notice')
-                ):
-                    ui.icon('merge_type', color='warning')
-                    ui.label(t('This record was merged into another one.'))
-                    ui.link(t('Open that record'), f'/patients/{patient.merged_into_id}')
-                    if access.may(actor, Permission.MERGE_PATIENTS):
-                        ui.button(t('Undo the merge'), on_click=undo_merge).props('flat dense').mark('undo-merge')
-            with ui.card().classes('w-full'):
-                with ui.row().classes('w-full items-center'):
-                    ui.label(patient.name).classes('text-h5').mark('patient-name')
-                    ui.badge(patient.patient_id).props('color=primary').mark('patient-id')
-                    ui.space()
-                    editable = patient.merged_into_id is None and access.may(actor, Permission.EDIT_PATIENTS)
-                    if editable:
-                        ui.button(t('Edit'), icon='edit', on_click=lambda: edit_dialog(patient)).mark('edit-patient')
-                    if access.may(actor, Permission.BOOK_APPOINTMENTS) and patient.merged_into_id is None:
-                        ui.button(
-                            t('Book'),
-                            icon='event',
-                            on_click=lambda: ui.navigate.to(f'/appointments?patient={patient_id}'),
-                        ).props('outline').mark('book-patient')
-                    if access.may(actor, Permission.MERGE_PATIENTS) and patient.merged_into_id is None:
-                        ui.button(t('Merge into…'), icon='merge_type', on_click=merge_dialog).props('flat').mark(
-                            'merge-patient'
-                        )
-                with ui.grid(columns='10rem 1fr 10rem 1fr').classes('gap-x-4 gap-y-1'):
-                    for label, value in (
-                        ('Birth date', patient.birth_date or ''),
-                        ('Sex', t(SEX_OPTIONS.get(patient.sex, ''))),
-                        ('Phone', patient.phone),
-                        ('Email', patient.email),
-                        ('National ID', patient.national_id or ''),
-                        ('Address', patient.address),
-                    ):
-                        ui.label(t(label)).classes('text-grey-7')
-                        ui.label(str(value))
-                if patient.notes:
-                    ui.label(patient.notes).classes('text-body2 text-grey-8 q-mt-sm')
 
-        @ui.refreshable
-        async def timeline() -> None:
-            entries = await perform(patient_search.timeline, patient_id, by=actor)
-            if entries is FAILED:
-                return
-            if not entries:
-                ui.label(t('Nothing yet')).classes('text-grey-7')
-            with ui.timeline(side='right').classes('w-full'):
-                for entry in entries:
-                    with ui.timeline_entry(
-                        subtitle=entry.at.astimezone().strftime('%Y-%m-%d %H:%M'), icon=KIND_ICONS[entry.kind]
-                    ).mark(f'timeline-{entry.kind}'):
-                        with ui.row().classes('items-center gap-2'):
-                            ui.label(t(entry.title)).classes('text-weight-medium')
-                            ui.badge(t(entry.state)).props('outline')
-                            ui.label(entry.detail).classes('text-caption text-grey-7')
-                            if entry.kind == 'study':
-                                ui.link(t('Open in viewer'), f'/viewer/{entry.object_id}')
-                            if entry.kind == 'report':
-                                ui.link(t('Open report'), f'/reports/{entry.object_id}')
-                                if entry.state != 'draft':
-                                    ui.link('PDF', f'/reports/{entry.object_id}/pdf')
-                        if entry.thumbnails:
-                            with ui.row().classes('gap-2'):
-                                for series_id in entry.thumbnails[:8]:
-                                    source = await perform(patient_search.thumbnail_data_url, series_id, by=actor)
-                                    if source and source is not FAILED:
-                                        ui.image(source).classes('w-24 h-24 rounded-borders').mark('thumbnail')
+class PatientPage:
+    """One patient: the details card, the timeline and history tabs, edit and merge dialogs."""
 
-        @ui.refreshable
-        async def history() -> None:
-            rows = await perform(patients.history, patient_id, by=actor)
-            if rows is FAILED:
-                return
-            with ui.list().props('dense separator').classes('w-full'):
-                for row in reversed(rows):
-                    if row.action == 'patient.view':
-                        continue
-                    with ui.item().mark('history-row'):
-                        with ui.item_section():
-                            ui.item_label(f'{row.at.astimezone():%Y-%m-%d %H:%M} · {row.username} · {t(row.action)}')
-                            for name, (old, new) in row.detail.get('changes', {}).items():
-                                ui.item_label(f'{t(name)}: {old or "—"} → {new or "—"}').props('caption')
+    def __init__(self, patient_id: int, actor: Actor) -> None:
+        self.patient_id, self.actor = patient_id, actor
 
-        async def edit_dialog(patient: Any) -> None:
-            form = patients.form_of(patient)
-            with ui.dialog() as dialog, ui.card().classes('w-[40rem] max-w-full'):
-                ui.label(t('Edit patient')).classes('text-h6')
-                inputs = patient_inputs(form)
-
-                async def save() -> None:
-                    done = await submit_form(lambda: patients.update_details(patient_id, form, by=actor), inputs)
-                    if done is not FAILED:
-                        ui.notify(t('Saved'), type='positive')
-                        dialog.close()
-                        await refresh_all()
-
-                with ui.row():
-                    ui.button(t('Save'), on_click=save).mark('edit-save')
-                    ui.button(t('Cancel'), on_click=dialog.close).props('flat')
-            dialog.open()
-
-        def merge_dialog() -> None:
-            with ui.dialog() as dialog, ui.card().classes('w-96'):
-                ui.label(t('Merge this record into another')).classes('text-h6')
-                ui.label(
-                    t('Appointments, studies and reports move to the record you keep. The merge can be undone.')
-                ).classes('text-caption')
-                target = ui.input(t('Patient ID of the record to keep')).mark('merge-target')
-
-                async def go() -> None:
-                    page = await perform(patient_search.search, target.value or '', by=actor)
-                    if page is FAILED:
-                        return
-                    keep = [p for p in page.rows if p.patient_id == (target.value or '').strip().upper()]
-                    if not keep:
-                        ui.notify(t('No patient with this Patient ID'), type='warning')
-                        return
-                    if (
-                        await perform(patients.merge, patient_id, keep[0].id, by=actor, success=t('Merged'))
-                        is not FAILED
-                    ):
-                        dialog.close()
-                        ui.navigate.to(f'/patients/{keep[0].id}')
-
-                with ui.row():
-                    ui.button(t('Merge'), on_click=go).props('color=negative').mark('merge-save')
-                    ui.button(t('Cancel'), on_click=dialog.close).props('flat')
-            dialog.open()
-
-        async def undo_merge() -> None:
-            if await perform(patients.undo_merge, patient_id, by=actor, success=t('Merge undone')) is not FAILED:
-                await refresh_all()
-
-        async def refresh_all() -> None:
-            await details.refresh()
-            await timeline.refresh()
-            await history.refresh()
-
-        await details()
+    async def build(self) -> None:
+        await self.details()
         with ui.tabs().classes('w-full') as tabs:
             timeline_tab = ui.tab(t('Timeline')).mark('tab-timeline')
             history_tab = ui.tab(t('History')).mark('tab-history')
         with ui.tab_panels(tabs, value=timeline_tab).classes('w-full'):
             with ui.tab_panel(timeline_tab):
-                await timeline()
+                await self.timeline()
             with ui.tab_panel(history_tab):
-                await history()
+                await self.history()
+        live.on(events.PatientChanged).subscribe(self.on_change)
+        live.on(events.AppointmentChanged).subscribe(self.timeline.refresh)
+        live.on(events.ReportChanged).subscribe(self.timeline.refresh)
 
-        async def on_change(event: events.PatientChanged) -> None:
-            if event.patient_id == patient_id:
-                await refresh_all()
+    @ui.refreshable_method
+    async def details(self) -> None:
+        patient = await perform(patients.get, self.patient_id, by=self.actor)
+        if patient is FAILED:
+            ui.label(t('No such patient')).classes('text-h6').mark('not-found')
+            return
+        if patient.merged_into_id is not None:
+            self.merged_notice(patient.merged_into_id)
+        with ui.card().classes('w-full'):
+            with ui.row().classes('w-full items-center'):
+                ui.label(patient.name).classes('text-h5').mark('patient-name')
+                ui.badge(patient.patient_id).props('color=primary').mark('patient-id')
+                ui.space()
+                if patient.merged_into_id is None:
+                    self.actions(patient)
+            with ui.grid(columns='10rem 1fr 10rem 1fr').classes('gap-x-4 gap-y-1'):
+                for label, value in (
+                    (t('Birth date'), patient.birth_date or ''),
+                    (t('Sex'), t(SEX_OPTIONS.get(patient.sex, ''))),
+                    (t('Phone'), patient.phone),
+                    (t('Email'), patient.email),
+                    (t('National ID'), patient.national_id or ''),
+                    (t('Address'), patient.address),
+                ):
+                    ui.label(label).classes('text-grey-7')
+                    ui.label(str(value))
+            if patient.notes:
+                ui.label(patient.notes).classes('text-body2 text-grey-8 q-mt-sm')
 
-        live.on(events.PatientChanged).subscribe(on_change)
-        live.on(events.AppointmentChanged).subscribe(timeline.refresh)
-        live.on(events.ReportChanged).subscribe(timeline.refresh)
+    def merged_notice(self, kept_id: int) -> None:
+        with ui.row().classes('items-center gap-2 bg-amber-1 q-pa-sm rounded-borders w-full').mark('merged-notice'):
+            ui.icon('merge_type', color='warning')
+            ui.label(t('This record was merged into another one.'))
+            ui.link(t('Open that record'), f'/patients/{kept_id}')
+            if access.may(self.actor, Permission.MERGE_PATIENTS):
+                ui.button(t('Undo the merge'), on_click=self.undo_merge).props('flat dense').mark('undo-merge')
+
+    def actions(self, patient: Patient) -> None:
+        if access.may(self.actor, Permission.EDIT_PATIENTS):
+            ui.button(t('Edit'), icon='edit', on_click=lambda: self.edit_dialog(patient)).mark('edit-patient')
+        if access.may(self.actor, Permission.BOOK_APPOINTMENTS):
+            ui.button(
+                t('Book'), icon='event', on_click=lambda: ui.navigate.to(f'/appointments?patient={self.patient_id}')
+            ).props('outline').mark('book-patient')
+        if access.may(self.actor, Permission.MERGE_PATIENTS):
+            ui.button(t('Merge into…'), icon='merge_type', on_click=self.merge_dialog).props('flat').mark(
+                'merge-patient'
+            )
+
+    @ui.refreshable_method
+    async def timeline(self) -> None:
+        entries = await perform(patient_search.timeline, self.patient_id, by=self.actor)
+        if entries is FAILED:
+            return
+        if not entries:
+            ui.label(t('Nothing yet')).classes('text-grey-7')
+        with ui.timeline(side='right').classes('w-full'):
+            for entry in entries:
+                await self.timeline_entry(entry)
+
+    async def timeline_entry(self, entry: patient_search.TimelineEntry) -> None:
+        subtitle = entry.at.astimezone().strftime('%Y-%m-%d %H:%M')
+        with ui.timeline_entry(subtitle=subtitle, icon=KIND_ICONS[entry.kind]).mark(f'timeline-{entry.kind}'):
+            with ui.row().classes('items-center gap-2'):
+                ui.label(t(entry.title)).classes('text-weight-medium')
+                ui.badge(t(entry.state)).props('outline')
+                ui.label(entry.detail).classes('text-caption text-grey-7')
+                if entry.kind == 'study':
+                    ui.link(t('Open in viewer'), f'/viewer/{entry.object_id}')
+                if entry.kind == 'report':
+                    ui.link(t('Open report'), f'/reports/{entry.object_id}')
+                    if entry.state != 'draft':
+                        ui.link('PDF', f'/reports/{entry.object_id}/pdf')
+            if entry.thumbnails:
+                with ui.row().classes('gap-2'):
+                    for series_id in entry.thumbnails[:8]:
+                        source = await perform(patient_search.thumbnail_data_url, series_id, by=self.actor)
+                        if source and source is not FAILED:
+                            ui.image(source).classes('w-24 h-24 rounded-borders').mark('thumbnail')
+
+    @ui.refreshable_method
+    async def history(self) -> None:
+        rows = await perform(patients.history, self.patient_id, by=self.actor)
+        if rows is FAILED:
+            return
+        with ui.list().props('dense separator').classes('w-full'):
+            for row in reversed(rows):
+                if row.action == 'patient.view':
+                    continue
+                with ui.item().mark('history-row'), ui.item_section():
+                    ui.item_label(f'{row.at.astimezone():%Y-%m-%d %H:%M} · {row.username} · {t(row.action)}')
+                    for name, (old, new) in row.detail.get('changes', {}).items():
+                        ui.item_label(f'{t(name)}: {old or "—"} → {new or "—"}').props('caption')
+
+    def edit_dialog(self, patient: Patient) -> None:
+        form = patients.form_of(patient)
+        with ui.dialog() as dialog, ui.card().classes('w-[40rem] max-w-full'):
+            ui.label(t('Edit patient')).classes('text-h6')
+            inputs = patient_inputs(form)
+
+            async def save() -> None:
+                done = await submit_form(lambda: patients.update_details(self.patient_id, form, by=self.actor), inputs)
+                if done is not FAILED:
+                    ui.notify(t('Saved'), type='positive')
+                    dialog.close()
+                    await self.refresh_all()
+
+            with ui.row():
+                ui.button(t('Save'), on_click=save).mark('edit-save')
+                ui.button(t('Cancel'), on_click=dialog.close).props('flat')
+        dialog.open()
+
+    def merge_dialog(self) -> None:
+        with ui.dialog() as dialog, ui.card().classes('w-96'):
+            ui.label(t('Merge this record into another')).classes('text-h6')
+            ui.label(
+                t('Appointments, studies and reports move to the record you keep. The merge can be undone.')
+            ).classes('text-caption')
+            target = ui.input(t('Patient ID of the record to keep')).mark('merge-target')
+            with ui.row():
+                ui.button(t('Merge'), on_click=lambda: self.merge(target.value or '', dialog)).props(
+                    'color=negative'
+                ).mark('merge-save')
+                ui.button(t('Cancel'), on_click=dialog.close).props('flat')
+        dialog.open()
+
+    async def merge(self, kept_patient_id: str, dialog: ui.dialog) -> None:
+        kept = await perform(patients.merge_into, self.patient_id, kept_patient_id, by=self.actor, success=t('Merged'))
+        if kept is not FAILED:
+            dialog.close()
+            ui.navigate.to(f'/patients/{kept.id}')
+
+    async def undo_merge(self) -> None:
+        if await perform(patients.undo_merge, self.patient_id, by=self.actor, success=t('Merge undone')) is not FAILED:
+            await self.refresh_all()
+
+    async def on_change(self, event: events.PatientChanged) -> None:
+        if event.patient_id == self.patient_id:
+            await self.refresh_all()
+
+    async def refresh_all(self) -> None:
+        await self.details.refresh()
+        await self.timeline.refresh()
+        await self.history.refresh()

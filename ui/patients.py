@@ -202,8 +202,8 @@ async def submit_form(call: Any, inputs: dict[str, Any]) -> Any:
         return FAILED
     except DuplicatePatient as error:
         ui.notify(t(str(error)), type='warning')
-        if 'national' in str(error) and 'national_id' in inputs:
-            inputs['national_id'].props(f'error error-message="{t(str(error))}"')
+        if isinstance(error, patients.NationalIdTaken) and error.field in inputs:
+            inputs[error.field].props(f'error error-message="{t(str(error))}"')
         return FAILED
     except DomainError as error:
         ui.notify(t(str(error)), type='warning')
