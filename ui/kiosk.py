@@ -3,7 +3,7 @@ names. It keeps its session alive and follows the board live, so it can hang on 
 
 from nicegui import app, run, ui
 
-from domain import appointments, auth, clock, events, options
+from domain import appointments, auth, events, options
 
 from . import live
 from .board import STATE_COLOURS
@@ -53,7 +53,7 @@ def register() -> None:
                 ui.space()
                 clock_label = ui.label().classes('text-h2 text-grey-4').mark('kiosk-clock')
             await board()
-        ui.timer(1.0, lambda: clock_label.set_text(clock.now().astimezone(appointments.local_zone()).strftime('%H:%M')))
+        ui.timer(1.0, lambda: clock_label.set_text(appointments.local_now().strftime('%H:%M')))
         ui.timer(KEEP_ALIVE_S, keep_alive)
         ui.timer(KEEP_ALIVE_S, board.refresh)
         live.on(events.AppointmentChanged).subscribe(board.refresh)

@@ -24,79 +24,87 @@ def register() -> None:
 
     @screen('/patients', title='Patients')
     async def patients_page() -> None:
-        actor = current_actor()
-        state: dict[str, Any] = {'offset': 0}
+        await PatientSearch(current_actor()).build()
 
-        @ui.refreshable
-        async def results() -> None:
-            filters = patient_search.SearchFilters(
-                study_from=_date(date_from.value), study_to=_date(date_to.value), modality=modality.value or ''
-            )
-            page = await perform(patient_search.search, search.value or '', filters, by=actor, offset=state['offset'])
-            if page is FAILED:
-                return
-            if page.fuzzy and page.rows:
-                ui.label(t('No exact match; the closest names:')).classes('text-caption text-grey-7')
-            if not page.rows:
-                ui.label(t('No patient found')).classes('text-grey-7').mark('no-patients')
-            with ui.list().props('bordered separator').classes('w-full'):
-                for row in page.rows:
-                    with (
-                        ui.item(on_click=lambda r=row: ui.navigate.to(f'/patients/{r.id}'))
-                        .props('clickable')
-                        .mark('patient-row')
-                    ):
-                        with ui.item_section():
-                            ui.item_label(row.name).classes('text-weight-medium')
-                            sex = t(SEX_OPTIONS.get(row.sex, ''))
-                            ui.item_label(f'{row.patient_id} · {row.birth_date or ""} · {sex}').props('caption')
-                        with ui.item_section().props('side'):
-                            ui.item_label(row.phone).props('caption')
-            with ui.row().classes('items-center gap-2'):
-                ui.button(icon='chevron_left', on_click=lambda: turn(-1)).props('flat dense').set_enabled(
-                    page.offset > 0
-                )
-                last = min(page.offset + page.limit, page.total)
-                ui.label(
-                    t(
-                        '{first}-{last} of {total}',
-                        first=page.offset + 1 if page.total else 0,
-                        last=last,
-                        total=page.total,
-                    )
-                ).mark('patient-count')
-                ui.button(icon='chevron_right', on_click=lambda: turn(1)).props('flat dense').mark(
-                    'next-page'
-                ).set_enabled(last < page.total)
 
-        async def turn(step: int) -> None:
-            state['offset'] = max(0, state['offset'] + step * patient_search.PAGE_SIZE)
-            await results.refresh()
+class PatientSearch:
+    """The reception desk's search box with filters, the results page by page, and the way to register."""
 
-        async def new_search() -> None:
-            state['offset'] = 0
-            await results.refresh()
+    def __init__(self, actor: access.Actor) -> None:
+        self.actor, self.offset = actor, 0
 
+    async def build(self) -> None:
         with ui.row().classes('w-full items-end gap-4'):
-            search = (
-                ui.input(t('Search: name, Patient ID, phone or accession number'), on_change=new_search)
+            self.search = (
+                ui.input(t('Search: name, Patient ID, phone or accession number'), on_change=self.new_search)
                 .props('clearable debounce=250 autofocus')
                 .classes('min-w-[22rem] grow')
                 .mark('patient-search')
             )
-            date_from = ui.input(t('Studies from'), on_change=new_search).props('type=date').mark('study-from')
-            date_to = ui.input(t('to'), on_change=new_search).props('type=date').mark('study-to')
-            modality = (
-                ui.select(MODALITIES, label=t('Modality'), value='', on_change=new_search)
+            self.date_from = (
+                ui.input(t('Studies from'), on_change=self.new_search).props('type=date').mark('study-from')
+            )
+            self.date_to = ui.input(t('to'), on_change=self.new_search).props('type=date').mark('study-to')
+            self.modality = (
+                ui.select(MODALITIES, label=t('Modality'), value='', on_change=self.new_search)
                 .classes('w-28')
                 .mark('modality-filter')
             )
-            if access.may(actor, Permission.EDIT_PATIENTS):
-                ui.button(t('Register a patient'), icon='person_add', on_click=lambda: registration_dialog(actor)).mark(
-                    'register-patient'
-                )
-        await results()
-        live.on(events.PatientChanged).subscribe(results.refresh)
+            if access.may(self.actor, Permission.EDIT_PATIENTS):
+                ui.button(
+                    t('Register a patient'), icon='person_add', on_click=lambda: registration_dialog(self.actor)
+                ).mark('register-patient')
+        await self.results()
+        live.on(events.PatientChanged).subscribe(self.results.refresh)
+
+    @ui.refreshable_method
+    async def results(self) -> None:
+        filters = patient_search.SearchFilters(
+            study_from=parse_date(self.date_from.value),
+            study_to=parse_date(self.date_to.value),
+            modality=self.modality.value or '',
+        )
+        page = await perform(patient_search.search, self.search.value or '', filters, by=self.actor, offset=self.offset)
+        if page is FAILED:
+            return
+        if page.fuzzy and page.rows:
+            ui.label(t('No exact match; the closest names:')).classes('text-caption text-grey-7')
+        if not page.rows:
+            ui.label(t('No patient found')).classes('text-grey-7').mark('no-patients')
+        with ui.list().props('bordered separator').classes('w-full'):
+            for row in page.rows:
+                with (
+                    ui.item(on_click=lambda r=row: ui.navigate.to(f'/patients/{r.id}'))
+                    .props('clickable')
+                    .mark('patient-row')
+                ):
+                    with ui.item_section():
+                        ui.item_label(row.name).classes('text-weight-medium')
+                        sex = t(SEX_OPTIONS.get(row.sex, ''))
+                        ui.item_label(f'{row.patient_id} · {row.birth_date or ""} · {sex}').props('caption')
+                    with ui.item_section().props('side'):
+                        ui.item_label(row.phone).props('caption')
+        self.pager(page)
+
+    def pager(self, page: patient_search.SearchPage) -> None:
+        with ui.row().classes('items-center gap-2'):
+            ui.button(icon='chevron_left', on_click=lambda: self.turn(-1)).props('flat dense').set_enabled(
+                page.offset > 0
+            )
+            last = min(page.offset + page.limit, page.total)
+            first = page.offset + 1 if page.total else 0
+            ui.label(t('{first}-{last} of {total}', first=first, last=last, total=page.total)).mark('patient-count')
+            ui.button(icon='chevron_right', on_click=lambda: self.turn(1)).props('flat dense').mark(
+                'next-page'
+            ).set_enabled(last < page.total)
+
+    async def turn(self, step: int) -> None:
+        self.offset = max(0, self.offset + step * patient_search.PAGE_SIZE)
+        await self.results.refresh()
+
+    async def new_search(self) -> None:
+        self.offset = 0
+        await self.results.refresh()
 
 
 async def registration_dialog(actor: access.Actor) -> None:
@@ -210,7 +218,8 @@ async def submit_form(call: Any, inputs: dict[str, Any]) -> Any:
         return FAILED
 
 
-def _date(value: str | None) -> date | None:
+def parse_date(value: str | None) -> date | None:
+    """The date typed into a date input, or None while it is empty or incomplete."""
     try:
         return date.fromisoformat(value) if value else None
     except ValueError:

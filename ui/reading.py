@@ -4,10 +4,11 @@ amber and red past the admin's thresholds; claim, assign, mark urgent, open in t
 from nicegui import ui
 
 from domain import access, events, reading
-from domain.access import Permission
+from domain.access import Actor, Permission
 
 from . import live
 from .i18n import t
+from .patients import parse_date
 from .shell import FAILED, current_actor, nav, perform, screen
 
 LEVEL_COLOURS = {'': 'text-grey-8', 'amber': 'text-amber-9 text-weight-bold', 'red': 'text-negative text-weight-bold'}
@@ -19,95 +20,122 @@ def register() -> None:
 
     @screen('/reading', title='Reading worklist')
     async def reading_page() -> None:
-        actor = current_actor()
-        may_claim = access.may(actor, Permission.CLAIM_STUDIES)
-        may_assign = access.may(actor, Permission.ASSIGN_STUDIES)
-        doctors = await perform(reading.radiologists, by=actor) if may_assign else []
-        doctors = {} if doctors is FAILED else dict(doctors)
+        await ReadingWorklist(current_actor()).build()
 
-        @ui.refreshable
-        async def rows() -> None:
-            from .patients import _date
 
-            found = await perform(
-                reading.worklist, by=actor, modality=modality.value or '', on=_date(on.value), who=who.value or ''
-            )
-            if found is FAILED:
-                return
-            if not found:
-                ui.label(t('Nothing waits to be read')).classes('text-grey-7').mark('nothing-to-read')
-                return
-            with ui.grid(columns='2rem 1.6fr 5rem 1.4fr 6rem 7rem 1.2fr auto').classes(
-                'w-full items-center gap-x-3 gap-y-1'
-            ):
-                for heading in ('', 'Patient', 'Modality', 'Study', 'Arrived', 'Waiting', 'Reader', ''):
-                    ui.label(t(heading)).classes('text-caption text-grey-7')
-                for row in found:
-                    ui.icon(
-                        'priority_high' if row.urgent else 'remove', color='negative' if row.urgent else 'grey-4'
-                    ).mark(f'urgent-{row.study_id}')
-                    with ui.column().classes('gap-0').mark('reading-row'):
-                        ui.label(row.patient_name).classes('text-weight-medium')
-                        ui.label(f'{row.patient_id} · {row.accession_number}').classes('text-caption')
-                    ui.label(row.modalities)
-                    ui.label(row.description or '—')
-                    ui.label(row.arrived_at.astimezone().strftime('%d.%m %H:%M'))
-                    ui.label(_waited(row.waited_minutes)).classes(LEVEL_COLOURS[row.level]).mark(
-                        f'waited-{row.level or "ok"}'
-                    )
-                    if may_assign:
-                        ui.select(
-                            doctors, value=row.assigned_to_id, on_change=lambda e, r=row: assign(r.study_id, e.value)
-                        ).props('dense clearable').classes('w-40').mark(f'assign-{row.study_id}')
-                    else:
-                        ui.label(row.assigned_to or t('unassigned'))
-                    with ui.row().classes('gap-1 no-wrap'):
-                        if may_claim and row.assigned_to_id is None:
-                            ui.button(t('Claim'), on_click=lambda r=row: claim(r.study_id)).props('dense no-caps').mark(
-                                f'claim-{row.study_id}'
-                            )
-                        ui.button(
-                            icon='visibility', on_click=lambda r=row: ui.navigate.to(f'/viewer/{r.study_id}')
-                        ).props('flat dense').tooltip(t('Open in viewer'))
-                        ui.button(
-                            icon='edit_note', on_click=lambda r=row: ui.navigate.to(f'/studies/{r.study_id}/report')
-                        ).props('flat dense').tooltip(t('Report'))
-                        ui.button(icon='flag', on_click=lambda r=row: urgent(r.study_id, not r.urgent)).props(
-                            'flat dense'
-                        ).tooltip(t('Urgent')).mark(f'flag-{row.study_id}')
+class ReadingWorklist:
+    """Ready studies to read with their filters; claim, assign and flag urgent refresh the list."""
 
-        async def claim(study_id: int) -> None:
-            await perform(reading.claim, study_id, by=actor, success=t('Claimed'))
-            await rows.refresh()
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+        self.may_claim = access.may(actor, Permission.CLAIM_STUDIES)
+        self.may_assign = access.may(actor, Permission.ASSIGN_STUDIES)
+        self.doctors: dict[int, str] = {}
 
-        async def assign(study_id: int, user_id: int | None) -> None:
-            if user_id is None:
-                await perform(reading.release, study_id, by=actor)
-            else:
-                await perform(reading.assign, study_id, user_id, by=actor, success=t('Assigned'))
-            await rows.refresh()
+    async def build(self) -> None:
+        if self.may_assign:
+            found = await perform(reading.radiologists, by=self.actor)
+            self.doctors = {} if found is FAILED else dict(found)
+        self.filters()
+        with ui.card().classes('w-full'):
+            await self.rows()
+        for kind in (events.StudyReady, events.StudyUpdated, events.ReportFinalised, events.ReportChanged):
+            live.on(kind).subscribe(self.rows.refresh)
+        ui.timer(60.0, self.rows.refresh)
 
-        async def urgent(study_id: int, value: bool) -> None:
-            await perform(reading.set_urgent, study_id, value, by=actor)
-            await rows.refresh()
-
+    def filters(self) -> None:
         with ui.row().classes('items-end gap-4'):
-            modality = (
-                ui.select(MODALITIES, label=t('Modality'), value='', on_change=rows.refresh)
+            self.modality = (
+                ui.select(MODALITIES, label=t('Modality'), value='', on_change=self.rows.refresh)
                 .classes('w-28')
                 .mark('reading-modality')
             )
-            on = ui.input(t('Study date'), on_change=rows.refresh).props('type=date clearable').mark('reading-date')
-            who = ui.toggle(
+            self.on = (
+                ui.input(t('Study date'), on_change=self.rows.refresh).props('type=date clearable').mark('reading-date')
+            )
+            self.who = ui.toggle(
                 {'': t('All'), reading.MINE: t('Mine'), reading.UNASSIGNED: t('Unassigned')},
                 value='',
-                on_change=rows.refresh,
+                on_change=self.rows.refresh,
             ).mark('reading-who')
-        with ui.card().classes('w-full'):
-            await rows()
-        for kind in (events.StudyReady, events.StudyUpdated, events.ReportFinalised, events.ReportChanged):
-            live.on(kind).subscribe(rows.refresh)
-        ui.timer(60.0, rows.refresh)
+
+    @ui.refreshable_method
+    async def rows(self) -> None:
+        found = await perform(
+            reading.worklist,
+            by=self.actor,
+            modality=self.modality.value or '',
+            on=parse_date(self.on.value),
+            who=self.who.value or '',
+        )
+        if found is FAILED:
+            return
+        if not found:
+            ui.label(t('Nothing waits to be read')).classes('text-grey-7').mark('nothing-to-read')
+            return
+        with ui.grid(columns='2rem 1.6fr 5rem 1.4fr 6rem 7rem 1.2fr auto').classes(
+            'w-full items-center gap-x-3 gap-y-1'
+        ):
+            for heading in (
+                '',
+                t('Patient'),
+                t('Modality'),
+                t('Study'),
+                t('Arrived'),
+                t('Waiting'),
+                t('Reader'),
+                '',
+            ):
+                ui.label(heading).classes('text-caption text-grey-7')
+            for row in found:
+                self.row(row)
+
+    def row(self, row: reading.ReadingRow) -> None:
+        ui.icon('priority_high' if row.urgent else 'remove', color='negative' if row.urgent else 'grey-4').mark(
+            f'urgent-{row.study_id}'
+        )
+        with ui.column().classes('gap-0').mark('reading-row'):
+            ui.label(row.patient_name).classes('text-weight-medium')
+            ui.label(f'{row.patient_id} · {row.accession_number}').classes('text-caption')
+        ui.label(row.modalities)
+        ui.label(row.description or '—')
+        ui.label(row.arrived_at.astimezone().strftime('%d.%m %H:%M'))
+        ui.label(_waited(row.waited_minutes)).classes(LEVEL_COLOURS[row.level]).mark(f'waited-{row.level or "ok"}')
+        if self.may_assign:
+            ui.select(
+                self.doctors, value=row.assigned_to_id, on_change=lambda e: self.assign(row.study_id, e.value)
+            ).props('dense clearable').classes('w-40').mark(f'assign-{row.study_id}')
+        else:
+            ui.label(row.assigned_to or t('unassigned'))
+        with ui.row().classes('gap-1 no-wrap'):
+            if self.may_claim and row.assigned_to_id is None:
+                ui.button(t('Claim'), on_click=lambda: self.claim(row.study_id)).props('dense no-caps').mark(
+                    f'claim-{row.study_id}'
+                )
+            ui.button(icon='visibility', on_click=lambda: ui.navigate.to(f'/viewer/{row.study_id}')).props(
+                'flat dense'
+            ).tooltip(t('Open in viewer'))
+            ui.button(icon='edit_note', on_click=lambda: ui.navigate.to(f'/studies/{row.study_id}/report')).props(
+                'flat dense'
+            ).tooltip(t('Report'))
+            ui.button(icon='flag', on_click=lambda: self.urgent(row.study_id, not row.urgent)).props(
+                'flat dense'
+            ).tooltip(t('Urgent')).mark(f'flag-{row.study_id}')
+
+    async def claim(self, study_id: int) -> None:
+        await perform(reading.claim, study_id, by=self.actor, success=t('Claimed'))
+        await self.rows.refresh()
+
+    async def assign(self, study_id: int, user_id: int | None) -> None:
+        if user_id is None:
+            await perform(reading.release, study_id, by=self.actor)
+        else:
+            await perform(reading.assign, study_id, user_id, by=self.actor, success=t('Assigned'))
+        await self.rows.refresh()
+
+    async def urgent(self, study_id: int, value: bool) -> None:
+        await perform(reading.set_urgent, study_id, value, by=self.actor)
+        await self.rows.refresh()
 
 
 def _waited(minutes: int) -> str:

@@ -4,9 +4,9 @@ from datetime import datetime, timedelta
 
 from nicegui.testing import User
 
-from domain import clock
+from domain import appointments, clock
 from tests.conftest import Clinic, sign_in
-from tests.domain.reception_fixtures import patient
+from tests.domain.reception_fixtures import at, booking, patient, procedure, room
 
 
 async def test_the_appointments_page_follows_the_clinic_clock(screens: User, clinic: Clinic) -> None:
@@ -59,3 +59,13 @@ async def test_a_merge_into_an_unknown_patient_id_is_refused(admin: User, clinic
     admin.find(marker='merge-target').type('P9999999')
     admin.find(marker='merge-save').click()
     await admin.should_see('No patient with this Patient ID')
+
+
+async def test_the_board_names_a_step_back_as_going_back(receptionist: User, clinic: Clinic) -> None:
+    made = booking(clinic, patient(clinic), room(), procedure(clinic), at(9))
+    appointments.move(made.id, 'waiting', by=clinic.receptionist.actor)
+    appointments.move(made.id, 'in-room', by=clinic.receptionist.actor)
+    await receptionist.open('/board')
+    await receptionist.should_see(marker=f'move-{made.accession_number}-waiting')
+    back = receptionist.find(marker=f'move-{made.accession_number}-waiting').elements.pop()
+    assert back.text == 'Back to waiting'
