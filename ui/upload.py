@@ -4,9 +4,11 @@ import uuid
 from dataclasses import dataclass, field
 
 from nicegui import run, ui
+from nicegui.elements.upload_files import FileUpload
 from nicegui.events import MultiUploadEventArguments
 
 from dicom import ingest, storage, uploads
+from domain.access import Actor
 
 from .i18n import t
 from .shell import current_actor, nav, screen
@@ -41,46 +43,25 @@ def register() -> None:
 
     @screen('/upload', title='Upload')
     async def upload_page() -> None:
-        actor = current_actor()
-        progress = _Progress()
+        UploadScreen(current_actor()).build()
 
-        async def received(event: MultiUploadEventArguments) -> None:
-            progress.files_done, progress.files_total = 0, len(event.files)
-            for file in event.files:
-                progress.inner_done = progress.inner_total = 0
-                if file.size() > uploads.MAX_UPLOAD_BYTES:
-                    progress.results.append(uploads.FileResult(file.name, 'refused', t('The file is too large')))
-                else:
-                    scratch = storage.data_dir() / storage.INCOMING / f'{uuid.uuid4().hex}.upload'
-                    try:
-                        await file.save(scratch)
-                        progress.results.extend(
-                            await run.io_bound(
-                                uploads.process,
-                                scratch,
-                                file.name,
-                                ingest.shared(),
-                                by=actor,
-                                progress=lambda done, total: _inner(progress, done, total),
-                            )
-                        )
-                    finally:
-                        scratch.unlink(missing_ok=True)
-                progress.files_done += 1
-                results.refresh()
-            uploader.reset()
-            stored = sum(1 for r in progress.results if r.result == 'stored')
-            ui.notify(t('{n} images stored', n=stored), type='positive' if stored else 'warning')
 
+class UploadScreen:
+    """The upload card with its progress bar, and what became of every file sent."""
+
+    def __init__(self, actor: Actor) -> None:
+        self.actor, self.progress = actor, _Progress()
+
+    def build(self) -> None:
         with ui.card().classes('w-full max-w-3xl'):
             ui.label(t('DICOM files, a zip of them, or every file of a folder with a DICOMDIR')).classes(
                 'text-subtitle1'
             )
-            uploader = (
+            self.uploader = (
                 ui.upload(
                     multiple=True,
                     auto_upload=True,
-                    on_multi_upload=received,
+                    on_multi_upload=self.received,
                     max_file_size=uploads.MAX_UPLOAD_BYTES,
                     label=t('Choose or drop files'),
                 )
@@ -88,42 +69,66 @@ def register() -> None:
                 .classes('w-full')
                 .mark('upload')
             )
-            folder = (
-                ui.button(
-                    t('Choose a folder'),
-                    icon='folder_open',
-                    on_click=lambda: ui.run_javascript(
-                        f'const i = document.querySelector("#{uploader.html_id} input[type=file]");'
-                        'if (i) { i.setAttribute("webkitdirectory", ""); i.click(); '
-                        'i.removeAttribute("webkitdirectory"); }'
-                    ),
-                )
-                .props('outline no-caps')
-                .mark('choose-folder')
-            )
-            folder.tooltip(t('Uploads every file of the folder; the DICOMDIR is read as its index'))
+            self.folder_button()
             bar = ui.linear_progress(value=0, show_value=False).classes('w-full').mark('upload-progress')
-            ui.timer(0.25, lambda: bar.set_value(progress.fraction))
+            ui.timer(0.25, lambda: bar.set_value(self.progress.fraction))
+        self.results()
 
-        @ui.refreshable
-        def results() -> None:
-            if not progress.results:
-                return
-            counts: dict[str, int] = {}
-            for result in progress.results:
-                counts[result.result] = counts.get(result.result, 0) + 1
-            ui.label(' · '.join(f'{t(k)}: {v}' for k, v in sorted(counts.items()))).mark('upload-summary')
-            with ui.list().props('dense bordered separator').classes('w-full max-w-3xl'):
-                for result in reversed(progress.results[-500:]):
-                    with ui.item().mark('upload-result'):
-                        with ui.item_section().props('side'):
-                            ui.badge(t(result.result), color=RESULT_COLOURS.get(result.result, 'grey'))
-                        with ui.item_section():
-                            ui.item_label(result.name)
-                            if result.reason:
-                                ui.item_label(t(result.reason)).props('caption')
+    def folder_button(self) -> None:
+        pick_folder = (
+            f'const i = document.querySelector("#{self.uploader.html_id} input[type=file]");'
+            'if (i) { i.setAttribute("webkitdirectory", ""); i.click(); i.removeAttribute("webkitdirectory"); }'
+        )
+        ui.button(t('Choose a folder'), icon='folder_open', on_click=lambda: ui.run_javascript(pick_folder)).props(
+            'outline no-caps'
+        ).mark('choose-folder').tooltip(t('Uploads every file of the folder; the DICOMDIR is read as its index'))
 
-        results()
+    async def received(self, event: MultiUploadEventArguments) -> None:
+        self.progress.files_done, self.progress.files_total = 0, len(event.files)
+        for file in event.files:
+            self.progress.inner_done = self.progress.inner_total = 0
+            if file.size() > uploads.MAX_UPLOAD_BYTES:
+                self.progress.results.append(uploads.FileResult(file.name, 'refused', t('The file is too large')))
+            else:
+                self.progress.results.extend(await self.process(file))
+            self.progress.files_done += 1
+            self.results.refresh()
+        self.uploader.reset()
+        stored = sum(1 for r in self.progress.results if r.result == 'stored')
+        ui.notify(t('{n} images stored', n=stored), type='positive' if stored else 'warning')
+
+    async def process(self, file: FileUpload) -> list[uploads.FileResult]:
+        scratch = storage.data_dir() / storage.INCOMING / f'{uuid.uuid4().hex}.upload'
+        try:
+            await file.save(scratch)
+            return await run.io_bound(
+                uploads.process,
+                scratch,
+                file.name,
+                ingest.shared(),
+                by=self.actor,
+                progress=lambda done, total: _inner(self.progress, done, total),
+            )
+        finally:
+            scratch.unlink(missing_ok=True)
+
+    @ui.refreshable_method
+    def results(self) -> None:
+        if not self.progress.results:
+            return
+        counts: dict[str, int] = {}
+        for result in self.progress.results:
+            counts[result.result] = counts.get(result.result, 0) + 1
+        ui.label(' · '.join(f'{t(k)}: {v}' for k, v in sorted(counts.items()))).mark('upload-summary')
+        with ui.list().props('dense bordered separator').classes('w-full max-w-3xl'):
+            for result in reversed(self.progress.results[-500:]):
+                with ui.item().mark('upload-result'):
+                    with ui.item_section().props('side'):
+                        ui.badge(t(result.result), color=RESULT_COLOURS.get(result.result, 'grey'))
+                    with ui.item_section():
+                        ui.item_label(result.name)
+                        if result.reason:
+                            ui.item_label(t(result.reason)).props('caption')
 
 
 def _inner(progress: _Progress, done: int, total: int) -> None:
