@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -216,11 +216,7 @@ def set_urgent(appointment_id: int, urgent: bool, *, by: Actor) -> Appointment:
         appointment = _get(session, appointment_id)
         appointment.urgent = urgent
         session.add(appointment)
-        session.exec(
-            update(Study)
-            .where(Study.appointment_id == appointment_id)  # type: ignore[call-overload]
-            .values(urgent=urgent)
-        )
+        session.exec(update(Study).where(col(Study.appointment_id) == appointment_id).values(urgent=urgent))
         audit.record(session, by, 'appointment.urgent', appointment, detail={'urgent': urgent})
         events.publish_after(session, events.AppointmentChanged(appointment_id, appointment.state))
     return appointment
@@ -279,9 +275,11 @@ def allowed_moves(state: str, by: Actor) -> list[str]:
     return found
 
 
-def local_zone():  # type: ignore[no-untyped-def]
+def local_zone() -> tzinfo:
     """The clinic's time zone (the server's)."""
-    return datetime.now().astimezone().tzinfo
+    zone = datetime.now().astimezone().tzinfo
+    assert zone is not None  # astimezone() with no argument always attaches the local zone
+    return zone
 
 
 def day_bounds(on: date) -> tuple[datetime, datetime]:

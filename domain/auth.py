@@ -62,7 +62,8 @@ def check_password_rules(username: str, password: str) -> None:
 
 def hash_password(password: str) -> str:
     """An argon2 hash of the password."""
-    return passwords.hash(password)
+    hashed: str = passwords.hash(password)  # passlib is untyped
+    return hashed
 
 
 @dataclass(frozen=True)
@@ -110,11 +111,7 @@ def login(username: str, password: str, *, address: str = '') -> LoginResult:
         session.add(LoginAttempt(username=key, address=address[:64], success=True))
         session.add(UserSession(token_hash=actor.session or '', user_id=user.id or 0, address=address[:64]))
         if passwords.needs_update(user.password_hash):
-            session.exec(
-                update(User)
-                .where(col(User.id) == user.id)  # type: ignore[call-overload]
-                .values(password_hash=passwords.hash(password))
-            )
+            session.exec(update(User).where(col(User.id) == user.id).values(password_hash=passwords.hash(password)))
         audit.record(session, actor, 'login', object_type='user', object_id=user.id)
     log.info('user %s signed in', user.id)
     return LoginResult(actor, token)
@@ -135,7 +132,7 @@ def basic(username: str, password: str, *, address: str = '') -> Actor:
         with db.transaction() as session:
             session.exec(
                 update(UserSession)
-                .where(UserSession.token_hash == result.actor.session)  # type: ignore[call-overload]
+                .where(col(UserSession.token_hash) == result.actor.session)
                 .values(ended_at=clock.now(), end_reason='basic-auth')
             )
         actor = Actor(
@@ -203,7 +200,7 @@ def logout(actor: Actor) -> None:
         ended = session.exec(
             update(UserSession)
             .where(
-                UserSession.token_hash == actor.session,  # type: ignore[call-overload]
+                col(UserSession.token_hash) == actor.session,
                 col(UserSession.ended_at).is_(None),
             )
             .values(ended_at=clock.now(), end_reason='logout')
@@ -215,10 +212,10 @@ def logout(actor: Actor) -> None:
 def end_sessions_of(session: Session, user_id: int, reason: str, *, keep: str | None = None) -> None:
     """End every open session of a user (password change, disabling, role change), except `keep`."""
     forget_basic_credentials()
-    query = update(UserSession).where(UserSession.user_id == user_id, col(UserSession.ended_at).is_(None))
+    query = update(UserSession).where(col(UserSession.user_id) == user_id, col(UserSession.ended_at).is_(None))
     if keep is not None:
-        query = query.where(UserSession.token_hash != keep)
-    session.exec(query.values(ended_at=clock.now(), end_reason=reason))  # type: ignore[call-overload]
+        query = query.where(col(UserSession.token_hash) != keep)
+    session.exec(query.values(ended_at=clock.now(), end_reason=reason))
 
 
 def unlock(username: str) -> None:
@@ -246,17 +243,13 @@ def _check(user_session: UserSession, user: User, actor: Actor, *, touch: bool =
             with db.transaction() as session:
                 session.exec(
                     update(UserSession)
-                    .where(col(UserSession.id) == user_session.id)  # type: ignore[call-overload]
+                    .where(col(UserSession.id) == user_session.id)
                     .values(ended_at=now, end_reason=reason)
                 )
         raise SessionExpired('Your session has ended; please sign in again')
     if touch and (now - user_session.last_seen).total_seconds() > TOUCH_EVERY_S:
         with db.transaction() as session:
-            session.exec(
-                update(UserSession)
-                .where(col(UserSession.id) == user_session.id)  # type: ignore[call-overload]
-                .values(last_seen=now)
-            )
+            session.exec(update(UserSession).where(col(UserSession.id) == user_session.id).values(last_seen=now))
 
 
 def _recent_failures(session: Session, key: str) -> int:

@@ -10,14 +10,14 @@ import json
 import logging
 import os
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Date, DateTime, Table, TypeDecorator, func, select, text
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
 from . import audit, clock, db, models  # noqa: F401 - models registers the tables
 from .access import Actor, Permission, require
@@ -139,7 +139,7 @@ def restore(archive_path: Path, data_dir: Path, *, by: Actor, force: bool = Fals
     return BackupResult(archive_path, len(tables), rows, files, _sha256(archive_path))
 
 
-def _rows(session: Any, table: Table) -> Iterator[dict[str, Any]]:
+def _rows(session: Session, table: Table) -> Iterator[dict[str, Any]]:
     order = list(table.primary_key.columns)
     offset = 0
     while True:
@@ -151,15 +151,16 @@ def _rows(session: Any, table: Table) -> Iterator[dict[str, Any]]:
         offset += BATCH
 
 
-def _load_rows(session: Any, tables: dict[str, Table], dump: io.BufferedReader | Any) -> int:
-    count, pending_table, pending = 0, None, []
+def _load_rows(session: Session, tables: dict[str, Table], dump: Iterable[bytes]) -> int:
+    count, pending_table = 0, None
+    pending: list[dict[str, Any]] = []
     for line in dump:
         record = json.loads(line)
         table = tables.get(record['t'])
         if table is None:
             continue
-        if table is not pending_table and pending:
-            session.execute(pending_table.insert(), pending)  # type: ignore[union-attr]
+        if pending_table is not None and table is not pending_table and pending:
+            session.execute(pending_table.insert(), pending)
             pending = []
         pending_table = table
         pending.append(_decode(table, record['r']))
@@ -179,7 +180,7 @@ def _encode(value: Any) -> Any:
 
 
 def _decode(table: Table, row: dict[str, Any]) -> dict[str, Any]:
-    decoded = {}
+    decoded: dict[str, Any] = {}
     for name, stored in row.items():
         if name not in table.c:
             continue

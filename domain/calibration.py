@@ -69,7 +69,9 @@ def from_attributes(attributes: Mapping[str, Any], point: Sequence[float] | None
     return Calibration(value_unit=value_unit)
 
 
-def measure(kind: str, points: Sequence[Sequence[float]], calibration: Calibration) -> tuple[float, str, dict]:
+def measure(
+    kind: str, points: Sequence[Sequence[float]], calibration: Calibration
+) -> tuple[float, str, dict[str, float]]:
     """The value, unit and extra figures of a length, angle or ROI drawn with these image points (x, y)."""
     if kind not in KINDS:
         raise InvalidInput(f'Unknown measurement kind {kind}')

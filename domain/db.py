@@ -21,7 +21,7 @@ _engines: dict[str, Engine] = {}
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / 'migrations'
 
 
-def configure(settings: Settings, *, connect_args: dict | None = None) -> None:
+def configure(settings: Settings, *, connect_args: dict[str, object] | None = None) -> None:
     """Create the engines for this process from the settings."""
     dispose()
     url = settings.sqlalchemy_url

@@ -6,6 +6,7 @@ has switched on "accept any modality" (the `accept_any_ae` option, or PACS_ACCEP
 
 import logging
 from collections.abc import Sequence
+from typing import TypedDict
 
 from sqlmodel import SQLModel, col, select
 
@@ -123,7 +124,16 @@ def is_allowed(ae_title: str) -> bool:
     return find(ae_title) is not None
 
 
-def _validated(data: ModalityCreate) -> dict[str, object]:
+class _ModalityValues(TypedDict):
+    ae_title: str
+    host: str
+    port: int
+    modality: str
+    room: str
+    description: str
+
+
+def _validated(data: ModalityCreate) -> _ModalityValues:
     problems: dict[str, str] = {}
     ae_title = (data.ae_title or '').strip()
     if not ae_title or len(ae_title) > 16 or '\\' in ae_title or any(ord(c) < 32 or ord(c) > 126 for c in ae_title):

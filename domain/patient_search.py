@@ -9,14 +9,16 @@ first, so a family-name prefix is an index range on both SQLite and PostgreSQL.
 import base64
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
 from anyascii import anyascii
 from rapidfuzz import fuzz
-from sqlalchemy import and_, delete, exists, func, intersect, or_
+from sqlalchemy import ColumnElement, SQLColumnExpression, Subquery, and_, delete, exists, func, intersect, or_
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from . import appointments, db
 from .access import Actor, Permission, require
@@ -134,7 +136,7 @@ def tokens_of(patient: Patient) -> set[str]:
 
 def index_tokens(session: Session, patient: Patient) -> None:
     """Store the words a patient is found by (inside the caller's transaction, after name or phone changed)."""
-    session.exec(delete(PatientToken).where(PatientToken.patient_id == patient.id))  # type: ignore[call-overload]
+    session.exec(delete(PatientToken).where(col(PatientToken.patient_id) == patient.id))
     for token in sorted(tokens_of(patient)):
         session.add(PatientToken(patient_id=patient.id or 0, token=token))
 
@@ -159,7 +161,7 @@ def duplicates(data: PatientCreate, *, by: Actor, exclude_id: int | None = None)
         return [d for d in duplicates_in(session, values) if d.id != exclude_id]
 
 
-def duplicates_in(session: Session, values: dict[str, object]) -> list[Duplicate]:
+def duplicates_in(session: Session, values: Mapping[str, object]) -> list[Duplicate]:
     """The duplicate check inside a caller's session (registration uses it in its own transaction)."""
     family = fold(str(values.get('family_name') or ''))
     given = fold(str(values.get('given_name') or ''))
@@ -167,32 +169,32 @@ def duplicates_in(session: Session, values: dict[str, object]) -> list[Duplicate
     phone = _digits(str(values.get('phone') or ''))
     if len(family) < 2 and not phone and birth is None:
         return []
-    pools = []
+    pools: list[SelectOfScalar[int] | SelectOfScalar[int | None]] = []
     family_words, given_words = family.split(), given.split()
     if family_words:
         pools.append(_pool([family_words[0][:3], *([given_words[0][:1]] if given_words else [])]))
         if given_words:
             pools.append(_pool([given_words[0][:3], family_words[0][:1]]))  # typed the other way round
     if birth is not None:
-        pools.append(select(Patient.id).where(Patient.birth_date == birth))
+        pools.append(select(col(Patient.id)).where(Patient.birth_date == birth))
     if len(phone) >= 7:
         pools.append(select(PatientToken.patient_id).where(PatientToken.token == f'#{phone[-7:]}'))
     if not pools:
         return []
-    candidate_ids: set[int] = set()
+    candidate_ids: set[int | None] = set()
     for pool in pools:
         candidate_ids.update(session.exec(pool).all())
     # Plain columns, not ORM objects: a pool holds up to FUZZY_POOL candidates and only a few are shown.
     candidates = session.execute(
-        select(
-            Patient.id,
-            Patient.patient_id,
-            Patient.family_name,
-            Patient.given_name,
-            Patient.middle_name,
-            Patient.name_key,
-            Patient.birth_date,
-            Patient.phone,
+        select_columns(
+            col(Patient.id),
+            col(Patient.patient_id),
+            col(Patient.family_name),
+            col(Patient.given_name),
+            col(Patient.middle_name),
+            col(Patient.name_key),
+            col(Patient.birth_date),
+            col(Patient.phone),
         ).where(col(Patient.merged_into_id).is_(None), col(Patient.id).in_(list(candidate_ids)[:FUZZY_POOL]))
     ).all()
     typed = f'{family} {given}'.strip()
@@ -300,7 +302,9 @@ def _exact_ids(session: Session, text: str) -> list[int]:
     """Patients an identifier names exactly: clinic Patient ID, national ID, or an accession number."""
     upper = text.upper()
     found = set(
-        session.exec(select(Patient.id).where(or_(Patient.patient_id == upper, Patient.national_id == text))).all()
+        session.exec(
+            select(Patient.id).where(or_(col(Patient.patient_id) == upper, col(Patient.national_id) == text))
+        ).all()
     )
     found |= set(session.exec(select(Appointment.patient_id).where(Appointment.accession_number == upper)).all())
     found |= set(
@@ -311,12 +315,12 @@ def _exact_ids(session: Session, text: str) -> list[int]:
     return [i for i in found if i is not None]
 
 
-def _pool(prefixes: list[str]):  # type: ignore[no-untyped-def]
+def _pool(prefixes: list[str]) -> SelectOfScalar[int]:
     """Up to FUZZY_POOL ids of patients with a name word starting with each prefix."""
     return select(_matching(prefixes).c.patient_id).limit(FUZZY_POOL)
 
 
-def _phone_matches(digits: str):  # type: ignore[no-untyped-def]
+def _phone_matches(digits: str) -> ColumnElement[bool]:
     if len(digits) >= 7:  # the last seven digits through the index, then the whole number
         return and_(
             col(Patient.id).in_(select(PatientToken.patient_id).where(PatientToken.token == f'#{digits[-7:]}')),
@@ -325,16 +329,19 @@ def _phone_matches(digits: str):  # type: ignore[no-untyped-def]
     return _phone_digits().contains(digits)
 
 
-def _prefix(column, text: str):  # type: ignore[no-untyped-def]
+def _prefix(column: SQLColumnExpression[str], text: str) -> ColumnElement[bool]:
     # An index range instead of LIKE: both databases use the index on name_key for it.
     return and_(column >= text, column < text[:-1] + chr(ord(text[-1]) + 1))
 
 
-def _with_filters(query, filters: SearchFilters):  # type: ignore[no-untyped-def]
+def _with_filters(query: SelectOfScalar[Patient], filters: SearchFilters) -> SelectOfScalar[Patient]:
     if not (filters.study_from or filters.study_to or filters.modality):
         return query
-    study = [Study.patient_ref_id == Patient.id]
-    booked = [Appointment.patient_id == Patient.id, col(Appointment.state) != 'cancelled']
+    study: list[ColumnElement[bool]] = [col(Study.patient_ref_id) == Patient.id]
+    booked: list[ColumnElement[bool]] = [
+        col(Appointment.patient_id) == Patient.id,
+        col(Appointment.state) != 'cancelled',
+    ]
     if filters.study_from:
         study.append(col(Study.study_date) >= filters.study_from)
         booked.append(col(Appointment.scheduled_at) >= appointments.day_bounds(filters.study_from)[0])
@@ -344,17 +351,21 @@ def _with_filters(query, filters: SearchFilters):  # type: ignore[no-untyped-def
     if filters.modality:
         modality = filters.modality.strip().upper()
         study.append(col(Study.modalities).contains(modality))
-        booked.append(exists().where(Procedure.id == Appointment.procedure_id, Procedure.modality == modality))
+        booked.append(
+            exists().where(col(Procedure.id) == Appointment.procedure_id, col(Procedure.modality) == modality)
+        )
     return query.where(or_(exists().where(*study), exists().where(*booked)))
 
 
-def _page(session: Session, query, offset: int, limit: int) -> SearchPage:  # type: ignore[no-untyped-def]
+def _page(session: Session, query: SelectOfScalar[Patient], offset: int, limit: int) -> SearchPage:
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(col(Patient.name_key), col(Patient.id)).offset(offset).limit(limit)).all()
     return SearchPage(rows, total, offset, limit)
 
 
-def _token_page(session: Session, query, tokens: list[str], offset: int, limit: int) -> SearchPage:  # type: ignore[no-untyped-def]
+def _token_page(
+    session: Session, query: SelectOfScalar[Patient], tokens: list[str], offset: int, limit: int
+) -> SearchPage:
     """A page of the patients with a name word starting with each token.
 
     The matching ids come from the token index alone (intersected), are sorted here, and only the page's rows
@@ -372,13 +383,13 @@ def _token_page(session: Session, query, tokens: list[str], offset: int, limit: 
     return SearchPage([rows[i] for i in ids if i in rows], len(ordered), offset, limit)
 
 
-def _matching(tokens: list[str]):  # type: ignore[no-untyped-def]
+def _matching(tokens: list[str]) -> Subquery:
     """The ids of patients with a name word starting with each token, as a subquery (column patient_id)."""
     selects = [select(PatientToken.patient_id).where(_prefix(col(PatientToken.token), token)) for token in tokens]
     return (intersect(*selects) if len(selects) > 1 else selects[0].distinct()).subquery()
 
 
-def _fuzzy(session: Session, query, text: str, offset: int, limit: int) -> SearchPage:  # type: ignore[no-untyped-def]
+def _fuzzy(session: Session, query: SelectOfScalar[Patient], text: str, offset: int, limit: int) -> SearchPage:
     """Closest names: candidates share each word's first letters (two, then one), rapidfuzz ranks them."""
     tokens = fold(text).split()
     typed = ' '.join(tokens)
@@ -398,9 +409,9 @@ def _fuzzy(session: Session, query, text: str, offset: int, limit: int) -> Searc
     return SearchPage(ranked[offset : offset + limit], len(ranked), offset, limit, fuzzy=True)
 
 
-def _phone_digits():  # type: ignore[no-untyped-def]
+def _phone_digits() -> SQLColumnExpression[str]:
     """The stored phone number without its punctuation, as SQL (phones keep the formatting staff typed)."""
-    expression = col(Patient.phone)
+    expression: SQLColumnExpression[str] = col(Patient.phone)
     for mark in (' ', '-', '(', ')', '.', '+', '/'):
         expression = func.replace(expression, mark, '')
     return expression

@@ -10,6 +10,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import TypedDict
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -37,6 +38,21 @@ SEXES = ('M', 'F', 'O', 'U')
 EMAIL = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
 PHONE = re.compile(r'^\+?[0-9 ()./-]{6,30}$')
 OLDEST_BIRTH_YEAR = 1880
+
+
+class PatientValues(TypedDict):
+    """A patient's details once checked: what a Patient row is made or updated from."""
+
+    family_name: str
+    given_name: str
+    middle_name: str
+    birth_date: date | None
+    sex: str
+    phone: str
+    email: str
+    national_id: str | None
+    address: str
+    notes: str
 
 
 class NationalIdTaken(DuplicatePatient):
@@ -132,16 +148,8 @@ def merge(source_id: int, target_id: int, *, by: Actor) -> Patient:
         source, target = _live(session, source_id), _live(session, target_id)
         appointment_ids = list(session.exec(select(Appointment.id).where(Appointment.patient_id == source_id)).all())
         study_ids = list(session.exec(select(Study.id).where(Study.patient_ref_id == source_id)).all())
-        session.exec(
-            update(Appointment)
-            .where(col(Appointment.id).in_(appointment_ids))  # type: ignore[call-overload]
-            .values(patient_id=target_id)
-        )
-        session.exec(
-            update(Study)
-            .where(col(Study.id).in_(study_ids))  # type: ignore[call-overload]
-            .values(patient_ref_id=target_id)
-        )
+        session.exec(update(Appointment).where(col(Appointment.id).in_(appointment_ids)).values(patient_id=target_id))
+        session.exec(update(Study).where(col(Study.id).in_(study_ids)).values(patient_ref_id=target_id))
         source.merged_into_id, source.updated_at = target_id, clock.now()
         session.add(source)
         detail = {
@@ -201,16 +209,16 @@ def undo_merge(source_id: int, *, by: Actor) -> Patient:
         session.exec(
             update(Appointment)
             .where(
-                col(Appointment.id).in_(appointment_ids),  # type: ignore[call-overload]
-                Appointment.patient_id == target_id,
+                col(Appointment.id).in_(appointment_ids),
+                col(Appointment.patient_id) == target_id,
             )
             .values(patient_id=source_id)
         )
         session.exec(
             update(Study)
             .where(
-                col(Study.id).in_(study_ids),  # type: ignore[call-overload]
-                Study.patient_ref_id == target_id,
+                col(Study.id).in_(study_ids),
+                col(Study.patient_ref_id) == target_id,
             )
             .values(patient_ref_id=source_id)
         )
@@ -229,7 +237,7 @@ def undo_merge(source_id: int, *, by: Actor) -> Patient:
     return source
 
 
-def validate(data: PatientCreate) -> dict[str, object]:
+def validate(data: PatientCreate) -> PatientValues:
     """The cleaned values of a form, or InvalidInput naming each field that is wrong."""
     problems: dict[str, str] = {}
     family, given = data.family_name.strip(), data.given_name.strip()
@@ -286,7 +294,7 @@ def _birth_date(value: date | str | None, problems: dict[str, str]) -> date | No
     return value
 
 
-def _check_national_id(session: Session, national_id: object, own_id: int | None) -> None:
+def _check_national_id(session: Session, national_id: str | None, own_id: int | None) -> None:
     if not national_id:
         return
     holder = session.exec(select(Patient.id).where(Patient.national_id == national_id)).first()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import exists
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from . import appointments, audit, clock, db, events, options
 from .access import Actor, Permission, require
@@ -47,7 +47,7 @@ def worklist(
 ) -> list[ReadingRow]:
     """Studies ready to read (no final report yet): urgent first, then oldest; optional filters."""
     require(by, Permission.READ_IMAGES)
-    done = exists().where(Report.study_id == Study.id, col(Report.state).in_(DONE_REPORTS))
+    done = exists().where(col(Report.study_id) == Study.id, col(Report.state).in_(DONE_REPORTS))
     query = (
         select(Study, Patient, User)
         .where(Study.state == READY, ~done)
@@ -173,7 +173,7 @@ def radiologists(*, by: Actor) -> list[tuple[int, str]]:
     return [(u.id or 0, u.full_name or u.username) for u in rows]
 
 
-def _get(session, study_id: int) -> Study:  # type: ignore[no-untyped-def]
+def _get(session: Session, study_id: int) -> Study:
     study = session.get(Study, study_id)
     if study is None:
         raise NotFound('No such study')

@@ -277,8 +277,8 @@ def view(report_id: int, *, by: Actor, audited: bool = True) -> ReportView:
             .join(Series, col(Series.id) == Instance.series_id)
             .where(col(Instance.id).in_([k.instance_id for k in key_images]))
         ).all()
-        files = {row[0]: row[1] for row in pictured}
-        uids = {row[0]: (row[2], row[3]) for row in pictured}
+        files = {row[0] or 0: row[1] for row in pictured}
+        uids = {row[0] or 0: (row[2], row[3]) for row in pictured}
     if audited:
         audit.record_alone(by, 'report.view', object_type='report', object_id=report_id)
     parsed = definition(template)

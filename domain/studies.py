@@ -215,10 +215,10 @@ def _record(header: InstanceHeader, stored: StoredFile, by: Actor) -> Recorded:
                 body_part=header.body_part[:64],
                 num_instances=1,
             )
-            study.num_series = Study.num_series + 1  # type: ignore[assignment]
+            study.num_series = Study.num_series + 1
             publish_update = True
         else:
-            series.num_instances = Series.num_instances + 1  # type: ignore[assignment]
+            series.num_instances = Series.num_instances + 1
         session.add(series)
         session.flush()
         instance = Instance(
@@ -237,8 +237,8 @@ def _record(header: InstanceHeader, stored: StoredFile, by: Actor) -> Recorded:
             received_at=now,
         )
         session.add(instance)
-        study.num_instances = Study.num_instances + 1  # type: ignore[assignment]
-        study.size_bytes = Study.size_bytes + stored.size_bytes  # type: ignore[assignment]
+        study.num_instances = Study.num_instances + 1
+        study.size_bytes = Study.size_bytes + stored.size_bytes
         study.last_arrival = now
         if header.modality and header.modality not in study.modalities.split('\\'):
             study.modalities = '\\'.join(m for m in (*study.modalities.split('\\'), header.modality) if m)[:64]

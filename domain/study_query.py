@@ -132,7 +132,7 @@ def _study_conditions(match: dict[str, str]) -> list[Any]:
             conditions.append(_date_range(Study.study_date, value))
         elif key == 'ModalitiesInStudy':
             wanted = [part for part in value.replace(',', '\\').split('\\') if part]
-            conditions.append(exists().where(Series.study_id == Study.id, col(Series.modality).in_(wanted)))
+            conditions.append(exists().where(col(Series.study_id) == Study.id, col(Series.modality).in_(wanted)))
     return conditions
 
 

@@ -478,7 +478,7 @@ CT_HEAD = {
     ],
 }
 
-FREE = {'sections': []}
+FREE: dict[str, Any] = {'sections': []}
 
 NORMAL_IMPRESSION = L(
     'No abnormality detected.',

@@ -119,7 +119,7 @@ def counts(*, by: Actor) -> dict[str, int]:
     """Number of jobs in each state."""
     require(by, Permission.MANAGE_JOBS)
     with db.reading() as session:
-        return dict(session.exec(select(Job.state, func.count()).group_by(Job.state)).all())  # type: ignore[arg-type]
+        return dict(session.exec(select(Job.state, func.count()).group_by(Job.state)).all())
 
 
 def _set_state(job_id: int, state: str, error: str | None) -> None:
@@ -130,7 +130,7 @@ def _set_state(job_id: int, state: str, error: str | None) -> None:
             values['error'] = error[:4000]
         if state in ('done', 'failed'):
             values['finished_at'] = now
-        session.exec(update(Job).where(col(Job.id) == job_id).values(**values))  # type: ignore[call-overload]
+        session.exec(update(Job).where(col(Job.id) == job_id).values(**values))
         job = session.get(Job, job_id)
         if job is not None:
             events.publish_after(session, events.JobChanged(job_id, job.kind, state))

@@ -17,7 +17,8 @@ from datetime import date, datetime, time, tzinfo
 from typing import Any, NamedTuple
 
 from anyascii import anyascii
-from sqlmodel import col, select
+from sqlalchemy import select
+from sqlmodel import col
 
 from . import appointments, audit, db
 from .access import Actor, Permission, require
@@ -130,7 +131,7 @@ def answering(q: WorklistQuery, *, by: Actor) -> Iterator[Iterator[WorklistItem]
     try:
         with db.reading() as session:
             # Rows are read as the answers go out (the index on scheduled_at keeps them in order without a sort).
-            yield matching(session.exec(statement))  # type: ignore[call-overload]
+            yield matching(session.execute(statement))
     finally:
         audit.record_alone(
             by,
@@ -187,24 +188,24 @@ def _matches(q: WorklistQuery, item: WorklistItem) -> bool:
 
 
 _COLUMNS = (
-    Appointment.id,
-    Appointment.accession_number,
-    Appointment.scheduled_at,
-    Appointment.state,
-    Appointment.urgent,
-    Appointment.referring_physician,
-    Appointment.created_at,
-    Patient.family_name,
-    Patient.given_name,
-    Patient.middle_name,
-    Patient.patient_id,
-    Patient.birth_date,
-    Patient.sex,
-    Procedure.name,
-    Procedure.code,
-    Procedure.modality,
-    Modality.ae_title,
-    Modality.room,
+    col(Appointment.id),
+    col(Appointment.accession_number),
+    col(Appointment.scheduled_at),
+    col(Appointment.state),
+    col(Appointment.urgent),
+    col(Appointment.referring_physician),
+    col(Appointment.created_at),
+    col(Patient.family_name),
+    col(Patient.given_name),
+    col(Patient.middle_name),
+    col(Patient.patient_id),
+    col(Patient.birth_date),
+    col(Patient.sex),
+    col(Procedure.name),
+    col(Procedure.code),
+    col(Procedure.modality),
+    col(Modality.ae_title),
+    col(Modality.room),
 )
 
 

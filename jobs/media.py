@@ -10,6 +10,7 @@ import hashlib
 import logging
 import threading
 import time
+from typing import Any
 
 import dramatiq
 
@@ -74,7 +75,7 @@ def build_thumbnails(series_id: int) -> None:
 
 def extract_series_metadata(series_id: int) -> None:
     """The metadata job's work; safe to run twice (only images still 'stored' are read)."""
-    extracted: dict[int, dict | None] = {}
+    extracted: dict[int, dict[str, Any] | None] = {}
     for item in studies.instances_to_extract(series_id):
         try:
             extracted[item.instance_id] = parse.extract_attributes(storage.absolute(item.file_path))

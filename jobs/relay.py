@@ -4,6 +4,7 @@ import json
 import logging
 import os
 import uuid
+from typing import Any
 
 import redis
 
@@ -20,7 +21,7 @@ class RedisRelay:
     def __init__(self, url: str) -> None:
         self.origin = f'{os.getpid()}-{uuid.uuid4().hex[:8]}'
         self.client = redis.Redis.from_url(url)
-        self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
         self.pubsub.subscribe(**{CHANNEL: self._on_message})
         self.thread = self.pubsub.run_in_thread(sleep_time=0.05, daemon=True)
 
@@ -35,7 +36,7 @@ class RedisRelay:
         self.pubsub.close()
         self.client.close()
 
-    def _on_message(self, message: dict) -> None:
+    def _on_message(self, message: dict[str, Any]) -> None:
         try:
             data = json.loads(message['data'])
         except (ValueError, TypeError):

@@ -14,15 +14,16 @@ from domain import work
 
 log = logging.getLogger(__name__)
 
-KINDS: dict[str, dramatiq.Actor] = {}
+JobActor = dramatiq.Actor[[int], None]  # an actor whose message is a job id
+KINDS: dict[str, JobActor] = {}
 
 
 def job_actor(
     kind: str, *, queue: str = 'default', max_retries: int = 5, throws: tuple[type[Exception], ...] = ()
-) -> Callable[[Callable[[int], None]], dramatiq.Actor]:
+) -> Callable[[Callable[[int], None]], JobActor]:
     """Declare the actor that does jobs of `kind`; the wrapped function takes the object id."""
 
-    def decorate(function: Callable[[int], None]) -> dramatiq.Actor:
+    def decorate(function: Callable[[int], None]) -> JobActor:
         def run(job_id: int) -> None:
             job = work.start(job_id)
             if job is None:
@@ -44,8 +45,8 @@ def job_actor(
 
         run.__name__ = kind
         actor = dramatiq.actor(
-            run, actor_name=kind, queue_name=queue, max_retries=max_retries, min_backoff=200, max_backoff=30_000
-        )
+            actor_name=kind, queue_name=queue, max_retries=max_retries, min_backoff=200, max_backoff=30_000
+        )(run)
         KINDS[kind] = actor
         return actor
 

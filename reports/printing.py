@@ -22,10 +22,11 @@ def render_pdf(view: ReportView, clinic: Clinic, pictures: list[Picture]) -> byt
     markup = render_html(view, clinic, pictures)
     fetcher = AppFetcher(Assets(clinic.logo, [p.png for p in pictures]))
     identifier = (view.report.content_sha256 or f'draft-{view.report.id}').encode('ascii')
-    return HTML(string=markup, base_url='app:', url_fetcher=fetcher).write_pdf(pdf_identifier=identifier[:32])
+    pdf: bytes = HTML(string=markup, base_url='app:', url_fetcher=fetcher).write_pdf(pdf_identifier=identifier[:32])
+    return pdf
 
 
-class AppFetcher(URLFetcher):
+class AppFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no type hints
     """Serves `app:static/…`, `app:fonts/…`, `app:logo` and `app:image/N`; refuses every other URL."""
 
     def __init__(self, assets: Assets) -> None:
