@@ -3,31 +3,29 @@
 pynetdicom sends each C-FIND response by building and encoding a command set and a pydicom data set,
 then handing two PDUs one by one to its DUL thread: a day's worklist (hundreds of answers) took several
 times the 50 ms a scanner's query should take. Here each identifier is encoded from plain (tag, VR, value)
-elements, the pending command set is encoded once (by pynetdicom), each message becomes one P-DATA-TF
+elements, the pending command set is encoded once (PS3.7 9.3.2.2, E.1), each message becomes one P-DATA-TF
 PDU within the peer's maximum length (PS3.8 9.3.5, E.2), and the PDUs go out through the association's
 own transport: the first at once, the rest in chunks of 8 KiB. The final status still goes through
 pynetdicom, after them.
 
 NOTE: writing to the association socket from the handler relies on pynetdicom's acceptor: only the
 association thread queues outgoing PDUs, and it is inside our handler, so the DUL thread sends nothing
-meanwhile; a send failure becomes the DUL's "transport closed" event as for its own sends.
+meanwhile; a send failure becomes the DUL's "transport closed" event as for its own sends. It is kept for
+its measured gain (bench/pynetdicom_internals.py, docs/DESIGN.md) and tests/dicom/test_pynetdicom_internals.py
+fails if that shape changes.
 """
 
 import functools
 import struct
 from collections.abc import Iterable, Iterator, Sequence
-from io import BytesIO
 from typing import Any
-
-from pynetdicom.dimse_messages import C_FIND_RSP
-from pynetdicom.dimse_primitives import C_FIND
-from pynetdicom.dsutils import encode
 
 # An element of an identifier: (tag, VR, value). The value is text, None (zero length: asked for, not
 # held), or for a sequence a list of items, each a list of elements.
 Element = tuple[int, str, Any]
 
 PENDING = 0xFF00
+C_FIND_RSP, DATA_SET_PRESENT = 0x8020, 0x0001  # Command Field, Command Data Set Type (PS3.7 E.1)
 UNLIMITED_PDU = 64 * 1024  # the PDU size used when the peer sets no maximum (0)
 SEND_CHUNK = 8 * 1024  # small enough that the peer starts reading while the rest is made
 _LONG_VRS = frozenset({'OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV'})
@@ -70,7 +68,7 @@ def send_pending(event: Any, identifiers: Iterable[bytes]) -> bool:
         context_id=event.context.context_id,
         message_id=event.request.MessageID,
         sop_class_uid=str(event.request.AffectedSOPClassUID),
-        max_pdu=assoc.dimse.maximum_pdu_size,
+        max_pdu=assoc.requestor.maximum_length or 0,
     )
     for chunk in _chunks(pdus, SEND_CHUNK):
         if event.is_cancelled or not assoc.is_established:
@@ -106,15 +104,22 @@ def pending_pdus(
 
 
 def _pending_command(sop_class_uid: str, message_id: int) -> bytes:
-    """The command set every pending response shares, encoded by pynetdicom itself (Implicit VR Little Endian)."""
-    primitive = C_FIND()
-    primitive.MessageIDBeingRespondedTo = message_id
-    primitive.AffectedSOPClassUID = sop_class_uid
-    primitive.Status = PENDING
-    primitive.Identifier = BytesIO(b'\x00')  # marks a data set as present (Command Data Set Type)
-    message = C_FIND_RSP()
-    message.primitive_to_message(primitive)
-    return bytes(encode(message.command_set, True, True) or b'')
+    """The command set every pending response shares, in Implicit VR Little Endian (PS3.7 9.3.2.2, 6.3.1)."""
+    uid = sop_class_uid.encode('ascii')
+    body = b''.join(
+        (
+            _command_element(0x0002, uid + b'\x00' * (len(uid) % 2)),  # Affected SOP Class UID
+            _command_element(0x0100, _U16(C_FIND_RSP)),
+            _command_element(0x0120, _U16(message_id)),  # Message ID Being Responded To
+            _command_element(0x0800, _U16(DATA_SET_PRESENT)),
+            _command_element(0x0900, _U16(PENDING)),  # Status
+        )
+    )
+    return _command_element(0x0000, _U32(len(body))) + body  # Command Group Length first
+
+
+def _command_element(element: int, value: bytes) -> bytes:
+    return struct.pack('<HHI', 0x0000, element, len(value)) + value
 
 
 def _fragments(payload: bytes, limit: int, *, command: bool) -> Sequence[bytes]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pydicom
 from pydicom.dataset import FileMetaDataset
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from domain import studies
 from domain.access import Actor
@@ -179,7 +179,7 @@ def _with_meta_header(incoming: Path) -> Path:
         raise CannotUnderstand('not a DICOM file')
     implicit, little = dataset.original_encoding
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = sop_class, sop_instance
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = UID(sop_class), UID(sop_instance)
     meta.TransferSyntaxUID = (
         ImplicitVRLittleEndian if implicit else (ExplicitVRLittleEndian if little is not False else ExplicitVRBigEndian)
     )

@@ -18,7 +18,8 @@ import cv2
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.pixels import apply_color_lut, apply_modality_lut, iter_pixels, pixel_array
+from pydicom.pixels.processing import apply_color_lut, apply_modality_lut
+from pydicom.pixels.utils import iter_pixels, pixel_array
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,8 @@ def apply_window(values: np.ndarray, window: Window) -> np.ndarray:
         y = np.where(x <= c - 0.5, np.float32(0), np.float32(255))
     else:
         y = ((x - (c - np.float32(0.5))) / (w - 1) + np.float32(0.5)) * np.float32(255.0)
-    return np.rint(np.clip(y, 0, 255, out=y if y.dtype == np.float32 else None)).astype(np.uint8)
+    grey: np.ndarray = np.rint(np.clip(y, 0, 255, out=y if y.dtype == np.float32 else None)).astype(np.uint8)
+    return grey
 
 
 def auto_window(values: np.ndarray) -> Window:
@@ -350,7 +352,8 @@ def _functional(header: Dataset, frame: int, sequence: str) -> Dataset | None:
     for groups, index in (('PerFrameFunctionalGroupsSequence', frame - 1), ('SharedFunctionalGroupsSequence', 0)):
         items = header.get(groups)
         if items and len(items) > index and sequence in items[index] and items[index][sequence].value:
-            return items[index][sequence].value[0]
+            item: Dataset = items[index][sequence].value[0]
+            return item
     return None
 
 

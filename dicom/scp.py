@@ -31,6 +31,7 @@ from pydicom.uid import (
     RLELossless,
 )
 from pynetdicom import AE, AllStoragePresentationContexts, _config, evt
+from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.dsutils import encode_file_meta
 from pynetdicom.events import Event
 from pynetdicom.presentation import PresentationContext
@@ -89,7 +90,8 @@ class Listener:
 
     def is_up(self) -> bool:
         """True while the listener accepts associations (the /health probe)."""
-        return not self.stopped and self.server.socket.fileno() != -1
+        sock = self.server.socket
+        return not self.stopped and sock is not None and sock.fileno() != -1
 
     def stop(self) -> None:
         """Stop accepting associations, end the open ones and close the socket."""
@@ -157,8 +159,10 @@ def start(settings: Settings, ingest: Ingest) -> Listener:
             roles = {'scu_role': True, 'scp_role': True} if service.name == 'storage' else {}
             ae.add_supported_context(abstract, list(syntaxes), **roles)
         bindings.extend(service.handlers)
-    contexts = [_SharedContext.of(context) for context in ae.supported_contexts]
+    contexts: list[PresentationContext] = [_SharedContext.of(context) for context in ae.supported_contexts]
     server = ae.start_server(('0.0.0.0', settings.dicom_port), block=False, evt_handlers=bindings, contexts=contexts)
+    if server is None:  # only a blocking start returns none
+        raise RuntimeError('the DICOM listener did not start')
     port = server.server_address[1]
     log.info('DICOM listener %s on port %s (%d contexts)', settings.ae_title, port, len(ae.supported_contexts))
     return Listener(port=port, server=server, ae=ae)
@@ -175,6 +179,7 @@ def on_c_echo(event: Event) -> int:
 def on_c_store(event: Event, ingest: Ingest) -> int:
     """C-STORE: answer success only once the file is on disk and indexed (PS3.4 B.2.3)."""
     request = event.request
+    assert isinstance(request, C_STORE)
     requestor = event.assoc.requestor
     meta = event.file_meta
     meta.SourceApplicationEntityTitle = requestor.ae_title
@@ -266,7 +271,7 @@ class _SharedContext(PresentationContext):
 class _ClinicAE(AE):
     """An AE whose list of allowed calling AE titles is read from the modality list at each association."""
 
-    @property  # type: ignore[override]
+    @property
     def require_calling_aet(self) -> list[str]:
         # pynetdicom asks this (twice) while negotiating, on the association's own thread; the reading started
         # when the connection opened (on_connection_open).

@@ -10,7 +10,7 @@ import functools
 import logging
 from collections.abc import Callable, Iterator
 from datetime import date, time
-from typing import Any
+from typing import Any, TypeVar
 
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 from domain import access, worklist
 from domain.errors import DomainError, InvalidInput, NotAllowed
+from domain.recent import remembered
 
 from . import find_responses
 from .find_responses import Element
@@ -82,8 +83,8 @@ def to_query(identifier: Dataset) -> worklist.WorklistQuery:
             raise InvalidInput('The Scheduled Procedure Step Sequence holds at most one item in a query')
         if len(sequence) == 1:
             step = sequence[0]
-    date_from, date_to = worklist.parse_range(_text(step, 'ScheduledProcedureStepStartDate'), date)
-    time_from, time_to = worklist.parse_range(_text(step, 'ScheduledProcedureStepStartTime'), time)
+    date_from, date_to = _range(_text(step, 'ScheduledProcedureStepStartDate'), date)
+    time_from, time_to = _range(_text(step, 'ScheduledProcedureStepStartTime'), time)
     return worklist.WorklistQuery(
         patient_name=_text(identifier, 'PatientName'),
         patient_id=_text(identifier, 'PatientID'),
@@ -96,14 +97,14 @@ def to_query(identifier: Dataset) -> worklist.WorklistQuery:
         date_to=date_to,
         time_from=time_from,
         time_to=time_to,
-    )  # type: ignore[arg-type]
+    )
 
 
 def answer_encoder(request: Dataset, *, explicit_vr: bool) -> Callable[[worklist.WorklistItem], bytes]:
     """The encoded answer to this request for a scheduled step.
 
     Scanners ask the same question all day: the answer for an unchanged step (the key holds every value it
-    is made from) is encoded once and remembered.
+    is made from) is encoded once and remembered for a few minutes (domain.recent.LIFETIME).
     """
     shape = _shape(request)
     return lambda item: _encoded(shape, explicit_vr, item)
@@ -180,7 +181,7 @@ def _shape(request: Dataset) -> Shape:
     )
 
 
-@functools.lru_cache(maxsize=4096)
+@remembered(maxsize=4096)
 def _encoded(shape: Shape, explicit_vr: bool, item: worklist.WorklistItem) -> bytes:
     return find_responses.encode_identifier(_answer(_plan(shape), item), explicit_vr=explicit_vr)
 
@@ -211,7 +212,7 @@ def _plan(shape: Shape) -> list[Slot]:
             continue
         if keyword == 'ScheduledProcedureStepSequence':
             step = _step_slots(inner)
-            slots.append((tag, 'SQ', lambda i, step=step: [_fill(step, i)]))
+            slots.append((tag, 'SQ', functools.partial(_step_item, step)))
         elif keyword in _TOP:
             slots.append((tag, *_TOP[keyword]))
         elif keyword == 'RequestedProcedureCodeSequence':
@@ -243,6 +244,10 @@ def _fill(slots: list[Slot], item: worklist.WorklistItem) -> list[Element]:
     return [(tag, vr, value(item)) for tag, vr, value in slots]
 
 
+def _step_item(slots: list[Slot], item: worklist.WorklistItem) -> list[list[Element]]:
+    return [_fill(slots, item)]
+
+
 def _code(item: worklist.WorklistItem) -> list[Element]:
     return [
         (0x00080100, 'SH', item.procedure_code[:16]),
@@ -253,6 +258,15 @@ def _code(item: worklist.WorklistItem) -> list[Element]:
 
 def _nothing(_item: worklist.WorklistItem) -> None:
     return None
+
+
+Moment = TypeVar('Moment', date, time)
+
+
+def _range(value: str, kind: type[Moment]) -> tuple[Moment | None, Moment | None]:
+    """A date or time range of the query (PS3.4 C.2.2.2.5), as domain.worklist parses it."""
+    low, high = worklist.parse_range(value, kind)
+    return (low if isinstance(low, kind) else None), (high if isinstance(high, kind) else None)
 
 
 def _text(ds: Dataset, keyword: str) -> str:

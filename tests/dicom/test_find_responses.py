@@ -85,12 +85,13 @@ def test_each_answer_has_pdus_of_its_own_within_the_peers_limit() -> None:
     for header, _ in messages:
         assert (header.CommandField, header.Status, header.MessageIDBeingRespondedTo) == (0x8020, 0xFF00, 7)
         assert header.CommandDataSetType != 0x0101 and header.AffectedSOPClassUID == worklist.SOP_CLASS
+        assert header.CommandGroupLength == len(find_responses._pending_command(worklist.SOP_CLASS, 7)) - 12
 
 
 def test_a_cancelled_query_sends_no_more_answers() -> None:
     sent: list[bytes] = []
     assoc = SimpleNamespace(
-        dimse=SimpleNamespace(maximum_pdu_size=16384),
+        requestor=SimpleNamespace(maximum_length=16384),
         is_established=True,
         dul=SimpleNamespace(socket=SimpleNamespace(send=sent.append)),
     )
@@ -111,14 +112,14 @@ def test_a_scanner_with_a_small_pdu_size_gets_every_answer(clinic: Clinic) -> No
         for n in range(40)
     ]
     ae = AE('CT_ROOM1')
-    ae.maximum_pdu_size = 128  # every answer is split into several fragments and PDUs
     ae.add_requested_context(worklist.SOP_CLASS)
     query = Dataset()
     query.PatientName = ''
     query.AccessionNumber = ''
     query.ScheduledProcedureStepSequence = [Dataset()]  # an empty item asks for every key of the step
     with reception_scp(clinic) as port:
-        assoc = ae.associate('127.0.0.1', port, ae_title=clinic.settings.ae_title)
+        # Every answer is split into several fragments and PDUs.
+        assoc = ae.associate('127.0.0.1', port, ae_title=clinic.settings.ae_title, max_pdu=128)
         answers = [(status.Status, found) for status, found in assoc.send_c_find(query, worklist.SOP_CLASS)]
         assoc.release()
     assert [status for status, _ in answers] == [0xFF00] * 40 + [0x0000]
@@ -127,7 +128,7 @@ def test_a_scanner_with_a_small_pdu_size_gets_every_answer(clinic: Clinic) -> No
     assert step.ScheduledStationAETitle == 'CT_ROOM1' and step.ScheduledProtocolCodeSequence[0].CodeValue == 'CT-HEAD'
 
 
-def test_an_accepted_connection_has_nagle_off_and_polls_eagerly_only_while_busy(clinic: Clinic) -> None:
+def test_an_accepted_connection_has_nagle_off_and_acknowledges_each_read_at_once(clinic: Clinic) -> None:
     room('CT_ROOM1', 'CT', 'CT 1')
     ae = AE('CT_ROOM1')
     ae.add_requested_context('1.2.840.10008.1.1')
@@ -138,12 +139,9 @@ def test_an_accepted_connection_has_nagle_off_and_polls_eagerly_only_while_busy(
         assert requestor.is_established
         (acceptor,) = listener.ae.active_associations
         assert acceptor.dul.socket.socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
-        assert isinstance(acceptor.dul, transport.EagerDUL)
-        assert acceptor.dul._run_loop_delay == transport.BUSY_NAP_S
-        acceptor.dul._busy_until = 0.0  # as if quiet for longer than BUSY_FOR_S
-        assert acceptor.dul._run_loop_delay == transport.IDLE_NAP_S
-        assert requestor.send_c_echo().Status == 0x0000  # traffic makes it eager again, and it still answers
-        assert acceptor.dul._run_loop_delay == transport.BUSY_NAP_S
+        if transport.QUICK_ACK is not None:
+            assert acceptor.dul.socket.recv.__name__ == 'recv_and_acknowledge'
+        assert requestor.send_c_echo().Status == 0x0000
         requestor.release()
     finally:
         listener.stop()
