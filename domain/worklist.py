@@ -6,7 +6,6 @@ response; the matching rules live here: universal matching for empty keys, wildc
 Procedure Step sequence's keys matched like top-level ones. Without a date the query means today.
 """
 
-import functools
 import logging
 import re
 import uuid
@@ -24,6 +23,7 @@ from . import appointments, audit, db
 from .access import Actor, Permission, require
 from .errors import InvalidInput
 from .models import Appointment, Modality, Patient, Procedure
+from .recent import remembered
 
 log = logging.getLogger(__name__)
 
@@ -209,9 +209,10 @@ _COLUMNS = (
 )
 
 
-@functools.lru_cache(maxsize=4096)
+@remembered(maxsize=4096)
 def _item(row: tuple[Any, ...], zone: tzinfo | None) -> WorklistItem:
-    """The step a row describes; remembered by its values, since scanners ask for the same day all day."""
+    """The step a row describes; remembered by its values for a few minutes, since scanners ask for the same day
+    all day (its patient's name and birth date are not kept longer)."""
     (
         appointment_id,
         accession_number,

@@ -8,7 +8,7 @@ from pydicom.dataset import Dataset
 from pynetdicom import AE
 
 from dicom import worklist
-from domain import appointments, audit, db
+from domain import appointments, audit, clock, db, recent
 from domain import worklist as worklist_domain
 from domain.models import Appointment
 from tests.conftest import Clinic, need_tool
@@ -174,3 +174,18 @@ def test_the_character_set_is_named_only_in_answers_beyond_ascii(clinic: Clinic)
         _, (jurgen,) = _query(port, Modality='MR')
     assert 'SpecificCharacterSet' not in jane and str(jane.PatientName) == 'Doe^Jane'
     assert jurgen.SpecificCharacterSet == 'ISO_IR 192' and str(jurgen.PatientName) == 'Müller^Jürgen'
+
+
+def test_the_steps_and_answers_a_scanner_got_are_forgotten_after_a_few_minutes(clinic: Clinic) -> None:
+    _day(clinic)
+    worklist_domain._item.forget_all()  # earlier tests may have remembered steps at another clock time
+    worklist._encoded.forget_all()
+    with reception_scp(clinic) as port:
+        statuses, found = _query(port, Modality='CT')
+        assert statuses[-1] == 0x0000 and found
+        assert len(worklist_domain._item) and len(worklist._encoded)
+        clock.advance(recent.LIFETIME + timedelta(seconds=1))
+        worklist_domain._item.forget_expired()  # what each one's sweep does on its own
+        worklist._encoded.forget_expired()
+        assert len(worklist_domain._item) == 0 and len(worklist._encoded) == 0
+        assert _query(port, Modality='CT')[1] == found  # the same answers, made again
