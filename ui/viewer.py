@@ -6,11 +6,9 @@ from typing import Any
 
 from nicegui import run, ui
 
-from dicom import facts as dicom_facts
-from dicom import render, storage, wado
+from dicom import viewer_facts, wado
 from domain import access, calibration, events, viewing
 from domain.access import Actor, Permission
-from domain.models import display_person_name
 from domain.viewing import InstanceView, MeasurementView, SeriesView, StudyView
 
 from . import live
@@ -18,20 +16,11 @@ from .guard import route_guard
 from .i18n import t
 from .shell import FAILED, current_actor, perform, screen
 from .viewer_canvas import ViewerCanvas
-from .viewer_tools import PRESETS, SHORTCUTS, TOOL_KEYS, file_windows, measurement_text, orientation, overlay
+from .viewer_side import SidePanel
+from .viewer_toolbar import ViewerToolbar
+from .viewer_tools import file_windows, measurement_text, orientation, overlay
 
 log = logging.getLogger(__name__)
-
-TOOLS = [
-    ('scroll', 'swap_vert', 'Scroll'),
-    ('pan', 'pan_tool', 'Pan'),
-    ('zoom', 'zoom_in', 'Zoom'),
-    ('wl', 'contrast', 'Window / level'),
-    ('length', 'straighten', 'Length'),
-    ('angle', 'architecture', 'Angle'),
-    ('ellipse', 'circle', 'Ellipse ROI'),
-    ('rectangle', 'crop_square', 'Rectangle ROI'),
-]
 
 
 def register() -> None:
@@ -65,14 +54,14 @@ class Viewer:
     def __init__(self, actor: Actor, study: StudyView) -> None:
         self.actor, self.study = actor, study
         self.viewports: list[Viewport] = []
-        self.active, self.layout, self.tool = 0, 1, 'scroll'
-        self.linked, self.invert, self.playing, self.corner_text = False, False, False, True
+        self.active, self.layout, self.linked = 0, 1, False
         self.facts: dict[int, dict[str, Any]] = {}
         self.measurements: list[MeasurementView] = []
         self.key_frames: set[tuple[int, int]] = set()
         self.dragged: tuple[StudyView, SeriesView] | None = None
         self.may_measure = access.may(actor, Permission.MEASURE)
         self.may_view_tags = access.may(actor, Permission.VIEW_TAGS)
+        self.tools = ViewerToolbar(self)
 
     # ------------------------------------------------------------ layout
 
@@ -81,32 +70,19 @@ class Viewer:
             '.viewer-grid{display:grid;gap:4px;height:calc(100vh - 190px);min-height:360px}'
             '.series-card{cursor:pointer;user-select:none}'
         )
-        self.toolbar()
+        self.tools.build()
         with ui.row().classes('w-full no-wrap gap-2 items-start'):
             with ui.column().classes('w-36 gap-2 shrink-0').mark('series-strip'):
                 self.strip(self.study)
             self.grid = ui.element('div').classes('viewer-grid grow').mark('viewports')
             with ui.column().classes('w-72 gap-2 shrink-0'):
-                self.side = ui.column().classes('w-full gap-2')
+                self.side = SidePanel(self)
         for n in range(4):
-            with self.grid:
-                box = ui.element('div').classes('w-full h-full').style('min-height:0')
-                box.on('dragover', js_handler='(e) => e.preventDefault()')
-                box.on('drop', lambda n=n: self.drop(n))
-                with box:
-                    canvas = (
-                        ViewerCanvas().classes('w-full h-full').mark(f'viewport-{n}').props(f'data-testid=viewport-{n}')
-                    )
-            viewport = Viewport(canvas, box)
-            canvas.on('index', lambda e, v=viewport: self.on_index(v, int(e.args)), throttle=0.08)
-            canvas.on('window', lambda e, v=viewport: self.on_window(v, e.args))
-            canvas.on('measure', lambda e, v=viewport: self.on_measure(v, e.args))
-            canvas.on('activate', lambda v=viewport: self.activate(v))
-            self.viewports.append(viewport)
-        ui.keyboard(on_key=self.on_key, ignore=['input', 'select', 'button', 'textarea'])
+            self.viewports.append(self.viewport(n))
+        ui.keyboard(on_key=self.tools.on_key, ignore=['input', 'select', 'button', 'textarea'])
         self.set_layout(1)
         await self.load_marks()
-        await self.render_side()
+        await self.side.render()
         live.on(events.MeasurementsChanged).subscribe(self.on_marks_changed)
         if self.study.series:
             await ui.context.client.connected()
@@ -114,72 +90,21 @@ class Viewer:
         else:
             ui.label(t('This study has no images yet')).mark('viewer-empty')
 
-    def toolbar(self) -> None:
-        with ui.row().classes('w-full items-center gap-1 wrap').mark('viewer-toolbar'):
-            name = display_person_name(self.study.patient_name)
-            ui.label(f'{name} · {self.study.study_date or ""} · {self.study.description}').classes(
-                'text-subtitle1 q-mr-md'
-            ).mark('viewer-study')
-            self.status = ui.label('').classes('text-caption text-grey-7 q-mr-md')
-            with ui.button_group().props('flat'):
-                for count in (1, 2, 4):
-                    ui.button(str(count), on_click=lambda c=count: self.set_layout(c)).props('flat dense').tooltip(
-                        t('{n} viewports', n=count)
-                    ).mark(f'layout-{count}')
-            self.tool_buttons: dict[str, ui.button] = {}
-            with ui.button_group().props('flat'):
-                for name, icon, label in TOOLS:
-                    if name in ('length', 'angle', 'ellipse', 'rectangle') and not self.may_measure:
-                        continue
-                    self.tool_buttons[name] = (
-                        ui.button(icon=icon, on_click=lambda n=name: self.set_tool(n))
-                        .props(f'flat dense data-testid=tool-{name}')
-                        .tooltip(t(label))
-                        .mark(f'tool-{name}')
-                    )
-            self.presets = ui.button(t('Presets'), icon='tune').props('flat dense no-caps').mark('presets')
-            with self.presets, ui.menu() as self.preset_menu:
-                pass
-            for icon, label, mark, action in (
-                ('invert_colors', 'Invert', 'invert', self.toggle_invert),
-                ('fit_screen', 'Fit', 'fit', lambda: self.call('fit')),
-                ('crop_free', 'One to one', 'one-to-one', lambda: self.call('oneToOne')),
-                ('rotate_right', 'Rotate 90°', 'rotate', lambda: self.call('rotate90')),
-                ('swap_horiz', 'Flip horizontal', 'flip-h', lambda: self.call('flipHorizontal')),
-                ('swap_vert', 'Flip vertical', 'flip-v', lambda: self.call('flipVertical')),
-                ('restart_alt', 'Reset', 'reset', self.reset),
-            ):
-                ui.button(icon=icon, on_click=action).props('flat dense').tooltip(t(label)).mark(mark)
-            self.play_button = (
-                ui.button(icon='play_arrow', on_click=self.toggle_cine)
-                .props('flat dense')
-                .tooltip(t('Play / pause cine'))
-                .mark('cine')
-            )
-            self.speed = (
-                ui.number(t('fps'), value=25, min=1, max=120, step=1, on_change=self.apply_speed)
-                .props('dense')
-                .classes('w-16')
-                .mark('speed')
-            )
-            self.link = ui.checkbox(t('Link'), on_change=lambda e: setattr(self, 'linked', e.value)).mark('link')
-            ui.button(icon='text_fields', on_click=self.toggle_corner_text).props('flat dense').tooltip(
-                t('Corner text on / off')
-            ).mark('corner-text')
-            if self.may_measure:
-                self.key_button = (
-                    ui.button(icon='star_border', on_click=self.toggle_key)
-                    .props('flat dense')
-                    .tooltip(t('Key image'))
-                    .mark('key-image')
+    def viewport(self, n: int) -> Viewport:
+        with self.grid:
+            box = ui.element('div').classes('w-full h-full').style('min-height:0')
+            box.on('dragover', js_handler='(e) => e.preventDefault()')
+            box.on('drop', lambda: self.drop(n))
+            with box:
+                canvas = (
+                    ViewerCanvas().classes('w-full h-full').mark(f'viewport-{n}').props(f'data-testid=viewport-{n}')
                 )
-            if self.may_view_tags:
-                ui.button(icon='list_alt', on_click=self.show_tags).props('flat dense').tooltip(t('DICOM tags')).mark(
-                    'tags'
-                )
-            ui.button(icon='keyboard', on_click=self.show_shortcuts).props('flat dense').tooltip(
-                t('Keyboard shortcuts')
-            ).mark('shortcuts')
+        viewport = Viewport(canvas, box)
+        canvas.on('index', lambda e: self.on_index(viewport, int(e.args)), throttle=0.08)
+        canvas.on('window', lambda e: self.on_window(viewport, e.args))
+        canvas.on('measure', lambda e: self.on_measure(viewport, e.args))
+        canvas.on('activate', lambda: self.activate(viewport))
+        return viewport
 
     def strip(self, study: StudyView) -> None:
         for series in study.series:
@@ -225,23 +150,23 @@ class Viewer:
         self.activate(viewport)
         await self.image_changed(viewport)
         self.send_marks(viewport)
-        self.status.text = t('{n} images', n=len(viewport.images))
-        self.status.mark('viewer-ready')
+        self.tools.status.text = t('{n} images', n=len(viewport.images))
+        self.tools.status.mark('viewer-ready')
 
     def activate(self, viewport: Viewport) -> None:
         self.active = self.viewports.index(viewport)
         for other in self.viewports:
             other.canvas.set(active=other is viewport)
-        self.refresh_presets()
-        self.refresh_key_button()
+        self.tools.refresh_presets()
+        self.tools.refresh_key_button()
 
     async def image_changed(self, viewport: Viewport) -> None:
         if not viewport.images or viewport.series is None or viewport.study is None:
             return
         instance, _frame = viewport.images[viewport.index]
         facts = await self.describe(instance)
-        if 'error' in facts:
-            viewport.canvas.info(message=facts['error'], overlay={}, orient=None, spacing=0)
+        if 'problem' in facts:
+            viewport.canvas.info(message=_problem_text(facts), overlay={}, orient=None, spacing=0)
             return
         windows = file_windows(facts)
         viewport.file_window = [windows[0][1], windows[0][2]] if windows else None
@@ -254,12 +179,13 @@ class Viewer:
             spacing=spacing.column_mm or 0,
             window=viewport.file_window,
         )
-        self.speed.value = round(facts.get('FrameRate', 25)) if instance.number_of_frames > 1 else self.speed.value
-        self.refresh_key_button()
+        if instance.number_of_frames > 1:
+            self.tools.speed.value = round(facts.get('FrameRate', 25))
+        self.tools.refresh_key_button()
 
     async def describe(self, instance: InstanceView) -> dict[str, Any]:
         if instance.id not in self.facts:
-            self.facts[instance.id] = await run.io_bound(_describe, instance.file_path)
+            self.facts[instance.id] = await run.io_bound(viewer_facts.describe, instance.file_path)
         return self.facts[instance.id]
 
     def current(self) -> Viewport:
@@ -285,7 +211,7 @@ class Viewer:
         if self.linked and viewport.series is not None:
             fraction = viewport.index / max(1, len(viewport.images) - 1)
             for other in self.viewports[: self.layout]:
-                if other is not viewport and other.images and not self.playing:
+                if other is not viewport and other.images and not self.tools.playing:
                     other.index = round(fraction * (len(other.images) - 1))
                     other.canvas.go_to(other.index)
                     await self.image_changed(other)
@@ -307,13 +233,13 @@ class Viewer:
         instance, frame = viewport.images[index]
         kind, points = str(args.get('kind')), [[float(x), float(y)] for x, y in args.get('points', [])]
         facts = await self.describe(instance)
-        if 'error' in facts:
+        if 'problem' in facts:
             ui.notify(t('This image cannot be measured'), type='warning')
             return
         calibrated = calibration.from_attributes(facts, points[0] if points else None)
         stats = None
         if kind in ('ellipse', 'rectangle'):
-            stats = await run.io_bound(_roi, instance.file_path, frame, kind, points)
+            stats = await run.io_bound(viewer_facts.roi_stats, instance.file_path, frame, kind, points)
             if calibrated.value_unit:
                 stats['unit'] = calibrated.value_unit
         saved = await perform(
@@ -330,99 +256,6 @@ class Viewer:
         if saved is not FAILED:
             ui.notify(f'{t(kind.capitalize())}: {measurement_text(saved)}', type='positive')
 
-    # ------------------------------------------------------------ toolbar actions
-
-    def set_tool(self, tool: str) -> None:
-        self.tool = tool
-        for name, button in self.tool_buttons.items():
-            button.props(f'color={"accent" if name == tool else "primary"}')
-        for viewport in self.viewports:
-            viewport.canvas.set(tool=tool)
-
-    def toggle_invert(self) -> None:
-        canvas = self.current().canvas
-        canvas.set(invert=not canvas.prop('invert'))
-
-    def toggle_corner_text(self) -> None:
-        self.corner_text = not self.corner_text
-        for viewport in self.viewports:
-            viewport.canvas.set(showoverlay=self.corner_text)
-
-    def toggle_cine(self) -> None:
-        self.playing = not self.playing
-        self.play_button.props(f'icon={"pause" if self.playing else "play_arrow"}')
-        self.current().canvas.set(playing=self.playing, fps=float(self.speed.value or 25))
-
-    def apply_speed(self) -> None:
-        self.current().canvas.set(fps=float(self.speed.value or 25))
-
-    def reset(self) -> None:
-        viewport = self.current()
-        viewport.window = None
-        viewport.canvas.set(invert=False)
-        viewport.canvas.window(None)
-        viewport.canvas.run_method('resetView')
-
-    def apply_window(self, centre: float, width: float) -> None:
-        viewport = self.current()
-        self.on_window(viewport, [centre, width])
-        viewport.canvas.window([centre, width])
-
-    async def auto_window(self) -> None:
-        viewport = self.current()
-        if not viewport.images:
-            return
-        instance, frame = viewport.images[viewport.index]
-        found = await run.io_bound(_auto_window, instance.file_path, frame)
-        if found is not None:
-            self.apply_window(*found)
-
-    def refresh_presets(self) -> None:
-        self.preset_menu.clear()
-        viewport = self.current()
-        modality = viewport.series.modality if viewport.series else ''
-        with self.preset_menu:
-            for name, centre, width in PRESETS.get(modality, []):
-                ui.menu_item(
-                    f'{t(name)} ({centre:g}/{width:g})', on_click=lambda c=centre, w=width: self.apply_window(c, w)
-                ).mark(f'preset-{name}')
-            if viewport.images:
-                for name, centre, width in file_windows(self.facts.get(viewport.images[viewport.index][0].id, {})):
-                    ui.menu_item(
-                        f'{name} ({centre:g}/{width:g})', on_click=lambda c=centre, w=width: self.apply_window(c, w)
-                    )
-            ui.menu_item(t('Auto'), on_click=self.auto_window).mark('preset-auto')
-
-    async def on_key(self, event: Any) -> None:
-        if not event.action.keydown or event.modifiers.ctrl or event.modifiers.meta:
-            return
-        key = str(event.key.name if hasattr(event.key, 'name') else event.key)
-        actions = {
-            'f': lambda: self.call('fit'),
-            'o': lambda: self.call('oneToOne'),
-            'r': lambda: self.call('rotate90'),
-            'h': lambda: self.call('flipHorizontal'),
-            'v': lambda: self.call('flipVertical'),
-            'i': self.toggle_invert,
-            '0': self.reset,
-            ' ': self.toggle_cine,
-            'c': self.toggle_corner_text,
-            '+': lambda: self.current().canvas.run_method('zoomBy', 1.25),
-            '-': lambda: self.current().canvas.run_method('zoomBy', 0.8),
-            '1': lambda: self.set_layout(1),
-            '2': lambda: self.set_layout(2),
-            '4': lambda: self.set_layout(4),
-            '?': self.show_shortcuts,
-        }
-        if key in TOOL_KEYS and (self.may_measure or TOOL_KEYS[key] in ('scroll', 'pan', 'zoom', 'wl')):
-            self.set_tool(TOOL_KEYS[key])
-        elif key == 'k' and self.may_measure:
-            await self.toggle_key()
-        elif key == 't' and self.may_view_tags:
-            await self.show_tags()
-        elif key in actions:
-            actions[key]()
-
     # ------------------------------------------------------------ measurements, key images, priors, tags
 
     async def load_marks(self) -> None:
@@ -437,8 +270,8 @@ class Viewer:
         await self.load_marks()
         for viewport in self.viewports:
             self.send_marks(viewport)
-        self.refresh_key_button()
-        await self.render_side()
+        self.tools.refresh_key_button()
+        await self.side.render()
 
     def send_marks(self, viewport: Viewport) -> None:
         places = {(instance.id, frame): n for n, (instance, frame) in enumerate(viewport.images)}
@@ -448,16 +281,6 @@ class Viewer:
             if (m.instance_id, m.frame) in places
         ]
         viewport.canvas.marks(marks)
-
-    def refresh_key_button(self) -> None:
-        if not self.may_measure or not hasattr(self, 'key_button'):
-            return
-        viewport = self.current()
-        marked = (
-            bool(viewport.images)
-            and (viewport.images[viewport.index][0].id, viewport.images[viewport.index][1]) in self.key_frames
-        )
-        self.key_button.props(f'icon={"star" if marked else "star_border"} color={"accent" if marked else "primary"}')
 
     async def toggle_key(self) -> None:
         viewport = self.current()
@@ -469,53 +292,6 @@ class Viewer:
         if result is not FAILED:
             ui.notify(t('Key image') + (' ✓' if result else ' ✗'), type='positive')
 
-    async def render_side(self) -> None:
-        self.side.clear()
-        priors = await perform(viewing.priors, self.study.id, by=self.actor)
-        with self.side:
-            ui.label(t('Priors')).classes('text-subtitle2')
-            if priors is FAILED or not priors:
-                ui.label(t('No prior studies of this patient')).classes('text-caption text-grey-7').mark('no-priors')
-            else:
-                for prior in priors:
-                    ui.button(
-                        f'{prior.study_date or ""} {prior.modalities} {prior.description}',
-                        on_click=lambda p=prior.id: self.compare(p),
-                    ).props('flat dense no-caps align=left').classes('w-full').mark(f'prior-{prior.id}')
-            ui.separator()
-            ui.label(t('Measurements')).classes('text-subtitle2')
-            if not self.measurements:
-                ui.label(t('None yet')).classes('text-caption text-grey-7')
-            for row in self.measurements:
-                with (
-                    ui.row()
-                    .classes('w-full items-center no-wrap gap-1')
-                    .mark('measurement-row')
-                    .props('data-testid=measurement-row')
-                ):
-                    ui.label(measurement_text(row)).classes('text-body2 grow').mark(f'measurement-{row.id}')
-                    if self.may_measure:
-                        with ui.button(icon='edit').props('flat dense size=sm').mark(f'label-{row.id}'):
-                            with ui.menu(), ui.column().classes('q-pa-sm'):
-                                label = ui.input(t('Label'), value=row.label).mark('measurement-label')
-                                ui.button(t('Save'), on_click=lambda r=row.id, i=label: self.relabel(r, i.value)).mark(
-                                    'save-label'
-                                )
-                        ui.button(icon='delete', on_click=lambda r=row.id: self.remove(r)).props(
-                            'flat dense size=sm color=negative'
-                        ).mark(f'delete-{row.id}')
-                ui.label(f'{row.calibration} · {row.created_by} · {row.created_at:%Y-%m-%d %H:%M}').classes(
-                    'text-caption text-grey-7'
-                )
-            ui.separator()
-            ui.label(t('Key images: {n}', n=len(self.key_frames))).classes('text-subtitle2').mark('key-count')
-
-    async def relabel(self, measurement_id: int, label: str) -> None:
-        await perform(viewing.label_measurement, measurement_id, label, by=self.actor)
-
-    async def remove(self, measurement_id: int) -> None:
-        await perform(viewing.delete_measurement, measurement_id, by=self.actor)
-
     async def compare(self, prior_id: int) -> None:
         prior = await perform(viewing.open_study, prior_id, by=self.actor)
         if prior is FAILED or not prior.series:
@@ -526,46 +302,10 @@ class Viewer:
         current = self.current().series
         match = next((s for s in prior.series if current and s.modality == current.modality), prior.series[0])
         await self.show_series(self.viewports[1], prior, match)
-        self.link.value = True
-
-    async def show_tags(self) -> None:
-        viewport = self.current()
-        if not viewport.images:
-            return
-        source = await perform(viewing.tag_source, viewport.images[viewport.index][0].id, by=self.actor)
-        if source is FAILED:
-            return
-        rows = await run.io_bound(_tags, source.file_path)
-        with ui.dialog() as dialog, ui.card().classes('w-[56rem] max-w-full'):
-            ui.label(t('DICOM tags')).classes('text-h6')
-            search = ui.input(t('Filter')).classes('w-full').mark('tag-filter')
-            columns = [
-                {'name': n, 'label': t(n.capitalize()), 'field': n, 'align': 'left'}
-                for n in ('tag', 'name', 'vr', 'value')
-            ]
-            shown = [{**row, 'name': '\u00a0' * 3 * row['depth'] + row['name']} for row in rows]
-            table = (
-                ui.table(columns=columns, rows=shown, row_key='tag', pagination=50)
-                .classes('w-full')
-                .props('dense flat')
-                .mark('tag-table')
-            )
-            table.bind_filter_from(search, 'value')
-            ui.button(t('Close'), on_click=dialog.close)
-        dialog.open()
-
-    def show_shortcuts(self) -> None:
-        with ui.dialog() as dialog, ui.card().mark('shortcut-sheet'):
-            ui.label(t('Keyboard shortcuts')).classes('text-h6')
-            for keys, action in SHORTCUTS:
-                with ui.row().classes('w-full gap-4 no-wrap'):
-                    ui.label(t(keys)).classes('w-56 font-mono text-caption')
-                    ui.label(t(action))
-            ui.button(t('Close'), on_click=dialog.close)
-        dialog.open()
+        self.tools.link.value = True
 
 
-# ---------------------------------------------------------------- off the event loop (plain arguments)
+# ---------------------------------------------------------------- plain helpers
 
 
 def _frame_url(study: StudyView, series: SeriesView, instance: InstanceView, frame: int) -> str:
@@ -575,29 +315,7 @@ def _frame_url(study: StudyView, series: SeriesView, instance: InstanceView, fra
     )
 
 
-def _describe(file_path: str) -> dict[str, Any]:
-    try:
-        return dicom_facts.describe(storage.absolute(file_path))
-    except FileNotFoundError:
-        return {'error': t('The file of this image is missing on the server')}
-    except (render.RenderError, ValueError) as error:
-        return {'error': f'{t("This image cannot be shown")}: {error}'}
-
-
-def _roi(file_path: str, frame: int, kind: str, points: list[list[float]]) -> dict[str, Any]:
-    return dicom_facts.roi_stats(wado.frames.get(storage.absolute(file_path), frame), kind, points)
-
-
-def _auto_window(file_path: str, frame: int) -> tuple[float, float] | None:
-    decoded = wado.frames.get(storage.absolute(file_path), frame)
-    if decoded.colour:
-        return None
-    found = render.auto_window(decoded.values)
-    return found.center, found.width
-
-
-def _tags(file_path: str) -> list[dict[str, Any]]:
-    try:
-        return dicom_facts.tag_rows(storage.absolute(file_path))
-    except (OSError, render.RenderError) as error:
-        return [{'tag': '', 'name': t('This file cannot be read'), 'vr': '', 'value': str(error), 'depth': 0}]
+def _problem_text(facts: dict[str, Any]) -> str:
+    if facts['problem'] == viewer_facts.MISSING:
+        return t('The file of this image is missing on the server')
+    return f'{t("This image cannot be shown")}: {facts["detail"]}'

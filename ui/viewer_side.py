@@ -1,0 +1,114 @@
+"""The viewer's side panel (priors, measurements, key images) and its dialogs (DICOM tags, shortcuts)."""
+
+from typing import TYPE_CHECKING
+
+from nicegui import run, ui
+
+from dicom import viewer_facts
+from domain import viewing
+from domain.viewing import MeasurementView
+
+from .i18n import t
+from .shell import FAILED, perform
+from .viewer_tools import SHORTCUTS, measurement_text
+
+if TYPE_CHECKING:
+    from .viewer import Viewer
+
+
+class SidePanel:
+    """Beside the viewports: the patient's prior studies, this study's measurements and the key image count."""
+
+    def __init__(self, viewer: 'Viewer') -> None:
+        self.viewer = viewer
+        self.column = ui.column().classes('w-full gap-2')
+
+    async def render(self) -> None:
+        priors = await perform(viewing.priors, self.viewer.study.id, by=self.viewer.actor)
+        self.column.clear()
+        with self.column:
+            ui.label(t('Priors')).classes('text-subtitle2')
+            if priors is FAILED or not priors:
+                ui.label(t('No prior studies of this patient')).classes('text-caption text-grey-7').mark('no-priors')
+            else:
+                for prior in priors:
+                    ui.button(
+                        f'{prior.study_date or ""} {prior.modalities} {prior.description}',
+                        on_click=lambda p=prior.id: self.viewer.compare(p),
+                    ).props('flat dense no-caps align=left').classes('w-full').mark(f'prior-{prior.id}')
+            ui.separator()
+            ui.label(t('Measurements')).classes('text-subtitle2')
+            if not self.viewer.measurements:
+                ui.label(t('None yet')).classes('text-caption text-grey-7')
+            for row in self.viewer.measurements:
+                self.measurement(row)
+            ui.separator()
+            ui.label(t('Key images: {n}', n=len(self.viewer.key_frames))).classes('text-subtitle2').mark('key-count')
+
+    def measurement(self, row: MeasurementView) -> None:
+        with (
+            ui.row()
+            .classes('w-full items-center no-wrap gap-1')
+            .mark('measurement-row')
+            .props('data-testid=measurement-row')
+        ):
+            ui.label(measurement_text(row)).classes('text-body2 grow').mark(f'measurement-{row.id}')
+            if self.viewer.may_measure:
+                with ui.button(icon='edit').props('flat dense size=sm').mark(f'label-{row.id}'):
+                    with ui.menu(), ui.column().classes('q-pa-sm'):
+                        label = ui.input(t('Label'), value=row.label).mark('measurement-label')
+                        ui.button(t('Save'), on_click=lambda: self.relabel(row.id, label.value)).mark('save-label')
+                ui.button(icon='delete', on_click=lambda: self.remove(row.id)).props(
+                    'flat dense size=sm color=negative'
+                ).mark(f'delete-{row.id}')
+        ui.label(f'{row.calibration} · {row.created_by} · {row.created_at:%Y-%m-%d %H:%M}').classes(
+            'text-caption text-grey-7'
+        )
+
+    async def relabel(self, measurement_id: int, label: str) -> None:
+        await perform(viewing.label_measurement, measurement_id, label, by=self.viewer.actor)
+
+    async def remove(self, measurement_id: int) -> None:
+        await perform(viewing.delete_measurement, measurement_id, by=self.viewer.actor)
+
+
+async def show_tags(viewer: 'Viewer') -> None:
+    """The whole header of the image in the active viewport, filterable."""
+    viewport = viewer.current()
+    if not viewport.images:
+        return
+    source = await perform(viewing.tag_source, viewport.images[viewport.index][0].id, by=viewer.actor)
+    if source is FAILED:
+        return
+    rows = await run.io_bound(viewer_facts.tag_rows, source.file_path)
+    if isinstance(rows, str):
+        rows = [{'tag': '', 'name': t('This file cannot be read'), 'vr': '', 'value': rows, 'depth': 0}]
+    with ui.dialog() as dialog, ui.card().classes('w-[56rem] max-w-full'):
+        ui.label(t('DICOM tags')).classes('text-h6')
+        search = ui.input(t('Filter')).classes('w-full').mark('tag-filter')
+        columns = [
+            {'name': name, 'label': label, 'field': name, 'align': 'left'}
+            for name, label in (('tag', t('Tag')), ('name', t('Name')), ('vr', t('Vr')), ('value', t('Value')))
+        ]
+        shown = [{**row, 'name': '\u00a0' * 3 * row['depth'] + row['name']} for row in rows]
+        table = (
+            ui.table(columns=columns, rows=shown, row_key='tag', pagination=50)
+            .classes('w-full')
+            .props('dense flat')
+            .mark('tag-table')
+        )
+        table.bind_filter_from(search, 'value')
+        ui.button(t('Close'), on_click=dialog.close)
+    dialog.open()
+
+
+def show_shortcuts() -> None:
+    """The keyboard shortcuts, as a sheet."""
+    with ui.dialog() as dialog, ui.card().mark('shortcut-sheet'):
+        ui.label(t('Keyboard shortcuts')).classes('text-h6')
+        for keys, action in SHORTCUTS:
+            with ui.row().classes('w-full gap-4 no-wrap'):
+                ui.label(t(keys)).classes('w-56 font-mono text-caption')
+                ui.label(t(action))
+        ui.button(t('Close'), on_click=dialog.close)
+    dialog.open()

@@ -1,0 +1,217 @@
+"""The viewer's toolbar and keyboard: layout, tools, window presets, invert, cine, link, key image, tags."""
+
+from typing import TYPE_CHECKING, Any
+
+from nicegui import run, ui
+
+from dicom import viewer_facts
+from domain.models import display_person_name
+
+from .i18n import t
+from .viewer_side import show_shortcuts, show_tags
+from .viewer_tools import PRESETS, TOOL_KEYS, file_windows
+
+if TYPE_CHECKING:
+    from .viewer import Viewer
+
+MEASURING_TOOLS = ('length', 'angle', 'ellipse', 'rectangle')
+
+
+class ViewerToolbar:
+    """The buttons above the viewports; each acts on the active viewport (or on all of them)."""
+
+    def __init__(self, viewer: 'Viewer') -> None:
+        self.viewer = viewer
+        self.tool, self.playing, self.corner_text = 'scroll', False, True
+        self.tool_buttons: dict[str, ui.button] = {}
+        self.key_button: ui.button | None = None
+
+    def build(self) -> None:
+        with ui.row().classes('w-full items-center gap-1 wrap').mark('viewer-toolbar'):
+            study = self.viewer.study
+            ui.label(
+                f'{display_person_name(study.patient_name)} · {study.study_date or ""} · {study.description}'
+            ).classes('text-subtitle1 q-mr-md').mark('viewer-study')
+            self.status = ui.label('').classes('text-caption text-grey-7 q-mr-md')
+            self.layouts_and_tools()
+            self.presets = ui.button(t('Presets'), icon='tune').props('flat dense no-caps').mark('presets')
+            with self.presets, ui.menu() as self.preset_menu:
+                pass
+            self.view_buttons()
+            self.cine_and_link()
+            self.marks_and_help()
+
+    def layouts_and_tools(self) -> None:
+        with ui.button_group().props('flat'):
+            for count in (1, 2, 4):
+                ui.button(str(count), on_click=lambda c=count: self.viewer.set_layout(c)).props('flat dense').tooltip(
+                    t('{n} viewports', n=count)
+                ).mark(f'layout-{count}')
+        with ui.button_group().props('flat'):
+            for name, icon, label in (
+                ('scroll', 'swap_vert', t('Scroll')),
+                ('pan', 'pan_tool', t('Pan')),
+                ('zoom', 'zoom_in', t('Zoom')),
+                ('wl', 'contrast', t('Window / level')),
+                ('length', 'straighten', t('Length')),
+                ('angle', 'architecture', t('Angle')),
+                ('ellipse', 'circle', t('Ellipse ROI')),
+                ('rectangle', 'crop_square', t('Rectangle ROI')),
+            ):
+                if name in MEASURING_TOOLS and not self.viewer.may_measure:
+                    continue
+                self.tool_buttons[name] = (
+                    ui.button(icon=icon, on_click=lambda n=name: self.set_tool(n))
+                    .props(f'flat dense data-testid=tool-{name}')
+                    .tooltip(label)
+                    .mark(f'tool-{name}')
+                )
+
+    def view_buttons(self) -> None:
+        for icon, label, mark, action in (
+            ('invert_colors', t('Invert'), 'invert', self.toggle_invert),
+            ('fit_screen', t('Fit'), 'fit', lambda: self.viewer.call('fit')),
+            ('crop_free', t('One to one'), 'one-to-one', lambda: self.viewer.call('oneToOne')),
+            ('rotate_right', t('Rotate 90°'), 'rotate', lambda: self.viewer.call('rotate90')),
+            ('swap_horiz', t('Flip horizontal'), 'flip-h', lambda: self.viewer.call('flipHorizontal')),
+            ('swap_vert', t('Flip vertical'), 'flip-v', lambda: self.viewer.call('flipVertical')),
+            ('restart_alt', t('Reset'), 'reset', self.reset),
+        ):
+            ui.button(icon=icon, on_click=action).props('flat dense').tooltip(label).mark(mark)
+
+    def cine_and_link(self) -> None:
+        self.play_button = (
+            ui.button(icon='play_arrow', on_click=self.toggle_cine)
+            .props('flat dense')
+            .tooltip(t('Play / pause cine'))
+            .mark('cine')
+        )
+        self.speed = (
+            ui.number(t('fps'), value=25, min=1, max=120, step=1, on_change=self.apply_speed)
+            .props('dense')
+            .classes('w-16')
+            .mark('speed')
+        )
+        self.link = ui.checkbox(t('Link'), on_change=lambda e: setattr(self.viewer, 'linked', e.value)).mark('link')
+        ui.button(icon='text_fields', on_click=self.toggle_corner_text).props('flat dense').tooltip(
+            t('Corner text on / off')
+        ).mark('corner-text')
+
+    def marks_and_help(self) -> None:
+        if self.viewer.may_measure:
+            self.key_button = (
+                ui.button(icon='star_border', on_click=self.viewer.toggle_key)
+                .props('flat dense')
+                .tooltip(t('Key image'))
+                .mark('key-image')
+            )
+        if self.viewer.may_view_tags:
+            ui.button(icon='list_alt', on_click=lambda: show_tags(self.viewer)).props('flat dense').tooltip(
+                t('DICOM tags')
+            ).mark('tags')
+        ui.button(icon='keyboard', on_click=show_shortcuts).props('flat dense').tooltip(t('Keyboard shortcuts')).mark(
+            'shortcuts'
+        )
+
+    # ------------------------------------------------------------ actions
+
+    def set_tool(self, tool: str) -> None:
+        self.tool = tool
+        for name, button in self.tool_buttons.items():
+            button.props(f'color={"accent" if name == tool else "primary"}')
+        for viewport in self.viewer.viewports:
+            viewport.canvas.set(tool=tool)
+
+    def toggle_invert(self) -> None:
+        canvas = self.viewer.current().canvas
+        canvas.set(invert=not canvas.prop('invert'))
+
+    def toggle_corner_text(self) -> None:
+        self.corner_text = not self.corner_text
+        for viewport in self.viewer.viewports:
+            viewport.canvas.set(showoverlay=self.corner_text)
+
+    def toggle_cine(self) -> None:
+        self.playing = not self.playing
+        self.play_button.props(f'icon={"pause" if self.playing else "play_arrow"}')
+        self.viewer.current().canvas.set(playing=self.playing, fps=float(self.speed.value or 25))
+
+    def apply_speed(self) -> None:
+        self.viewer.current().canvas.set(fps=float(self.speed.value or 25))
+
+    def reset(self) -> None:
+        viewport = self.viewer.current()
+        viewport.window = None
+        viewport.canvas.set(invert=False)
+        viewport.canvas.window(None)
+        viewport.canvas.run_method('resetView')
+
+    def apply_window(self, centre: float, width: float) -> None:
+        viewport = self.viewer.current()
+        self.viewer.on_window(viewport, [centre, width])
+        viewport.canvas.window([centre, width])
+
+    async def auto_window(self) -> None:
+        viewport = self.viewer.current()
+        if not viewport.images:
+            return
+        instance, frame = viewport.images[viewport.index]
+        found = await run.io_bound(viewer_facts.auto_window, instance.file_path, frame)
+        if found is not None:
+            self.apply_window(*found)
+
+    def refresh_presets(self) -> None:
+        self.preset_menu.clear()
+        viewport = self.viewer.current()
+        modality = viewport.series.modality if viewport.series else ''
+        with self.preset_menu:
+            for name, centre, width in PRESETS.get(modality, []):
+                ui.menu_item(
+                    f'{t(name)} ({centre:g}/{width:g})', on_click=lambda c=centre, w=width: self.apply_window(c, w)
+                ).mark(f'preset-{name}')
+            if viewport.images:
+                facts = self.viewer.facts.get(viewport.images[viewport.index][0].id, {})
+                for name, centre, width in file_windows(facts):
+                    ui.menu_item(
+                        f'{name} ({centre:g}/{width:g})', on_click=lambda c=centre, w=width: self.apply_window(c, w)
+                    )
+            ui.menu_item(t('Auto'), on_click=self.auto_window).mark('preset-auto')
+
+    def refresh_key_button(self) -> None:
+        if self.key_button is None:
+            return
+        viewport = self.viewer.current()
+        instance, frame = viewport.images[viewport.index] if viewport.images else (None, 0)
+        marked = instance is not None and (instance.id, frame) in self.viewer.key_frames
+        self.key_button.props(f'icon={"star" if marked else "star_border"} color={"accent" if marked else "primary"}')
+
+    async def on_key(self, event: Any) -> None:
+        if not event.action.keydown or event.modifiers.ctrl or event.modifiers.meta:
+            return
+        key = str(event.key.name if hasattr(event.key, 'name') else event.key)
+        canvas = self.viewer.current().canvas
+        actions = {
+            'f': lambda: self.viewer.call('fit'),
+            'o': lambda: self.viewer.call('oneToOne'),
+            'r': lambda: self.viewer.call('rotate90'),
+            'h': lambda: self.viewer.call('flipHorizontal'),
+            'v': lambda: self.viewer.call('flipVertical'),
+            'i': self.toggle_invert,
+            '0': self.reset,
+            ' ': self.toggle_cine,
+            'c': self.toggle_corner_text,
+            '+': lambda: canvas.run_method('zoomBy', 1.25),
+            '-': lambda: canvas.run_method('zoomBy', 0.8),
+            '1': lambda: self.viewer.set_layout(1),
+            '2': lambda: self.viewer.set_layout(2),
+            '4': lambda: self.viewer.set_layout(4),
+            '?': show_shortcuts,
+        }
+        if key in TOOL_KEYS and (self.viewer.may_measure or TOOL_KEYS[key] not in MEASURING_TOOLS):
+            self.set_tool(TOOL_KEYS[key])
+        elif key == 'k' and self.viewer.may_measure:
+            await self.viewer.toggle_key()
+        elif key == 't' and self.viewer.may_view_tags:
+            await show_tags(self.viewer)
+        elif key in actions:
+            actions[key]()
