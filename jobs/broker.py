@@ -30,7 +30,7 @@ def setup(redis_url: str | None) -> dramatiq.Broker:
     if redis_url:
         from dramatiq.brokers.redis import RedisBroker
 
-        new: dramatiq.Broker = RedisBroker(url=redis_url, namespace='clinicpacs')  # type: ignore[no-untyped-call]
+        new: dramatiq.Broker = RedisBroker(url=redis_url, namespace='clinicpacs')
     else:
         new = StubBroker()
         new.emit_after('process_boot')

@@ -21,7 +21,7 @@ class RedisRelay:
     def __init__(self, url: str) -> None:
         self.origin = f'{os.getpid()}-{uuid.uuid4().hex[:8]}'
         self.client = redis.Redis.from_url(url)
-        self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
         self.pubsub.subscribe(**{CHANNEL: self._on_message})
         self.thread = self.pubsub.run_in_thread(sleep_time=0.05, daemon=True)
 

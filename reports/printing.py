@@ -26,7 +26,7 @@ def render_pdf(view: ReportView, clinic: Clinic, pictures: list[Picture]) -> byt
     return pdf
 
 
-class AppFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no type hints
+class AppFetcher(URLFetcher):
     """Serves `app:static/…`, `app:fonts/…`, `app:logo` and `app:image/N`; refuses every other URL."""
 
     def __init__(self, assets: Assets) -> None:
