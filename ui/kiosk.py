@@ -4,6 +4,7 @@ names. It keeps its session alive and follows the board live, so it can hang on 
 from nicegui import app, run, ui
 
 from domain import appointments, auth, events, options
+from domain.access import Actor
 
 from . import live
 from .board import STATE_COLOURS
@@ -18,43 +19,52 @@ KEEP_ALIVE_S = 60.0
 def register() -> None:
     @screen('/kiosk', title='Waiting room', frame=False)
     async def kiosk_page() -> None:
-        actor = current_actor()
+        await Kiosk(current_actor()).build()
+
+
+class Kiosk:
+    """The wall screen: the clinic's name, the time and who is where, in large type."""
+
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+
+    async def build(self) -> None:
         ui.query('body').classes('bg-grey-10')
-
-        @ui.refreshable
-        async def board() -> None:
-            cards = await perform(appointments.day, appointments.today(), by=actor, include_closed=False)
-            names = await run.io_bound(options.get, 'kiosk_show_names')
-            if cards is FAILED:
-                return
-            with ui.row().classes('w-full gap-6 no-wrap items-start'):
-                for state in SHOWN:
-                    here = [c for c in cards if c.state == state]
-                    with ui.column().classes('grow basis-0 gap-3').mark(f'kiosk-{state}'):
-                        ui.label(t(TITLES[state])).classes(f'text-h3 text-{STATE_COLOURS[state]}-4')
-                        for item in here:
-                            who = item.patient_name if names else item.patient_initials
-                            local = item.scheduled_at.astimezone(appointments.local_zone())
-                            with ui.row().classes('items-baseline gap-4 text-white').mark('kiosk-card'):
-                                ui.label(local.strftime('%H:%M')).classes('text-h4 text-weight-bold')
-                                ui.label(who).classes('text-h4')
-                                if state == 'in-room' and item.room:
-                                    ui.label(item.room).classes('text-h5 text-grey-5')
-
-        async def keep_alive() -> None:
-            token = app.storage.user.get('session')
-            if await run.io_bound(auth.resume, token, touch=True) is None:
-                ui.navigate.to('/login?next=/kiosk')
-
         with ui.column().classes('w-full q-pa-lg gap-6'):
             with ui.row().classes('w-full items-center'):
                 clinic = await run.io_bound(options.get, 'clinic_name')
                 ui.label(clinic).classes('text-h2 text-white').mark('screen-title')
                 ui.space()
                 clock_label = ui.label().classes('text-h2 text-grey-4').mark('kiosk-clock')
-            await board()
+            await self.board()
         ui.timer(1.0, lambda: clock_label.set_text(appointments.local_now().strftime('%H:%M')))
-        ui.timer(KEEP_ALIVE_S, keep_alive)
-        ui.timer(KEEP_ALIVE_S, board.refresh)
-        live.on(events.AppointmentChanged).subscribe(board.refresh)
-        live.on(events.SettingChanged).subscribe(board.refresh)
+        ui.timer(KEEP_ALIVE_S, self.keep_alive)
+        ui.timer(KEEP_ALIVE_S, self.board.refresh)
+        live.on(events.AppointmentChanged).subscribe(self.board.refresh)
+        live.on(events.SettingChanged).subscribe(self.board.refresh)
+
+    @ui.refreshable_method
+    async def board(self) -> None:
+        cards = await perform(appointments.day, appointments.today(), by=self.actor, include_closed=False)
+        names = await run.io_bound(options.get, 'kiosk_show_names')
+        if cards is FAILED:
+            return
+        with ui.row().classes('w-full gap-6 no-wrap items-start'):
+            for state in SHOWN:
+                with ui.column().classes('grow basis-0 gap-3').mark(f'kiosk-{state}'):
+                    ui.label(t(TITLES[state])).classes(f'text-h3 text-{STATE_COLOURS[state]}-4')
+                    for item in (c for c in cards if c.state == state):
+                        self.card(item, names)
+
+    def card(self, item: appointments.Card, names: bool) -> None:
+        local = item.scheduled_at.astimezone(appointments.local_zone())
+        with ui.row().classes('items-baseline gap-4 text-white').mark('kiosk-card'):
+            ui.label(local.strftime('%H:%M')).classes('text-h4 text-weight-bold')
+            ui.label(item.patient_name if names else item.patient_initials).classes('text-h4')
+            if item.state == 'in-room' and item.room:
+                ui.label(item.room).classes('text-h5 text-grey-5')
+
+    async def keep_alive(self) -> None:
+        token = app.storage.user.get('session')
+        if await run.io_bound(auth.resume, token, touch=True) is None:
+            ui.navigate.to('/login?next=/kiosk')

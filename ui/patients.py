@@ -109,13 +109,39 @@ class PatientSearch:
 
 async def registration_dialog(actor: access.Actor) -> None:
     """The registration form in a dialog; likely duplicates appear beside it while typing."""
-    form = PatientCreate(sex='U')
+    await RegistrationDialog(actor).open()
 
-    @ui.refreshable
-    async def twins() -> None:
-        if len(form.family_name.strip()) < 2 and len(form.phone.strip()) < 6:
+
+class RegistrationDialog:
+    """A new patient's form, the likely duplicates beside it, and Register / Register anyway."""
+
+    def __init__(self, actor: access.Actor) -> None:
+        self.actor, self.form = actor, PatientCreate(sex='U')
+
+    async def open(self) -> None:
+        with ui.dialog() as self.dialog, ui.card().classes('w-[52rem] max-w-full'):
+            ui.label(t('Register a patient')).classes('text-h6')
+            with ui.row().classes('w-full no-wrap gap-6'):
+                with ui.column().classes('grow'):
+                    self.inputs = patient_inputs(self.form, on_change=self.twins.refresh)
+                with ui.column().classes('w-72'):
+                    await self.twins()
+            with ui.row():
+                ui.button(t('Register'), on_click=lambda: self.submit(False)).mark('register-save')
+                self.confirm = (
+                    ui.button(t('This is a new patient: register anyway'), on_click=lambda: self.submit(True))
+                    .props('outline color=warning')
+                    .mark('register-anyway')
+                )
+                self.confirm.set_visibility(False)
+                ui.button(t('Cancel'), on_click=self.dialog.close).props('flat')
+        self.dialog.open()
+
+    @ui.refreshable_method
+    async def twins(self) -> None:
+        if len(self.form.family_name.strip()) < 2 and len(self.form.phone.strip()) < 6:
             return
-        found = await perform(patient_search.duplicates, form, by=actor)
+        found = await perform(patient_search.duplicates, self.form, by=self.actor)
         if found is FAILED or not found:
             return
         ui.label(t('Already registered?')).classes('text-subtitle2 text-warning')
@@ -128,33 +154,17 @@ async def registration_dialog(actor: access.Actor) -> None:
                     'flat dense'
                 ).mark('open-duplicate')
 
-    async def submit(confirmed: bool = False) -> None:
-        created = await submit_form(lambda: patients.register(form, by=actor, confirmed_new=confirmed), inputs)
+    async def submit(self, confirmed: bool) -> None:
+        created = await submit_form(
+            lambda: patients.register(self.form, by=self.actor, confirmed_new=confirmed), self.inputs
+        )
         if created is FAILED:
-            confirm.set_visibility(True)
-            await twins.refresh()
+            self.confirm.set_visibility(True)
+            await self.twins.refresh()
             return
         ui.notify(t('Registered {name} as {pid}', name=created.name, pid=created.patient_id), type='positive')
-        dialog.close()
+        self.dialog.close()
         ui.navigate.to(f'/patients/{created.id}')
-
-    with ui.dialog() as dialog, ui.card().classes('w-[52rem] max-w-full'):
-        ui.label(t('Register a patient')).classes('text-h6')
-        with ui.row().classes('w-full no-wrap gap-6'):
-            with ui.column().classes('grow'):
-                inputs = patient_inputs(form, on_change=twins.refresh)
-            with ui.column().classes('w-72'):
-                await twins()
-        with ui.row():
-            ui.button(t('Register'), on_click=lambda: submit(False)).mark('register-save')
-            confirm = (
-                ui.button(t('This is a new patient: register anyway'), on_click=lambda: submit(True))
-                .props('outline color=warning')
-                .mark('register-anyway')
-            )
-            confirm.set_visibility(False)
-            ui.button(t('Cancel'), on_click=dialog.close).props('flat')
-    dialog.open()
 
 
 def patient_inputs(form: PatientCreate, on_change: Any = None) -> dict[str, Any]:

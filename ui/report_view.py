@@ -50,10 +50,22 @@ def key_images(shown: ReportView) -> None:
 
 async def final_report(shown: ReportView, actor: Actor) -> None:
     """The frozen report (or a draft for roles that may only read it), addenda and the PDF."""
-    report, language = shown.report, shown.report.language
+    report = shown.report
     header(shown)
     if report.state == reporting.DRAFT:
         ui.label(t('This report is a draft and not signed yet')).classes('text-orange-9').mark('draft-notice')
+    _values(shown)
+    _texts(shown)
+    _addenda(shown)
+    key_images(shown)
+    if report.state != reporting.DRAFT:
+        await PdfPanel(report.id or 0, actor).build()
+        if access.may(actor, Permission.FINALISE_REPORTS):
+            _addendum_form(report.id or 0, actor)
+
+
+def _values(shown: ReportView) -> None:
+    report, language = shown.report, shown.report.language
     values = {**shown.computed, **report.values}
     flagged = {f.key for f in shown.flags if f.kind == 'out-of-range'}
     for section in shown.definition.sections:
@@ -70,6 +82,10 @@ async def final_report(shown: ReportView, actor: Actor) -> None:
                     ui.label(f'{printed} {spec.unit}'.strip()).classes(
                         'text-weight-medium' + (' text-negative' if spec.key in flagged else '')
                     ).mark(f'value-{spec.key}')
+
+
+def _texts(shown: ReportView) -> None:
+    report = shown.report
     with ui.card().classes('w-full'):
         ui.label(t('Findings')).classes('text-subtitle1 text-weight-medium')
         ui.html(report.findings).mark('findings-text')  # sanitised by domain.richtext on save
@@ -84,6 +100,9 @@ async def final_report(shown: ReportView, actor: Actor) -> None:
                 )
             ).classes('text-weight-medium').mark('signed-by')
             ui.label(f'SHA-256 {report.content_sha256}').classes('text-caption font-mono text-grey-7')
+
+
+def _addenda(shown: ReportView) -> None:
     for number, addendum in enumerate(shown.addenda, start=1):
         with ui.card().classes('w-full border-l-4 border-orange-5').mark('addendum'):
             ui.label(f'{t("Addendum")} {number}').classes('text-subtitle1 text-weight-medium')
@@ -95,25 +114,29 @@ async def final_report(shown: ReportView, actor: Actor) -> None:
                     time=addendum.signed_at.strftime('%Y-%m-%d %H:%M') if addendum.signed_at else '',
                 )
             ).classes('text-caption')
-    key_images(shown)
-    if report.state != reporting.DRAFT:
-        await _pdf_panel(report.id or 0, actor)
-        if access.may(actor, Permission.FINALISE_REPORTS):
-            _addendum_form(report.id or 0, actor)
 
 
-async def _pdf_panel(report_id: int, actor: Actor) -> None:
-    shown: dict[str, Any] = {'report': None}
+class PdfPanel:
+    """The signed report's PDF: open it, or see that it is being prepared; follows the job live."""
 
-    async def reload() -> None:
-        current = await perform(reporting.view, report_id, by=actor, audited=False)
+    def __init__(self, report_id: int, actor: Actor) -> None:
+        self.report_id, self.actor = report_id, actor
+        self.report: Any = None
+
+    async def build(self) -> None:
+        self.panel()
+        await self.reload()
+        live.on(events.ReportPdfReady).subscribe(self.on_ready)
+
+    async def reload(self) -> None:
+        current = await perform(reporting.view, self.report_id, by=self.actor, audited=False)
         if current is not FAILED and current is not None:
-            shown['report'] = current.report
-            panel.refresh()
+            self.report = current.report
+            self.panel.refresh()
 
-    @ui.refreshable
-    def panel() -> None:
-        report = shown['report']
+    @ui.refreshable_method
+    def panel(self) -> None:
+        report = self.report
         if report is None:
             return
         with ui.row().classes('items-center gap-2'):
@@ -121,28 +144,24 @@ async def _pdf_panel(report_id: int, actor: Actor) -> None:
                 ui.button(
                     t('Open PDF'),
                     icon='picture_as_pdf',
-                    on_click=lambda: ui.navigate.to(f'/reports/{report_id}/pdf', new_tab=True),
+                    on_click=lambda: ui.navigate.to(f'/reports/{self.report_id}/pdf', new_tab=True),
                 ).mark('open-pdf')
                 ui.label(f'PDF SHA-256 {report.pdf_sha256}').classes('text-caption font-mono text-grey-7')
             else:
                 ui.spinner(size='sm')
                 ui.label(t('The PDF is being prepared')).classes('text-grey-7').mark('pdf-pending')
-            if access.may(actor, Permission.WRITE_REPORTS):
-                ui.button(t('Render the PDF again'), icon='refresh', on_click=render_again).props('flat dense').mark(
-                    'render-again'
-                )
+            if access.may(self.actor, Permission.WRITE_REPORTS):
+                ui.button(t('Render the PDF again'), icon='refresh', on_click=self.render_again).props(
+                    'flat dense'
+                ).mark('render-again')
 
-    async def render_again() -> None:
-        if await perform(reporting.request_pdf, report_id, by=actor) is not FAILED:
-            await reload()
+    async def render_again(self) -> None:
+        if await perform(reporting.request_pdf, self.report_id, by=self.actor) is not FAILED:
+            await self.reload()
 
-    async def on_ready(event: Any) -> None:
-        if getattr(event, 'report_id', None) == report_id:
-            await reload()
-
-    panel()
-    await reload()
-    live.on(events.ReportPdfReady).subscribe(on_ready)
+    async def on_ready(self, event: events.ReportPdfReady) -> None:
+        if event.report_id == self.report_id:
+            await self.reload()
 
 
 def _addendum_form(report_id: int, actor: Actor) -> None:

@@ -46,46 +46,57 @@ def register() -> None:
 
     @screen('/studies', title='Studies')
     async def studies_page() -> None:
-        actor = current_actor()
-        shown = {'state': ''}
-        pending = {'refresh': False}
+        await StudyList(current_actor()).build()
 
-        @ui.refreshable
-        async def listing() -> None:
-            rows = await perform(study_lists.listing, by=actor, state=shown['state'], text=search.value or '')
-            if rows is FAILED:
-                return
-            if not rows:
-                ui.label(t('No studies yet')).classes('text-grey-7').mark('no-studies')
-            for study in rows:
-                study_card(study)
 
-        async def refresh_soon() -> None:
-            if pending['refresh']:
-                return
-            pending['refresh'] = True
-            await asyncio.sleep(REFRESH_DELAY_S)  # many images in a burst: one redraw
-            pending['refresh'] = False
-            await listing.refresh()
+class StudyList:
+    """Studies as they arrive, filtered by state and text; a burst of images redraws the list once."""
 
-        async def show(state: str) -> None:
-            shown['state'] = state
-            await listing.refresh()
+    def __init__(self, actor: Actor) -> None:
+        self.actor, self.state, self.refresh_pending = actor, '', False
 
+    async def build(self) -> None:
         with ui.row().classes('items-center gap-2 w-full'):
-            search = (
-                ui.input(t('Search'), on_change=listing.refresh)
+            self.search = (
+                ui.input(t('Search'), on_change=self.listing.refresh)
                 .props('dense clearable')
                 .classes('w-72')
                 .mark('study-search')
             )
-            for state in ('', 'receiving', 'processing', 'ready'):
-                ui.button(t(state or 'all'), on_click=lambda s=state: show(s)).props('outline dense no-caps').mark(
+            for state, label in (
+                ('', t('all')),
+                ('receiving', t('receiving')),
+                ('processing', t('processing')),
+                ('ready', t('ready')),
+            ):
+                ui.button(label, on_click=lambda s=state: self.show(s)).props('outline dense no-caps').mark(
                     f'studies-{state or "all"}'
                 )
-        await listing()
+        await self.listing()
         for kind in (events.StudyArrived, events.StudyUpdated, events.StudyMatched):
-            live.on(kind).subscribe(refresh_soon)
+            live.on(kind).subscribe(self.refresh_soon)
+
+    @ui.refreshable_method
+    async def listing(self) -> None:
+        rows = await perform(study_lists.listing, by=self.actor, state=self.state, text=self.search.value or '')
+        if rows is FAILED:
+            return
+        if not rows:
+            ui.label(t('No studies yet')).classes('text-grey-7').mark('no-studies')
+        for study in rows:
+            study_card(study)
+
+    async def refresh_soon(self) -> None:
+        if self.refresh_pending:
+            return
+        self.refresh_pending = True
+        await asyncio.sleep(REFRESH_DELAY_S)  # many images in a burst: one redraw
+        self.refresh_pending = False
+        await self.listing.refresh()
+
+    async def show(self, state: str) -> None:
+        self.state = state
+        await self.listing.refresh()
 
 
 def study_card(study: StudySummary, actions: Callable[[], None] | None = None) -> None:
@@ -114,16 +125,20 @@ def study_card(study: StudySummary, actions: Callable[[], None] | None = None) -
                 'flat dense no-caps'
             ).mark(f'open-{study.id}')
         if study.series:
-            with ui.row().classes('gap-2 q-mt-xs'):
-                for series in study.series:
-                    with ui.column().classes('items-center gap-0'):
-                        if series.thumbnail_path:
-                            ui.image(f'/studies/thumbnails/{series.id}?v={study.state}-{series.num_instances}').classes(
-                                'w-24 h-24 rounded-borders bg-black'
-                            ).props('fit=contain').mark(f'thumbnail-{series.id}')
-                        else:
-                            with ui.element('div').classes('w-24 h-24 rounded-borders bg-grey-3 flex flex-center'):
-                                ui.icon('image', color='grey-6')
-                        ui.label(f'{series.modality} {series.series_number or ""} · {series.num_instances}').classes(
-                            'text-caption text-grey-8'
-                        )
+            _thumbnails(study)
+
+
+def _thumbnails(study: StudySummary) -> None:
+    with ui.row().classes('gap-2 q-mt-xs'):
+        for series in study.series:
+            with ui.column().classes('items-center gap-0'):
+                if series.thumbnail_path:
+                    ui.image(f'/studies/thumbnails/{series.id}?v={study.state}-{series.num_instances}').classes(
+                        'w-24 h-24 rounded-borders bg-black'
+                    ).props('fit=contain').mark(f'thumbnail-{series.id}')
+                else:
+                    with ui.element('div').classes('w-24 h-24 rounded-borders bg-grey-3 flex flex-center'):
+                        ui.icon('image', color='grey-6')
+                ui.label(f'{series.modality} {series.series_number or ""} · {series.num_instances}').classes(
+                    'text-caption text-grey-8'
+                )
