@@ -139,6 +139,11 @@ def history(patient_id: int, *, by: Actor) -> Sequence[AuditEvent]:
     return audit.history('patient', patient_id, by=by, permission=Permission.VIEW_PATIENTS)
 
 
+def changes(patient_id: int, *, by: Actor) -> list[AuditEvent]:
+    """What was done to a patient's record (registration, edits, merges), newest first; views are left out."""
+    return [event for event in reversed(history(patient_id, by=by)) if event.action != 'patient.view']
+
+
 def merge(source_id: int, target_id: int, *, by: Actor) -> Patient:
     """Move everything of a duplicate record (appointments, studies and their reports) onto the record to keep."""
     require(by, Permission.MERGE_PATIENTS)

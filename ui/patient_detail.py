@@ -2,7 +2,7 @@
 
 from nicegui import ui
 
-from domain import access, events, patient_search, patients
+from domain import access, events, patient_search, patients, reporting
 from domain.access import Actor, Permission
 from domain.models import Patient
 
@@ -111,7 +111,7 @@ class PatientPage:
                     ui.link(t('Open in viewer'), f'/viewer/{entry.object_id}')
                 if entry.kind == 'report':
                     ui.link(t('Open report'), f'/reports/{entry.object_id}')
-                    if entry.state != 'draft':
+                    if entry.state != reporting.DRAFT:
                         ui.link('PDF', f'/reports/{entry.object_id}/pdf')
             if entry.thumbnails:
                 with ui.row().classes('gap-2'):
@@ -122,13 +122,11 @@ class PatientPage:
 
     @ui.refreshable_method
     async def history(self) -> None:
-        rows = await perform(patients.history, self.patient_id, by=self.actor)
+        rows = await perform(patients.changes, self.patient_id, by=self.actor)
         if rows is FAILED:
             return
         with ui.list().props('dense separator').classes('w-full'):
-            for row in reversed(rows):
-                if row.action == 'patient.view':
-                    continue
+            for row in rows:
                 with ui.item().mark('history-row'), ui.item_section():
                     ui.item_label(f'{row.at.astimezone():%Y-%m-%d %H:%M} · {row.username} · {t(row.action)}')
                     for name, (old, new) in row.detail.get('changes', {}).items():
