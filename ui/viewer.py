@@ -16,9 +16,9 @@ from .guard import route_guard
 from .i18n import t
 from .shell import FAILED, current_actor, perform, screen
 from .viewer_canvas import ViewerCanvas
-from .viewer_side import SidePanel
+from .viewer_side import SidePanel, series_strip
 from .viewer_toolbar import ViewerToolbar
-from .viewer_tools import file_windows, measurement_text, orientation, overlay
+from .viewer_tools import file_windows, frame_url, measurement_text, orientation, overlay
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class Viewer:
         self.tools.build()
         with ui.row().classes('w-full no-wrap gap-2 items-start'):
             with ui.column().classes('w-36 gap-2 shrink-0').mark('series-strip'):
-                self.strip(self.study)
+                series_strip(self, self.study)
             self.grid = ui.element('div').classes('viewer-grid grow').mark('viewports')
             with ui.column().classes('w-72 gap-2 shrink-0'):
                 self.side = SidePanel(self)
@@ -106,25 +106,6 @@ class Viewer:
         canvas.on('activate', lambda: self.activate(viewport))
         return viewport
 
-    def strip(self, study: StudyView) -> None:
-        for series in study.series:
-            with (
-                ui.card()
-                .classes('series-card w-full q-pa-xs')
-                .props('draggable flat bordered')
-                .mark(f'series-{series.id}') as card
-            ):
-                middle = series.instances[len(series.instances) // 2] if series.instances else None
-                if middle is not None:
-                    ui.image(
-                        _frame_url(study, series, middle, middle.number_of_frames // 2 + 1)
-                        + '?viewport=128,128&quality=80'
-                    ).classes('w-full').props('fit=contain height=96px')
-                ui.label(f'{series.series_number or ""} {series.modality} · {series.frames}').classes('text-caption')
-                ui.label(series.description).classes('text-caption text-grey-7 ellipsis')
-            card.on('click', lambda s=series, st=study: self.show_series(self.viewports[self.active], st, s))
-            card.on('dragstart', lambda s=series, st=study: setattr(self, 'dragged', (st, s)))
-
     # ------------------------------------------------------------ viewports
 
     def set_layout(self, count: int) -> None:
@@ -143,7 +124,7 @@ class Viewer:
         ]
         viewport.index, viewport.window = min(index, max(0, len(viewport.images) - 1)), None
         frames = [
-            [_frame_url(study, series, instance, frame), instance.columns or 0, instance.rows or 0]
+            [frame_url(study, series, instance, frame), instance.columns or 0, instance.rows or 0]
             for instance, frame in viewport.images
         ]
         viewport.canvas.frames(frames, viewport.index, None)
@@ -306,13 +287,6 @@ class Viewer:
 
 
 # ---------------------------------------------------------------- plain helpers
-
-
-def _frame_url(study: StudyView, series: SeriesView, instance: InstanceView, frame: int) -> str:
-    return (
-        f'/dicomweb/studies/{study.study_instance_uid}/series/{series.series_instance_uid}'
-        f'/instances/{instance.sop_instance_uid}/frames/{frame}/rendered'
-    )
 
 
 def _problem_text(facts: dict[str, Any]) -> str:

@@ -6,11 +6,11 @@ from nicegui import run, ui
 
 from dicom import viewer_facts
 from domain import viewing
-from domain.viewing import MeasurementView
+from domain.viewing import MeasurementView, StudyView
 
 from .i18n import t
 from .shell import FAILED, perform
-from .viewer_tools import SHORTCUTS, measurement_text
+from .viewer_tools import SHORTCUTS, frame_url, measurement_text
 
 if TYPE_CHECKING:
     from .viewer import Viewer
@@ -70,6 +70,26 @@ class SidePanel:
 
     async def remove(self, measurement_id: int) -> None:
         await perform(viewing.delete_measurement, measurement_id, by=self.viewer.actor)
+
+
+def series_strip(viewer: 'Viewer', study: StudyView) -> None:
+    """A card per series (its middle image); a click shows it in the active viewport, or drag it onto one."""
+    for series in study.series:
+        with (
+            ui.card()
+            .classes('series-card w-full q-pa-xs')
+            .props('draggable flat bordered')
+            .mark(f'series-{series.id}') as card
+        ):
+            middle = series.instances[len(series.instances) // 2] if series.instances else None
+            if middle is not None:
+                ui.image(
+                    frame_url(study, series, middle, middle.number_of_frames // 2 + 1) + '?viewport=128,128&quality=80'
+                ).classes('w-full').props('fit=contain height=96px')
+            ui.label(f'{series.series_number or ""} {series.modality} · {series.frames}').classes('text-caption')
+            ui.label(series.description).classes('text-caption text-grey-7 ellipsis')
+        card.on('click', lambda s=series, st=study: viewer.show_series(viewer.viewports[viewer.active], st, s))
+        card.on('dragstart', lambda s=series, st=study: setattr(viewer, 'dragged', (st, s)))
 
 
 async def show_tags(viewer: 'Viewer') -> None:

@@ -3,7 +3,7 @@
 from typing import Any
 
 from domain.models import display_person_name
-from domain.viewing import MeasurementView, StudyView
+from domain.viewing import InstanceView, MeasurementView, SeriesView, StudyView
 
 from .i18n import t
 
@@ -135,3 +135,11 @@ def _opposite(letters: str) -> str:
 
 def _date(value: str) -> str:
     return f'{value[:4]}-{value[4:6]}-{value[6:8]}' if len(value) == 8 and value.isdigit() else value
+
+
+def frame_url(study: StudyView, series: SeriesView, instance: InstanceView, frame: int) -> str:
+    """The DICOMweb address of one frame rendered for the browser (PS3.18 8.3.5)."""
+    return (
+        f'/dicomweb/studies/{study.study_instance_uid}/series/{series.series_instance_uid}'
+        f'/instances/{instance.sop_instance_uid}/frames/{frame}/rendered'
+    )
