@@ -50,12 +50,13 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
 
     import ui as screens
     from jobs import broker
-    from ui import health, live
+    from ui import health, i18n, live
 
     _open_database(settings, migrate=True)
     _ensure_first_admin(settings)
     templates.seed_shipped()
     _start_jobs(settings, run_workers=settings.redis_url is None)
+    i18n.set_clinic_language(settings.language)
     screens.register_pages()
     if settings.dicom_listener:
         listener = _start_dicom(settings)

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from . import audit, clock, db, events
 from .access import Actor, Permission, may, require
-from .errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from .errors import N_, Conflict, InvalidInput, InvalidTransition, NotFound
 from .models import Appointment, AppointmentCreate, Modality, Patient, Procedure, Study
 
 log = logging.getLogger(__name__)
@@ -84,13 +84,13 @@ def book(data: AppointmentCreate, *, by: Actor) -> Appointment:
     require(by, Permission.BOOK_APPOINTMENTS)
     problems = {}
     if data.patient_id is None:
-        problems['patient_id'] = 'Choose the patient'
+        problems['patient_id'] = N_('Choose the patient')
     if data.procedure_id is None:
-        problems['procedure_id'] = 'Choose the procedure'
+        problems['procedure_id'] = N_('Choose the procedure')
     if data.modality_id is None:
-        problems['modality_id'] = 'Choose the room'
+        problems['modality_id'] = N_('Choose the room')
     if data.scheduled_at is None:
-        problems['scheduled_at'] = 'Choose the date and time'
+        problems['scheduled_at'] = N_('Choose the date and time')
     if problems:
         raise InvalidInput(next(iter(problems.values())), problems)
     with db.transaction() as session:
@@ -154,7 +154,7 @@ def reschedule(appointment_id: int, when: datetime, *, by: Actor, modality_id: i
     with _audited_refusals(by, appointment_id), db.transaction() as session:
         appointment = _get(session, appointment_id)
         if appointment.state not in RESCHEDULABLE:
-            raise _refuse(session, by, appointment, 'reschedule', 'An examination under way cannot be rescheduled')
+            raise _refuse(session, by, appointment, 'reschedule', N_('An examination under way cannot be rescheduled'))
         room = modality_id or appointment.modality_id
         start = _utc(when)
         _check_free(session, room or 0, start, appointment.duration_minutes, appointment.id, urgent=appointment.urgent)
@@ -177,7 +177,9 @@ def cancel(appointment_id: int, *, by: Actor, reason: str = '') -> Appointment:
     with _audited_refusals(by, appointment_id), db.transaction() as session:
         appointment = _get(session, appointment_id)
         if appointment.state not in CANCELLABLE:
-            raise _refuse(session, by, appointment, 'cancel', 'An examination under way or done cannot be cancelled')
+            raise _refuse(
+                session, by, appointment, 'cancel', N_('An examination under way or done cannot be cancelled')
+            )
         previous = appointment.state
         _set_state(session, appointment, CANCELLED)
         audit.record(
@@ -199,9 +201,15 @@ def move(appointment_id: int, state: str, *, by: Actor) -> Appointment:
         step = (appointment.state, state)
         needed = [p for p in (MOVES.get(step), ALSO.get(step)) if p is not None]
         if not needed:
-            raise _refuse(session, by, appointment, state, f'A card cannot move from {appointment.state} to {state}')
+            raise _refuse(
+                session,
+                by,
+                appointment,
+                state,
+                N_('A card cannot move from {current} to {state}', current=appointment.state, state=state),
+            )
         if not any(may(by, permission) for permission in needed):
-            raise _refuse(session, by, appointment, state, f'Your role may not move a card to {state}')
+            raise _refuse(session, by, appointment, state, N_('Your role may not move a card to {state}', state=state))
         previous = appointment.state
         _set_state(session, appointment, state)
         audit.record(session, by, 'appointment.move', appointment, detail={'from': previous, 'to': state})
@@ -415,7 +423,9 @@ def _check_free(
     for other in others:
         if other.id != own_id and _utc(other.scheduled_at) + timedelta(minutes=other.duration_minutes) > start:
             local = _utc(other.scheduled_at).astimezone(local_zone())
-            raise Conflict(f'The room is booked at {local:%H:%M} ({other.accession_number})')
+            raise Conflict(
+                'The room is booked at {time} ({accession})', time=f'{local:%H:%M}', accession=other.accession_number
+            )
 
 
 def _utc(moment: datetime) -> datetime:

@@ -55,7 +55,9 @@ def configure(settings: Settings) -> None:
 def check_password_rules(username: str, password: str) -> None:
     """Refuse a password that is too short or equal to the username."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f'The password needs at least {MIN_PASSWORD_LENGTH} characters', {'password': 'too-short'})
+        raise InvalidInput(
+            'The password needs at least {count} characters', {'password': 'too-short'}, count=MIN_PASSWORD_LENGTH
+        )
     if password.strip().lower() == username.strip().lower():
         raise InvalidInput('The password may not be the username', {'password': 'equals-username'})
 
@@ -87,7 +89,9 @@ def login(username: str, password: str, *, address: str = '') -> LoginResult:
     anonymous = Actor(role='', username=key, address=address)
     if locked:
         audit.record_alone(anonymous, 'login', outcome='locked')
-        raise AccountLocked(f'Too many failed attempts: this account is locked for {LOCK_MINUTES} minutes')
+        raise AccountLocked(
+            'Too many failed attempts: this account is locked for {minutes} minutes', minutes=LOCK_MINUTES
+        )
     ok = passwords.verify(password, user.password_hash if user else _DUMMY_HASH) and bool(user and user.active)
     if not ok or user is None:
         with db.transaction() as session:
@@ -96,7 +100,9 @@ def login(username: str, password: str, *, address: str = '') -> LoginResult:
             failures = _recent_failures(session, key)
         log.warning('failed login from %s', address or 'unknown address')
         if failures >= LOCK_AFTER_FAILURES:
-            raise AccountLocked(f'Too many failed attempts: this account is locked for {LOCK_MINUTES} minutes')
+            raise AccountLocked(
+                'Too many failed attempts: this account is locked for {minutes} minutes', minutes=LOCK_MINUTES
+            )
         raise LoginFailed('Wrong username or password')
     token = secrets.token_urlsafe(32)
     actor = Actor(

@@ -89,15 +89,17 @@ def restore(archive_path: Path, data_dir: Path, *, by: Actor, force: bool = Fals
     """Put an archive's tables and files back; refuses a database that already holds data unless forced."""
     require(by, Permission.MANAGE_SETTINGS)
     if not archive_path.is_file():
-        raise InvalidInput(f'No backup archive at {archive_path}')
+        raise InvalidInput('No backup archive at {path}', path=str(archive_path))
     try:
         archive = tarfile.open(archive_path, 'r')
     except tarfile.TarError as error:
-        raise InvalidInput(f'{archive_path.name} is not a ClinicPACS backup: {error}') from None
+        raise InvalidInput(
+            '{name} is not a ClinicPACS backup: {error}', name=archive_path.name, error=str(error)
+        ) from None
     with archive:
         names = set(archive.getnames())
         if DUMP_NAME not in names or MANIFEST_NAME not in names:
-            raise InvalidInput(f'{archive_path.name} is not a ClinicPACS backup (no {DUMP_NAME})')
+            raise InvalidInput('{name} is not a ClinicPACS backup (no {dump})', name=archive_path.name, dump=DUMP_NAME)
         tables = {table.name: table for table in SQLModel.metadata.sorted_tables}
         with db.transaction() as session:
             holds_data = any(session.execute(select(func.count()).select_from(t)).scalar() for t in tables.values())
@@ -124,7 +126,11 @@ def restore(archive_path: Path, data_dir: Path, *, by: Actor, force: bool = Fals
                 continue
             target = (root / member.name.removeprefix('files/')).resolve()
             if root not in target.parents:
-                raise InvalidInput(f'{archive_path.name} holds a file outside the data directory: {member.name}')
+                raise InvalidInput(
+                    '{name} holds a file outside the data directory: {member}',
+                    name=archive_path.name,
+                    member=member.name,
+                )
             target.parent.mkdir(parents=True, exist_ok=True)
             source = archive.extractfile(member)
             assert source is not None

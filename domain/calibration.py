@@ -74,9 +74,9 @@ def measure(
 ) -> tuple[float, str, dict[str, float]]:
     """The value, unit and extra figures of a length, angle or ROI drawn with these image points (x, y)."""
     if kind not in KINDS:
-        raise InvalidInput(f'Unknown measurement kind {kind}')
+        raise InvalidInput('Unknown measurement kind {kind}', kind=kind)
     if len(points) != POINTS[kind] or any(len(p) != 2 or not all(math.isfinite(float(v)) for v in p) for p in points):
-        raise InvalidInput(f'A {kind} needs {POINTS[kind]} points on the image')
+        raise InvalidInput('A {kind} needs {count} points on the image', kind=kind, count=POINTS[kind])
     sx = calibration.column_mm if calibration.calibrated else 1.0
     sy = calibration.row_mm if calibration.calibrated else 1.0
     assert sx is not None and sy is not None

@@ -12,7 +12,7 @@ from sqlmodel import SQLModel, col, select
 
 from . import audit, db, options
 from .access import Actor, Permission, require
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import N_, Conflict, InvalidInput, NotFound
 from .models import Modality
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def add(data: ModalityCreate, *, by: Actor) -> Modality:
     with db.transaction() as session:
         existing = session.exec(select(Modality).where(Modality.ae_title == values['ae_title'])).first()
         if existing is not None:
-            raise Conflict(f'A modality with AE title {values["ae_title"]} is already entered')
+            raise Conflict('A modality with AE title {ae_title} is already entered', ae_title=values['ae_title'])
         modality = Modality(**values)
         session.add(modality)
         audit.record(session, by, 'modality.add', modality, detail={'ae_title': modality.ae_title})
@@ -53,12 +53,12 @@ def update(modality_id: int, data: ModalityCreate, *, by: Actor) -> Modality:
     with db.transaction() as session:
         modality = session.get(Modality, modality_id)
         if modality is None:
-            raise NotFound(f'No modality {modality_id}')
+            raise NotFound('No modality {modality_id}', modality_id=modality_id)
         clash = session.exec(
             select(Modality).where(Modality.ae_title == values['ae_title'], Modality.id != modality_id)
         ).first()
         if clash is not None:
-            raise Conflict(f'A modality with AE title {values["ae_title"]} is already entered')
+            raise Conflict('A modality with AE title {ae_title} is already entered', ae_title=values['ae_title'])
         changed = {
             key: [getattr(modality, key), value] for key, value in values.items() if getattr(modality, key) != value
         }
@@ -75,7 +75,7 @@ def set_active(modality_id: int, active: bool, *, by: Actor) -> Modality:
     with db.transaction() as session:
         modality = session.get(Modality, modality_id)
         if modality is None:
-            raise NotFound(f'No modality {modality_id}')
+            raise NotFound('No modality {modality_id}', modality_id=modality_id)
         modality.active = active
         session.add(modality)
         audit.record(session, by, 'modality.enable' if active else 'modality.disable', modality)
@@ -137,19 +137,19 @@ def _validated(data: ModalityCreate) -> _ModalityValues:
     problems: dict[str, str] = {}
     ae_title = (data.ae_title or '').strip()
     if not ae_title or len(ae_title) > 16 or '\\' in ae_title or any(ord(c) < 32 or ord(c) > 126 for c in ae_title):
-        problems['ae_title'] = 'An AE title is 1 to 16 printable ASCII characters without a backslash'
+        problems['ae_title'] = N_('An AE title is 1 to 16 printable ASCII characters without a backslash')
     host = (data.host or '').strip()
     if not host or len(host) > 255 or any(c.isspace() for c in host):
-        problems['host'] = 'Enter the host name or IP address of the modality'
+        problems['host'] = N_('Enter the host name or IP address of the modality')
     try:
         port = int(data.port)
     except (TypeError, ValueError):
         port = 0
     if not 1 <= port <= 65535:
-        problems['port'] = 'The port is a number from 1 to 65535'
+        problems['port'] = N_('The port is a number from 1 to 65535')
     code = (data.modality or 'OT').strip().upper()
     if not code.isalnum() or len(code) > 16:
-        problems['modality'] = 'The modality is a code such as US, CT, MR or DX'
+        problems['modality'] = N_('The modality is a code such as US, CT, MR or DX')
     if problems:
         raise InvalidInput(next(iter(problems.values())), problems)
     return {

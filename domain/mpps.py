@@ -41,7 +41,7 @@ def started(
     if not sop_instance_uid or len(sop_instance_uid) > 64:
         raise InvalidInput('The step has no usable SOP Instance UID')
     if status != IN_PROGRESS:
-        raise InvalidInput(f'A new step must be IN PROGRESS, not {status or "empty"}')
+        raise InvalidInput('A new step must be IN PROGRESS, not {status}', status=status or 'empty')
     with db.transaction() as session:
         if session.exec(select(PerformedStep.id).where(PerformedStep.sop_instance_uid == sop_instance_uid)).first():
             raise StepExists('This performed procedure step already exists')
@@ -76,7 +76,7 @@ def updated(sop_instance_uid: str, status: str, attributes: dict[str, Any], *, b
     """Change a performed step (N-SET); COMPLETED and DISCONTINUED are final."""
     require(by, Permission.STORE_DICOM)
     if status and status not in (IN_PROGRESS, *FINAL):
-        raise InvalidInput(f'Unknown step status {status}')
+        raise InvalidInput('Unknown step status {status}', status=status)
     with db.transaction() as session:
         step = session.exec(select(PerformedStep).where(PerformedStep.sop_instance_uid == sop_instance_uid)).first()
         if step is None:

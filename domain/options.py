@@ -71,10 +71,10 @@ def put(key: str, value: Any, *, by: Actor) -> None:
     """Store an option (administrators only), audited."""
     require(by, Permission.MANAGE_SETTINGS)
     if key not in DEFAULTS:
-        raise InvalidInput(f'Unknown setting {key}')
+        raise InvalidInput('Unknown setting {key}', key=key)
     expected = type(DEFAULTS[key])
     if not isinstance(value, expected):
-        raise InvalidInput(f'{key} must be a {expected.__name__}', {key: 'type'})
+        raise InvalidInput('{key} must be a {kind}', {key: 'type'}, key=key, kind=expected.__name__)
     with db.transaction() as session:
         row = session.get(Setting, key) or Setting(key=key)
         old = row.value

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from . import audit, clock, db, events, patient_search
 from .access import Actor, Permission, require
-from .errors import Conflict, DuplicatePatient, InvalidInput, NotFound
+from .errors import N_, Conflict, DuplicatePatient, InvalidInput, NotFound
 from .models import Appointment, AuditEvent, Patient, PatientCreate, Study
 
 log = logging.getLogger(__name__)
@@ -247,25 +247,25 @@ def validate(data: PatientCreate) -> PatientValues:
     problems: dict[str, str] = {}
     family, given = data.family_name.strip(), data.given_name.strip()
     if not family:
-        problems['family_name'] = 'The family name is required'
+        problems['family_name'] = N_('The family name is required')
     if not given:
-        problems['given_name'] = 'The given name is required'
+        problems['given_name'] = N_('The given name is required')
     birth = _birth_date(data.birth_date, problems)
     sex = (data.sex or 'U').strip().upper()[:1] or 'U'
     if sex not in SEXES:
-        problems['sex'] = 'Sex is M, F, O or U'
+        problems['sex'] = N_('Sex is M, F, O or U')
     phone = data.phone.strip()
     if phone and (not PHONE.match(phone) or sum(ch.isdigit() for ch in phone) < 6):
-        problems['phone'] = 'A phone number has at least 6 digits and only + ( ) - . and spaces'
+        problems['phone'] = N_('A phone number has at least 6 digits and only + ( ) - . and spaces')
     email = data.email.strip()
     if email and not EMAIL.match(email):
-        problems['email'] = 'This is not an email address'
+        problems['email'] = N_('This is not an email address')
     national_id = data.national_id.strip()
     if len(national_id) > 64:
-        problems['national_id'] = 'The ID is at most 64 characters'
+        problems['national_id'] = N_('The ID is at most 64 characters')
     for name, limit in (('family_name', 100), ('given_name', 100), ('middle_name', 100), ('address', 300)):
         if len(str(getattr(data, name)).strip()) > limit:
-            problems.setdefault(name, f'At most {limit} characters')
+            problems.setdefault(name, N_('At most {count} characters', count=limit))
     if problems:
         raise InvalidInput(next(iter(problems.values())), problems)
     return {
@@ -284,18 +284,18 @@ def validate(data: PatientCreate) -> PatientValues:
 
 def _birth_date(value: date | str | None, problems: dict[str, str]) -> date | None:
     if value is None or value == '':
-        problems['birth_date'] = 'The birth date is required'
+        problems['birth_date'] = N_('The birth date is required')
         return None
     if isinstance(value, str):
         try:
             value = date.fromisoformat(value.strip())
         except ValueError:
-            problems['birth_date'] = 'Write the birth date as YYYY-MM-DD'
+            problems['birth_date'] = N_('Write the birth date as YYYY-MM-DD')
             return None
     if value > clock.now().date():
-        problems['birth_date'] = 'The birth date cannot be in the future'
+        problems['birth_date'] = N_('The birth date cannot be in the future')
     elif value.year < OLDEST_BIRTH_YEAR:
-        problems['birth_date'] = 'The birth date is too far in the past'
+        problems['birth_date'] = N_('The birth date is too far in the past')
     return value
 
 

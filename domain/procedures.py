@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from . import audit, db
 from .access import Actor, Permission, require
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import N_, Conflict, InvalidInput, NotFound
 from .models import Procedure
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def create(code: str, name: str, modality: str, duration_minutes: int = 20, *, b
     code, name, modality = _check(code, name, modality, duration_minutes)
     with db.transaction() as session:
         if session.exec(select(Procedure.id).where(func.lower(Procedure.code) == code.lower())).first():
-            raise Conflict(f'The code {code} is taken')
+            raise Conflict('The code {code} is taken', code=code)
         procedure = Procedure(code=code, name=name, modality=modality, duration_minutes=duration_minutes)
         session.add(procedure)
         audit.record(
@@ -88,13 +88,13 @@ def _check(code: str, name: str, modality: str, duration: int) -> tuple[str, str
     code, name, modality = code.strip(), name.strip(), modality.strip().upper()
     problems = {}
     if not CODE.match(code):
-        problems['code'] = 'A code is 1-32 letters, digits, dots, dashes or underscores'
+        problems['code'] = N_('A code is 1-32 letters, digits, dots, dashes or underscores')
     if not name or len(name) > 200:
-        problems['name'] = 'The name is required (at most 200 characters)'
+        problems['name'] = N_('The name is required (at most 200 characters)')
     if not MODALITY.match(modality):
-        problems['modality'] = 'The modality is a DICOM code such as CT, MR, US, DX'
+        problems['modality'] = N_('The modality is a DICOM code such as CT, MR, US, DX')
     if not isinstance(duration, int) or not 1 <= duration <= 600:
-        problems['duration_minutes'] = 'The duration is 1 to 600 minutes'
+        problems['duration_minutes'] = N_('The duration is 1 to 600 minutes')
     if problems:
         raise InvalidInput(next(iter(problems.values())), problems)
     return code, name, modality

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from . import obstetrics, richtext
+from .errors import N_
 from .templates import FieldDef, TemplateDefinition, label
 
 
@@ -24,12 +25,12 @@ class Flag:
     high: float | None = None
 
     def message(self, language: str = 'en') -> str:
-        """The flag in words (English; the screen translates through its own catalogue)."""
+        """The flag in words (English; `N_` keeps its values so the screen can translate it)."""
         if self.kind == 'not-a-number':
-            return 'Not a number'
+            return N_('Not a number')
         if self.kind == 'out-of-range':
-            return f'Outside the normal range {_num(self.low)}–{_num(self.high)}'
-        return 'Not one of the choices'
+            return N_('Outside the normal range {low}–{high}', low=_num(self.low), high=_num(self.high))
+        return N_('Not one of the choices')
 
 
 def parse_number(value: Any) -> float | None:

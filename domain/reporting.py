@@ -94,17 +94,17 @@ def start(study_id: int, template_id: int, *, language: str | None = None, by: A
     require(by, Permission.WRITE_REPORTS)
     language = language or str(options.get('clinic_language'))
     if language not in LANGUAGES:
-        raise InvalidInput(f'Unknown report language {language}')
+        raise InvalidInput('Unknown report language {language}', language=language)
     with db.transaction() as session:
         study = session.get(Study, study_id)
         if study is None:
-            raise NotFound(f'No study {study_id}')
+            raise NotFound('No study {study_id}', study_id=study_id)
         template = session.get(ReportTemplate, template_id)
         if template is None:
-            raise NotFound(f'No template {template_id}')
+            raise NotFound('No template {template_id}', template_id=template_id)
         existing = session.exec(select(Report).where(Report.study_id == study_id, Report.kind == 'report')).first()
         if existing is not None:
-            raise Conflict(f'This study already has report {existing.id}')
+            raise Conflict('This study already has report {report_id}', report_id=existing.id)
         parsed = definition(template)
         report = Report(
             study_id=study_id,
@@ -133,7 +133,7 @@ def save_draft(report_id: int, draft: ReportDraft, *, by: Actor) -> ReportView:
     """Store what the editor holds (autosave); refused once the report is final. Returns the fresh flags."""
     require(by, Permission.WRITE_REPORTS)
     if draft.language not in LANGUAGES:
-        raise InvalidInput(f'Unknown report language {draft.language}')
+        raise InvalidInput('Unknown report language {language}', language=draft.language)
     with db.transaction() as session:
         report = _locked(session, report_id)
         if report.state != DRAFT or report.kind != 'report':
@@ -162,9 +162,13 @@ def finalise(report_id: int, *, by: Actor) -> Report:
         parsed = definition(template)
         gaps = missing(parsed, report.values, report.impression, report.language)
         if gaps:
-            raise InvalidInput(f'Fill in before finalising: {", ".join(gaps)}', {g: 'missing' for g in gaps})
+            raise InvalidInput(
+                'Fill in before finalising: {fields}', {g: 'missing' for g in gaps}, fields=', '.join(gaps)
+            )
         if bad := unreadable(parsed, report.values, report.language):
-            raise InvalidInput(f'Correct before finalising: {", ".join(bad)}', {b: 'invalid' for b in bad})
+            raise InvalidInput(
+                'Correct before finalising: {fields}', {b: 'invalid' for b in bad}, fields=', '.join(bad)
+            )
         report.values = {**report.values, **computed(parsed, report.values, study.study_date)}
         report.state, report.signed_by_id, report.signed_at = FINAL, by.user_id, clock.now()
         patient = session.get(Patient, study.patient_ref_id) if study.patient_ref_id else None
@@ -248,7 +252,7 @@ def view(report_id: int, *, by: Actor, audited: bool = True) -> ReportView:
     with db.reading() as session:
         report = session.get(Report, report_id)
         if report is None or report.kind != 'report':
-            raise NotFound(f'No report {report_id}')
+            raise NotFound('No report {report_id}', report_id=report_id)
         template = session.get(ReportTemplate, report.template_id)
         study = session.get(Study, report.study_id)
         assert template is not None and study is not None
@@ -312,7 +316,7 @@ def search(text: str = '', state: str = '', *, by: Actor, limit: int = 100) -> l
     """Reports whose text or values contain `text`, optionally in one state, newest first."""
     require(by, Permission.VIEW_REPORTS)
     if state and state not in STATES:
-        raise InvalidInput(f'Unknown report state {state}')
+        raise InvalidInput('Unknown report state {state}', state=state)
     query = (
         select(Report, Study, Patient, ReportTemplate)
         .join(Study, col(Study.id) == Report.study_id)
@@ -453,7 +457,7 @@ def latest_states(study_ids: Sequence[int]) -> dict[int, str]:
 def _locked(session: Session, report_id: int) -> Report:
     report = session.exec(select(Report).where(Report.id == report_id).with_for_update()).first()
     if report is None:
-        raise NotFound(f'No report {report_id}')
+        raise NotFound('No report {report_id}', report_id=report_id)
     return report
 
 

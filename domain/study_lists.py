@@ -54,7 +54,7 @@ def get(study_id: int, *, by: Actor) -> StudySummary:
             .where(Study.id == study_id)
         ).all()
         if not rows:
-            raise NotFound(f'No study {study_id}')
+            raise NotFound('No study {study_id}', study_id=study_id)
         return _summaries(session, rows)[0]
 
 
@@ -64,12 +64,12 @@ def assign(study_id: int, patient_id: int, *, by: Actor) -> StudySummary:
     with db.transaction() as session:
         study = session.get(Study, study_id)
         if study is None:
-            raise NotFound(f'No study {study_id}')
+            raise NotFound('No study {study_id}', study_id=study_id)
         patient = session.get(Patient, patient_id)
         if patient is not None and patient.merged_into_id is not None:
             patient = session.get(Patient, patient.merged_into_id)
         if patient is None:
-            raise NotFound(f'No patient {patient_id}')
+            raise NotFound('No patient {patient_id}', patient_id=patient_id)
         previous = study.patient_ref_id
         study.patient_ref_id = patient.id
         session.add(study)

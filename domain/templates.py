@@ -139,7 +139,7 @@ def get(template_id: int, *, by: Actor) -> ReportTemplate:
     with db.reading() as session:
         template = session.get(ReportTemplate, template_id)
     if template is None:
-        raise NotFound(f'No template {template_id}')
+        raise NotFound('No template {template_id}', template_id=template_id)
     return template
 
 
@@ -183,7 +183,7 @@ def set_active(code: str, active: bool, *, by: Actor) -> None:
     with db.transaction() as session:
         rows = session.exec(select(ReportTemplate).where(ReportTemplate.code == code)).all()
         if not rows:
-            raise NotFound(f'No template {code}')
+            raise NotFound('No template {template_id}', template_id=code)
         for row in rows:
             row.active = active
             session.add(row)
@@ -204,8 +204,8 @@ def parse(definition_data: dict[str, Any]) -> TemplateDefinition:
         problems = '; '.join(
             f'{".".join(str(p) for p in e["loc"]) or "template"}: {e["msg"]}' for e in error.errors()[:5]
         )
-        raise InvalidInput(f'The template is not valid: {problems}') from None
+        raise InvalidInput('The template is not valid: {problems}', problems=problems) from None
     unknown = {lang for f in parsed.fields() for lang in f.label} - set(LANGS)
     if unknown:
-        raise InvalidInput(f'Unknown label languages: {", ".join(sorted(unknown))}')
+        raise InvalidInput('Unknown label languages: {languages}', languages=', '.join(sorted(unknown)))
     return parsed

@@ -30,7 +30,7 @@ def create(data: UserCreate, *, by: Actor) -> User:
     auth.check_password_rules(username, data.password)
     with db.transaction() as session:
         if session.exec(select(User.id).where(func.lower(User.username) == username.lower())).first():
-            raise Conflict(f'The username {username} is taken')
+            raise Conflict('The username {username} is taken', username=username)
         user = User(
             username=username,
             full_name=data.full_name.strip(),
@@ -58,7 +58,7 @@ def get_by_username(username: str, *, by: Actor) -> User:
     with db.reading() as session:
         user = session.exec(select(User).where(func.lower(User.username) == username.strip().lower())).first()
     if user is None:
-        raise NotFound(f'No user named {username}')
+        raise NotFound('No user named {username}', username=username)
     return user
 
 
@@ -159,15 +159,17 @@ def _change_password(username: str, password: str, *, by: Actor, keep_session: s
 def _load(session: Session, username: str) -> User:
     user = session.exec(select(User).where(func.lower(User.username) == username.strip().lower())).first()
     if user is None:
-        raise NotFound(f'No user named {username}')
+        raise NotFound('No user named {username}', username=username)
     return user
 
 
 def _check_role(role: str) -> None:
     if role not in ROLES:
-        raise InvalidInput(f'Unknown role {role}; choose one of {", ".join(ROLES)}', {'role': 'unknown'})
+        raise InvalidInput(
+            'Unknown role {role}; choose one of {roles}', {'role': 'unknown'}, role=role, roles=', '.join(ROLES)
+        )
 
 
 def _check_language(language: str) -> None:
     if language not in LANGUAGES:
-        raise InvalidInput(f'Unknown language {language}', {'language': 'unknown'})
+        raise InvalidInput('Unknown language {language}', {'language': 'unknown'}, language=language)

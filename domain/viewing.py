@@ -272,7 +272,7 @@ def add_measurement(
     """Save a measurement the doctor drew, its value computed here in real units (or px when uncalibrated)."""
     require(by, Permission.MEASURE)
     if kind not in KINDS:
-        raise InvalidInput(f'Unknown measurement kind {kind}')
+        raise InvalidInput('Unknown measurement kind {kind}', kind=kind)
     value, unit, extra = measure(kind, points, calibration)
     with db.transaction() as session:
         _instance_in_study(session, study_id, instance_id)

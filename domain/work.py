@@ -82,7 +82,7 @@ def retry(job_id: int, *, by: Actor) -> Job:
     with db.transaction() as session:
         job = session.get(Job, job_id)
         if job is None:
-            raise NotFound(f'No job {job_id}')
+            raise NotFound('No job {job_id}', job_id=job_id)
         if job.state != 'failed':
             raise InvalidTransition('Only a failed job can be retried')
         job.state, job.attempts, job.updated_at, job.finished_at = 'queued', 0, clock.now(), None

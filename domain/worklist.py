@@ -21,7 +21,7 @@ from sqlmodel import col
 
 from . import appointments, audit, db
 from .access import Actor, Permission, require
-from .errors import InvalidInput
+from .errors import N_, InvalidInput
 from .models import Appointment, Modality, Patient, Procedure
 from .recent import remembered
 
@@ -289,4 +289,5 @@ def _parse_one(text: str, parse: 'type[date] | type[time]') -> object:
         digits = text.replace(':', '').split('.')[0]
         return time(int(digits[:2]), int(digits[2:4] or 0), int(digits[4:6] or 0))
     except ValueError as error:
-        raise InvalidInput(f'Not a DICOM {"date" if parse is date else "time"}: {text}') from error
+        wrong = N_('Not a DICOM date: {text}') if parse is date else N_('Not a DICOM time: {text}')
+        raise InvalidInput(wrong, text=text) from error

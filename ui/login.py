@@ -1,4 +1,7 @@
-"""Sign in: username and password, then the role's home screen (or the page that was asked for)."""
+"""Sign in: username and password, then the role's home screen (or the page that was asked for).
+
+Before sign-in the page speaks the browser's language (Accept-Language), unless the visitor picks one below.
+"""
 
 import logging
 from urllib.parse import urlparse
@@ -9,7 +12,7 @@ from nicegui import app, run, ui
 from domain import access, auth
 from domain.errors import AccountLocked, LoginFailed
 
-from .i18n import LANGUAGE_NAMES, current_language, t
+from .i18n import LANGUAGE_NAMES, current_language, error_text, t
 from .shell import client_address
 
 log = logging.getLogger(__name__)
@@ -31,13 +34,8 @@ def register() -> None:
             button.props('loading')
             try:
                 result = await run.io_bound(auth.login, username.value, password.value, address=address)
-            except AccountLocked:
-                message.set_text(
-                    t(
-                        'Too many failed attempts: this account is locked for {minutes} minutes',
-                        minutes=auth.LOCK_MINUTES,
-                    )
-                )
+            except AccountLocked as error:
+                message.set_text(error_text(error))
                 password.set_value('')
                 return
             except LoginFailed:
@@ -46,6 +44,8 @@ def register() -> None:
                 return
             finally:
                 button.props(remove='loading')
+            if result is None:  # the server is shutting down
+                return
             app.storage.user['session'] = result.token
             app.storage.user['language'] = result.actor.language
             ui.navigate.to(target or access.HOME.get(result.actor.role, '/'))
@@ -75,8 +75,14 @@ def register() -> None:
             ui.select(
                 LANGUAGE_NAMES,
                 value=current_language(),
-                on_change=lambda e: (app.storage.user.__setitem__('language', e.value), ui.navigate.reload()),
-            ).props('dense borderless').classes('self-end')
+                on_change=lambda e: _choose_language(e.value),
+            ).props('dense borderless').classes('self-end').mark('login-language')
+
+
+def _choose_language(language: str) -> None:
+    """The visitor's own choice, kept in this browser until an account's language replaces it at sign-in."""
+    app.storage.user['language'] = language
+    ui.navigate.reload()
 
 
 def _is_local(target: str) -> bool:

@@ -20,7 +20,7 @@ from domain import access, audit, auth, users
 from domain.access import Actor
 from domain.errors import DomainError, SessionExpired
 
-from .i18n import LANGUAGE_NAMES, t
+from .i18n import LANGUAGE_NAMES, error_text, t
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ async def perform(function: Callable[..., Any], *args: Any, success: str | None 
         ui.navigate.to('/login')
         return FAILED
     except DomainError as error:
-        ui.notify(t(str(error)), type='warning')
+        ui.notify(error_text(error), type='warning')
         return FAILED
     if success:
         ui.notify(success, type='positive')
