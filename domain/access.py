@@ -137,7 +137,7 @@ class Actor:
     user_id: int | None = None
     address: str = ''
     session: str | None = field(default=None, repr=False)  # hash of the login session's token
-    language: str = 'en'
+    language: str = ''  # the account's language; '': the browser's, else the clinic's
 
     @property
     def is_user(self) -> bool:

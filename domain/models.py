@@ -49,7 +49,7 @@ class User(SQLModel, table=True):
     full_name: str = Field(default='', max_length=200)
     role: str = Field(max_length=20)
     password_hash: str = Field(max_length=255)
-    language: str = Field(default='en', max_length=5)
+    language: str = Field(default='', max_length=5)  # '': the browser's language, else the clinic's
     active: bool = True
     created_at: datetime = Field(default_factory=clock.now)
     password_changed_at: datetime = Field(default_factory=clock.now)
@@ -367,7 +367,7 @@ class UserCreate(SQLModel):
     full_name: str = ''
     role: str = Role.RECEPTIONIST.value
     password: str = ''
-    language: str = 'en'
+    language: str = ''  # '': follow the browser
 
 
 class PatientCreate(SQLModel):

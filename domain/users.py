@@ -119,7 +119,7 @@ def disable(username: str, *, by: Actor) -> User:
 
 
 def set_language(language: str, *, by: Actor) -> None:
-    """A user's preferred language for screens."""
+    """A user's preferred language for screens ('': the browser's, else the clinic's)."""
     _check_language(language)
     if by.user_id is None:
         return
@@ -128,15 +128,6 @@ def set_language(language: str, *, by: Actor) -> None:
         if user is not None:
             user.language = language
             session.add(user)
-
-
-def language_of(user_id: int | None) -> str:
-    """The preferred language of a user, English when unknown."""
-    if user_id is None:
-        return 'en'
-    with db.reading() as session:
-        user = session.get(User, user_id)
-    return user.language if user else 'en'
 
 
 def count_admins() -> int:
@@ -171,5 +162,5 @@ def _check_role(role: str) -> None:
 
 
 def _check_language(language: str) -> None:
-    if language not in LANGUAGES:
+    if language and language not in LANGUAGES:  # '' follows the browser
         raise InvalidInput('Unknown language {language}', {'language': 'unknown'}, language=language)

@@ -190,3 +190,15 @@ async def test_a_refusal_is_shown_in_the_accounts_language(screens: User, clinic
     screens.find(marker='repeat-password').type('a new long passphrase')
     screens.find(marker='change-password').click()
     await screens.should_see('Das aktuelle Passwort ist falsch', retries=50)
+
+
+async def test_an_account_without_a_language_follows_the_browser(screens: User, clinic: Clinic) -> None:
+    screens.http_client.headers['Accept-Language'] = 'es-ES,es;q=0.9'
+    await _sign_in(screens, clinic.admin)
+    await screens.should_see('Bienvenido, admin1')
+
+
+def test_an_account_may_go_back_to_following_the_browser(clinic: Clinic) -> None:
+    users.set_language('de', by=clinic.admin.actor)
+    users.set_language('', by=clinic.admin.actor)
+    assert users.get_by_username('admin1', by=clinic.admin.actor).language == ''

@@ -6,7 +6,7 @@ from domain import users
 from domain.access import Actor
 from domain.models import Role
 
-from .i18n import LANGUAGE_NAMES, t
+from .i18n import language_choices, t
 from .shell import FAILED, current_actor, perform, screen
 
 
@@ -39,7 +39,7 @@ def register() -> None:
         with ui.card().classes('w-full max-w-md'):
             ui.label(f'{actor.username} · {t(Role(actor.role).value)}').classes('text-subtitle1')
             ui.select(
-                LANGUAGE_NAMES, value=actor.language, label=t('Language'), on_change=lambda e: choose(e.value)
+                language_choices(), value=actor.language, label=t('Language'), on_change=lambda e: choose(e.value)
             ).classes('w-full').mark('account-language')
         with ui.card().classes('w-full max-w-md'):
             ui.label(t('Change password')).classes('text-h6')

@@ -27,6 +27,11 @@ DEFAULT = 'en'
 _clinic_language = DEFAULT  # PACS_LANGUAGE, set once at start-up
 
 
+def language_choices() -> dict[str, str]:
+    """What an account may choose: follow the browser ('') or one of the five languages."""
+    return {'': t('As the browser says'), **LANGUAGE_NAMES}
+
+
 def set_clinic_language(language: str) -> None:
     """The language when neither the account nor the browser names one (PACS_LANGUAGE)."""
     global _clinic_language
