@@ -1,0 +1,70 @@
+"""The draft editor as its tab closes: typing since the last autosave is kept; a report signed since is left alone."""
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+import pytest
+from nicegui.testing import User
+
+from domain import reporting, templates
+from domain.models import ReportDraft
+from tests.conftest import Clinic
+from tests.report_fixtures import ABDOMEN_VALUES, make_study, template_id
+from ui import report_editor
+
+
+@pytest.fixture(autouse=True)
+def _reports(clinic: Clinic, monkeypatch: pytest.MonkeyPatch) -> None:
+    reporting.configure(clinic.data_dir)
+    templates.seed_shipped()
+    monkeypatch.setattr(report_editor, 'AUTOSAVE_S', 3600.0)  # only closing the tab can save
+
+
+async def test_what_was_typed_since_the_last_autosave_is_saved_when_the_tab_closes(
+    radiologist: User, clinic: Clinic
+) -> None:
+    report_id = reporting.start(make_study().study_id, template_id('us-abdomen'), by=clinic.radiologist.actor).id
+    await radiologist.open(f'/reports/{report_id}')
+    await radiologist.should_see(marker='saved-by')
+    radiologist.find(marker='field-liver_right_lobe').type('131')
+    await radiologist.should_see('Unsaved changes…')
+    _close_tab(radiologist)
+    await _eventually(lambda: _saved(report_id, clinic).values.get('liver_right_lobe') == '131', 'the save on closing')
+
+
+async def test_closing_the_tab_of_a_report_finalised_elsewhere_leaves_it_as_signed(
+    radiologist: User, clinic: Clinic, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = clinic.radiologist.actor
+    report_id = reporting.start(make_study().study_id, template_id('us-abdomen'), by=writer).id
+    await radiologist.open(f'/reports/{report_id}')
+    await radiologist.should_see(marker='saved-by')
+    radiologist.find(marker='field-liver_right_lobe').type('999')
+    reporting.save_draft(report_id, ReportDraft(values=ABDOMEN_VALUES, impression='<p>Normal.</p>'), by=writer)
+    reporting.finalise(report_id, by=writer)  # in another tab
+    caplog.set_level(logging.INFO, logger='ui.report_editor')
+    _close_tab(radiologist)
+    await _eventually(lambda: 'not saved as its tab closed' in caplog.text, 'the refused save on closing')
+    assert _saved(report_id, clinic).state == 'final'
+    assert _saved(report_id, clinic).values['liver_right_lobe'] == '142'
+
+
+def _close_tab(user: User) -> None:
+    """What NiceGUI does when the browser's socket goes away: call the page's disconnect handlers."""
+    client = user.client
+    assert client is not None
+    for handler in client.disconnect_handlers:
+        client.safe_invoke(handler)
+
+
+def _saved(report_id: int, clinic: Clinic):
+    return reporting.view(report_id, by=clinic.admin.actor, audited=False).report
+
+
+async def _eventually(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f'waited {timeout:.0f} s for {what}'
+        await asyncio.sleep(0.05)
