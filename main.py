@@ -50,7 +50,7 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
 
     import ui as screens
     from jobs import broker
-    from ui import health, i18n, live
+    from ui import asgi, health, i18n, live
 
     _open_database(settings, migrate=True)
     _ensure_first_admin(settings)
@@ -60,11 +60,18 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
     screens.register_pages()
     if settings.dicom_listener:
         listener = _start_dicom(settings)
-        health.register(settings.data_dir, {'broker': broker.ping, 'dicom': listener.is_up})
+        health.register(
+            settings.data_dir,
+            {'broker': broker.ping, 'dicom': listener.is_up},
+            min_free_disk_mb=settings.min_free_disk_mb,
+        )
         app.on_shutdown(listener.stop)
     else:  # the listener runs as its own `scp` process
-        health.register(settings.data_dir, {'broker': broker.ping, 'dicom': None})
+        health.register(
+            settings.data_dir, {'broker': broker.ping, 'dicom': None}, min_free_disk_mb=settings.min_free_disk_mb
+        )
     app.on_startup(live.start_bridge)
+    asgi.install(app)  # NOTE: with ui.run's gzip_middleware_factory=None; see ui/asgi.py
     app.on_shutdown(broker.stop_workers)
     app.on_shutdown(db.dispose)
     log.info('serving on http://%s:%s (data in %s)', settings.http_host, settings.http_port, settings.data_dir)
@@ -79,6 +86,7 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
         favicon='🩻',
         uvicorn_logging_level='warning',
         reconnect_timeout=10.0,
+        gzip_middleware_factory=None,  # ui.asgi.install added it inside the edge
     )
     return 0
 

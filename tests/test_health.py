@@ -41,3 +41,20 @@ async def test_health_is_503_when_the_database_is_unreachable(user: User, tmp_pa
         db.dispose()
     assert response.status_code == 503
     assert response.json()['database'] == 'down'
+
+
+async def test_health_is_503_when_free_disk_is_below_the_configured_minimum(user: User, clinic: Clinic) -> None:
+    health.register(clinic.data_dir, {'broker': lambda: True}, min_free_disk_mb=10**12)  # more than any disk holds
+    response = await user.http_client.get('/health')
+    assert response.status_code == 503
+    body = response.json()
+    assert body['status'] == 'degraded'
+    assert body['reason'] == f'free disk below {10**12} MB'
+    assert body['min_free_disk_bytes'] == 10**12 * 1024 * 1024
+
+
+async def test_health_is_ok_when_the_configured_minimum_of_free_disk_is_met(user: User, clinic: Clinic) -> None:
+    health.register(clinic.data_dir, {'broker': lambda: True}, min_free_disk_mb=0)
+    response = await user.http_client.get('/health')
+    assert response.status_code == 200
+    assert 'reason' not in response.json()

@@ -8,13 +8,14 @@ import time
 from pathlib import Path
 
 import httpx
+from nicegui import __version__ as nicegui_version
 
 from tests.browser.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _serve(data_dir: Path, **env: str) -> tuple[subprocess.Popen, str]:
+def _serve(data_dir: Path, *options: str, log: Path | None = None, **env: str) -> tuple[subprocess.Popen, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(('PACS_', 'PYTEST', 'NICEGUI'))}
     http_port = free_port()
     environment.update(
@@ -24,12 +25,13 @@ def _serve(data_dir: Path, **env: str) -> tuple[subprocess.Popen, str]:
         PACS_ADMIN_PASSWORD='serve admin password',
         **env,
     )
+    output = log.open('w') if log else subprocess.DEVNULL
     process = subprocess.Popen(
-        [sys.executable, 'main.py', 'serve'],
+        [sys.executable, 'main.py', *options, 'serve'],
         cwd=ROOT,
         env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
     )
     return process, f'http://127.0.0.1:{http_port}/health'
 
@@ -73,3 +75,40 @@ def test_serve_runs_the_listener_by_default(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_serve_judges_free_disk_against_pacs_min_free_disk_mb(tmp_path: Path) -> None:
+    process, url = _serve(tmp_path / 'data', PACS_DICOM_PORT=str(free_port()), PACS_MIN_FREE_DISK_MB=str(10**12))
+    try:
+        response = _health(process, url)
+        assert response.status_code == 503
+        assert response.json()['reason'] == f'free disk below {10**12} MB'
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_a_browser_that_leaves_mid_request_leaves_no_traceback_in_the_log(tmp_path: Path) -> None:
+    log = tmp_path / 'serve.log'
+    process, url = _serve(tmp_path / 'data', '--verbose', log=log, PACS_DICOM_PORT=str(free_port()))
+    try:
+        assert _health(process, url).status_code == 200
+        port = int(url.split(':')[2].split('/')[0])
+        for attempt in range(10):  # a page's script, asked for and abandoned at once, as when a person clicks on
+            encoding = b'Accept-Encoding: gzip\r\n' if attempt % 2 else b''
+            with socket.create_connection(('127.0.0.1', port)) as browser:
+                browser.sendall(
+                    f'GET /_nicegui/{nicegui_version}/static/nicegui.js HTTP/1.1\r\nHost: clinic\r\n'.encode()
+                    + encoding
+                    + b'\r\n'
+                )
+        deadline = time.monotonic() + 30
+        while 'the browser left during the request' not in log.read_text():
+            assert time.monotonic() < deadline, f'no departure noted: {log.read_text()[-3000:]}'
+            time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    text = log.read_text()
+    assert 'Traceback' not in text, text[text.index('Traceback') - 500 :][:3000]
+    assert ' ERROR ' not in text and 'ERROR:' not in text

@@ -7,6 +7,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from nicegui import app, ui
 
+from . import asgi
 from .i18n import t
 
 log = logging.getLogger(__name__)
@@ -18,9 +19,11 @@ def register() -> None:
     app.on_page_exception(_error_page)
 
     @app.exception_handler(Exception)
-    async def _on_route_error(_request: Request, error: Exception) -> JSONResponse:
-        log.error('unhandled error in a route', exc_info=error)
-        return JSONResponse({'detail': 'Internal error'}, status_code=500)
+    async def _on_route_error(request: Request, error: Exception) -> JSONResponse:
+        # Routes' errors are answered by ui.asgi.ClientEdge; this sees only faults in the middleware around it.
+        error_id = asgi.new_error_id()
+        log.error('error %s in route %s %s', error_id, request.method, asgi.route_of(request.scope), exc_info=error)
+        return asgi.error_response(error_id)
 
 
 def _on_handler_error(error: Exception) -> None:

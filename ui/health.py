@@ -5,32 +5,40 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fastapi.responses import JSONResponse
-from nicegui import app, run
+from nicegui import Client, app, run
 
 from domain import db, studies, viewing, work
+from domain.settings import Settings
 
-MIN_FREE_BYTES = 100 * 1024 * 1024
-
+DEFAULT_MIN_FREE_DISK_MB: int = Settings.model_fields['min_free_disk_mb'].default
 
 Check = Callable[[], bool] | None  # None: that part does not run in this process
 
 
-def register(data_dir: Path, checks: dict[str, Check]) -> None:
-    """Serve /health; `checks` are the broker and DICOM listener probes main.py wires in."""
+def register(data_dir: Path, checks: dict[str, Check], *, min_free_disk_mb: int = DEFAULT_MIN_FREE_DISK_MB) -> None:
+    """Serve /health; `checks` are the broker and DICOM listener probes main.py wires in.
+
+    Free disk below `min_free_disk_mb` (PACS_MIN_FREE_DISK_MB, the same limit at which C-STORE refuses) is degraded.
+    """
 
     @app.get('/health', include_in_schema=False)
     async def health() -> JSONResponse:
-        report = await run.io_bound(_report, data_dir, checks)
+        report = await run.io_bound(_report, data_dir, checks, min_free_disk_mb=min_free_disk_mb)
+        if report is None:  # the server is stopping
+            return JSONResponse({'status': 'degraded', 'reason': 'stopping'}, status_code=503)
         return JSONResponse(report, status_code=200 if report['status'] == 'ok' else 503)
 
 
-def _report(data_dir: Path, checks: dict[str, Check]) -> dict:
+def _report(data_dir: Path, checks: dict[str, Check], *, min_free_disk_mb: int = DEFAULT_MIN_FREE_DISK_MB) -> dict:
     database = db.ping()
     probes = {name: bool(check()) for name, check in checks.items() if check is not None}
     free = shutil.disk_usage(data_dir if data_dir.exists() else Path('.')).free
-    healthy = database and all(probes.values()) and free >= MIN_FREE_BYTES
+    reasons = [] if database else ['database down']
+    reasons += [f'{name} down' for name, up in probes.items() if not up]
+    if free < min_free_disk_mb * 1024 * 1024:
+        reasons.append(f'free disk below {min_free_disk_mb} MB')
     report: dict = {
-        'status': 'ok' if healthy else 'degraded',
+        'status': 'degraded' if reasons else 'ok',
         'database': 'ok' if database else 'down',
         **{name: 'off' for name, check in checks.items() if check is None},
         **{name: 'ok' if up else 'down' for name, up in probes.items()},
@@ -38,5 +46,9 @@ def _report(data_dir: Path, checks: dict[str, Check]) -> dict:
         'pending_instances': studies.pending_instances() if database else None,
         'missing_files': viewing.missing_files() if database else None,  # indexed images whose file is gone
         'free_disk_bytes': free,
+        'min_free_disk_bytes': min_free_disk_mb * 1024 * 1024,
+        'ui_clients': len(Client.instances),  # pages held for browsers; a tab that left is dropped after its timeout
     }
+    if reasons:
+        report['reason'] = '; '.join(reasons)
     return report

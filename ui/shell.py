@@ -20,7 +20,7 @@ from domain import access, audit, auth, users
 from domain.access import Actor
 from domain.errors import DomainError, SessionExpired
 
-from .i18n import LANGUAGE_NAMES, error_text, t
+from .i18n import LANGUAGE_NAMES, choose_language, error_text, t
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,7 @@ def screen(path: str, *, title: str, frame: bool = True) -> Callable[[Callable[.
                 return RedirectResponse(f'/login?next={quote(target, safe="")}')
             app.storage.client['actor'] = actor
             app.storage.user['language'] = actor.language
+            ui.page_title(f'{t(title)} · ClinicPACS')
             if actor.role not in allowed:
                 await run.io_bound(audit.record_refusal, actor, 'screen.denied', object_type='screen', object_id=path)
                 log.warning('screen %s refused for user %s (%s)', path, actor.user_id, actor.role)
@@ -95,16 +96,20 @@ def screen(path: str, *, title: str, frame: bool = True) -> Callable[[Callable[.
         page.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
             [inspect.Parameter('request', inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request), *params]
         )
-        ui.page(path, title=f'{t(title)} · ClinicPACS')(page)
+        # registered outside any page: the clinic's language; each page then titles itself in its reader's
+        ui.page(path, title=f'{t(title, language=choose_language(None, None))} · ClinicPACS')(page)
         return page
 
     return decorate
 
 
 async def perform(function: Callable[..., Any], *args: Any, success: str | None = None, **kwargs: Any) -> Any:
-    """Call a service off the event loop; show a refusal as a notice (or go to /login) and return FAILED."""
+    """Call a service off the event loop; show a refusal as a notice (or go to /login) and return FAILED.
+
+    A call cancelled because the browser left or the server is stopping is "nothing happened": FAILED, no notice.
+    """
     try:
-        result = await run.io_bound(function, *args, **kwargs)
+        outcome = await run.io_bound(_returned, function, *args, **kwargs)
     except SessionExpired:
         ui.notify(t('Your session has ended; please sign in again'), type='warning')
         ui.navigate.to('/login')
@@ -112,9 +117,12 @@ async def perform(function: Callable[..., Any], *args: Any, success: str | None 
     except DomainError as error:
         ui.notify(error_text(error), type='warning')
         return FAILED
+    if outcome is None:  # NOTE: NiceGUI 4 raises CancelledError here instead of returning None
+        log.debug('%s was cancelled before it answered', getattr(function, '__qualname__', function))
+        return FAILED
     if success:
         ui.notify(success, type='positive')
-    return result
+    return outcome[0]
 
 
 async def sign_out() -> None:
@@ -124,6 +132,11 @@ async def sign_out() -> None:
         await run.io_bound(auth.logout, actor)
     app.storage.user.pop('session', None)
     ui.navigate.to('/login')
+
+
+def _returned(function: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any]:
+    """The service's answer in a tuple, so that run.io_bound's None for a cancelled call stands apart from it."""
+    return (function(*args, **kwargs),)
 
 
 def _frame(actor: Actor, title: str) -> None:
@@ -174,7 +187,8 @@ async def _switch_language(language: str) -> None:
 
 async def _check_session_alive() -> None:
     token = app.storage.user.get('session')
-    if await run.io_bound(auth.resume, token, touch=False) is None:
+    outcome = await run.io_bound(_returned, auth.resume, token, touch=False)
+    if outcome is not None and outcome[0] is None:  # a cancelled check (outcome None) says nothing about the session
         app.storage.user.pop('session', None)
         ui.notify(t('Your session has ended; please sign in again'), type='warning')
         ui.navigate.to('/login')

@@ -1,0 +1,105 @@
+"""The HTTP edge: a browser that leaves mid-request is not an error; a real fault logs one line with an id.
+
+`ClientEdge` is plain ASGI (not Starlette's BaseHTTPMiddleware) and sits inside NiceGUI's own middleware, so
+it sees every route, page and static file. When a browser navigates away, a file answer stops before it
+starts, and NiceGUI's BaseHTTPMiddleware layers would raise "No response returned." with a full traceback;
+here that is noted at DEBUG and closed with an empty 499 the departed browser never reads.
+"""
+
+import logging
+import secrets
+from dataclasses import dataclass
+
+import anyio
+from starlette.applications import Starlette
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import ClientDisconnect
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that went away; nobody receives it
+
+
+def install(app: Starlette) -> None:
+    """Put the edge inside NiceGUI's middleware; call before ui.run, which must then add no gzip of its own."""
+    # NOTE: gzip holds a response's start until its first body; it goes inside the edge so that the edge
+    # knows whether an answer really began (ui.run(gzip_middleware_factory=None) in main.py).
+    app.add_middleware(GZipMiddleware)
+    app.add_middleware(ClientEdge)
+
+
+class ClientEdge:
+    """Answers for the whole web server when a route fails or the browser has already gone."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope['type'] != 'http':
+            await self.app(scope, receive, send)
+            return
+        exchange = _Exchange()
+
+        async def receive_watched() -> Message:
+            message = await receive()
+            if message['type'] == 'http.disconnect':
+                exchange.left = True
+            return message
+
+        async def send_watched(message: Message) -> None:
+            if message['type'] != 'http.response.start':
+                await send(message)
+                return
+            # A file answer cancels its own sending when the browser leaves; a status line cut off half-way
+            # would leave the layers outside without an answer, so it always goes out whole.
+            with anyio.CancelScope(shield=True):
+                await send(message)
+            exchange.started = True
+
+        try:
+            await self.app(scope, receive_watched, send_watched)
+        except Exception as error:
+            if exchange.left or isinstance(error, ClientDisconnect):
+                log.debug('%s %s: the browser left during the request', scope['method'], route_of(scope))
+                await _close_quietly(exchange, send)
+                return
+            error_id = new_error_id()
+            log.error('error %s in route %s %s', error_id, scope['method'], route_of(scope), exc_info=error)
+            if not exchange.started:
+                await error_response(error_id)(scope, receive, send)
+            return
+        if exchange.left:
+            log.debug('%s %s: the browser left during the request', scope['method'], route_of(scope))
+            await _close_quietly(exchange, send)
+
+
+def route_of(scope: Scope) -> str:
+    """The route's pattern (`/dicomweb/studies/{study}`) or else the path; never the query, which may name a patient."""
+    route = scope.get('route')
+    return str(getattr(route, 'path', None) or scope.get('path', '?'))
+
+
+def new_error_id() -> str:
+    """A short id that staff can read out and the administrator can find in the log."""
+    return secrets.token_hex(4)
+
+
+def error_response(error_id: str) -> JSONResponse:
+    """The 500 answer: no details, only the id of the log line."""
+    return JSONResponse({'detail': 'Internal error', 'error_id': error_id}, status_code=500)
+
+
+@dataclass
+class _Exchange:
+    left: bool = False  # the server told us the browser disconnected
+    started: bool = False  # the answer's status line went out
+
+
+async def _close_quietly(exchange: _Exchange, send: Send) -> None:
+    if exchange.started:
+        return
+    exchange.started = True
+    await send({'type': 'http.response.start', 'status': CLIENT_CLOSED_REQUEST, 'headers': []})
+    await send({'type': 'http.response.body', 'body': b'', 'more_body': False})
