@@ -1,13 +1,26 @@
 """Audit: search the trail and check that its hash chain is unbroken."""
 
+from typing import Any
+
 from nicegui import run, ui
 
 from domain import audit
+from domain.access import Actor
 
 from ..i18n import t
 from ..shell import FAILED, current_actor, nav, perform, screen
 
 PAGE_SIZE = 50
+COLUMNS = (
+    ('id', '#'),
+    ('at', 'Time (UTC)'),
+    ('username', 'User'),
+    ('role', 'Role'),
+    ('action', 'Action'),
+    ('object', 'Object'),
+    ('outcome', 'Outcome'),
+    ('address', 'Address'),
+)
 
 
 def register() -> None:
@@ -15,89 +28,83 @@ def register() -> None:
 
     @screen('/admin/audit', title='Audit')
     async def audit_page() -> None:
-        actor = current_actor()
-        state = {'offset': 0}
+        await AuditPage(current_actor()).build()
 
-        @ui.refreshable
-        async def results() -> None:
-            page = await perform(
-                audit.search,
-                by=actor,
-                username=username.value or '',
-                action=action.value or '',
-                object_id=object_id.value or '',
-                offset=state['offset'],
-                limit=PAGE_SIZE,
-            )
-            if page is FAILED:
-                return
-            columns = [
-                {'name': n, 'label': t(label), 'field': n, 'align': 'left'}
-                for n, label in (
-                    ('id', '#'),
-                    ('at', 'Time (UTC)'),
-                    ('username', 'User'),
-                    ('role', 'Role'),
-                    ('action', 'Action'),
-                    ('object', 'Object'),
-                    ('outcome', 'Outcome'),
-                    ('address', 'Address'),
-                )
-            ]
-            rows = [
-                {
-                    'id': e.id,
-                    'at': e.at.strftime('%Y-%m-%d %H:%M:%S'),
-                    'username': e.username,
-                    'role': e.role,
-                    'action': e.action,
-                    'object': f'{e.object_type} {e.object_id}'.strip(),
-                    'outcome': e.outcome,
-                    'address': e.address,
-                }
-                for e in page.rows
-            ]
-            ui.table(columns=columns, rows=rows, row_key='id').props('dense flat').classes('w-full').mark('audit-table')
-            with ui.row().classes('items-center'):
-                ui.button(icon='chevron_left', on_click=lambda: move(-PAGE_SIZE)).props('flat').set_enabled(
-                    state['offset'] > 0
-                )
-                last = min(state['offset'] + PAGE_SIZE, page.total)
-                ui.label(
-                    t(
-                        '{first}–{last} of {total}',
-                        first=state['offset'] + 1 if page.total else 0,
-                        last=last,
-                        total=page.total,
-                    )
-                )
-                ui.button(icon='chevron_right', on_click=lambda: move(PAGE_SIZE)).props('flat').set_enabled(
-                    last < page.total
-                )
 
-        async def move(delta: int) -> None:
-            state['offset'] = max(0, state['offset'] + delta)
-            await results.refresh()
+class AuditPage:
+    """The search form, a page of audit events with paging, and the chain check."""
 
-        async def search() -> None:
-            state['offset'] = 0
-            await results.refresh()
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+        self.offset = 0
 
-        async def verify() -> None:
-            report = await run.io_bound(audit.verify)
-            if report.intact:
-                verdict.set_text(t('Chain intact: {n} events checked', n=report.checked))
-                verdict.classes(replace='text-positive')
-            else:
-                verdict.set_text(t('Chain broken at event {id}', id=report.first_broken_id))
-                verdict.classes(replace='text-negative text-weight-bold')
-
+    async def build(self) -> None:
         with ui.row().classes('items-end gap-2 w-full'):
-            username = ui.input(t('User')).props('dense clearable').mark('audit-user')
-            action = ui.input(t('Action')).props('dense clearable').mark('audit-action')
-            object_id = ui.input(t('Object id')).props('dense clearable')
-            ui.button(t('Search'), icon='search', on_click=search).mark('audit-search')
+            self.username = ui.input(t('User')).props('dense clearable').mark('audit-user')
+            self.action = ui.input(t('Action')).props('dense clearable').mark('audit-action')
+            self.object_id = ui.input(t('Object id')).props('dense clearable')
+            ui.button(t('Search'), icon='search', on_click=self.search).mark('audit-search')
             ui.space()
-            ui.button(t('Verify chain'), icon='verified', on_click=verify).props('outline').mark('audit-verify')
-        verdict = ui.label('').mark('audit-verdict')
-        await results()
+            ui.button(t('Verify chain'), icon='verified', on_click=self.verify).props('outline').mark('audit-verify')
+        self.verdict = ui.label('').mark('audit-verdict')
+        await self.results()
+
+    @ui.refreshable_method
+    async def results(self) -> None:
+        page = await perform(
+            audit.search,
+            by=self.actor,
+            username=self.username.value or '',
+            action=self.action.value or '',
+            object_id=self.object_id.value or '',
+            offset=self.offset,
+            limit=PAGE_SIZE,
+        )
+        if page is FAILED:
+            return
+        columns = [{'name': n, 'label': t(label), 'field': n, 'align': 'left'} for n, label in COLUMNS]
+        rows = [_row(event) for event in page.rows]
+        ui.table(columns=columns, rows=rows, row_key='id').props('dense flat').classes('w-full').mark('audit-table')
+        self.pager(page.total)
+
+    def pager(self, total: int) -> None:
+        with ui.row().classes('items-center'):
+            ui.button(icon='chevron_left', on_click=lambda: self.move(-PAGE_SIZE)).props('flat').set_enabled(
+                self.offset > 0
+            )
+            last = min(self.offset + PAGE_SIZE, total)
+            first = self.offset + 1 if total else 0
+            ui.label(t('{first}–{last} of {total}', first=first, last=last, total=total))
+            ui.button(icon='chevron_right', on_click=lambda: self.move(PAGE_SIZE)).props('flat').set_enabled(
+                last < total
+            )
+
+    async def move(self, delta: int) -> None:
+        self.offset = max(0, self.offset + delta)
+        await self.results.refresh()
+
+    async def search(self) -> None:
+        self.offset = 0
+        await self.results.refresh()
+
+    async def verify(self) -> None:
+        report = await run.io_bound(audit.verify)
+        if report.intact:
+            self.verdict.set_text(t('Chain intact: {n} events checked', n=report.checked))
+            self.verdict.classes(replace='text-positive')
+        else:
+            self.verdict.set_text(t('Chain broken at event {id}', id=report.first_broken_id))
+            self.verdict.classes(replace='text-negative text-weight-bold')
+
+
+def _row(event: Any) -> dict[str, Any]:
+    return {
+        'id': event.id,
+        'at': event.at.strftime('%Y-%m-%d %H:%M:%S'),
+        'username': event.username,
+        'role': event.role,
+        'action': event.action,
+        'object': f'{event.object_type} {event.object_id}'.strip(),
+        'outcome': event.outcome,
+        'address': event.address,
+    }

@@ -4,14 +4,18 @@ Also the clinic logo printed in every report's header.
 """
 
 import json
+from typing import Any
 
 from nicegui import events as ui_events
 from nicegui import ui
 
 from domain import options, reporting, templates
+from domain.access import Actor
 
 from ..i18n import t
 from ..shell import FAILED, current_actor, nav, perform, screen
+
+BLANK = {'name': {'en': ''}, 'sections': [], 'calculator': None, 'impression_normal': {}}
 
 
 def register() -> None:
@@ -19,109 +23,121 @@ def register() -> None:
 
     @screen('/admin/templates', title='Templates')
     async def templates_page() -> None:
-        actor = current_actor()
-        chosen: dict = {'code': None}
+        await TemplatesPage(current_actor()).build()
 
-        @ui.refreshable
-        async def listing() -> None:
-            rows = await perform(templates.current, by=actor, include_inactive=True)
-            if rows is FAILED:
-                return
-            for row in rows:
-                with ui.row().classes('items-center gap-3 w-full').mark(f'template-{row.code}'):
-                    ui.button(row.name, on_click=lambda r=row: edit(r.code)).props('flat no-caps').mark(
-                        f'edit-{row.code}'
-                    )
-                    ui.label(f'{row.code} · v{row.version} · {row.modality or "—"}').classes('text-grey-7')
-                    ui.space()
-                    ui.switch(
-                        t('offered'), value=row.active, on_change=lambda e, c=row.code: set_active(c, e.value)
-                    ).mark(f'active-{row.code}')
 
-        async def set_active(code: str, active: bool) -> None:
-            await perform(templates.set_active, code, active, by=actor, success=t('Saved'))
+class TemplatesPage:
+    """The template list with its offered switches, the JSON editor of the chosen one, and the logo."""
 
-        @ui.refreshable
-        async def editor() -> None:
-            if chosen['code'] is None:
-                ui.label(t('Choose a template to edit, or start a new one')).classes('text-grey-7')
-                return
-            history = await perform(templates.versions, chosen['code'], by=actor) if chosen['code'] else []
-            if history is FAILED:
-                return
-            latest = history[0] if history else None
-            data = (
-                templates.definition(latest).model_dump()
-                if latest
-                else {'name': {'en': ''}, 'sections': [], 'calculator': None, 'impression_normal': {}}
-            )
-            code = ui.input(t('Code'), value=chosen['code'] or '').classes('w-64').mark('template-code')
-            code.set_enabled(latest is None)
-            modality = (
-                ui.input(t('Modality'), value=latest.modality if latest else '')
-                .classes('w-32')
-                .mark('template-modality')
-            )
-            text = (
-                ui.textarea(t('Definition (JSON)'), value=json.dumps(data, ensure_ascii=False, indent=2))
-                .classes('w-full font-mono')
-                .props('rows=24')
-                .mark('template-definition')
-            )
-            if latest:
-                ui.label(
-                    t(
-                        'Version {n} by {who} on {when}',
-                        n=latest.version,
-                        who=latest.created_by,
-                        when=latest.created_at.strftime('%Y-%m-%d %H:%M'),
-                    )
-                ).classes('text-caption text-grey-7')
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+        self.code: str | None = None  # None: nothing chosen; '': a new template
 
-            async def save() -> None:
-                try:
-                    parsed = json.loads(text.value)
-                except json.JSONDecodeError as error:
-                    ui.notify(t('Not valid JSON: {error}', error=str(error)), type='warning')
-                    return
-                if not isinstance(parsed, dict):
-                    ui.notify(t('The definition must be a JSON object'), type='warning')
-                    return
-                saved = await perform(templates.save_version, code.value, parsed, modality=modality.value, by=actor)
-                if saved is FAILED:
-                    return  # what was typed stays in the editor
-                ui.notify(t('Saved as version {n}', n=saved.version), type='positive')
-                chosen['code'] = saved.code
-                await listing.refresh()
-                await editor.refresh()
-
-            ui.button(t('Save as new version'), icon='save', on_click=save).mark('save-template')
-
-        async def edit(code: str | None) -> None:
-            chosen['code'] = code
-            await editor.refresh()
-
+    async def build(self) -> None:
         with ui.row().classes('w-full items-start gap-6 no-wrap'):
             with ui.card().classes('w-1/3 min-w-80'):
                 ui.label(t('Templates')).classes('text-h6')
-                await listing()
-                ui.button(t('New template'), icon='add', on_click=lambda: edit('')).props('outline').mark(
+                await self.listing()
+                ui.button(t('New template'), icon='add', on_click=lambda: self.edit('')).props('outline').mark(
                     'new-template'
                 )
             with ui.card().classes('grow'):
-                await editor()
+                await self.editor()
+        await self.logo()
 
+    @ui.refreshable_method
+    async def listing(self) -> None:
+        rows = await perform(templates.current, by=self.actor, include_inactive=True)
+        if rows is FAILED:
+            return
+        for row in rows:
+            with ui.row().classes('items-center gap-3 w-full').mark(f'template-{row.code}'):
+                ui.button(row.name, on_click=lambda r=row: self.edit(r.code)).props('flat no-caps').mark(
+                    f'edit-{row.code}'
+                )
+                ui.label(f'{row.code} · v{row.version} · {row.modality or "—"}').classes('text-grey-7')
+                ui.space()
+                ui.switch(
+                    t('offered'), value=row.active, on_change=lambda e, c=row.code: self.set_active(c, e.value)
+                ).mark(f'active-{row.code}')
+
+    async def set_active(self, code: str, active: bool) -> None:
+        await perform(templates.set_active, code, active, by=self.actor, success=t('Saved'))
+
+    async def edit(self, code: str | None) -> None:
+        self.code = code
+        await self.editor.refresh()
+
+    @ui.refreshable_method
+    async def editor(self) -> None:
+        if self.code is None:
+            ui.label(t('Choose a template to edit, or start a new one')).classes('text-grey-7')
+            return
+        history = await perform(templates.versions, self.code, by=self.actor) if self.code else []
+        if history is FAILED:
+            return
+        latest = history[0] if history else None
+        data = templates.definition(latest).model_dump() if latest else BLANK
+        code = ui.input(t('Code'), value=self.code).classes('w-64').mark('template-code')
+        code.set_enabled(latest is None)
+        modality = (
+            ui.input(t('Modality'), value=latest.modality if latest else '').classes('w-32').mark('template-modality')
+        )
+        text = (
+            ui.textarea(t('Definition (JSON)'), value=json.dumps(data, ensure_ascii=False, indent=2))
+            .classes('w-full font-mono')
+            .props('rows=24')
+            .mark('template-definition')
+        )
+        if latest:
+            ui.label(
+                t(
+                    'Version {n} by {who} on {when}',
+                    n=latest.version,
+                    who=latest.created_by,
+                    when=latest.created_at.strftime('%Y-%m-%d %H:%M'),
+                )
+            ).classes('text-caption text-grey-7')
+        ui.button(
+            t('Save as new version'), icon='save', on_click=lambda: self.save(code.value, modality.value, text.value)
+        ).mark('save-template')
+
+    async def save(self, code: str, modality: str, text: str) -> None:
+        parsed = _definition(text)
+        if parsed is None:
+            return
+        saved = await perform(templates.save_version, code, parsed, modality=modality, by=self.actor)
+        if saved is FAILED:
+            return  # what was typed stays in the editor
+        ui.notify(t('Saved as version {n}', n=saved.version), type='positive')
+        self.code = saved.code
+        await self.listing.refresh()
+        await self.editor.refresh()
+
+    async def logo(self) -> None:
         with ui.card().classes('w-full max-w-xl'):
             ui.label(t('Logo in the report header')).classes('text-h6')
             logo = await perform(options.get, 'clinic_logo')
             if logo and logo is not FAILED:
                 kind = 'jpeg' if logo.startswith('/9j/') else 'png'
                 ui.image(f'data:image/{kind};base64,{logo}').classes('w-48').mark('logo-preview')
-
-            async def uploaded(event: ui_events.UploadEventArguments) -> None:
-                data = await event.file.read()
-                await perform(reporting.set_logo, data, by=actor, success=t('Logo saved'))
-
-            ui.upload(on_upload=uploaded, auto_upload=True, max_file_size=reporting.LOGO_MAX_BYTES).props(
+            ui.upload(on_upload=self.uploaded, auto_upload=True, max_file_size=reporting.LOGO_MAX_BYTES).props(
                 'accept="image/png,image/jpeg"'
             ).mark('logo-upload')
+
+    async def uploaded(self, event: ui_events.UploadEventArguments) -> None:
+        data = await event.file.read()
+        await perform(reporting.set_logo, data, by=self.actor, success=t('Logo saved'))
+
+
+def _definition(text: str) -> dict[str, Any] | None:
+    """The typed definition as a JSON object, or None after telling the user what is wrong with it."""
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as error:
+        ui.notify(t('Not valid JSON: {error}', error=str(error)), type='warning')
+        return None
+    if not isinstance(parsed, dict):
+        ui.notify(t('The definition must be a JSON object'), type='warning')
+        return None
+    return parsed

@@ -3,10 +3,11 @@
 from nicegui import run, ui
 
 from domain import auth, events, users
-from domain.models import Role, UserCreate
+from domain.access import Actor
+from domain.models import Role, User, UserCreate
 
 from .. import live
-from ..i18n import LANGUAGE_NAMES, t
+from ..i18n import language_choices, t
 from ..shell import FAILED, current_actor, nav, perform, screen
 
 ROLE_OPTIONS = {role.value: role.value for role in Role}
@@ -17,100 +18,106 @@ def register() -> None:
 
     @screen('/admin/users', title='Users')
     async def users_page() -> None:
-        actor = current_actor()
-        form = UserCreate()  # kept while the dialog is open, so a refused form loses nothing
+        await UsersPage(current_actor()).build()
 
-        @ui.refreshable
-        async def rows() -> None:
-            accounts = await perform(users.list_all, by=actor)
-            if accounts is FAILED:
-                return
-            with ui.grid(columns='1fr 1.5fr 10rem 7rem auto').classes('w-full items-center gap-x-4 gap-y-1'):
-                for heading in ('Username', 'Name', 'Role', 'State', ''):
-                    ui.label(t(heading)).classes('text-caption text-grey-7')
-                for account in accounts:
-                    ui.label(account.username).mark(f'user-{account.username}')
-                    ui.label(account.full_name)
-                    ui.select(
-                        {k: t(k) for k in ROLE_OPTIONS},
-                        value=account.role,
-                        on_change=lambda e, u=account.username: change_role(u, e.value),
-                    ).props('dense').mark(f'role-{account.username}')
-                    ui.label(t('active') if account.active else t('disabled')).classes(
-                        'text-positive' if account.active else 'text-grey'
-                    )
-                    with ui.row().classes('gap-1'):
-                        ui.button(icon='key', on_click=lambda u=account.username: reset_dialog(u)).props(
-                            'flat dense'
-                        ).tooltip(t('Reset password')).mark(f'reset-{account.username}')
-                        ui.button(icon='lock_open', on_click=lambda u=account.username: unlock(u)).props(
-                            'flat dense'
-                        ).tooltip(t('Unlock')).mark(f'unlock-{account.username}')
-                        ui.button(
-                            icon='person_off' if account.active else 'person',
-                            on_click=lambda u=account.username, a=account.active: set_active(u, not a),
-                        ).props('flat dense').tooltip(t('Disable') if account.active else t('Enable')).mark(
-                            f'toggle-{account.username}'
-                        )
 
-        async def change_role(username: str, role: str) -> None:
-            await perform(users.update, username, by=actor, role=role, success=t('Role changed'))
-            await rows.refresh()
+class UsersPage:
+    """The staff accounts with their role, state and actions, and the dialog that adds one."""
 
-        async def set_active(username: str, active: bool) -> None:
-            await perform(
-                users.update,
-                username,
-                by=actor,
-                active=active,
-                success=t('Account enabled') if active else t('Account disabled'),
-            )
-            await rows.refresh()
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+        self.form = UserCreate()  # kept while the dialog is open, so a refused form loses nothing
 
-        async def unlock(username: str) -> None:
-            await run.io_bound(auth.unlock, username)
-            ui.notify(t('Account unlocked'), type='positive')
-
-        async def add() -> None:
-            if await perform(users.create, form, by=actor, success=t('User added')) is FAILED:
-                return  # the dialog stays open with what was typed
-            form.username = form.full_name = form.password = ''
-            add_dialog.close()
-            await rows.refresh()
-
-        def reset_dialog(username: str) -> None:
-            with ui.dialog() as dialog, ui.card():
-                ui.label(t('New password for {name}', name=username)).classes('text-subtitle1')
-                password = ui.input(t('New password'), password=True).mark('reset-password')
-
-                async def save() -> None:
-                    if (
-                        await perform(
-                            users.set_password, username, password.value, by=actor, success=t('Password changed')
-                        )
-                        is not FAILED
-                    ):
-                        dialog.close()
-
-                with ui.row():
-                    ui.button(t('Save'), on_click=save).mark('reset-save')
-                    ui.button(t('Cancel'), on_click=dialog.close).props('flat')
-            dialog.open()
-
-        with ui.dialog() as add_dialog, ui.card().classes('w-96'):
-            ui.label(t('Add a user')).classes('text-h6')
-            ui.input(t('Username')).bind_value(form, 'username').classes('w-full').mark('new-username')
-            ui.input(t('Full name')).bind_value(form, 'full_name').classes('w-full').mark('new-full-name')
-            ui.select({k: t(k) for k in ROLE_OPTIONS}, label=t('Role')).bind_value(form, 'role').classes('w-full').mark(
-                'new-role'
-            )
-            ui.select(LANGUAGE_NAMES, label=t('Language')).bind_value(form, 'language').classes('w-full')
-            ui.input(t('Password'), password=True).bind_value(form, 'password').classes('w-full').mark('new-password')
-            with ui.row():
-                ui.button(t('Add'), on_click=add).mark('add-save')
-                ui.button(t('Cancel'), on_click=add_dialog.close).props('flat')
-
-        ui.button(t('Add a user'), icon='person_add', on_click=add_dialog.open).mark('add-user')
+    async def build(self) -> None:
+        self.add_dialog = self.new_user_dialog()
+        ui.button(t('Add a user'), icon='person_add', on_click=self.add_dialog.open).mark('add-user')
         with ui.card().classes('w-full'):
-            await rows()
-        live.on(events.UserChanged).subscribe(rows.refresh)
+            await self.rows()
+        live.on(events.UserChanged).subscribe(self.rows.refresh)
+
+    @ui.refreshable_method
+    async def rows(self) -> None:
+        accounts = await perform(users.list_all, by=self.actor)
+        if accounts is FAILED:
+            return
+        with ui.grid(columns='1fr 1.5fr 10rem 7rem auto').classes('w-full items-center gap-x-4 gap-y-1'):
+            for heading in ('Username', 'Name', 'Role', 'State', ''):
+                ui.label(t(heading)).classes('text-caption text-grey-7')
+            for account in accounts:
+                self.row(account)
+
+    def row(self, account: User) -> None:
+        name = account.username
+        ui.label(name).mark(f'user-{name}')
+        ui.label(account.full_name)
+        ui.select(
+            {k: t(k) for k in ROLE_OPTIONS}, value=account.role, on_change=lambda e: self.change_role(name, e.value)
+        ).props('dense').mark(f'role-{name}')
+        ui.label(t('active') if account.active else t('disabled')).classes(
+            'text-positive' if account.active else 'text-grey'
+        )
+        with ui.row().classes('gap-1'):
+            ui.button(icon='key', on_click=lambda: self.reset_dialog(name)).props('flat dense').tooltip(
+                t('Reset password')
+            ).mark(f'reset-{name}')
+            ui.button(icon='lock_open', on_click=lambda: self.unlock(name)).props('flat dense').tooltip(
+                t('Unlock')
+            ).mark(f'unlock-{name}')
+            ui.button(
+                icon='person_off' if account.active else 'person',
+                on_click=lambda: self.set_active(name, not account.active),
+            ).props('flat dense').tooltip(t('Disable') if account.active else t('Enable')).mark(f'toggle-{name}')
+
+    async def change_role(self, username: str, role: str) -> None:
+        await perform(users.update, username, by=self.actor, role=role, success=t('Role changed'))
+        await self.rows.refresh()
+
+    async def set_active(self, username: str, active: bool) -> None:
+        success = t('Account enabled') if active else t('Account disabled')
+        await perform(users.update, username, by=self.actor, active=active, success=success)
+        await self.rows.refresh()
+
+    async def unlock(self, username: str) -> None:
+        await run.io_bound(auth.unlock, username)
+        ui.notify(t('Account unlocked'), type='positive')
+
+    def new_user_dialog(self) -> ui.dialog:
+        with ui.dialog() as dialog, ui.card().classes('w-96'):
+            ui.label(t('Add a user')).classes('text-h6')
+            ui.input(t('Username')).bind_value(self.form, 'username').classes('w-full').mark('new-username')
+            ui.input(t('Full name')).bind_value(self.form, 'full_name').classes('w-full').mark('new-full-name')
+            ui.select({k: t(k) for k in ROLE_OPTIONS}, label=t('Role')).bind_value(self.form, 'role').classes(
+                'w-full'
+            ).mark('new-role')
+            ui.select(language_choices(), label=t('Language')).bind_value(self.form, 'language').classes('w-full')
+            ui.input(t('Password'), password=True).bind_value(self.form, 'password').classes('w-full').mark(
+                'new-password'
+            )
+            with ui.row():
+                ui.button(t('Add'), on_click=self.add).mark('add-save')
+                ui.button(t('Cancel'), on_click=dialog.close).props('flat')
+        return dialog
+
+    async def add(self) -> None:
+        if await perform(users.create, self.form, by=self.actor, success=t('User added')) is FAILED:
+            return  # the dialog stays open with what was typed
+        self.form.username = self.form.full_name = self.form.password = ''
+        self.add_dialog.close()
+        await self.rows.refresh()
+
+    def reset_dialog(self, username: str) -> None:
+        with ui.dialog() as dialog, ui.card():
+            ui.label(t('New password for {name}', name=username)).classes('text-subtitle1')
+            password = ui.input(t('New password'), password=True).mark('reset-password')
+
+            async def save() -> None:
+                changed = await perform(
+                    users.set_password, username, password.value, by=self.actor, success=t('Password changed')
+                )
+                if changed is not FAILED:
+                    dialog.close()
+
+            with ui.row():
+                ui.button(t('Save'), on_click=save).mark('reset-save')
+                ui.button(t('Cancel'), on_click=dialog.close).props('flat')
+        dialog.open()

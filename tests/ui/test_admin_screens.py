@@ -1,0 +1,52 @@
+"""The administrator's audit, modality and password screens as an admin uses them."""
+
+from nicegui import ui
+from nicegui.testing import User
+
+from domain import auth, modalities
+from domain.modalities import ModalityCreate
+from tests.conftest import Clinic
+
+
+async def test_the_audit_trail_is_searched_by_user_and_its_chain_checked(admin: User, clinic: Clinic) -> None:
+    await admin.open('/admin/audit')
+    await admin.should_see(marker='audit-table')
+    admin.find(marker='audit-user').type('admin1')
+    admin.find(marker='audit-search').click()
+    await admin.should_see('1–1 of 1')
+    rows = admin.find(ui.table).elements.pop().rows
+    assert [(row['username'], row['action']) for row in rows] == [('admin1', 'login')]
+    admin.find(marker='audit-verify').click()
+    await admin.should_see('Chain intact')
+
+
+async def test_a_disabled_modality_may_no_longer_send(admin: User, clinic: Clinic) -> None:
+    modalities.add(ModalityCreate(ae_title='CT_ROOM1', host='10.1.1.10'), by=clinic.admin.actor)
+    await admin.open('/admin/modalities')
+    await admin.should_see(marker='modality-CT_ROOM1')
+    admin.find(marker='toggle-CT_ROOM1').click()
+    await admin.should_see('Disabled')
+    assert not modalities.is_allowed('CT_ROOM1')
+
+
+async def test_an_admin_edits_a_modality_host(admin: User, clinic: Clinic) -> None:
+    modalities.add(ModalityCreate(ae_title='US_ROOM2', host='10.1.1.20'), by=clinic.admin.actor)
+    await admin.open('/admin/modalities')
+    await admin.should_see(marker='edit-US_ROOM2')
+    admin.find(marker='edit-US_ROOM2').click()
+    await admin.should_see(marker='host')
+    admin.find(marker='host').clear().type('10.1.1.21')
+    admin.find(marker='save-modality').click()
+    await admin.should_see('Saved')
+    assert [m.host for m in modalities.list_all(by=clinic.admin.actor)] == ['10.1.1.21']
+
+
+async def test_a_reset_password_is_the_one_that_signs_in(admin: User) -> None:
+    await admin.open('/admin/users')
+    await admin.should_see(marker='reset-technician1')
+    admin.find(marker='reset-technician1').click()
+    await admin.should_see(marker='reset-password')
+    admin.find(marker='reset-password').type('a brand new long password')
+    admin.find(marker='reset-save').click()
+    await admin.should_see('Password changed')
+    assert auth.login('technician1', 'a brand new long password').actor.username == 'technician1'
