@@ -5,12 +5,15 @@ on both SQLite and PostgreSQL; PACS_TEST_REDIS_URL switches the Redis tests on. 
 (set by .ci/run) turns every skip into a failure, so CI proves what a plain `make test` may skip.
 """
 
+import asyncio
 import os
 import shutil
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from nicegui.testing import User
@@ -26,6 +29,10 @@ REDIS_URL = os.environ.get('PACS_TEST_REDIS_URL', '')
 REQUIRE_ALL = os.environ.get('PACS_REQUIRE_ALL') == '1'
 BOTH_DATABASES = ('tests/domain', 'tests/jobs')
 PASSWORD = 'correct horse battery'
+# How long a test waits for what it expects: a wait ends as soon as the condition holds, so this only costs time on
+# a loaded machine or when the test is about to fail. Speed is measured in bench/, never asserted here.
+WAIT_S = 20.0
+T = TypeVar('T')
 
 # Cheap argon2 parameters: the suite creates many accounts; production keeps passlib's defaults.
 auth.passwords.update(argon2__memory_cost=1024, argon2__rounds=1, argon2__parallelism=1)
@@ -134,6 +141,40 @@ def _fresh_process_state() -> Iterator[None]:
     events.reset()
     options.clear_overrides()
     clock.reset()
+
+
+async def eventually(check: Callable[[], T], what: str, *, timeout: float = WAIT_S) -> T:
+    """Poll `check` until it returns something truthy (and return that) or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        if time.monotonic() >= deadline:
+            raise AssertionError(f'waited {timeout:.0f} s for {what}')
+        await asyncio.sleep(0.05)
+    return result
+
+
+def _patient(wait: Any) -> Any:
+    """NiceGUI's should_see/should_not_see, looking again until WAIT_S has passed instead of three tries."""
+
+    async def patiently(self: User, *args: Any, retries: int = 3, **kwargs: Any) -> None:
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            try:
+                return await wait(self, *args, retries=1, **kwargs)  # one look, then its own short pause
+            except AssertionError:
+                if time.monotonic() >= deadline:
+                    raise
+
+    patiently.__doc__ = wait.__doc__
+    patiently.waits_patiently = True  # type: ignore[attr-defined]
+    return patiently
+
+
+# NOTE: every simulated user waits by condition with the same generous deadline; a `retries=` in a test is ignored.
+# NiceGUI's default (3 looks 0.1 s apart) fails on a busy 2-core machine while the page is still on its way.
+if not hasattr(User.should_see, 'waits_patiently'):
+    User.should_see = _patient(User.should_see)  # type: ignore[method-assign]
+    User.should_not_see = _patient(User.should_not_see)  # type: ignore[method-assign]
 
 
 async def sign_in(user: User, account: Account) -> None:

@@ -18,6 +18,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.conftest import WAIT_S
+
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = 'browser admin password'
 
@@ -55,7 +57,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     )
     url = f'http://127.0.0.1:{http_port}'
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 3 * WAIT_S  # a whole server starting on a loaded machine
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError(f'serve exited: {(data_dir.parent / "serve.log").read_text()[-2000:]}')
@@ -64,6 +66,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
+        else:
+            raise RuntimeError(f'serve did not answer /health: {(data_dir.parent / "serve.log").read_text()[-2000:]}')
         yield Served(url, data_dir, dicom_port)
     finally:
         process.terminate()
@@ -102,7 +106,7 @@ def browser() -> Iterator[webdriver.Chrome]:
     driver.quit()
 
 
-def wait_for(driver: webdriver.Chrome, css: str, timeout: float = 10.0):
+def wait_for(driver: webdriver.Chrome, css: str, timeout: float = WAIT_S):
     """The element matching a CSS selector once it is visible."""
     return WebDriverWait(driver, timeout).until(
         expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, css))

@@ -5,6 +5,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.conftest import Served, log_in, wait_for
+from tests.conftest import WAIT_S
 
 pytestmark = pytest.mark.browser
 
@@ -19,9 +20,9 @@ def test_an_admin_signs_in_sees_the_menu_and_signs_out(served: Served, browser) 
     browser.find_element(By.XPATH, '//header//button[.//span[contains(text(), "admin")]]').click()
     menu = wait_for(browser, '.q-menu')
     menu.find_element(By.XPATH, '//div[contains(@class, "q-item")][.//div[text()="Sign out"]]').click()
-    WebDriverWait(browser, 10).until(lambda driver: '/login' in driver.current_url)
+    WebDriverWait(browser, WAIT_S).until(lambda driver: '/login' in driver.current_url)
     browser.get(f'{served.url}/admin/users')
-    WebDriverWait(browser, 10).until(lambda driver: '/login' in driver.current_url)
+    WebDriverWait(browser, WAIT_S).until(lambda driver: '/login' in driver.current_url)
     assert 'next=%2Fadmin%2Fusers' in browser.current_url
 
 
@@ -30,4 +31,4 @@ def test_a_wrong_password_shows_the_message_in_the_browser(served: Served, brows
     wait_for(browser, 'input[autocomplete="username"]').send_keys('admin')
     browser.find_element(By.CSS_SELECTOR, 'input[autocomplete="current-password"]').send_keys('nope nope nope')
     browser.find_element(By.XPATH, '//button[.//span[text()="Sign in"]]').click()
-    WebDriverWait(browser, 10).until(lambda driver: 'Wrong username or password' in driver.page_source)
+    WebDriverWait(browser, WAIT_S).until(lambda driver: 'Wrong username or password' in driver.page_source)

@@ -10,7 +10,7 @@ import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.conftest import ADMIN_PASSWORD, Served, log_in, marker, wait_for
-from tests.conftest import need_tool
+from tests.conftest import WAIT_S, need_tool
 from tests.viewer.synthetic import write_image
 
 pytestmark = pytest.mark.browser
@@ -46,7 +46,7 @@ def _push_ct(served: Served, folder: Path) -> None:
         capture_output=True,
         timeout=60,
     )
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
         found = httpx.get(f'{served.url}/dicomweb/studies', auth=('admin', ADMIN_PASSWORD), timeout=5)
         if found.status_code == 200 and found.json():
@@ -80,7 +80,7 @@ def test_a_doctor_scrolls_windows_and_measures_a_length_in_millimetres(served: S
     log_in(browser, served.url)
     browser.get(f'{served.url}/viewer/1')
     canvas = wait_for(browser, marker('viewport-0'))
-    WebDriverWait(browser, 15).until(lambda _: _drawn(browser, canvas) > 0)
+    WebDriverWait(browser, WAIT_S).until(lambda _: _drawn(browser, canvas) > 0)
 
     # scroll: the wheel moves to the next slice, which the canvas draws
     browser.execute_script(
@@ -88,7 +88,7 @@ def test_a_doctor_scrolls_windows_and_measures_a_length_in_millimetres(served: S
         cancelable: true}));""",
         canvas,
     )
-    WebDriverWait(browser, 10).until(lambda _: canvas.get_attribute('data-index') == '1')
+    WebDriverWait(browser, WAIT_S).until(lambda _: canvas.get_attribute('data-index') == '1')
 
     # window/level: a right-drag asks the server for the frame at a new window
     width, height = browser.execute_script(
@@ -99,7 +99,7 @@ def test_a_doctor_scrolls_windows_and_measures_a_length_in_millimetres(served: S
     for step in range(1, 6):
         _pointer(browser, canvas, 'pointermove', 100 + step * 20, 100 + step * 10, button=2)
     _pointer(browser, canvas, 'pointerup', 200, 150, button=2)
-    WebDriverWait(browser, 10).until(
+    WebDriverWait(browser, WAIT_S).until(
         lambda _: browser.execute_script(
             "return performance.getEntriesByType('resource').some(e => e.name.includes('window='))"
         )

@@ -19,7 +19,7 @@ from dicom.ingest import Ingest
 from domain import clock, db, events, studies, study_lists, work
 from domain.models import Appointment, Instance, Job, Patient, Series, Study
 from jobs import broker, dispatch, media
-from tests.conftest import Clinic
+from tests.conftest import WAIT_S, Clinic
 
 TECHNICIAN_SCANNER = 'TESTSCU'
 
@@ -168,8 +168,8 @@ def test_through_the_real_broker_an_arriving_study_becomes_ready_by_itself(
     events.subscribe(lambda e: ready.set() if isinstance(e, events.StudyReady) else None)
     pipeline = Ingest(on_stored=media.arm)
     study_id = arrive(pipeline, clinic, 'MR_small.dcm')
-    assert ready.wait(15), 'the study never became ready'
-    broker.broker.join('media', timeout=10_000)
+    assert ready.wait(WAIT_S), 'the study never became ready'
+    broker.broker.join('media', timeout=int(WAIT_S * 1000))
     assert state(study_id) == 'ready' and work.queue_depth() == 0
 
 

@@ -1,14 +1,12 @@
 """The report screens as a radiologist, an admin and the reception use them."""
 
-import asyncio
-
 import pytest
 from nicegui.testing import User
 
 from domain import reporting, templates
 from domain.models import ReportDraft
 from jobs.reports import render_report_pdf
-from tests.conftest import Clinic
+from tests.conftest import Clinic, eventually
 from tests.report_fixtures import add_measurement, final_report, make_study, template_id
 
 
@@ -45,11 +43,7 @@ async def test_typing_is_saved_by_itself_and_shows_who_saved(radiologist: User, 
     await radiologist.should_see(marker='saved-by')
     radiologist.find(marker='field-liver_right_lobe').type('128')
     await radiologist.should_see('Unsaved changes…')
-    for _ in range(40):
-        if _saved(report_id, clinic).values.get('liver_right_lobe') == '128':
-            break
-        await asyncio.sleep(0.1)
-    assert _saved(report_id, clinic).values['liver_right_lobe'] == '128'
+    await eventually(lambda: _saved(report_id, clinic).values.get('liver_right_lobe') == '128', 'the autosave')
     await radiologist.should_see('Saved by Test radiologist')
 
 
