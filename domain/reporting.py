@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -82,11 +82,11 @@ class ReportRow:
     state: str
     patient_name: str
     patient_id: str
-    study_date: str
+    study_date: date | None
     description: str
     template: str
-    saved_at: str
-    signed_at: str
+    saved_at: datetime
+    signed_at: datetime | None
 
 
 def start(study_id: int, template_id: int, *, language: str | None = None, by: Actor) -> Report:
@@ -347,11 +347,11 @@ def search(text: str = '', state: str = '', *, by: Actor, limit: int = 100) -> l
             r.state,
             p.name if p else s.patient_name,
             p.patient_id if p else s.dicom_patient_id,
-            s.study_date.isoformat() if s.study_date else '',
+            s.study_date,
             s.description,
             t.name,
-            r.last_saved_at.strftime('%Y-%m-%d %H:%M'),
-            r.signed_at.strftime('%Y-%m-%d %H:%M') if r.signed_at else '',
+            r.last_saved_at,
+            r.signed_at,
         )
         for r, s, p, t in rows
     ]

@@ -14,7 +14,7 @@ from domain.models import Modality
 from . import live
 from .board import STATE_COLOURS
 from .booking import BookingForm, local_moment
-from .i18n import t
+from .i18n import format_day, format_time, t
 from .shell import FAILED, current_actor, nav, perform, screen
 
 
@@ -71,7 +71,7 @@ class DaySchedule:
     def day_switcher(self) -> None:
         with ui.row().classes('items-center gap-2'):
             ui.button(icon='chevron_left', on_click=lambda: self.go_to(-1)).props('flat dense').mark('previous-day')
-            ui.label(self.day.strftime('%A %Y-%m-%d')).classes('text-h6').mark('shown-day')
+            ui.label(format_day(self.day)).classes('text-h6').mark('shown-day')
             ui.button(icon='chevron_right', on_click=lambda: self.go_to(1)).props('flat dense').mark('next-day')
             ui.button(t('Today'), on_click=lambda: self.go_to(0)).props('flat dense')
 
@@ -84,8 +84,8 @@ class DaySchedule:
             .mark('appointment')
         ):
             with ui.row().classes('w-full items-center gap-1'):
-                local = item.scheduled_at.astimezone(appointments.local_zone())
-                ui.label(local.strftime('%H:%M')).classes('text-weight-bold')
+                when = format_time(item.scheduled_at, zone=appointments.local_zone())
+                ui.label(when).classes('text-weight-bold')
                 ui.link(item.patient_name, f'/patients/{item.patient_id}').classes('text-body2')
                 if item.urgent:
                     ui.badge(t('urgent'), color='negative')

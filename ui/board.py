@@ -9,7 +9,7 @@ from domain import appointments, clock, events
 from domain.access import Actor
 
 from . import live
-from .i18n import t
+from .i18n import format_day, format_time, t, tn
 from .shell import FAILED, current_actor, nav, perform, screen
 
 STATE_COLOURS = {
@@ -58,7 +58,7 @@ class StatusBoard:
 
     async def build(self) -> None:
         with ui.row().classes('w-full items-center'):
-            ui.label(appointments.today().strftime('%A %Y-%m-%d')).classes('text-h6')
+            ui.label(format_day(appointments.today())).classes('text-h6').mark('board-day')
             ui.space()
             ui.link(t('Open the waiting-room kiosk'), '/kiosk').classes('text-caption')
         await self.board()
@@ -77,7 +77,8 @@ class StatusBoard:
                 self.column(state, [c for c in cards if c.state == state], now)
         closed = [c for c in cards if c.state in (appointments.CANCELLED, appointments.NO_SHOW)]
         if closed:
-            with ui.expansion(t('Cancelled and no-show ({count})', count=len(closed))).classes('w-full'):
+            title = tn('Cancelled and no-show ({count})', 'Cancelled and no-show ({count})', len(closed))
+            with ui.expansion(title).classes('w-full'):
                 with ui.row().classes('gap-2'):
                     for item in closed:
                         self.card(item, now)
@@ -105,8 +106,8 @@ class StatusBoard:
             .mark(f'card-{item.accession_number}')
         ):
             with ui.row().classes('w-full items-center gap-1'):
-                local = item.scheduled_at.astimezone(appointments.local_zone())
-                ui.label(local.strftime('%H:%M')).classes('text-weight-bold')
+                when = format_time(item.scheduled_at, zone=appointments.local_zone())
+                ui.label(when).classes('text-weight-bold')
                 ui.link(item.patient_name, f'/patients/{item.patient_id}').classes('text-body2')
                 if item.urgent:
                     ui.badge(t('urgent'), color='negative')

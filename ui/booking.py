@@ -9,7 +9,7 @@ from nicegui import ui
 from domain import access, appointments, patient_search, patients
 from domain.models import AppointmentCreate, Modality, Procedure
 
-from .i18n import t
+from .i18n import format_date, t
 from .patients import submit_form
 from .shell import FAILED, perform
 
@@ -112,7 +112,8 @@ class BookingForm:
             return
         for row in page.rows:
             ui.item(
-                f'{row.name} · {row.patient_id} · {row.birth_date or ""}', on_click=lambda r=row: self.choose(r)
+                f'{row.name} · {row.patient_id} · {format_date(row.birth_date) if row.birth_date else ""}',
+                on_click=lambda r=row: self.choose(r),
             ).props('clickable dense').mark('patient-choice')
 
     async def choose(self, row: Any) -> None:

@@ -8,7 +8,7 @@ from domain.access import Actor
 
 from . import live
 from .board import STATE_COLOURS
-from .i18n import t
+from .i18n import format_time, t
 from .shell import FAILED, current_actor, perform, screen
 
 SHOWN = ('waiting', 'in-room', 'in-scan', 'review')
@@ -37,7 +37,7 @@ class Kiosk:
                 ui.space()
                 clock_label = ui.label().classes('text-h2 text-grey-4').mark('kiosk-clock')
             await self.board()
-        ui.timer(1.0, lambda: clock_label.set_text(appointments.local_now().strftime('%H:%M')))
+        ui.timer(1.0, lambda: clock_label.set_text(format_time(appointments.local_now())))
         ui.timer(KEEP_ALIVE_S, self.keep_alive)
         ui.timer(KEEP_ALIVE_S, self.board.refresh)
         live.on(events.AppointmentChanged).subscribe(self.board.refresh)
@@ -57,9 +57,9 @@ class Kiosk:
                         self.card(item, names)
 
     def card(self, item: appointments.Card, names: bool) -> None:
-        local = item.scheduled_at.astimezone(appointments.local_zone())
+        when = format_time(item.scheduled_at, zone=appointments.local_zone())
         with ui.row().classes('items-baseline gap-4 text-white').mark('kiosk-card'):
-            ui.label(local.strftime('%H:%M')).classes('text-h4 text-weight-bold')
+            ui.label(when).classes('text-h4 text-weight-bold')
             ui.label(item.patient_name if names else item.patient_initials).classes('text-h4')
             if item.state == 'in-room' and item.room:
                 ui.label(item.room).classes('text-h5 text-grey-5')

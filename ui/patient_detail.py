@@ -7,7 +7,7 @@ from domain.access import Actor, Permission
 from domain.models import Patient
 
 from . import live
-from .i18n import t
+from .i18n import format_date, format_datetime, t
 from .patients import SEX_OPTIONS, patient_inputs, submit_form
 from .shell import FAILED, current_actor, perform, screen
 
@@ -57,7 +57,7 @@ class PatientPage:
                     self.actions(patient)
             with ui.grid(columns='10rem 1fr 10rem 1fr').classes('gap-x-4 gap-y-1'):
                 for label, value in (
-                    (t('Birth date'), patient.birth_date or ''),
+                    (t('Birth date'), format_date(patient.birth_date) if patient.birth_date else ''),
                     (t('Sex'), t(SEX_OPTIONS.get(patient.sex, ''))),
                     (t('Phone'), patient.phone),
                     (t('Email'), patient.email),
@@ -101,7 +101,7 @@ class PatientPage:
                 await self.timeline_entry(entry)
 
     async def timeline_entry(self, entry: patient_search.TimelineEntry) -> None:
-        subtitle = entry.at.astimezone().strftime('%Y-%m-%d %H:%M')
+        subtitle = format_datetime(entry.at)
         with ui.timeline_entry(subtitle=subtitle, icon=KIND_ICONS[entry.kind]).mark(f'timeline-{entry.kind}'):
             with ui.row().classes('items-center gap-2'):
                 ui.label(t(entry.title)).classes('text-weight-medium')
@@ -128,7 +128,7 @@ class PatientPage:
         with ui.list().props('dense separator').classes('w-full'):
             for row in rows:
                 with ui.item().mark('history-row'), ui.item_section():
-                    ui.item_label(f'{row.at.astimezone():%Y-%m-%d %H:%M} · {row.username} · {t(row.action)}')
+                    ui.item_label(f'{format_datetime(row.at)} · {row.username} · {t(row.action)}')
                     for name, (old, new) in row.detail.get('changes', {}).items():
                         ui.item_label(f'{t(name)}: {old or "—"} → {new or "—"}').props('caption')
 

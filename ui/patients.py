@@ -12,7 +12,7 @@ from domain.errors import DomainError, DuplicatePatient, InvalidInput, SessionEx
 from domain.models import PatientCreate
 
 from . import live
-from .i18n import t
+from .i18n import error_text, format_date, t
 from .shell import FAILED, current_actor, nav, perform, screen
 
 SEX_OPTIONS = {'F': 'female', 'M': 'male', 'O': 'other', 'U': 'unknown'}
@@ -81,7 +81,8 @@ class PatientSearch:
                     with ui.item_section():
                         ui.item_label(row.name).classes('text-weight-medium')
                         sex = t(SEX_OPTIONS.get(row.sex, ''))
-                        ui.item_label(f'{row.patient_id} · {row.birth_date or ""} · {sex}').props('caption')
+                        birth = format_date(row.birth_date) if row.birth_date else ''
+                        ui.item_label(f'{row.patient_id} · {birth} · {sex}').props('caption')
                     with ui.item_section().props('side'):
                         ui.item_label(row.phone).props('caption')
         self.pager(page)
@@ -148,7 +149,8 @@ class RegistrationDialog:
         for twin in found:
             with ui.row().classes('items-center gap-2').mark('duplicate'):
                 ui.icon('warning', color='warning')
-                ui.label(f'{twin.name} · {twin.patient_id} · {twin.birth_date or ""} · {twin.phone}')
+                birth = format_date(twin.birth_date) if twin.birth_date else ''
+                ui.label(f'{twin.name} · {twin.patient_id} · {birth} · {twin.phone}')
                 ui.label(', '.join(t(r) for r in twin.reasons)).classes('text-caption text-grey-7')
                 ui.button(t('Open'), on_click=lambda d=twin: ui.navigate.to(f'/patients/{d.id}')).props(
                     'flat dense'
@@ -216,15 +218,15 @@ async def submit_form(call: Any, inputs: dict[str, Any]) -> Any:
         for name, message in error.fields.items():
             if name in inputs:
                 inputs[name].props(f'error error-message="{t(message)}"')
-        ui.notify(t(str(error)), type='warning')
+        ui.notify(error_text(error), type='warning')
         return FAILED
     except DuplicatePatient as error:
-        ui.notify(t(str(error)), type='warning')
+        ui.notify(error_text(error), type='warning')
         if isinstance(error, patients.NationalIdTaken) and error.field in inputs:
-            inputs[error.field].props(f'error error-message="{t(str(error))}"')
+            inputs[error.field].props(f'error error-message="{error_text(error)}"')
         return FAILED
     except DomainError as error:
-        ui.notify(t(str(error)), type='warning')
+        ui.notify(error_text(error), type='warning')
         return FAILED
 
 

@@ -3,11 +3,11 @@ amber and red past the admin's thresholds; claim, assign, mark urgent, open in t
 
 from nicegui import ui
 
-from domain import access, events, reading
+from domain import access, appointments, events, reading
 from domain.access import Actor, Permission
 
 from . import live
-from .i18n import t
+from .i18n import format_datetime, t, tn
 from .patients import parse_date
 from .shell import FAILED, current_actor, nav, perform, screen
 
@@ -99,7 +99,7 @@ class ReadingWorklist:
             ui.label(f'{row.patient_id} · {row.accession_number}').classes('text-caption')
         ui.label(row.modalities)
         ui.label(row.description or '—')
-        ui.label(row.arrived_at.astimezone().strftime('%d.%m %H:%M'))
+        ui.label(format_datetime(row.arrived_at, zone=appointments.local_zone()))
         ui.label(_waited(row.waited_minutes)).classes(LEVEL_COLOURS[row.level]).mark(f'waited-{row.level or "ok"}')
         if self.may_assign:
             ui.select(
@@ -143,4 +143,4 @@ def _waited(minutes: int) -> str:
         return t('{n} min', n=minutes)
     if minutes < 48 * 60:
         return t('{h} h {m} min', h=minutes // 60, m=minutes % 60)
-    return t('{d} days', d=minutes // (24 * 60))
+    return tn('{count} day', '{count} days', minutes // (24 * 60))

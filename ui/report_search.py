@@ -6,7 +6,7 @@ from domain import events, reporting
 from domain.access import Actor
 
 from . import live
-from .i18n import t
+from .i18n import format_date, format_datetime, t
 from .report_view import STATE_COLOURS
 from .shell import FAILED, current_actor, nav, perform, screen
 
@@ -63,7 +63,8 @@ class ReportSearch:
                     ui.badge(t(row.state), color=STATE_COLOURS.get(row.state, 'grey'))
                     ui.label(row.patient_name).classes('text-weight-medium')
                     ui.label(row.patient_id).classes('text-grey-7')
-                    ui.label(f'{row.study_date} · {row.description}').classes('text-grey-7')
+                    when = format_date(row.study_date) if row.study_date else ''
+                    ui.label(f'{when} · {row.description}').classes('text-grey-7')
                     ui.space()
                     ui.label(row.template)
-                    ui.label(row.signed_at or row.saved_at).classes('text-caption text-grey-7')
+                    ui.label(format_datetime(row.signed_at or row.saved_at)).classes('text-caption text-grey-7')

@@ -10,7 +10,7 @@ from domain.models import display_person_name
 from domain.reporting import ReportView
 
 from . import live
-from .i18n import t
+from .i18n import format_date, format_datetime, t
 from .shell import FAILED, perform
 
 STATE_COLOURS = {'draft': 'orange', 'final': 'positive', 'addended': 'primary'}
@@ -24,7 +24,8 @@ def header(shown: ReportView) -> None:
             'report-patient'
         )
         ui.label(patient.patient_id if patient else study.dicom_patient_id).classes('text-grey-7')
-        ui.label(f'{study.study_date or ""} · {study.description} · {study.accession_number}').classes('text-grey-7')
+        when = format_date(study.study_date) if study.study_date else ''
+        ui.label(f'{when} · {study.description} · {study.accession_number}').classes('text-grey-7')
         ui.space()
         ui.label(f'{templates.label(shown.definition.name, report.language)} v{shown.template.version}')
         ui.badge(t(report.state), color=STATE_COLOURS.get(report.state, 'grey')).mark('report-state')
@@ -96,7 +97,7 @@ def _texts(shown: ReportView) -> None:
                 t(
                     'Signed by {name} at {time}',
                     name=shown.name(report.signed_by_id),
-                    time=report.signed_at.strftime('%Y-%m-%d %H:%M'),
+                    time=format_datetime(report.signed_at),
                 )
             ).classes('text-weight-medium').mark('signed-by')
             ui.label(f'SHA-256 {report.content_sha256}').classes('text-caption font-mono text-grey-7')
@@ -111,7 +112,7 @@ def _addenda(shown: ReportView) -> None:
                 t(
                     'Signed by {name} at {time}',
                     name=shown.name(addendum.signed_by_id),
-                    time=addendum.signed_at.strftime('%Y-%m-%d %H:%M') if addendum.signed_at else '',
+                    time=format_datetime(addendum.signed_at) if addendum.signed_at else '',
                 )
             ).classes('text-caption')
 

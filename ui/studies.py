@@ -16,7 +16,7 @@ from domain.studies import StudySummary
 
 from . import live
 from .guard import route_guard
-from .i18n import t
+from .i18n import format_date, t, tn
 from .shell import FAILED, current_actor, nav, perform, screen
 
 STATE_COLOURS = {'receiving': 'orange', 'processing': 'primary', 'ready': 'positive'}
@@ -110,15 +110,13 @@ def study_card(study: StudySummary, actions: Callable[[], None] | None = None) -
                 ui.label(display_person_name(study.patient_name) or t('(no name)')).classes('text-weight-medium')
                 ui.badge(t('unmatched'), color='negative').props('outline')
             ui.label(study.patient_id).classes('text-grey-7')
-            ui.label(study.study_date.isoformat() if study.study_date else '').classes('text-grey-8')
+            ui.label(format_date(study.study_date) if study.study_date else '').classes('text-grey-8')
             ui.label(study.modalities.replace('\\', ', ')).classes('text-weight-medium')
             ui.label(study.description).classes('text-grey-9')
             ui.space()
             if study.accession_number:
                 ui.label(f'{t("Accession")} {study.accession_number}').classes('text-grey-7')
-            ui.label(t('{series} series · {images} images', series=study.num_series, images=study.num_instances)).mark(
-                f'counts-{study.id}'
-            )
+            ui.label(counts_text(study.num_series, study.num_instances)).mark(f'counts-{study.id}')
             if actions is not None:
                 actions()
             ui.button(t('Open'), icon='visibility', on_click=lambda s=study.id: ui.navigate.to(f'/viewer/{s}')).props(
@@ -126,6 +124,11 @@ def study_card(study: StudySummary, actions: Callable[[], None] | None = None) -
             ).mark(f'open-{study.id}')
         if study.series:
             _thumbnails(study)
+
+
+def counts_text(series: int, images: int) -> str:
+    """How much a study holds ('2 series · 120 images'), each count in the plural form of the language."""
+    return f'{tn("{count} series", "{count} series", series)} · {tn("{count} image", "{count} images", images)}'
 
 
 def _thumbnails(study: StudySummary) -> None:

@@ -9,7 +9,7 @@ from domain import events, patient_search, study_lists
 from domain.access import Actor
 
 from . import live
-from .i18n import t
+from .i18n import format_date, t
 from .shell import FAILED, current_actor, nav, perform, screen
 from .studies import REFRESH_DELAY_S, study_card
 
@@ -102,7 +102,7 @@ class PatientChoices:
         if not page.rows:
             ui.label(t('No patient found')).classes('text-grey-7')
         for patient in page.rows:
-            birth = patient.birth_date.isoformat() if patient.birth_date else ''
+            birth = format_date(patient.birth_date) if patient.birth_date else ''
             with (
                 ui.item(on_click=lambda p=patient.id: self.on_choose(p)).props('clickable').mark('patient-choice'),
                 ui.item_section(),

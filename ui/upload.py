@@ -10,7 +10,7 @@ from nicegui.events import MultiUploadEventArguments
 from dicom import ingest, storage, uploads
 from domain.access import Actor
 
-from .i18n import t
+from .i18n import t, tn
 from .shell import current_actor, nav, screen
 
 RESULT_COLOURS = {
@@ -95,7 +95,7 @@ class UploadScreen:
             self.results.refresh()
         self.uploader.reset()
         stored = sum(1 for r in self.progress.results if r.result == 'stored')
-        ui.notify(t('{n} images stored', n=stored), type='positive' if stored else 'warning')
+        ui.notify(tn('{count} image stored', '{count} images stored', stored), type='positive' if stored else 'warning')
 
     async def process(self, file: FileUpload) -> list[uploads.FileResult]:
         scratch = storage.data_dir() / storage.INCOMING / f'{uuid.uuid4().hex}.upload'

@@ -13,12 +13,12 @@ from domain.viewing import InstanceView, MeasurementView, SeriesView, StudyView
 
 from . import live
 from .guard import route_guard
-from .i18n import t
+from .i18n import t, tn
 from .shell import FAILED, current_actor, perform, screen
 from .viewer_canvas import ViewerCanvas
 from .viewer_side import SidePanel, series_strip
 from .viewer_toolbar import ViewerToolbar
-from .viewer_tools import file_windows, frame_url, measurement_text, orientation, overlay
+from .viewer_tools import KIND_NAMES, file_windows, frame_url, measurement_text, orientation, overlay
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class Viewer:
         self.activate(viewport)
         await self.image_changed(viewport)
         self.send_marks(viewport)
-        self.tools.status.text = t('{n} images', n=len(viewport.images))
+        self.tools.status.text = tn('{count} image', '{count} images', len(viewport.images))
         self.tools.status.mark('viewer-ready')
 
     def activate(self, viewport: Viewport) -> None:
@@ -235,7 +235,7 @@ class Viewer:
             by=self.actor,
         )
         if saved is not FAILED:
-            ui.notify(f'{t(kind.capitalize())}: {measurement_text(saved)}', type='positive')
+            ui.notify(f'{t(KIND_NAMES.get(kind, kind))}: {measurement_text(saved)}', type='positive')
 
     # ------------------------------------------------------------ measurements, key images, priors, tags
 

@@ -8,7 +8,7 @@ from dicom import viewer_facts
 from domain import viewing
 from domain.viewing import MeasurementView, StudyView
 
-from .i18n import t
+from .i18n import format_date, format_datetime, t
 from .shell import FAILED, perform
 from .viewer_tools import SHORTCUTS, frame_url, measurement_text
 
@@ -32,8 +32,9 @@ class SidePanel:
                 ui.label(t('No prior studies of this patient')).classes('text-caption text-grey-7').mark('no-priors')
             else:
                 for prior in priors:
+                    when = format_date(prior.study_date) if prior.study_date else ''
                     ui.button(
-                        f'{prior.study_date or ""} {prior.modalities} {prior.description}',
+                        f'{when} {prior.modalities} {prior.description}',
                         on_click=lambda p=prior.id: self.viewer.compare(p),
                     ).props('flat dense no-caps align=left').classes('w-full').mark(f'prior-{prior.id}')
             ui.separator()
@@ -61,7 +62,7 @@ class SidePanel:
                 ui.button(icon='delete', on_click=lambda: self.remove(row.id)).props(
                     'flat dense size=sm color=negative'
                 ).mark(f'delete-{row.id}')
-        ui.label(f'{row.calibration} · {row.created_by} · {row.created_at:%Y-%m-%d %H:%M}').classes(
+        ui.label(f'{row.calibration} · {row.created_by} · {format_datetime(row.created_at)}').classes(
             'text-caption text-grey-7'
         )
 

@@ -1,50 +1,60 @@
 """The viewer's plain helpers: window presets per modality, orientation markers, overlay lines, shortcuts."""
 
+from datetime import date
 from typing import Any
 
+from domain.errors import N_
 from domain.models import display_person_name
 from domain.viewing import InstanceView, MeasurementView, SeriesView, StudyView
 
-from .i18n import t
+from .i18n import format_date, t
 
 # Window presets (centre, width) by modality; the file's own windows and Auto are added per image.
 PRESETS: dict[str, list[tuple[str, float, float]]] = {
     'CT': [
-        ('Soft tissue', 40, 400),
-        ('Lung', -600, 1500),
-        ('Bone', 400, 1800),
-        ('Brain', 40, 80),
-        ('Abdomen', 60, 400),
-        ('Liver', 80, 150),
-        ('Mediastinum', 50, 350),
+        (N_('Soft tissue'), 40, 400),
+        (N_('Lung'), -600, 1500),
+        (N_('Bone'), 400, 1800),
+        (N_('Brain'), 40, 80),
+        (N_('Abdomen'), 60, 400),
+        (N_('Liver'), 80, 150),
+        (N_('Mediastinum'), 50, 350),
     ],
-    'MR': [('Narrow', 300, 600), ('Wide', 600, 1200)],
-    'CR': [('Bone', 2000, 4000)],
-    'DX': [('Bone', 2000, 4000)],
+    'MR': [(N_('Narrow'), 300, 600), (N_('Wide'), 600, 1200)],
+    'CR': [(N_('Bone'), 2000, 4000)],
+    'DX': [(N_('Bone'), 2000, 4000)],
 }
 
 OPPOSITE = {'L': 'R', 'R': 'L', 'A': 'P', 'P': 'A', 'H': 'F', 'F': 'H'}
 
 SHORTCUTS: list[tuple[str, str]] = [
-    ('Wheel, ↑ ↓, Page Up/Down, Home/End', 'Previous / next image'),
-    ('Right-drag', 'Window / level'),
-    ('Ctrl + wheel, + / −', 'Zoom'),
-    ('Middle-drag', 'Pan'),
-    ('F', 'Fit to viewport'),
-    ('O', 'One to one'),
-    ('R', 'Rotate 90°'),
-    ('H / V', 'Flip horizontal / vertical'),
-    ('I', 'Invert'),
-    ('0 or double-click', 'Reset'),
-    ('Space', 'Play / pause cine'),
-    ('S, P, Z, W', 'Scroll, pan, zoom, window tools'),
-    ('L, A, E, Q', 'Length, angle, ellipse, rectangle'),
-    ('K', 'Key image on / off'),
-    ('T', 'DICOM tags'),
-    ('C', 'Corner text on / off'),
-    ('1, 2, 4', 'One, two or four viewports'),
-    ('?', 'This list'),
+    (N_('Wheel, ↑ ↓, Page Up/Down, Home/End'), N_('Previous / next image')),
+    (N_('Right-drag'), N_('Window / level')),
+    (N_('Ctrl + wheel, + / −'), N_('Zoom')),
+    (N_('Middle-drag'), N_('Pan')),
+    ('F', N_('Fit to viewport')),
+    ('O', N_('One to one')),
+    ('R', N_('Rotate 90°')),
+    ('H / V', N_('Flip horizontal / vertical')),
+    ('I', N_('Invert')),
+    (N_('0 or double-click'), N_('Reset')),
+    (N_('Space'), N_('Play / pause cine')),
+    ('S, P, Z, W', N_('Scroll, pan, zoom, window tools')),
+    ('L, A, E, Q', N_('Length, angle, ellipse, rectangle')),
+    ('K', N_('Key image on / off')),
+    ('T', N_('DICOM tags')),
+    ('C', N_('Corner text on / off')),
+    ('1, 2, 4', N_('One, two or four viewports')),
+    ('?', N_('This list')),
 ]
+
+# What a measurement of each kind is called when it is saved.
+KIND_NAMES = {
+    'length': N_('Length'),
+    'angle': N_('Angle'),
+    'ellipse': N_('Ellipse ROI'),
+    'rectangle': N_('Rectangle ROI'),
+}
 
 TOOL_KEYS = {
     's': 'scroll',
@@ -81,7 +91,8 @@ def overlay(study: StudyView, facts: dict[str, Any], series_label: str) -> dict[
     top_left = [display_person_name(study.patient_name) or t('Unknown patient'), study.patient_id]
     if study.patient_birth_date:
         top_left.append(f'{t("Born")} {_date(study.patient_birth_date)} {study.patient_sex}'.strip())
-    top_right = [study.description or study.modalities, str(study.study_date or ''), study.accession_number]
+    studied = format_date(study.study_date) if study.study_date else ''
+    top_right = [study.description or study.modalities, studied, study.accession_number]
     bottom_right = [series_label]
     if 'InstanceNumber' in facts:
         bottom_right.append(f'{t("Instance")} {facts["InstanceNumber"]}')
@@ -134,7 +145,11 @@ def _opposite(letters: str) -> str:
 
 
 def _date(value: str) -> str:
-    return f'{value[:4]}-{value[4:6]}-{value[6:8]}' if len(value) == 8 and value.isdigit() else value
+    """A DICOM date (YYYYMMDD) as the reader's language writes it; anything else as it stands."""
+    try:
+        return format_date(date(int(value[:4]), int(value[4:6]), int(value[6:8]))) if len(value) == 8 else value
+    except ValueError:
+        return value
 
 
 def frame_url(study: StudyView, series: SeriesView, instance: InstanceView, frame: int) -> str:

@@ -4,9 +4,10 @@ from datetime import datetime, timedelta
 
 from nicegui.testing import User
 
-from domain import appointments, clock
+from domain import appointments, clock, users
 from tests.conftest import Clinic, sign_in
 from tests.domain.reception_fixtures import at, booking, patient, procedure, room
+from ui.i18n import format_day
 
 
 async def test_the_appointments_page_follows_the_clinic_clock(screens: User, clinic: Clinic) -> None:
@@ -15,7 +16,7 @@ async def test_the_appointments_page_follows_the_clinic_clock(screens: User, cli
     clock.advance(moved - real)
     await sign_in(screens, clinic.receptionist)
     await screens.open('/appointments')
-    await screens.should_see(moved.strftime('%A %Y-%m-%d'))
+    await screens.should_see(format_day(moved.date(), language='en'))
     booking_time = screens.find(marker='booking-time').elements.pop()
     assert booking_time.value == moved.replace(minute=15).strftime('%H:%M')
     booking_date = screens.find(marker='booking-date').elements.pop()
@@ -69,3 +70,15 @@ async def test_the_board_names_a_step_back_as_going_back(receptionist: User, cli
     await receptionist.should_see(marker=f'move-{made.accession_number}-waiting')
     back = receptionist.find(marker=f'move-{made.accession_number}-waiting').elements.pop()
     assert back.text == 'Back to waiting'
+
+
+async def test_a_russian_receptionist_reads_the_day_and_the_closed_cards_in_russian(
+    screens: User, clinic: Clinic
+) -> None:
+    users.set_language('ru', by=clinic.receptionist.actor)
+    made = booking(clinic, patient(clinic), room(), procedure(clinic), at(9))
+    appointments.cancel(made.id, by=clinic.receptionist.actor)
+    await sign_in(screens, clinic.receptionist)
+    await screens.open('/board')
+    await screens.should_see(format_day(appointments.today(), language='ru'))
+    await screens.should_see('Отменено и неявки (1)')

@@ -13,10 +13,10 @@ from nicegui.testing import User
 from pydicom.data import get_testdata_file
 
 from dicom import ingest, storage
-from domain import clock, db, modalities, patients, studies
+from domain import clock, db, modalities, patients, studies, users
 from domain.models import PatientCreate
 from jobs import media
-from tests.conftest import Clinic
+from tests.conftest import Clinic, sign_in
 
 CT = 'CT_small.dcm'
 
@@ -64,7 +64,17 @@ async def test_a_technician_watches_a_study_arrive_and_become_ready(technician: 
     make_ready(study_id)
     await technician.should_see(marker=f'thumbnail-{studies_series(study_id)[0]}', retries=30)
     assert technician.find(marker=f'state-{study_id}').elements.pop().text == 'ready'
-    await technician.should_see('1 series · 1 images')
+    await technician.should_see('1 series · 1 image')
+
+
+async def test_a_german_technician_reads_the_counts_and_the_study_date_in_german(screens: User, clinic: Clinic) -> None:
+    users.set_language('de', by=clinic.technician.actor)
+    await sign_in(screens, clinic.technician)
+    study_id = arrive(clinic)
+    make_ready(study_id)
+    await screens.open('/studies')
+    await screens.should_see('1 Serie · 1 Bild', retries=30)
+    await screens.should_see('19.01.2004')  # CT_small.dcm: StudyDate 20040119
 
 
 async def test_a_patient_name_with_html_is_shown_as_text(technician: User, clinic: Clinic) -> None:
