@@ -3,7 +3,7 @@
 from nicegui import ui
 from nicegui.testing import User
 
-from domain import auth, modalities
+from domain import auth, modalities, procedures
 from domain.modalities import ModalityCreate
 from tests.conftest import Clinic
 
@@ -50,3 +50,12 @@ async def test_a_reset_password_is_the_one_that_signs_in(admin: User) -> None:
     admin.find(marker='reset-save').click()
     await admin.should_see('Password changed')
     assert auth.login('technician1', 'a brand new long password').actor.username == 'technician1'
+
+
+async def test_a_procedure_no_longer_offered_leaves_the_booking_list(admin: User, clinic: Clinic) -> None:
+    procedures.create('CT-HEAD', 'CT head', 'CT', 15, by=clinic.admin.actor)
+    await admin.open('/admin/procedures')
+    await admin.should_see(marker='active-CT-HEAD')
+    admin.find(marker='active-CT-HEAD').click()
+    await admin.should_see('Saved')
+    assert [p.code for p in procedures.list_all(by=clinic.admin.actor)] == []
