@@ -3,7 +3,7 @@
 from nicegui import ui
 from nicegui.testing import User
 
-from domain import auth, modalities, procedures
+from domain import auth, modalities, procedures, work
 from domain.modalities import ModalityCreate
 from tests.conftest import Clinic
 
@@ -59,3 +59,13 @@ async def test_a_procedure_no_longer_offered_leaves_the_booking_list(admin: User
     admin.find(marker='active-CT-HEAD').click()
     await admin.should_see('Saved')
     assert [p.code for p in procedures.list_all(by=clinic.admin.actor)] == []
+
+
+async def test_a_failed_job_shows_its_error_and_is_queued_again_by_retry(admin: User, clinic: Clinic) -> None:
+    job = work.submit('render_report_pdf', 7)
+    work.fail(job.id or 0, 'template missing')
+    await admin.open('/admin/jobs')
+    await admin.should_see('template missing')
+    admin.find(marker=f'retry-{job.id}').click()
+    await admin.should_see('Queued again')
+    assert [j.state for j in work.listing(by=clinic.admin.actor)] == ['queued']

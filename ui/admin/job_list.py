@@ -3,6 +3,8 @@
 from nicegui import ui
 
 from domain import events, work
+from domain.access import Actor
+from domain.models import Job
 
 from .. import live
 from ..i18n import t
@@ -16,46 +18,56 @@ def register() -> None:
 
     @screen('/admin/jobs', title='Jobs')
     async def jobs_page() -> None:
-        actor = current_actor()
-        shown = {'state': 'failed'}
+        await JobsPage(current_actor()).build()
 
-        @ui.refreshable
-        async def listing() -> None:
-            counts = await perform(work.counts, by=actor)
-            jobs = await perform(work.listing, by=actor, state=shown['state'] or None)
-            if counts is FAILED or jobs is FAILED:
-                return
-            with ui.row().classes('gap-2'):
-                for state in ('', 'queued', 'running', 'done', 'failed'):
-                    count = counts.get(state, 0) if state else sum(counts.values())
-                    label = f'{t(state or "all")} ({count})'
-                    ui.button(label, on_click=lambda s=state: show(s)).props(
-                        'unelevated' if shown['state'] == state else 'outline'
-                    ).mark(f'jobs-{state or "all"}')
-            if not jobs:
-                ui.label(t('No jobs here')).classes('text-grey-7')
-            for job in jobs:
-                with ui.card().classes('w-full q-pa-sm').mark('job-row'):
-                    with ui.row().classes('items-center w-full gap-3'):
-                        ui.badge(t(job.state), color=STATE_COLOURS.get(job.state, 'grey'))
-                        ui.label(f'#{job.id} {job.kind} · {job.object_id}').classes('text-weight-medium')
-                        ui.label(t('{n} attempts', n=job.attempts)).classes('text-grey-7')
-                        ui.label(job.updated_at.strftime('%Y-%m-%d %H:%M:%S')).classes('text-grey-7')
-                        ui.space()
-                        if job.state == 'failed':
-                            ui.button(t('Retry'), icon='replay', on_click=lambda j=job.id: retry(j)).props(
-                                'outline dense'
-                            ).mark(f'retry-{job.id}')
-                    if job.error:
-                        ui.label(job.error).classes('text-negative text-caption font-mono whitespace-pre-wrap')
 
-        async def show(state: str) -> None:
-            shown['state'] = state
-            await listing.refresh()
+class JobsPage:
+    """A button per job state with its count, and the jobs in the chosen state (failed ones first shown)."""
 
-        async def retry(job_id: int) -> None:
-            await perform(work.retry, job_id, by=actor, success=t('Queued again'))
-            await listing.refresh()
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+        self.state = 'failed'  # '': every state
 
-        await listing()
-        live.on(events.JobChanged).subscribe(listing.refresh)
+    async def build(self) -> None:
+        await self.listing()
+        live.on(events.JobChanged).subscribe(self.listing.refresh)
+
+    @ui.refreshable_method
+    async def listing(self) -> None:
+        counts = await perform(work.counts, by=self.actor)
+        jobs = await perform(work.listing, by=self.actor, state=self.state or None)
+        if counts is FAILED or jobs is FAILED:
+            return
+        with ui.row().classes('gap-2'):
+            for state in ('', 'queued', 'running', 'done', 'failed'):
+                count = counts.get(state, 0) if state else sum(counts.values())
+                ui.button(f'{t(state or "all")} ({count})', on_click=lambda s=state: self.show(s)).props(
+                    'unelevated' if self.state == state else 'outline'
+                ).mark(f'jobs-{state or "all"}')
+        if not jobs:
+            ui.label(t('No jobs here')).classes('text-grey-7')
+        for job in jobs:
+            self.job(job)
+
+    def job(self, job: Job) -> None:
+        with ui.card().classes('w-full q-pa-sm').mark('job-row'):
+            with ui.row().classes('items-center w-full gap-3'):
+                ui.badge(t(job.state), color=STATE_COLOURS.get(job.state, 'grey'))
+                ui.label(f'#{job.id} {job.kind} · {job.object_id}').classes('text-weight-medium')
+                ui.label(t('{n} attempts', n=job.attempts)).classes('text-grey-7')
+                ui.label(job.updated_at.strftime('%Y-%m-%d %H:%M:%S')).classes('text-grey-7')
+                ui.space()
+                if job.state == 'failed':
+                    ui.button(t('Retry'), icon='replay', on_click=lambda: self.retry(job.id or 0)).props(
+                        'outline dense'
+                    ).mark(f'retry-{job.id}')
+            if job.error:
+                ui.label(job.error).classes('text-negative text-caption font-mono whitespace-pre-wrap')
+
+    async def show(self, state: str) -> None:
+        self.state = state
+        await self.listing.refresh()
+
+    async def retry(self, job_id: int) -> None:
+        await perform(work.retry, job_id, by=self.actor, success=t('Queued again'))
+        await self.listing.refresh()
