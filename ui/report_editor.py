@@ -181,13 +181,16 @@ class DraftEditor:
                 return
             self.dirty = False
             try:
-                await run.io_bound(
+                saved = await run.io_bound(
                     reporting.save_draft, self.report.id, self.draft.model_copy(deep=True), by=self.actor
                 )
             except DomainError as error:  # finalised or deleted in another tab, or the session ended
                 log.info(
                     'report %s: the draft was not saved as its tab closed (%s)', self.report.id, type(error).__name__
                 )
+                return
+        self.shown = saved
+        self.show_saved(saved)  # seen if the browser reconnects to this page
 
     def show_saved(self, current: ReportView) -> None:
         assert self.saved_by is not None

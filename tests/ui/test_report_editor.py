@@ -32,6 +32,7 @@ async def test_what_was_typed_since_the_last_autosave_is_saved_when_the_tab_clos
     await radiologist.should_see('Unsaved changes…')
     _close_tab(radiologist)
     await _eventually(lambda: _saved(report_id, clinic).values.get('liver_right_lobe') == '131', 'the save on closing')
+    await radiologist.should_see('Saved by Test radiologist')  # what a browser reconnecting to the page sees
 
 
 async def test_closing_the_tab_of_a_report_finalised_elsewhere_leaves_it_as_signed(
