@@ -10,6 +10,7 @@ from domain import access, db, reporting, users
 from domain.access import Actor
 from domain.settings import Settings
 from tests.browser.conftest import Served, log_in, wait_for
+from tests.conftest import WAIT_S
 from tests.report_fixtures import make_study, template_id
 
 pytestmark = pytest.mark.browser
@@ -42,7 +43,7 @@ def test_text_typed_just_before_the_tab_closes_is_there_when_it_reopens(served: 
     log = served.data_dir.parent / 'serve.log'
     logged_before = log.stat().st_size
     browser.get(f'{served.url}/reports')  # leave at once: the autosave comes only every AUTOSAVE_S
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + WAIT_S
     while TYPED not in _findings_on_reopening(browser, page):
         assert time.monotonic() < deadline, 'the findings typed before leaving were lost'
     with log.open() as lines:

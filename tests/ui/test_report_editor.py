@@ -1,16 +1,13 @@
 """The draft editor as its tab closes: typing since the last autosave is kept; a report signed since is left alone."""
 
-import asyncio
 import logging
-import time
-from collections.abc import Callable
 
 import pytest
 from nicegui.testing import User
 
 from domain import reporting, templates
 from domain.models import ReportDraft
-from tests.conftest import Clinic
+from tests.conftest import Clinic, eventually
 from tests.report_fixtures import ABDOMEN_VALUES, make_study, template_id
 from ui import report_editor
 
@@ -31,7 +28,7 @@ async def test_what_was_typed_since_the_last_autosave_is_saved_when_the_tab_clos
     radiologist.find(marker='field-liver_right_lobe').type('131')
     await radiologist.should_see('Unsaved changes…')
     _close_tab(radiologist)
-    await _eventually(lambda: _saved(report_id, clinic).values.get('liver_right_lobe') == '131', 'the save on closing')
+    await eventually(lambda: _saved(report_id, clinic).values.get('liver_right_lobe') == '131', 'the save on closing')
     await radiologist.should_see('Saved by Test radiologist')  # what a browser reconnecting to the page sees
 
 
@@ -47,7 +44,7 @@ async def test_closing_the_tab_of_a_report_finalised_elsewhere_leaves_it_as_sign
     reporting.finalise(report_id, by=writer)  # in another tab
     caplog.set_level(logging.INFO, logger='ui.report_editor')
     _close_tab(radiologist)
-    await _eventually(lambda: 'not saved as its tab closed' in caplog.text, 'the refused save on closing')
+    await eventually(lambda: 'not saved as its tab closed' in caplog.text, 'the refused save on closing')
     assert _saved(report_id, clinic).state == 'final'
     assert _saved(report_id, clinic).values['liver_right_lobe'] == '142'
 
@@ -62,10 +59,3 @@ def _close_tab(user: User) -> None:
 
 def _saved(report_id: int, clinic: Clinic):
     return reporting.view(report_id, by=clinic.admin.actor, audited=False).report
-
-
-async def _eventually(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f'waited {timeout:.0f} s for {what}'
-        await asyncio.sleep(0.05)
