@@ -134,6 +134,7 @@ async def test_upload_stores_files_and_a_zip_and_reports_every_file(technician: 
     await technician.should_see('already stored')
     await technician.should_see('folder.zip: study/IM0001')
     await technician.should_see('not a DICOM file')
+    await technician.should_see('2 images stored')  # the notice once every file is done (readme.txt is refused first)
     summary = technician.find(marker='upload-summary').elements.pop().text
     assert 'stored: 2' in summary and 'refused: 2' in summary and 'duplicate: 1' in summary
     assert 'index: 1' in summary
