@@ -8,6 +8,7 @@ here that is noted at DEBUG and closed with an empty 499 the departed browser ne
 
 import logging
 import secrets
+from contextlib import suppress
 from dataclasses import dataclass
 
 import anyio
@@ -65,8 +66,7 @@ class ClientEdge:
                 log.debug('%s %s: the browser left during the request', scope['method'], route_of(scope))
                 await _close_quietly(exchange, send)
                 return
-            error_id = new_error_id()
-            log.error('error %s in route %s %s', error_id, scope['method'], route_of(scope), exc_info=error)
+            error_id = note_error(log, error, 'in route %s %s', scope['method'], route_of(scope))
             if not exchange.started:
                 await error_response(error_id)(scope, receive, send)
             return
@@ -84,6 +84,18 @@ def route_of(scope: Scope) -> str:
 def new_error_id() -> str:
     """A short id that staff can read out and the administrator can find in the log."""
     return secrets.token_hex(4)
+
+
+def note_error(logger: logging.Logger, error: BaseException, where: str, *args: object) -> str:
+    """The error's id; the first edge that meets the error logs it, one line with its traceback, the others do not."""
+    known = getattr(error, '_clinicpacs_error_id', None)
+    if known:
+        return str(known)
+    error_id = new_error_id()
+    with suppress(AttributeError):
+        error._clinicpacs_error_id = error_id  # type: ignore[attr-defined]
+    logger.error(f'error %s {where}', error_id, *args, exc_info=error)
+    return error_id
 
 
 def error_response(error_id: str) -> JSONResponse:

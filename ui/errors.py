@@ -1,11 +1,15 @@
-"""Unexpected errors: logged once with their traceback, shown to staff as a plain notice, never as a trace."""
+"""Unexpected errors: logged once with an id and the traceback, shown to staff as a notice with that id, not a trace.
+
+NiceGUI hands one page's fault to several hooks (the error page, the HTTP handlers, the screen handlers); the first
+to meet it logs it and the rest only read its id.
+"""
 
 import logging
 from contextlib import suppress
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from nicegui import app, ui
+from nicegui import app, context, ui
 
 from . import asgi
 from .i18n import t
@@ -15,26 +19,43 @@ log = logging.getLogger(__name__)
 
 def register() -> None:
     """Install the handlers for event handlers, pages and HTTP routes."""
+    logging.getLogger('nicegui').addFilter(_without_nicegui_copy)
     app.on_exception(_on_handler_error)
     app.on_page_exception(_error_page)
 
     @app.exception_handler(Exception)
     async def _on_route_error(request: Request, error: Exception) -> JSONResponse:
-        # Routes' errors are answered by ui.asgi.ClientEdge; this sees only faults in the middleware around it.
-        error_id = asgi.new_error_id()
-        log.error('error %s in route %s %s', error_id, request.method, asgi.route_of(request.scope), exc_info=error)
+        # Routes' errors are answered by ui.asgi.ClientEdge; this sees pages' faults and the middleware around it.
+        error_id = asgi.note_error(log, error, 'in route %s %s', request.method, asgi.route_of(request.scope))
         return asgi.error_response(error_id)
 
 
 def _on_handler_error(error: Exception) -> None:
-    log.error('unhandled error in a screen', exc_info=error)
+    error_id = asgi.note_error(log, error, 'in screen %s', _screen_path())
     with suppress(Exception):
-        ui.notify(t('Something went wrong; the administrator can find the details in the log'), type='negative')
+        ui.notify(_apology(error_id), type='negative')
 
 
 def _error_page(error: Exception) -> None:
-    log.error('unhandled error while building a page', exc_info=error)
+    error_id = asgi.note_error(log, error, 'while building page %s', _screen_path())
     with ui.column().classes('absolute-center items-center'):
         ui.icon('error_outline', size='xl', color='negative')
-        ui.label(t('Something went wrong; the administrator can find the details in the log')).classes('text-h6')
+        ui.label(_apology(error_id)).classes('text-h6').mark('error-reference')
         ui.link(t('Back to your home screen'), '/')
+
+
+def _apology(error_id: str) -> str:
+    return t('Something went wrong; the administrator can find the details in the log') + f' ({error_id})'
+
+
+def _screen_path() -> str:
+    """The path of the page being served (no query: it may name a patient)."""
+    with suppress(Exception):
+        request = context.client.request
+        return request.url.path if request is not None else context.client.page.path
+    return '?'
+
+
+def _without_nicegui_copy(record: logging.LogRecord) -> bool:
+    """Drop NiceGUI's own copy of an error (its default handler logs the exception itself as the message)."""
+    return not (record.exc_info and isinstance(record.msg, BaseException))
