@@ -20,7 +20,7 @@ from domain import access, audit, auth, users
 from domain.access import Actor
 from domain.errors import DomainError, SessionExpired
 
-from .i18n import LANGUAGE_NAMES, choose_language, error_text, t
+from .i18n import choose_language, error_text, language_choices, t
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def _frame(actor: Actor, title: str) -> None:
                 ui.menu_item(t('Account'), on_click=lambda: ui.navigate.to('/account'))
                 with ui.menu_item(auto_close=False):
                     ui.select(
-                        LANGUAGE_NAMES,
+                        language_choices(),
                         value=actor.language,
                         label=t('Language'),
                         on_change=lambda e: _switch_language(e.value),
