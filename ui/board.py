@@ -7,6 +7,7 @@ from nicegui import ui
 
 from domain import appointments, clock, events
 from domain.access import Actor
+from domain.errors import N_
 
 from . import live
 from .i18n import format_day, format_time, t, tn
@@ -23,22 +24,22 @@ STATE_COLOURS = {
     'no-show': 'red',
 }
 COLUMN_TITLES = {
-    'scheduled': 'Expected',
-    'waiting': 'Waiting',
-    'in-room': 'In room',
-    'in-scan': 'In scan',
-    'review': 'Review',
-    'completed': 'Completed',
+    'scheduled': N_('Expected'),
+    'waiting': N_('Waiting'),
+    'in-room': N_('In room'),
+    'in-scan': N_('In scan'),
+    'review': N_('Review'),
+    'completed': N_('Completed'),
 }
 MOVE_LABELS = {
-    'waiting': 'Check in',
-    'scheduled': 'Undo check-in',
-    'in-room': 'Call in',
-    'in-scan': 'Start scan',
-    'review': 'End scan',
-    'no-show': 'No-show',
+    'waiting': N_('Check in'),
+    'scheduled': N_('Undo check-in'),
+    'in-room': N_('Call in'),
+    'in-scan': N_('Start scan'),
+    'review': N_('End scan'),
+    'no-show': N_('No-show'),
 }
-BACK_LABELS = {'scheduled': 'Undo check-in', 'waiting': 'Back to waiting', 'in-room': 'Back to the room'}
+BACK_LABELS = {'scheduled': N_('Undo check-in'), 'waiting': N_('Back to waiting'), 'in-room': N_('Back to the room')}
 TICK_S = 30.0
 
 

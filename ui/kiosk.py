@@ -5,6 +5,7 @@ from nicegui import app, run, ui
 
 from domain import appointments, auth, events, options
 from domain.access import Actor
+from domain.errors import N_
 
 from . import live
 from .board import STATE_COLOURS
@@ -12,7 +13,12 @@ from .i18n import format_time, t
 from .shell import FAILED, current_actor, perform, screen
 
 SHOWN = ('waiting', 'in-room', 'in-scan', 'review')
-TITLES = {'waiting': 'Please wait', 'in-room': 'Called in', 'in-scan': 'In examination', 'review': 'Done'}
+TITLES = {
+    'waiting': N_('Please wait'),
+    'in-room': N_('Called in'),
+    'in-scan': N_('In examination'),
+    'review': N_('Done'),
+}
 KEEP_ALIVE_S = 60.0
 
 

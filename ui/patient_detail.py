@@ -1,9 +1,12 @@
 """One patient: details, edit, the timeline (appointments, studies with thumbnails, reports), history, merge."""
 
+from datetime import date
+
 from nicegui import ui
 
 from domain import access, events, patient_search, patients, reporting
 from domain.access import Actor, Permission
+from domain.errors import N_
 from domain.models import Patient
 
 from . import live
@@ -12,6 +15,26 @@ from .patients import SEX_OPTIONS, patient_inputs, submit_form
 from .shell import FAILED, current_actor, perform, screen
 
 KIND_ICONS = {'appointment': 'event', 'study': 'photo_library', 'report': 'description'}
+# What the History tab calls each recorded change of a patient's record, and each field it lists.
+HISTORY_ACTIONS = {
+    'patient.create': N_('Registered'),
+    'patient.update': N_('Details changed'),
+    'patient.merge': N_('Merged into another record'),
+    'patient.merged-in': N_('Another record merged into this one'),
+    'patient.unmerge': N_('Merge undone'),
+}
+PATIENT_FIELDS = {
+    'family_name': N_('Family name'),
+    'given_name': N_('Given name'),
+    'middle_name': N_('Middle name'),
+    'birth_date': N_('Birth date'),
+    'sex': N_('Sex'),
+    'phone': N_('Phone'),
+    'email': N_('Email'),
+    'national_id': N_('National ID'),
+    'address': N_('Address'),
+    'notes': N_('Notes'),
+}
 
 
 def register() -> None:
@@ -128,9 +151,11 @@ class PatientPage:
         with ui.list().props('dense separator').classes('w-full'):
             for row in rows:
                 with ui.item().mark('history-row'), ui.item_section():
-                    ui.item_label(f'{format_datetime(row.at)} · {row.username} · {t(row.action)}')
+                    action = t(HISTORY_ACTIONS.get(row.action, row.action))
+                    ui.item_label(f'{format_datetime(row.at)} · {row.username} · {action}')
                     for name, (old, new) in row.detail.get('changes', {}).items():
-                        ui.item_label(f'{t(name)}: {old or "—"} → {new or "—"}').props('caption')
+                        shown = t(PATIENT_FIELDS.get(name, name))
+                        ui.item_label(f'{shown}: {_value(name, old)} → {_value(name, new)}').props('caption')
 
     def edit_dialog(self, patient: Patient) -> None:
         form = patients.form_of(patient)
@@ -182,3 +207,17 @@ class PatientPage:
         await self.details.refresh()
         await self.timeline.refresh()
         await self.history.refresh()
+
+
+def _value(field: str, value: object) -> str:
+    """A recorded old or new value as the reader writes it: a birth date in their format, sex in words."""
+    if not value:
+        return '—'
+    if field == 'birth_date':
+        try:
+            return format_date(date.fromisoformat(str(value)))
+        except ValueError:
+            return str(value)
+    if field == 'sex':
+        return t(SEX_OPTIONS.get(str(value), str(value)))
+    return str(value)

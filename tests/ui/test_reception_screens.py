@@ -67,7 +67,7 @@ async def test_an_edit_on_the_patient_page_shows_in_its_history(receptionist: Us
     receptionist.find(marker='edit-save').click()
     await receptionist.should_see('Saved')
     receptionist.find(marker='tab-history').click()
-    await receptionist.should_see('phone: — → +1 555 000 1234')
+    await receptionist.should_see('Phone: — → +1 555 000 1234')
 
 
 async def test_the_timeline_shows_appointments_and_studies(receptionist: User, clinic: Clinic) -> None:
