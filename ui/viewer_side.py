@@ -10,7 +10,7 @@ from domain.viewing import MeasurementView, StudyView
 
 from .i18n import format_date, format_datetime, t
 from .shell import FAILED, perform
-from .viewer_tools import SHORTCUTS, frame_url, measurement_text
+from .viewer_tools import SHORTCUTS, calibration_text, frame_url, measurement_text
 
 if TYPE_CHECKING:
     from .viewer import Viewer
@@ -62,7 +62,7 @@ class SidePanel:
                 ui.button(icon='delete', on_click=lambda: self.remove(row.id)).props(
                     'flat dense size=sm color=negative'
                 ).mark(f'delete-{row.id}')
-        ui.label(f'{row.calibration} · {row.created_by} · {format_datetime(row.created_at)}').classes(
+        ui.label(f'{calibration_text(row.calibration)} · {row.created_by} · {format_datetime(row.created_at)}').classes(
             'text-caption text-grey-7'
         )
 

@@ -7,7 +7,7 @@ from nicegui import run, ui
 from dicom import viewer_facts
 from domain.models import display_person_name
 
-from .i18n import t
+from .i18n import format_date, t
 from .viewer_side import show_shortcuts, show_tags
 from .viewer_tools import PRESETS, TOOL_KEYS, file_windows
 
@@ -29,9 +29,10 @@ class ViewerToolbar:
     def build(self) -> None:
         with ui.row().classes('w-full items-center gap-1 wrap').mark('viewer-toolbar'):
             study = self.viewer.study
-            ui.label(
-                f'{display_person_name(study.patient_name)} · {study.study_date or ""} · {study.description}'
-            ).classes('text-subtitle1 q-mr-md').mark('viewer-study')
+            studied = format_date(study.study_date) if study.study_date else ''
+            ui.label(f'{display_person_name(study.patient_name)} · {studied} · {study.description}').classes(
+                'text-subtitle1 q-mr-md'
+            ).mark('viewer-study')
             self.status = ui.label('').classes('text-caption text-grey-7 q-mr-md')
             self.layouts_and_tools()
             self.presets = ui.button(t('Presets'), icon='tune').props('flat dense no-caps').mark('presets')

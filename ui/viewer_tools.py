@@ -1,5 +1,6 @@
 """The viewer's plain helpers: window presets per modality, orientation markers, overlay lines, shortcuts."""
 
+import re
 from datetime import date
 from typing import Any
 
@@ -55,6 +56,16 @@ KIND_NAMES = {
     'ellipse': N_('Ellipse ROI'),
     'rectangle': N_('Rectangle ROI'),
 }
+
+# What a measurement's figures rest on (domain.calibration words, stored in English with the measurement).
+CALIBRATION_WORDS = {
+    'uncalibrated (px)': N_('uncalibrated (px)'),
+    'Ultrasound region': N_('Ultrasound region'),
+    'geometry': N_('geometry'),
+    'calibrated with a fiducial': N_('calibrated with a fiducial'),
+    'at the detector': N_('at the detector'),
+}
+MAGNIFICATION = re.compile(r'corrected for magnification (?P<factor>\S+)')
 
 TOOL_KEYS = {
     's': 'scroll',
@@ -129,6 +140,20 @@ def measurement_text(row: MeasurementView) -> str:
         parts.append(f'{t("mean")} {row.stats["mean"]:.1f} ± {row.stats.get("sd", 0):.1f} {unit}'.strip())
         parts.append(f'{t("min")} {row.stats["min"]:.0f} {t("max")} {row.stats["max"]:.0f}')
     return ' · '.join(parts)
+
+
+def calibration_text(stored: str) -> str:
+    """What a measurement's figures rest on ('Pixel Spacing (geometry)'), in the reader's language."""
+    if stored in CALIBRATION_WORDS:
+        return t(CALIBRATION_WORDS[stored])
+    source, _, note = stored.partition(' (')
+    note = note.removesuffix(')')
+    if match := MAGNIFICATION.fullmatch(note):
+        note = t('corrected for magnification {factor}', factor=match['factor'])
+    elif note:
+        note = t(CALIBRATION_WORDS.get(note, note))
+    source = t(CALIBRATION_WORDS.get(source, source))
+    return f'{source} ({note})' if note else source
 
 
 def _letters(vector: list[float]) -> str:
