@@ -88,8 +88,9 @@ class ChainReport:
         return self.first_broken_id is None
 
 
-def verify(batch: int = 5000) -> ChainReport:
-    """Walk the whole chain in order and report the first row whose link or hash does not hold."""
+def verify(*, by: Actor, batch: int = 5000) -> ChainReport:
+    """Walk the whole chain in order and report the first row whose link or hash does not hold (administrators)."""
+    require(by, Permission.VIEW_AUDIT)
     previous, checked, last_id = GENESIS, 0, 0
     with db.reading() as session:
         while True:

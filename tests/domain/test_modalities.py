@@ -55,4 +55,4 @@ def test_only_an_administrator_enters_modalities_and_it_is_audited(clinic: Clini
         added.id or 0, ModalityCreate(ae_title='MR1', host='mr2', port=105), by=clinic.admin.actor
     )
     assert (updated.host, updated.port) == ('mr2', 105)
-    assert audit.verify().intact
+    assert audit.verify(by=clinic.admin.actor).intact
