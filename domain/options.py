@@ -18,7 +18,6 @@ log = logging.getLogger(__name__)
 DEFAULTS: dict[str, Any] = {
     'clinic_name': 'ClinicPACS',
     'clinic_address': '',
-    'clinic_language': 'en',
     'accept_any_ae': False,
     'turnaround_amber_minutes': 60,  # the reading worklist turns amber past this time since arrival
     'turnaround_red_minutes': 240,  # … and red past this

@@ -34,6 +34,7 @@ STATES = (DRAFT, FINAL, ADDENDED)
 LANGUAGES = ('en', 'ru', 'es', 'fr', 'de')
 PDF_JOB = 'render_report_pdf'
 LOGO_MAX_BYTES = 512 * 1024
+LOGO_TYPES = {b'\x89PNG\r\n\x1a\n': 'image/png', b'\xff\xd8\xff': 'image/jpeg'}
 _config: dict[str, Path] = {}
 
 
@@ -92,7 +93,7 @@ class ReportRow:
 def start(study_id: int, template_id: int, *, language: str | None = None, by: Actor) -> Report:
     """Open a draft report for a study with a template version (the study's draft if it already has one)."""
     require(by, Permission.WRITE_REPORTS)
-    language = language or str(options.get('clinic_language'))
+    language = language or by.language or 'en'  # the screen passes the reader's language (else PACS_LANGUAGE)
     if language not in LANGUAGES:
         raise InvalidInput('Unknown report language {language}', language=language)
     with db.transaction() as session:
@@ -400,11 +401,25 @@ def pdf_stored(report_id: int, relative_path: str, sha256: str) -> bool:
 
 def set_logo(data: bytes, *, by: Actor) -> None:
     """Store the clinic's logo for report headers (PNG or JPEG, at most 512 KB); empty bytes remove it."""
-    if data and not data.startswith((b'\x89PNG\r\n\x1a\n', b'\xff\xd8\xff')):
+    if data and logo_type(data) is None:
         raise InvalidInput('The logo must be a PNG or JPEG image')
     if len(data) > LOGO_MAX_BYTES:
         raise InvalidInput('The logo must be at most 512 KB')
     options.put('clinic_logo', base64.b64encode(data).decode('ascii'), by=by)
+
+
+def logo_type(data: bytes) -> str | None:
+    """The media type of a logo image by its first bytes (image/png or image/jpeg); None for anything else."""
+    return next((kind for magic, kind in LOGO_TYPES.items() if data.startswith(magic)), None)
+
+
+def logo_preview(encoded: str) -> str | None:
+    """The stored clinic logo (base64) as a data: URL to show the administrator; None when there is no usable one."""
+    try:
+        kind = logo_type(base64.b64decode(encoded[:16], validate=True))
+    except ValueError:  # binascii.Error: not base64
+        return None
+    return f'data:{kind};base64,{encoded}' if kind else None
 
 
 def content_digest(report: Report, template: ReportTemplate, study: Study, patient: Patient | None, signer: str) -> str:

@@ -5,6 +5,7 @@ keeps pointing at the exact version it was written with. The shipped templates (
 seeded once at start-up.
 """
 
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -84,6 +85,24 @@ class TemplateDefinition(BaseModel):
 def label(labels: Labels, language: str) -> str:
     """A label in the language asked for, English when it has no translation."""
     return labels.get(language) or labels.get('en', '')
+
+
+def blank() -> dict[str, Any]:
+    """The definition a new template starts from: an English name to fill in and no sections yet."""
+    return {'name': {'en': ''}, 'sections': [], 'calculator': None, 'impression_normal': {}}
+
+
+def from_json(text: str) -> dict[str, Any]:
+    """The definition the administrator typed, read as a JSON object (its content is checked on saving)."""
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(
+            'Not valid JSON at line {line}, column {column}', line=error.lineno, column=error.colno
+        ) from None
+    if not isinstance(parsed, dict):
+        raise InvalidInput('The definition must be a JSON object')
+    return parsed
 
 
 def definition(template: ReportTemplate) -> TemplateDefinition:

@@ -10,6 +10,7 @@ from domain.reporting import ReportView
 from domain.templates import FieldDef
 
 from .i18n import t
+from .viewer_tools import KIND_NAMES
 
 
 def measurements(shown: ReportView, fields: list[FieldDef], language: str, insert: Callable[[str, str], None]) -> None:
@@ -35,8 +36,15 @@ def _row(measurement: Any, numbers: list[FieldDef], language: str, insert: Calla
         insert(spec.key, report_measurements.as_field_value(measurement.value, measurement.unit, spec.unit))
 
     with ui.row().classes('items-center gap-3').mark('measurement-row'):
-        ui.label(f'{measurement.label or measurement.kind}: {measurement.value:.1f} {measurement.unit}').classes('w-64')
+        ui.label(f'{measurement.label or _kind(measurement.kind)}: {measurement.value:.1f} {measurement.unit}').classes(
+            'w-64'
+        )
         ui.select({f.key: templates.label(f.label, language) for f in numbers}, label=t('Field')).bind_value(
             target, 'key'
         ).classes('w-64').props('dense')
         ui.button(t('Insert'), icon='input', on_click=chosen).props('outline dense').mark(f'insert-{measurement.id}')
+
+
+def _kind(kind: str) -> str:
+    """An unlabelled measurement named by its tool, as the viewer names it."""
+    return t(KIND_NAMES[kind]) if kind in KIND_NAMES else kind

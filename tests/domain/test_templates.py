@@ -1,5 +1,7 @@
 """Report templates: shipped ones seeded once, the administrator's edits stored as new versions."""
 
+import base64
+
 import pytest
 
 from domain import reporting, templates
@@ -65,3 +67,55 @@ def test_only_an_admin_edits_templates(clinic: Clinic) -> None:
     data = templates.definition(templates.get(template_id('free'), by=clinic.admin.actor)).model_dump()
     with pytest.raises(NotAllowed):
         templates.save_version('free', data, by=clinic.radiologist.actor)
+
+
+def test_a_new_template_starts_blank_and_needs_only_its_english_name(clinic: Clinic) -> None:
+    data = templates.blank()
+    with pytest.raises(InvalidInput, match='needs an English name'):
+        templates.save_version('ct-sinus', data, by=clinic.admin.actor)
+    data['name']['en'] = 'CT sinuses'
+    assert templates.save_version('ct-sinus', data, by=clinic.admin.actor).version == 1
+    assert templates.blank()['name'] == {'en': ''}  # each new template gets its own copy
+
+
+@pytest.mark.parametrize(
+    ('typed', 'message', 'params'),
+    [
+        ('{"name": {"en": "CT"},\n "sections": [}', 'Not valid JSON at line {line}, column {column}', {'line': 2}),
+        ('["sections"]', 'The definition must be a JSON object', {}),
+        ('"CT sinuses"', 'The definition must be a JSON object', {}),
+    ],
+)
+def test_typed_text_that_is_not_a_json_object_is_refused_with_where(typed: str, message: str, params: dict) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        templates.from_json(typed)
+    assert refused.value.message == message
+    assert params.items() <= refused.value.params.items()
+
+
+def test_typed_json_becomes_the_definition_to_save() -> None:
+    assert templates.from_json('{"name": {"en": "CT sinuses"}}') == {'name': {'en': 'CT sinuses'}}
+
+
+@pytest.mark.parametrize(
+    ('data', 'kind'),
+    [
+        (b'\x89PNG\r\n\x1a\n' + b'\0' * 20, 'image/png'),
+        (b'\xff\xd8\xff\xe0' + b'\0' * 20, 'image/jpeg'),
+        (b'GIF89a' + b'\0' * 20, None),
+        (b'', None),
+    ],
+)
+def test_a_logo_is_told_png_from_jpeg_by_its_first_bytes(data: bytes, kind: str | None) -> None:
+    assert reporting.logo_type(data) == kind
+    preview = reporting.logo_preview(base64.b64encode(data).decode('ascii'))
+    assert preview == (f'data:{kind};base64,{base64.b64encode(data).decode("ascii")}' if kind else None)
+
+
+def test_a_stored_logo_that_is_not_base64_has_no_preview() -> None:
+    assert reporting.logo_preview('not base64 at all!') is None
+
+
+def test_a_gif_logo_is_refused(clinic: Clinic) -> None:
+    with pytest.raises(InvalidInput, match='PNG or JPEG'):
+        reporting.set_logo(b'GIF89a' + b'\0' * 20, by=clinic.admin.actor)

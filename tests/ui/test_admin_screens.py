@@ -3,9 +3,9 @@
 from nicegui import ui
 from nicegui.testing import User
 
-from domain import auth, modalities, procedures, work
+from domain import auth, modalities, procedures, users, work
 from domain.modalities import ModalityCreate
-from tests.conftest import Clinic
+from tests.conftest import Clinic, sign_in
 
 
 async def test_the_audit_trail_is_searched_by_user_and_its_chain_checked(admin: User, clinic: Clinic) -> None:
@@ -69,3 +69,32 @@ async def test_a_failed_job_shows_its_error_and_is_queued_again_by_retry(admin: 
     admin.find(marker=f'retry-{job.id}').click()
     await admin.should_see('Queued again')
     assert [j.state for j in work.listing(by=clinic.admin.actor)] == ['queued']
+
+
+async def test_a_failed_job_reads_in_the_admins_language(screens: User, clinic: Clinic) -> None:
+    users.set_language('de', by=clinic.admin.actor)
+    job = work.submit('render_report_pdf', 12)
+    work.start(job.id or 0)
+    work.fail(job.id or 0, 'NotFound: No report 12')
+    await sign_in(screens, clinic.admin)
+    await screens.open('/admin/jobs')
+    await screens.should_see('NotFound: Kein Befund 12')
+    await screens.should_see(f'#{job.id} PDF des Befunds 12')
+    await screens.should_see('1 Versuch')
+
+
+async def test_the_audit_trail_names_roles_and_outcomes_in_the_admins_language(screens: User, clinic: Clinic) -> None:
+    users.set_language('fr', by=clinic.admin.actor)
+    await sign_in(screens, clinic.admin)
+    await screens.open('/admin/audit')
+    await screens.should_see(marker='audit-table')
+    rows = screens.find(ui.table).elements.pop().rows
+    assert ('administrateur', 'réussi') in {(row['role'], row['outcome']) for row in rows if row['action'] == 'login'}
+    screens.find(marker='audit-verify').click()
+    await screens.should_see('Chaîne intacte')
+
+
+async def test_the_settings_offer_no_clinic_language(admin: User) -> None:
+    await admin.open('/admin/settings')
+    await admin.should_see(marker='clinic-name')
+    await admin.should_not_see('Clinic language')

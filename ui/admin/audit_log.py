@@ -2,25 +2,28 @@
 
 from typing import Any
 
-from nicegui import run, ui
+from nicegui import ui
 
 from domain import audit
 from domain.access import Actor
+from domain.errors import N_
 
-from ..i18n import t
+from ..i18n import format_datetime, t
 from ..shell import FAILED, current_actor, nav, perform, screen
 
 PAGE_SIZE = 50
 COLUMNS = (
     ('id', '#'),
-    ('at', 'Time (UTC)'),
-    ('username', 'User'),
-    ('role', 'Role'),
-    ('action', 'Action'),
-    ('object', 'Object'),
-    ('outcome', 'Outcome'),
-    ('address', 'Address'),
+    ('at', N_('Time')),  # the clinic's time zone
+    ('username', N_('User')),
+    ('role', N_('Role')),
+    ('action', N_('Action')),
+    ('object', N_('Object')),
+    ('outcome', N_('Outcome')),
+    ('address', N_('Address')),
 )
+# what an event's role and outcome columns may hold besides the staff roles (ui/i18n/known.py ROLES)
+WORDS = (N_('system'), N_('modality'), N_('success'), N_('failure'), N_('denied'), N_('refused'), N_('locked'))
 
 
 def register() -> None:
@@ -88,7 +91,9 @@ class AuditPage:
         await self.results.refresh()
 
     async def verify(self) -> None:
-        report = await run.io_bound(audit.verify)
+        report = await perform(audit.verify, by=self.actor)
+        if report is FAILED:
+            return
         if report.intact:
             self.verdict.set_text(t('Chain intact: {n} events checked', n=report.checked))
             self.verdict.classes(replace='text-positive')
@@ -100,11 +105,11 @@ class AuditPage:
 def _row(event: Any) -> dict[str, Any]:
     return {
         'id': event.id,
-        'at': event.at.strftime('%Y-%m-%d %H:%M:%S'),
+        'at': format_datetime(event.at, 'medium'),
         'username': event.username,
-        'role': event.role,
-        'action': event.action,
+        'role': t(event.role) if event.role else '',
+        'action': event.action,  # the code the Action search matches
         'object': f'{event.object_type} {event.object_id}'.strip(),
-        'outcome': event.outcome,
+        'outcome': t(event.outcome) if event.outcome else '',
         'address': event.address,
     }

@@ -2,12 +2,12 @@
 
 from nicegui import ui
 
-from domain import events, work
+from domain import events, reporting, studies, work
 from domain.access import Actor
 from domain.models import Job
 
 from .. import live
-from ..i18n import t
+from ..i18n import format_datetime, job_error_text, t, tn
 from ..shell import FAILED, current_actor, nav, perform, screen
 
 STATE_COLOURS = {'queued': 'grey', 'running': 'primary', 'done': 'positive', 'failed': 'negative'}
@@ -53,16 +53,16 @@ class JobsPage:
         with ui.card().classes('w-full q-pa-sm').mark('job-row'):
             with ui.row().classes('items-center w-full gap-3'):
                 ui.badge(t(job.state), color=STATE_COLOURS.get(job.state, 'grey'))
-                ui.label(f'#{job.id} {job.kind} · {job.object_id}').classes('text-weight-medium')
-                ui.label(t('{n} attempts', n=job.attempts)).classes('text-grey-7')
-                ui.label(job.updated_at.strftime('%Y-%m-%d %H:%M:%S')).classes('text-grey-7')
+                ui.label(f'#{job.id} {_what(job)}').classes('text-weight-medium').tooltip(job.kind)
+                ui.label(tn('{count} attempt', '{count} attempts', job.attempts)).classes('text-grey-7')
+                ui.label(format_datetime(job.updated_at, 'medium')).classes('text-grey-7')
                 ui.space()
                 if job.state == 'failed':
                     ui.button(t('Retry'), icon='replay', on_click=lambda: self.retry(job.id or 0)).props(
                         'outline dense'
                     ).mark(f'retry-{job.id}')
             if job.error:
-                ui.label(job.error).classes('text-negative text-caption font-mono whitespace-pre-wrap')
+                ui.label(job_error_text(job.error)).classes('text-negative text-caption font-mono whitespace-pre-wrap')
 
     async def show(self, state: str) -> None:
         self.state = state
@@ -71,3 +71,14 @@ class JobsPage:
     async def retry(self, job_id: int) -> None:
         await perform(work.retry, job_id, by=self.actor, success=t('Queued again'))
         await self.listing.refresh()
+
+
+def _what(job: Job) -> str:
+    """What the job works on, in the reader's words ('Thumbnails of series 12')."""
+    if job.kind == studies.THUMBNAIL_JOB:
+        return t('Thumbnails of series {id}', id=job.object_id)
+    if job.kind == studies.METADATA_JOB:
+        return t('Image details of series {id}', id=job.object_id)
+    if job.kind == reporting.PDF_JOB:
+        return t('PDF of report {id}', id=job.object_id)
+    return f'{job.kind} · {job.object_id}'

@@ -4,11 +4,14 @@ from nicegui import ui
 
 from domain import modalities, options
 from domain.access import Actor
+from domain.errors import N_
 from domain.modalities import MODALITY_CODES, ModalityCreate
 from domain.models import Modality
 
 from ..i18n import t
 from ..shell import FAILED, current_actor, nav, perform, screen
+
+HEADINGS = (N_('AE title'), N_('Host'), N_('Port'), N_('Modality'), N_('Room'), N_('Description'), N_('State'), '')
 
 
 def register() -> None:
@@ -56,8 +59,8 @@ class ModalitiesPage:
             ).mark('no-modalities')
             return
         with ui.grid(columns='9rem 1fr 5rem 5rem 8rem 1fr 6rem auto').classes('w-full items-center gap-x-4 gap-y-1'):
-            for heading in ('AE title', 'Host', 'Port', 'Modality', 'Room', 'Description', 'State', ''):
-                ui.label(t(heading)).classes('text-caption text-grey-7')
+            for heading in HEADINGS:
+                ui.label(t(heading) if heading else '').classes('text-caption text-grey-7')
             for modality in entered:
                 self.row(modality)
 

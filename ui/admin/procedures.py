@@ -6,12 +6,15 @@ from nicegui import ui
 
 from domain import procedures
 from domain.access import Actor
+from domain.errors import N_
 from domain.modalities import MODALITY_CODES
 from domain.models import Procedure
 
 from ..i18n import t
 from ..patients import submit_form
 from ..shell import FAILED, current_actor, nav, perform, screen
+
+HEADINGS = (N_('Code'), N_('Name'), N_('Modality'), N_('Minutes'), N_('Offered'))
 
 
 def register() -> None:
@@ -60,7 +63,7 @@ class ProceduresPage:
         if found is FAILED:
             return
         with ui.grid(columns='8rem 1fr 6rem 7rem 6rem').classes('w-full items-center gap-x-4 gap-y-1'):
-            for heading in ('Code', 'Name', 'Modality', 'Minutes', 'Offered'):
+            for heading in HEADINGS:
                 ui.label(t(heading)).classes('text-caption text-grey-7')
             for procedure in found:
                 self.row(procedure)

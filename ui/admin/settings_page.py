@@ -1,10 +1,13 @@
-"""Settings: the clinic's name and address, its language, and whether any modality may connect."""
+"""Settings: the clinic's name and address, and whether any modality may connect.
+
+The language a reader gets when neither their account nor their browser names one is PACS_LANGUAGE.
+"""
 
 from nicegui import ui
 
 from domain import options
 
-from ..i18n import LANGUAGE_NAMES, t
+from ..i18n import t
 from ..shell import FAILED, current_actor, nav, perform, screen
 
 
@@ -24,10 +27,9 @@ def register() -> None:
         with ui.card().classes('w-full max-w-xl'):
             name = ui.input(t('Clinic name'), value=values['clinic_name']).classes('w-full').mark('clinic-name')
             address = ui.textarea(t('Clinic address'), value=values['clinic_address']).classes('w-full')
-            language = ui.select(LANGUAGE_NAMES, label=t('Clinic language'), value=values['clinic_language'])
 
             async def save_clinic() -> None:
-                for key, field in (('clinic_name', name), ('clinic_address', address), ('clinic_language', language)):
+                for key, field in (('clinic_name', name), ('clinic_address', address)):
                     if field.value != values[key]:
                         if await perform(options.put, key, field.value, by=actor) is FAILED:
                             return

@@ -4,18 +4,16 @@ Also the clinic logo printed in every report's header.
 """
 
 import json
-from typing import Any
 
 from nicegui import events as ui_events
 from nicegui import ui
 
 from domain import options, reporting, templates
 from domain.access import Actor
+from domain.errors import DomainError
 
-from ..i18n import t
+from ..i18n import error_text, format_datetime, t
 from ..shell import FAILED, current_actor, nav, perform, screen
-
-BLANK = {'name': {'en': ''}, 'sections': [], 'calculator': None, 'impression_normal': {}}
 
 
 def register() -> None:
@@ -55,7 +53,9 @@ class TemplatesPage:
                 ui.button(row.name, on_click=lambda r=row: self.edit(r.code)).props('flat no-caps').mark(
                     f'edit-{row.code}'
                 )
-                ui.label(f'{row.code} · v{row.version} · {row.modality or "—"}').classes('text-grey-7')
+                ui.label(f'{row.code} · {t("version {n}", n=row.version)} · {row.modality or "—"}').classes(
+                    'text-grey-7'
+                )
                 ui.space()
                 ui.switch(
                     t('offered'), value=row.active, on_change=lambda e, c=row.code: self.set_active(c, e.value)
@@ -77,7 +77,7 @@ class TemplatesPage:
         if history is FAILED:
             return
         latest = history[0] if history else None
-        data = templates.definition(latest).model_dump() if latest else BLANK
+        data = templates.definition(latest).model_dump() if latest else templates.blank()
         code = ui.input(t('Code'), value=self.code).classes('w-64').mark('template-code')
         code.set_enabled(latest is None)
         modality = (
@@ -95,7 +95,7 @@ class TemplatesPage:
                     'Version {n} by {who} on {when}',
                     n=latest.version,
                     who=latest.created_by,
-                    when=latest.created_at.strftime('%Y-%m-%d %H:%M'),
+                    when=format_datetime(latest.created_at),
                 )
             ).classes('text-caption text-grey-7')
         ui.button(
@@ -103,8 +103,10 @@ class TemplatesPage:
         ).mark('save-template')
 
     async def save(self, code: str, modality: str, text: str) -> None:
-        parsed = _definition(text)
-        if parsed is None:
+        try:
+            parsed = templates.from_json(text)
+        except DomainError as error:
+            ui.notify(error_text(error), type='warning')
             return
         saved = await perform(templates.save_version, code, parsed, modality=modality, by=self.actor)
         if saved is FAILED:
@@ -118,9 +120,8 @@ class TemplatesPage:
         with ui.card().classes('w-full max-w-xl'):
             ui.label(t('Logo in the report header')).classes('text-h6')
             logo = await perform(options.get, 'clinic_logo')
-            if logo and logo is not FAILED:
-                kind = 'jpeg' if logo.startswith('/9j/') else 'png'
-                ui.image(f'data:image/{kind};base64,{logo}').classes('w-48').mark('logo-preview')
+            if logo and logo is not FAILED and (preview := reporting.logo_preview(logo)):
+                ui.image(preview).classes('w-48').mark('logo-preview')
             ui.upload(on_upload=self.uploaded, auto_upload=True, max_file_size=reporting.LOGO_MAX_BYTES).props(
                 'accept="image/png,image/jpeg"'
             ).mark('logo-upload')
@@ -128,16 +129,3 @@ class TemplatesPage:
     async def uploaded(self, event: ui_events.UploadEventArguments) -> None:
         data = await event.file.read()
         await perform(reporting.set_logo, data, by=self.actor, success=t('Logo saved'))
-
-
-def _definition(text: str) -> dict[str, Any] | None:
-    """The typed definition as a JSON object, or None after telling the user what is wrong with it."""
-    try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError as error:
-        ui.notify(t('Not valid JSON: {error}', error=str(error)), type='warning')
-        return None
-    if not isinstance(parsed, dict):
-        ui.notify(t('The definition must be a JSON object'), type='warning')
-        return None
-    return parsed

@@ -4,6 +4,7 @@ from nicegui import run, ui
 
 from domain import auth, events, users
 from domain.access import Actor
+from domain.errors import N_
 from domain.models import Role, User, UserCreate
 
 from .. import live
@@ -11,6 +12,7 @@ from ..i18n import language_choices, t
 from ..shell import FAILED, current_actor, nav, perform, screen
 
 ROLE_OPTIONS = {role.value: role.value for role in Role}
+HEADINGS = (N_('Username'), N_('Name'), N_('Role'), N_('State'), '')
 
 
 def register() -> None:
@@ -41,8 +43,8 @@ class UsersPage:
         if accounts is FAILED:
             return
         with ui.grid(columns='1fr 1.5fr 10rem 7rem auto').classes('w-full items-center gap-x-4 gap-y-1'):
-            for heading in ('Username', 'Name', 'Role', 'State', ''):
-                ui.label(t(heading)).classes('text-caption text-grey-7')
+            for heading in HEADINGS:
+                ui.label(t(heading) if heading else '').classes('text-caption text-grey-7')
             for account in accounts:
                 self.row(account)
 
