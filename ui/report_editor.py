@@ -21,7 +21,7 @@ from domain.reporting import ReportView
 from domain.templates import FieldDef
 
 from .guard import route_guard
-from .i18n import LANGUAGE_NAMES, t
+from .i18n import LANGUAGE_NAMES, current_language, error_text, format_datetime, t
 from .report_measurements import measurements
 from .report_view import final_report, header, key_images
 from .shell import FAILED, current_actor, perform, screen
@@ -127,7 +127,7 @@ class DraftEditor:
 
     def actions(self) -> None:
         with ui.row().classes('gap-2'):
-            ui.button(t('Save'), icon='save', on_click=lambda: self.save(quiet=False)).props('outline').mark(
+            ui.button(t('Save'), icon='save', on_click=lambda: self.save(quiet=False, wait=True)).props('outline').mark(
                 'save-report'
             )
             if access.may(self.actor, Permission.FINALISE_REPORTS):
@@ -155,19 +155,23 @@ class DraftEditor:
             self.inputs[key].value = value
         self.changed()
 
-    async def save(self, *, quiet: bool = True) -> bool:
-        """Store the draft if it changed since the last save (the autosave, Save and Finalise)."""
-        if not self.dirty or self.saving.locked():
-            return True
+    async def save(self, *, quiet: bool = True, wait: bool = False) -> bool:
+        """Store the draft if it changed since the last save; Save and Finalise wait for a save on its way."""
+        if self.saving.locked():
+            if not wait:
+                return True  # the autosave: the next tick stores what was typed meanwhile
+            log.debug('report %s: Finalise or Save waits for the save on its way', self.report.id)
         async with self.saving:
+            if not self.dirty:
+                return True
             self.dirty = False
             result = await perform(
                 reporting.save_draft, self.report.id, self.draft.model_copy(deep=True), by=self.actor
             )
-        if result is FAILED:
-            self.dirty = True
-            return False
-        self.shown = result
+            if result is FAILED:
+                self.dirty = True
+                return False
+            self.shown = result
         self.show_saved(result)
         self.show_flags(result)
         if not quiet:
@@ -197,7 +201,7 @@ class DraftEditor:
         self.saved_by.text = t(
             'Saved by {name} at {time}',
             name=current.name(current.report.last_saved_by_id),
-            time=current.report.last_saved_at.strftime('%Y-%m-%d %H:%M:%S'),
+            time=format_datetime(current.report.last_saved_at, 'medium'),
         )
 
     def show_flags(self, current: ReportView) -> None:
@@ -211,7 +215,7 @@ class DraftEditor:
             target.text = current.computed.get(key) or '—'
 
     async def finalise(self) -> None:
-        if not await self.save():
+        if not await self.save(wait=True):
             return
         if await perform(reporting.finalise, self.report.id, by=self.actor) is not FAILED:
             ui.notify(t('Report finalised'), type='positive')
@@ -235,7 +239,7 @@ async def _start_form(study_id: int, actor: Actor) -> None:
     offered = await perform(templates.current, by=actor)
     if offered is FAILED or offered is None:  # None: the page was left while loading
         return
-    language = app.storage.user.get('language', 'en')
+    language = current_language()  # the account's, else the browser's, else PACS_LANGUAGE
     choice = {'template': offered[0].id if offered else None, 'language': language}
 
     async def start() -> None:
@@ -246,13 +250,18 @@ async def _start_form(study_id: int, actor: Actor) -> None:
     with ui.card().classes('w-full max-w-xl'):
         ui.label(t('Choose the template for this report')).classes('text-h6')
         ui.select(
-            {tpl.id: f'{templates.label(tpl.definition["name"], language)} (v{tpl.version})' for tpl in offered},
+            {tpl.id: _offered(tpl.definition['name'], tpl.version, language) for tpl in offered},
             label=t('Template'),
         ).bind_value(choice, 'template').classes('w-full').mark('template')
         ui.select(LANGUAGE_NAMES, label=t('Report language')).bind_value(choice, 'language').classes('w-full').mark(
             'report-language'
         )
         ui.button(t('Start report'), icon='edit_note', on_click=start).mark('start-report')
+
+
+def _offered(name: dict[str, str], version: int, language: str) -> str:
+    """A template as the start form offers it: its name in the report's language and its version."""
+    return t('{name} (version {n})', name=templates.label(name, language), n=version)
 
 
 def _register_pdf_route() -> None:
@@ -263,9 +272,9 @@ def _register_pdf_route() -> None:
         try:
             path = await run.io_bound(reporting.pdf_file, report_id, by=actor)
         except NotFound as error:
-            raise HTTPException(status_code=404, detail=str(error)) from None
+            raise HTTPException(status_code=404, detail=error_text(error, actor.language or None)) from None
         except NotAllowed as error:
-            raise HTTPException(status_code=403, detail=str(error)) from None
+            raise HTTPException(status_code=403, detail=error_text(error, actor.language or None)) from None
         return FileResponse(
             path, media_type='application/pdf', filename=f'report-{report_id}.pdf', content_disposition_type='inline'
         )

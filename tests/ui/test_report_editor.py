@@ -1,13 +1,14 @@
-"""The draft editor as its tab closes: typing since the last autosave is kept; a report signed since is left alone."""
+"""The draft editor as its tab closes or is finalised mid-save: no typing is lost; a report signed since stays."""
 
 import logging
+import threading
 
 import pytest
 from nicegui.testing import User
 
 from domain import reporting, templates
 from domain.models import ReportDraft
-from tests.conftest import Clinic, eventually
+from tests.conftest import WAIT_S, Clinic, eventually
 from tests.report_fixtures import ABDOMEN_VALUES, make_study, template_id
 from ui import report_editor
 
@@ -47,6 +48,32 @@ async def test_closing_the_tab_of_a_report_finalised_elsewhere_leaves_it_as_sign
     await eventually(lambda: 'not saved as its tab closed' in caplog.text, 'the refused save on closing')
     assert _saved(report_id, clinic).state == 'final'
     assert _saved(report_id, clinic).values['liver_right_lobe'] == '142'
+
+
+async def test_finalising_waits_for_a_save_still_on_its_way(
+    radiologist: User, clinic: Clinic, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    report_id = reporting.start(make_study().study_id, template_id('us-abdomen'), by=clinic.radiologist.actor).id
+    arrived, release = threading.Event(), threading.Event()
+    save_draft = reporting.save_draft
+
+    def slow_save(*args, **kwargs):  # a busy database: the save waits until the test lets it go
+        arrived.set()
+        release.wait(WAIT_S)
+        return save_draft(*args, **kwargs)
+
+    monkeypatch.setattr(reporting, 'save_draft', slow_save)
+    await radiologist.open(f'/reports/{report_id}')
+    await radiologist.should_see(marker='saved-by')
+    radiologist.find(marker='field-liver_right_lobe').type('140')
+    radiologist.find(marker='save-report').click()
+    await eventually(arrived.is_set, 'the save reaching the database')
+    caplog.set_level(logging.DEBUG, logger='ui.report_editor')
+    radiologist.find(marker='finalise').click()
+    await eventually(lambda: 'waits for the save on its way' in caplog.text, 'Finalise waiting for the save')
+    release.set()
+    await radiologist.should_see('Report finalised')
+    assert _saved(report_id, clinic).values['liver_right_lobe'] == '140'
 
 
 def _close_tab(user: User) -> None:

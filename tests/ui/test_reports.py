@@ -30,7 +30,7 @@ async def test_a_radiologist_starts_a_report_for_a_study_with_a_template(radiolo
     await radiologist.open(f'/studies/{study.study_id}/report')
     await radiologist.should_see(marker='template')
     radiologist.find(marker='template').click()
-    radiologist.find('Obstetric ultrasound (v1)').click()
+    radiologist.find('Obstetric ultrasound (version 1)').click()
     radiologist.find(marker='start-report').click()
     await radiologist.should_see('Biparietal diameter (BPD) *')
     report = reporting.for_study(study.study_id, by=clinic.admin.actor)
