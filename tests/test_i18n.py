@@ -202,3 +202,7 @@ def test_an_account_may_go_back_to_following_the_browser(clinic: Clinic) -> None
     users.set_language('de', by=clinic.admin.actor)
     users.set_language('', by=clinic.admin.actor)
     assert users.get_by_username('admin1', by=clinic.admin.actor).language == ''
+
+
+def test_an_empty_text_stays_empty_in_every_language() -> None:
+    assert {t('', language=language) for language in ('en', 'ru', 'es', 'fr', 'de')} == {''}

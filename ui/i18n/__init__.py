@@ -58,6 +58,8 @@ def t(text: str, /, language: str | None = None, **values: object) -> str:
     if isinstance(text, Message):  # a form problem marked in domain with N_(): it carries its values
         values = {**text.params, **values}
         text = text.msgid
+    if not text:  # gettext's '' is the catalogue's header, never a text to show
+        return ''
     translated = translations(language or current_language()).gettext(text)
     return _fill(translated, text, values) if values else translated
 
