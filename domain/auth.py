@@ -16,7 +16,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from . import audit, clock, db
-from .access import Actor
+from .access import Actor, Permission, require
 from .errors import AccountLocked, InvalidInput, LoginFailed, SessionExpired
 from .models import LoginAttempt, User, UserSession
 from .settings import Settings
@@ -224,10 +224,12 @@ def end_sessions_of(session: Session, user_id: int, reason: str, *, keep: str | 
     session.exec(query.values(ended_at=clock.now(), end_reason=reason))
 
 
-def unlock(username: str) -> None:
-    """Forget recent failed attempts for a username (the admin's unlock)."""
+def unlock(username: str, *, by: Actor) -> None:
+    """Forget recent failed attempts for a username (the admin's unlock), audited."""
+    require(by, Permission.MANAGE_USERS)
     with db.transaction() as session:
         session.add(LoginAttempt(username=username.lower()[:64], address='unlock', success=True))
+        audit.record(session, by, 'user.unlock', object_type='user', object_id=username.lower()[:64])
 
 
 def _check(user_session: UserSession, user: User, actor: Actor, *, touch: bool = True) -> None:

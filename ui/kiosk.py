@@ -1,7 +1,7 @@
 """The waiting-room kiosk: large type, no menus, read-only; initials and times only unless the admin allows
 names. It keeps its session alive and follows the board live, so it can hang on a wall all day."""
 
-from nicegui import app, run, ui
+from nicegui import app, ui
 
 from domain import appointments, auth, events, options
 from domain.access import Actor
@@ -10,7 +10,7 @@ from domain.errors import N_
 from . import live
 from .board import STATE_COLOURS
 from .i18n import format_time, t
-from .shell import FAILED, current_actor, perform, screen
+from .shell import FAILED, current_actor, fetch, perform, screen
 
 SHOWN = ('waiting', 'in-room', 'in-scan', 'review')
 TITLES = {
@@ -38,7 +38,7 @@ class Kiosk:
         ui.query('body').classes('bg-grey-10')
         with ui.column().classes('w-full q-pa-lg gap-6'):
             with ui.row().classes('w-full items-center'):
-                clinic = await run.io_bound(options.get, 'clinic_name')
+                clinic = await fetch(options.get, 'clinic_name')
                 ui.label(clinic).classes('text-h2 text-white').mark('screen-title')
                 ui.space()
                 clock_label = ui.label().classes('text-h2 text-grey-4').mark('kiosk-clock')
@@ -52,7 +52,7 @@ class Kiosk:
     @ui.refreshable_method
     async def board(self) -> None:
         cards = await perform(appointments.day, appointments.today(), by=self.actor, include_closed=False)
-        names = await run.io_bound(options.get, 'kiosk_show_names')
+        names = await fetch(options.get, 'kiosk_show_names')
         if cards is FAILED:
             return
         with ui.row().classes('w-full gap-6 no-wrap items-start'):
@@ -72,5 +72,5 @@ class Kiosk:
 
     async def keep_alive(self) -> None:
         token = app.storage.user.get('session')
-        if await run.io_bound(auth.resume, token, touch=True) is None:
+        if await fetch(auth.resume, token, touch=True) is None:
             ui.navigate.to('/login?next=/kiosk')

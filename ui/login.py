@@ -7,13 +7,13 @@ import logging
 from urllib.parse import urlparse
 
 from fastapi import Request
-from nicegui import app, run, ui
+from nicegui import app, ui
 
 from domain import access, auth
 from domain.errors import AccountLocked, LoginFailed
 
 from .i18n import LANGUAGE_NAMES, current_language, error_text, t
-from .shell import client_address
+from .shell import client_address, fetch
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def register() -> None:
                 return
             button.props('loading')
             try:
-                result = await run.io_bound(auth.login, username.value, password.value, address=address)
+                result = await fetch(auth.login, username.value, password.value, address=address)
             except AccountLocked as error:
                 message.set_text(error_text(error))
                 password.set_value('')

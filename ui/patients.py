@@ -4,7 +4,7 @@ with likely duplicates shown while typing."""
 from datetime import date
 from typing import Any
 
-from nicegui import run, ui
+from nicegui import ui
 
 from domain import access, events, patient_search, patients
 from domain.access import Permission
@@ -13,7 +13,7 @@ from domain.models import PatientCreate
 
 from . import live
 from .i18n import error_text, format_date, t
-from .shell import FAILED, current_actor, nav, perform, screen
+from .shell import FAILED, current_actor, fetch, nav, perform, screen
 
 SEX_OPTIONS = {'F': 'female', 'M': 'male', 'O': 'other', 'U': 'unknown'}
 MODALITIES = ['', 'CT', 'MR', 'US', 'CR', 'DX', 'MG', 'XA', 'NM', 'PT', 'OT']
@@ -210,7 +210,7 @@ async def submit_form(call: Any, inputs: dict[str, Any]) -> Any:
     for element in inputs.values():
         element.props(remove='error error-message')
     try:
-        return await run.io_bound(call)
+        return await fetch(call)
     except SessionExpired:
         ui.navigate.to('/login')
         return FAILED

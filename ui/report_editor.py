@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException
 from fastapi.responses import FileResponse
-from nicegui import app, run, ui
+from nicegui import app, ui
 
 from domain import access, reporting, templates
 from domain.access import Actor, Permission
@@ -24,7 +24,7 @@ from .guard import route_guard
 from .i18n import LANGUAGE_NAMES, current_language, error_text, format_datetime, t
 from .report_measurements import measurements
 from .report_view import final_report, header, key_images
-from .shell import FAILED, current_actor, perform, screen
+from .shell import FAILED, current_actor, fetch, perform, screen
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,8 @@ class DraftEditor:
     def __init__(self, shown: ReportView, actor: Actor) -> None:
         self.shown, self.actor = shown, actor
         self.report, self.definition, self.language = shown.report, shown.definition, shown.report.language
+        assert shown.report.id is not None  # a stored report
+        self.report_id: int = shown.report.id
         self.draft = ReportDraft(
             values=dict(self.report.values),
             findings=self.report.findings,
@@ -107,7 +109,7 @@ class DraftEditor:
         current = self.draft.values.get(spec.key)
         if spec.type == 'choice':
             options = {c.value: templates.label(c.label, self.language) for c in spec.choices}
-            field = ui.select(
+            field: ui.select | ui.input = ui.select(
                 options, clearable=True, value=current or None, on_change=lambda e: self.put(spec.key, e.value)
             )
         else:
@@ -160,13 +162,13 @@ class DraftEditor:
         if self.saving.locked():
             if not wait:
                 return True  # the autosave: the next tick stores what was typed meanwhile
-            log.debug('report %s: Finalise or Save waits for the save on its way', self.report.id)
+            log.debug('report %s: Finalise or Save waits for the save on its way', self.report_id)
         async with self.saving:
             if not self.dirty:
                 return True
             self.dirty = False
             result = await perform(
-                reporting.save_draft, self.report.id, self.draft.model_copy(deep=True), by=self.actor
+                reporting.save_draft, self.report_id, self.draft.model_copy(deep=True), by=self.actor
             )
             if result is FAILED:
                 self.dirty = True
@@ -185,12 +187,12 @@ class DraftEditor:
                 return
             self.dirty = False
             try:
-                saved = await run.io_bound(
-                    reporting.save_draft, self.report.id, self.draft.model_copy(deep=True), by=self.actor
+                saved = await fetch(
+                    reporting.save_draft, self.report_id, self.draft.model_copy(deep=True), by=self.actor
                 )
             except DomainError as error:  # finalised or deleted in another tab, or the session ended
                 log.info(
-                    'report %s: the draft was not saved as its tab closed (%s)', self.report.id, type(error).__name__
+                    'report %s: the draft was not saved as its tab closed (%s)', self.report_id, type(error).__name__
                 )
                 return
         self.shown = saved
@@ -217,13 +219,13 @@ class DraftEditor:
     async def finalise(self) -> None:
         if not await self.save(wait=True):
             return
-        if await perform(reporting.finalise, self.report.id, by=self.actor) is not FAILED:
+        if await perform(reporting.finalise, self.report_id, by=self.actor) is not FAILED:
             ui.notify(t('Report finalised'), type='positive')
             ui.navigate.reload()
 
     async def delete(self) -> None:
         self.dirty = False
-        if await perform(reporting.delete_draft, self.report.id, by=self.actor) is not FAILED:
+        if await perform(reporting.delete_draft, self.report_id, by=self.actor) is not FAILED:
             ui.notify(t('Draft deleted'), type='positive')
             ui.navigate.to('/reports')
 
@@ -270,7 +272,7 @@ def _register_pdf_route() -> None:
     @app.get(PDF_PATH, include_in_schema=False)
     async def report_pdf(report_id: int, actor: Annotated[Actor, Depends(pdf_guard)]) -> FileResponse:
         try:
-            path = await run.io_bound(reporting.pdf_file, report_id, by=actor)
+            path = await fetch(reporting.pdf_file, report_id, by=actor)
         except NotFound as error:
             raise HTTPException(status_code=404, detail=error_text(error, actor.language or None)) from None
         except NotAllowed as error:

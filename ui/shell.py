@@ -4,12 +4,13 @@
 without a row there cannot be registered at all. Nothing here is built at import time.
 """
 
+import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import quote
 
 from fastapi import Request
@@ -25,6 +26,8 @@ from .i18n import choose_language, error_text, language_choices, t
 log = logging.getLogger(__name__)
 
 SESSION_CHECK_S = 30.0
+P = ParamSpec('P')
+R = TypeVar('R')
 FAILED: Any = object()  # what perform() returns when it showed the problem to the user
 
 
@@ -134,6 +137,17 @@ async def sign_out() -> None:
     ui.navigate.to('/login')
 
 
+async def fetch(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Call a service off the event loop; a call cancelled (browser gone, server stopping) stops the caller too.
+
+    run.io_bound answers a cancelled call with None, which a screen would otherwise take for the service's answer.
+    """
+    outcome = await run.io_bound(_returned, function, *args, **kwargs)
+    if outcome is None:
+        raise asyncio.CancelledError
+    return outcome[0]
+
+
 def _returned(function: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any]:
     """The service's answer in a tuple, so that run.io_bound's None for a cancelled call stands apart from it."""
     return (function(*args, **kwargs),)
@@ -143,7 +157,7 @@ def _frame(actor: Actor, title: str) -> None:
     ui.colors(primary='#1f5f8b', secondary='#4a8db7', accent='#e39b2d', positive='#2e7d32')
     ui.query('body').classes('bg-grey-1')
     items = menu_for(actor.role)
-    with ui.left_drawer(value=True).props('bordered width=220 breakpoint=900').classes('bg-white q-pa-none') as drawer:
+    with ui.left_drawer().props('bordered width=220 breakpoint=900').classes('bg-white q-pa-none') as drawer:
         with ui.list().props('padding').classes('w-full'):
             for item in items:
                 with (

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException
 from fastapi.responses import FileResponse
-from nicegui import app, run, ui
+from nicegui import app, ui
 
 from domain import events, study_lists
 from domain.access import Actor
@@ -17,7 +17,7 @@ from domain.studies import StudySummary
 from . import live
 from .guard import route_guard
 from .i18n import format_date, t, tn
-from .shell import FAILED, current_actor, nav, perform, screen
+from .shell import FAILED, current_actor, fetch, nav, perform, screen
 
 STATE_COLOURS = {'receiving': 'orange', 'processing': 'primary', 'ready': 'positive'}
 THUMBNAIL_ROUTE = '/studies/thumbnails/{series_id}'
@@ -32,7 +32,7 @@ def register() -> None:
     @app.get(THUMBNAIL_ROUTE, include_in_schema=False)
     async def thumbnail(series_id: int, actor: Annotated[Actor, Depends(thumbnail_guard)]) -> FileResponse:
         try:
-            relative = await run.io_bound(study_lists.thumbnail_path, series_id, by=actor)
+            relative = await fetch(study_lists.thumbnail_path, series_id, by=actor)
         except DomainError:
             raise HTTPException(status_code=403, detail='Your role may not use this') from None
         if not relative:

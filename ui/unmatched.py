@@ -1,6 +1,7 @@
 """Unmatched: studies that matched no appointment or patient, and assigning each to the right patient."""
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 
 from nicegui import ui
@@ -41,7 +42,7 @@ class UnmatchedStudies:
         if not rows:
             ui.label(t('Every study is matched to a patient')).classes('text-grey-7').mark('none-unmatched')
         for study in rows:
-            study_card(study, actions=lambda s=study.id: self.assign_button(s))
+            study_card(study, actions=functools.partial(self.assign_button, study.id))
 
     def assign_button(self, study_id: int) -> None:
         ui.button(t('Assign to a patient'), icon='person_search', on_click=lambda: self.choose_patient(study_id)).props(

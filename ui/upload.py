@@ -3,7 +3,7 @@
 import uuid
 from dataclasses import dataclass, field
 
-from nicegui import run, ui
+from nicegui import ui
 from nicegui.elements.upload_files import FileUpload
 from nicegui.events import MultiUploadEventArguments
 
@@ -11,7 +11,7 @@ from dicom import ingest, storage, uploads
 from domain.access import Actor
 
 from .i18n import t, tn
-from .shell import current_actor, nav, screen
+from .shell import current_actor, fetch, nav, screen
 
 RESULT_COLOURS = {
     'stored': 'positive',
@@ -101,7 +101,7 @@ class UploadScreen:
         scratch = storage.data_dir() / storage.INCOMING / f'{uuid.uuid4().hex}.upload'
         try:
             await file.save(scratch)
-            return await run.io_bound(
+            return await fetch(
                 uploads.process,
                 scratch,
                 file.name,

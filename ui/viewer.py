@@ -4,7 +4,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from nicegui import run, ui
+from nicegui import ui
 
 from dicom import viewer_facts, wado
 from domain import access, calibration, events, viewing
@@ -14,7 +14,7 @@ from domain.viewing import InstanceView, MeasurementView, SeriesView, StudyView
 from . import live
 from .guard import route_guard
 from .i18n import t, tn
-from .shell import FAILED, current_actor, perform, screen
+from .shell import FAILED, current_actor, fetch, perform, screen
 from .viewer_canvas import ViewerCanvas
 from .viewer_side import SidePanel, series_strip
 from .viewer_toolbar import ViewerToolbar
@@ -166,7 +166,7 @@ class Viewer:
 
     async def describe(self, instance: InstanceView) -> dict[str, Any]:
         if instance.id not in self.facts:
-            self.facts[instance.id] = await run.io_bound(viewer_facts.describe, instance.file_path)
+            self.facts[instance.id] = await fetch(viewer_facts.describe, instance.file_path)
         return self.facts[instance.id]
 
     def current(self) -> Viewport:
@@ -175,12 +175,11 @@ class Viewer:
     def call(self, method: str) -> None:
         self.current().canvas.run_method(method)
 
-    def drop(self, n: int) -> None:
+    async def drop(self, n: int) -> None:
         if self.dragged is not None:
             study, series = self.dragged
             self.dragged = None
-            return self.show_series(self.viewports[n], study, series)
-        return None
+            await self.show_series(self.viewports[n], study, series)
 
     # ------------------------------------------------------------ what the canvas reports
 
@@ -220,7 +219,7 @@ class Viewer:
         calibrated = calibration.from_attributes(facts, points[0] if points else None)
         stats = None
         if kind in ('ellipse', 'rectangle'):
-            stats = await run.io_bound(viewer_facts.roi_stats, instance.file_path, frame, kind, points)
+            stats = await fetch(viewer_facts.roi_stats, instance.file_path, frame, kind, points)
             if calibrated.value_unit:
                 stats['unit'] = calibrated.value_unit
         saved = await perform(

@@ -2,14 +2,14 @@
 
 from typing import TYPE_CHECKING
 
-from nicegui import run, ui
+from nicegui import ui
 
 from dicom import viewer_facts
 from domain import viewing
 from domain.viewing import MeasurementView, StudyView
 
 from .i18n import format_date, format_datetime, t
-from .shell import FAILED, perform
+from .shell import FAILED, fetch, perform
 from .viewer_tools import SHORTCUTS, calibration_text, frame_url, measurement_text
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ async def show_tags(viewer: 'Viewer') -> None:
     source = await perform(viewing.tag_source, viewport.images[viewport.index][0].id, by=viewer.actor)
     if source is FAILED:
         return
-    rows = await run.io_bound(viewer_facts.tag_rows, source.file_path)
+    rows = await fetch(viewer_facts.tag_rows, source.file_path)
     if isinstance(rows, str):
         rows = [{'tag': '', 'name': t('This file cannot be read'), 'vr': '', 'value': rows, 'depth': 0}]
     with ui.dialog() as dialog, ui.card().classes('w-[56rem] max-w-full'):

@@ -2,12 +2,13 @@
 
 from typing import TYPE_CHECKING, Any
 
-from nicegui import run, ui
+from nicegui import ui
 
 from dicom import viewer_facts
 from domain.models import display_person_name
 
 from .i18n import format_date, t
+from .shell import fetch
 from .viewer_side import show_shortcuts, show_tags
 from .viewer_tools import PRESETS, TOOL_KEYS, file_windows
 
@@ -157,7 +158,7 @@ class ViewerToolbar:
         if not viewport.images:
             return
         instance, frame = viewport.images[viewport.index]
-        found = await run.io_bound(viewer_facts.auto_window, instance.file_path, frame)
+        found = await fetch(viewer_facts.auto_window, instance.file_path, frame)
         if found is not None:
             self.apply_window(*found)
 

@@ -2,8 +2,8 @@ from datetime import timedelta
 
 import pytest
 
-from domain import auth, clock, users
-from domain.errors import AccountLocked, InvalidInput, LoginFailed, SessionExpired
+from domain import audit, auth, clock, users
+from domain.errors import AccountLocked, InvalidInput, LoginFailed, NotAllowed, SessionExpired
 from domain.models import UserCreate
 from tests.conftest import PASSWORD, Clinic
 
@@ -32,6 +32,19 @@ def test_five_failures_lock_the_username_for_fifteen_minutes(clinic: Clinic) -> 
         auth.login('technician1', PASSWORD)  # even the right password waits
     clock.advance(timedelta(minutes=16))
     assert auth.login('technician1', PASSWORD).actor.username == 'technician1'
+
+
+def test_an_administrator_unlocks_a_locked_account_and_it_is_audited(clinic: Clinic) -> None:
+    for _ in range(5):
+        with pytest.raises(LoginFailed):
+            auth.login('technician1', 'wrong password!')
+    with pytest.raises(NotAllowed):
+        auth.unlock('technician1', by=clinic.receptionist.actor)
+    with pytest.raises(AccountLocked):
+        auth.login('technician1', PASSWORD)
+    auth.unlock('technician1', by=clinic.admin.actor)
+    assert auth.login('technician1', PASSWORD).actor.username == 'technician1'
+    assert [e.object_id for e in audit.search(action='user.unlock', by=clinic.admin.actor).rows] == ['technician1']
 
 
 def test_an_unknown_username_locks_the_same_way(clinic: Clinic) -> None:

@@ -1,6 +1,6 @@
 """Users: add staff, change roles, reset passwords, disable and unlock accounts."""
 
-from nicegui import run, ui
+from nicegui import ui
 
 from domain import auth, events, users
 from domain.access import Actor
@@ -80,8 +80,7 @@ class UsersPage:
         await self.rows.refresh()
 
     async def unlock(self, username: str) -> None:
-        await run.io_bound(auth.unlock, username)
-        ui.notify(t('Account unlocked'), type='positive')
+        await perform(auth.unlock, username, by=self.actor, success=t('Account unlocked'))
 
     def new_user_dialog(self) -> ui.dialog:
         with ui.dialog() as dialog, ui.card().classes('w-96'):
