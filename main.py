@@ -251,7 +251,7 @@ def _start_jobs(settings: Settings, *, run_workers: bool) -> None:
         media.requeue_receiving()
 
 
-def _start_dicom(settings: Settings):  # type: ignore[no-untyped-def]
+def _start_dicom(settings: Settings):
     """The DICOM listener in this process, its arrivals arming the study-complete decision."""
     from dicom import ingest, scp, storage
     from jobs import media
