@@ -41,7 +41,7 @@ class ModalitiesPage:
         accept_any = await perform(options.get, 'accept_any_ae')
         switch = ui.switch(
             t('Accept any modality'),
-            value=bool(accept_any),
+            value=accept_any is True,  # FAILED (a refused read) shows the switch off
             on_change=lambda e: perform(options.put, 'accept_any_ae', e.value, by=self.actor, success=t('Saved')),
         ).mark('accept-any')
         switch.set_enabled(not fixed)
