@@ -10,6 +10,7 @@ import mimetypes
 from weasyprint import HTML, URLFetcher
 from weasyprint.urls import URLFetcherResponse
 
+from domain import reporting
 from domain.reporting import ReportView
 
 from .pdf import SERVED, Assets, Clinic, Picture, render_html
@@ -38,7 +39,7 @@ class AppFetcher(URLFetcher):
             raise ValueError(f'refused to fetch {url[:80]}: reports use only their own files')
         name = url[len('app:') :]
         if name == 'logo' and self.assets.logo:
-            return _response(url, self.assets.logo, _image_type(self.assets.logo))
+            return _response(url, self.assets.logo, reporting.logo_type(self.assets.logo) or 'image/png')
         if name.startswith('image/') and name[6:].isdigit() and int(name[6:]) < len(self.assets.images):
             png = self.assets.images[int(name[6:])]
             if png is not None:
@@ -53,7 +54,3 @@ class AppFetcher(URLFetcher):
 
 def _response(url: str, body: bytes, mime: str) -> URLFetcherResponse:
     return URLFetcherResponse(url, body, headers={'Content-Type': mime})
-
-
-def _image_type(data: bytes) -> str:
-    return 'image/png' if data.startswith(b'\x89PNG') else 'image/jpeg'
