@@ -1,5 +1,6 @@
 """One patient: details, edit, the timeline (appointments, studies with thumbnails, reports), history, merge."""
 
+import asyncio
 from datetime import date
 
 from nicegui import ui
@@ -48,6 +49,7 @@ class PatientPage:
 
     def __init__(self, patient_id: int, actor: Actor) -> None:
         self.patient_id, self.actor = patient_id, actor
+        self.refreshing = asyncio.Lock()  # a save and its live event refresh one after the other, never interleaved
 
     async def build(self) -> None:
         await self.details()
@@ -204,9 +206,10 @@ class PatientPage:
             await self.refresh_all()
 
     async def refresh_all(self) -> None:
-        await self.details.refresh()
-        await self.timeline.refresh()
-        await self.history.refresh()
+        async with self.refreshing:
+            await self.details.refresh()
+            await self.timeline.refresh()
+            await self.history.refresh()
 
 
 def _value(field: str, value: object) -> str:

@@ -157,7 +157,10 @@ def _frame(actor: Actor, title: str) -> None:
     ui.colors(primary='#1f5f8b', secondary='#4a8db7', accent='#e39b2d', positive='#2e7d32')
     ui.query('body').classes('bg-grey-1')
     items = menu_for(actor.role)
-    with ui.left_drawer().props('bordered width=220 breakpoint=900').classes('bg-white q-pa-none') as drawer:
+    # Open beside the page on a wide screen, closed over it on a tablet: Quasar decides from the width it has,
+    # without the round trip NiceGUI's value=None makes (which fails when the browser leaves first).
+    drawer = ui.left_drawer(value=False).props('show-if-above bordered width=220 breakpoint=900')
+    with drawer.classes('bg-white q-pa-none'):
         with ui.list().props('padding').classes('w-full'):
             for item in items:
                 with (
