@@ -153,28 +153,35 @@ async def eventually(check: Callable[[], T], what: str, *, timeout: float = WAIT
     return result
 
 
-def _patient(wait: Any) -> Any:
-    """NiceGUI's should_see/should_not_see, looking again until WAIT_S has passed instead of three tries."""
+class PatientUser(User):
+    """NiceGUI's simulated user, looking again until WAIT_S has passed instead of three looks 0.1 s apart.
 
-    async def patiently(self: User, *args: Any, retries: int = 3, **kwargs: Any) -> None:
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            try:
-                return await wait(self, *args, retries=1, **kwargs)  # one look, then its own short pause
-            except AssertionError:
-                if time.monotonic() >= deadline:
-                    raise
+    NiceGUI's default fails on a busy 2-core machine while the page is still on its way; `retries` is its public
+    way to wait longer (one look, then 0.1 s for should_see and 0.05 s for should_not_see).
+    """
 
-    patiently.__doc__ = wait.__doc__
-    patiently.waits_patiently = True  # type: ignore[attr-defined]
-    return patiently
+    async def should_see(self, *args: Any, retries: int = 0, **kwargs: Any) -> None:  # type: ignore[override]
+        await super().should_see(*args, retries=max(retries, int(WAIT_S / 0.1)), **kwargs)
+
+    async def should_not_see(self, *args: Any, retries: int = 0, **kwargs: Any) -> None:  # type: ignore[override]
+        await super().should_not_see(*args, retries=max(retries, int(WAIT_S / 0.05)), **kwargs)
 
 
-# NOTE: every simulated user waits by condition with the same generous deadline; a `retries=` in a test is ignored.
-# NiceGUI's default (3 looks 0.1 s apart) fails on a busy 2-core machine while the page is still on its way.
-if not hasattr(User.should_see, 'waits_patiently'):
-    User.should_see = _patient(User.should_see)  # type: ignore[method-assign]
-    User.should_not_see = _patient(User.should_not_see)  # type: ignore[method-assign]
+def _patient(user: User) -> PatientUser:
+    user.__class__ = PatientUser  # the same object, so NiceGUI's fixture still tears it down
+    return user  # type: ignore[return-value]
+
+
+@pytest.fixture
+def user(user: User) -> PatientUser:
+    """The user_plugin's simulated user, waiting patiently (every screen test gets it through this fixture)."""
+    return _patient(user)
+
+
+@pytest.fixture
+def create_user(create_user: Callable[[], User]) -> Callable[[], PatientUser]:
+    """The user_plugin's factory for more simulated users, each waiting patiently."""
+    return lambda: _patient(create_user())
 
 
 async def sign_in(user: User, account: Account) -> None:
