@@ -64,7 +64,7 @@ migration: $(STAMP)
 # Extract every message id from the code into locale/messages.pot and merge it into each language's .po file.
 .PHONY: messages
 messages: $(STAMP)
-	$(PY) -c 'import logging; logging.basicConfig(level=logging.INFO, format="%(message)s"); \\
+	$(PY) -c 'import logging; logging.basicConfig(level=logging.INFO, format="%(message)s"); \
 		from ui.i18n import catalogue; catalogue.update()'
 
 bench: $(STAMP)
