@@ -54,7 +54,6 @@ MOVES: dict[tuple[str, str], Permission] = {
 ALSO: dict[tuple[str, str], Permission] = {(WAITING, IN_ROOM): Permission.RUN_SCANS}
 CANCELLABLE = (SCHEDULED, WAITING, IN_ROOM, NO_SHOW)
 RESCHEDULABLE = (SCHEDULED, WAITING, NO_SHOW, CANCELLED)
-OPENING, CLOSING = time(0, 0), time(23, 59)
 
 
 @dataclass(frozen=True)

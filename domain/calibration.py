@@ -96,16 +96,6 @@ def measure(
     return area, f'{unit}²', {'width': width, 'height': height}
 
 
-def inside(kind: str, points: Sequence[Sequence[float]], x: float, y: float) -> bool:
-    """True when image point (x, y) lies in the ellipse or rectangle spanned by the two points."""
-    (x0, y0), (x1, y1) = points
-    left, right, top, bottom = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
-    if kind == 'rectangle':
-        return left <= x <= right and top <= y <= bottom
-    cx, cy, rx, ry = (left + right) / 2, (top + bottom) / 2, (right - left) / 2, (bottom - top) / 2
-    return rx > 0 and ry > 0 and ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1
-
-
 def _ultrasound_region(
     regions: Sequence[Mapping[str, Any]], point: Sequence[float] | None
 ) -> tuple[float, float] | None:

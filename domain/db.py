@@ -48,11 +48,6 @@ def engine() -> Engine:
     return _engines['write']
 
 
-def is_sqlite() -> bool:
-    """True in the embedded mode."""
-    return engine().dialect.name == 'sqlite'
-
-
 @contextmanager
 def transaction() -> Iterator[Session]:
     """A session that commits on success and rolls back on any exception."""

@@ -10,7 +10,6 @@ import base64
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -453,17 +452,6 @@ def verify(report_id: int, *, by: Actor) -> bool:
         assert template is not None and study is not None and signer is not None
         patient = session.get(Patient, study.patient_ref_id) if study.patient_ref_id else None
     return content_digest(report, template, study, patient, signer.username) == report.content_sha256
-
-
-def latest_states(study_ids: Sequence[int]) -> dict[int, str]:
-    """The report state of each study that has a report (worklists show it beside the study)."""
-    if not study_ids:
-        return {}
-    with db.reading() as session:
-        rows = session.exec(
-            select(Report.study_id, Report.state).where(col(Report.study_id).in_(study_ids), Report.kind == 'report')
-        ).all()
-    return dict(rows)
 
 
 # ---------------------------------------------------------------- helpers

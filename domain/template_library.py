@@ -62,7 +62,6 @@ ECHO = [
 ]
 YES_NO = [('no', L('no', 'нет', 'no', 'non', 'nein')), ('yes', L('yes', 'да', 'sí', 'oui', 'ja'))]
 ECHOGENICITY = L('Echogenicity', 'Эхогенность', 'Ecogenicidad', 'Échogénicité', 'Echogenität')
-NOTES = L('Notes', 'Примечания', 'Notas', 'Remarques', 'Bemerkungen')
 
 
 def section(

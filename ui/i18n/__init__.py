@@ -118,22 +118,6 @@ def format_day(value: date, *, language: str | None = None) -> str:
     return dates.format_date(value, 'full', locale=_locale(language))
 
 
-def weekday_name(value: date, width: str = 'wide', *, language: str | None = None) -> str:
-    """The weekday of a date ('wide', 'abbreviated' or 'narrow'), as it stands alone in the reader's language."""
-    return weekday_names(width, language=language)[value.weekday()]
-
-
-def weekday_names(width: str = 'wide', *, language: str | None = None) -> list[str]:
-    """Monday to Sunday in the reader's language."""
-    names = _locale(language).days['stand-alone'][width]
-    return [names[day] for day in range(7)]
-
-
-def format_ago(then: datetime, now: datetime, *, language: str | None = None) -> str:
-    """How long ago something happened ('5 minutes ago'), in the reader's language."""
-    return dates.format_timedelta(then - now, add_direction=True, locale=_locale(language))
-
-
 # ---------------------------------------------------------------- helpers
 
 
