@@ -2,17 +2,12 @@
 domain refusals are translated at the edge; the reader's language comes from the account, then the browser."""
 
 import re
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from nicegui.testing import User
 
-from domain import users
 from domain.errors import N_, InvalidInput, NotFound
 from reports.texts import TEXTS
-from tests.conftest import Account, Clinic
-from ui import live, register_pages
 from ui.i18n import (
     catalogue,
     choose_language,
@@ -20,7 +15,6 @@ from ui.i18n import (
     format_date,
     format_day,
     job_error_text,
-    set_clinic_language,
     t,
     tn,
 )
@@ -134,73 +128,6 @@ def test_the_browsers_best_language_is_chosen_when_the_account_names_none() -> N
     assert choose_language(None, 'ja, ru;q=0.7, fr;q=0.5') == 'ru'
     assert choose_language('es', 'de') == 'es'
     assert choose_language(None, 'ja') == 'en'
-
-
-@pytest.fixture
-def clinic_language() -> Iterator[None]:
-    yield
-    set_clinic_language('en')
-
-
-@pytest.fixture
-async def screens(user: User, clinic: Clinic) -> AsyncIterator[User]:
-    register_pages()
-    live.start_bridge()
-    yield user
-    live.stop_bridge()
-
-
-async def _sign_in(user: User, account: Account) -> None:
-    """The real login page, waiting longer than tests.conftest.sign_in for the home screen (a busy test machine)."""
-    await user.open('/login')
-    user.find(marker='username').type(account.username)
-    user.find(marker='password').type(account.password)
-    user.find(marker='sign-in').click()
-    await user.should_see(marker='user-menu', retries=50)
-
-
-async def test_the_login_page_speaks_the_browsers_language(screens: User) -> None:
-    screens.http_client.headers['Accept-Language'] = 'de-DE,de;q=0.9,en;q=0.5'
-    await screens.open('/login')
-    await screens.should_see('Anmelden')
-
-
-async def test_without_a_browser_language_the_login_page_speaks_the_clinics(
-    screens: User, clinic_language: None
-) -> None:
-    set_clinic_language('fr')
-    await screens.open('/login')
-    await screens.should_see('Se connecter')
-
-
-async def test_the_accounts_language_wins_over_the_browsers(screens: User, clinic: Clinic) -> None:
-    users.set_language('ru', by=clinic.admin.actor)
-    screens.http_client.headers['Accept-Language'] = 'de'
-    await _sign_in(screens, clinic.admin)
-    await screens.should_see('Добро пожаловать, admin1')
-
-
-async def test_a_refusal_is_shown_in_the_accounts_language(screens: User, clinic: Clinic) -> None:
-    users.set_language('de', by=clinic.receptionist.actor)
-    await _sign_in(screens, clinic.receptionist)
-    await screens.open('/account')
-    screens.find(marker='current-password').type('not my password')
-    screens.find(marker='new-password').type('a new long passphrase')
-    screens.find(marker='repeat-password').type('a new long passphrase')
-    screens.find(marker='change-password').click()
-    await screens.should_see('Das aktuelle Passwort ist falsch', retries=50)
-
-
-async def test_an_account_without_a_language_follows_the_browser(screens: User, clinic: Clinic) -> None:
-    screens.http_client.headers['Accept-Language'] = 'es-ES,es;q=0.9'
-    await _sign_in(screens, clinic.admin)
-    await screens.should_see('Bienvenido, admin1')
-
-
-def test_an_account_may_go_back_to_following_the_browser(clinic: Clinic) -> None:
-    users.set_language('de', by=clinic.admin.actor)
-    users.set_language('', by=clinic.admin.actor)
-    assert users.get_by_username('admin1', by=clinic.admin.actor).language == ''
 
 
 def test_an_empty_text_stays_empty_in_every_language() -> None:

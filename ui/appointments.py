@@ -12,9 +12,9 @@ from domain.access import Permission
 from domain.models import Modality
 
 from . import live
-from .board import STATE_COLOURS
+from .board import STATE_COLOURS, card_heading
 from .booking import BookingForm, local_moment
-from .i18n import format_day, format_time, t
+from .i18n import format_day, t
 from .shell import FAILED, current_actor, nav, perform, screen
 
 
@@ -83,12 +83,7 @@ class DaySchedule:
             .classes(f'w-full gap-0 q-pa-xs rounded-borders bg-{colour}-1' + (' opacity-60' if closed else ''))
             .mark('appointment')
         ):
-            with ui.row().classes('w-full items-center gap-1'):
-                when = format_time(item.scheduled_at, zone=appointments.local_zone())
-                ui.label(when).classes('text-weight-bold')
-                ui.link(item.patient_name, f'/patients/{item.patient_id}').classes('text-body2')
-                if item.urgent:
-                    ui.badge(t('urgent'), color='negative')
+            card_heading(item)
             with ui.row().classes('w-full items-center gap-1'):
                 ui.label(f'{item.procedure} · {item.accession_number}').classes('text-caption')
                 ui.space()

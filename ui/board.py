@@ -106,12 +106,7 @@ class StatusBoard:
             .style(f'border-left: 5px solid var(--q-{"negative" if item.urgent else "primary"})')
             .mark(f'card-{item.accession_number}')
         ):
-            with ui.row().classes('w-full items-center gap-1'):
-                when = format_time(item.scheduled_at, zone=appointments.local_zone())
-                ui.label(when).classes('text-weight-bold')
-                ui.link(item.patient_name, f'/patients/{item.patient_id}').classes('text-body2')
-                if item.urgent:
-                    ui.badge(t('urgent'), color='negative')
+            card_heading(item)
             ui.label(f'{item.procedure} · {item.room}').classes('text-caption')
             with ui.row().classes('w-full items-center'):
                 ui.badge(t(item.state), color=colour).mark(f'state-{item.accession_number}')
@@ -141,3 +136,12 @@ def minutes_text(minutes: int) -> str:
     if minutes < 60:
         return t('{n} min', n=minutes)
     return t('{h} h {m} min', h=minutes // 60, m=minutes % 60)
+
+
+def card_heading(item: appointments.Card) -> None:
+    """An appointment's first line, on the board and the day's schedule: time, patient (a link), urgency."""
+    with ui.row().classes('w-full items-center gap-1'):
+        ui.label(format_time(item.scheduled_at, zone=appointments.local_zone())).classes('text-weight-bold')
+        ui.link(item.patient_name, f'/patients/{item.patient_id}').classes('text-body2')
+        if item.urgent:
+            ui.badge(t('urgent'), color='negative')
