@@ -44,8 +44,6 @@ def register() -> None:
                 return
             finally:
                 button.props(remove='loading')
-            if result is None:  # the server is shutting down
-                return
             app.storage.user['session'] = result.token
             app.storage.user['language'] = result.actor.language
             ui.navigate.to(target or access.HOME.get(result.actor.role, '/'))
