@@ -13,6 +13,14 @@ from .shell import FAILED, current_actor, nav, perform, screen
 
 LEVEL_COLOURS = {'': 'text-grey-8', 'amber': 'text-amber-9 text-weight-bold', 'red': 'text-negative text-weight-bold'}
 MODALITIES = ['', 'CT', 'MR', 'US', 'CR', 'DX', 'MG', 'XA', 'NM', 'PT', 'OT']
+# On a tablet (below 900 px) the modality and arrival columns give way, so the row's buttons stay on screen.
+GRID_CSS = """
+.reading-grid { grid-template-columns: 2rem 1.6fr 5rem 1.4fr 6rem 7rem 1.2fr auto; }
+@media (max-width: 900px) {
+  .reading-grid { grid-template-columns: 2rem 1.6fr 1.4fr 5rem 1fr auto; }
+  .reading-grid > .wide-only { display: none; }
+}
+"""
 
 
 def register() -> None:
@@ -33,6 +41,7 @@ class ReadingWorklist:
         self.doctors: dict[int, str] = {}
 
     async def build(self) -> None:
+        ui.add_css(GRID_CSS)
         if self.may_assign:
             found = await perform(reading.radiologists, by=self.actor)
             self.doctors = {} if found is FAILED else dict(found)
@@ -73,20 +82,18 @@ class ReadingWorklist:
         if not found:
             ui.label(t('Nothing waits to be read')).classes('text-grey-7').mark('nothing-to-read')
             return
-        with ui.grid(columns='2rem 1.6fr 5rem 1.4fr 6rem 7rem 1.2fr auto').classes(
-            'w-full items-center gap-x-3 gap-y-1'
-        ):
-            for heading in (
-                '',
-                t('Patient'),
-                t('Modality'),
-                t('Study'),
-                t('Arrived'),
-                t('Waiting'),
-                t('Reader'),
-                '',
+        with ui.grid().classes('reading-grid w-full items-center gap-x-3 gap-y-1'):
+            for heading, wide_only in (
+                ('', False),
+                (t('Patient'), False),
+                (t('Modality'), True),
+                (t('Study'), False),
+                (t('Arrived'), True),
+                (t('Waiting'), False),
+                (t('Reader'), False),
+                ('', False),
             ):
-                ui.label(heading).classes('text-caption text-grey-7')
+                ui.label(heading).classes('text-caption text-grey-7' + (' wide-only' if wide_only else ''))
             for row in found:
                 self.row(row)
 
@@ -97,14 +104,14 @@ class ReadingWorklist:
         with ui.column().classes('gap-0').mark('reading-row'):
             ui.label(row.patient_name).classes('text-weight-medium')
             ui.label(f'{row.patient_id} · {row.accession_number}').classes('text-caption')
-        ui.label(row.modalities)
+        ui.label(row.modalities).classes('wide-only')
         ui.label(row.description or '—')
-        ui.label(format_datetime(row.arrived_at, zone=appointments.local_zone()))
+        ui.label(format_datetime(row.arrived_at, zone=appointments.local_zone())).classes('wide-only')
         ui.label(_waited(row.waited_minutes)).classes(LEVEL_COLOURS[row.level]).mark(f'waited-{row.level or "ok"}')
         if self.may_assign:
             ui.select(
                 self.doctors, value=row.assigned_to_id, on_change=lambda e: self.assign(row.study_id, e.value)
-            ).props('dense clearable').classes('w-40').mark(f'assign-{row.study_id}')
+            ).props('dense clearable').classes('w-full').mark(f'assign-{row.study_id}')
         else:
             ui.label(row.assigned_to or t('unassigned'))
         with ui.row().classes('gap-1 no-wrap'):
