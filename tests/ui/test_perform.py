@@ -2,12 +2,12 @@
 
 import asyncio
 import threading
-import time
 from collections.abc import Callable
 
 from nicegui import ui
 from nicegui.testing import User
 
+from tests.conftest import eventually
 from ui.shell import FAILED, perform
 
 
@@ -19,13 +19,6 @@ def _save_page(service: Callable[[], object], outcomes: list, tasks: list) -> No
             outcomes.append(await perform(service, success='Saved'))
 
         ui.button('Save', on_click=save)
-
-
-async def _until(check: Callable[[], object], what: str) -> None:
-    deadline = time.monotonic() + 10
-    while not check():
-        assert time.monotonic() < deadline, f'waited 10 s for {what}'
-        await asyncio.sleep(0.02)
 
 
 async def test_a_call_cancelled_before_it_answers_returns_failed_without_the_success_notice(user: User) -> None:
@@ -42,9 +35,9 @@ async def test_a_call_cancelled_before_it_answers_returns_failed_without_the_suc
     await user.open('/save')
     user.find('Save').click()
     try:
-        await _until(started.is_set, 'the service to start')
+        await eventually(started.is_set, 'the service to start')
         tasks[0].cancel()  # what NiceGUI does to a handler when its browser goes away
-        await _until(lambda: outcomes, 'perform to return')
+        await eventually(lambda: outcomes, 'perform to return')
     finally:
         release.set()
     assert outcomes == [FAILED]
