@@ -112,7 +112,10 @@ async def perform(function: Callable[..., Any], *args: Any, success: str | None 
     A call cancelled because the browser left or the server is stopping is "nothing happened": FAILED, no notice.
     """
     try:
-        outcome = await run.io_bound(_returned, function, *args, **kwargs)
+        result = await fetch(function, *args, **kwargs)
+    except asyncio.CancelledError:
+        log.debug('%s was cancelled before it answered', getattr(function, '__qualname__', function))
+        return FAILED
     except SessionExpired:
         ui.notify(t('Your session has ended; please sign in again'), type='warning')
         ui.navigate.to('/login')
@@ -120,12 +123,9 @@ async def perform(function: Callable[..., Any], *args: Any, success: str | None 
     except DomainError as error:
         ui.notify(error_text(error), type='warning')
         return FAILED
-    if outcome is None:  # NOTE: NiceGUI 4 raises CancelledError here instead of returning None
-        log.debug('%s was cancelled before it answered', getattr(function, '__qualname__', function))
-        return FAILED
     if success:
         ui.notify(success, type='positive')
-    return outcome[0]
+    return result
 
 
 async def sign_out() -> None:
@@ -204,8 +204,7 @@ async def _switch_language(language: str) -> None:
 
 async def _check_session_alive() -> None:
     token = app.storage.user.get('session')
-    outcome = await run.io_bound(_returned, auth.resume, token, touch=False)
-    if outcome is not None and outcome[0] is None:  # a cancelled check (outcome None) says nothing about the session
+    if await fetch(auth.resume, token, touch=False) is None:  # a cancelled check stops here: it says nothing
         app.storage.user.pop('session', None)
         ui.notify(t('Your session has ended; please sign in again'), type='warning')
         ui.navigate.to('/login')

@@ -60,7 +60,7 @@ class ModalitiesPage:
             return
         with ui.grid(columns='9rem 1fr 5rem 5rem 8rem 1fr 6rem auto').classes('w-full items-center gap-x-4 gap-y-1'):
             for heading in HEADINGS:
-                ui.label(t(heading) if heading else '').classes('text-caption text-grey-7')
+                ui.label(t(heading)).classes('text-caption text-grey-7')
             for modality in entered:
                 self.row(modality)
 

@@ -44,7 +44,7 @@ class UsersPage:
             return
         with ui.grid(columns='1fr 1.5fr 10rem 7rem auto').classes('w-full items-center gap-x-4 gap-y-1'):
             for heading in HEADINGS:
-                ui.label(t(heading) if heading else '').classes('text-caption text-grey-7')
+                ui.label(t(heading)).classes('text-caption text-grey-7')
             for account in accounts:
                 self.row(account)
 
