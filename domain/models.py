@@ -53,6 +53,18 @@ class User(SQLModel, table=True):
     active: bool = True
     created_at: datetime = Field(default_factory=clock.now)
     password_changed_at: datetime = Field(default_factory=clock.now)
+    mfa_secret: str | None = Field(default=None, max_length=255)  # the TOTP secret, encrypted (domain.mfa)
+    mfa_enabled_at: datetime | None = None
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A one-time code that stands in for the authenticator app; only its hash is kept."""
+
+    __tablename__ = 'recovery_code'
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key='user.id', index=True)
+    code_hash: str = Field(max_length=255)
+    used_at: datetime | None = None
 
 
 class LoginAttempt(SQLModel, table=True):
@@ -78,6 +90,10 @@ class UserSession(SQLModel, table=True):
     last_seen: datetime = Field(default_factory=clock.now)
     ended_at: datetime | None = None
     end_reason: str | None = Field(default=None, max_length=32)
+    # set at sign-in: the browser trades it once for the session cookie (domain.auth.redeem); until then no
+    # token opens the session
+    ticket_hash: str | None = Field(default=None, max_length=64, unique=True)
+    ticket_expires_at: datetime | None = None
 
 
 class AuditEvent(SQLModel, table=True):
@@ -171,6 +187,8 @@ class Modality(SQLModel, table=True):
     description: str = Field(default='', max_length=200)
     active: bool = True
     created_at: datetime = Field(default_factory=clock.now)
+    any_host: bool = False  # False: associations are accepted only from `host`
+    tls_required: bool = False  # True: only over the DICOM TLS port
 
 
 class Procedure(SQLModel, table=True):
