@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from domain import audit, auth, db, options, reporting, templates, users
+from domain import audit, auth, db, keys, options, reporting, templates, users
 from domain.access import system
 from domain.errors import DomainError
 from domain.models import Role, UserCreate
@@ -230,6 +230,7 @@ def _open_database(settings: Settings, *, migrate: bool) -> None:
     if migrate:
         db.upgrade()
     auth.configure(settings)
+    keys.configure(settings.data_dir)
     reporting.configure(settings.data_dir)
     if settings.accept_any_ae:
         options.override('accept_any_ae', True)

@@ -2,6 +2,7 @@
 
 import logging
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,7 +31,17 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = None
     secret: SecretStr | None = None
     idle_timeout_minutes: int = Field(15, ge=1, le=24 * 60)
-    session_lifetime_hours: int = Field(12, ge=1, le=24 * 7)
+    session_lifetime_hours: int = Field(8, ge=1, le=24 * 7)  # clinical roles and admins
+    kiosk_session_lifetime_hours: int = Field(24, ge=1, le=24 * 31)
+    mfa_required: Literal['', 'admin', 'all'] = ''  # who must sign in with a second factor
+    tls: Literal['', 'auto'] = ''  # auto: a certificate for this host is generated into the data directory
+    tls_cert: Path | None = None  # PEM certificate (chain) to serve HTTPS and DICOM TLS with
+    tls_key: Path | None = None  # its PEM private key
+    https_port: int = Field(8443, ge=0, le=65535)  # with TLS on: HTTPS here, PACS_HTTP_PORT redirects to it
+    dicom_tls_port: int = Field(2762, ge=0, le=65535)  # with TLS on: DICOM TLS listener (0: any free port)
+    allowed_origins: str = ''  # comma-separated origins besides the server's own (e.g. an OHIF viewer)
+    dicom_peer_associations: int = Field(4, ge=1, le=64)  # simultaneous associations from one address
+    dicom_request_timeout_s: float = Field(5.0, gt=0, le=120)  # a connection silent this long is dropped
     language: str = 'en'
     worker_threads: int = Field(2, ge=1, le=64)
     min_free_disk_mb: int = Field(500, ge=0)
@@ -65,6 +76,24 @@ class Settings(BaseSettings):
         if value not in LANGUAGES:
             raise ValueError(f'must be one of {", ".join(LANGUAGES)}')
         return value
+
+    @field_validator('allowed_origins')
+    @classmethod
+    def _origins_parse(cls, value: str) -> str:
+        for origin in filter(None, (part.strip() for part in value.split(','))):
+            if not origin.startswith(('http://', 'https://')) or origin.count('/') != 2:
+                raise ValueError(f'{origin!r} is not an origin like https://viewer.clinic.lan:3000')
+        return value
+
+    @property
+    def tls_enabled(self) -> bool:
+        """HTTPS and DICOM TLS are on (a certificate was given or is generated)."""
+        return bool(self.tls or self.tls_cert)
+
+    @property
+    def origins(self) -> list[str]:
+        """The origins allowed besides the server's own (PACS_ALLOWED_ORIGINS)."""
+        return [part.strip().rstrip('/') for part in self.allowed_origins.split(',') if part.strip()]
 
     @property
     def sqlalchemy_url(self) -> str:
