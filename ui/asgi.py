@@ -8,6 +8,7 @@ here that is noted at DEBUG and closed with an empty 499 the departed browser ne
 
 import logging
 import secrets
+from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 
@@ -18,17 +19,23 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .edge_security import EdgeSecurity
+
 log = logging.getLogger(__name__)
 
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that went away; nobody receives it
 
 
-def install(app: Starlette) -> None:
-    """Put the edge inside NiceGUI's middleware; call before ui.run, which must then add no gzip of its own."""
+def install(app: Starlette, *, origins: Iterable[str] = ()) -> None:
+    """Put the edge inside NiceGUI's middleware; call before ui.run, which must then add no gzip of its own.
+
+    `origins` are the sites besides this server's own whose pages may call it (PACS_ALLOWED_ORIGINS).
+    """
     # NOTE: gzip holds a response's start until its first body; it goes inside the edge so that the edge
     # knows whether an answer really began (ui.run(gzip_middleware_factory=None) in main.py).
     app.add_middleware(GZipMiddleware)
     app.add_middleware(ClientEdge)
+    app.add_middleware(EdgeSecurity, origins=tuple(origins))  # outside: its headers reach ClientEdge's answers too
 
 
 class ClientEdge:

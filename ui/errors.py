@@ -8,7 +8,9 @@ import logging
 from contextlib import suppress
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from nicegui import app, context, ui
 
 from . import asgi
@@ -28,6 +30,14 @@ def register() -> None:
         # Routes' errors are answered by ui.asgi.ClientEdge; this sees pages' faults and the middleware around it.
         error_id = asgi.note_error(log, error, 'in route %s %s', request.method, asgi.route_of(request.scope))
         return asgi.error_response(error_id)
+
+    @app.exception_handler(RequestValidationError)
+    async def _on_invalid_request(request: Request, error: RequestValidationError) -> Response:
+        # A path that names nothing this server has is "not found", whatever its parameters' types (ui.edge_security
+        # already answers ids and UIDs; this covers any other typed path parameter).
+        if any(detail.get('loc', ('',))[0] == 'path' for detail in error.errors()):
+            return JSONResponse({'detail': 'Not Found'}, status_code=404)
+        return await request_validation_exception_handler(request, error)
 
 
 def _on_handler_error(error: Exception) -> None:
