@@ -1,8 +1,8 @@
-"""Users: add staff, change roles, reset passwords, disable and unlock accounts."""
+"""Users: add staff, change roles, reset passwords and two-step sign-in, disable and unlock accounts."""
 
 from nicegui import ui
 
-from domain import auth, events, users
+from domain import auth, events, mfa, users
 from domain.access import Actor
 from domain.errors import N_
 from domain.models import Role, User, UserCreate
@@ -12,7 +12,7 @@ from ..i18n import language_choices, t
 from ..shell import FAILED, current_actor, nav, perform, screen
 
 ROLE_OPTIONS = {role.value: role.value for role in Role}
-HEADINGS = (N_('Username'), N_('Name'), N_('Role'), N_('State'), '')
+HEADINGS = (N_('Username'), N_('Name'), N_('Role'), N_('State'), N_('Two-step'), '')
 
 
 def register() -> None:
@@ -42,7 +42,7 @@ class UsersPage:
         accounts = await perform(users.list_all, by=self.actor)
         if accounts is FAILED:
             return
-        with ui.grid(columns='1fr 1.5fr 10rem 7rem auto').classes('w-full items-center gap-x-4 gap-y-1'):
+        with ui.grid(columns='1fr 1.5fr 10rem 7rem 6rem auto').classes('w-full items-center gap-x-4 gap-y-1'):
             for heading in HEADINGS:
                 ui.label(t(heading)).classes('text-caption text-grey-7')
             for account in accounts:
@@ -58,6 +58,10 @@ class UsersPage:
         ui.label(t('active') if account.active else t('disabled')).classes(
             'text-positive' if account.active else 'text-grey'
         )
+        two_step = account.mfa_enabled_at is not None
+        ui.label(t('on') if two_step else t('off')).classes('text-positive' if two_step else 'text-grey').mark(
+            f'mfa-{name}'
+        )
         with ui.row().classes('gap-1'):
             ui.button(icon='key', on_click=lambda: self.reset_dialog(name)).props('flat dense').tooltip(
                 t('Reset password')
@@ -69,6 +73,11 @@ class UsersPage:
                 icon='person_off' if account.active else 'person',
                 on_click=lambda: self.set_active(name, not account.active),
             ).props('flat dense').tooltip(t('Disable') if account.active else t('Enable')).mark(f'toggle-{name}')
+            if two_step and account.id is not None and account.id != self.actor.user_id:  # one's own: the account page
+                user_id = account.id
+                ui.button(icon='phonelink_erase', on_click=lambda: self.mfa_reset_dialog(user_id, name)).props(
+                    'flat dense'
+                ).tooltip(t('Reset two-step sign-in')).mark(f'mfa-reset-{name}')
 
     async def change_role(self, username: str, role: str) -> None:
         await perform(users.update, username, by=self.actor, role=role, success=t('Role changed'))
@@ -105,6 +114,24 @@ class UsersPage:
         self.form.username = self.form.full_name = self.form.password = ''
         self.add_dialog.close()
         await self.rows.refresh()
+
+    def mfa_reset_dialog(self, user_id: int, username: str) -> None:
+        with ui.dialog() as dialog, ui.card().classes('w-96'):
+            ui.label(t('Reset two-step sign-in for {name}?', name=username)).classes('text-subtitle1')
+            ui.label(
+                t('Their authenticator app and recovery codes stop working until they set up two-step sign-in again.')
+            ).classes('text-body2')
+
+            async def reset() -> None:
+                done = await perform(mfa.disable, user_id, by=self.actor, success=t('Two-step sign-in reset'))
+                if done is not FAILED:
+                    dialog.close()
+                    await self.rows.refresh()
+
+            with ui.row():
+                ui.button(t('Reset'), on_click=reset).props('color=negative').mark('mfa-reset-confirm')
+                ui.button(t('Cancel'), on_click=dialog.close).props('flat')
+        dialog.open()
 
     def reset_dialog(self, username: str) -> None:
         with ui.dialog() as dialog, ui.card():
