@@ -112,6 +112,8 @@ SCREENS: dict[str, frozenset[str]] = {
 # HTTP routes that are not screens, by path as FastAPI declares it.
 ROUTES: dict[str, frozenset[str]] = {
     '/health': PUBLIC,
+    '/auth/session': PUBLIC,  # trades a sign-in ticket for the session cookie (ui/session_cookie.py)
+    '/auth/signed-out': PUBLIC,
     '/studies/thumbnails/{series_id}': frozenset({T, D, A}),
     '/dicomweb/studies': frozenset({T, D, A}),
     '/dicomweb/series': frozenset({T, D, A}),
@@ -138,6 +140,7 @@ class Actor:
     address: str = ''
     session: str | None = field(default=None, repr=False)  # hash of the login session's token
     language: str = ''  # the account's language; '': the browser's, else the clinic's
+    kiosk: bool = False  # a waiting-room screen's session: it opens /kiosk and nothing else
 
     @property
     def is_user(self) -> bool:

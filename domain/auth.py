@@ -1,36 +1,35 @@
-"""Logins and login sessions: argon2 passwords, throttling, idle and absolute timeouts, logout.
+"""Sign-in and login sessions: argon2 passwords, a second factor, throttling, timeouts, logout.
 
-A session is a random token held by the browser's server-side storage; only its SHA-256 is stored.
-Every service call made with a user's Actor re-checks the session here (see access.require).
+A browser signs in in two trips: the login screen checks the password (and the second factor) and gets a one-time
+ticket bound to that browser; the browser trades the ticket at /auth/session for a new random session token in an
+HttpOnly cookie. So no identifier that existed before sign-in ever opens the session (no fixation), and only
+hashes of tickets and tokens are stored. Every service call made with a user's Actor re-checks the session here
+(see access.require), in every web process, because the database is the only place a session lives.
 """
 
 import hashlib
+import hmac
 import logging
 import secrets
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from passlib.context import CryptContext
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from . import audit, clock, db
+from . import audit, clock, db, keys, throttle
 from .access import Actor, Permission, require
-from .errors import AccountLocked, InvalidInput, LoginFailed, SessionExpired
-from .models import LoginAttempt, User, UserSession
+from .errors import AccountLocked, InvalidInput, LoginFailed, SecondFactorRequired, SessionExpired, Throttled
+from .models import User, UserSession
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
 MIN_PASSWORD_LENGTH = 10
-LOCK_AFTER_FAILURES = 5
-LOCK_MINUTES = 15
-ADDRESS_WINDOW_MINUTES = 10
-ADDRESS_FREE_FAILURES = 3  # failures from one address before each further attempt is slowed down
-MAX_ADDRESS_DELAY_S = 8.0
 TOUCH_EVERY_S = 30
-BASIC_CACHE_S = 300
+TICKET_S = 60  # a ticket not traded by then opens nothing
+SECOND_STEP_S = 300  # time to type the code after the password
 
 passwords = CryptContext(schemes=['argon2'], deprecated='auto')
 _DUMMY_HASH = passwords.hash('not a real password, only to spend the same time')
@@ -39,17 +38,18 @@ _DUMMY_HASH = passwords.hash('not a real password, only to spend the same time')
 @dataclass
 class _Policy:
     idle: timedelta = timedelta(minutes=15)
-    lifetime: timedelta = timedelta(hours=12)
+    lifetime: timedelta = timedelta(hours=8)
+    kiosk_lifetime: timedelta = timedelta(hours=24)
 
 
 policy = _Policy()
-_basic_cache: dict[str, tuple[Actor, float]] = {}
 
 
 def configure(settings: Settings) -> None:
-    """Take the idle timeout and absolute session lifetime from the settings."""
+    """Take the idle timeout and the session lifetimes (staff, kiosk) from the settings."""
     policy.idle = timedelta(minutes=settings.idle_timeout_minutes)
     policy.lifetime = timedelta(hours=settings.session_lifetime_hours)
+    policy.kiosk_lifetime = timedelta(hours=settings.kiosk_session_lifetime_hours)
 
 
 def check_password_rules(username: str, password: str) -> None:
@@ -69,91 +69,129 @@ def hash_password(password: str) -> str:
 
 
 @dataclass(frozen=True)
+class SecondStep:
+    """The password was right; the account must still give a code (or first set up its authenticator)."""
+
+    user_id: int
+    username: str
+    role: str
+    address: str
+    kiosk: bool
+    enrol: bool  # True: the second factor is required but not set up yet
+    started: float
+    proof: str = ''  # binds the fields above to this server (a forged step opens nothing)
+
+
+@dataclass(frozen=True)
 class LoginResult:
     actor: Actor
-    token: str  # give to the browser's server-side storage; never log it
+    token: str  # the session token (console and tests); browsers get theirs through a ticket
+
+
+def check_password(username: str, password: str, *, address: str = '', kiosk: bool = False) -> User | SecondStep:
+    """First step: throttling, then the password. The user when no second factor is needed, else what is next.
+
+    Never says whether the user exists. Refused at once, without checking the password, when this address or
+    account must wait (Throttled / AccountLocked carry the seconds to wait).
+    """
+    from . import mfa
+
+    key = throttle.account_key(username)
+    with db.reading() as session:
+        try:
+            throttle.check(session, key, address)
+        except Throttled:
+            raise  # answered at once and not audited: a storm must not turn into a storm of writes
+        except AccountLocked:
+            audit.record_alone(Actor(role='', username=key, address=address), 'login', outcome='locked')
+            raise
+        user = session.exec(select(User).where(func.lower(User.username) == key)).first()
+    ok = passwords.verify(password, user.password_hash if user else _DUMMY_HASH) and bool(user and user.active)
+    if not ok or user is None or user.id is None:
+        _failed(key, address, 'failure')
+        raise LoginFailed('Wrong username or password')
+    if passwords.needs_update(user.password_hash):
+        with db.transaction() as session:
+            session.exec(update(User).where(col(User.id) == user.id).values(password_hash=passwords.hash(password)))
+    enabled = mfa.is_enabled(user.id)
+    if not enabled and not mfa.required_for(user.role):
+        return user
+    step = SecondStep(user.id, user.username, user.role, address[:64], kiosk, not enabled, clock.now().timestamp())
+    return replace(step, proof=_prove(step))
+
+
+def sign_in(username: str, password: str, *, address: str = '', browser: str, kiosk: bool = False) -> str | SecondStep:
+    """A browser's sign-in: a ticket for /auth/session, or the second step to complete first."""
+    checked = check_password(username, password, address=address, kiosk=kiosk)
+    if isinstance(checked, SecondStep):
+        return checked
+    return _open(checked, address=address, browser=browser, kiosk=kiosk)
+
+
+def second_step(step: SecondStep, code: str, *, browser: str) -> str:
+    """Check the authenticator's code (or a recovery code) and give the browser its ticket.
+
+    A wrong code counts as a failed attempt of the account and the address (it locks the account like a password).
+    """
+    from . import mfa
+
+    _check_step(step)
+    if step.enrol:
+        raise LoginFailed('Set up the authenticator first')
+    key = throttle.account_key(step.username)
+    with db.reading() as session:
+        throttle.check(session, key, step.address)
+    if not mfa.check(step.user_id, code.strip()):
+        _failed(key, step.address, 'mfa-failure')
+        raise LoginFailed('Wrong code')
+    return _open(_user(step.user_id), address=step.address, browser=browser, kiosk=step.kiosk)
+
+
+def after_enrolment(step: SecondStep, *, browser: str) -> str:
+    """The ticket once the account has set up its authenticator during this sign-in (its code was checked then)."""
+    from . import mfa
+
+    _check_step(step)
+    if not mfa.is_enabled(step.user_id):
+        raise LoginFailed('Set up the authenticator first')
+    return _open(_user(step.user_id), address=step.address, browser=browser, kiosk=step.kiosk)
 
 
 def login(username: str, password: str, *, address: str = '') -> LoginResult:
-    """Check the credentials and open a new session; the message never says whether the user exists."""
-    username = username.strip()
-    key = username.lower()[:64]
-    _slow_down_address(address)
-    with db.reading() as session:
-        if _recent_failures(session, key) >= LOCK_AFTER_FAILURES:
-            locked = True
-            user = None
-        else:
-            locked = False
-            user = session.exec(select(User).where(func.lower(User.username) == key)).first()
-    anonymous = Actor(role='', username=key, address=address)
-    if locked:
-        audit.record_alone(anonymous, 'login', outcome='locked')
-        raise AccountLocked(
-            'Too many failed attempts: this account is locked for {minutes} minutes', minutes=LOCK_MINUTES
-        )
-    ok = passwords.verify(password, user.password_hash if user else _DUMMY_HASH) and bool(user and user.active)
-    if not ok or user is None:
-        with db.transaction() as session:
-            session.add(LoginAttempt(username=key, address=address[:64], success=False))
-            audit.record(session, anonymous, 'login', outcome='failure')
-            failures = _recent_failures(session, key)
-        log.warning('failed login from %s', address or 'unknown address')
-        if failures >= LOCK_AFTER_FAILURES:
-            raise AccountLocked(
-                'Too many failed attempts: this account is locked for {minutes} minutes', minutes=LOCK_MINUTES
-            )
-        raise LoginFailed('Wrong username or password')
+    """Password sign-in straight to an open session (console, tests); refused for accounts with a second factor."""
+    checked = check_password(username, password, address=address)
+    if isinstance(checked, SecondStep):
+        raise SecondFactorRequired('This account signs in with a second factor')
+    ticket = _open(checked, address=address, browser='')
+    redeemed = redeem(ticket, browser='')
+    assert redeemed is not None
+    return redeemed
+
+
+def redeem(ticket: str, *, browser: str) -> LoginResult | None:
+    """Trade a fresh ticket, once and only in the browser it was made for, for a new session token."""
+    if not ticket:
+        return None
     token = secrets.token_urlsafe(32)
-    actor = Actor(
-        role=user.role,
-        username=user.username,
-        user_id=user.id,
-        address=address[:64],
-        session=_hash_token(token),
-        language=user.language,
-    )
+    now = clock.now()
     with db.transaction() as session:
-        session.add(LoginAttempt(username=key, address=address[:64], success=True))
-        session.add(UserSession(token_hash=actor.session or '', user_id=user.id or 0, address=address[:64]))
-        if passwords.needs_update(user.password_hash):
-            session.exec(update(User).where(col(User.id) == user.id).values(password_hash=passwords.hash(password)))
-        audit.record(session, actor, 'login', object_type='user', object_id=user.id)
-    log.info('user %s signed in', user.id)
-    return LoginResult(actor, token)
-
-
-def basic(username: str, password: str, *, address: str = '') -> Actor:
-    """The actor for a machine client's HTTP Basic credentials: throttled like a login, no session.
-
-    A verified pair is remembered for a few minutes (by a hash of both) so each request of a DICOMweb
-    client does not pay for argon2 and a login audit event again.
-    """
-    key = hashlib.sha256(f'{username.strip().lower()}\0{password}'.encode()).hexdigest()
-    cached = _basic_cache.get(key)
-    if cached is not None and time.monotonic() - cached[1] < BASIC_CACHE_S:
-        actor = cached[0]
-    else:
-        result = login(username, password, address=address)
-        with db.transaction() as session:
-            session.exec(
-                update(UserSession)
-                .where(col(UserSession.token_hash) == result.actor.session)
-                .values(ended_at=clock.now(), end_reason='basic-auth')
-            )
-        actor = Actor(
-            role=result.actor.role,
-            username=result.actor.username,
-            user_id=result.actor.user_id,
-            language=result.actor.language,
+        row = session.exec(
+            select(UserSession, User)
+            .join(User, col(User.id) == UserSession.user_id)
+            .where(UserSession.ticket_hash == _ticket_hash(ticket, browser))
+        ).first()
+        if row is None:
+            return None
+        user_session, user = row
+        expired = user_session.ticket_expires_at is None or user_session.ticket_expires_at < now
+        traded = session.exec(
+            update(UserSession)
+            .where(col(UserSession.id) == user_session.id, col(UserSession.ticket_hash).is_not(None))
+            .values(ticket_hash=None, ticket_expires_at=None, token_hash=_hash_token(token), last_seen=now)
         )
-        _basic_cache[key] = (actor, time.monotonic())
-    return Actor(**{**actor.__dict__, 'address': address[:64]})
-
-
-def forget_basic_credentials() -> None:
-    """Drop remembered HTTP Basic verifications (after password or account changes)."""
-    _basic_cache.clear()
+        if expired or traded.rowcount != 1:
+            return None
+    return LoginResult(_actor(user_session, user, _hash_token(token), user_session.address), token)
 
 
 def resume(token: str | None, *, address: str = '', touch: bool = True) -> Actor | None:
@@ -165,27 +203,19 @@ def resume(token: str | None, *, address: str = '', touch: bool = True) -> Actor
         row = session.exec(
             select(UserSession, User)
             .join(User, col(User.id) == UserSession.user_id)
-            .where(UserSession.token_hash == token_hash)
+            .where(UserSession.token_hash == token_hash, col(UserSession.ticket_hash).is_(None))
         ).first()
     if row is None:
         return None
-    user_session, user = row
-    actor = Actor(
-        role=user.role,
-        username=user.username,
-        user_id=user.id,
-        address=address or user_session.address,
-        session=token_hash,
-        language=user.language,
-    )
+    actor = _actor(row[0], row[1], token_hash, address or row[0].address)
     try:
-        _check(user_session, user, actor, touch=touch)
+        _check(*row, actor, touch=touch)
     except SessionExpired:
         return None
     return actor
 
 
-def check_session(actor: Actor) -> None:
+def check_session(actor: Actor, *, touch: bool = True) -> None:
     """Raise SessionExpired unless the actor's session is still open, recent and for the same role."""
     with db.reading() as session:
         row = session.exec(
@@ -195,7 +225,16 @@ def check_session(actor: Actor) -> None:
         ).first()
     if row is None:
         raise SessionExpired('Your session has ended; please sign in again')
-    _check(*row, actor)
+    _check(*row, actor, touch=touch)
+
+
+def is_alive(actor: Actor, *, touch: bool = False) -> bool:
+    """True while the actor's session is open (the screens' periodic check; the kiosk keeps its own alive)."""
+    try:
+        check_session(actor, touch=touch)
+    except SessionExpired:
+        return False
+    return True
 
 
 def logout(actor: Actor) -> None:
@@ -216,8 +255,10 @@ def logout(actor: Actor) -> None:
 
 
 def end_sessions_of(session: Session, user_id: int, reason: str, *, keep: str | None = None) -> None:
-    """End every open session of a user (password change, disabling, role change), except `keep`."""
-    forget_basic_credentials()
+    """End every open session of a user (password change, disabling, role change), except `keep`.
+
+    HTTP Basic clients need no signal: each request compares the account with what was verified (machine_auth).
+    """
     query = update(UserSession).where(col(UserSession.user_id) == user_id, col(UserSession.ended_at).is_(None))
     if keep is not None:
         query = query.where(col(UserSession.token_hash) != keep)
@@ -228,26 +269,85 @@ def unlock(username: str, *, by: Actor) -> None:
     """Forget recent failed attempts for a username (the admin's unlock), audited."""
     require(by, Permission.MANAGE_USERS)
     with db.transaction() as session:
-        session.add(LoginAttempt(username=username.lower()[:64], address='unlock', success=True))
-        audit.record(session, by, 'user.unlock', object_type='user', object_id=username.lower()[:64])
+        throttle.record(session, throttle.account_key(username), 'unlock', success=True)
+        audit.record(session, by, 'user.unlock', object_type='user', object_id=throttle.account_key(username))
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _open(user: User, *, address: str, browser: str, kiosk: bool = False) -> str:
+    """Open a session that no token reaches yet, with a one-time ticket for this browser."""
+    ticket = secrets.token_urlsafe(32)
+    kind = 'kiosk' if kiosk else 'staff'
+    with db.transaction() as session:
+        throttle.record(session, throttle.account_key(user.username), address, success=True)
+        opened = UserSession(
+            token_hash=_hash_token(secrets.token_urlsafe(32)),  # replaced when the ticket is traded
+            user_id=user.id or 0,
+            address=address[:64],
+            ticket_hash=_ticket_hash(ticket, browser),
+            ticket_expires_at=clock.now() + timedelta(seconds=TICKET_S),
+            kind=kind,
+        )
+        session.add(opened)
+        actor = Actor(role=user.role, username=user.username, user_id=user.id, address=address[:64])
+        audit.record(session, actor, 'login', object_type='user', object_id=user.id, detail={'kind': kind})
+    log.info('user %s signed in (%s)', user.id, kind)
+    return ticket
+
+
+def _failed(key: str, address: str, outcome: str) -> None:
+    with db.transaction() as session:
+        throttle.record(session, key, address, success=False)
+        audit.record(session, Actor(role='', username=key, address=address[:64]), 'login', outcome=outcome)
+        locked = throttle.locked_now(session, key)
+    log.warning('failed sign-in (%s) from %s', outcome, address or 'unknown address')
+    if locked:
+        raise AccountLocked(
+            'Too many failed attempts: this account is locked for {minutes} minutes', minutes=throttle.LOCK_MINUTES
+        )
+
+
+def _user(user_id: int) -> User:
+    with db.reading() as session:
+        user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise LoginFailed('Wrong username or password')
+    return user
+
+
+def _actor(user_session: UserSession, user: User, token_hash: str, address: str) -> Actor:
+    return Actor(
+        role=user.role,
+        username=user.username,
+        user_id=user.id,
+        address=address,
+        session=token_hash,
+        language=user.language,
+        kiosk=user_session.kind == 'kiosk',
+    )
 
 
 def _check(user_session: UserSession, user: User, actor: Actor, *, touch: bool = True) -> None:
     now = clock.now()
+    lifetime = policy.kiosk_lifetime if user_session.kind == 'kiosk' else policy.lifetime
     reason = None
     if user_session.ended_at is not None:
         reason = user_session.end_reason or 'ended'
+    elif user_session.ticket_hash is not None:
+        reason = 'not-redeemed'
     elif not user.active:
         reason = 'disabled'
     elif user.role != actor.role:
         reason = 'role-changed'
     elif now - user_session.last_seen > policy.idle:
         reason = 'idle'
-    elif now - user_session.created_at > policy.lifetime:
+    elif now - user_session.created_at > lifetime:
         reason = 'lifetime'
     if reason is not None:
         log.info('session of user %s ended: %s', user.id, reason)
-        if user_session.ended_at is None:
+        if user_session.ended_at is None and reason != 'not-redeemed':
             with db.transaction() as session:
                 session.exec(
                     update(UserSession)
@@ -260,32 +360,20 @@ def _check(user_session: UserSession, user: User, actor: Actor, *, touch: bool =
             session.exec(update(UserSession).where(col(UserSession.id) == user_session.id).values(last_seen=now))
 
 
-def _recent_failures(session: Session, key: str) -> int:
-    since = clock.now() - timedelta(minutes=LOCK_MINUTES)
-    last_success = session.exec(
-        select(func.max(LoginAttempt.at)).where(LoginAttempt.username == key, col(LoginAttempt.success).is_(True))
-    ).one()
-    if last_success and last_success > since:
-        since = last_success
-    return session.exec(
-        select(func.count()).where(
-            LoginAttempt.username == key, LoginAttempt.at > since, col(LoginAttempt.success).is_(False)
-        )
-    ).one()
+def _prove(step: SecondStep) -> str:
+    fields = f'{step.user_id}\0{step.username}\0{step.role}\0{step.address}\0{step.kiosk}\0{step.enrol}\0{step.started}'
+    return hmac.new(keys.key('session'), fields.encode(), hashlib.sha256).hexdigest()
 
 
-def _slow_down_address(address: str) -> None:
-    if not address:
-        return
-    since = clock.now() - timedelta(minutes=ADDRESS_WINDOW_MINUTES)
-    with db.reading() as session:
-        failures = session.exec(
-            select(func.count()).where(
-                LoginAttempt.address == address, LoginAttempt.at > since, col(LoginAttempt.success).is_(False)
-            )
-        ).one()
-    if failures > ADDRESS_FREE_FAILURES:
-        time.sleep(min(0.25 * 2 ** (failures - ADDRESS_FREE_FAILURES - 1), MAX_ADDRESS_DELAY_S))
+def _check_step(step: SecondStep) -> None:
+    if not hmac.compare_digest(step.proof, _prove(step)):
+        raise LoginFailed('Wrong username or password')
+    if clock.now().timestamp() - step.started > SECOND_STEP_S:
+        raise LoginFailed('Too slow: please sign in again')
+
+
+def _ticket_hash(ticket: str, browser: str) -> str:
+    return hashlib.sha256(f'{ticket}\0{browser}'.encode()).hexdigest()
 
 
 def _hash_token(token: str) -> str:

@@ -57,7 +57,19 @@ class LoginFailed(DomainError):
 
 
 class AccountLocked(LoginFailed):
-    """Too many failed attempts for this username."""
+    """Too many failed attempts for this username; `retry_after` says in how many seconds it opens again."""
+
+    @property
+    def retry_after(self) -> int:
+        return max(1, int(self.params.get('seconds') or 60 * int(self.params.get('minutes') or 1)))
+
+
+class Throttled(AccountLocked):
+    """Too many failed attempts from this address: this attempt was not even tried (`retry_after` seconds)."""
+
+
+class SecondFactorRequired(LoginFailed):
+    """The password was right, but this account signs in with a second factor (not possible over HTTP Basic)."""
 
 
 class InvalidInput(DomainError):

@@ -94,6 +94,7 @@ class UserSession(SQLModel, table=True):
     # token opens the session
     ticket_hash: str | None = Field(default=None, max_length=64, unique=True)
     ticket_expires_at: datetime | None = None
+    kind: str = Field(default='staff', max_length=16)  # staff, kiosk (a waiting-room screen: /kiosk only, longer)
 
 
 class AuditEvent(SQLModel, table=True):

@@ -16,6 +16,7 @@ from . import (
     reading,
     report_editor,
     report_search,
+    session_cookie,
     studies,
     unmatched,
     upload,
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 def register_pages() -> None:
     """Register every screen and the app-wide error handling."""
     login.register()
+    session_cookie.register()
     home.register()
     account.register()
     admin.register()

@@ -10,11 +10,12 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request
-from nicegui import app, run
 
-from domain import access, audit, auth
+from domain import access, audit, auth, machine_auth
 from domain.access import Actor
-from domain.errors import LoginFailed
+from domain.errors import AccountLocked, LoginFailed
+
+from . import session_cookie, threads
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +25,10 @@ BASIC_CHALLENGE = {'WWW-Authenticate': 'Basic realm="ClinicPACS"'}
 async def http_actor(request: Request) -> Actor | None:
     """The actor behind a request: a live browser session first, then HTTP Basic credentials."""
     address = request.client.host if request.client else ''
-    token = None
-    try:
-        token = app.storage.user.get('session')
-    except (RuntimeError, AssertionError, KeyError):
-        token = None
+    token = session_cookie.token_of(request)
     if token:
-        actor = await run.io_bound(auth.resume, token, address=address)
-        if actor is not None:
+        actor = await threads.io(auth.resume, token, address=address)
+        if actor is not None and not actor.kiosk:
             return actor
     header = request.headers.get('authorization', '')
     if header.lower().startswith('basic '):
@@ -40,7 +37,11 @@ async def http_actor(request: Request) -> Actor | None:
         except (binascii.Error, UnicodeDecodeError):
             return None
         try:
-            return await run.io_bound(auth.basic, username, password, address=address)
+            return await threads.checking(machine_auth.basic, username, password, address=address)
+        except AccountLocked as error:  # throttled or locked: answered at once, never by waiting here
+            raise HTTPException(
+                status_code=429, detail=str(error), headers={'Retry-After': str(error.retry_after)}
+            ) from None
         except LoginFailed:
             return None
     return None
@@ -56,7 +57,7 @@ def route_guard(path: str) -> Callable[[Request], Awaitable[Actor]]:
         if actor is None:
             raise HTTPException(status_code=401, detail='Sign in required', headers=BASIC_CHALLENGE)
         if not access.may_open(actor.role, path):
-            await run.io_bound(audit.record_refusal, actor, 'route.denied', object_type='route', object_id=path)
+            await threads.io(audit.record_refusal, actor, 'route.denied', object_type='route', object_id=path)
             log.warning('route %s refused for user %s (%s)', path, actor.user_id, actor.role)
             raise HTTPException(status_code=403, detail='Your role may not use this')
         return actor

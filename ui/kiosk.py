@@ -1,7 +1,7 @@
 """The waiting-room kiosk: large type, no menus, read-only; initials and times only unless the admin allows
 names. It keeps its session alive and follows the board live, so it can hang on a wall all day."""
 
-from nicegui import app, ui
+from nicegui import ui
 
 from domain import appointments, auth, events, options
 from domain.access import Actor
@@ -71,6 +71,5 @@ class Kiosk:
                 ui.label(item.room).classes('text-h5 text-grey-5')
 
     async def keep_alive(self) -> None:
-        token = app.storage.user.get('session')
-        if await fetch(auth.resume, token, touch=True) is None:
+        if not await fetch(auth.is_alive, current_actor(), touch=True):
             ui.navigate.to('/login?next=/kiosk')

@@ -1,21 +1,28 @@
-"""Sign in: username and password, then the role's home screen (or the page that was asked for).
+"""Sign in: username and password, a code when the account has a second factor, then the home screen.
 
-Before sign-in the page speaks the browser's language (Accept-Language), unless the visitor picks one below.
+The screen never touches the session itself: it gets a one-time ticket bound to this browser and sends the browser
+to /auth/session, which sets the session cookie (ui/session_cookie.py). Before sign-in the page speaks the
+browser's language (Accept-Language), unless the visitor picks one below.
 """
 
 import logging
-from urllib.parse import urlparse
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import Request
 from nicegui import app, ui
 
 from domain import access, auth
-from domain.errors import AccountLocked, LoginFailed
+from domain.errors import LoginFailed
 
+from . import threads
 from .i18n import LANGUAGE_NAMES, current_language, error_text, t
-from .shell import client_address, fetch
+from .redirects import local_target
+from .session_cookie import browser_id, ticket_url
+from .shell import client_address
 
 log = logging.getLogger(__name__)
+R = TypeVar('R')
 
 
 def register() -> None:
@@ -23,53 +30,13 @@ def register() -> None:
 
     @ui.page('/login', title='ClinicPACS')
     async def login_page(request: Request, next: str = '') -> None:
-        address = client_address(request)
-        target = next if _is_local(next) else ''
-
-        async def submit() -> None:
-            message.set_text('')
-            if not username.value or not password.value:
-                message.set_text(t('Enter your username and password'))
-                return
-            button.props('loading')
-            try:
-                result = await fetch(auth.login, username.value, password.value, address=address)
-            except AccountLocked as error:
-                message.set_text(error_text(error))
-                password.set_value('')
-                return
-            except LoginFailed:
-                message.set_text(t('Wrong username or password'))
-                password.set_value('')
-                return
-            finally:
-                button.props(remove='loading')
-            app.storage.user['session'] = result.token
-            app.storage.user['language'] = result.actor.language
-            ui.navigate.to(target or access.HOME.get(result.actor.role, '/'))
-
         ui.query('body').classes('bg-grey-2')
         with ui.column().classes('absolute-center items-stretch w-96 max-w-full q-pa-md'):
             with ui.card().classes('w-full q-pa-lg'):
                 with ui.row().classes('items-center gap-2'):
                     ui.icon('local_hospital', size='md', color='primary')
                     ui.label('ClinicPACS').classes('text-h5 text-weight-medium')
-                ui.label(t('Sign in')).classes('text-subtitle1 text-grey-8')
-                username = (
-                    ui.input(t('Username'))
-                    .props('autofocus outlined autocomplete=username')
-                    .classes('w-full')
-                    .mark('username')
-                )
-                password = (
-                    ui.input(t('Password'), password=True, password_toggle_button=True)
-                    .props('outlined autocomplete=current-password')
-                    .classes('w-full')
-                    .mark('password')
-                    .on('keydown.enter', submit)
-                )
-                message = ui.label('').classes('text-negative').mark('login-message')
-                button = ui.button(t('Sign in'), on_click=submit).classes('w-full').mark('sign-in')
+                LoginForm(client_address(request), browser_id(request), local_target(next))
             ui.select(
                 LANGUAGE_NAMES,
                 value=current_language(),
@@ -77,13 +44,120 @@ def register() -> None:
             ).props('dense borderless').classes('self-end').mark('login-language')
 
 
+class LoginForm:
+    """The two steps of a sign-in inside the login card: the password, then (if needed) the second factor."""
+
+    def __init__(self, address: str, browser: str, target: str) -> None:
+        self.address, self.browser, self.target = address, browser, target
+        self.step: auth.SecondStep | None = None
+        self.body = ui.column().classes('w-full items-stretch gap-3')
+        self.password_step()
+
+    def password_step(self) -> None:
+        with self.body:
+            ui.label(t('Sign in')).classes('text-subtitle1 text-grey-8')
+            self.username = (
+                ui.input(t('Username'))
+                .props('autofocus outlined autocomplete=username')
+                .classes('w-full')
+                .mark('username')
+            )
+            self.password = (
+                ui.input(t('Password'), password=True, password_toggle_button=True)
+                .props('outlined autocomplete=current-password')
+                .classes('w-full')
+                .mark('password')
+                .on('keydown.enter', self.submit_password)
+            )
+            self.message = ui.label('').classes('text-negative').mark('login-message')
+            self.button = ui.button(t('Sign in'), on_click=self.submit_password).classes('w-full').mark('sign-in')
+
+    async def submit_password(self) -> None:
+        self.message.set_text('')
+        if not self.username.value or not self.password.value:
+            self.message.set_text(t('Enter your username and password'))
+            return
+        outcome = await self.attempt(
+            auth.sign_in,
+            self.username.value,
+            self.password.value,
+            address=self.address,
+            browser=self.browser,
+            kiosk=self.target == '/kiosk',
+        )
+        if outcome is None:
+            self.password.set_value('')
+        elif isinstance(outcome, auth.SecondStep):
+            self.step = outcome
+            self.body.clear()
+            self.enrol_step() if outcome.enrol else self.code_step()
+        else:
+            self.go(outcome)
+
+    def code_step(self) -> None:
+        with self.body:
+            ui.label(t('Two-step sign-in')).classes('text-subtitle1 text-grey-8')
+            ui.label(t('Enter the 6-digit code from your authenticator app, or one of your recovery codes.')).classes(
+                'text-body2'
+            )
+            self.code = (
+                ui.input(t('Code'))
+                .props('autofocus outlined autocomplete=one-time-code inputmode=numeric')
+                .classes('w-full')
+                .mark('mfa-code')
+                .on('keydown.enter', self.submit_code)
+            )
+            self.message = ui.label('').classes('text-negative').mark('login-message')
+            self.button = ui.button(t('Verify'), on_click=self.submit_code).classes('w-full').mark('mfa-verify')
+            ui.button(t('Start again'), on_click=self.restart).props('flat').classes('w-full')
+
+    async def submit_code(self) -> None:
+        assert self.step is not None
+        self.message.set_text('')
+        if not (self.code.value or '').strip():
+            self.message.set_text(t('Enter the code'))
+            return
+        ticket = await self.attempt(auth.second_step, self.step, self.code.value, browser=self.browser)
+        if ticket is not None:
+            self.go(ticket)
+
+    def enrol_step(self) -> None:
+        from domain.access import Actor
+
+        from .mfa_panel import EnrolPanel
+
+        assert self.step is not None
+        step = self.step
+        me = Actor(role=step.role, username=step.username, user_id=step.user_id, address=step.address)
+        with self.body:
+            ui.label(t('Your account must use two-step sign-in. Set it up now to continue.')).classes('text-body2')
+            EnrolPanel(step.user_id, by=me, on_done=self.enrolled)
+
+    async def enrolled(self) -> None:
+        assert self.step is not None
+        ticket = await self.attempt(auth.after_enrolment, self.step, browser=self.browser)
+        if ticket is not None:
+            self.go(ticket)
+
+    async def attempt(self, function: Callable[..., R], *args: Any, **kwargs: Any) -> R | None:
+        """Call a sign-in step; None after showing why it was refused (wrong, throttled, locked)."""
+        self.button.props('loading')
+        try:
+            return await threads.checking(function, *args, **kwargs)
+        except LoginFailed as error:
+            self.message.set_text(error_text(error))
+            return None
+        finally:
+            self.button.props(remove='loading')
+
+    def restart(self) -> None:
+        ui.navigate.reload()
+
+    def go(self, ticket: str) -> None:
+        ui.navigate.to(ticket_url(ticket, self.target))
+
+
 def _choose_language(language: str) -> None:
     """The visitor's own choice, kept in this browser until an account's language replaces it at sign-in."""
     app.storage.user['language'] = language
     ui.navigate.reload()
-
-
-def _is_local(target: str) -> bool:
-    """Only paths on this server may be a redirect target (no open redirects)."""
-    parsed = urlparse(target)
-    return bool(target) and target.startswith('/') and not target.startswith('//') and not parsed.netloc

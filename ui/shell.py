@@ -15,12 +15,13 @@ from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import app, run, ui
+from nicegui import app, ui
 
 from domain import access, audit, auth, users
 from domain.access import Actor
 from domain.errors import DomainError, SessionExpired
 
+from . import session_cookie, threads
 from .i18n import choose_language, error_text, language_choices, t
 
 log = logging.getLogger(__name__)
@@ -74,15 +75,17 @@ def screen(path: str, *, title: str, frame: bool = True) -> Callable[[Callable[.
         @wraps(build)
         async def page(request: Request, **kwargs: Any) -> Any:
             address = client_address(request)
-            actor = await run.io_bound(auth.resume, app.storage.user.get('session'), address=address)
+            actor = await threads.io(auth.resume, session_cookie.token_of(request), address=address)
             if actor is None:
                 target = request.url.path + (f'?{request.url.query}' if request.url.query else '')
                 return RedirectResponse(f'/login?next={quote(target, safe="")}')
+            if actor.kiosk and path != '/kiosk':  # a waiting-room tablet's session opens nothing else
+                return RedirectResponse('/kiosk')
             app.storage.client['actor'] = actor
             app.storage.user['language'] = actor.language
             ui.page_title(f'{t(title)} · ClinicPACS')
             if actor.role not in allowed:
-                await run.io_bound(audit.record_refusal, actor, 'screen.denied', object_type='screen', object_id=path)
+                await threads.io(audit.record_refusal, actor, 'screen.denied', object_type='screen', object_id=path)
                 log.warning('screen %s refused for user %s (%s)', path, actor.user_id, actor.role)
                 _frame(actor, t('Not allowed'))
                 with ui.column().classes('w-full items-center q-pa-xl'):
@@ -132,25 +135,14 @@ async def sign_out() -> None:
     """End the session on the server and forget it in this browser."""
     actor = app.storage.client.get('actor')
     if actor is not None:
-        await run.io_bound(auth.logout, actor)
-    app.storage.user.pop('session', None)
-    ui.navigate.to('/login')
+        await threads.io(auth.logout, actor)
+    ui.navigate.to(session_cookie.SIGNED_OUT_PATH)
 
 
 async def fetch(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """Call a service off the event loop; a call cancelled (browser gone, server stopping) stops the caller too.
-
-    run.io_bound answers a cancelled call with None, which a screen would otherwise take for the service's answer.
-    """
-    outcome = await run.io_bound(_returned, function, *args, **kwargs)
-    if outcome is None:
-        raise asyncio.CancelledError
-    return outcome[0]
-
-
-def _returned(function: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any]:
-    """The service's answer in a tuple, so that run.io_bound's None for a cancelled call stands apart from it."""
-    return (function(*args, **kwargs),)
+    """Call a service off the event loop (ui/threads.py); a call cancelled (browser gone, server stopping) raises
+    CancelledError in the caller too."""
+    return await threads.io(function, *args, **kwargs)
 
 
 def _frame(actor: Actor, title: str) -> None:
@@ -203,8 +195,6 @@ async def _switch_language(language: str) -> None:
 
 
 async def _check_session_alive() -> None:
-    token = app.storage.user.get('session')
-    if await fetch(auth.resume, token, touch=False) is None:  # a cancelled check stops here: it says nothing
-        app.storage.user.pop('session', None)
+    if not await fetch(auth.is_alive, current_actor()):  # a cancelled check stops here: it says nothing
         ui.notify(t('Your session has ended; please sign in again'), type='warning')
-        ui.navigate.to('/login')
+        ui.navigate.to(session_cookie.SIGNED_OUT_PATH)

@@ -35,6 +35,9 @@ def upgrade() -> None:
     with op.batch_alter_table('user_session', schema=None) as batch_op:
         batch_op.add_column(sa.Column('ticket_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
         batch_op.add_column(sa.Column('ticket_expires_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False, server_default='staff')
+        )
         batch_op.create_unique_constraint('uq_user_session_ticket_hash', ['ticket_hash'])
     with op.batch_alter_table('modality', schema=None) as batch_op:
         # a modality entered without a host keeps being accepted from anywhere until the admin enters one
@@ -44,6 +47,8 @@ def upgrade() -> None:
     with op.batch_alter_table('modality', schema=None) as batch_op:
         batch_op.alter_column('any_host', server_default=None)
         batch_op.alter_column('tls_required', server_default=None)
+    with op.batch_alter_table('user_session', schema=None) as batch_op:
+        batch_op.alter_column('kind', server_default=None)
 
 
 def downgrade() -> None:
@@ -51,6 +56,7 @@ def downgrade() -> None:
         batch_op.drop_column('tls_required')
         batch_op.drop_column('any_host')
     with op.batch_alter_table('user_session', schema=None) as batch_op:
+        batch_op.drop_column('kind')
         batch_op.drop_constraint('uq_user_session_ticket_hash', type_='unique')
         batch_op.drop_column('ticket_expires_at')
         batch_op.drop_column('ticket_hash')

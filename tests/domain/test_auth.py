@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 
 from domain import audit, auth, clock, users
-from domain.errors import AccountLocked, InvalidInput, LoginFailed, NotAllowed, SessionExpired
+from domain.errors import AccountLocked, InvalidInput, LoginFailed, NotAllowed, SessionExpired, Throttled
 from domain.models import UserCreate
 from tests.conftest import PASSWORD, Clinic
 
@@ -110,14 +110,20 @@ def test_passwords_are_stored_as_argon2_hashes(clinic: Clinic) -> None:
     assert PASSWORD not in account.password_hash
 
 
-def test_repeated_failures_from_one_address_slow_further_attempts(
-    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    waits: list[float] = []
-    monkeypatch.setattr(auth.time, 'sleep', waits.append)
-    for attempt in range(6):
-        with pytest.raises(LoginFailed):
+def test_repeated_failures_from_one_address_make_it_wait_without_sleeping(clinic: Clinic) -> None:
+    for attempt in range(4):
+        with pytest.raises(LoginFailed) as failed:
             auth.login(f'someone{attempt}', 'wrong password!', address='198.51.100.9')
-    assert waits == [0.25, 0.5]  # free for three failures, then doubling
-    auth.login('admin1', PASSWORD, address='203.0.113.1')
-    assert len(waits) == 2  # another address is not slowed
+        assert not isinstance(failed.value, Throttled)  # three free failures, then a quarter second
+    with pytest.raises(Throttled) as throttled:
+        auth.login('admin1', PASSWORD, address='198.51.100.9')  # refused at once, even with the right password
+    assert throttled.value.retry_after == 1
+    assert str(throttled.value) == 'Too many failed attempts: try again in 1 s'
+    assert auth.login('admin1', PASSWORD, address='203.0.113.1').actor.username == 'admin1'  # another address
+    clock.advance(timedelta(seconds=1))
+    with pytest.raises(LoginFailed) as again:
+        auth.login('someone9', 'wrong password!', address='198.51.100.9')
+    assert not isinstance(again.value, Throttled)
+    with pytest.raises(Throttled) as longer:
+        auth.login('someone9', 'wrong password!', address='198.51.100.9')
+    assert longer.value.retry_after == 1  # half a second now, rounded up
