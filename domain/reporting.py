@@ -1,7 +1,8 @@
 """Reports: drafts that save themselves, finalising (signed, frozen, checksummed), addenda and deletion.
 
-The state machine is draft → final → addended. A draft may change and may be deleted by its author or
-an administrator; finalising (radiologists only) freezes the text, the values, the template version, the
+The state machine is draft → final → addended. Only its author changes or finalises a draft (a colleague
+takes it over first, an administrator may reassign it: domain/report_ownership.py); the author or an
+administrator may delete it. Finalising (radiologists only) freezes the text, the values, the template version, the
 signer, the time and the SHA-256 of the canonical content; after that only signed addenda are added. Every
 step is audited in the transaction that makes it. The PDF (jobs/reports.py) is queued by finalising.
 """
@@ -18,10 +19,11 @@ from typing import Any
 from sqlalchemy import String, cast, or_
 from sqlmodel import Session, col, select
 
-from . import appointments, audit, clock, db, events, options, richtext, work
+from . import appointments, audit, clock, db, events, options, report_ownership, richtext, work
 from .access import Actor, Permission, require
 from .errors import Conflict, InvalidInput, InvalidTransition, NotAllowed, NotFound
 from .models import Instance, KeyImage, Measurement, Patient, Report, ReportDraft, ReportTemplate, Series, Study, User
+from .report_ownership import Handover
 from .report_values import Flag, computed, flags, missing, unreadable
 from .templates import TemplateDefinition, definition
 from .templates import label as pick_label
@@ -67,6 +69,7 @@ class ReportView:
     flags: list[Flag] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     computed: dict[str, str] = field(default_factory=dict)
+    handovers: list[Handover] = field(default_factory=list)  # take-overs and reassignments, oldest first
 
     def name(self, user_id: int | None) -> str:
         """A member of staff's name as printed (their user name when no full name is on file)."""
@@ -130,14 +133,15 @@ def start(study_id: int, template_id: int, *, language: str | None = None, by: A
 
 
 def save_draft(report_id: int, draft: ReportDraft, *, by: Actor) -> ReportView:
-    """Store what the editor holds (autosave); refused once the report is final. Returns the fresh flags."""
+    """Store what the editor holds (autosave); only by the draft's author, never once final. Returns the fresh flags."""
     require(by, Permission.WRITE_REPORTS)
     if draft.language not in LANGUAGES:
         raise InvalidInput('Unknown report language {language}', language=draft.language)
-    with db.transaction() as session:
+    with report_ownership.refusals_audited(by, 'report.save', report_id), db.transaction() as session:
         report = _locked(session, report_id)
         if report.state != DRAFT or report.kind != 'report':
             raise InvalidTransition('A final report cannot be changed; add an addendum')
+        report_ownership.check_author(session, report, by)
         report.values = {str(k): v for k, v in draft.values.items()}
         report.findings = richtext.clean(draft.findings)
         report.impression = richtext.clean(draft.impression)
@@ -150,12 +154,13 @@ def save_draft(report_id: int, draft: ReportDraft, *, by: Actor) -> ReportView:
 
 
 def finalise(report_id: int, *, by: Actor) -> Report:
-    """Sign and freeze the report; refused with the list of what is missing; queues the PDF."""
+    """Sign and freeze the report (its author only); refused with the list of what is missing; queues the PDF."""
     require(by, Permission.FINALISE_REPORTS)
-    with db.transaction() as session:
+    with report_ownership.refusals_audited(by, 'report.finalise', report_id), db.transaction() as session:
         report = _locked(session, report_id)
         if report.state != DRAFT or report.kind != 'report':
             raise InvalidTransition('This report is already final')
+        report_ownership.check_author(session, report, by)
         template = session.get(ReportTemplate, report.template_id)
         study = session.get(Study, report.study_id)
         assert template is not None and study is not None
@@ -234,12 +239,11 @@ def add_addendum(report_id: int, text: str, *, by: Actor) -> Report:
 def delete_draft(report_id: int, *, by: Actor) -> None:
     """Throw a draft away: only its author or an administrator, and never a final report."""
     require(by, Permission.WRITE_REPORTS)
-    with db.transaction() as session:
+    with report_ownership.refusals_audited(by, 'report.delete', report_id), db.transaction() as session:
         report = _locked(session, report_id)
         if report.state != DRAFT:
             raise InvalidTransition('A final report cannot be deleted')
         if by.role != 'admin' and by.user_id != report.author_id:
-            audit.record(session, by, 'report.delete', report, outcome='denied')
             raise NotAllowed('Only the author or an administrator may delete this draft')
         audit.record(session, by, 'report.delete', report, detail={'study': report.study_id})
         events.publish_after(session, events.ReportChanged(report_id, report.study_id, 'deleted'))
@@ -258,11 +262,13 @@ def view(report_id: int, *, by: Actor, audited: bool = True) -> ReportView:
         assert template is not None and study is not None
         patient = session.get(Patient, study.patient_ref_id) if study.patient_ref_id else None
         addenda = list(session.exec(select(Report).where(Report.parent_id == report_id).order_by(col(Report.id))).all())
+        handovers = report_ownership.handovers(session, report_id)
         people = {
             report.author_id,
             report.last_saved_by_id,
             report.signed_by_id,
             *(a.signed_by_id for a in addenda),
+            *(person for h in handovers for person in (h.by_id, h.from_id, h.to_id)),
         } - {None}
         names = {
             u.id or 0: u.full_name or u.username
@@ -302,6 +308,7 @@ def view(report_id: int, *, by: Actor, audited: bool = True) -> ReportView:
         flags=flags(parsed, report.values),
         missing=[] if frozen else missing(parsed, report.values, report.impression, report.language),
         computed=computed(parsed, report.values, study.study_date) if not frozen else {},
+        handovers=handovers,
     )
 
 

@@ -1,35 +1,35 @@
 """The report: start one for a study, write it (autosaved), finalise, add addenda, open the PDF.
 
 A draft is bound to a ReportDraft model that is saved a moment after each change and when the tab
-closes, so no typing is lost. A final report is shown read-only with its addenda, signature and checksum.
+closes, so no typing is lost. Only its author edits a draft: colleagues read it with a banner and may take
+it over (ui/report_ownership.py); when that happens the author's open editor turns read-only, keeping what
+was typed on screen. A final report is shown read-only with its addenda, signature and checksum.
 """
 
 import asyncio
 import logging
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, HTTPException
-from fastapi.responses import FileResponse
-from nicegui import app, ui
+from nicegui import ui
 
-from domain import access, reporting, templates
+from domain import access, events, reporting, templates
 from domain.access import Actor, Permission
-from domain.errors import DomainError, NotAllowed, NotFound
+from domain.errors import DomainError
 from domain.models import ReportDraft
 from domain.report_values import normal_range
 from domain.reporting import ReportView
 from domain.templates import FieldDef
 
-from .guard import route_guard
-from .i18n import LANGUAGE_NAMES, current_language, error_text, format_datetime, t
+from . import live
+from .i18n import LANGUAGE_NAMES, current_language, format_datetime, t
 from .report_measurements import measurements
-from .report_view import final_report, header, key_images
+from .report_ownership import OwnershipPanel, handovers, save_unless_taken, taken_over_banner
+from .report_view import final_report, header, key_images, register_pdf_route
 from .shell import FAILED, current_actor, fetch, perform, screen
 
 log = logging.getLogger(__name__)
 
 AUTOSAVE_S = 1.5
-PDF_PATH = '/reports/{report_id}/pdf'
 
 
 def register() -> None:
@@ -44,11 +44,13 @@ def register() -> None:
         if shown is FAILED:
             return
         if shown.report.state == reporting.DRAFT and access.may(actor, Permission.WRITE_REPORTS):
-            await DraftEditor(shown, actor).build()
-        else:
-            await final_report(shown, actor)
+            if shown.report.author_id == actor.user_id:
+                await DraftEditor(shown, actor).build()
+                return
+            await OwnershipPanel(shown, actor).build()  # a colleague's draft: read it, take it over or reassign it
+        await final_report(shown, actor)
 
-    _register_pdf_route()
+    register_pdf_route()
 
 
 class DraftEditor:
@@ -67,13 +69,19 @@ class DraftEditor:
         )
         self.dirty = False
         self.saving = asyncio.Lock()  # one save at a time; the save on closing waits for an autosave in flight
+        self.taken_by: str | None = None  # who took the draft over (or was given it) while this editor was open
         self.saved_by: ui.label | None = None
+        self.ownership: ui.column | None = None  # the handovers above the form; the taken-over banner replaces them
+        self.action_row: ui.row | None = None
+        self.editable: list[ui.element] = []  # turned read-only when the draft changes hands
         self.inputs: dict[str, Any] = {}
         self.flag_holders: dict[str, ui.element] = {}
         self.computed_labels: dict[str, ui.label] = {}
 
     async def build(self) -> None:
         header(self.shown)
+        with ui.column().classes('w-full') as self.ownership:
+            await OwnershipPanel(self.shown, self.actor).build()
         self.language_and_status()
         self.fields()
         self.show_flags(self.shown)
@@ -83,12 +91,13 @@ class DraftEditor:
         self.actions()
         ui.timer(AUTOSAVE_S, self.save)
         ui.context.client.on_disconnect(self.save_on_close)
+        live.on(events.ReportChanged).subscribe(self.on_report_changed)
 
     def language_and_status(self) -> None:
         with ui.row().classes('items-center gap-4'):
-            ui.select(LANGUAGE_NAMES, label=t('Report language'), on_change=self.changed).bind_value(
-                self.draft, 'language'
-            ).classes('w-40').mark('report-language')
+            language = ui.select(LANGUAGE_NAMES, label=t('Report language'), on_change=self.changed)
+            language.bind_value(self.draft, 'language').classes('w-40').mark('report-language')
+            self.editable.append(language)
             self.saved_by = ui.label().classes('text-caption text-grey-7').mark('saved-by')
             self.show_saved(self.shown)
 
@@ -118,17 +127,18 @@ class DraftEditor:
                 field.props(f'suffix="{spec.unit}"')
             if spec.normal is not None:
                 field.props(f'hint="{t("normal")} {normal_range(spec)}"')
+        self.editable.append(field)
         return field.props('dense').classes('w-full').mark(f'field-{spec.key}')
 
     def texts(self) -> None:
         with ui.card().classes('w-full'):
-            ui.label(t('Findings')).classes('text-subtitle1 text-weight-medium')
-            ui.editor(on_change=self.changed).bind_value(self.draft, 'findings').classes('w-full').mark('findings')
-            ui.label(t('Impression')).classes('text-subtitle1 text-weight-medium')
-            ui.editor(on_change=self.changed).bind_value(self.draft, 'impression').classes('w-full').mark('impression')
+            for key, title in (('findings', t('Findings')), ('impression', t('Impression'))):
+                ui.label(title).classes('text-subtitle1 text-weight-medium')
+                editor = ui.editor(on_change=self.changed).bind_value(self.draft, key).classes('w-full').mark(key)
+                self.editable.append(editor)
 
     def actions(self) -> None:
-        with ui.row().classes('gap-2'):
+        with ui.row().classes('gap-2') as self.action_row:
             ui.button(t('Save'), icon='save', on_click=lambda: self.save(quiet=False, wait=True)).props('outline').mark(
                 'save-report'
             )
@@ -152,6 +162,8 @@ class DraftEditor:
         self.changed()
 
     def insert(self, key: str, value: str) -> None:
+        if self.taken_by is not None:
+            return
         self.draft.values[key] = value
         if self.inputs.get(key) is not None:
             self.inputs[key].value = value
@@ -159,6 +171,8 @@ class DraftEditor:
 
     async def save(self, *, quiet: bool = True, wait: bool = False) -> bool:
         """Store the draft if it changed since the last save; Save and Finalise wait for a save on its way."""
+        if self.taken_by is not None:
+            return False  # the draft is someone else's now: what is on screen stays there to copy
         if self.saving.locked():
             if not wait:
                 return True  # the autosave: the next tick stores what was typed meanwhile
@@ -167,11 +181,11 @@ class DraftEditor:
             if not self.dirty:
                 return True
             self.dirty = False
-            result = await perform(
-                reporting.save_draft, self.report_id, self.draft.model_copy(deep=True), by=self.actor
-            )
-            if result is FAILED:
+            result = await perform(save_unless_taken, self.report_id, self.draft.model_copy(deep=True), self.actor)
+            if result is FAILED or result is None:
                 self.dirty = True
+                if result is None:  # taken over before this save arrived: refused quietly, the text stays here
+                    await self.check_owner()
                 return False
             self.shown = result
         self.show_saved(result)
@@ -183,14 +197,14 @@ class DraftEditor:
     async def save_on_close(self) -> None:
         """Store what was typed since the last autosave when the tab closes (or loses its connection)."""
         async with self.saving:  # an autosave in flight may have missed the last keystrokes
-            if not self.dirty:
+            if not self.dirty or self.taken_by is not None:
                 return
             self.dirty = False
             try:
                 saved = await fetch(
                     reporting.save_draft, self.report_id, self.draft.model_copy(deep=True), by=self.actor
                 )
-            except DomainError as error:  # finalised or deleted in another tab, or the session ended
+            except DomainError as error:  # finalised, deleted or taken over meanwhile, or the session ended
                 log.info(
                     'report %s: the draft was not saved as its tab closed (%s)', self.report_id, type(error).__name__
                 )
@@ -215,6 +229,29 @@ class DraftEditor:
                     ui.label(t(by_key[key].message())).classes('text-negative text-caption').mark(f'flag-{key}')
         for key, target in self.computed_labels.items():
             target.text = current.computed.get(key) or '—'
+
+    async def on_report_changed(self, event: events.ReportChanged) -> None:
+        if event.report_id == self.report_id and event.state == reporting.DRAFT and self.taken_by is None:
+            await self.check_owner()
+
+    async def check_owner(self) -> None:
+        """Turn read-only, keeping what was typed on screen, once the draft is no longer this reader's."""
+        current = await perform(reporting.view, self.report_id, by=self.actor, audited=False)
+        if current is FAILED or current is None or current.report.author_id == self.actor.user_id:
+            return
+        if self.taken_by is not None:
+            return  # another check finished first
+        self.taken_by = current.name(current.report.author_id)
+        for element in self.editable:
+            element.props('readonly')
+        assert self.action_row is not None and self.ownership is not None  # built
+        self.action_row.clear()
+        self.ownership.clear()
+        with self.ownership:
+            taken_over_banner(self.taken_by)
+            handovers(current)
+        ui.notify(t('This draft was taken over by {name}', name=self.taken_by), type='warning')
+        log.info('report %s: the editor of user %s turned read-only (taken over)', self.report_id, self.actor.user_id)
 
     async def finalise(self) -> None:
         if not await self.save(wait=True):
@@ -264,19 +301,3 @@ async def _start_form(study_id: int, actor: Actor) -> None:
 def _offered(name: dict[str, str], version: int, language: str) -> str:
     """A template as the start form offers it: its name in the report's language and its version."""
     return t('{name} (version {n})', name=templates.label(name, language), n=version)
-
-
-def _register_pdf_route() -> None:
-    pdf_guard = route_guard(PDF_PATH)
-
-    @app.get(PDF_PATH, include_in_schema=False)
-    async def report_pdf(report_id: int, actor: Annotated[Actor, Depends(pdf_guard)]) -> FileResponse:
-        try:
-            path = await fetch(reporting.pdf_file, report_id, by=actor)
-        except NotFound as error:
-            raise HTTPException(status_code=404, detail=error_text(error, actor.language or None)) from None
-        except NotAllowed as error:
-            raise HTTPException(status_code=403, detail=error_text(error, actor.language or None)) from None
-        return FileResponse(
-            path, media_type='application/pdf', filename=f'report-{report_id}.pdf', content_disposition_type='inline'
-        )

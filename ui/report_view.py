@@ -1,18 +1,23 @@
-"""A report as everyone reads it: header, values, texts, addenda, signature, checksum and the PDF."""
+"""A report as everyone reads it: header, values, texts, addenda, signature, checksum, the PDF and its route."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from nicegui import ui
+from fastapi import Depends, HTTPException
+from fastapi.responses import FileResponse
+from nicegui import app, ui
 
 from domain import access, events, reporting, templates
 from domain.access import Actor, Permission
+from domain.errors import NotAllowed, NotFound
 from domain.models import display_person_name
 from domain.reporting import ReportView
 
 from . import live
-from .i18n import format_date, format_datetime, t
-from .shell import FAILED, perform
+from .guard import route_guard
+from .i18n import error_text, format_date, format_datetime, t
+from .shell import FAILED, fetch, perform
 
+PDF_PATH = '/reports/{report_id}/pdf'
 STATE_COLOURS = {'draft': 'orange', 'final': 'positive', 'addended': 'primary'}
 
 
@@ -178,3 +183,20 @@ def _addendum_form(report_id: int, actor: Actor) -> None:
                 ui.navigate.reload()
 
         ui.button(t('Sign addendum'), icon='verified', on_click=sign).mark('sign-addendum')
+
+
+def register_pdf_route() -> None:
+    """The PDF of a report, for staff whose role may open it (audited by the domain)."""
+    pdf_guard = route_guard(PDF_PATH)
+
+    @app.get(PDF_PATH, include_in_schema=False)
+    async def report_pdf(report_id: int, actor: Annotated[Actor, Depends(pdf_guard)]) -> FileResponse:
+        try:
+            path = await fetch(reporting.pdf_file, report_id, by=actor)
+        except NotFound as error:
+            raise HTTPException(status_code=404, detail=error_text(error, actor.language or None)) from None
+        except NotAllowed as error:
+            raise HTTPException(status_code=403, detail=error_text(error, actor.language or None)) from None
+        return FileResponse(
+            path, media_type='application/pdf', filename=f'report-{report_id}.pdf', content_disposition_type='inline'
+        )

@@ -3,9 +3,10 @@
 import pytest
 from sqlmodel import select
 
-from domain import audit, db, reporting, richtext, work
+from domain import audit, db, report_ownership, reporting, richtext, users, work
+from domain.access import Actor, system
 from domain.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed
-from domain.models import Appointment, AuditEvent, Report, ReportDraft
+from domain.models import Appointment, AuditEvent, Report, ReportDraft, UserCreate
 from tests.conftest import Clinic
 from tests.report_fixtures import ABDOMEN_VALUES, final_report, make_study, template_id
 
@@ -60,7 +61,8 @@ def _actions(clinic: Clinic, role: str, study) -> dict[str, bool]:
             'radiologist',
             {'start': True, 'save': True, 'finalise': True, 'addendum': True, 'view': True, 'delete': True},
         ),
-        ('admin', {'start': True, 'save': True, 'finalise': False, 'addendum': False, 'view': True, 'delete': True}),
+        # an admin writes only their own drafts (a radiologist's is not theirs to change) and never signs
+        ('admin', {'start': True, 'save': False, 'finalise': False, 'addendum': False, 'view': True, 'delete': True}),
     ],
 )
 def test_each_role_may_take_exactly_its_steps(clinic: Clinic, study, role: str, expected: dict) -> None:
@@ -68,7 +70,7 @@ def test_each_role_may_take_exactly_its_steps(clinic: Clinic, study, role: str, 
 
 
 def test_a_draft_keeps_what_was_typed_and_shows_who_saved_it(clinic: Clinic, study) -> None:
-    report_id = _draft(study, clinic)
+    report_id = _draft(study, clinic, 'admin')  # an admin may write a draft of their own
     saved = reporting.save_draft(
         report_id,
         ReportDraft(values={'liver_right_lobe': '128'}, findings='<p>Fine <b>liver</b></p>', impression='Normal'),
@@ -169,16 +171,9 @@ def test_an_addendum_needs_a_final_report(clinic: Clinic, study) -> None:
 
 
 def test_only_the_author_or_an_admin_may_delete_a_draft(clinic: Clinic, study) -> None:
-    from domain import users
-    from domain.access import Actor, system
-    from domain.models import UserCreate
-
-    other = users.create(
-        UserCreate(username='radiologist2', role='radiologist', password='another password 2'), by=system('test')
-    )
     report_id = _draft(study, clinic)
     with pytest.raises(NotAllowed):
-        reporting.delete_draft(report_id, by=Actor(role='radiologist', username='radiologist2', user_id=other.id))
+        reporting.delete_draft(report_id, by=_colleague())
     reporting.delete_draft(report_id, by=clinic.radiologist.actor)
     with db.reading() as session:
         assert session.get(Report, report_id) is None
@@ -250,3 +245,87 @@ def test_the_report_shows_the_studys_measurements_and_key_images(clinic: Clinic,
     shown = reporting.view(_draft(study, clinic), by=clinic.radiologist.actor)
     assert [(m.label, m.value) for m in shown.measurements] == [('spleen', 104.5)]
     assert [k.note for k in shown.key_images] == ['liver']
+
+
+def test_only_the_author_saves_or_finalises_a_draft(clinic: Clinic, study) -> None:
+    report_id, colleague = _draft(study, clinic), _colleague()
+    with pytest.raises(NotAllowed, match='being written by Test radiologist'):
+        reporting.save_draft(report_id, ReportDraft(values=ABDOMEN_VALUES, impression='<p>Mine.</p>'), by=colleague)
+    with pytest.raises(NotAllowed):
+        reporting.finalise(report_id, by=colleague)
+    assert _report(report_id).state == 'draft' and _report(report_id).values == {}
+
+
+def test_a_colleague_who_takes_a_draft_over_writes_and_signs_it(clinic: Clinic, study) -> None:
+    report_id, colleague = _draft(study, clinic), _colleague()
+    report_ownership.take_over(report_id, by=colleague)
+    reporting.save_draft(report_id, ReportDraft(values=ABDOMEN_VALUES, impression='<p>Normal.</p>'), by=colleague)
+    with pytest.raises(NotAllowed):
+        reporting.save_draft(report_id, ReportDraft(impression='<p>Late autosave.</p>'), by=clinic.radiologist.actor)
+    signed = reporting.finalise(report_id, by=colleague)
+    assert (signed.author_id, signed.signed_by_id) == (colleague.user_id, colleague.user_id)
+    assert _report(report_id).impression == '<p>Normal.</p>'
+
+
+def test_a_take_over_is_audited_with_both_users_and_shown_on_the_report(clinic: Clinic, study) -> None:
+    report_id, colleague = _draft(study, clinic), _colleague()
+    report_ownership.take_over(report_id, by=colleague)
+    with db.reading() as session:
+        event = session.exec(select(AuditEvent).where(AuditEvent.action == 'report.take_over')).one()
+    assert (event.user_id, event.object_id) == (colleague.user_id, str(report_id))
+    assert event.detail == {'from': clinic.radiologist.user_id, 'to': colleague.user_id}
+    shown = reporting.view(report_id, by=clinic.radiologist.actor)
+    [handover] = shown.handovers
+    assert (shown.name(handover.from_id), shown.name(handover.to_id)) == ('Test radiologist', 'Test colleague')
+
+
+def test_only_a_radiologist_takes_over_and_only_a_draft(clinic: Clinic, study) -> None:
+    report_id = _draft(study, clinic)
+    with pytest.raises(NotAllowed):
+        report_ownership.take_over(report_id, by=clinic.admin.actor)  # an admin reassigns instead
+    final = final_report(make_study(), clinic.radiologist.actor)
+    with pytest.raises(InvalidTransition):
+        report_ownership.take_over(final, by=_colleague())
+
+
+def test_an_admin_reassigns_a_draft_to_an_active_radiologist_only(clinic: Clinic, study) -> None:
+    report_id, colleague = _draft(study, clinic), _colleague()
+    with pytest.raises(InvalidInput):
+        report_ownership.reassign(report_id, clinic.technician.user_id, by=clinic.admin.actor)
+    with pytest.raises(NotAllowed):
+        report_ownership.reassign(report_id, colleague.user_id or 0, by=clinic.radiologist.actor)
+    report_ownership.reassign(report_id, colleague.user_id or 0, by=clinic.admin.actor)
+    assert _report(report_id).author_id == colleague.user_id
+    with db.reading() as session:
+        event = session.exec(select(AuditEvent).where(AuditEvent.action == 'report.reassign')).one()
+    assert event.detail == {'from': clinic.radiologist.user_id, 'to': colleague.user_id}
+    with pytest.raises(NotAllowed):
+        reporting.finalise(report_id, by=clinic.radiologist.actor)
+
+
+def test_refusals_are_audited_and_the_chain_stays_intact(clinic: Clinic, study) -> None:
+    report_id = _draft(study, clinic)
+    with pytest.raises(NotAllowed):
+        reporting.save_draft(report_id, ReportDraft(), by=_colleague())
+    with pytest.raises(NotAllowed):
+        reporting.delete_draft(report_id, by=_colleague('radiologist3'))
+    with db.reading() as session:
+        refused = session.exec(select(AuditEvent.action).where(AuditEvent.outcome == 'denied')).all()
+    assert refused == ['report.save', 'report.delete']
+    assert audit.verify(by=clinic.admin.actor).intact
+
+
+def _colleague(username: str = 'radiologist2') -> Actor:
+    """A second radiologist of the clinic, as the services see them."""
+    created = users.create(
+        UserCreate(username=username, full_name='Test colleague', role='radiologist', password='another password 2'),
+        by=system('test'),
+    )
+    return Actor(role='radiologist', username=username, user_id=created.id)
+
+
+def _report(report_id: int) -> Report:
+    with db.reading() as session:
+        report = session.get(Report, report_id)
+    assert report is not None
+    return report

@@ -1,4 +1,4 @@
-"""The draft editor as its tab closes or is finalised mid-save: no typing is lost; a report signed since stays."""
+"""The draft editor as its tab closes, is finalised mid-save or is taken over: no typing lost, nothing overwritten."""
 
 import logging
 import threading
@@ -6,11 +6,12 @@ import threading
 import pytest
 from nicegui.testing import User
 
-from domain import reporting, templates
-from domain.models import ReportDraft
-from tests.conftest import WAIT_S, Clinic, eventually
+from domain import report_ownership, reporting, templates, users
+from domain.access import system
+from domain.models import ReportDraft, UserCreate
+from tests.conftest import PASSWORD, WAIT_S, Account, Clinic, eventually
 from tests.report_fixtures import ABDOMEN_VALUES, make_study, template_id
-from ui import report_editor
+from ui import live, report_editor
 
 
 @pytest.fixture(autouse=True)
@@ -74,6 +75,64 @@ async def test_finalising_waits_for_a_save_still_on_its_way(
     release.set()
     await radiologist.should_see('Report finalised')
     assert _saved(report_id, clinic).values['liver_right_lobe'] == '140'
+
+
+async def test_the_authors_open_editor_turns_read_only_when_a_colleague_takes_the_draft_over(
+    radiologist: User, clinic: Clinic
+) -> None:
+    report_id = reporting.start(make_study().study_id, template_id('us-abdomen'), by=clinic.radiologist.actor).id
+    await radiologist.open(f'/reports/{report_id}')
+    await radiologist.should_see(marker='saved-by')
+    radiologist.find(marker='field-liver_right_lobe').type('131')
+    report_ownership.take_over(report_id, by=_colleague().actor)
+    await radiologist.should_see('This draft was taken over by Test colleague')
+    await radiologist.should_see(marker='taken-over')
+    await radiologist.should_not_see(marker='finalise')
+    for marker in ('field-liver_right_lobe', 'findings', 'impression', 'report-language'):
+        assert radiologist.find(marker=marker).elements.pop().props.get('readonly'), marker
+    assert radiologist.find(marker='field-liver_right_lobe').elements.pop().value == '131'  # still there to copy
+
+
+async def test_a_late_save_after_a_take_over_is_refused_quietly_and_keeps_the_text_on_screen(
+    radiologist: User, clinic: Clinic
+) -> None:
+    report_id = reporting.start(make_study().study_id, template_id('us-abdomen'), by=clinic.radiologist.actor).id
+    await radiologist.open(f'/reports/{report_id}')
+    await radiologist.should_see(marker='saved-by')
+    radiologist.find(marker='field-liver_right_lobe').type('131')
+    live.stop_bridge()  # the save gets there before the news of the take-over does
+    colleague = _colleague().actor
+    report_ownership.take_over(report_id, by=colleague)
+    reporting.save_draft(report_id, ReportDraft(values={'liver_right_lobe': '150'}), by=colleague)
+    radiologist.find(marker='save-report').click()
+    await radiologist.should_see('This draft was taken over by Test colleague')
+    await radiologist.should_not_see('only its author may change')
+    assert _saved(report_id, clinic).values == {'liver_right_lobe': '150'}
+    assert radiologist.find(marker='field-liver_right_lobe').elements.pop().value == '131'
+
+
+async def test_closing_the_tab_after_a_take_over_does_not_overwrite_the_new_author(
+    radiologist: User, clinic: Clinic, caplog: pytest.LogCaptureFixture
+) -> None:
+    report_id = reporting.start(make_study().study_id, template_id('us-abdomen'), by=clinic.radiologist.actor).id
+    await radiologist.open(f'/reports/{report_id}')
+    await radiologist.should_see(marker='saved-by')
+    radiologist.find(marker='field-liver_right_lobe').type('131')
+    live.stop_bridge()  # the tab closes before the news of the take-over arrives
+    report_ownership.take_over(report_id, by=_colleague().actor)
+    caplog.set_level(logging.INFO, logger='ui.report_editor')
+    _close_tab(radiologist)
+    await eventually(lambda: 'not saved as its tab closed (NotTheAuthor)' in caplog.text, 'the refused save on closing')
+    assert 'liver_right_lobe' not in _saved(report_id, clinic).values
+
+
+def _colleague() -> Account:
+    """A second radiologist of the clinic."""
+    created = users.create(
+        UserCreate(username='radiologist2', full_name='Test colleague', role='radiologist', password=PASSWORD),
+        by=system('test'),
+    )
+    return Account('radiologist2', PASSWORD, 'radiologist', created.id or 0)
 
 
 def _close_tab(user: User) -> None:

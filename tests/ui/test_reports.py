@@ -3,10 +3,11 @@
 import pytest
 from nicegui.testing import User
 
-from domain import reporting, templates
-from domain.models import ReportDraft
+from domain import report_ownership, reporting, templates, users
+from domain.access import system
+from domain.models import ReportDraft, UserCreate
 from jobs.reports import render_report_pdf
-from tests.conftest import Clinic, eventually
+from tests.conftest import PASSWORD, Account, Clinic, eventually, sign_in
 from tests.report_fixtures import add_measurement, final_report, make_study, template_id
 
 
@@ -168,3 +169,55 @@ async def test_reports_are_searched_by_text_and_state(radiologist: User, clinic:
     radiologist.find(marker='report-search').type('hepatic')
     await radiologist.should_not_see('Sokolov, Anna')
     await radiologist.should_see('Orlova, Anna')
+
+
+def _colleague() -> Account:
+    """A second radiologist of the clinic."""
+    created = users.create(
+        UserCreate(username='radiologist2', full_name='Test colleague', role='radiologist', password=PASSWORD),
+        by=system('test'),
+    )
+    return Account('radiologist2', PASSWORD, 'radiologist', created.id or 0)
+
+
+async def test_a_colleague_takes_a_draft_over_after_confirming_and_writes_it(screens: User, clinic: Clinic) -> None:
+    colleague = _colleague()
+    report_id = _draft(clinic)
+    await sign_in(screens, colleague)
+    await screens.open(f'/reports/{report_id}')
+    await screens.should_see(marker='take-over')
+    screens.find(marker='take-over').click()
+    await screens.should_see('Take over this draft from Test radiologist?')
+    screens.find(marker='confirm-take-over').click()
+    await screens.should_see(marker='field-liver_right_lobe')
+    await screens.should_see('taken over from Test radiologist by Test colleague')
+    assert _saved(report_id, clinic).author_id == colleague.user_id
+    screens.find(marker='field-liver_right_lobe').type('133')
+    screens.find(marker='save-report').click()
+    await eventually(lambda: _saved(report_id, clinic).values.get('liver_right_lobe') == '133', 'the new author saving')
+
+
+async def test_the_author_sees_afterwards_who_took_the_draft_over(radiologist: User, clinic: Clinic) -> None:
+    colleague = _colleague()
+    report_id = _draft(clinic)
+    report_ownership.take_over(report_id, by=colleague.actor)
+    await radiologist.open(f'/reports/{report_id}')
+    await radiologist.should_see('This draft is being written by Test colleague')
+    await radiologist.should_see('taken over from Test radiologist by Test colleague')
+    await radiologist.should_not_see(marker='finalise')
+
+
+async def test_an_admin_reassigns_a_draft_but_may_not_write_or_finalise_it(admin: User, clinic: Clinic) -> None:
+    colleague = _colleague()
+    report_id = _draft(clinic)
+    await admin.open(f'/reports/{report_id}')
+    await admin.should_see(marker='reassign-to')
+    await admin.should_see(marker='ownership-banner')
+    await admin.should_not_see(marker='take-over')
+    await admin.should_not_see(marker='finalise')
+    await admin.should_not_see(marker='field-liver_right_lobe')
+    admin.find(marker='reassign-to').click()
+    admin.find('Test colleague').click()
+    admin.find(marker='reassign').click()
+    await admin.should_see('reassigned from Test radiologist to Test colleague by Test admin')
+    assert _saved(report_id, clinic).author_id == colleague.user_id
