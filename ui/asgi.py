@@ -1,4 +1,5 @@
-"""The HTTP edge: a browser that leaves mid-request is not an error; a real fault logs one line with an id.
+"""The HTTP edge: a browser that leaves mid-request is not an error; a real fault logs one line with an id; with TLS
+on, the plain-HTTP port only sends browsers to HTTPS (`RedirectServer`).
 
 `ClientEdge` is plain ASGI (not Starlette's BaseHTTPMiddleware) and sits inside NiceGUI's own middleware, so
 it sees every route, page and static file. When a browser navigates away, a file answer stops before it
@@ -7,16 +8,21 @@ here that is noted at DEBUG and closed with an empty 499 the departed browser ne
 """
 
 import logging
+import re
 import secrets
+import threading
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import anyio
+import uvicorn
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import ClientDisconnect
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .edge_security import EdgeSecurity
@@ -24,6 +30,7 @@ from .edge_security import EdgeSecurity
 log = logging.getLogger(__name__)
 
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that went away; nobody receives it
+_HOST = re.compile(r'[A-Za-z0-9.\-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?')
 
 
 def install(app: Starlette, *, origins: Iterable[str] = ()) -> None:
@@ -122,3 +129,47 @@ async def _close_quietly(exchange: _Exchange, send: Send) -> None:
     exchange.started = True
     await send({'type': 'http.response.start', 'status': CLIENT_CLOSED_REQUEST, 'headers': []})
     await send({'type': 'http.response.body', 'body': b'', 'more_body': False})
+
+
+class HttpsRedirect:
+    """The plain-HTTP port when TLS is on: every request is sent to the same host, path and query over HTTPS."""
+
+    def __init__(self, https_port: int) -> None:
+        self.https_port = https_port
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope['type'] != 'http':
+            if scope['type'] == 'websocket':
+                await send({'type': 'websocket.close', 'code': 1008})
+            return
+        host = Headers(scope=scope).get('host', '')
+        if not _HOST.fullmatch(host):
+            await PlainTextResponse('Use HTTPS', status_code=400)(scope, receive, send)
+            return
+        name = host.rsplit(':', 1)[0] if not host.endswith(']') else host
+        port = '' if self.https_port == 443 else f':{self.https_port}'
+        query = scope.get('query_string', b'').decode('latin-1')
+        path = quote(scope.get('path', '/'), safe="/:@!$&'()*+,;=-._~")
+        target = f'https://{name}{port}{path}' + (f'?{query}' if query else '')
+        # 307: the same method and body over HTTPS; not cached for good, so TLS can be turned off again.
+        await RedirectResponse(target, status_code=307)(scope, receive, send)
+
+
+class RedirectServer:
+    """A small uvicorn server on its own thread answering the plain-HTTP port with HttpsRedirect."""
+
+    def __init__(self, host: str, port: int, https_port: int) -> None:
+        config = uvicorn.Config(
+            EdgeSecurity(HttpsRedirect(https_port)), host=host, port=port, log_level='warning', lifespan='off'
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name='https-redirect', daemon=True)
+
+    def start(self) -> None:
+        """Listen in the background (uvicorn installs no signal handlers off the main thread)."""
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Close the port and wait for the thread to end."""
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

@@ -1,0 +1,149 @@
+"""HTTPS built in, and the TLS downgrade: with PACS_TLS=auto a real server answers over HTTPS with the certificate it
+made for this host, and its plain-HTTP port never serves a page or DICOMweb content, only redirects to HTTPS."""
+
+import re
+import ssl
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from domain import tls
+from tests.browser.conftest import free_port
+from tests.conftest import WAIT_S
+from tests.test_serve import _serve
+
+
+@dataclass(frozen=True)
+class Served:
+    process: subprocess.Popen
+    http: str
+    https: str
+    data_dir: Path
+    log: Path
+
+    def trusting(self) -> ssl.SSLContext:
+        """A client context that trusts only the certificate the server made (as an installed tablet does)."""
+        return ssl.create_default_context(cafile=self.data_dir / 'tls' / tls.CERT_NAME)
+
+
+@pytest.fixture(scope='module')
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    root = tmp_path_factory.mktemp('https')
+    https_port = free_port()
+    log = root / 'serve.log'
+    process, health = _serve(
+        root / 'data',
+        log=log,
+        PACS_TLS='auto',
+        PACS_HTTPS_PORT=str(https_port),
+        PACS_DICOM_PORT=str(free_port()),
+        PACS_DICOM_TLS_PORT=str(free_port()),
+    )
+    http = health.removesuffix('/health')
+    served = Served(process, http, f'https://127.0.0.1:{https_port}', root / 'data', log)
+    try:
+        deadline = time.monotonic() + 3 * WAIT_S
+        while True:
+            assert process.poll() is None, f'serve exited: {log.read_text()[-3000:]}'
+            try:
+                if (root / 'data' / 'tls' / tls.CERT_NAME).exists():
+                    httpx.get(f'{served.https}/health', verify=served.trusting(), timeout=2)
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, f'no HTTPS answer: {log.read_text()[-3000:]}'
+            time.sleep(0.2)
+        yield served
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_https_serves_the_login_page_with_hsts_and_the_generated_certificate(served: Served) -> None:
+    response = httpx.get(f'{served.https}/login', verify=served.trusting())
+    assert response.status_code == 200
+    assert response.headers['strict-transport-security'].startswith('max-age=')
+    assert "connect-src 'self' wss://127.0.0.1:" in response.headers['content-security-policy']
+
+
+def test_the_fingerprint_is_printed_at_start_and_shown_on_the_certificate_page(served: Served) -> None:
+    fingerprint = tls.fingerprint(served.data_dir / 'tls' / tls.CERT_NAME)
+    assert re.fullmatch(r'([0-9A-F]{2}:){31}[0-9A-F]{2}', fingerprint)
+    assert f'TLS certificate SHA-256 fingerprint: {fingerprint}' in served.log.read_text()
+    page = httpx.get(f'{served.https}/certificate', verify=served.trusting())
+    assert page.status_code == 200 and fingerprint in page.text
+
+
+def test_the_certificate_downloads_as_pem_for_tablets(served: Served) -> None:
+    response = httpx.get(f'{served.https}/certificate.crt', verify=served.trusting())
+    assert response.status_code == 200
+    assert response.headers['content-type'] == 'application/x-x509-ca-cert'
+    assert response.content == (served.data_dir / 'tls' / tls.CERT_NAME).read_bytes()
+
+
+def test_the_key_is_readable_by_the_server_account_only(served: Served) -> None:
+    assert (served.data_dir / 'tls' / tls.KEY_NAME).stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    'path',
+    ['/', '/login', '/health', '/patients/1?tab=history', '/dicomweb/studies?PatientID=1', '/certificate.crt'],
+)
+def test_plain_http_only_redirects_to_the_same_place_over_https(served: Served, path: str) -> None:
+    response = httpx.get(f'{served.http}{path}', auth=('admin', 'serve admin password'))
+    assert response.status_code == 307
+    assert response.headers['location'] == f'{served.https}{path}'
+    assert 'ClinicPACS' not in response.text and 'BEGIN CERTIFICATE' not in response.text
+
+
+def test_plain_http_stores_nothing_over_dicomweb(served: Served) -> None:
+    response = httpx.post(
+        f'{served.http}/dicomweb/studies',
+        content=b'not sent over plain HTTP',
+        headers={'Content-Type': 'multipart/related; type="application/dicom"; boundary=x'},
+        auth=('admin', 'serve admin password'),
+    )
+    assert response.status_code == 307
+    assert response.headers['location'] == f'{served.https}/dicomweb/studies'
+
+
+def test_plain_http_with_any_host_name_redirects_to_that_name(served: Served) -> None:
+    response = httpx.get(f'{served.http}/board', headers={'Host': 'pacs.clinic.lan:8080'})
+    assert response.status_code == 307
+    assert response.headers['location'] == f'https://pacs.clinic.lan:{served.https.rsplit(":", 1)[1]}/board'
+
+
+def test_the_server_stops_cleanly_and_closes_both_ports(tmp_path: Path) -> None:
+    https_port = free_port()
+    log = tmp_path / 'serve.log'
+    process, health = _serve(
+        tmp_path / 'data',
+        log=log,
+        PACS_TLS='auto',
+        PACS_HTTPS_PORT=str(https_port),
+        PACS_DICOM_PORT=str(free_port()),
+        PACS_DICOM_TLS_PORT=str(free_port()),
+    )
+    http = health.removesuffix('/health')
+    deadline = time.monotonic() + 3 * WAIT_S
+    while True:
+        assert process.poll() is None, f'serve exited: {log.read_text()[-3000:]}'
+        try:
+            if httpx.get(f'{http}/health').status_code == 307:
+                break
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f'no HTTP answer: {log.read_text()[-3000:]}'
+        time.sleep(0.2)
+    process.terminate()
+    # uvicorn shuts down gracefully, then re-raises the SIGTERM it caught: -15 is its clean exit
+    assert process.wait(timeout=20) in (0, -15), log.read_text()[-3000:]
+    for url in (http, f'https://127.0.0.1:{https_port}'):
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(url, verify=False)
+    assert 'Traceback' not in log.read_text()
