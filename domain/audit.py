@@ -1,28 +1,44 @@
-"""The append-only, hash-chained audit trail: who did what to which object, from where, when.
+"""The append-only, keyed hash chain of who did what to which object, from where, when.
 
-Each row's hash covers its own fields and the previous row's hash, so changing or deleting any row
-breaks the chain from there on; `verify()` names the first broken link.
+Each row's hash is an HMAC (keyed with `keys.key('audit')`, a file outside the database) over its own fields and the
+previous row's hash, so changing or deleting a row breaks the chain from there on, and someone who can write to the
+database but not read the key cannot chain it again. The head is checkpointed where the database can't reach it
+(domain.audit_checkpoints): after every `verify()`, in every backup, and within CHECKPOINT_AFTER_S of any new event
+in every process that records one. `verify()` names the first broken link, or the checkpoint the trail no longer
+matches (a trail cut short or chained again).
+
+Trails of earlier versions were chained with plain SHA-256. The first use of the keyed chain (no checkpoint yet, the
+first row's hash unkeyed) checks that chain with the old digest and, only if it holds, chains every row again with
+the key in one transaction; a broken unkeyed chain is left as it is for `verify()` to name.
 """
 
-import hashlib
-import json
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import Row, func, text
 from sqlmodel import Session, col, select
 
-from . import clock, db
+from . import audit_chain, audit_checkpoints, clock, db, keys
 from .access import Actor, Permission, require
+from .audit_chain import GENESIS, ChainReport
+from .audit_checkpoints import Checkpoint
+from .errors import N_, Message
 from .models import AuditEvent
 
 log = logging.getLogger(__name__)
 
-GENESIS = '0' * 64
+CHECKPOINT_AFTER_S = 30.0  # a new event is checkpointed within this long by the process that recorded it
 _PG_LOCK_KEY = 0x41554449  # 'AUDI'
+_SESSION_KEY = 'audit_key'  # session.info: the key of a trail chained again in this (uncommitted) transaction
+_keys: dict[tuple[str, int], bytes] = {}  # per installation and engine: the key once the trail is known to be keyed
+_timers: dict[str, threading.Timer] = {}
+_timers_lock = threading.Lock()
+_last_failure: dict[str, str] = {}
 
 
 def record(
@@ -42,8 +58,8 @@ def record(
             session.flush()
         object_type = object_type or type(obj).__name__.lower()
         object_id = getattr(obj, 'id', object_id) if object_id is None else object_id
-    if session.get_bind().dialect.name == 'postgresql':
-        session.exec(text('SELECT pg_advisory_xact_lock(:key)').bindparams(key=_PG_LOCK_KEY))  # type: ignore[call-overload]
+    _lock(session)
+    key = _chain_key(session)
     previous = session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)).first()
     event = AuditEvent(
         at=clock.now(),
@@ -59,8 +75,9 @@ def record(
         prev_hash=previous or GENESIS,
         hash='',
     )
-    event.hash = _digest(event)
+    event.hash = audit_chain.digest(event, key)
     session.add(event)
+    db.after_commit(session, _checkpoint_soon)
     return event
 
 
@@ -78,31 +95,58 @@ def record_refusal(by: Actor, action: str, **kwargs: Any) -> None:
         log.exception('could not audit a refusal for %s', by.username)
 
 
-@dataclass(frozen=True)
-class ChainReport:
-    checked: int
-    first_broken_id: int | None
-
-    @property
-    def intact(self) -> bool:
-        return self.first_broken_id is None
-
-
 def verify(*, by: Actor, batch: int = 5000) -> ChainReport:
-    """Walk the whole chain in order and report the first row whose link or hash does not hold (administrators)."""
+    """Check every link of the chain and every checkpoint against it; an intact trail gets a new checkpoint (admins)."""
     require(by, Permission.VIEW_AUDIT)
-    previous, checked, last_id = GENESIS, 0, 0
+    key = _ready_key()
+    ledger = audit_checkpoints.read(key)
     with db.reading() as session:
-        while True:
-            rows = session.exec(
-                select(AuditEvent).where(col(AuditEvent.id) > last_id).order_by(col(AuditEvent.id)).limit(batch)
-            ).all()
-            if not rows:
-                return ChainReport(checked, None)
-            for row in rows:
-                if row.prev_hash != previous or _digest(row) != row.hash:
-                    return ChainReport(checked, row.id)
-                previous, last_id, checked = row.hash, row.id or 0, checked + 1
+        if _unkeyed_trail(session):  # an earlier version's trail whose chain was broken: named, never chained again
+            broken = audit_chain.first_broken(session, audit_chain.unkeyed_digest, batch=batch)
+            if broken is not None:
+                message = N_('The audit trail of an earlier version is broken at event {id}', id=broken[0])
+                return ChainReport(broken[1], broken[0], message)
+        report = audit_chain.walk(session, key, ledger.checkpoints, batch)
+    if report.intact and ledger.bad_lines:
+        line = ledger.bad_lines[0]
+        return ChainReport(
+            report.checked, None, N_('Line {line} of the audit checkpoints is not validly signed', line=line)
+        )
+    if report.intact:
+        checkpoint()
+    return report
+
+
+def checkpoint(*, only_if_new: bool = False) -> Checkpoint | None:
+    """Sign the trail's head into the checkpoint file and the log, if the trail still extends the last checkpoint.
+
+    Returns None when there is nothing to sign, or when the trail no longer extends the last checkpoint (logged at
+    ERROR: the trail was changed; nothing is signed that would hide it).
+    """
+    key = _ready_key()
+    where = str(audit_checkpoints.path())
+    with audit_checkpoints.exclusive():
+        last = audit_checkpoints.read(key).newest
+        with db.reading() as session:
+            head = session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(1)).first()
+            if head is None or (only_if_new and last is not None and last.event_id == head.id):
+                return None
+            extension = audit_chain.extension(session, key, last)
+        if isinstance(extension, Message):
+            if _last_failure.get(where) != str(extension):
+                log.error('audit trail not checkpointed: %s', extension)
+            _last_failure[where] = str(extension)
+            return None
+        _last_failure.pop(where, None)
+        head_id, head_hash, count = extension
+        signed = Checkpoint(head_id, head_hash, count, clock.now().isoformat(timespec='seconds'))
+        audit_checkpoints.append(signed, key)
+    return signed
+
+
+def forget_key() -> None:
+    """Read the audit key from its file again (after a restore put the installation's own key back)."""
+    _keys.clear()
 
 
 @dataclass(frozen=True)
@@ -152,20 +196,90 @@ def history(object_type: str, object_id: object, *, by: Actor, permission: Permi
         ).all()
 
 
-def _digest(event: AuditEvent) -> str:
-    at = event.at.isoformat(timespec='microseconds')
-    payload = [
-        event.prev_hash,
-        at,
-        event.user_id,
-        event.username,
-        event.role,
-        event.action,
-        event.object_type,
-        event.object_id,
-        event.outcome,
-        event.address,
-        event.detail,
-    ]
-    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(',', ':'), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
+# ---------------------------------------------------------------- the key, and trails of earlier versions
+
+
+def _lock(session: Session) -> None:
+    """One writer at a time appends to the chain (SQLite: BEGIN IMMEDIATE already queues writers)."""
+    if session.get_bind().dialect.name == 'postgresql':
+        session.exec(text('SELECT pg_advisory_xact_lock(:key)').bindparams(key=_PG_LOCK_KEY))  # type: ignore[call-overload]
+
+
+def _token() -> tuple[str, int]:
+    return str(keys.key_dir()), id(db.engine())
+
+
+def _ready_key() -> bytes:
+    """The chain's key, chaining an earlier version's trail with it first if this is the key's first use."""
+    if (key := _keys.get(_token())) is not None:
+        return key
+    with db.transaction() as session:
+        _lock(session)
+        return _chain_key(session)
+
+
+def _chain_key(session: Session) -> bytes:
+    """The chain's key, inside a transaction holding the chain's lock (see the module's docstring)."""
+    token = _token()
+    if (key := _keys.get(token)) is not None or (key := session.info.get(_SESSION_KEY)) is not None:
+        return key
+    key = keys.key('audit')
+    first = audit_chain.first_row(session)
+    if first is None:
+        db.after_commit(session, partial(_settled, token, key))  # the trail's first event is checkpointed at once
+        session.info[_SESSION_KEY] = key
+        return key
+    if not _unkeyed_trail(session, first):
+        _keys[token] = key
+        return key
+    broken = audit_chain.first_broken(session, audit_chain.unkeyed_digest)
+    if broken is not None:
+        log.error(
+            'audit trail of an earlier version broken at event %s: left unkeyed, audit verify names it', broken[0]
+        )
+        _keys[token] = key
+        return key
+    last_id = audit_chain.rechain(session, key)
+    log.info('audit trail chained again with the audit key: events %s to %s', first.id, last_id)
+    session.info[_SESSION_KEY] = key
+    db.after_commit(session, partial(_settled, token, key))
+    return key
+
+
+def _unkeyed_trail(session: Session, first: Row[Any] | None = None) -> bool:
+    """True when the trail was chained by an earlier version (its first hash unkeyed) and never checkpointed."""
+    if first is None:
+        first = audit_chain.first_row(session)
+    if first is None or audit_checkpoints.started():
+        return False
+    return bool(first.prev_hash == GENESIS and first.hash == audit_chain.unkeyed_digest(first))
+
+
+def _settled(token: tuple[str, int], key: bytes) -> None:
+    _keys[token] = key
+    try:
+        checkpoint()
+    except Exception:
+        log.warning('could not checkpoint the audit trail', exc_info=True)
+
+
+def _checkpoint_soon() -> None:
+    """After a commit that recorded events: make sure a checkpoint follows within CHECKPOINT_AFTER_S (one timer)."""
+    where = str(keys.key_dir())
+    with _timers_lock:
+        if where in _timers:
+            return
+        timer = threading.Timer(CHECKPOINT_AFTER_S, _checkpoint_later, args=(where,))
+        timer.daemon = True
+        _timers[where] = timer
+    timer.start()
+
+
+def _checkpoint_later(where: str) -> None:
+    with _timers_lock:
+        _timers.pop(where, None)
+    try:
+        if str(keys.key_dir()) == where:  # else this process now serves another data directory (tests)
+            checkpoint(only_if_new=True)
+    except Exception:
+        log.warning('could not checkpoint the audit trail', exc_info=True)
