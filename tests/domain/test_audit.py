@@ -169,7 +169,7 @@ def test_events_recorded_and_checkpointed_at_once_keep_one_chain(clinic: Clinic)
 
 def _unkeyed_trail(count: int) -> list[int]:
     """Rows as an earlier version chained them (plain SHA-256), written straight into the table."""
-    previous, ids = audit.GENESIS, []
+    previous, ids = audit_chain.GENESIS, []
     with db.transaction() as session:
         for n in range(count):
             event = AuditEvent(
@@ -238,7 +238,7 @@ def test_an_unkeyed_trail_is_not_accepted_once_the_keyed_chain_was_checkpointed(
     with db.reading() as session:
         rows = session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all()
     with db.transaction() as session:  # someone chains the whole trail again with the unkeyed digest
-        previous = audit.GENESIS
+        previous = audit_chain.GENESIS
         for row in rows:
             row.prev_hash = previous
             row.hash = hashlib.sha256(audit_chain.payload(row)).hexdigest()
