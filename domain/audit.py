@@ -32,7 +32,7 @@ from .models import AuditEvent
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_AFTER_S = 30.0  # a new event is checkpointed within this long by the process that recorded it
+CHECKPOINT_AFTER_S = 60.0  # a new event is checkpointed within this long by the process that recorded it
 _PG_LOCK_KEY = 0x41554449  # 'AUDI'
 _SESSION_KEY = 'audit_key'  # session.info: the key of a trail chained again in this (uncommitted) transaction
 _keys: dict[tuple[str, int], bytes] = {}  # per installation and engine: the key once the trail is known to be keyed
@@ -96,7 +96,7 @@ def record_refusal(by: Actor, action: str, **kwargs: Any) -> None:
 
 
 def verify(*, by: Actor, batch: int = 5000) -> ChainReport:
-    """Check every link of the chain and every checkpoint against it; an intact trail gets a new checkpoint (admins)."""
+    """Check every link, the newest checkpoint and every checkpoint line; an intact trail is checkpointed (admins)."""
     require(by, Permission.VIEW_AUDIT)
     key = _ready_key()
     ledger = audit_checkpoints.read(key)
@@ -106,7 +106,7 @@ def verify(*, by: Actor, batch: int = 5000) -> ChainReport:
             if broken is not None:
                 message = N_('The audit trail of an earlier version is broken at event {id}', id=broken[0])
                 return ChainReport(broken[1], broken[0], message)
-        report = audit_chain.walk(session, key, ledger.checkpoints, batch)
+        report = audit_chain.walk(session, key, [ledger.newest] if ledger.newest else [], batch)
     if report.intact and ledger.bad_lines:
         line = ledger.bad_lines[0]
         return ChainReport(
@@ -126,7 +126,7 @@ def checkpoint(*, only_if_new: bool = False) -> Checkpoint | None:
     key = _ready_key()
     where = str(audit_checkpoints.path())
     with audit_checkpoints.exclusive():
-        last = audit_checkpoints.read(key).newest
+        last = audit_checkpoints.newest(key)
         with db.reading() as session:
             head = session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(1)).first()
             if head is None or (only_if_new and last is not None and last.event_id == head.id):

@@ -23,6 +23,7 @@ from . import keys
 log = logging.getLogger(__name__)
 
 FILE_NAME = 'audit-checkpoints.log'
+_TAIL_BYTES = 16384  # enough for the last lines, whatever the file's length
 _LINE = re.compile(r'audit checkpoint id=(\d+) hash=([0-9a-f]{64}) count=(\d+) at=(\S+) mac=([0-9a-f]{64})')
 
 
@@ -46,17 +47,12 @@ class Checkpoint:
         return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass
 class Ledger:
-    """The checkpoint file: lines whose signature holds (oldest first), and the numbers of lines whose doesn't."""
+    """The checkpoint file as `verify` reads it: the newest good line, and the numbers of lines not validly signed."""
 
-    checkpoints: list[Checkpoint] = field(default_factory=list)
+    newest: Checkpoint | None = None
     bad_lines: list[int] = field(default_factory=list)
-
-    @property
-    def newest(self) -> Checkpoint | None:
-        """The last checkpoint whose signature holds."""
-        return self.checkpoints[-1] if self.checkpoints else None
 
 
 def path() -> Path:
@@ -73,24 +69,31 @@ def started() -> bool:
 
 
 def read(key: bytes) -> Ledger:
-    """Every line of the file, checked against the key."""
+    """Every line of the file, checked against the key (read as a stream: it grows by about a line a minute)."""
     ledger = Ledger()
-    try:
-        content = path().read_bytes()
-    except FileNotFoundError:
-        return ledger
-    lines = content.split(b'\n')
-    if lines and lines[-1] == b'':
-        lines.pop()
-    elif lines:
-        lines.pop()  # a line still being written by another process: not a checkpoint yet
-    for number, raw in enumerate(lines, start=1):
-        checkpoint = parse(raw.decode(errors='replace'), key)
+    for number, line in enumerate(_lines(), start=1):
+        checkpoint = parse(line, key)
         if checkpoint is None:
             ledger.bad_lines.append(number)
         else:
-            ledger.checkpoints.append(checkpoint)
+            ledger.newest = checkpoint
     return ledger
+
+
+def newest(key: bytes) -> Checkpoint | None:
+    """The newest checkpoint whose signature holds, read from the end of the file."""
+    try:
+        with path().open('rb') as handle:
+            start = max(0, handle.seek(0, os.SEEK_END) - _TAIL_BYTES)
+            handle.seek(start)
+            tail = handle.read()
+    except FileNotFoundError:
+        return None
+    lines = tail.split(b'\n')[:-1]  # what follows the last newline is a line still being written, if anything
+    for raw in reversed(lines[1:] if start else lines):  # a tail's first piece may be the end of a line
+        if (checkpoint := parse(raw.decode(errors='replace'), key)) is not None:
+            return checkpoint
+    return read(key).newest if start else None
 
 
 def parse(line: str, key: bytes) -> Checkpoint | None:
@@ -131,5 +134,20 @@ def append(checkpoint: Checkpoint, key: bytes) -> str:
 
 def lines_up_to(event_id: int, key: bytes) -> bytes:
     """The file's good lines for events up to `event_id` (a backup holds no checkpoint beyond its own dump)."""
-    kept = [checkpoint.line(key) for checkpoint in read(key).checkpoints if checkpoint.event_id <= event_id]
-    return ''.join(f'{line}\n' for line in kept).encode()
+    kept = []
+    for line in _lines():
+        checkpoint = parse(line, key)
+        if checkpoint is not None and checkpoint.event_id <= event_id:
+            kept.append(f'{checkpoint.line(key)}\n')
+    return ''.join(kept).encode()
+
+
+def _lines() -> Iterator[str]:
+    try:
+        handle = path().open('rb')
+    except FileNotFoundError:
+        return
+    with handle:
+        for raw in handle:
+            if raw.endswith(b'\n'):  # else a line still being written by another process: not a checkpoint yet
+                yield raw.decode(errors='replace')

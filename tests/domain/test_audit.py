@@ -251,3 +251,22 @@ def test_an_unkeyed_trail_is_not_accepted_once_the_keyed_chain_was_checkpointed(
     audit.record_alone(system('start-up'), 'test.after-the-rewrite')
 
     assert audit.verify(by=clinic.admin.actor).first_broken_id == rows[0].id
+
+
+def test_the_newest_checkpoint_is_read_from_the_end_of_a_long_file(database: Settings) -> None:
+    key = keys.key('audit')
+    lines = [
+        audit_checkpoints.Checkpoint(n, f'{n:064x}', n, '2026-12-01T08:00:00+00:00').line(key) for n in range(1, 401)
+    ]
+    audit_checkpoints.path().write_text('\n'.join([*lines, 'audit checkpoint id=999 forged']) + '\n')
+
+    newest = audit_checkpoints.newest(key)
+    ledger = audit_checkpoints.read(key)
+
+    assert newest is not None
+    assert newest.event_id == 400
+    assert ledger.newest == newest
+    assert ledger.bad_lines == [401]
+    with audit_checkpoints.path().open('a') as handle:  # more forged lines than the end that is read first
+        handle.write(''.join(f'audit checkpoint id={n} {"x" * 100}\n' for n in range(200)))
+    assert audit_checkpoints.newest(key) == newest
