@@ -129,8 +129,8 @@ def checkpoint(*, only_if_new: bool = False) -> Checkpoint | None:
         last = audit_checkpoints.newest(key)
         with db.reading() as session:
             head = session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(1)).first()
-            if head is None or (only_if_new and last is not None and last.event_id == head.id):
-                return None
+            if (head is None and last is None) or (only_if_new and last and head and last.event_id == head.id):
+                return None  # nothing to sign (a trail emptied after a checkpoint is not nothing: see below)
             extension = audit_chain.extension(session, key, last)
         if isinstance(extension, Message):
             if _last_failure.get(where) != str(extension):

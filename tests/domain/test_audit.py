@@ -127,6 +127,20 @@ def test_a_trail_that_no_longer_extends_its_checkpoint_is_not_checkpointed_again
     assert _ledger(clinic) == before
 
 
+def test_a_trail_emptied_after_its_checkpoint_is_not_checkpointed_again(
+    clinic: Clinic, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert audit.verify(by=clinic.admin.actor).intact
+    with db.transaction() as session:
+        session.exec(delete(AuditEvent))
+    before = _ledger(clinic)
+
+    assert audit.checkpoint() is None
+    assert 'audit trail not checkpointed' in caplog.text
+    assert _ledger(clinic) == before
+    assert not audit.verify(by=clinic.admin.actor).intact
+
+
 @pytest.fixture
 def quick_checkpoints(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(audit, 'CHECKPOINT_AFTER_S', 0.05)
