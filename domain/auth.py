@@ -114,7 +114,7 @@ def check_password(username: str, password: str, *, address: str = '', kiosk: bo
         with db.transaction() as session:
             session.exec(update(User).where(col(User.id) == user.id).values(password_hash=passwords.hash(password)))
     enabled = mfa.is_enabled(user.id)
-    if not enabled and not mfa.required_for(user.role):
+    if not enabled and (kiosk or not mfa.required_for(user.role)):  # a waiting-room screen needs no phone
         return user
     step = SecondStep(user.id, user.username, user.role, address[:64], kiosk, not enabled, clock.now().timestamp())
     return replace(step, proof=_prove(step))
@@ -141,7 +141,7 @@ def second_step(step: SecondStep, code: str, *, browser: str) -> str:
     key = throttle.account_key(step.username)
     with db.reading() as session:
         throttle.check(session, key, step.address)
-    if not mfa.check(step.user_id, code.strip()):
+    if not mfa.check(step.user_id, code.strip(), address=step.address):
         _failed(key, step.address, 'mfa-failure')
         raise LoginFailed('Wrong code')
     return _open(_user(step.user_id), address=step.address, browser=browser, kiosk=step.kiosk)
