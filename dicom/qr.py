@@ -2,8 +2,9 @@
 
 The identifier's keys become the same matching as QIDO-RS (domain.study_query); each answer carries the
 keys that were asked for, filled from the index. A C-MOVE destination must be an entered modality (its
-host and port come from the modality list, never from the request). Handlers run on association
-threads and yield as pynetdicom expects.
+host and port come from the modality list, never from the request). A peer whose role may not query is
+refused with 0x0124 (Refused: Not Authorized, PS3.7 C.4); 0xA801 stays the C-MOVE "destination unknown".
+Handlers run on association threads and yield as pynetdicom expects.
 """
 
 import logging
@@ -31,7 +32,7 @@ LEVELS = ('PATIENT', 'STUDY', 'SERIES', 'IMAGE')
 MAX_MATCHES = 1000
 
 PENDING, SUCCESS, CANCELLED = 0xFF00, 0x0000, 0xFE00
-IDENTIFIER_MISMATCH, UNABLE_TO_PROCESS, REFUSED = 0xA900, 0xC000, 0xA801
+IDENTIFIER_MISMATCH, UNABLE_TO_PROCESS, NOT_AUTHORISED = 0xA900, 0xC000, 0x0124
 
 
 def on_c_find(event: Event) -> Iterator[tuple[int, Dataset | None]]:
@@ -45,7 +46,7 @@ def on_c_find(event: Event) -> Iterator[tuple[int, Dataset | None]]:
     try:
         rows = _matches(level, identifier, actor)
     except NotAllowed:
-        yield REFUSED, None
+        yield NOT_AUTHORISED, None
         return
     except DomainError as error:
         log.warning('C-FIND from %s refused: %s', actor.username, error)
@@ -62,9 +63,9 @@ def on_c_find(event: Event) -> Iterator[tuple[int, Dataset | None]]:
 def on_c_get(event: Event) -> Iterator[Any]:
     """C-GET: send the matching images back on the same association (PS3.4 C.4.3)."""
     files = _files(event)
-    if files is None:
-        yield 0
-        yield IDENTIFIER_MISMATCH, None
+    if isinstance(files, int):  # the failure status; pynetdicom answers "0 sub-operations" with Success, so one
+        yield 1
+        yield files, None
         return
     yield len(files)
     yield from _datasets(event, files)
@@ -82,10 +83,12 @@ def on_c_move(event: Event) -> Iterator[Any]:
         yield None, None
         return
     files = _files(event)
-    yield (*target, {'contexts': _contexts(files or [])})
-    if files is None:
+    yield (*target, {'contexts': _contexts(files if isinstance(files, list) else [])})
+    if isinstance(files, int):
+        # pynetdicom answers 0 sub-operations with Success, and with 1 it would first associate with the destination
+        # only to send the refusal: a refused C-MOVE sends nothing (its refusal is audited by the domain).
         yield 0
-        yield IDENTIFIER_MISMATCH, None
+        yield files, None
         return
     yield len(files)
     yield from _datasets(event, files)
@@ -203,16 +206,19 @@ def _contexts(files: list[tuple[str, str, str]]) -> list[PresentationContext]:
     return [build_context(sop_class, offered) for sop_class, offered in list(syntaxes.items())[:128]]
 
 
-def _files(event: Event) -> list[tuple[str, str, str]] | None:
+def _files(event: Event) -> list[tuple[str, str, str]] | int:
+    """The stored files to send, or the failure status of a retrieve that sends nothing."""
     identifier = event.identifier
     level = str(identifier.get('QueryRetrieveLevel', '')).upper()
     if level not in LEVELS:
-        return None
+        return IDENTIFIER_MISMATCH
     try:
         return study_query.files_to_retrieve(_match(identifier), by=_actor(event))
+    except NotAllowed:
+        return NOT_AUTHORISED
     except DomainError as error:
         log.warning('retrieve from %s refused: %s', event.assoc.requestor.ae_title, error)
-        return None
+        return IDENTIFIER_MISMATCH
 
 
 def _datasets(event: Event, files: list[tuple[str, str, str]]) -> Iterator[tuple[int, Dataset | None]]:

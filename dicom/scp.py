@@ -3,15 +3,14 @@
 What the listener offers is declared in one place, `services()`: each Service lists its presentation
 contexts and its (event, handler, args) bindings. C-FIND has one handler per association, so C-FIND
 services register a handler per SOP class in `find_handlers` instead (the Modality Worklist adds itself
-there). Calling AE titles are checked at association time against the modality list (domain.modalities).
-Resources are bounded: simultaneous associations, PDU size, and ACSE/DIMSE/network (idle) timeouts.
+there). Who may call, from where and over which port, and how many connections one address may hold, is
+dicom/peers.py; dicom/listener.py opens the ports. Resources are bounded: simultaneous associations (per
+address and in all), PDU size, and the ACSE (association request), DIMSE and network (idle) timeouts. With TLS
+on, a second port serves the same services (PS3.15 B.1).
 """
 
 import logging
-import threading
-import weakref
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,13 +35,13 @@ from pynetdicom.dsutils import encode_file_meta
 from pynetdicom.events import Event
 from pynetdicom.presentation import PresentationContext
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
-from pynetdicom.transport import ThreadedAssociationServer
 
-from domain import access, modalities, studies
+from domain import access, studies
 from domain.settings import Settings
 
-from . import mpps, qr, transport, worklist
+from . import mpps, peers, qr, transport, worklist
 from .ingest import Ingest, IngestError
+from .listener import Listener, open_ports
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +62,7 @@ TRANSFER_SYNTAXES: list[str] = [
 ]
 MAX_ASSOCIATIONS = 16
 MAX_PDU_BYTES = 256 * 1024
-ACSE_TIMEOUT_S, DIMSE_TIMEOUT_S, NETWORK_TIMEOUT_S = 30, 60, 120
-NOBODY = '\\'  # an AE title no peer can have: keeps the calling-AE check on when the list is empty
+DIMSE_TIMEOUT_S, NETWORK_TIMEOUT_S = 60, 120  # the ACSE timeout is PACS_DICOM_REQUEST_TIMEOUT_S (dicom/peers.py)
 
 Handler = tuple[Any, Callable[..., Any], list[Any]] | tuple[Any, Callable[..., Any]]
 FindHandler = Callable[[Event], Any]
@@ -77,26 +75,6 @@ class Service:
     name: str
     contexts: Sequence[tuple[str, Sequence[str]]]
     handlers: Sequence[Handler] = ()
-
-
-@dataclass
-class Listener:
-    """A running listener: its port, its server and the way to stop it."""
-
-    port: int
-    server: ThreadedAssociationServer
-    ae: AE
-    stopped: bool = False
-
-    def is_up(self) -> bool:
-        """True while the listener accepts associations (the /health probe)."""
-        sock = self.server.socket
-        return not self.stopped and sock is not None and sock.fileno() != -1
-
-    def stop(self) -> None:
-        """Stop accepting associations, end the open ones and close the socket."""
-        self.stopped = True
-        self.ae.shutdown()
 
 
 # SOP Class UID -> handler of a C-FIND request of that class (yields like a pynetdicom C-FIND handler).
@@ -135,6 +113,8 @@ def services(ingest: Ingest) -> list[Service]:
             [],
             [
                 (evt.EVT_CONN_OPEN, on_connection_open),
+                (evt.EVT_CONN_OPEN, peers.on_connection_open),
+                (evt.EVT_REQUESTED, peers.on_association_requested),
                 (evt.EVT_RELEASED, on_association_end),
                 (evt.EVT_ABORTED, on_association_end),
                 (evt.EVT_CONN_CLOSE, on_association_end),
@@ -144,14 +124,17 @@ def services(ingest: Ingest) -> list[Service]:
 
 
 def start(settings: Settings, ingest: Ingest) -> Listener:
-    """Listen on PACS_DICOM_PORT (0: a free port) as PACS_AE_TITLE in background threads."""
+    """Listen on PACS_DICOM_PORT (0: a free port) as PACS_AE_TITLE in background threads, and with TLS on also on
+    PACS_DICOM_TLS_PORT."""
     # Identifiers hold patient names: pynetdicom must never log them (and formatting them costs time per answer).
     _config.LOG_REQUEST_IDENTIFIERS = False
     _config.LOG_RESPONSE_IDENTIFIERS = False
-    ae = _ClinicAE(ae_title=settings.ae_title)
+    ae = AE(ae_title=settings.ae_title)
     ae.maximum_associations = MAX_ASSOCIATIONS
     ae.maximum_pdu_size = MAX_PDU_BYTES
-    ae.acse_timeout, ae.dimse_timeout, ae.network_timeout = ACSE_TIMEOUT_S, DIMSE_TIMEOUT_S, NETWORK_TIMEOUT_S
+    # The ACSE timeout is also each association's ARTIM timer: a connection silent this long is dropped.
+    ae.acse_timeout = settings.dicom_request_timeout_s
+    ae.dimse_timeout, ae.network_timeout = DIMSE_TIMEOUT_S, NETWORK_TIMEOUT_S
     bindings: list[Handler] = []
     for service in services(ingest):
         for abstract, syntaxes in service.contexts:
@@ -160,12 +143,15 @@ def start(settings: Settings, ingest: Ingest) -> Listener:
             ae.add_supported_context(abstract, list(syntaxes), **roles)
         bindings.extend(service.handlers)
     contexts: list[PresentationContext] = [_SharedContext.of(context) for context in ae.supported_contexts]
-    server = ae.start_server(('0.0.0.0', settings.dicom_port), block=False, evt_handlers=bindings, contexts=contexts)
-    if server is None:  # only a blocking start returns none
-        raise RuntimeError('the DICOM listener did not start')
-    port = server.server_address[1]
-    log.info('DICOM listener %s on port %s (%d contexts)', settings.ae_title, port, len(ae.supported_contexts))
-    return Listener(port=port, server=server, ae=ae)
+    listener = open_ports(ae, settings, contexts, bindings, max_associations=MAX_ASSOCIATIONS)
+    log.info(
+        'DICOM listener %s on port %s%s (%d contexts)',
+        settings.ae_title,
+        listener.port,
+        f' and TLS port {listener.tls_port}' if listener.tls_port else '',
+        len(ae.supported_contexts),
+    )
+    return listener
 
 
 # ---------------------------------------------------------------- handlers (association threads: short)
@@ -221,10 +207,8 @@ def on_c_find(event: Event) -> Any:
 
 
 def on_connection_open(event: Event) -> None:
-    """Answer without waiting on TCP or on pynetdicom's polling (dicom/transport.py), and start reading who
-    may call while the peer is still sending its association request."""
+    """Answer without waiting on TCP or on pynetdicom's polling (dicom/transport.py)."""
     transport.tune(event.assoc)
-    _calling_ae_titles[event.assoc] = _lookups.submit(_allowed_calling_ae_titles)
 
 
 def on_association_end(event: Event) -> None:
@@ -266,27 +250,3 @@ class _SharedContext(PresentationContext):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> '_SharedContext':
         return self
-
-
-class _ClinicAE(AE):
-    """An AE whose list of allowed calling AE titles is read from the modality list at each association."""
-
-    @property
-    def require_calling_aet(self) -> list[str]:
-        # pynetdicom asks this (twice) while negotiating, on the association's own thread; the reading started
-        # when the connection opened (on_connection_open).
-        pending = _calling_ae_titles.get(threading.current_thread())
-        return pending.result() if pending is not None else _allowed_calling_ae_titles()
-
-    @require_calling_aet.setter
-    def require_calling_aet(self, ae_titles: list[str]) -> None:
-        raise AttributeError('the calling AE titles come from the modality list')
-
-
-def _allowed_calling_ae_titles() -> list[str]:
-    titles = modalities.calling_ae_titles()
-    return [] if titles is None else (titles or [NOBODY])  # [] lets anyone in; NOBODY keeps the check on
-
-
-_calling_ae_titles: 'weakref.WeakKeyDictionary[Any, Future[list[str]]]' = weakref.WeakKeyDictionary()  # by association
-_lookups = ThreadPoolExecutor(max_workers=2, thread_name_prefix='calling-ae')

@@ -8,12 +8,16 @@
 NOTE: the quick ACK wraps the `recv` of pynetdicom's AssociationSocket, which its DUL thread calls for every
 read; pynetdicom has no public hook between reads (its EVT_DATA_RECV comes after a whole PDU, too late:
 bench/pynetdicom_internals.py). tests/dicom/test_pynetdicom_internals.py fails if that shape changes.
+
+The TLS port's context is built here too (`server_context`); dicom/peers.py shakes hands with it.
 """
 
 import contextlib
 import logging
 import socket
+import ssl
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -45,3 +49,11 @@ def acknowledging(recv: Callable[[int], bytearray], sock: socket.socket, quick_a
         return data
 
     return recv_and_acknowledge
+
+
+def server_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """The DICOM TLS port's context: this certificate (chain) and key, TLS 1.2 or later (PS3.15 B.1, BCP 195)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)  # a server: no client certificate asked for
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context

@@ -12,7 +12,9 @@ from domain.settings import Settings
 
 DEFAULT_MIN_FREE_DISK_MB: int = Settings.model_fields['min_free_disk_mb'].default
 
-Check = Callable[[], bool] | None  # None: that part does not run in this process
+# A probe answers True (ok), False (down) or (state, reason) for a part that runs but is not well, such as the
+# DICOM listener's ('saturated', 'refusing connections: …'). None: that part does not run in this process.
+Check = Callable[[], bool | tuple[str, str]] | None
 
 
 def register(data_dir: Path, checks: dict[str, Check], *, min_free_disk_mb: int = DEFAULT_MIN_FREE_DISK_MB) -> None:
@@ -31,17 +33,17 @@ def register(data_dir: Path, checks: dict[str, Check], *, min_free_disk_mb: int 
 
 def _report(data_dir: Path, checks: dict[str, Check], *, min_free_disk_mb: int = DEFAULT_MIN_FREE_DISK_MB) -> dict:
     database = db.ping()
-    probes = {name: bool(check()) for name, check in checks.items() if check is not None}
+    probes = {name: _state(check()) for name, check in checks.items() if check is not None}
     free = shutil.disk_usage(data_dir if data_dir.exists() else Path('.')).free
     reasons = [] if database else ['database down']
-    reasons += [f'{name} down' for name, up in probes.items() if not up]
+    reasons += [f'{name} {state}{": " + why if why else ""}' for name, (state, why) in probes.items() if state != 'ok']
     if free < min_free_disk_mb * 1024 * 1024:
         reasons.append(f'free disk below {min_free_disk_mb} MB')
     report: dict = {
         'status': 'degraded' if reasons else 'ok',
         'database': 'ok' if database else 'down',
         **{name: 'off' for name, check in checks.items() if check is None},
-        **{name: 'ok' if up else 'down' for name, up in probes.items()},
+        **{name: state for name, (state, _why) in probes.items()},
         'queue_depth': work.queue_depth() if database else None,
         'pending_instances': studies.pending_instances() if database else None,
         'missing_files': viewing.missing_files() if database else None,  # indexed images whose file is gone
@@ -52,3 +54,9 @@ def _report(data_dir: Path, checks: dict[str, Check], *, min_free_disk_mb: int =
     if reasons:
         report['reason'] = '; '.join(reasons)
     return report
+
+
+def _state(answer: bool | tuple[str, str]) -> tuple[str, str]:
+    if isinstance(answer, tuple):
+        return answer
+    return ('ok', '') if answer else ('down', '')

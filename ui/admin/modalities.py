@@ -1,4 +1,5 @@
-"""Modalities: the scanners that may send images (AE title, host, port), and "accept any modality"."""
+"""Modalities: the scanners that may send images (AE title, host, port), from where and whether over TLS only, and
+"accept any modality"."""
 
 from nicegui import ui
 
@@ -67,7 +68,13 @@ class ModalitiesPage:
     def row(self, modality: Modality) -> None:
         code, active = modality.ae_title, modality.active
         ui.label(code).classes('font-mono').mark(f'modality-{code}')
-        for text in (modality.host, str(modality.port), modality.modality, modality.room, modality.description):
+        with ui.row().classes('items-center gap-1 no-wrap'):
+            ui.label(modality.host)
+            if modality.any_host:
+                ui.badge(t('any host'), color='warning').props('outline').mark(f'any-host-{code}')
+            if modality.tls_required:
+                ui.icon('lock', size='xs').tooltip(t('TLS required')).mark(f'tls-{code}')
+        for text in (str(modality.port), modality.modality, modality.room, modality.description):
             ui.label(text)
         ui.label(t('active') if active else t('disabled')).classes('text-positive' if active else 'text-grey')
         with ui.row().classes('gap-1'):
@@ -108,6 +115,15 @@ class ModalitiesPage:
 def _form_fields(form: ModalityCreate) -> None:
     ui.input(t('AE title')).bind_value(form, 'ae_title').props('maxlength=16').classes('w-full').mark('ae-title')
     ui.input(t('Host')).bind_value(form, 'host').classes('w-full').mark('host')
+    ui.label(t('This AE title is accepted only from this address (an IP address or a host name)')).classes(
+        'text-caption text-grey-7'
+    )
+    ui.checkbox(t('Accept from any host')).bind_value(form, 'any_host').mark('any-host')
+    ui.label(t('Only for a modality whose address changes: anyone on the network may then use this AE title')).classes(
+        'text-caption text-grey-7'
+    )
+    ui.checkbox(t('TLS required')).bind_value(form, 'tls_required').mark('tls-required')
+    ui.label(t('Accepted only on the DICOM TLS port, never on the plain one')).classes('text-caption text-grey-7')
     ui.number(t('Port'), min=1, max=65535, precision=0).bind_value(form, 'port', forward=_integer).classes(
         'w-full'
     ).mark('port')
