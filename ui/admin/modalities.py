@@ -48,6 +48,8 @@ class ModalitiesPage:
         switch.set_enabled(not fixed)
         if fixed:
             switch.tooltip(t('Fixed by PACS_ACCEPT_ANY_AE in the environment'))
+        else:
+            switch.tooltip(t('Lets unknown AE titles in; an entered modality is still accepted only from its host'))
 
     @ui.refreshable_method
     async def rows(self) -> None:
