@@ -68,6 +68,10 @@ def _violations(browser) -> list[str]:
     ]
 
 
+def _drawn(canvas) -> bool:
+    return int(canvas.get_attribute('data-drawn') or 0) > 0
+
+
 def _settled(browser) -> None:
     """The page is loaded and NiceGUI's socket is connected (what it needs has been fetched and run)."""
     WebDriverWait(browser, WAIT_S).until(lambda b: b.execute_script('return document.readyState') == 'complete')
@@ -114,8 +118,7 @@ def test_every_main_screen_loads_with_no_violation(clinic_day: tuple[Served, int
         wait_for(browser, 'header' if path != '/kiosk' else 'body')
         _settled(browser)
         if path.startswith('/viewer/'):  # the images too: drawn from fetched frames
-            canvas = wait_for(browser, marker('viewport-0'))
-            WebDriverWait(browser, WAIT_S).until(lambda _, c=canvas: int(c.get_attribute('data-drawn') or 0) > 0)
+            WebDriverWait(browser, WAIT_S).until(lambda b: _drawn(wait_for(b, marker('viewport-0'))))
         browser.save_screenshot(str(tmp_path / f'{path.strip("/").replace("/", "_") or "home"}.png'))
         if violations := _violations(browser):
             found[path] = violations
