@@ -8,7 +8,6 @@ here that is noted at DEBUG and closed with an empty 499 the departed browser ne
 """
 
 import logging
-import re
 import secrets
 import threading
 from collections.abc import Iterable
@@ -25,12 +24,11 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .edge_security import EdgeSecurity
+from .edge_security import EdgeSecurity, valid_host
 
 log = logging.getLogger(__name__)
 
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that went away; nobody receives it
-_HOST = re.compile(r'[A-Za-z0-9.\-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?')
 
 
 def install(app: Starlette, *, origins: Iterable[str] = ()) -> None:
@@ -143,7 +141,7 @@ class HttpsRedirect:
                 await send({'type': 'websocket.close', 'code': 1008})
             return
         host = Headers(scope=scope).get('host', '')
-        if not _HOST.fullmatch(host):
+        if not valid_host(host):
             await PlainTextResponse('Use HTTPS', status_code=400)(scope, receive, send)
             return
         name = host.rsplit(':', 1)[0] if not host.endswith(']') else host

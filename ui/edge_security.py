@@ -37,7 +37,7 @@ LARGEST_ID = 2**63 - 1  # a signed 64-bit key, as PostgreSQL's bigint and SQLite
 UID_PARAMS = frozenset({'study', 'series', 'instance'})
 _UID = re.compile(r'(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*')  # PS3.5 9.1
 _DIGITS = re.compile(r'[0-9]{1,19}')
-_HOST = re.compile(r'[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?')
+_HOST = re.compile(r'[A-Za-z0-9.\-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?')
 _DEFAULT_PORTS = {'http': '80', 'https': '443'}
 
 POLICY = (
@@ -72,10 +72,15 @@ def own_origin(scope: Scope) -> str:
     return _normal(f'{_web_scheme(scope)}://{host}')
 
 
+def valid_host(host: str) -> bool:
+    """True for a Host header that is a plain name or address with an optional port (nothing to inject)."""
+    return bool(_HOST.fullmatch(host))
+
+
 def content_security_policy(scope: Scope) -> str:
     """The policy for an answer to this request: this server only, its own WebSocket included."""
     host = Headers(scope=scope).get('host', '')
-    socket = f' {"wss" if cookie_secure(scope) else "ws"}://{host}' if _HOST.fullmatch(host) else ''
+    socket = f' {"wss" if cookie_secure(scope) else "ws"}://{host}' if valid_host(host) else ''
     return '; '.join((*POLICY, f"connect-src 'self'{socket}"))
 
 
