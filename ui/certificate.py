@@ -15,11 +15,19 @@ from .i18n import t
 
 PAGE, DOWNLOAD = '/certificate', '/certificate.crt'
 MEDIA_TYPE = 'application/x-x509-ca-cert'
+_served = False  # set once at start-up when TLS is on
+
+
+def available() -> bool:
+    """True when this server offers /certificate (TLS is on), so the login page may link to it."""
+    return _served
 
 
 def register(cert_path: Path) -> None:
     """Serve the page and the download of the certificate in `cert_path` (PEM)."""
+    global _served
     assert access.SCREENS[PAGE] == access.PUBLIC and access.ROUTES[DOWNLOAD] == access.PUBLIC
+    _served = True
     pem = _first_certificate(cert_path.read_bytes())
     fingerprint = tls.fingerprint(cert_path)
 
