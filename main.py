@@ -7,6 +7,7 @@ web server. Errors a user can fix print one line on stderr and exit with code 2.
 import argparse
 import getpass
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -14,7 +15,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from domain import audit, auth, db, keys, options, reporting, templates, users
+from domain import audit, auth, db, mfa, options, reporting, templates, users
 from domain.access import system
 from domain.errors import DomainError
 from domain.models import Role, UserCreate
@@ -46,11 +47,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
     """Run the web UI, the DICOM listener and (embedded) the job workers in this process."""
+    os.umask(0o077)  # what the server writes (storage, keys, files) is readable by its own account only
+    # NiceGUI's per-browser storage (languages only: session tokens live in a cookie) goes into the data directory,
+    # never into the working directory; NiceGUI reads this when it is first imported.
+    os.environ['NICEGUI_STORAGE_PATH'] = str((settings.data_dir / 'ui-storage').resolve())
     from nicegui import app, ui
 
     import ui as screens
     from jobs import broker
-    from ui import asgi, health, i18n, live
+    from ui import asgi, health, i18n, live, threads
 
     _open_database(settings, migrate=True)
     _ensure_first_admin(settings)
@@ -62,7 +67,7 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
         listener = _start_dicom(settings)
         health.register(
             settings.data_dir,
-            {'broker': broker.ping, 'dicom': listener.is_up},
+            {'broker': broker.ping, 'dicom': listener.health},  # ok, down, or saturated (refusing for lack of slots)
             min_free_disk_mb=settings.min_free_disk_mb,
         )
         app.on_shutdown(listener.stop)
@@ -71,13 +76,16 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
             settings.data_dir, {'broker': broker.ping, 'dicom': None}, min_free_disk_mb=settings.min_free_disk_mb
         )
     app.on_startup(live.start_bridge)
-    asgi.install(app)  # NOTE: with ui.run's gzip_middleware_factory=None; see ui/asgi.py
+    asgi.install(app, origins=settings.origins)  # NOTE: with ui.run's gzip_middleware_factory=None; see ui/asgi.py
+    https = _https(settings)  # TLS on: uvicorn's certificate options; the certificate page; HTTP redirects
     app.on_shutdown(broker.stop_workers)
+    app.on_shutdown(threads.shutdown)
     app.on_shutdown(db.dispose)
-    log.info('serving on http://%s:%s (data in %s)', settings.http_host, settings.http_port, settings.data_dir)
+    scheme, port = ('https', settings.https_port) if https else ('http', settings.http_port)
+    log.info('serving on %s://%s:%s (data in %s)', scheme, settings.http_host, port, settings.data_dir)
     ui.run(
         host=settings.http_host,
-        port=settings.http_port,
+        port=settings.https_port if https else settings.http_port,
         title='ClinicPACS',
         reload=False,
         show=False,
@@ -87,6 +95,7 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
         uvicorn_logging_level='warning',
         reconnect_timeout=10.0,
         gzip_middleware_factory=None,  # ui.asgi.install added it inside the edge
+        **https,
     )
     return 0
 
@@ -130,6 +139,10 @@ def user(settings: Settings, args: argparse.Namespace) -> int:
     elif args.user_command == 'disable':
         users.disable(args.username, by=console)
         print(f'disabled {args.username}')
+    elif args.user_command == 'mfa-reset':
+        account = users.get_by_username(args.username, by=console)
+        mfa.disable(account.id or 0, by=console)
+        print(f'two-step sign-in reset for {account.username}')
     elif args.user_command == 'list':
         for account in users.list_all(by=console):
             state = 'active' if account.active else 'disabled'
@@ -144,6 +157,8 @@ def backup_command(settings: Settings, args: argparse.Namespace) -> int:
     _open_database(settings, migrate=True)
     result = backup.create(settings.data_dir, by=system('console'), target_dir=args.output)
     print(f'wrote {result.path} ({result.rows} rows, {result.files} files, sha256 {result.sha256})')
+    if result.checkpoint:
+        print(result.checkpoint)
     return 0
 
 
@@ -186,6 +201,8 @@ def modality_command(settings: Settings, args: argparse.Namespace) -> int:
                 modality=args.modality,
                 room=args.room or '',
                 description=args.description or '',
+                any_host=args.any_host,
+                tls_required=args.tls_required,
             ),
             by=console,
         )
@@ -212,13 +229,15 @@ def demo_command(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def audit_command(settings: Settings, args: argparse.Namespace) -> int:
-    """Check the audit trail's hash chain."""
+    """Check the audit trail's keyed chain against its checkpoints (and checkpoint it when intact)."""
     _open_database(settings, migrate=False)
     report = audit.verify(by=system('console'))
     if report.intact:
         print(f'audit chain intact: {report.checked} events')
         return 0
-    print(f'audit chain broken at event {report.first_broken_id} (after {report.checked} good events)')
+    if report.first_broken_id is not None:
+        print(f'audit chain broken at event {report.first_broken_id} (after {report.checked} good events)')
+    print(f'audit trail not intact: {report.problem}')
     return 1
 
 
@@ -230,7 +249,7 @@ def _open_database(settings: Settings, *, migrate: bool) -> None:
     if migrate:
         db.upgrade()
     auth.configure(settings)
-    keys.configure(settings.data_dir)
+    mfa.configure(settings)
     reporting.configure(settings.data_dir)
     if settings.accept_any_ae:
         options.override('accept_any_ae', True)
@@ -261,6 +280,30 @@ def _start_dicom(settings: Settings):
     pipeline = ingest.Ingest(on_stored=media.arm)
     ingest.share(pipeline)
     return scp.start(settings, pipeline)
+
+
+def _https(settings: Settings) -> dict[str, str]:
+    """With TLS on: /certificate, the plain-HTTP port redirecting to HTTPS, and ui.run's ssl options; else {}."""
+    from nicegui import app
+
+    from domain import tls
+    from ui import asgi, certificate
+
+    files = tls.certificate_files(settings)
+    if files is None:
+        return {}
+    if settings.https_port == settings.http_port:
+        raise SettingsError('PACS_HTTPS_PORT: must differ from PACS_HTTP_PORT, which redirects to it')
+    cert, key = files
+    certificate.register(cert)
+    redirect = asgi.RedirectServer(settings.http_host, settings.http_port, settings.https_port)
+    app.on_startup(redirect.start)
+    app.on_shutdown(redirect.stop)
+    fingerprint = tls.fingerprint(cert)
+    log.info('HTTPS on port %s, certificate %s, SHA-256 %s', settings.https_port, cert, fingerprint)
+    log.info('HTTP port %s only redirects to HTTPS', settings.http_port)
+    print(f'TLS certificate SHA-256 fingerprint: {fingerprint}', flush=True)
+    return {'ssl_certfile': str(cert), 'ssl_keyfile': str(key)}
 
 
 def _ensure_first_admin(settings: Settings) -> None:
@@ -321,6 +364,9 @@ def _parser() -> argparse.ArgumentParser:
     passwd.add_argument('username')
     passwd.add_argument('--password')
     user_commands.add_parser('disable', help='stop an account from signing in').add_argument('username')
+    user_commands.add_parser('mfa-reset', help="turn off an account's two-step sign-in (lost phone)").add_argument(
+        'username'
+    )
     user_commands.add_parser('list', help='list accounts')
 
     backup_parser = commands.add_parser('backup', help='archive the database and the data directory')
@@ -342,6 +388,8 @@ def _parser() -> argparse.ArgumentParser:
     modality_add.add_argument('--modality', default='OT', help='CT, MR, US, CR, DX, … (default OT)')
     modality_add.add_argument('--room')
     modality_add.add_argument('--description')
+    modality_add.add_argument('--any-host', action='store_true', help='accept its AE title from any address')
+    modality_add.add_argument('--tls-required', action='store_true', help='accept it only on the DICOM TLS port')
     modality_commands.add_parser('list', help='list modalities')
 
     commands.add_parser('demo', help='fill a new, empty database with a demo clinic day').set_defaults(

@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 SOP_CLASS = ModalityWorklistInformationFind
 SUCCESS, CANCELLED = 0x0000, 0xFE00
-OUT_OF_RESOURCES, IDENTIFIER_MISMATCH, UNABLE_TO_PROCESS, REFUSED = 0xA700, 0xA900, 0xC000, 0xA801
+OUT_OF_RESOURCES, IDENTIFIER_MISMATCH, UNABLE_TO_PROCESS = 0xA700, 0xA900, 0xC000
+REFUSED = 0x0124  # Refused: Not authorized (PS3.7 C.4.1.1.4)
 
 
 def on_c_find_worklist(event: Any) -> Iterator[tuple[int, Dataset | None]]:

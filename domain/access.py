@@ -85,6 +85,7 @@ PUBLIC = frozenset({'public'})
 # Screens (NiceGUI pages) by path: the roles that may open them. 'public' needs no login.
 SCREENS: dict[str, frozenset[str]] = {
     '/login': PUBLIC,
+    '/certificate': PUBLIC,  # only with TLS on: how to install the clinic's certificate on a tablet
     '/': ALL_STAFF,
     '/viewer/{study_id}': frozenset({T, D, A}),
     '/account': ALL_STAFF,
@@ -112,6 +113,7 @@ SCREENS: dict[str, frozenset[str]] = {
 # HTTP routes that are not screens, by path as FastAPI declares it.
 ROUTES: dict[str, frozenset[str]] = {
     '/health': PUBLIC,
+    '/certificate.crt': PUBLIC,  # only with TLS on: the certificate itself
     '/auth/session': PUBLIC,  # trades a sign-in ticket for the session cookie (ui/session_cookie.py)
     '/auth/signed-out': PUBLIC,
     '/studies/thumbnails/{series_id}': frozenset({T, D, A}),

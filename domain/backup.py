@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 DUMP_NAME = 'database.jsonl'
 MANIFEST_NAME = 'manifest.json'
-SKIPPED_DIRS = {'backups', 'tmp', '.nicegui'}
+SKIPPED_DIRS = {'backups', 'tmp', '.nicegui', 'ui-storage'}  # ui-storage: NiceGUI's per-browser storage
 # The web session secrets stay out of every archive and are dropped on restore (a restored server makes new ones).
 SESSION_SECRETS = ('secret.key', 'keys/session.key')
 BATCH = 1000

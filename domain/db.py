@@ -22,8 +22,11 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / 'migrations'
 
 
 def configure(settings: Settings, *, connect_args: dict[str, object] | None = None) -> None:
-    """Create the engines for this process from the settings."""
+    """Create the engines for this process from the settings (and say where its keys live: domain.keys)."""
+    from . import keys
+
     dispose()
+    keys.configure(settings.data_dir)
     url = settings.sqlalchemy_url
     if url.startswith('sqlite'):
         settings.data_dir.mkdir(parents=True, exist_ok=True)

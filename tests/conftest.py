@@ -19,7 +19,7 @@ import pytest
 from nicegui.testing import User
 from sqlalchemy import create_engine, text
 
-from domain import auth, clock, db, events, keys, options, users
+from domain import auth, clock, db, events, options, users
 from domain.access import Actor, system
 from domain.models import Role, UserCreate
 from domain.settings import Settings
@@ -111,7 +111,6 @@ def database(backend: str, settings: Settings) -> Iterator[Settings]:
         db.configure(configured)
     db.create_all()
     auth.configure(configured)
-    keys.configure(configured.data_dir)
     try:
         yield configured
     finally:

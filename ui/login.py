@@ -15,7 +15,7 @@ from nicegui import app, ui
 from domain import access, auth
 from domain.errors import LoginFailed
 
-from . import threads
+from . import certificate, threads
 from .i18n import LANGUAGE_NAMES, current_language, error_text, t
 from .redirects import local_target
 from .session_cookie import browser_id, ticket_url
@@ -37,11 +37,17 @@ def register() -> None:
                     ui.icon('local_hospital', size='md', color='primary')
                     ui.label('ClinicPACS').classes('text-h5 text-weight-medium')
                 LoginForm(client_address(request), browser_id(request), local_target(next))
-            ui.select(
-                LANGUAGE_NAMES,
-                value=current_language(),
-                on_change=lambda e: _choose_language(e.value),
-            ).props('dense borderless').classes('self-end').mark('login-language')
+            with ui.row().classes('w-full items-center justify-between'):
+                if certificate.available():
+                    ui.link(t('Install the clinic certificate'), certificate.PAGE).classes('text-caption').mark(
+                        'certificate-link'
+                    )
+                ui.space()
+                ui.select(
+                    LANGUAGE_NAMES,
+                    value=current_language(),
+                    on_change=lambda e: _choose_language(e.value),
+                ).props('dense borderless').mark('login-language')
 
 
 class LoginForm:

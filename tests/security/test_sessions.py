@@ -10,10 +10,12 @@ import httpx
 import pytest
 from nicegui.testing import User
 from pydicom.data import get_testdata_file
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 
 from domain import db, throttle, users
+from domain.auth import hash_password
 from domain.models import LoginAttempt
+from domain.models import User as UserTable
 from tests.conftest import Clinic, PatientUser, sign_in
 from ui import live, register_pages
 from ui.redirects import local_target
@@ -138,20 +140,29 @@ async def _stow(client: httpx.AsyncClient, auth: tuple[str, str]) -> httpx.Respo
 
 
 @pytest.mark.parametrize('change', ['disable', 'password', 'role'])
-async def test_basic_credentials_stop_at_once_when_the_account_changes(
+async def test_basic_credentials_stop_at_once_when_another_process_changes_the_account(
     screens: User, clinic: Clinic, change: str
 ) -> None:
     auth = _basic(clinic.technician)
     assert (await screens.http_client.get('/dicomweb/studies', auth=auth)).status_code == 200
-    if change == 'disable':
-        users.disable(clinic.technician.username, by=clinic.admin.actor)
-    elif change == 'password':
-        users.set_password(clinic.technician.username, 'another long password 42', by=clinic.admin.actor)
-    else:
-        users.update(clinic.technician.username, role='receptionist', by=clinic.admin.actor)
+    # what `main.py user disable` / `user passwd` or another web process does: only the database changes here
+    values = {
+        'disable': {'active': False},
+        'password': {'password_hash': hash_password('another long password 42')},
+        'role': {'role': 'receptionist'},
+    }[change]
+    with db.transaction() as session:
+        session.exec(update(UserTable).where(col(UserTable.id) == clinic.technician.user_id).values(**values))
     refused = 403 if change == 'role' else 401  # a receptionist may not use DICOMweb
     assert (await screens.http_client.get('/dicomweb/studies', auth=auth)).status_code == refused
     assert (await _stow(screens.http_client, auth)).status_code == refused
+
+
+async def test_basic_credentials_stop_when_an_administrator_disables_the_account(screens: User, clinic: Clinic) -> None:
+    auth = _basic(clinic.technician)
+    assert (await screens.http_client.get('/dicomweb/studies', auth=auth)).status_code == 200
+    users.disable(clinic.technician.username, by=clinic.admin.actor)
+    assert (await _stow(screens.http_client, auth)).status_code == 401
 
 
 async def test_a_storm_of_wrong_basic_logins_is_answered_at_once_with_429(screens: User, clinic: Clinic) -> None:

@@ -98,7 +98,8 @@ class AuditPage:
             self.verdict.set_text(t('Chain intact: {n} events checked', n=report.checked))
             self.verdict.classes(replace='text-positive')
         else:
-            self.verdict.set_text(t('Chain broken at event {id}', id=report.first_broken_id))
+            problem = report.problem  # a broken link, a missing or altered checkpoint, a truncated trail
+            self.verdict.set_text(t(problem.msgid, **problem.params) if problem else t('The audit trail is not intact'))
             self.verdict.classes(replace='text-negative text-weight-bold')
 
 
