@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from domain import audit, auth, db, mfa, options, reporting, templates, users
 from domain.access import system
@@ -282,7 +283,7 @@ def _start_dicom(settings: Settings):
     return scp.start(settings, pipeline)
 
 
-def _https(settings: Settings) -> dict[str, str]:
+def _https(settings: Settings) -> dict[str, Any]:
     """With TLS on: /certificate, the plain-HTTP port redirecting to HTTPS, and ui.run's ssl options; else {}."""
     from nicegui import app
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 
-from tests.browser.conftest import ROOT, Served, browser, log_in, served  # noqa: F401 - fixtures
+from tests.browser.conftest import ROOT, Served, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +40,9 @@ def test_a_signed_in_browsers_token_is_nowhere_on_disk(served: Served, browser: 
     assert any(hashed in path.read_bytes() for path in written if path.suffix == '.sqlite3' or 'sqlite' in path.name)
 
 
-def test_the_servers_own_storage_is_in_the_data_directory_and_private(served: Served, browser: webdriver.Chrome) -> None:
+def test_the_servers_own_storage_is_in_the_data_directory_and_private(
+    served: Served, browser: webdriver.Chrome
+) -> None:
     log_in(browser, served.url)
     storage = served.data_dir / 'ui-storage'
     assert storage.is_dir()

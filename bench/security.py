@@ -1,0 +1,202 @@
+"""A login storm must not slow the clinic (issue 12): pages and /health during 50 parallel wrong Basic logins.
+
+One `main.py serve` (embedded mode, production argon2) with a demo day. Ten signed-in sessions each load a
+screen (patients, board, appointments, reading worklist in turn) one after another, and a prober asks /health
+five times a second. In the storm phases a separate process runs 50 connections that send wrong HTTP Basic
+credentials to /dicomweb/studies as fast as the server answers. Calm and storm phases alternate (interleaved);
+page and /health times are collected per phase kind and printed as p50 / p95 with the storm/calm ratio, and the
+storm's own answers are counted (429 = refused at once, 401 = a password was checked).
+
+Targets: page p95 <= 300 ms and /health p95 <= 100 ms during the storm.
+
+Run: .venv/bin/python bench/security.py [--rounds 2] [--calm 15] [--storm 30]
+"""
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.startup import free_port, wait_http  # noqa: E402
+
+ADMIN_PASSWORD = 'bench admin password'
+SESSIONS = 10
+STORM_CONNECTIONS = 50
+SCREENS = ('/patients', '/board', '/appointments', '/reading')
+
+
+def start_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('PACS_', 'PYTEST', 'NICEGUI'))}
+    env.update(
+        PACS_DATA_DIR=str(data_dir),
+        PACS_HTTP_HOST='127.0.0.1',
+        PACS_HTTP_PORT=str(port),
+        PACS_DICOM_PORT=str(free_port()),
+        PACS_ADMIN_PASSWORD=ADMIN_PASSWORD,
+    )
+    subprocess.run([sys.executable, 'main.py', 'demo'], cwd=ROOT, env=env, check=True, capture_output=True)
+    log = (data_dir.parent / 'serve.log').open('w')
+    process = subprocess.Popen([sys.executable, 'main.py', 'serve'], cwd=ROOT, env=env, stdout=log, stderr=log)
+    url = f'http://127.0.0.1:{port}'
+    wait_http(f'{url}/health', process)
+    return process, url
+
+
+def session_tokens(data_dir: Path) -> list[str]:
+    """Ten sessions of the administrator, opened the way the login screen does (ticket, then the trade)."""
+    from domain import auth, db, mfa
+    from domain.settings import Settings
+
+    settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
+    db.configure(settings)
+    auth.configure(settings)
+    mfa.configure(settings)
+    tokens = [auth.login('admin', ADMIN_PASSWORD, address='127.0.0.1').token for _ in range(SESSIONS)]
+    db.dispose()
+    return tokens
+
+
+def storm(url: str, seconds: float, results: 'multiprocessing.Queue[dict[int, int]]') -> None:
+    """50 connections sending wrong Basic credentials until the time is up (its own process: its own CPU)."""
+
+    async def attacker(client: httpx.AsyncClient, n: int, until: float, counts: Counter[int]) -> None:
+        attempt = 0
+        while time.monotonic() < until:
+            attempt += 1
+            try:
+                response = await client.get(f'{url}/dicomweb/studies', auth=(f'ghost{n}-{attempt}', 'wrong password'))
+                counts[response.status_code] += 1
+            except httpx.HTTPError:
+                counts[0] += 1
+
+    async def main() -> dict[int, int]:
+        counts: Counter[int] = Counter()
+        limits = httpx.Limits(max_connections=STORM_CONNECTIONS, max_keepalive_connections=STORM_CONNECTIONS)
+        async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+            until = time.monotonic() + seconds
+            await asyncio.gather(*(attacker(client, n, until, counts) for n in range(STORM_CONNECTIONS)))
+        return dict(counts)
+
+    results.put(asyncio.run(main()))
+
+
+async def measure(url: str, tokens: list[str], seconds: float) -> tuple[list[float], list[float], int]:
+    """Page times of the ten sessions and /health times, in ms, for `seconds`; and the count of wrong answers."""
+    pages: list[float] = []
+    health: list[float] = []
+    errors = 0
+    until = time.monotonic() + seconds
+
+    async def reader(token: str, offset: int) -> None:
+        nonlocal errors
+        async with httpx.AsyncClient(cookies={'pacs_session': token}, timeout=30) as client:
+            n = offset
+            while time.monotonic() < until:
+                started = time.perf_counter()
+                response = await client.get(f'{url}{SCREENS[n % len(SCREENS)]}')
+                pages.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200 or 'user-menu' not in response.text:
+                    errors += 1
+                n += 1
+
+    async def prober() -> None:
+        nonlocal errors
+        async with httpx.AsyncClient(timeout=30) as client:
+            while time.monotonic() < until:
+                started = time.perf_counter()
+                response = await client.get(f'{url}/health')
+                health.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200:
+                    errors += 1
+                await asyncio.sleep(0.2)
+
+    await asyncio.gather(*(reader(token, i) for i, token in enumerate(tokens)), prober())
+    return pages, health, errors
+
+
+def p(values: list[float], q: float) -> float:
+    if not values:
+        return float('nan')
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--rounds', type=int, default=2)
+    parser.add_argument('--calm', type=float, default=15.0, help='seconds without the storm per round')
+    parser.add_argument('--storm', type=float, default=30.0, help='seconds of storm per round')
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / 'data'
+        process, url = start_server(data_dir)
+        try:
+            tokens = session_tokens(data_dir)
+            figures: dict[str, dict[str, list[float]]] = {
+                kind: {'pages': [], 'health': []} for kind in ('calm', 'storm')
+            }
+            errors: Counter[str] = Counter()
+            answers: Counter[int] = Counter()
+            asyncio.run(measure(url, tokens, 3))  # warm-up: first page builds, caches
+            for round_ in range(args.rounds):
+                pages, health, wrong = asyncio.run(measure(url, tokens, args.calm))
+                figures['calm']['pages'] += pages
+                figures['calm']['health'] += health
+                errors['calm'] += wrong
+                queue: multiprocessing.Queue[dict[int, int]] = multiprocessing.Queue()
+                attacker = multiprocessing.Process(target=storm, args=(url, args.storm, queue))
+                attacker.start()
+                time.sleep(1)  # the storm is under way
+                pages, health, wrong = asyncio.run(measure(url, tokens, args.storm - 2))
+                answers.update(queue.get())
+                attacker.join()
+                figures['storm']['pages'] += pages
+                figures['storm']['health'] += health
+                errors['storm'] += wrong
+                print(f'round {round_ + 1}/{args.rounds} done', flush=True)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    print(f'\n{SESSIONS} signed-in sessions loading screens; storm = {STORM_CONNECTIONS} parallel wrong Basic logins')
+    print(
+        f'{"":8} {"pages n":>8} {"p50 ms":>8} {"p95 ms":>8} {"health n":>9} {"p50 ms":>8} {"p95 ms":>8} {"errors":>7}'
+    )
+    for kind in ('calm', 'storm'):
+        page_times, health_times = figures[kind]['pages'], figures[kind]['health']
+        print(
+            f'{kind:8} {len(page_times):8d} {p(page_times, 0.5):8.0f} {p(page_times, 0.95):8.0f} '
+            f'{len(health_times):8d} {p(health_times, 0.5):8.1f} {p(health_times, 0.95):8.1f} {errors[kind]:7d}'
+        )
+    calm, stormy = figures['calm'], figures['storm']
+    print(
+        f'storm/calm p95: pages {p(stormy["pages"], 0.95) / p(calm["pages"], 0.95):.2f}x, '
+        f'/health {p(stormy["health"], 0.95) / p(calm["health"], 0.95):.2f}x'
+    )
+    total = sum(answers.values())
+    seconds = args.rounds * args.storm
+    print(
+        f'storm answers: {total} in {seconds:.0f} s ({total / seconds:.0f}/s): '
+        + ', '.join(f'{code or "failed"}: {count}' for code, count in sorted(answers.items()))
+    )
+    page_ok = p(stormy['pages'], 0.95) <= 300
+    health_ok = p(stormy['health'], 0.95) <= 100
+    verdict = {True: 'met', False: 'NOT met'}
+    print(f'targets: page p95 <= 300 ms {verdict[page_ok]}; /health p95 <= 100 ms {verdict[health_ok]}')
+    print(f'(median of calm pages {statistics.median(calm["pages"]):.0f} ms)')
+
+
+if __name__ == '__main__':
+    main()
