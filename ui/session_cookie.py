@@ -14,6 +14,7 @@ from nicegui import app
 from domain import access, auth
 
 from . import threads
+from .edge_security import cookie_secure
 from .redirects import local_target
 
 COOKIE = 'pacs_session'
@@ -41,7 +42,8 @@ def register() -> None:
 
     @app.get(SESSION_PATH, include_in_schema=False)
     async def trade_ticket(request: Request, ticket: str = '', next: str = '') -> RedirectResponse:
-        redeemed = await threads.io(auth.redeem, ticket, browser=browser_id(request))
+        browser = browser_id(request)  # NiceGUI gives every browser one before the login page: none, no trade
+        redeemed = await threads.io(auth.redeem, ticket, browser=browser) if browser else None
         if redeemed is None:
             return RedirectResponse(f'/login?next={quote(local_target(next), safe="")}', status_code=303)
         home = '/kiosk' if redeemed.actor.kiosk else access.HOME.get(redeemed.actor.role, '/')
@@ -51,7 +53,7 @@ def register() -> None:
             redeemed.token,
             httponly=True,
             samesite='lax',
-            secure=request.url.scheme == 'https',
+            secure=cookie_secure(request),
             path='/',
         )
         return response
@@ -59,5 +61,5 @@ def register() -> None:
     @app.get(SIGNED_OUT_PATH, include_in_schema=False)
     async def signed_out(request: Request) -> RedirectResponse:
         response = RedirectResponse('/login', status_code=303)
-        response.delete_cookie(COOKIE, path='/', httponly=True, samesite='lax', secure=request.url.scheme == 'https')
+        response.delete_cookie(COOKIE, path='/', httponly=True, samesite='lax', secure=cookie_secure(request))
         return response

@@ -4,6 +4,8 @@ Each test reproduces an attack that worked before (issue 12, attacks 1, 4, 5 and
 and routes, with the simulated browser's real cookies.
 """
 
+import base64
+import json
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -205,3 +207,37 @@ async def test_a_kiosk_session_opens_the_kiosk_and_nothing_else(screens: User, c
     await screens.should_see(marker='kiosk-clock')
     response = await screens.http_client.get('/dicomweb/studies')
     assert response.status_code == 401
+
+
+async def test_over_https_the_session_cookie_is_secure_and_never_readable_by_scripts(
+    screens: User, clinic: Clinic
+) -> None:
+    from nicegui import app
+
+    from domain import auth
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url='https://clinic.test') as client:
+        await client.get('/login')
+        payload = client.cookies['session'].split('.')[0]  # Starlette's signed (not secret) session: the browser id
+        browser = json.loads(base64.b64decode(payload + '=' * (-len(payload) % 4)))['id']
+        ticket = auth.sign_in(clinic.admin.username, clinic.admin.password, browser=browser)
+        assert isinstance(ticket, str)
+        response = await client.get(f'/auth/session?ticket={ticket}')
+    assert response.status_code == 303
+    cookie = response.headers['set-cookie'].lower()
+    assert cookie.startswith('pacs_session=') and 'secure' in cookie and 'httponly' in cookie
+    assert 'samesite=lax' in cookie
+
+
+async def test_a_browser_without_an_id_trades_no_ticket(screens: User, clinic: Clinic) -> None:
+    from nicegui import app
+
+    from domain import auth
+
+    ticket = auth.sign_in(clinic.admin.username, clinic.admin.password, browser='')
+    assert isinstance(ticket, str)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url='http://clinic.test') as client:
+        response = await client.get(f'/auth/session?ticket={ticket}')
+    assert response.status_code == 303 and response.headers['location'].startswith('/login')
+    assert 'pacs_session' not in response.headers.get('set-cookie', '')
