@@ -41,6 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DomainError, SettingsError) as error:
         print(f'clinicpacs: {error}', file=sys.stderr)
         return 2
+    finally:
+        audit.checkpoint_pending()  # a console command's events are signed before it exits
 
 
 # ---------------------------------------------------------------- commands
@@ -56,7 +58,7 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
 
     import ui as screens
     from jobs import broker
-    from ui import asgi, health, i18n, live, threads
+    from ui import asgi, health, heap, i18n, live, threads
 
     _open_database(settings, migrate=True)
     _ensure_first_admin(settings)
@@ -77,6 +79,7 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
             settings.data_dir, {'broker': broker.ping, 'dicom': None}, min_free_disk_mb=settings.min_free_disk_mb
         )
     app.on_startup(live.start_bridge)
+    app.on_startup(heap.tune)  # after start-up: see ui/heap.py
     asgi.install(app, origins=settings.origins)  # NOTE: with ui.run's gzip_middleware_factory=None; see ui/asgi.py
     https = _https(settings)  # TLS on: uvicorn's certificate options; the certificate page; HTTP redirects
     app.on_shutdown(broker.stop_workers)

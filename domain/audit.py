@@ -263,6 +263,15 @@ def _settled(token: tuple[str, int], key: bytes) -> None:
         log.warning('could not checkpoint the audit trail', exc_info=True)
 
 
+def checkpoint_pending() -> None:
+    """Checkpoint now what a timer would have later (a console command about to exit); never raises."""
+    try:
+        if db.configured():
+            checkpoint(only_if_new=True)
+    except Exception:
+        log.warning('could not checkpoint the audit trail', exc_info=True)
+
+
 def _checkpoint_soon() -> None:
     """After a commit that recorded events: make sure a checkpoint follows within CHECKPOINT_AFTER_S (one timer)."""
     where = str(keys.key_dir())
@@ -279,7 +288,8 @@ def _checkpoint_later(where: str) -> None:
     with _timers_lock:
         _timers.pop(where, None)
     try:
-        if str(keys.key_dir()) == where:  # else this process now serves another data directory (tests)
+        # not when this process closed its database, or now serves another data directory (tests)
+        if db.configured() and str(keys.key_dir()) == where:
             checkpoint(only_if_new=True)
     except Exception:
         log.warning('could not checkpoint the audit trail', exc_info=True)

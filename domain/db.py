@@ -44,6 +44,11 @@ def dispose() -> None:
     _engines.clear()
 
 
+def configured() -> bool:
+    """True while this process has a database to talk to."""
+    return 'write' in _engines
+
+
 def engine() -> Engine:
     """The engine for writes (and schema work)."""
     if 'write' not in _engines:

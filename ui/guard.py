@@ -7,13 +7,15 @@ answers 401 without credentials and 403 for a role domain.access.ROUTES does not
 import base64
 import binascii
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request
 
 from domain import access, audit, auth, machine_auth
 from domain.access import Actor
-from domain.errors import AccountLocked, LoginFailed
+from domain.errors import AccountLocked, LoginFailed, Throttled
 
 from . import session_cookie, threads
 
@@ -32,19 +34,45 @@ async def http_actor(request: Request) -> Actor | None:
             return actor
     header = request.headers.get('authorization', '')
     if header.lower().startswith('basic '):
+        waiting = _waiting.get(address, 0.0) - time.monotonic()
+        if waiting > 0:  # this address was told to wait: answered here, without a thread or the database
+            raise _too_many('Too many failed attempts: try again in {seconds} s', math.ceil(waiting))
         try:
             username, _, password = base64.b64decode(header[6:]).decode('utf-8').partition(':')
         except (binascii.Error, UnicodeDecodeError):
             return None
         try:
             return await threads.checking(machine_auth.basic, username, password, address=address)
-        except AccountLocked as error:  # throttled or locked: answered at once, never by waiting here
-            raise HTTPException(
-                status_code=429, detail=str(error), headers={'Retry-After': str(error.retry_after)}
-            ) from None
+        except Throttled as error:
+            _remember_wait(address, error.retry_after)
+            raise _too_many(str(error), error.retry_after) from None
+        except AccountLocked as error:  # this account is locked: answered at once as well
+            raise _too_many(str(error), error.retry_after) from None
         except LoginFailed:
             return None
     return None
+
+
+# Addresses told to wait (Throttled), until when (monotonic): the database decided; this process only remembers it
+# so that a storm's further attempts cost nothing. Other processes ask the database once and learn it too.
+_waiting: dict[str, float] = {}
+MAX_WAITING = 10_000
+
+
+def _remember_wait(address: str, seconds: int) -> None:
+    if len(_waiting) >= MAX_WAITING:
+        now = time.monotonic()
+        for stale in [a for a, until in _waiting.items() if until <= now]:
+            del _waiting[stale]
+        if len(_waiting) >= MAX_WAITING:
+            _waiting.clear()
+    _waiting[address] = time.monotonic() + seconds
+
+
+def _too_many(message: str, seconds: int) -> HTTPException:
+    return HTTPException(
+        status_code=429, detail=message.format(seconds=seconds), headers={'Retry-After': str(max(1, seconds))}
+    )
 
 
 def route_guard(path: str) -> Callable[[Request], Awaitable[Actor]]:
