@@ -8,5 +8,5 @@ COPY pyproject.toml requirements.lock Makefile ./
 RUN python -m venv .venv && make .venv/.installed
 COPY . .
 ENV PACS_DATA_DIR=/data
-EXPOSE 8080 11112
+EXPOSE 8080 8443 11112 2762
 CMD [".venv/bin/python", "main.py", "serve"]

@@ -40,3 +40,28 @@ def test_the_compose_tool_accepts_the_file_where_it_is_installed() -> None:
         return
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_app_health_check_passes_with_tls_on(tmp_path: Path) -> None:
+    """With PACS_TLS=auto the plain port only redirects: the health check follows it to HTTPS."""
+    import sys
+
+    from tests.browser.conftest import free_port
+    from tests.test_serve import _health, _serve
+
+    command = yaml.safe_load((ROOT / 'docker-compose.yml').read_text())['services']['app']['healthcheck']['test']
+    assert command[:3] == ['CMD', 'python', '-c']
+    process, url = _serve(tmp_path / 'data', PACS_TLS='auto', PACS_HTTPS_PORT=str(free_port()))
+    try:
+        _health(process, url)  # waits until the server answers (its redirect is an answer)
+        port = url.split(':')[2].split('/')[0]
+        check = subprocess.run(
+            [sys.executable, '-c', command[3].replace(':8080/', f':{port}/')],
+            check=False,
+            capture_output=True,
+            timeout=30,
+        )
+        assert check.returncode == 0, check.stderr.decode()[-500:]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
