@@ -307,7 +307,11 @@ def _https(settings: Settings) -> dict[str, Any]:
     log.info('HTTPS on port %s, certificate %s, SHA-256 %s', settings.https_port, cert, fingerprint)
     log.info('HTTP port %s only redirects to HTTPS', settings.http_port)
     print(f'TLS certificate SHA-256 fingerprint: {fingerprint}', flush=True)
-    return {'ssl_certfile': str(cert), 'ssl_keyfile': str(key)}
+    return {
+        'ssl_certfile': str(cert),
+        'ssl_keyfile': str(key),
+        'session_middleware_kwargs': {'https_only': True},  # NiceGUI's browser-id cookie: Secure as well
+    }
 
 
 def _ensure_first_admin(settings: Settings) -> None:

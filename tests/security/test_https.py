@@ -69,6 +69,8 @@ def test_https_serves_the_login_page_with_hsts_and_the_generated_certificate(ser
     assert response.status_code == 200
     assert response.headers['strict-transport-security'].startswith('max-age=')
     assert "connect-src 'self' wss://127.0.0.1:" in response.headers['content-security-policy']
+    browser_id = response.headers['set-cookie'].lower()  # NiceGUI's browser id: only ever sent back over HTTPS
+    assert browser_id.startswith('session=') and '; secure' in browser_id and 'httponly' in browser_id
 
 
 def test_the_fingerprint_is_printed_at_start_and_shown_on_the_certificate_page(served: Served) -> None:
