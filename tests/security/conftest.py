@@ -1,3 +1,4 @@
-"""Attack tests reuse the live server and chromium of the browser tests."""
+"""Attack tests reuse the screens of the UI tests, and the live server and chromium of the browser tests."""
 
 from tests.browser.conftest import browser, served  # noqa: F401 - fixtures for the tests here
+from tests.ui.conftest import screens  # noqa: F401

@@ -1,6 +1,6 @@
 """Two-step sign-in cannot be stepped around: not by the password alone, HTTP Basic, a forged step or guessing."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 
@@ -12,15 +12,6 @@ from domain import auth, clock, mfa
 from domain.errors import AccountLocked, LoginFailed, SecondFactorRequired
 from domain.settings import Settings
 from tests.conftest import Account, Clinic
-from ui import live, register_pages
-
-
-@pytest.fixture
-async def screens(user: User, clinic: Clinic) -> AsyncIterator[User]:
-    register_pages()
-    live.start_bridge()
-    yield user
-    live.stop_bridge()
 
 
 @pytest.fixture

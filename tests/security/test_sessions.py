@@ -6,7 +6,7 @@ and routes, with the simulated browser's real cookies.
 
 import base64
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -19,18 +19,9 @@ from domain.auth import hash_password
 from domain.models import LoginAttempt
 from domain.models import User as UserTable
 from tests.conftest import Clinic, PatientUser, sign_in
-from ui import live, register_pages
 from ui.redirects import local_target
 
 CT = 'CT_small.dcm'
-
-
-@pytest.fixture
-async def screens(user: User, clinic: Clinic) -> AsyncIterator[User]:
-    register_pages()
-    live.start_bridge()
-    yield user
-    live.stop_bridge()
 
 
 def _copy_of(browser: User, other: User) -> User:
