@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .edge_security import EdgeSecurity, valid_host
+from .guard import ThrottledBasic
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ def install(app: Starlette, *, origins: Iterable[str] = ()) -> None:
     # knows whether an answer really began (ui.run(gzip_middleware_factory=None) in main.py).
     app.add_middleware(GZipMiddleware)
     app.add_middleware(ClientEdge)
+    app.add_middleware(ThrottledBasic)  # a storm's refused attempts end here, with the edge's headers
     app.add_middleware(EdgeSecurity, origins=tuple(origins))  # outside: its headers reach ClientEdge's answers too
 
 

@@ -12,6 +12,9 @@ import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from domain import access, audit, auth, machine_auth
 from domain.access import Actor
@@ -57,6 +60,31 @@ async def http_actor(request: Request) -> Actor | None:
 # so that a storm's further attempts cost nothing. Other processes ask the database once and learn it too.
 _waiting: dict[str, float] = {}
 MAX_WAITING = 10_000
+
+
+class ThrottledBasic:
+    """Plain ASGI: a request with Basic credentials from an address told to wait gets its 429 here, before routing.
+
+    A storm of wrong logins is thousands of requests a minute; answered here, each costs no route, no dependency, no
+    exception and no thread, and leaves next to nothing for the garbage collector (whose pauses every page feels).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope['type'] == 'http' and _waiting:
+            client = scope.get('client')
+            waiting = _waiting.get(client[0] if client else '', 0.0) - time.monotonic()
+            if waiting > 0 and Headers(scope=scope).get('authorization', '').lower().startswith('basic '):
+                seconds = math.ceil(waiting)
+                await JSONResponse(
+                    {'detail': f'Too many failed attempts: try again in {seconds} s'},
+                    status_code=429,
+                    headers={'Retry-After': str(seconds)},
+                )(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _remember_wait(address: str, seconds: int) -> None:

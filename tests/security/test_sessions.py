@@ -232,3 +232,30 @@ async def test_a_browser_without_an_id_trades_no_ticket(screens: User, clinic: C
         response = await client.get(f'/auth/session?ticket={ticket}')
     assert response.status_code == 303 and response.headers['location'].startswith('/login')
     assert 'pacs_session' not in response.headers.get('set-cookie', '')
+
+
+def test_an_address_told_to_wait_is_answered_before_any_route_runs() -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from ui import guard
+
+    reached: list[str] = []
+
+    async def studies(request: object) -> PlainTextResponse:
+        reached.append('route')
+        return PlainTextResponse('studies')
+
+    client = TestClient(guard.ThrottledBasic(Starlette(routes=[Route('/dicomweb/studies', studies)])))
+    guard._remember_wait('testclient', 30)
+    try:
+        refused = client.get('/dicomweb/studies', auth=('ghost', 'wrong'))
+        assert refused.status_code == 429 and 25 <= int(refused.headers['Retry-After']) <= 30
+        assert 'try again in' in refused.json()['detail']
+        assert not reached
+        assert client.get('/dicomweb/studies').status_code == 200  # a browser's session is not Basic: not refused
+        assert reached == ['route']
+    finally:
+        guard._waiting.clear()
