@@ -1,26 +1,26 @@
-"""Sign-in and login sessions: argon2 passwords, a second factor, throttling, timeouts, logout.
+"""Login sessions: argon2 passwords, one-time sign-in tickets, session cookies' tokens, timeouts, logout.
 
 A browser signs in in two trips: the login screen checks the password (and the second factor) and gets a one-time
 ticket bound to that browser; the browser trades the ticket at /auth/session for a new random session token in an
 HttpOnly cookie. So no identifier that existed before sign-in ever opens the session (no fixation), and only
-hashes of tickets and tokens are stored. Every service call made with a user's Actor re-checks the session here
+hashes of tickets and tokens are stored. The checks before a session opens (password, second factor, throttling)
+are domain.sign_in's. Every service call made with a user's Actor re-checks the session here
 (see access.require), in every web process, because the database is the only place a session lives.
 """
 
 import hashlib
-import hmac
 import logging
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 
 from passlib.context import CryptContext
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from . import audit, clock, db, keys, throttle
+from . import audit, clock, db, throttle
 from .access import Actor, Permission, require
-from .errors import AccountLocked, InvalidInput, LoginFailed, SecondFactorRequired, SessionExpired, Throttled
+from .errors import InvalidInput, SecondFactorRequired, SessionExpired
 from .models import User, UserSession
 from .settings import Settings
 
@@ -29,10 +29,8 @@ log = logging.getLogger(__name__)
 MIN_PASSWORD_LENGTH = 10
 TOUCH_EVERY_S = 30
 TICKET_S = 60  # a ticket not traded by then opens nothing
-SECOND_STEP_S = 300  # time to type the code after the password
 
 passwords = CryptContext(schemes=['argon2'], deprecated='auto')
-_DUMMY_HASH = passwords.hash('not a real password, only to spend the same time')
 
 
 @dataclass
@@ -69,101 +67,19 @@ def hash_password(password: str) -> str:
 
 
 @dataclass(frozen=True)
-class SecondStep:
-    """The password was right; the account must still give a code (or first set up its authenticator)."""
-
-    user_id: int
-    username: str
-    role: str
-    address: str
-    kiosk: bool
-    enrol: bool  # True: the second factor is required but not set up yet
-    started: float
-    proof: str = ''  # binds the fields above to this server (a forged step opens nothing)
-
-
-@dataclass(frozen=True)
 class LoginResult:
     actor: Actor
     token: str  # the session token (console and tests); browsers get theirs through a ticket
 
 
-def check_password(username: str, password: str, *, address: str = '', kiosk: bool = False) -> User | SecondStep:
-    """First step: throttling, then the password. The user when no second factor is needed, else what is next.
-
-    Never says whether the user exists. Refused at once, without checking the password, when this address or
-    account must wait (Throttled / AccountLocked carry the seconds to wait).
-    """
-    from . import mfa
-
-    key = throttle.account_key(username)
-    with db.reading() as session:
-        try:
-            throttle.check(session, key, address)
-        except Throttled:
-            raise  # answered at once and not audited: a storm must not turn into a storm of writes
-        except AccountLocked:
-            audit.record_alone(Actor(role='', username=key, address=address), 'login', outcome='locked')
-            raise
-        user = session.exec(select(User).where(func.lower(User.username) == key)).first()
-    ok = passwords.verify(password, user.password_hash if user else _DUMMY_HASH) and bool(user and user.active)
-    if not ok or user is None or user.id is None:
-        _failed(key, address, 'failure')
-        raise LoginFailed('Wrong username or password')
-    if passwords.needs_update(user.password_hash):
-        with db.transaction() as session:
-            session.exec(update(User).where(col(User.id) == user.id).values(password_hash=passwords.hash(password)))
-    enabled = mfa.is_enabled(user.id)
-    if not enabled and (kiosk or not mfa.required_for(user.role)):  # a waiting-room screen needs no phone
-        return user
-    step = SecondStep(user.id, user.username, user.role, address[:64], kiosk, not enabled, clock.now().timestamp())
-    return replace(step, proof=_prove(step))
-
-
-def sign_in(username: str, password: str, *, address: str = '', browser: str, kiosk: bool = False) -> str | SecondStep:
-    """A browser's sign-in: a ticket for /auth/session, or the second step to complete first."""
-    checked = check_password(username, password, address=address, kiosk=kiosk)
-    if isinstance(checked, SecondStep):
-        return checked
-    return _open(checked, address=address, browser=browser, kiosk=kiosk)
-
-
-def second_step(step: SecondStep, code: str, *, browser: str) -> str:
-    """Check the authenticator's code (or a recovery code) and give the browser its ticket.
-
-    A wrong code counts as a failed attempt of the account and the address (it locks the account like a password).
-    """
-    from . import mfa
-
-    _check_step(step)
-    if step.enrol:
-        raise LoginFailed('Set up the authenticator first')
-    key = throttle.account_key(step.username)
-    with db.reading() as session:
-        throttle.check(session, key, step.address)
-    if not mfa.check(step.user_id, code.strip(), address=step.address):
-        _failed(key, step.address, 'mfa-failure')
-        raise LoginFailed('Wrong code')
-    return _open(_user(step.user_id), address=step.address, browser=browser, kiosk=step.kiosk)
-
-
-def after_enrolment(step: SecondStep, *, browser: str) -> str:
-    """The ticket once the account has set up its authenticator during this sign-in (its code was checked then)."""
-    from . import mfa
-
-    _check_step(step)
-    if not mfa.is_enabled(step.user_id):
-        raise LoginFailed('Set up the authenticator first')
-    return _open(_user(step.user_id), address=step.address, browser=browser, kiosk=step.kiosk)
-
-
 def login(username: str, password: str, *, address: str = '') -> LoginResult:
     """Password sign-in straight to an open session (console, tests); refused for accounts with a second factor."""
-    checked = check_password(username, password, address=address)
-    if isinstance(checked, SecondStep):
+    from . import sign_in  # NOTE: sign_in builds on this module
+
+    checked = sign_in.check_password(username, password, address=address)
+    if isinstance(checked, sign_in.SecondStep):
         raise SecondFactorRequired('This account signs in with a second factor')
-    ticket = _open(checked, address=address, browser='')
-    redeemed = redeem(ticket, browser='')
+    redeemed = redeem(open_session(checked, address=address, browser=''), browser='')
     assert redeemed is not None
     return redeemed
 
@@ -276,8 +192,9 @@ def unlock(username: str, *, by: Actor) -> None:
 # ---------------------------------------------------------------- helpers
 
 
-def _open(user: User, *, address: str, browser: str, kiosk: bool = False) -> str:
-    """Open a session that no token reaches yet, with a one-time ticket for this browser."""
+def open_session(user: User, *, address: str, browser: str, kiosk: bool = False) -> str:
+    """Open a session that no token reaches yet (the password and any code were checked: domain.sign_in); the
+    one-time ticket for this browser is returned."""
     ticket = secrets.token_urlsafe(32)
     kind = 'kiosk' if kiosk else 'staff'
     with db.transaction() as session:
@@ -295,26 +212,6 @@ def _open(user: User, *, address: str, browser: str, kiosk: bool = False) -> str
         audit.record(session, actor, 'login', object_type='user', object_id=user.id, detail={'kind': kind})
     log.info('user %s signed in (%s)', user.id, kind)
     return ticket
-
-
-def _failed(key: str, address: str, outcome: str) -> None:
-    with db.transaction() as session:
-        throttle.record(session, key, address, success=False)
-        audit.record(session, Actor(role='', username=key, address=address[:64]), 'login', outcome=outcome)
-        locked = throttle.locked_now(session, key)
-    log.warning('failed sign-in (%s) from %s', outcome, address or 'unknown address')
-    if locked:
-        raise AccountLocked(
-            'Too many failed attempts: this account is locked for {minutes} minutes', minutes=throttle.LOCK_MINUTES
-        )
-
-
-def _user(user_id: int) -> User:
-    with db.reading() as session:
-        user = session.get(User, user_id)
-    if user is None or not user.active:
-        raise LoginFailed('Wrong username or password')
-    return user
 
 
 def _actor(user_session: UserSession, user: User, token_hash: str, address: str) -> Actor:
@@ -358,18 +255,6 @@ def _check(user_session: UserSession, user: User, actor: Actor, *, touch: bool =
     if touch and (now - user_session.last_seen).total_seconds() > TOUCH_EVERY_S:
         with db.transaction() as session:
             session.exec(update(UserSession).where(col(UserSession.id) == user_session.id).values(last_seen=now))
-
-
-def _prove(step: SecondStep) -> str:
-    fields = f'{step.user_id}\0{step.username}\0{step.role}\0{step.address}\0{step.kiosk}\0{step.enrol}\0{step.started}'
-    return hmac.new(keys.key('session'), fields.encode(), hashlib.sha256).hexdigest()
-
-
-def _check_step(step: SecondStep) -> None:
-    if not hmac.compare_digest(step.proof, _prove(step)):
-        raise LoginFailed('Wrong username or password')
-    if clock.now().timestamp() - step.started > SECOND_STEP_S:
-        raise LoginFailed('Too slow: please sign in again')
 
 
 def _ticket_hash(ticket: str, browser: str) -> str:

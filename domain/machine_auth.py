@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from . import audit, auth, db, throttle
+from . import audit, db, sign_in, throttle
 from .access import Actor
 from .errors import SecondFactorRequired
 from .models import User
@@ -48,8 +48,8 @@ def basic(username: str, password: str, *, address: str = '') -> Actor:
             return _actor(user, address)
         with _lock:
             _verified.pop(key, None)
-    checked = auth.check_password(username, password, address=address)
-    if isinstance(checked, auth.SecondStep):
+    checked = sign_in.check_password(username, password, address=address)
+    if isinstance(checked, sign_in.SecondStep):
         audit.record_alone(
             Actor(role=checked.role, username=checked.username, user_id=checked.user_id, address=address[:64]),
             'login',

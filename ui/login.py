@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 from nicegui import app, ui
 
-from domain import access, auth
+from domain import access, sign_in
 from domain.errors import LoginFailed
 
 from . import certificate, threads
@@ -55,7 +55,7 @@ class LoginForm:
 
     def __init__(self, address: str, browser: str, target: str) -> None:
         self.address, self.browser, self.target = address, browser, target
-        self.step: auth.SecondStep | None = None
+        self.step: sign_in.SecondStep | None = None
         self.body = ui.column().classes('w-full items-stretch gap-3')
         self.password_step()
 
@@ -84,7 +84,7 @@ class LoginForm:
             self.message.set_text(t('Enter your username and password'))
             return
         outcome = await self.attempt(
-            auth.sign_in,
+            sign_in.sign_in,
             self.username.value,
             self.password.value,
             address=self.address,
@@ -93,7 +93,7 @@ class LoginForm:
         )
         if outcome is None:
             self.password.set_value('')
-        elif isinstance(outcome, auth.SecondStep):
+        elif isinstance(outcome, sign_in.SecondStep):
             self.step = outcome
             self.body.clear()
             self.enrol_step() if outcome.enrol else self.code_step()
@@ -123,7 +123,7 @@ class LoginForm:
         if not (self.code.value or '').strip():
             self.message.set_text(t('Enter the code'))
             return
-        ticket = await self.attempt(auth.second_step, self.step, self.code.value, browser=self.browser)
+        ticket = await self.attempt(sign_in.second_step, self.step, self.code.value, browser=self.browser)
         if ticket is not None:
             self.go(ticket)
 
@@ -141,7 +141,7 @@ class LoginForm:
 
     async def enrolled(self) -> None:
         assert self.step is not None
-        ticket = await self.attempt(auth.after_enrolment, self.step, browser=self.browser)
+        ticket = await self.attempt(sign_in.after_enrolment, self.step, browser=self.browser)
         if ticket is not None:
             self.go(ticket)
 

@@ -8,7 +8,7 @@ import pyotp
 import pytest
 from nicegui.testing import User
 
-from domain import auth, clock, mfa
+from domain import auth, clock, mfa, sign_in
 from domain.errors import AccountLocked, LoginFailed, SecondFactorRequired
 from domain.settings import Settings
 from tests.conftest import Account, Clinic
@@ -79,33 +79,33 @@ async def test_basic_credentials_stop_working_when_the_account_turns_on_a_second
 
 def test_a_forged_or_stale_second_step_opens_nothing(clinic: Clinic) -> None:
     secret = _enrol(clinic.admin)
-    step = auth.sign_in(clinic.technician.username, clinic.technician.password, browser='b')
+    step = sign_in.sign_in(clinic.technician.username, clinic.technician.password, browser='b')
     assert isinstance(step, str)  # the technician has no second factor: a ticket at once
-    admin_step = auth.sign_in(clinic.admin.username, clinic.admin.password, browser='b')
-    assert isinstance(admin_step, auth.SecondStep)
+    admin_step = sign_in.sign_in(clinic.admin.username, clinic.admin.password, browser='b')
+    assert isinstance(admin_step, sign_in.SecondStep)
     forged = replace(admin_step, user_id=clinic.radiologist.user_id, username=clinic.radiologist.username)
     with pytest.raises(LoginFailed):
-        auth.second_step(forged, _code(secret), browser='b')
-    clock.advance(timedelta(seconds=auth.SECOND_STEP_S + 1))
+        sign_in.second_step(forged, _code(secret), browser='b')
+    clock.advance(timedelta(seconds=sign_in.SECOND_STEP_S + 1))
     with pytest.raises(LoginFailed):
-        auth.second_step(admin_step, _code(secret), browser='b')
+        sign_in.second_step(admin_step, _code(secret), browser='b')
 
 
 def test_wrong_codes_lock_the_account_like_wrong_passwords(clinic: Clinic) -> None:
     secret = _enrol(clinic.admin)
     wrong = '123456' if _code(secret) != '123456' else '654321'
     for _ in range(4):
-        step = auth.sign_in(clinic.admin.username, clinic.admin.password, browser='b')
-        assert isinstance(step, auth.SecondStep)
+        step = sign_in.sign_in(clinic.admin.username, clinic.admin.password, browser='b')
+        assert isinstance(step, sign_in.SecondStep)
         with pytest.raises(LoginFailed) as failed:
-            auth.second_step(step, wrong, browser='b')
+            sign_in.second_step(step, wrong, browser='b')
         assert not isinstance(failed.value, AccountLocked)
-    step = auth.sign_in(clinic.admin.username, clinic.admin.password, browser='b')
-    assert isinstance(step, auth.SecondStep)
+    step = sign_in.sign_in(clinic.admin.username, clinic.admin.password, browser='b')
+    assert isinstance(step, sign_in.SecondStep)
     with pytest.raises(AccountLocked):
-        auth.second_step(step, wrong, browser='b')
+        sign_in.second_step(step, wrong, browser='b')
     with pytest.raises(AccountLocked):
-        auth.sign_in(clinic.admin.username, clinic.admin.password, browser='b')
+        sign_in.sign_in(clinic.admin.username, clinic.admin.password, browser='b')
 
 
 async def test_an_admin_who_must_use_a_second_factor_sets_it_up_before_getting_in(
@@ -127,4 +127,4 @@ async def test_an_admin_who_must_use_a_second_factor_sets_it_up_before_getting_i
 
 
 def test_other_roles_are_not_asked_when_only_admins_must(clinic: Clinic, required_for_admins: None) -> None:
-    assert isinstance(auth.sign_in(clinic.radiologist.username, clinic.radiologist.password, browser='b'), str)
+    assert isinstance(sign_in.sign_in(clinic.radiologist.username, clinic.radiologist.password, browser='b'), str)

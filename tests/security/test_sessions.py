@@ -71,14 +71,14 @@ async def test_a_session_cookie_replayed_after_sign_out_opens_nothing(
 async def test_a_ticket_is_worth_nothing_in_another_browser_or_twice(
     screens: User, create_user: Callable[[], PatientUser], clinic: Clinic
 ) -> None:
-    from domain import auth
+    from domain import sign_in
 
     await screens.open('/login')
     browser = str(dict(screens.http_client.cookies).get('session', ''))
     assert browser
     other = create_user()
     await other.open('/login')
-    ticket = auth.sign_in(clinic.admin.username, clinic.admin.password, browser='not this browser')
+    ticket = sign_in.sign_in(clinic.admin.username, clinic.admin.password, browser='not this browser')
     assert isinstance(ticket, str)
     response = await other.http_client.get(f'/auth/session?ticket={ticket}')
     assert response.status_code == 303 and response.headers['location'].startswith('/login')
@@ -205,14 +205,14 @@ async def test_over_https_the_session_cookie_is_secure_and_never_readable_by_scr
 ) -> None:
     from nicegui import app
 
-    from domain import auth
+    from domain import sign_in
 
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url='https://clinic.test') as client:
         await client.get('/login')
         payload = client.cookies['session'].split('.')[0]  # Starlette's signed (not secret) session: the browser id
         browser = json.loads(base64.b64decode(payload + '=' * (-len(payload) % 4)))['id']
-        ticket = auth.sign_in(clinic.admin.username, clinic.admin.password, browser=browser)
+        ticket = sign_in.sign_in(clinic.admin.username, clinic.admin.password, browser=browser)
         assert isinstance(ticket, str)
         response = await client.get(f'/auth/session?ticket={ticket}')
     assert response.status_code == 303
@@ -224,9 +224,9 @@ async def test_over_https_the_session_cookie_is_secure_and_never_readable_by_scr
 async def test_a_browser_without_an_id_trades_no_ticket(screens: User, clinic: Clinic) -> None:
     from nicegui import app
 
-    from domain import auth
+    from domain import sign_in
 
-    ticket = auth.sign_in(clinic.admin.username, clinic.admin.password, browser='')
+    ticket = sign_in.sign_in(clinic.admin.username, clinic.admin.password, browser='')
     assert isinstance(ticket, str)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url='http://clinic.test') as client:
         response = await client.get(f'/auth/session?ticket={ticket}')
