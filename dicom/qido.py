@@ -34,6 +34,9 @@ RESERVED = {'includefield', 'limit', 'offset', 'fuzzymatching'}
 DEFAULT_LIMIT = 100
 
 
+ACCEPTABLE = frozenset({MEDIA_TYPE, 'application/json', 'application/*', '*/*'})
+
+
 def register(app: FastAPI, guard: Callable[[str], Callable[..., Any]]) -> None:
     """Serve the QIDO-RS searches on the web app; `guard(path)` is the route's access dependency."""
     studies_guard, series_guard, instances_guard, study_series_guard, study_instances_guard, series_instances_guard = (
@@ -115,6 +118,7 @@ def _call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 def _params(request: Request) -> tuple[dict[str, str], set[str], int, int]:
+    _check_accept(request)
     match: dict[str, str] = {}
     include: set[str] = set()
     limit, offset = DEFAULT_LIMIT, 0
@@ -132,6 +136,23 @@ def _params(request: Request) -> tuple[dict[str, str], set[str], int, int]:
                 raise HTTPException(status_code=400, detail=f'Unknown attribute {key}')
             match[keyword] = value
     return match, include, limit, offset
+
+
+def _check_accept(request: Request) -> None:
+    """406 unless the client accepts DICOM JSON (PS3.18 8.7.3: application/dicom+json, or application/json)."""
+    header = request.headers.get('accept', '').strip()
+    if not header:
+        return
+    for media_range in header.split(','):
+        kind, *parameters = (part.strip() for part in media_range.split(';'))
+        quality = next((p.split('=', 1)[1] for p in parameters if p.replace(' ', '').startswith('q=')), '1')
+        try:
+            acceptable = float(quality) > 0
+        except ValueError:
+            acceptable = False
+        if acceptable and kind.lower() in ACCEPTABLE:
+            return
+    raise HTTPException(status_code=406, detail=f'QIDO-RS answers {MEDIA_TYPE} (or application/json) only')
 
 
 def _keyword(key: str) -> str | None:

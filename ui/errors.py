@@ -4,6 +4,7 @@ NiceGUI hands one page's fault to several hooks (the error page, the HTTP handle
 to meet it logs it and the rest only read its id.
 """
 
+import inspect
 import logging
 from contextlib import suppress
 
@@ -18,6 +19,8 @@ from .i18n import t
 
 log = logging.getLogger(__name__)
 
+DICOMWEB = '/dicomweb/'
+
 
 def register() -> None:
     """Install the handlers for event handlers, pages and HTTP routes."""
@@ -30,6 +33,17 @@ def register() -> None:
         # Routes' errors are answered by ui.asgi.ClientEdge; this sees pages' faults and the middleware around it.
         error_id = asgi.note_error(log, error, 'in route %s %s', request.method, asgi.route_of(request.scope))
         return asgi.error_response(error_id)
+
+    pages_not_found = app.exception_handlers.get(404)  # NiceGUI's: the web UI's own "not found" page
+
+    @app.exception_handler(404)
+    async def _on_not_found(request: Request, error: Exception) -> Response:
+        # DICOMweb clients get JSON for a path or UID that names nothing, never the web UI's HTML page.
+        if request.url.path.startswith(DICOMWEB) or pages_not_found is None:
+            detail = getattr(error, 'detail', None) or 'Not Found'
+            return JSONResponse({'detail': detail}, status_code=404)
+        answer = pages_not_found(request, error)
+        return await answer if inspect.isawaitable(answer) else answer
 
     @app.exception_handler(RequestValidationError)
     async def _on_invalid_request(request: Request, error: RequestValidationError) -> Response:

@@ -243,3 +243,20 @@ async def test_stow_rs_stores_each_part_and_names_the_ones_it_refused(screens: U
         '/dicomweb/studies', content=b'x', auth=auth, headers={'Content-Type': 'application/json'}
     )
     assert wrong.status_code == 415
+
+
+async def test_dicomweb_answers_json_for_unknown_paths_and_406_for_what_it_cannot_serve(
+    screens: User, clinic: Clinic
+) -> None:
+    auth = (clinic.technician.username, clinic.technician.password)
+    unknown = await screens.http_client.get('/dicomweb/no-such-resource', auth=auth)
+    assert unknown.status_code == 404
+    assert unknown.headers['content-type'].startswith('application/json') and unknown.json()['detail']
+    page = await screens.http_client.get('/no-such-screen')
+    assert page.status_code == 404 and page.headers['content-type'].startswith('text/html')  # the web UI's own page
+    for accept in ('application/dicom+json', 'application/json', '*/*', 'image/png, application/dicom+json;q=0.5'):
+        answer = await screens.http_client.get('/dicomweb/studies', auth=auth, headers={'Accept': accept})
+        assert answer.status_code == 200, accept
+    for accept in ('image/png', 'application/dicom+xml', 'application/dicom+json;q=0'):
+        refused = await screens.http_client.get('/dicomweb/studies', auth=auth, headers={'Accept': accept})
+        assert refused.status_code == 406, accept
