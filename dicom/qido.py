@@ -7,6 +7,7 @@ or HTTP Basic (ui.guard.route_guard) and its path has a row in domain.access.ROU
 
 import logging
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -134,6 +135,7 @@ def _params(request: Request) -> tuple[dict[str, str], set[str], int, int]:
             keyword = _keyword(key)
             if keyword is None:
                 raise HTTPException(status_code=400, detail=f'Unknown attribute {key}')
+            _check_value(keyword, value)
             match[keyword] = value
     return match, include, limit, offset
 
@@ -160,6 +162,31 @@ def _keyword(key: str) -> str | None:
     if len(key) == 8 and all(c in '0123456789abcdefABCDEF' for c in key):
         return keyword_for_tag(int(key, 16)) or None
     return key if tag_for_keyword(key) is not None else None
+
+
+def _check_value(keyword: str, value: str) -> None:
+    """400 for a date (range) or number that cannot be read, rather than quietly matching nothing (PS3.18 8.3.4)."""
+    if value in {'', '*'}:
+        return
+    tag = tag_for_keyword(keyword)
+    vr = dictionary_VR(tag) if tag is not None else ''
+    if vr == 'DA':
+        start, _, end = value.partition('-')
+        if not (start or end) or not all(_is_date(part) for part in (start, end) if part):
+            raise HTTPException(status_code=400, detail=f'{keyword} must be YYYYMMDD or a range YYYYMMDD-YYYYMMDD')
+    elif vr == 'IS' and not value.strip().lstrip('+-').isdigit():
+        raise HTTPException(status_code=400, detail=f'{keyword} must be a whole number')
+
+
+def _is_date(text: str) -> bool:
+    digits = text.strip().replace('.', '')
+    if len(digits) != 8 or not digits.isdigit():
+        return False
+    try:
+        date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        return False
+    return True
 
 
 def _integer(value: str, name: str) -> int:

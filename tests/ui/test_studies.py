@@ -260,3 +260,16 @@ async def test_dicomweb_answers_json_for_unknown_paths_and_406_for_what_it_canno
     for accept in ('image/png', 'application/dicom+xml', 'application/dicom+json;q=0'):
         refused = await screens.http_client.get('/dicomweb/studies', auth=auth, headers={'Accept': accept})
         assert refused.status_code == 406, accept
+
+
+async def test_qido_answers_400_for_a_date_or_number_it_cannot_read(screens: User, clinic: Clinic) -> None:
+    auth = (clinic.technician.username, clinic.technician.password)
+    for query in ('StudyDate=yesterday', 'StudyDate=20261301', 'StudyDate=-', 'PatientBirthDate=1990-01-01'):
+        refused = await screens.http_client.get(f'/dicomweb/studies?{query}', auth=auth)
+        assert refused.status_code == 400, query
+        assert refused.json()['detail']
+    refused = await screens.http_client.get('/dicomweb/series?SeriesNumber=two', auth=auth)
+    assert refused.status_code == 400
+    for query in ('StudyDate=20261201', 'StudyDate=20261101-', 'StudyDate=-20261201', 'StudyDate=20261101-20261201'):
+        assert (await screens.http_client.get(f'/dicomweb/studies?{query}', auth=auth)).status_code == 200, query
+    assert (await screens.http_client.get('/dicomweb/series?SeriesNumber=2', auth=auth)).status_code == 200
