@@ -153,6 +153,16 @@ async def eventually(check: Callable[[], T], what: str, *, timeout: float = WAIT
     return result
 
 
+def wait_until(check: Callable[[], T | None], what: str, *, timeout: float = WAIT_S) -> T:
+    """`eventually` for code outside the event loop (a server in another process): poll `check` until truthy."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        if time.monotonic() >= deadline:
+            raise AssertionError(f'waited {timeout:.0f} s for {what}')
+        time.sleep(0.05)
+    return result
+
+
 class PatientUser(User):
     """NiceGUI's simulated user, looking again until WAIT_S has passed instead of three looks 0.1 s apart.
 

@@ -4,13 +4,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 from nicegui import __version__ as nicegui_version
 
 from tests.browser.conftest import free_port
+from tests.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,14 +37,14 @@ def _serve(data_dir: Path, *options: str, log: Path | None = None, **env: str) -
 
 
 def _health(process: subprocess.Popen, url: str) -> httpx.Response:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    def answer() -> httpx.Response | None:
         assert process.poll() is None, 'serve exited'
         try:
             return httpx.get(url, timeout=1)
         except httpx.HTTPError:
-            time.sleep(0.2)
-    raise AssertionError('serve never answered /health')
+            return None
+
+    return wait_until(answer, 'serve to answer /health', timeout=30)
 
 
 def _listening(port: int) -> bool:
@@ -102,10 +102,7 @@ def test_a_browser_that_leaves_mid_request_leaves_no_traceback_in_the_log(tmp_pa
                     + encoding
                     + b'\r\n'
                 )
-        deadline = time.monotonic() + 30
-        while 'the browser left during the request' not in log.read_text():
-            assert time.monotonic() < deadline, f'no departure noted: {log.read_text()[-3000:]}'
-            time.sleep(0.1)
+        wait_until(lambda: 'the browser left during the request' in log.read_text(), 'the departure noted', timeout=30)
     finally:
         process.terminate()
         process.wait(timeout=10)

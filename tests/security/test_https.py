@@ -4,7 +4,6 @@ made for this host, and its plain-HTTP port never serves a page or DICOMweb cont
 import re
 import ssl
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 
 from domain import tls
 from tests.browser.conftest import free_port
-from tests.conftest import WAIT_S
+from tests.conftest import WAIT_S, wait_until
 from tests.test_serve import _serve
 
 
@@ -47,17 +46,18 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     http = health.removesuffix('/health')
     served = Served(process, http, f'https://127.0.0.1:{https_port}', root / 'data', log)
     try:
-        deadline = time.monotonic() + 3 * WAIT_S
-        while True:
+
+        def answers_over_https() -> bool:
             assert process.poll() is None, f'serve exited: {log.read_text()[-3000:]}'
+            if not (root / 'data' / 'tls' / tls.CERT_NAME).exists():
+                return False
             try:
-                if (root / 'data' / 'tls' / tls.CERT_NAME).exists():
-                    httpx.get(f'{served.https}/health', verify=served.trusting(), timeout=2)
-                    break
+                httpx.get(f'{served.https}/health', verify=served.trusting(), timeout=2)
             except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, f'no HTTPS answer: {log.read_text()[-3000:]}'
-            time.sleep(0.2)
+                return False
+            return True
+
+        wait_until(answers_over_https, 'an HTTPS answer', timeout=3 * WAIT_S)  # a whole server starting
         yield served
     finally:
         process.terminate()
@@ -132,16 +132,15 @@ def test_the_server_stops_cleanly_and_closes_both_ports(tmp_path: Path) -> None:
         PACS_DICOM_TLS_PORT=str(free_port()),
     )
     http = health.removesuffix('/health')
-    deadline = time.monotonic() + 3 * WAIT_S
-    while True:
+
+    def redirects() -> bool:
         assert process.poll() is None, f'serve exited: {log.read_text()[-3000:]}'
         try:
-            if httpx.get(f'{http}/health').status_code == 307:
-                break
+            return httpx.get(f'{http}/health').status_code == 307
         except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, f'no HTTP answer: {log.read_text()[-3000:]}'
-        time.sleep(0.2)
+            return False
+
+    wait_until(redirects, 'the plain-HTTP redirect', timeout=3 * WAIT_S)
     process.terminate()
     # uvicorn shuts down gracefully, then re-raises the SIGTERM it caught: -15 is its clean exit
     assert process.wait(timeout=20) in (0, -15), log.read_text()[-3000:]
