@@ -41,7 +41,7 @@ def check(session: Session, key: str, address: str) -> None:
             wait = min(0.25 * 2 ** (count - ADDRESS_FREE_FAILURES - 1), MAX_ADDRESS_WAIT_S)
             left = (last + timedelta(seconds=wait) - now).total_seconds()
             if left > 0:
-                raise Throttled('Too many failed attempts: try again in {seconds} s', seconds=math.ceil(left))
+                raise must_wait(math.ceil(left))
     failures, oldest = _account_failures(session, key, now)
     if failures >= LOCK_AFTER_FAILURES and oldest is not None:
         left = (oldest + timedelta(minutes=LOCK_MINUTES) - now).total_seconds()
@@ -49,6 +49,11 @@ def check(session: Session, key: str, address: str) -> None:
             'Too many failed attempts: this account is locked for {minutes} minutes',
             minutes=max(1, math.ceil(left / 60)),
         )
+
+
+def must_wait(seconds: int) -> Throttled:
+    """The refusal of an attempt from an address that must wait `seconds` more."""
+    return Throttled('Too many failed attempts: try again in {seconds} s', seconds=seconds)
 
 
 def record(session: Session, key: str, address: str, *, success: bool) -> None:

@@ -16,7 +16,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from domain import access, audit, auth, machine_auth
+from domain import access, audit, auth, machine_auth, throttle
 from domain.access import Actor
 from domain.errors import AccountLocked, LoginFailed, Throttled
 
@@ -37,9 +37,6 @@ async def http_actor(request: Request) -> Actor | None:
             return actor
     header = request.headers.get('authorization', '')
     if header.lower().startswith('basic '):
-        waiting = _waiting.get(address, 0.0) - time.monotonic()
-        if waiting > 0:  # this address was told to wait: answered here, without a thread or the database
-            raise _too_many('Too many failed attempts: try again in {seconds} s', math.ceil(waiting))
         try:
             username, _, password = base64.b64decode(header[6:]).decode('utf-8').partition(':')
         except (binascii.Error, UnicodeDecodeError):
@@ -57,7 +54,8 @@ async def http_actor(request: Request) -> Actor | None:
 
 
 # Addresses told to wait (Throttled), until when (monotonic): the database decided; this process only remembers it
-# so that a storm's further attempts cost nothing. Other processes ask the database once and learn it too.
+# so that a storm's further attempts are answered by ThrottledBasic at no cost. Other processes ask the database once
+# and learn it too.
 _waiting: dict[str, float] = {}
 MAX_WAITING = 10_000
 
@@ -79,9 +77,7 @@ class ThrottledBasic:
             if waiting > 0 and Headers(scope=scope).get('authorization', '').lower().startswith('basic '):
                 seconds = math.ceil(waiting)
                 await JSONResponse(
-                    {'detail': f'Too many failed attempts: try again in {seconds} s'},
-                    status_code=429,
-                    headers={'Retry-After': str(seconds)},
+                    {'detail': str(throttle.must_wait(seconds))}, status_code=429, headers={'Retry-After': str(seconds)}
                 )(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -98,9 +94,7 @@ def _remember_wait(address: str, seconds: int) -> None:
 
 
 def _too_many(message: str, seconds: int) -> HTTPException:
-    return HTTPException(
-        status_code=429, detail=message.format(seconds=seconds), headers={'Retry-After': str(max(1, seconds))}
-    )
+    return HTTPException(status_code=429, detail=message, headers={'Retry-After': str(max(1, seconds))})
 
 
 def route_guard(path: str) -> Callable[[Request], Awaitable[Actor]]:
