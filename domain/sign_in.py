@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import func, update
 from sqlmodel import col, select
 
-from . import audit, auth, clock, db, keys, throttle
+from . import audit, auth, clock, db, keys, mfa, throttle
 from .access import Actor
 from .errors import AccountLocked, LoginFailed, Throttled
 from .models import User
@@ -45,8 +45,6 @@ def check_password(username: str, password: str, *, address: str = '', kiosk: bo
     Never says whether the user exists. Refused at once, without checking the password, when this address or
     account must wait (Throttled / AccountLocked carry the seconds to wait).
     """
-    from . import mfa
-
     key = throttle.account_key(username)
     with db.reading() as session:
         try:
@@ -84,8 +82,6 @@ def second_step(step: SecondStep, code: str, *, browser: str) -> str:
 
     A wrong code counts as a failed attempt of the account and the address (it locks the account like a password).
     """
-    from . import mfa
-
     _check_step(step)
     if step.enrol:
         raise LoginFailed('Set up the authenticator first')
@@ -100,8 +96,6 @@ def second_step(step: SecondStep, code: str, *, browser: str) -> str:
 
 def after_enrolment(step: SecondStep, *, browser: str) -> str:
     """The ticket once the account has set up its authenticator during this sign-in (its code was checked then)."""
-    from . import mfa
-
     _check_step(step)
     if not mfa.is_enabled(step.user_id):
         raise LoginFailed('Set up the authenticator first')
