@@ -115,12 +115,7 @@ def resume(token: str | None, *, address: str = '', touch: bool = True) -> Actor
     if not token:
         return None
     token_hash = _hash_token(token)
-    with db.reading() as session:
-        row = session.exec(
-            select(UserSession, User)
-            .join(User, col(User.id) == UserSession.user_id)
-            .where(UserSession.token_hash == token_hash, col(UserSession.ticket_hash).is_(None))
-        ).first()
+    row = _session_of(token_hash)
     if row is None:
         return None
     actor = _actor(row[0], row[1], token_hash, address or row[0].address)
@@ -133,12 +128,7 @@ def resume(token: str | None, *, address: str = '', touch: bool = True) -> Actor
 
 def check_session(actor: Actor, *, touch: bool = True) -> None:
     """Raise SessionExpired unless the actor's session is still open, recent and for the same role."""
-    with db.reading() as session:
-        row = session.exec(
-            select(UserSession, User)
-            .join(User, col(User.id) == UserSession.user_id)
-            .where(UserSession.token_hash == actor.session)
-        ).first()
+    row = _session_of(actor.session or '')
     if row is None:
         raise SessionExpired('Your session has ended; please sign in again')
     _check(*row, actor, touch=touch)
@@ -212,6 +202,17 @@ def open_session(user: User, *, address: str, browser: str, kiosk: bool = False)
         audit.record(session, actor, 'login', object_type='user', object_id=user.id, detail={'kind': kind})
     log.info('user %s signed in (%s)', user.id, kind)
     return ticket
+
+
+def _session_of(token_hash: str) -> tuple[UserSession, User] | None:
+    """The session a (traded) token opens, with its user, whatever its state (_check judges that)."""
+    with db.reading() as session:
+        row = session.exec(
+            select(UserSession, User)
+            .join(User, col(User.id) == UserSession.user_id)
+            .where(UserSession.token_hash == token_hash, col(UserSession.ticket_hash).is_(None))
+        ).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def _actor(user_session: UserSession, user: User, token_hash: str, address: str) -> Actor:
