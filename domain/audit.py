@@ -264,7 +264,8 @@ def _settled(token: tuple[str, int], key: bytes) -> None:
 
 
 def checkpoint_pending() -> None:
-    """Checkpoint now what a timer would have later (a console command about to exit); never raises."""
+    """Checkpoint now what is not signed yet, if this process still has its database (the timer, or a console
+    command about to exit); never raises."""
     try:
         if db.configured():
             checkpoint(only_if_new=True)
@@ -287,9 +288,5 @@ def _checkpoint_soon() -> None:
 def _checkpoint_later(where: str) -> None:
     with _timers_lock:
         _timers.pop(where, None)
-    try:
-        # not when this process closed its database, or now serves another data directory (tests)
-        if db.configured() and str(keys.key_dir()) == where:
-            checkpoint(only_if_new=True)
-    except Exception:
-        log.warning('could not checkpoint the audit trail', exc_info=True)
+    if str(keys.key_dir()) == where:  # else this process now serves another data directory (tests)
+        checkpoint_pending()
