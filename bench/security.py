@@ -16,7 +16,6 @@ Run: .venv/bin/python bench/security.py [--rounds 3] [--calm 20] [--storm 30]
 import argparse
 import asyncio
 import multiprocessing
-import os
 import random
 import re
 import statistics
@@ -35,9 +34,8 @@ import socketio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.startup import free_port, wait_http  # noqa: E402
+from bench.startup import ADMIN_PASSWORD, free_port, serve_env, wait_http  # noqa: E402
 
-ADMIN_PASSWORD = 'bench admin password'
 SESSIONS = 10
 STORM_CONNECTIONS = 50
 SCREENS = ('/patients', '/board', '/appointments', '/reading')
@@ -47,14 +45,7 @@ CLIENT_ID = re.compile(r"'client_id': '([0-9a-f-]+)'")  # in NiceGUI's page, as 
 
 def start_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(('PACS_', 'PYTEST', 'NICEGUI'))}
-    env.update(
-        PACS_DATA_DIR=str(data_dir),
-        PACS_HTTP_HOST='127.0.0.1',
-        PACS_HTTP_PORT=str(port),
-        PACS_DICOM_PORT=str(free_port()),
-        PACS_ADMIN_PASSWORD=ADMIN_PASSWORD,
-    )
+    env = serve_env(data_dir, port)
     subprocess.run([sys.executable, 'main.py', 'demo'], cwd=ROOT, env=env, check=True, capture_output=True)
     log = (data_dir.parent / 'serve.log').open('w')
     process = subprocess.Popen([sys.executable, 'main.py', 'serve'], cwd=ROOT, env=env, stdout=log, stderr=log)

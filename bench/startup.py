@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+ADMIN_PASSWORD = 'bench admin password'
 sys.path.insert(0, str(ROOT))
 
 
@@ -47,16 +48,22 @@ def wait_http(url: str, process: subprocess.Popen, timeout: float = 60.0) -> flo
     raise TimeoutError(url)
 
 
-def clinicpacs_startup(data_dir: Path) -> float:
-    port = free_port()
+def serve_env(data_dir: Path, http_port: int) -> dict[str, str]:
+    """The environment of a `main.py serve` of its own: this data dir, free ports, a known admin password."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(('PACS_', 'PYTEST', 'NICEGUI'))}
     env.update(
         PACS_DATA_DIR=str(data_dir),
         PACS_HTTP_HOST='127.0.0.1',
-        PACS_HTTP_PORT=str(port),
+        PACS_HTTP_PORT=str(http_port),
         PACS_DICOM_PORT=str(free_port()),
-        PACS_ADMIN_PASSWORD='bench admin password',
+        PACS_ADMIN_PASSWORD=ADMIN_PASSWORD,
     )
+    return env
+
+
+def clinicpacs_startup(data_dir: Path) -> float:
+    port = free_port()
+    env = serve_env(data_dir, port)
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, 'main.py', 'serve'], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
