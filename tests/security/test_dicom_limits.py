@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 import pytest
 from nicegui.testing import User
-from pynetdicom import AE
 
 from dicom import scp, storage
 from dicom.ingest import Ingest
@@ -19,6 +18,7 @@ from dicom.listener import Listener
 from domain import modalities
 from domain.modalities import ModalityCreate
 from tests.conftest import Clinic, eventually
+from tests.security.dicom_peer import echo
 from ui import health
 
 ATTACKER = '127.0.0.2'
@@ -58,7 +58,7 @@ async def test_idle_sockets_from_one_address_do_not_lock_a_modality_out(
     clinic: Clinic, listener: Listener, idle_sockets: list[socket.socket]
 ) -> None:
     await eventually(lambda: _handled(listener, idle_sockets) >= IDLE_SOCKETS, 'the listener to take every connection')
-    assert _echo(clinic, listener)
+    assert echo(listener.port, clinic.settings.ae_title, MODALITY)
 
 
 async def test_a_connection_that_sends_no_association_request_is_dropped(
@@ -106,15 +106,3 @@ def _closed_by_listener(sock: socket.socket) -> bool:
     except OSError:
         return True
     return data == b''
-
-
-def _echo(clinic: Clinic, listener: Listener) -> bool:
-    ae = AE(ae_title=MODALITY)
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 10
-    ae.add_requested_context('1.2.840.10008.1.1')
-    assoc = ae.associate('127.0.0.1', listener.port, ae_title=clinic.settings.ae_title)
-    if not assoc.is_established:
-        return False
-    status = assoc.send_c_echo()
-    assoc.release()
-    return bool(status.Status == 0x0000)

@@ -12,7 +12,8 @@ from pathlib import Path
 import pydicom
 import pytest
 from pydicom.dataset import Dataset
-from pynetdicom import AE, build_role, evt
+from pynetdicom import build_role, evt
+from pynetdicom.association import Association
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     CTImageStorage,
     StudyRootQueryRetrieveInformationModelFind,
@@ -29,6 +30,7 @@ from domain.modalities import ModalityCreate
 from domain.models import AuditEvent, Instance
 from tests.conftest import Clinic
 from tests.dicom.conftest import sample
+from tests.security.dicom_peer import echo, scu
 
 SPOOFED = 'REMOTE_US'
 SENDER = 'CT_ROOM1'  # an honest modality on this host, which stores the images the spoofer is after
@@ -42,7 +44,7 @@ def listener(clinic: Clinic) -> Iterator[Listener]:
     modalities.add(ModalityCreate(ae_title=SENDER, host='127.0.0.1', port=104, modality='CT'), by=admin)
     running = scp.start(clinic.settings, Ingest(on_stored=lambda _instance_id: None))
     try:
-        ae = _scu(SENDER)
+        ae = scu(SENDER)
         ae.add_requested_context(CTImageStorage)
         assoc = ae.associate('127.0.0.1', running.port, ae_title=clinic.settings.ae_title)
         assert assoc.is_established
@@ -54,7 +56,7 @@ def listener(clinic: Clinic) -> Iterator[Listener]:
 
 
 def test_a_spoofed_ae_title_from_another_host_may_not_list_patients(clinic: Clinic, listener: Listener) -> None:
-    ae = _scu(SPOOFED)
+    ae = scu(SPOOFED)
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
     assoc = ae.associate('127.0.0.1', listener.port, ae_title=clinic.settings.ae_title)
     listed = _study_query(assoc) if assoc.is_established else []
@@ -78,16 +80,7 @@ def test_findscu_with_a_spoofed_ae_title_is_rejected(clinic: Clinic, listener: L
 
 def test_a_spoofed_ae_title_may_not_retrieve_images(clinic: Clinic, listener: Listener) -> None:
     received: list[Dataset] = []
-    ae = _scu(SPOOFED)
-    ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
-    ae.add_requested_context(CTImageStorage)
-    assoc = ae.associate(
-        '127.0.0.1',
-        listener.port,
-        ae_title=clinic.settings.ae_title,
-        ext_neg=[build_role(CTImageStorage, scp_role=True)],
-        evt_handlers=[(evt.EVT_C_STORE, _keeping(received))],
-    )
+    assoc = _get_association(clinic, listener, SPOOFED, received)
     if assoc.is_established:
         query = Dataset()
         query.QueryRetrieveLevel = 'STUDY'
@@ -100,7 +93,7 @@ def test_a_spoofed_ae_title_may_not_retrieve_images(clinic: Clinic, listener: Li
 
 def test_a_spoofed_ae_title_may_not_store_an_image(clinic: Clinic, listener: Listener) -> None:
     spoof = pydicom.dcmread(sample('MR_small.dcm'))
-    ae = _scu(SPOOFED)
+    ae = scu(SPOOFED)
     ae.add_requested_context(spoof.SOPClassUID, spoof.file_meta.TransferSyntaxUID)
     assoc = ae.associate('127.0.0.1', listener.port, ae_title=clinic.settings.ae_title)
     if assoc.is_established:
@@ -113,7 +106,7 @@ def test_a_spoofed_ae_title_may_not_store_an_image(clinic: Clinic, listener: Lis
 
 
 def test_the_refusal_is_audited_with_the_calling_address(clinic: Clinic, listener: Listener) -> None:
-    ae = _scu(SPOOFED)
+    ae = scu(SPOOFED)
     ae.add_requested_context('1.2.840.10008.1.1')
     assoc = ae.associate('127.0.0.1', listener.port, ae_title=clinic.settings.ae_title)
     if assoc.is_established:
@@ -126,14 +119,14 @@ def test_the_refusal_is_audited_with_the_calling_address(clinic: Clinic, listene
 
 
 def test_an_unknown_ae_title_is_refused_and_audited(clinic: Clinic, listener: Listener) -> None:
-    assert not _echo(clinic, listener, 'STRANGER')
+    assert not echo(listener.port, clinic.settings.ae_title, 'STRANGER')
     assert [row.detail['reason'] for row in _refusals()] == ['unknown AE title']
 
 
 def test_accepting_any_modality_still_holds_an_entered_title_to_its_host(clinic: Clinic, listener: Listener) -> None:
     options.put('accept_any_ae', True, by=clinic.admin.actor)
-    assert _echo(clinic, listener, 'STRANGER')
-    assert not _echo(clinic, listener, SPOOFED)
+    assert echo(listener.port, clinic.settings.ae_title, 'STRANGER')
+    assert not echo(listener.port, clinic.settings.ae_title, SPOOFED)
 
 
 def test_a_modality_ticked_any_host_is_accepted_from_elsewhere(clinic: Clinic, listener: Listener) -> None:
@@ -142,12 +135,12 @@ def test_a_modality_ticked_any_host_is_accepted_from_elsewhere(clinic: Clinic, l
     form = ModalityCreate.model_validate(entered, from_attributes=True)
     form.any_host = True
     modalities.update(entered.id, form, by=clinic.admin.actor)
-    assert _echo(clinic, listener, SPOOFED)
+    assert echo(listener.port, clinic.settings.ae_title, SPOOFED)
 
 
 def test_a_modality_entered_by_host_name_is_accepted_from_that_host(clinic: Clinic, listener: Listener) -> None:
     modalities.add(ModalityCreate(ae_title='NAMED_DX', host='localhost', port=104), by=clinic.admin.actor)
-    assert _echo(clinic, listener, 'NAMED_DX')
+    assert echo(listener.port, clinic.settings.ae_title, 'NAMED_DX')
 
 
 @pytest.fixture
@@ -160,7 +153,7 @@ def may_not_query(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_c_find_from_a_peer_that_may_not_query_is_refused_not_authorised(
     clinic: Clinic, listener: Listener, may_not_query: None
 ) -> None:
-    ae = _scu(SENDER)
+    ae = scu(SENDER)
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
     assoc = ae.associate('127.0.0.1', listener.port, ae_title=clinic.settings.ae_title)
     assert assoc.is_established
@@ -175,16 +168,7 @@ def test_c_get_from_a_peer_that_may_not_query_is_refused_not_authorised(
     clinic: Clinic, listener: Listener, may_not_query: None
 ) -> None:
     received: list[Dataset] = []
-    ae = _scu(SENDER)
-    ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
-    ae.add_requested_context(CTImageStorage)
-    assoc = ae.associate(
-        '127.0.0.1',
-        listener.port,
-        ae_title=clinic.settings.ae_title,
-        ext_neg=[build_role(CTImageStorage, scp_role=True)],
-        evt_handlers=[(evt.EVT_C_STORE, _keeping(received))],
-    )
+    assoc = _get_association(clinic, listener, SENDER, received)
     assert assoc.is_established
     query = Dataset()
     query.QueryRetrieveLevel = 'STUDY'
@@ -198,10 +182,18 @@ def test_c_get_from_a_peer_that_may_not_query_is_refused_not_authorised(
 # ---------------------------------------------------------------- helpers
 
 
-def _scu(ae_title: str) -> AE:
-    ae = AE(ae_title=ae_title)
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 10
-    return ae
+def _get_association(clinic: Clinic, listener: Listener, ae_title: str, received: list[Dataset]) -> Association:
+    """An association for C-GET of CT images as `ae_title`, keeping the images that arrive in `received`."""
+    ae = scu(ae_title)
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
+    ae.add_requested_context(CTImageStorage)
+    return ae.associate(
+        '127.0.0.1',
+        listener.port,
+        ae_title=clinic.settings.ae_title,
+        ext_neg=[build_role(CTImageStorage, scp_role=True)],
+        evt_handlers=[(evt.EVT_C_STORE, _keeping(received))],
+    )
 
 
 def _keeping(received: list[Dataset]) -> Callable[[evt.Event], int]:
@@ -212,17 +204,6 @@ def _keeping(received: list[Dataset]) -> Callable[[evt.Event], int]:
         return 0x0000
 
     return on_store
-
-
-def _echo(clinic: Clinic, listener: Listener, ae_title: str) -> bool:
-    ae = _scu(ae_title)
-    ae.add_requested_context('1.2.840.10008.1.1')
-    assoc = ae.associate('127.0.0.1', listener.port, ae_title=clinic.settings.ae_title)
-    if not assoc.is_established:
-        return False
-    status = assoc.send_c_echo()
-    assoc.release()
-    return bool(status.Status == 0x0000)
 
 
 def _study_query(assoc: object) -> list[Dataset]:

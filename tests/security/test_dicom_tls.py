@@ -12,7 +12,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from pynetdicom import AE
 from sqlmodel import select
 
 from dicom import scp, storage
@@ -22,6 +21,7 @@ from domain import db, modalities
 from domain.modalities import ModalityCreate
 from domain.models import AuditEvent
 from tests.conftest import Clinic
+from tests.security.dicom_peer import echo
 
 SECURE = 'MR_SECURE'  # a modality that must use TLS
 VERIFICATION = '1.2.840.10008.1.1'
@@ -77,11 +77,11 @@ def listener(clinic: Clinic, certificate: tuple[Path, Path]) -> Iterator[Listene
 def test_a_modality_that_requires_tls_is_accepted_on_the_tls_port(
     clinic: Clinic, listener: Listener, certificate: tuple[Path, Path]
 ) -> None:
-    assert _echo(clinic, _tls_port(listener), tls=_client_context(certificate[0]))
+    assert echo(_tls_port(listener), clinic.settings.ae_title, SECURE, tls=_client_context(certificate[0]))
 
 
 def test_a_modality_that_requires_tls_is_refused_on_the_plain_port(clinic: Clinic, listener: Listener) -> None:
-    assert not _echo(clinic, listener.port)
+    assert not echo(listener.port, clinic.settings.ae_title, SECURE)
     with db.reading() as session:
         refusals = session.exec(select(AuditEvent).where(AuditEvent.action == 'dicom.refused')).all()
     assert [(row.detail['ae_title'], row.detail['reason']) for row in refusals] == [(SECURE, 'TLS required')]
@@ -93,7 +93,7 @@ def test_a_silent_connection_to_the_tls_port_does_not_hold_up_the_others(
     """The TLS handshake happens on the connection's own thread, with the request timeout, not in the accept loop."""
     silent = [socket.create_connection(('127.0.0.1', _tls_port(listener))) for _ in range(2)]
     try:
-        assert _echo(clinic, _tls_port(listener), tls=_client_context(certificate[0]))
+        assert echo(_tls_port(listener), clinic.settings.ae_title, SECURE, tls=_client_context(certificate[0]))
     finally:
         for sock in silent:
             sock.close()
@@ -122,16 +122,3 @@ def _client_context(cert: Path) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(cert))
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
-
-
-def _echo(clinic: Clinic, port: int, *, tls: ssl.SSLContext | None = None) -> bool:
-    ae = AE(ae_title=SECURE)
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 10
-    ae.add_requested_context(VERIFICATION)
-    tls_args = (tls, 'localhost') if tls is not None else None
-    assoc = ae.associate('127.0.0.1', port, ae_title=clinic.settings.ae_title, tls_args=tls_args)
-    if not assoc.is_established:
-        return False
-    status = assoc.send_c_echo()
-    assoc.release()
-    return bool(status.Status == 0x0000)
