@@ -30,9 +30,8 @@ class Served:
         return ssl.create_default_context(cafile=self.data_dir / 'tls' / tls.CERT_NAME)
 
 
-@pytest.fixture(scope='module')
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    root = tmp_path_factory.mktemp('https')
+def _serve_tls(root: Path) -> Served:
+    """`main.py serve` with PACS_TLS=auto on free ports, its data and log under `root` (not waited for)."""
     https_port = free_port()
     log = root / 'serve.log'
     process, health = _serve(
@@ -43,8 +42,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         PACS_DICOM_PORT=str(free_port()),
         PACS_DICOM_TLS_PORT=str(free_port()),
     )
-    http = health.removesuffix('/health')
-    served = Served(process, http, f'https://127.0.0.1:{https_port}', root / 'data', log)
+    return Served(process, health.removesuffix('/health'), f'https://127.0.0.1:{https_port}', root / 'data', log)
+
+
+@pytest.fixture(scope='module')
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    root = tmp_path_factory.mktemp('https')
+    served = _serve_tls(root)
+    process, log = served.process, served.log
     try:
 
         def answers_over_https() -> bool:
@@ -121,17 +126,8 @@ def test_plain_http_with_any_host_name_redirects_to_that_name(served: Served) ->
 
 
 def test_the_server_stops_cleanly_and_closes_both_ports(tmp_path: Path) -> None:
-    https_port = free_port()
-    log = tmp_path / 'serve.log'
-    process, health = _serve(
-        tmp_path / 'data',
-        log=log,
-        PACS_TLS='auto',
-        PACS_HTTPS_PORT=str(https_port),
-        PACS_DICOM_PORT=str(free_port()),
-        PACS_DICOM_TLS_PORT=str(free_port()),
-    )
-    http = health.removesuffix('/health')
+    served = _serve_tls(tmp_path)
+    process, log, http = served.process, served.log, served.http
 
     def redirects() -> bool:
         assert process.poll() is None, f'serve exited: {log.read_text()[-3000:]}'
@@ -144,7 +140,7 @@ def test_the_server_stops_cleanly_and_closes_both_ports(tmp_path: Path) -> None:
     process.terminate()
     # uvicorn shuts down gracefully, then re-raises the SIGTERM it caught: -15 is its clean exit
     assert process.wait(timeout=20) in (0, -15), log.read_text()[-3000:]
-    for url in (http, f'https://127.0.0.1:{https_port}'):
+    for url in (http, served.https):
         with pytest.raises(httpx.ConnectError):
             httpx.get(url, verify=False)
     assert 'Traceback' not in log.read_text()
