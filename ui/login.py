@@ -13,10 +13,12 @@ from fastapi import Request
 from nicegui import app, ui
 
 from domain import access, sign_in
+from domain.access import Actor
 from domain.errors import LoginFailed
 
 from . import certificate, threads
 from .i18n import LANGUAGE_NAMES, current_language, error_text, t
+from .mfa_panel import EnrolPanel
 from .redirects import local_target
 from .session_cookie import browser_id, ticket_url
 from .shell import client_address
@@ -56,6 +58,7 @@ class LoginForm:
     def __init__(self, address: str, browser: str, target: str) -> None:
         self.address, self.browser, self.target = address, browser, target
         self.step: sign_in.SecondStep | None = None
+        self.button: ui.button | None = None  # the current step's own button (loading while it is checked)
         self.body = ui.column().classes('w-full items-stretch gap-3')
         self.password_step()
 
@@ -128,16 +131,14 @@ class LoginForm:
             self.go(ticket)
 
     def enrol_step(self) -> None:
-        from domain.access import Actor
-
-        from .mfa_panel import EnrolPanel
-
         assert self.step is not None
         step = self.step
         me = Actor(role=step.role, username=step.username, user_id=step.user_id, address=step.address)
         with self.body:
             ui.label(t('Your account must use two-step sign-in. Set it up now to continue.')).classes('text-body2')
             EnrolPanel(step.user_id, by=me, on_done=self.enrolled)
+            self.message = ui.label('').classes('text-negative').mark('login-message')
+            self.button = None  # the panel has its own
 
     async def enrolled(self) -> None:
         assert self.step is not None
@@ -147,14 +148,16 @@ class LoginForm:
 
     async def attempt(self, function: Callable[..., R], *args: Any, **kwargs: Any) -> R | None:
         """Call a sign-in step; None after showing why it was refused (wrong, throttled, locked)."""
-        self.button.props('loading')
+        if self.button is not None:
+            self.button.props('loading')
         try:
             return await threads.checking(function, *args, **kwargs)
         except LoginFailed as error:
             self.message.set_text(error_text(error))
             return None
         finally:
-            self.button.props(remove='loading')
+            if self.button is not None:
+                self.button.props(remove='loading')
 
     def restart(self) -> None:
         ui.navigate.reload()
