@@ -7,29 +7,17 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from domain import clock, db, mfa
-from domain.access import Actor
 from domain.errors import Conflict, InvalidInput, NotAllowed
 from domain.models import AuditEvent
 from domain.settings import Settings
 from tests.conftest import Clinic
+from tests.mfa_fixtures import code_now, enrol
 
 
 @pytest.fixture(autouse=True)
 def _nobody_required(settings: Settings) -> Iterator[None]:
     yield
     mfa.configure(settings.model_copy(update={'mfa_required': ''}))
-
-
-def code_now(secret: str) -> str:
-    """What the authenticator app shows at the clinic's (possibly moved) time."""
-    return pyotp.TOTP(secret).at(int(clock.now().timestamp()))
-
-
-def enrol(account_id: int, actor: Actor) -> tuple[str, list[str]]:
-    enrolment = mfa.start_enrolment(account_id)
-    codes = mfa.confirm_enrolment(account_id, enrolment.secret, code_now(enrolment.secret), by=actor)
-    clock.advance(timedelta(seconds=mfa.STEP_S))  # the enrolment used the current code up
-    return enrolment.secret, codes
 
 
 def actions(action: str) -> list[AuditEvent]:
@@ -48,7 +36,7 @@ def test_an_enrolment_offers_a_secret_an_otpauth_uri_and_a_local_qr_code(clinic:
 
 def test_confirming_with_the_apps_code_turns_it_on_with_ten_recovery_codes(clinic: Clinic) -> None:
     account = clinic.radiologist
-    _, codes = enrol(account.user_id, account.actor)
+    _, codes = enrol(account)
     assert mfa.is_enabled(account.user_id)
     assert len(set(codes)) == 10
     assert all(len(code) == 9 and code[4] == '-' for code in codes)
@@ -76,7 +64,7 @@ def test_an_administrator_cannot_enrol_someone_elses_phone(clinic: Clinic) -> No
 
 def test_a_second_enrolment_is_refused_while_one_is_on(clinic: Clinic) -> None:
     account = clinic.radiologist
-    enrol(account.user_id, account.actor)
+    enrol(account)
     again = mfa.start_enrolment(account.user_id)
     with pytest.raises(Conflict):
         mfa.confirm_enrolment(account.user_id, again.secret, code_now(again.secret), by=account.actor)
@@ -84,7 +72,7 @@ def test_a_second_enrolment_is_refused_while_one_is_on(clinic: Clinic) -> None:
 
 def test_the_current_code_is_accepted_once(clinic: Clinic) -> None:
     account = clinic.technician
-    secret, _ = enrol(account.user_id, account.actor)
+    secret, _ = enrol(account)
     code = code_now(secret)
     assert mfa.check(account.user_id, code)
     assert not mfa.check(account.user_id, code)  # replayed within the same 30 s
@@ -92,7 +80,7 @@ def test_the_current_code_is_accepted_once(clinic: Clinic) -> None:
 
 def test_an_older_code_is_refused_after_a_newer_one_was_used(clinic: Clinic) -> None:
     account = clinic.technician
-    secret, _ = enrol(account.user_id, account.actor)
+    secret, _ = enrol(account)
     older = code_now(secret)
     clock.advance(timedelta(seconds=mfa.STEP_S))
     assert mfa.check(account.user_id, code_now(secret))
@@ -101,7 +89,7 @@ def test_an_older_code_is_refused_after_a_newer_one_was_used(clinic: Clinic) -> 
 
 def test_a_code_from_long_ago_or_a_wrong_one_fails_and_changes_nothing(clinic: Clinic) -> None:
     account = clinic.technician
-    secret, _ = enrol(account.user_id, account.actor)
+    secret, _ = enrol(account)
     stale = code_now(secret)
     clock.advance(timedelta(minutes=5))
     with db.reading() as session:
@@ -123,7 +111,7 @@ def test_a_user_without_two_step_sign_in_never_passes_a_check(clinic: Clinic) ->
 
 def test_a_recovery_code_works_once_and_is_audited(clinic: Clinic) -> None:
     account = clinic.radiologist
-    _, codes = enrol(account.user_id, account.actor)
+    _, codes = enrol(account)
     assert mfa.check(account.user_id, codes[3].upper(), address='10.0.0.9')
     assert not mfa.check(account.user_id, codes[3])
     assert mfa.recovery_codes_left(account.user_id) == 9
@@ -133,7 +121,7 @@ def test_a_recovery_code_works_once_and_is_audited(clinic: Clinic) -> None:
 
 def test_the_user_turns_it_off_with_a_current_code(clinic: Clinic) -> None:
     account = clinic.radiologist
-    secret, _ = enrol(account.user_id, account.actor)
+    secret, _ = enrol(account)
     with pytest.raises(InvalidInput):
         mfa.disable(account.user_id, by=account.actor)
     mfa.disable(account.user_id, by=account.actor, code=code_now(secret))
@@ -144,7 +132,7 @@ def test_the_user_turns_it_off_with_a_current_code(clinic: Clinic) -> None:
 
 def test_the_user_cannot_turn_it_off_when_their_role_requires_it(clinic: Clinic, settings: Settings) -> None:
     account = clinic.admin
-    secret, _ = enrol(account.user_id, account.actor)
+    secret, _ = enrol(account)
     mfa.configure(settings.model_copy(update={'mfa_required': 'admin'}))
     with pytest.raises(NotAllowed):
         mfa.disable(account.user_id, by=account.actor, code=code_now(secret))
@@ -153,7 +141,7 @@ def test_the_user_cannot_turn_it_off_when_their_role_requires_it(clinic: Clinic,
 
 def test_an_administrator_resets_it_for_a_user_and_it_is_audited(clinic: Clinic) -> None:
     account = clinic.radiologist
-    enrol(account.user_id, account.actor)
+    enrol(account)
     with pytest.raises(NotAllowed):
         mfa.disable(account.user_id, by=clinic.technician.actor)
     assert mfa.is_enabled(account.user_id)
@@ -166,7 +154,7 @@ def test_an_administrator_resets_it_for_a_user_and_it_is_audited(clinic: Clinic)
 
 def test_new_recovery_codes_replace_the_old_ones_after_a_current_code(clinic: Clinic) -> None:
     account = clinic.radiologist
-    secret, old = enrol(account.user_id, account.actor)
+    secret, old = enrol(account)
     with pytest.raises(InvalidInput):
         mfa.regenerate_recovery_codes(account.user_id, '000000', by=account.actor)
     new = mfa.regenerate_recovery_codes(account.user_id, code_now(secret), by=account.actor)
@@ -177,7 +165,7 @@ def test_new_recovery_codes_replace_the_old_ones_after_a_current_code(clinic: Cl
 
 def test_the_secret_is_not_stored_in_the_clear(clinic: Clinic) -> None:
     account = clinic.radiologist
-    secret, codes = enrol(account.user_id, account.actor)
+    secret, codes = enrol(account)
     with db.reading() as session:
         stored = session.exec(
             text('SELECT mfa_secret FROM "user" WHERE id = :id'), params={'id': account.user_id}

@@ -1,34 +1,22 @@
 from collections.abc import Iterator
-from datetime import timedelta
 
-import pyotp
 import pytest
 from nicegui import ui
 from nicegui.element import Element
 from nicegui.testing import User
 from sqlmodel import select
 
-from domain import clock, db, mfa
+from domain import db, mfa
 from domain.models import AuditEvent
 from domain.settings import Settings
-from tests.conftest import Account, Clinic, eventually
+from tests.conftest import Clinic, eventually
+from tests.mfa_fixtures import code_now, enrol
 
 
 @pytest.fixture(autouse=True)
 def _nobody_required(settings: Settings) -> Iterator[None]:
     yield
     mfa.configure(settings.model_copy(update={'mfa_required': ''}))
-
-
-def code_now(secret: str) -> str:
-    return pyotp.TOTP(secret).at(int(clock.now().timestamp()))
-
-
-def enrol(account: Account) -> tuple[str, list[str]]:
-    enrolment = mfa.start_enrolment(account.user_id)
-    codes = mfa.confirm_enrolment(account.user_id, enrolment.secret, code_now(enrolment.secret), by=account.actor)
-    clock.advance(timedelta(seconds=mfa.STEP_S))  # the enrolment used the current code up
-    return enrolment.secret, codes
 
 
 async def test_a_radiologist_turns_on_two_step_sign_in_from_the_account_page(radiologist: User, clinic: Clinic) -> None:
