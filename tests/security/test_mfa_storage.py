@@ -8,24 +8,12 @@ does not let one's own phone stand in for theirs. Recovery codes are stored as k
 import base64
 import hashlib
 import shutil
-from datetime import timedelta
 
-import pyotp
 from sqlalchemy import text
 
-from domain import clock, db, keys, mfa
-from tests.conftest import Account, Clinic
-
-
-def code_now(secret: str) -> str:
-    return pyotp.TOTP(secret).at(int(clock.now().timestamp()))
-
-
-def enrol(account: Account) -> tuple[str, list[str]]:
-    enrolment = mfa.start_enrolment(account.user_id)
-    codes = mfa.confirm_enrolment(account.user_id, enrolment.secret, code_now(enrolment.secret), by=account.actor)
-    clock.advance(timedelta(seconds=mfa.STEP_S))
-    return enrolment.secret, codes
+from domain import db, keys, mfa
+from tests.conftest import Clinic
+from tests.mfa_fixtures import code_now, enrol
 
 
 def stored_secret(user_id: int) -> str:
