@@ -129,6 +129,22 @@ def start(settings: Settings, ingest: Ingest) -> Listener:
     # Identifiers hold patient names: pynetdicom must never log them (and formatting them costs time per answer).
     _config.LOG_REQUEST_IDENTIFIERS = False
     _config.LOG_RESPONSE_IDENTIFIERS = False
+    ae, bindings = application_entity(settings, ingest)
+    contexts: list[PresentationContext] = [_SharedContext.of(context) for context in ae.supported_contexts]
+    listener = open_ports(ae, settings, contexts, bindings, max_associations=MAX_ASSOCIATIONS)
+    log.info(
+        'DICOM listener %s on port %s%s (%d contexts)',
+        settings.ae_title,
+        listener.port,
+        f' and TLS port {listener.tls_port}' if listener.tls_port else '',
+        len(ae.supported_contexts),
+    )
+    return listener
+
+
+def application_entity(settings: Settings, ingest: Ingest) -> tuple[AE, list[Handler]]:
+    """The listener's AE (its supported contexts, roles, limits and timeouts) and its event bindings, not yet
+    serving; dicom/conformance.py states what it offers from the same object."""
     ae = AE(ae_title=settings.ae_title)
     ae.maximum_associations = MAX_ASSOCIATIONS
     ae.maximum_pdu_size = MAX_PDU_BYTES
@@ -142,16 +158,7 @@ def start(settings: Settings, ingest: Ingest) -> Listener:
             roles = {'scu_role': True, 'scp_role': True} if service.name == 'storage' else {}
             ae.add_supported_context(abstract, list(syntaxes), **roles)
         bindings.extend(service.handlers)
-    contexts: list[PresentationContext] = [_SharedContext.of(context) for context in ae.supported_contexts]
-    listener = open_ports(ae, settings, contexts, bindings, max_associations=MAX_ASSOCIATIONS)
-    log.info(
-        'DICOM listener %s on port %s%s (%d contexts)',
-        settings.ae_title,
-        listener.port,
-        f' and TLS port {listener.tls_port}' if listener.tls_port else '',
-        len(ae.supported_contexts),
-    )
-    return listener
+    return ae, bindings
 
 
 # ---------------------------------------------------------------- handlers (association threads: short)
