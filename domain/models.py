@@ -31,6 +31,11 @@ def display_person_name(value: str) -> str:
     return ' = '.join(shown)
 
 
+def _folded_index(table: str, column: str) -> Index:
+    """An index on a folded name column that also serves prefix patterns (`LIKE 'ab%'`) on PostgreSQL in any locale."""
+    return Index(f'ix_{table}_{column}', column, postgresql_ops={column: 'varchar_pattern_ops'})
+
+
 class Role(StrEnum):
     """What a member of staff does in the clinic; decides what they may see and change."""
 
@@ -142,6 +147,7 @@ class Setting(SQLModel, table=True):
 
 
 class Patient(SQLModel, table=True):
+    __table_args__ = (_folded_index('patient', 'dicom_name_folded'),)
     id: int | None = Field(default=None, primary_key=True)
     patient_id: str = Field(max_length=64, unique=True, index=True)  # the clinic's Patient ID
     family_name: str = Field(max_length=100)
@@ -155,6 +161,8 @@ class Patient(SQLModel, table=True):
     address: str = Field(default='', max_length=300)
     notes: str = Field(default='', sa_column=Column(Text, nullable=False, server_default=''))
     name_key: str = Field(default='', max_length=300, index=True)  # folded, transliterated, for search
+    # Family^Given as C-FIND and QIDO answer it, folded (domain.folding) for matching
+    dicom_name_folded: str = Field(default='', max_length=255)
     merged_into_id: int | None = Field(default=None, foreign_key='patient.id')
     created_at: datetime = Field(default_factory=clock.now)
     updated_at: datetime = Field(default_factory=clock.now)
@@ -239,7 +247,12 @@ class PerformedStep(SQLModel, table=True):
 
 
 class Study(SQLModel, table=True):
-    __table_args__ = (Index('ix_study_state', 'state'), Index('ix_study_accession', 'accession_number'))
+    __table_args__ = (
+        Index('ix_study_state', 'state'),
+        Index('ix_study_accession', 'accession_number'),
+        _folded_index('study', 'patient_name_folded'),
+        _folded_index('study', 'referring_physician_folded'),
+    )
     id: int | None = Field(default=None, primary_key=True)
     study_instance_uid: str = Field(max_length=64, unique=True)
     patient_ref_id: int | None = Field(default=None, foreign_key='patient.id', index=True)  # None: unmatched
@@ -255,6 +268,10 @@ class Study(SQLModel, table=True):
     description: str = Field(default='', max_length=200)
     modalities: str = Field(default='', max_length=64)  # backslash-joined, as ModalitiesInStudy
     referring_physician: str = Field(default='', max_length=200)
+    # patient name, referring physician and description folded (domain.folding) for matching (C-FIND, QIDO-RS)
+    patient_name_folded: str = Field(default='', max_length=255)
+    referring_physician_folded: str = Field(default='', max_length=255)
+    description_folded: str = Field(default='', max_length=255)
     state: str = Field(default='receiving', max_length=16)  # receiving, processing, ready
     urgent: bool = False
     num_series: int = 0
@@ -275,6 +292,7 @@ class Series(SQLModel, table=True):
     modality: str = Field(default='', max_length=16)
     series_number: int | None = None
     description: str = Field(default='', max_length=200)
+    description_folded: str = Field(default='', max_length=255)  # domain.folding, for matching
     body_part: str = Field(default='', max_length=64)
     num_instances: int = 0
     thumbnail_path: str | None = Field(default=None, max_length=255)

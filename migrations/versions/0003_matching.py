@@ -1,0 +1,81 @@
+"""matching: folded person names and descriptions (case- and accent-insensitive C-FIND, QIDO-RS)
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-01 20:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+from domain.folding import fold
+
+revision: str = '0003'
+down_revision: str | None = '0002'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+BATCH = 1000
+
+# table: (folded column, what it is folded from) …; indexed columns also serve prefix patterns on PostgreSQL
+COLUMNS = {
+    'study': (
+        ('patient_name_folded', 'patient_name'),
+        ('referring_physician_folded', 'referring_physician'),
+        ('description_folded', 'description'),
+    ),
+    'series': (('description_folded', 'description'),),
+    'patient': (('dicom_name_folded', "family_name || '^' || given_name"),),
+}
+INDEXED = (('study', 'patient_name_folded'), ('study', 'referring_physician_folded'), ('patient', 'dicom_name_folded'))
+
+
+def upgrade() -> None:
+    for table, columns in COLUMNS.items():
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            for column, _ in columns:
+                batch_op.add_column(
+                    sa.Column(column, sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False, server_default='')
+                )
+    for table, columns in COLUMNS.items():
+        _fill(table, columns)
+    for table, columns in COLUMNS.items():
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            for column, _ in columns:
+                batch_op.alter_column(column, server_default=None)
+    for table, column in INDEXED:
+        op.create_index(f'ix_{table}_{column}', table, [column], postgresql_ops={column: 'varchar_pattern_ops'})
+
+
+def downgrade() -> None:
+    for table, column in INDEXED:
+        op.drop_index(f'ix_{table}_{column}', table_name=table)
+    for table, columns in COLUMNS.items():
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            for column, _ in reversed(columns):
+                batch_op.drop_column(column)
+
+
+def _fill(table: str, columns: tuple[tuple[str, str], ...]) -> None:
+    """Fold what the rows already hold, a batch of rows at a time (the folding is Python's, as at write time)."""
+    connection = op.get_bind()
+    sources = ', '.join(f'{source} AS source_{n}' for n, (_, source) in enumerate(columns))
+    assignments = ', '.join(f'{column} = :value_{n}' for n, (column, _) in enumerate(columns))
+    read = sa.text(f'SELECT id, {sources} FROM {table} WHERE id > :after ORDER BY id LIMIT {BATCH}')
+    write = sa.text(f'UPDATE {table} SET {assignments} WHERE id = :row_id')
+    after = 0
+    while rows := connection.execute(read, {'after': after}).all():
+        updates = []
+        for row in rows:
+            values = {f'value_{n}': fold(_dicom_name(table, row[1 + n] or '')) for n in range(len(columns))}
+            updates.append({'row_id': row[0], **values})
+        connection.execute(write, updates)
+        after = rows[-1][0]
+
+
+def _dicom_name(table: str, text: str) -> str:
+    # NOTE: a patient's DICOM name is Family^Given without a trailing ^, as domain.patients writes it
+    return text.rstrip('^') if table == 'patient' else text
