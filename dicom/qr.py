@@ -13,15 +13,13 @@ from typing import Any
 
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
-from pynetdicom import build_context
+from pynetdicom import evt
 from pynetdicom.events import Event
-from pynetdicom.presentation import PresentationContext
 
 from domain import access, modalities, study_query
 from domain.errors import DomainError, NotAllowed
 
-from . import storage
+from . import delivery
 
 log = logging.getLogger(__name__)
 
@@ -61,18 +59,18 @@ def on_c_find(event: Event) -> Iterator[tuple[int, Dataset | None]]:
 
 
 def on_c_get(event: Event) -> Iterator[Any]:
-    """C-GET: send the matching images back on the same association (PS3.4 C.4.3)."""
+    """C-GET: send the matching images back on the same association (PS3.4 C.4.3), in a syntax it accepted."""
     files = _files(event)
     if isinstance(files, int):  # the failure status; pynetdicom answers "0 sub-operations" with Success, so one
         yield 1
         yield files, None
         return
     yield len(files)
-    yield from _datasets(event, files)
+    yield from delivery.datasets(event, files, lambda: delivery.storage_scu_contexts(event.assoc))
 
 
 def on_c_move(event: Event) -> Iterator[Any]:
-    """C-MOVE: send the matching images to an entered modality (PS3.4 C.4.2)."""
+    """C-MOVE: send the matching images to an entered modality (PS3.4 C.4.2), in a syntax it accepted."""
     target = modalities.destination(str(event.move_destination).strip())
     if target is None:
         log.warning(
@@ -83,7 +81,14 @@ def on_c_move(event: Event) -> Iterator[Any]:
         yield None, None
         return
     files = _files(event)
-    yield (*target, {'contexts': _contexts(files if isinstance(files, list) else [])})
+    destination: list[Any] = []  # the association pynetdicom opens to the destination, once it is accepted
+    yield (
+        *target,
+        {
+            'contexts': delivery.contexts(files if isinstance(files, list) else []),
+            'evt_handlers': [(evt.EVT_ACCEPTED, lambda accepted: destination.append(accepted.assoc))],
+        },
+    )
     if isinstance(files, int):
         # pynetdicom answers 0 sub-operations with Success, and with 1 it would first associate with the destination
         # only to send the refusal: a refused C-MOVE sends nothing (its refusal is audited by the domain).
@@ -91,7 +96,7 @@ def on_c_move(event: Event) -> Iterator[Any]:
         yield files, None
         return
     yield len(files)
-    yield from _datasets(event, files)
+    yield from delivery.datasets(event, files, lambda: delivery.storage_scu_contexts(destination[-1]))
 
 
 # ---------------------------------------------------------------- helpers
@@ -196,16 +201,6 @@ def _answer(identifier: Dataset, level: str, values: dict[str, Any]) -> Dataset:
     return answer
 
 
-def _contexts(files: list[tuple[str, str, str]]) -> list[PresentationContext]:
-    """One presentation context per SOP class, offering the stored syntaxes and the uncompressed ones."""
-    syntaxes: dict[str, list[str]] = {}
-    for _path, sop_class, transfer_syntax in files:
-        offered = syntaxes.setdefault(sop_class, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
-        if transfer_syntax and transfer_syntax not in offered:
-            offered.insert(0, transfer_syntax)
-    return [build_context(sop_class, offered) for sop_class, offered in list(syntaxes.items())[:128]]
-
-
 def _files(event: Event) -> list[tuple[str, str, str]] | int:
     """The stored files to send, or the failure status of a retrieve that sends nothing."""
     identifier = event.identifier
@@ -219,17 +214,3 @@ def _files(event: Event) -> list[tuple[str, str, str]] | int:
     except DomainError as error:
         log.warning('retrieve from %s refused: %s', event.assoc.requestor.ae_title, error)
         return IDENTIFIER_MISMATCH
-
-
-def _datasets(event: Event, files: list[tuple[str, str, str]]) -> Iterator[tuple[int, Dataset | None]]:
-    for relative, _sop_class, _syntax in files:
-        if event.is_cancelled:
-            yield CANCELLED, None
-            return
-        try:
-            dataset = pydicom.dcmread(storage.absolute(relative))
-        except (OSError, ValueError, pydicom.errors.InvalidDicomError):
-            log.warning('stored file %s cannot be read for a retrieve', relative)
-            yield UNABLE_TO_PROCESS, None
-            continue
-        yield PENDING, dataset
