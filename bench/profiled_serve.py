@@ -1,0 +1,65 @@
+"""`main.py serve` with cProfile in every thread, for finding where a benchmark's time goes.
+
+    python bench/profiled_serve.py OUT.pstats [main.py arguments…]
+
+Each thread (the event loop, request threads, DICOM association threads, job workers) gets a profiler of
+its own; at exit (SIGTERM stops `serve` cleanly) their statistics are merged into OUT.pstats, read with
+`python -m pstats OUT.pstats` or `pstats.Stats(OUT).sort_stats('tottime').print_stats(30)`. The
+profiler slows Python code down, so figures measured with it are not comparable to Orthanc's.
+"""
+
+import atexit
+import cProfile
+import pstats
+import runpy
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_profiles: list[cProfile.Profile] = []
+_lock = threading.Lock()
+_thread_run = threading.Thread.run
+
+
+def _profiled_run(self: threading.Thread) -> None:
+    profile = cProfile.Profile()
+    with _lock:
+        _profiles.append(profile)
+    profile.enable()
+    try:
+        _thread_run(self)
+    finally:
+        profile.disable()
+
+
+def _dump(target: str, main_profile: cProfile.Profile) -> None:
+    main_profile.disable()
+    with _lock:
+        profiles = [main_profile, *_profiles]
+    merged: pstats.Stats | None = None
+    for profile in profiles:
+        try:
+            profile.create_stats()
+            if not profile.stats:
+                continue
+            merged = pstats.Stats(profile) if merged is None else merged.add(profile)
+        except (TypeError, ValueError):  # a profile still running in a thread that never ended
+            continue
+    if merged is not None:
+        merged.dump_stats(target)
+
+
+def main() -> None:
+    target = sys.argv[1]
+    threading.Thread.run = _profiled_run  # type: ignore[method-assign]
+    main_profile = cProfile.Profile()
+    atexit.register(_dump, target, main_profile)
+    sys.argv = [str(ROOT / 'main.py'), *sys.argv[2:]]
+    sys.path.insert(0, str(ROOT))
+    main_profile.enable()
+    runpy.run_path(str(ROOT / 'main.py'), run_name='__main__')
+
+
+if __name__ == '__main__':
+    main()
