@@ -113,6 +113,7 @@ SCREENS: dict[str, frozenset[str]] = {
 # HTTP routes that are not screens, by path as FastAPI declares it.
 ROUTES: dict[str, frozenset[str]] = {
     '/health': PUBLIC,
+    '/dicomweb/conformance': ALL_STAFF,  # the DICOM conformance statement: no patient data, but ports and policy
     '/certificate.crt': PUBLIC,  # only with TLS on: the certificate itself
     '/auth/session': PUBLIC,  # trades a sign-in ticket for the session cookie (ui/session_cookie.py)
     '/auth/signed-out': PUBLIC,

@@ -53,9 +53,10 @@ def register_pages() -> None:
 def _register_dicomweb() -> None:
     from nicegui import app
 
-    from dicom import qido, stow
+    from dicom import conformance, qido, stow
 
     from .guard import route_guard
 
+    conformance.register(app, route_guard)
     qido.register(app, route_guard)
     stow.register(app, route_guard)
