@@ -7,10 +7,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
-from . import clock
+from . import clock, folding
 
 
 def display_name(family: str, given: str = '', middle: str = '') -> str:
@@ -172,6 +172,18 @@ class Patient(SQLModel, table=True):
         """Family name, given names, as staff read it."""
         return display_name(self.family_name, self.given_name, self.middle_name)
 
+    @property
+    def dicom_name(self) -> str:
+        """The name as C-FIND and QIDO-RS answer it (Family^Given, PS3.5 6.2.1)."""
+        return f'{self.family_name}^{self.given_name}'.rstrip('^')
+
+
+@event.listens_for(Patient, 'before_insert')
+@event.listens_for(Patient, 'before_update')
+def _fold_patient(_mapper: Any, _connection: Any, patient: Patient) -> None:
+    # NOTE: every write of a row folds again, so no service, import or fixture can leave the column stale
+    patient.dicom_name_folded = folding.fold_person_name(patient.dicom_name)
+
 
 class PatientToken(SQLModel, table=True):
     """One word of a patient's folded name (or '#' and a phone number's digits), so search finds names in any order
@@ -298,6 +310,20 @@ class Series(SQLModel, table=True):
     thumbnail_path: str | None = Field(default=None, max_length=255)
     thumbnail_sha256: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=clock.now)
+
+
+@event.listens_for(Study, 'before_insert')
+@event.listens_for(Study, 'before_update')
+def _fold_study(_mapper: Any, _connection: Any, study: Study) -> None:
+    study.patient_name_folded = folding.fold_person_name(study.patient_name)
+    study.referring_physician_folded = folding.fold_person_name(study.referring_physician)
+    study.description_folded = folding.fold(study.description)
+
+
+@event.listens_for(Series, 'before_insert')
+@event.listens_for(Series, 'before_update')
+def _fold_series(_mapper: Any, _connection: Any, series: Series) -> None:
+    series.description_folded = folding.fold(series.description)
 
 
 class Instance(SQLModel, table=True):

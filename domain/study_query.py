@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, exists, false, func, or_
+from sqlalchemy import Boolean, ColumnElement, and_, exists, false, or_
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
-from . import audit, db
+from . import audit, db, folding
 from .access import Actor, Permission, require
 from .models import Instance, Patient, Series, Study
 
@@ -108,8 +110,11 @@ def _study_conditions(match: dict[str, str]) -> list[Any]:
         if key == 'PatientName':
             conditions.append(
                 or_(
-                    _text(Study.patient_name, value, fold=True),
-                    _text(col(Patient.family_name) + '^' + col(Patient.given_name), value, fold=True),
+                    _person_name(Study.patient_name_folded, value),
+                    # through the patient table's own index, not the outer join, so both arms can use an index
+                    col(Study.patient_ref_id).in_(
+                        select(_patient.id).where(_person_name(_patient.dicom_name_folded, value))
+                    ),
                 )
             )
         elif key == 'PatientID':
@@ -121,9 +126,9 @@ def _study_conditions(match: dict[str, str]) -> list[Any]:
         elif key == 'StudyID':
             conditions.append(_text(Study.study_id, value))
         elif key == 'StudyDescription':
-            conditions.append(_text(Study.description, value, fold=True))
+            conditions.append(_folded(Study.description_folded, value))
         elif key == 'ReferringPhysicianName':
-            conditions.append(_text(Study.referring_physician, value, fold=True))
+            conditions.append(_person_name(Study.referring_physician_folded, value))
         elif key == 'PatientSex':
             conditions.append(_text(Study.patient_sex, value))
         elif key == 'PatientBirthDate':
@@ -148,7 +153,7 @@ def _series_conditions(match: dict[str, str]) -> list[Any]:
         elif key == 'SeriesNumber':
             conditions.append(Series.series_number == _number(value))
         elif key == 'SeriesDescription':
-            conditions.append(_text(Series.description, value, fold=True))
+            conditions.append(_folded(Series.description_folded, value))
         elif key == 'BodyPartExamined':
             conditions.append(_text(Series.body_part, value))
     return conditions
@@ -168,11 +173,71 @@ def _instance_conditions(match: dict[str, str]) -> list[Any]:
     return conditions
 
 
-def _text(column: Any, value: str, *, fold: bool = False) -> Any:
-    if '*' not in value and '?' not in value:
-        return func.lower(column) == value.lower() if fold else column == value
-    pattern = value.replace('\\', '\\\\').replace('%', '\\%').replace('_', '\\_').replace('*', '%').replace('?', '_')
-    return (func.lower(column) if fold else column).like(pattern.lower() if fold else pattern, escape='\\')
+def _text(column: Any, value: str) -> Any:
+    """Single value or wildcard matching, exact in case (IDs, codes, dates as text)."""
+    if not folding.has_wildcard(value):
+        return column == value
+    return _Matches(column, folding.pattern_pieces(value, folded=False))
+
+
+def _person_name(column: Any, value: str) -> Any:
+    """A folded person-name column (domain.folding) against a pattern, without regard to case or accents.
+
+    A pattern without `=` matches the whole name or its first (alphabetic) component group; one written in
+    ideographs, kana or Hangul also matches the second and third groups (PS3.5 6.2.1.2), so `山田*` finds
+    `Yamada^Tarou=山田^太郎=やまだ^たろう`.
+    """
+    pieces = folding.person_name_pieces(value)
+    rest, one_group = [_EQUALS, _ANY], [_ANY, _EQUALS]
+    arms = [_Matches(column, pieces), _Matches(column, [*pieces, *rest])]
+    if folding.ideographic_or_phonetic(pieces):
+        arms += [_Matches(column, [*one_group, *pieces]), _Matches(column, [*one_group, *pieces, *rest])]
+    return or_(*arms)
+
+
+def _folded(column: Any, value: str) -> Any:
+    """A folded text column (descriptions) against a pattern, without regard to case or accents."""
+    return _Matches(column, folding.pattern_pieces(value))
+
+
+_ANY, _EQUALS = folding.Piece('*', wildcard=True), folding.Piece('=')
+_patient = aliased(Patient)
+
+
+class _Matches(ColumnElement[bool]):
+    """`column` matching a DICOM pattern: equality for a single value; GLOB on SQLite (case-exact and served by the
+    column's index for a literal prefix, unlike SQLite's LIKE), LIKE elsewhere (PostgreSQL's varchar_pattern_ops
+    index serves its prefix)."""
+
+    inherit_cache = False
+    _is_implicitly_boolean = True  # a comparison: no '= 1' after it where booleans are integers (SQLite)
+    type = Boolean()
+
+    def __init__(self, column: Any, pieces: list[folding.Piece]) -> None:
+        self.column, self.pieces = column, pieces
+
+
+@compiles(_Matches)
+def _like_sql(element: _Matches, compiler: Any, **kw: Any) -> str:
+    pieces = element.pieces
+    if not any(piece.wildcard for piece in pieces):
+        return str(compiler.process(element.column == ''.join(piece.text for piece in pieces), **kw))
+    pattern = ''.join(_LIKE_WILDCARD[p.text] if p.wildcard else p.text.translate(_LIKE_ESCAPES) for p in pieces)
+    return str(compiler.process(element.column.like(pattern, escape='\\'), **kw))
+
+
+@compiles(_Matches, 'sqlite')
+def _glob_sql(element: _Matches, compiler: Any, **kw: Any) -> str:
+    pieces = element.pieces
+    if not any(piece.wildcard for piece in pieces):
+        return str(compiler.process(element.column == ''.join(piece.text for piece in pieces), **kw))
+    pattern = ''.join(p.text if p.wildcard else p.text.translate(_GLOB_ESCAPES) for p in pieces)
+    return str(compiler.process(element.column.op('GLOB', is_comparison=True)(pattern), **kw))
+
+
+_LIKE_WILDCARD = {'*': '%', '?': '_'}
+_LIKE_ESCAPES = str.maketrans({'\\': '\\\\', '%': '\\%', '_': '\\_'})
+_GLOB_ESCAPES = str.maketrans({'*': '[*]', '?': '[?]', '[': '[[]'})
 
 
 def _uids(value: str) -> Sequence[str]:

@@ -5,13 +5,13 @@ Revises: 0002
 Create Date: 2026-12-01 20:00:00
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from domain.folding import fold
+from domain.folding import fold, fold_person_name
 
 revision: str = '0003'
 down_revision: str | None = '0002'
@@ -20,15 +20,16 @@ depends_on: str | Sequence[str] | None = None
 
 BATCH = 1000
 
-# table: (folded column, what it is folded from) …; indexed columns also serve prefix patterns on PostgreSQL
+# NOTE: the same folding as domain/models.py's write-time listeners (_fold_patient, _fold_study, _fold_series)
+# table: (folded column, the SQL it is folded from, how)
 COLUMNS = {
     'study': (
-        ('patient_name_folded', 'patient_name'),
-        ('referring_physician_folded', 'referring_physician'),
-        ('description_folded', 'description'),
+        ('patient_name_folded', 'patient_name', fold_person_name),
+        ('referring_physician_folded', 'referring_physician', fold_person_name),
+        ('description_folded', 'description', fold),
     ),
-    'series': (('description_folded', 'description'),),
-    'patient': (('dicom_name_folded', "family_name || '^' || given_name"),),
+    'series': (('description_folded', 'description', fold),),
+    'patient': (('dicom_name_folded', "family_name || '^' || given_name", fold_person_name),),
 }
 INDEXED = (('study', 'patient_name_folded'), ('study', 'referring_physician_folded'), ('patient', 'dicom_name_folded'))
 
@@ -36,7 +37,7 @@ INDEXED = (('study', 'patient_name_folded'), ('study', 'referring_physician_fold
 def upgrade() -> None:
     for table, columns in COLUMNS.items():
         with op.batch_alter_table(table, schema=None) as batch_op:
-            for column, _ in columns:
+            for column, _, _ in columns:
                 batch_op.add_column(
                     sa.Column(column, sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False, server_default='')
                 )
@@ -44,7 +45,7 @@ def upgrade() -> None:
         _fill(table, columns)
     for table, columns in COLUMNS.items():
         with op.batch_alter_table(table, schema=None) as batch_op:
-            for column, _ in columns:
+            for column, _, _ in columns:
                 batch_op.alter_column(column, server_default=None)
     for table, column in INDEXED:
         op.create_index(f'ix_{table}_{column}', table, [column], postgresql_ops={column: 'varchar_pattern_ops'})
@@ -55,27 +56,27 @@ def downgrade() -> None:
         op.drop_index(f'ix_{table}_{column}', table_name=table)
     for table, columns in COLUMNS.items():
         with op.batch_alter_table(table, schema=None) as batch_op:
-            for column, _ in reversed(columns):
+            for column, _, _ in reversed(columns):
                 batch_op.drop_column(column)
 
 
-def _fill(table: str, columns: tuple[tuple[str, str], ...]) -> None:
+def _fill(table: str, columns: tuple[tuple[str, str, Callable[[str], str]], ...]) -> None:
     """Fold what the rows already hold, a batch of rows at a time (the folding is Python's, as at write time)."""
     connection = op.get_bind()
-    sources = ', '.join(f'{source} AS source_{n}' for n, (_, source) in enumerate(columns))
-    assignments = ', '.join(f'{column} = :value_{n}' for n, (column, _) in enumerate(columns))
+    sources = ', '.join(f'{source} AS source_{n}' for n, (_, source, _) in enumerate(columns))
+    assignments = ', '.join(f'{column} = :value_{n}' for n, (column, _, _) in enumerate(columns))
     read = sa.text(f'SELECT id, {sources} FROM {table} WHERE id > :after ORDER BY id LIMIT {BATCH}')
     write = sa.text(f'UPDATE {table} SET {assignments} WHERE id = :row_id')
     after = 0
     while rows := connection.execute(read, {'after': after}).all():
         updates = []
         for row in rows:
-            values = {f'value_{n}': fold(_dicom_name(table, row[1 + n] or '')) for n in range(len(columns))}
+            values = {f'value_{n}': how(_source(table, row[1 + n])) for n, (_, _, how) in enumerate(columns)}
             updates.append({'row_id': row[0], **values})
         connection.execute(write, updates)
         after = rows[-1][0]
 
 
-def _dicom_name(table: str, text: str) -> str:
-    # NOTE: a patient's DICOM name is Family^Given without a trailing ^, as domain.patients writes it
-    return text.rstrip('^') if table == 'patient' else text
+def _source(table: str, text: str | None) -> str:
+    # NOTE: a patient's DICOM name is Family^Given without a trailing ^ (models.Patient.dicom_name)
+    return (text or '').rstrip('^') if table == 'patient' else (text or '')
