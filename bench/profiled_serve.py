@@ -3,7 +3,7 @@
     python bench/profiled_serve.py OUT.pstats [main.py arguments…]
 
 Each thread (the event loop, request threads, DICOM association threads, job workers) gets a profiler of
-its own; at exit (SIGTERM stops `serve` cleanly) their statistics are merged into OUT.pstats, read with
+its own; at exit (SIGTERM: uvicorn shuts down, then SystemExit) their statistics are merged into OUT.pstats, read with
 `python -m pstats OUT.pstats` or `pstats.Stats(OUT).sort_stats('tottime').print_stats(30)`. The
 profiler slows Python code down, so figures measured with it are not comparable to Orthanc's.
 """
@@ -12,6 +12,7 @@ import atexit
 import cProfile
 import pstats
 import runpy
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -55,6 +56,9 @@ def main() -> None:
     threading.Thread.run = _profiled_run  # type: ignore[method-assign]
     main_profile = cProfile.Profile()
     atexit.register(_dump, target, main_profile)
+    # uvicorn restores the handler it found and raises the signal again once it has shut down: exit through
+    # SystemExit then, so the atexit hook runs (the default action would end the process without it).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     sys.argv = [str(ROOT / 'main.py'), *sys.argv[2:]]
     sys.path.insert(0, str(ROOT))
     main_profile.enable()
