@@ -262,17 +262,19 @@ def _open_database(settings: Settings, *, migrate: bool) -> None:
 def _start_jobs(settings: Settings, *, run_workers: bool) -> None:
     import jobs.actors  # noqa: F401 - declares every actor
     from dicom import storage
-    from jobs import broker, dispatch, media, relay
+    from jobs import broker, dispatch, forwarding, media, relay
 
     broker.setup(settings.redis_url)
     storage.configure(settings.data_dir, min_free_bytes=settings.min_free_disk_mb * 1024 * 1024)
     if settings.redis_url:
         relay.start(settings.redis_url)
     dispatch.start()
+    forwarding.start(settings)
     if run_workers:
         broker.start_workers(settings.worker_threads)
         dispatch.requeue_unfinished()
         media.requeue_receiving()
+        forwarding.route_recent()
 
 
 def _start_dicom(settings: Settings):

@@ -39,7 +39,7 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from domain import access, studies
 from domain.settings import Settings
 
-from . import mpps, peers, qr, transport, worklist
+from . import commitment, mpps, peers, qr, transport, worklist
 from .ingest import Ingest, IngestError
 from .listener import Listener, open_ports
 
@@ -108,6 +108,7 @@ def services(ingest: Ingest) -> list[Service]:
             [(evt.EVT_C_GET, qr.on_c_get)],
         ),
         Service('mpps', [(mpps.SOP_CLASS, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])], mpps.handlers()),
+        Service('commitment', [(commitment.SOP_CLASS, commitment.SYNTAXES)], commitment.handlers()),
         Service(
             'connection',
             [],

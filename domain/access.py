@@ -108,6 +108,7 @@ SCREENS: dict[str, frozenset[str]] = {
     '/unmatched': frozenset({T, A}),
     '/upload': frozenset({T, A}),
     '/admin/modalities': frozenset({A}),
+    '/admin/forwarding': frozenset({A}),
 }
 
 # HTTP routes that are not screens, by path as FastAPI declares it.

@@ -459,3 +459,52 @@ class AppointmentCreate(SQLModel):
     urgent: bool = False
     referring_physician: str = ''
     notes: str = ''
+
+
+# ---------------------------------------------------------------- interop: storage commitment, forwarding
+
+
+class CommitmentRequest(SQLModel, table=True):
+    """A modality's Storage Commitment request (PS3.4 J.3.2) and the answer owed to it (the N-EVENT-REPORT)."""
+
+    __tablename__ = 'commitment_request'
+    id: int | None = Field(default=None, primary_key=True)
+    transaction_uid: str = Field(max_length=64, index=True)
+    calling_ae: str = Field(max_length=16)  # the modality: the report goes to its entered address
+    called_ae: str = Field(default='', max_length=16)  # our AE title as the modality called it
+    address: str = Field(default='', max_length=64)
+    referenced: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # [[class, instance]]
+    failed: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # [[class, instance, reason]]
+    state: str = Field(default='pending', max_length=16)  # pending, reported
+    reported_how: str = Field(default='', max_length=16)  # 'same' or 'new' association
+    received_at: datetime = Field(default_factory=clock.now)
+    reported_at: datetime | None = None
+
+
+class ForwardingRule(SQLModel, table=True):
+    """Auto-routing: studies matching modality, calling AE title and description are sent on to a destination."""
+
+    __tablename__ = 'forwarding_rule'
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(default='', max_length=100)
+    modality: str = Field(default='', max_length=16)  # '': any; else one of the study's modalities
+    calling_ae: str = Field(default='', max_length=16)  # '': any; else the AE title that sent the study
+    description: str = Field(default='', max_length=200)  # '': any; else a pattern with * and ?
+    destination_id: int = Field(foreign_key='modality.id', index=True)
+    active: bool = True
+    created_at: datetime = Field(default_factory=clock.now)
+    updated_at: datetime = Field(default_factory=clock.now)
+
+
+class Forward(SQLModel, table=True):
+    """One study sent on by one rule; its job (kind 'forward_study') carries this row's id."""
+
+    __table_args__ = (UniqueConstraint('rule_id', 'study_id', name='uq_forward_rule_study'),)
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: int | None = Field(default=None, foreign_key='forwarding_rule.id', index=True)  # None: rule deleted
+    study_id: int = Field(foreign_key='study.id', index=True)
+    destination_id: int = Field(foreign_key='modality.id')
+    ready_at: datetime | None = None  # the study's readiness this forward answers (a study ready again goes again)
+    sent: int = 0
+    created_at: datetime = Field(default_factory=clock.now)
+    sent_at: datetime | None = None

@@ -1,6 +1,6 @@
 """The administrator's screens: users, audit, jobs and settings."""
 
-from . import audit_log, job_list, modalities, procedures, settings_page, templates, user_list
+from . import audit_log, forwarding, job_list, modalities, procedures, settings_page, templates, user_list
 
 
 def register() -> None:
@@ -11,3 +11,4 @@ def register() -> None:
     templates.register()
     procedures.register()
     modalities.register()
+    forwarding.register()

@@ -2,7 +2,7 @@
 
 from nicegui import ui
 
-from domain import events, reporting, studies, work
+from domain import commitment, events, forwarding, reporting, studies, work
 from domain.access import Actor
 from domain.models import Job
 
@@ -81,4 +81,8 @@ def _what(job: Job) -> str:
         return t('Image details of series {id}', id=job.object_id)
     if job.kind == reporting.PDF_JOB:
         return t('PDF of report {id}', id=job.object_id)
+    if job.kind == forwarding.FORWARD_JOB:
+        return t('Forwarding of a study ({id})', id=job.object_id)
+    if job.kind == commitment.REPORT_JOB:
+        return t('Storage commitment report {id}', id=job.object_id)
     return f'{job.kind} · {job.object_id}'
