@@ -58,6 +58,9 @@ FRAME = 'multipart/related; type="application/octet-stream"'
 STUDY = 'multipart/related; type="application/dicom"; transfer-syntax=*'
 
 
+SIZES: dict[tuple[str, str], int] = {}  # (what, peer) -> bytes of the last answer, to compare like with like
+
+
 class Unavailable(Exception):
     """A peer cannot serve this figure (e.g. the route answers 404)."""
 
@@ -88,6 +91,10 @@ def main() -> int:
         storescp, destination_port = start_storescp(work / 'received')
         started.append(start_ours(work / 'ours', destination_port, profile=args.profile))
         started.append(start_orthanc(work / 'orthanc', destination_port))
+        print(
+            f'{started[1].extra["version"]}, plugin options at their defaults: StudiesMetadata and SeriesMetadata '
+            '"Full" (every file of the series read per request)'
+        )
         for peer in started:
             begun = time.perf_counter()
             store(peer, [f for series in (study, *cold) for f in series.files])
@@ -178,6 +185,7 @@ def _metadata(clients: dict[str, httpx.Client], peer: Peer, *, series: Series) -
     _ok(response)
     if len(response.json()) != len(series.instances):
         raise Unavailable(f'{len(response.json())} datasets, not {len(series.instances)}')
+    SIZES['series metadata', peer.name] = len(response.content)
     return elapsed * 1000
 
 
@@ -190,6 +198,7 @@ def _frame(clients: dict[str, httpx.Client], peer: Peer, *, study: Series, insta
     _ok(response)
     if len(response.content) < 512 * 512 * 2:
         raise Unavailable(f'a frame of {len(response.content)} bytes')
+    SIZES['one frame', peer.name] = len(response.content)
     return elapsed * 1000
 
 
@@ -213,6 +222,7 @@ def _retrieve(clients: dict[str, httpx.Client], peer: Peer, *, study: Series) ->
     elapsed = time.perf_counter() - begun
     if parts < len(study.instances):  # the closing delimiter counts one more
         raise Unavailable(f'{parts} boundaries for {len(study.instances)} instances')
+    SIZES['whole study', peer.name] = received
     return received / 1e6 / elapsed
 
 
@@ -259,6 +269,12 @@ def _table(results: Figures, names: list[str]) -> None:
         b = statistics.median(other) if isinstance(other, list) and other else None
         ratio = '' if a is None or b is None else f'{(b / a if "MB/s" in figure else a / b):.2f}'
         print(f'{figure:<34} {_cell(a, mine):>12} {_cell(b, other):>12} {ratio:>7}   n={_count(mine)}/{_count(other)}')
+
+    sizes = [
+        f'{what} {SIZES.get((what, ours), 0) / 1e3:,.0f} / {SIZES.get((what, theirs), 0) / 1e3:,.0f} kB'
+        for what in ('series metadata', 'one frame', 'whole study')
+    ]
+    print(f'answer sizes, {ours} / {theirs}: ' + '; '.join(sizes))
 
 
 def _cell(median: float | None, values: list[float] | str) -> str:

@@ -189,7 +189,11 @@ def start_orthanc(folder: Path, destination_port: int) -> Peer:
     )
     url = f'http://127.0.0.1:{http}'
     _wait_http(f'{url}/system', process, auth=ORTHANC_USER)
-    return Peer('Orthanc', url, f'{url}/dicom-web', ORTHANC_USER, 'ORTHANC', dicom, process, folder)
+    peer = Peer('Orthanc', url, f'{url}/dicom-web', ORTHANC_USER, 'ORTHANC', dicom, process, folder)
+    core = httpx.get(f'{url}/system', auth=ORTHANC_USER).json().get('Version', '?')
+    plugin = httpx.get(f'{url}/plugins/dicom-web', auth=ORTHANC_USER).json().get('Version', '?')
+    peer.extra['version'] = f'Orthanc {core} + DICOMweb plugin {plugin}'
+    return peer
 
 
 def wait_indexed(peer: Peer, studies: list[Series], timeout: float = 300) -> None:
