@@ -6,7 +6,7 @@ from itertools import count
 import pytest
 from sqlalchemy import Engine, event
 
-from domain import access, db, patients, studies, study_lists, study_query
+from domain import access, db, patient_search, patients, studies, study_lists, study_query
 from domain.models import PatientCreate, Series, Study
 from domain.studies import InstanceHeader, StoredFile
 from tests.conftest import Clinic
@@ -188,3 +188,13 @@ def test_a_prefix_pattern_is_served_by_the_folded_names_index(clinic: Clinic, ba
             str(row[-1]) for row in connection.exec_driver_sql(f'EXPLAIN QUERY PLAN {statement}', parameters)
         )
     assert 'ix_study_patient_name_folded' in plan and 'ix_patient_dicom_name_folded' in plan, plan
+
+
+def test_the_web_search_finds_cyrillic_and_greek_names_in_any_case(clinic: Clinic) -> None:
+    desk = clinic.receptionist.actor
+    lyuk = patients.register(
+        PatientCreate(family_name='Люксембург', given_name='Роза', birth_date='1971-03-05'), by=desk
+    )
+    greek = patients.register(PatientCreate(family_name='Σίσυφος', given_name='Άννα', birth_date='1960-01-02'), by=desk)
+    for text_typed, patient in (('люк', lyuk), ('ЛЮКСЕМБУРГ роза', lyuk), ('σισυφ', greek), ('ΣΊΣΥΦΟΣ', greek)):
+        assert [row.id for row in patient_search.search(text_typed, by=desk).rows] == [patient.id], text_typed
