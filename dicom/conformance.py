@@ -12,7 +12,7 @@ file, the listener or the routes disagree with it.
 import re
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -25,7 +25,7 @@ from domain import access
 from domain.access import Actor
 from domain.settings import Settings
 
-from . import delivery, qido, render, scp, stow, transcode
+from . import commitment, delivery, qido, render, scp, sending, stow, transcode
 from .ingest import Ingest
 
 PATH = '/dicomweb/conformance'
@@ -97,7 +97,7 @@ class Statement:
     initiated: tuple[Initiated, ...]
     resources: tuple[Resource, ...]
     character_sets: tuple[str, ...]
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any]
 
     def accepted_pairs(self) -> set[tuple[str, str]]:
         """Every (SOP class, transfer syntax) the listener accepts."""
@@ -119,7 +119,8 @@ def defaults() -> Settings:
 def statement(routes: Iterable[BaseRoute], settings: Settings | None = None) -> Statement:
     """The statement for the listener dicom/scp.py builds and the /dicomweb routes among `routes`."""
     settings = settings or defaults()
-    ae, _bindings = scp.application_entity(settings, Ingest())
+    ingest = Ingest()  # never called: the statement only reads what the listener would offer
+    ae, _bindings = scp.application_entity(settings, ingest)
     return Statement(
         implementation_class_uid=str(ae.implementation_class_uid),
         implementation_version_name=str(ae.implementation_version_name or ''),
@@ -131,7 +132,7 @@ def statement(routes: Iterable[BaseRoute], settings: Settings | None = None) -> 
             'DIMSE (a message once a request has started)': float(ae.dimse_timeout or 0),
             'network (an idle association)': float(ae.network_timeout or 0),
         },
-        accepted=tuple(accepted(ae.supported_contexts, ingest=Ingest())),
+        accepted=tuple(accepted(ae.supported_contexts, ingest=ingest)),
         initiated=tuple(initiated()),
         resources=tuple(resources(routes)),
         character_sets=tuple(sorted(name for name in python_encoding if name)),
@@ -187,6 +188,22 @@ def initiated() -> list[Initiated]:
             f'those the requestor proposed and the listener accepted (section 3.2); uncompressed: {uncompressed}',
             "the C-GET requestor, on the requestor's association",
         ),
+        Initiated(
+            'forwarding rules (C-STORE, a retried job per study and rule)',
+            'the storage SOP class of each image of the study',
+            SCU,
+            'per SOP class one context offering the stored transfer syntaxes and one offering '
+            f'{uncompressed}; an image is sent as stored, or decompressed; several associations when a study needs '
+            f'more than {sending.MAX_CONTEXTS} contexts',
+            "the rule's destination: an entered modality's AE title, host and port",
+        ),
+        Initiated(
+            'Storage Commitment result (N-EVENT-REPORT)',
+            f'{_name(commitment.SOP_CLASS)} (`{commitment.SOP_CLASS}`)',
+            f'{SCP} (on a new association the PACS proposes the SCP role by SCP/SCU role selection)',
+            ', '.join(_syntax(uid) for uid in commitment.SYNTAXES),
+            "the requesting association while it is open, else a new one to the modality's entered host and port",
+        ),
     ]
 
 
@@ -200,17 +217,32 @@ def _offered(propose: Callable[[list[tuple[str, str, str]]], list[Any]]) -> str:
 # (method, path pattern, service, media types): the first rule whose method and pattern match describes a route.
 RESOURCE_RULES: list[tuple[str, str, str, Callable[[], tuple[str, ...]]]] = [
     ('GET', r'/conformance', 'this conformance statement', lambda: ('text/markdown',)),
-    ('POST', r'/studies(/\{study\})?', 'STOW-RS store (PS3.18 10.5)', lambda: (DICOM_MULTIPART, stow.MEDIA_TYPE)),
+    ('POST', r'/studies(/\{study\})?', 'STOW-RS store (PS3.18 10.5): multipart request, JSON answer',
+     lambda: (DICOM_MULTIPART, stow.MEDIA_TYPE)),
     ('OPTIONS', r'/.*', 'CORS preflight', lambda: ()),
-    ('GET', r'.*/rendered', 'WADO-RS rendered (PS3.18 9.5)', lambda: tuple(render.MEDIA_TYPES.values())),
-    ('GET', r'.*/thumbnail', 'WADO-RS thumbnail (PS3.18 9.6)', lambda: tuple(render.MEDIA_TYPES.values())),
+    ('GET', r'/studies/\{study\}(/series/\{series\})?/rendered',
+     'WADO-RS rendered (PS3.18 10.4): the first image, or every image as multipart', lambda: _rendered(multipart=True)),
+    ('GET', r'.*/rendered', 'WADO-RS rendered (PS3.18 10.4)', lambda: _rendered(multipart=False)),
+    ('GET', r'.*/thumbnail', 'WADO-RS thumbnail (PS3.18 10.4)', lambda: _rendered(multipart=False)),
     ('GET', r'.*/metadata', 'WADO-RS metadata (PS3.18 10.4)', lambda: (qido.MEDIA_TYPE,)),
-    ('GET', r'.*/frames/\{[^}]+\}', 'WADO-RS frames (PS3.18 10.4)', lambda: (OCTET_MULTIPART,)),
+    ('GET', r'.*/frames/\{[^}]+\}', 'WADO-RS frames (PS3.18 10.4): uncompressed, or as stored when asked',
+     lambda: (OCTET_MULTIPART,)),
     ('GET', r'.*/bulkdata/\{[^}]+\}', 'WADO-RS bulk data (PS3.18 10.4)', lambda: (OCTET_MULTIPART,)),
-    ('GET', r'(/[a-z]+/\{[a-z]+\})+', 'WADO-RS retrieve (PS3.18 10.4)', lambda: (DICOM_MULTIPART,)),
+    ('GET', r'(/[a-z]+/\{[a-z]+\})+',
+     'WADO-RS retrieve (PS3.18 10.4): explicit VR little endian, or `transfer-syntax=*` as stored',
+     lambda: (DICOM_MULTIPART,)),
     ('GET', r'(/studies/\{study\}(/series/\{series\})?)?/(studies|series|instances)', 'QIDO-RS search (PS3.18 10.6)',
      lambda: (qido.MEDIA_TYPE, 'application/json')),
 ]  # fmt: skip
+
+
+def _rendered(*, multipart: bool) -> tuple[str, ...]:
+    single = tuple(render.MEDIA_TYPES.values())
+    return (*single, *_multipart(single)) if multipart else single
+
+
+def _multipart(part_types: Iterable[str]) -> tuple[str, ...]:
+    return tuple(f'multipart/related; type="{part}"' for part in dict.fromkeys(part_types))
 
 
 def resources(routes: Iterable[BaseRoute]) -> list[Resource]:

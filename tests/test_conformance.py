@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from nicegui import app
 from nicegui.testing import User
 from pydicom.dataset import Dataset
@@ -150,3 +151,9 @@ def _probe(pacs: Pacs, pairs: list[tuple[str, str]]) -> tuple[set[tuple[str, str
         assoc.release()
     probed = set(pairs)
     return found & probed, reversed_roles & {c for c, _s in pairs}
+
+
+def test_a_dicomweb_route_no_rule_describes_stops_the_generator() -> None:
+    route = Route('/dicomweb/novel/{thing}', endpoint=lambda request: None, methods=['PUT'])
+    with pytest.raises(conformance.UnlistedResource, match='PUT /dicomweb/novel'):
+        conformance.resources([route])
