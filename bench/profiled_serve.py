@@ -20,18 +20,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 _profiles: list[cProfile.Profile] = []
 _lock = threading.Lock()
-_thread_run = threading.Thread.run
 
 
-def _profiled_run(self: threading.Thread) -> None:
+def _profile_this_thread(*_: object) -> None:
+    """threading.setprofile's hook: the new thread's first event swaps it for a profiler of its own."""
     profile = cProfile.Profile()
     with _lock:
         _profiles.append(profile)
     profile.enable()
-    try:
-        _thread_run(self)
-    finally:
-        profile.disable()
 
 
 def _dump(target: str, main_profile: cProfile.Profile) -> None:
@@ -53,7 +49,7 @@ def _dump(target: str, main_profile: cProfile.Profile) -> None:
 
 def main() -> None:
     target = sys.argv[1]
-    threading.Thread.run = _profiled_run  # type: ignore[method-assign]
+    threading.setprofile(_profile_this_thread)  # also threads whose class overrides run (anyio, pynetdicom)
     main_profile = cProfile.Profile()
     atexit.register(_dump, target, main_profile)
     # uvicorn restores the handler it found and raises the signal again once it has shut down: exit through
