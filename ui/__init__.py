@@ -53,10 +53,12 @@ def register_pages() -> None:
 def _register_dicomweb() -> None:
     from nicegui import app
 
-    from dicom import conformance, qido, stow
+    from dicom import conformance, qido, stow, wado_rs, wado_thumbnails
 
     from .guard import route_guard
 
     conformance.register(app, route_guard)
     qido.register(app, route_guard)
     stow.register(app, route_guard)
+    wado_rs.register(app, route_guard)
+    wado_thumbnails.register(app, route_guard)

@@ -1,0 +1,245 @@
+"""WADO-RS with a third-party client: dicomweb-client against `main.py serve`, every resource, real files.
+
+The images (a JPEG baseline colour image, an explicit VR big endian MR, a two-frame US loop, a ten-frame JPEG 2000
+MR and a three-image CT series) are C-STOREd into the served ClinicPACS with fresh UIDs; what comes back is
+compared with pydicom's own reading of the original files.
+"""
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pydicom
+import pytest
+import requests
+from dicomweb_client.api import DICOMwebClient
+from pydicom.data import get_testdata_file
+from pydicom.encaps import generate_frames
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pynetdicom import AE
+
+from tests.browser.conftest import ADMIN_PASSWORD, Served, served  # noqa: F401 - the served ClinicPACS
+from tests.conftest import wait_until
+
+FILES = {
+    'jpeg': 'SC_rgb_jpeg_dcmtk.dcm',
+    'big_endian': 'MR_small_bigendian.dcm',
+    'us_cine': 'OBXXXX1A_2frame.dcm',
+    'j2k_frames': 'emri_small_jpeg_2k_lossless.dcm',
+}
+OCTET = (('application/octet-stream', ExplicitVRLittleEndian),)
+
+
+@dataclass(frozen=True)
+class Stored:
+    study: str
+    series: str
+    instance: str
+    original: pydicom.Dataset
+
+    @property
+    def uids(self) -> tuple[str, str, str]:
+        return self.study, self.series, self.instance
+
+
+@pytest.fixture(scope='module')
+def stored(served: Served) -> dict[str, Stored]:  # noqa: F811
+    """Each file under its own study (fresh UIDs), and a CT series of three images, C-STOREd into the server."""
+    found: dict[str, Stored] = {}
+    datasets = []
+    for name, file in FILES.items():
+        dataset = _fresh(pydicom.dcmread(get_testdata_file(file)), generate_uid(), generate_uid())
+        datasets.append(dataset)
+        found[name] = Stored(dataset.StudyInstanceUID, dataset.SeriesInstanceUID, dataset.SOPInstanceUID, dataset)
+    study, series = generate_uid(), generate_uid()
+    for number in (1, 2, 3):
+        dataset = _fresh(pydicom.dcmread(get_testdata_file('CT_small.dcm')), study, series)
+        dataset.InstanceNumber = number
+        datasets.append(dataset)
+        found[f'ct{number}'] = Stored(study, series, dataset.SOPInstanceUID, dataset)
+    _store(served, datasets)
+    client = _client(served)
+    wait_until(lambda: len(client.search_for_instances()) >= len(datasets), 'every image indexed')
+    return found
+
+
+@pytest.fixture(scope='module')
+def client(served: Served) -> DICOMwebClient:  # noqa: F811
+    return _client(served)
+
+
+def test_series_metadata_has_every_instance_and_bulk_data_uris_that_answer(
+    client: DICOMwebClient,
+    stored: dict[str, Stored],
+    served: Served,  # noqa: F811
+) -> None:
+    ct = stored['ct1']
+    metadata = client.retrieve_series_metadata(ct.study, ct.series)
+    assert sorted(item['00080018']['Value'][0] for item in metadata) == sorted(
+        stored[f'ct{n}'].instance for n in (1, 2, 3)
+    )
+    first = next(item for item in metadata if item['00080018']['Value'][0] == ct.instance)
+    assert (
+        pydicom.Dataset.from_json(first, bulk_data_uri_handler=lambda _uri: b'').PatientName == ct.original.PatientName
+    )
+    assert first['00280010']['Value'] == [128]
+    uri = first['7FE00010']['BulkDataURI']
+    assert uri.startswith(f'{served.url}/dicomweb/studies/{ct.study}/series/{ct.series}/instances/{ct.instance}/')
+    assert client.retrieve_bulkdata(uri) == [ct.original.PixelData]
+
+
+def test_study_and_instance_metadata(client: DICOMwebClient, stored: dict[str, Stored]) -> None:
+    assert len(client.retrieve_study_metadata(stored['ct1'].study)) == 3
+    mr = stored['big_endian']
+    metadata = client.retrieve_instance_metadata(*mr.uids)
+    assert metadata['00280010']['Value'] == [64]
+    assert metadata['00083002']['Value'] == ['1.2.840.10008.1.2.2']
+    (pixels,) = client.retrieve_bulkdata(metadata['7FE00010']['BulkDataURI'])
+    assert pixels == _native(mr.original.pixel_array)
+
+
+def test_a_study_comes_as_explicit_little_endian_by_default(client: DICOMwebClient, stored: dict[str, Stored]) -> None:
+    for name in ('jpeg', 'big_endian'):
+        original = stored[name].original
+        (received,) = client.retrieve_study(stored[name].study)
+        assert received.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+        assert received.SOPInstanceUID == stored[name].instance
+        assert np.array_equal(received.pixel_array, original.pixel_array), name
+
+
+def test_a_series_with_transfer_syntax_star_comes_as_stored(client: DICOMwebClient, stored: dict[str, Stored]) -> None:
+    jpeg = stored['jpeg']
+    (received,) = client.retrieve_series(jpeg.study, jpeg.series, media_types=(('application/dicom', '*'),))
+    assert received.file_meta.TransferSyntaxUID == jpeg.original.file_meta.TransferSyntaxUID
+    assert received.PixelData == jpeg.original.PixelData
+    series = client.retrieve_series(
+        stored['ct1'].study, stored['ct1'].series, media_types=(('application/dicom', '*'),)
+    )
+    assert sorted(item.InstanceNumber for item in series) == [1, 2, 3]
+
+
+def test_an_instance_by_default_and_as_stored(client: DICOMwebClient, stored: dict[str, Stored]) -> None:
+    cine = stored['us_cine']
+    default = client.retrieve_instance(*cine.uids)
+    as_stored = client.retrieve_instance(*cine.uids, media_types=(('application/dicom', '*'),))
+    for received in (default, as_stored):
+        assert received.NumberOfFrames == 2
+        assert np.array_equal(received.pixel_array, cine.original.pixel_array)
+    j2k = stored['j2k_frames']
+    assert client.retrieve_instance(*j2k.uids, media_types=(('application/dicom', '*'),)).PixelData == (
+        j2k.original.PixelData
+    )
+
+
+def test_uncompressed_frames_match_pydicoms_decoding(client: DICOMwebClient, stored: dict[str, Stored]) -> None:
+    cine = stored['us_cine']
+    frames = client.retrieve_instance_frames(*cine.uids, frame_numbers=[1, 2], media_types=OCTET)
+    assert frames == [_native(cine.original.pixel_array[0]), _native(cine.original.pixel_array[1])]
+    for name in ('jpeg', 'big_endian'):
+        (frame,) = client.retrieve_instance_frames(*stored[name].uids, frame_numbers=[1], media_types=OCTET)
+        assert frame == _native(stored[name].original.pixel_array), name
+    j2k = stored['j2k_frames']
+    frames = client.retrieve_instance_frames(*j2k.uids, frame_numbers=[1, 3, 5], media_types=OCTET)
+    assert frames == [_native(j2k.original.pixel_array[n]) for n in (0, 2, 4)]
+
+
+def test_compressed_frames_are_the_stored_fragments(client: DICOMwebClient, stored: dict[str, Stored]) -> None:
+    j2k = stored['j2k_frames']
+    expected = list(generate_frames(j2k.original.PixelData, number_of_frames=10))
+    as_jp2 = client.retrieve_instance_frames(
+        *j2k.uids, frame_numbers=[1, 3, 10], media_types=(('image/jp2', '1.2.840.10008.1.2.4.90'),)
+    )
+    star = client.retrieve_instance_frames(
+        *j2k.uids, frame_numbers=[2], media_types=(('application/octet-stream', '*'),)
+    )
+    assert as_jp2 == [expected[0], expected[2], expected[9]]
+    assert star == [expected[1]]
+    jpeg = stored['jpeg']
+    (frame,) = client.retrieve_instance_frames(*jpeg.uids, frame_numbers=[1], media_types=('image/jpeg',))
+    assert frame.rstrip(b'\x00') == next(generate_frames(jpeg.original.PixelData, number_of_frames=1)).rstrip(b'\x00')
+
+
+def test_frames_in_a_form_the_server_cannot_give_are_406(
+    client: DICOMwebClient,
+    stored: dict[str, Stored],
+    served: Served,  # noqa: F811
+) -> None:
+    j2k, ct = stored['j2k_frames'], stored['ct1']
+    with pytest.raises(requests.HTTPError) as refused:
+        client.retrieve_instance_frames(*j2k.uids, frame_numbers=[1], media_types=('image/jpeg',))
+    assert refused.value.response.status_code == 406
+    with pytest.raises(requests.HTTPError) as refused:
+        client.retrieve_instance(*ct.uids, media_types=(('application/dicom', '1.2.840.10008.1.2.4.90'),))
+    assert refused.value.response.status_code == 406
+
+
+def test_thumbnails_and_renderings_at_every_level(
+    client: DICOMwebClient,
+    stored: dict[str, Stored],
+    served: Served,  # noqa: F811
+) -> None:
+    ct = stored['ct1']
+    assert _image(client.retrieve_series_rendered(ct.study, ct.series, media_types=('image/jpeg',))).shape == (
+        128,
+        128,
+    )
+    assert _image(client.retrieve_instance_rendered(*ct.uids, media_types=('image/png',))).shape == (128, 128)
+    session = _session()
+    base = f'{served.url}/dicomweb/studies/{ct.study}'
+    for url in (
+        f'{base}/thumbnail',
+        f'{base}/series/{ct.series}/thumbnail',
+        f'{base}/series/{ct.series}/instances/{ct.instance}/thumbnail',
+    ):
+        answer = session.get(url, headers={'Accept': 'image/jpeg'}, timeout=10)
+        assert answer.status_code == 200, url
+        assert answer.headers['content-type'] == 'image/jpeg'
+        assert max(_image(answer.content).shape[:2]) <= 256
+    rendered = session.get(f'{base}/rendered', headers={'Accept': 'multipart/related; type="image/png"'}, timeout=10)
+    assert rendered.headers['content-type'].startswith('multipart/related; type="image/png"')
+    parts = list(client._decode_multipart_message(rendered, stream=False))
+    assert len(parts) == 3 and all(_image(part).shape == (128, 128) for part in parts)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _client(served: Served) -> DICOMwebClient:  # noqa: F811
+    return DICOMwebClient(url=f'{served.url}/dicomweb', session=_session())
+
+
+def _session() -> requests.Session:
+    session = requests.Session()
+    session.auth = ('admin', ADMIN_PASSWORD)
+    return session
+
+
+def _fresh(dataset: pydicom.Dataset, study: str, series: str) -> pydicom.Dataset:
+    dataset.StudyInstanceUID, dataset.SeriesInstanceUID = study, series
+    dataset.SOPInstanceUID = dataset.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    dataset.PatientID = 'WADO1'
+    return dataset
+
+
+def _store(served: Served, datasets: list[pydicom.Dataset]) -> None:  # noqa: F811
+    ae = AE(ae_title='WADOTEST')
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
+    for dataset in datasets:
+        ae.add_requested_context(dataset.SOPClassUID, dataset.file_meta.TransferSyntaxUID)
+    assoc = ae.associate('127.0.0.1', served.dicom_port, ae_title='CLINICPACS')
+    assert assoc.is_established
+    try:
+        statuses = [int(assoc.send_c_store(dataset).Status) for dataset in datasets]
+    finally:
+        assoc.release()
+    assert statuses == [0] * len(datasets)
+
+
+def _native(array: np.ndarray) -> bytes:
+    return np.ascontiguousarray(array.astype(array.dtype.newbyteorder('<'))).tobytes()
+
+
+def _image(data: bytes) -> np.ndarray:
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert image is not None
+    return image
