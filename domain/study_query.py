@@ -1,7 +1,9 @@
 """Searching the image index the DICOM way (QIDO-RS, C-FIND): keyword = value with the standard matching.
 
-Matching follows PS3.4 C.2.2.2: single value, wildcard (* and ?; case-insensitive for person names),
-list of UIDs (comma or backslash separated), and date ranges (YYYYMMDD-YYYYMMDD, open at either end).
+Matching follows PS3.4 C.2.2.2: single value, wildcard (* and ?), list of UIDs (comma or backslash
+separated), and date ranges (YYYYMMDD-YYYYMMDD, open at either end). Person names and descriptions match
+without regard to case or accents in any script: the pattern is folded like the `*_folded` columns
+(domain.folding) and compared with them; other values match in their exact case.
 A matched study answers with the clinic's patient (name and ID); it can also be found by what the
 modality sent. Attributes the index does not hold are ignored (PS3.18 8.3.4.1).
 """
@@ -11,8 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, and_, exists, false, or_
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import and_, exists, false, or_, union
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
@@ -23,6 +24,12 @@ from .models import Instance, Patient, Series, Study
 log = logging.getLogger(__name__)
 
 MAX_RESULTS = 1000
+
+_ANY, _EQUALS = folding.Piece('*', wildcard=True), folding.Piece('=')
+_LIKE_WILDCARD = {'*': '%', '?': '_'}
+_LIKE_ESCAPES = str.maketrans({'\\': '\\\\', '%': '\\%', '_': '\\_'})
+_GLOB_ESCAPES = str.maketrans({'*': '[*]', '?': '[?]', '[': '[[]'})
+_patient, _study = aliased(Patient), aliased(Study)  # in subqueries, apart from the rows answered
 
 
 def search_studies(match: dict[str, str], *, by: Actor, limit: int = 100, offset: int = 0) -> list[tuple[Any, ...]]:
@@ -108,15 +115,7 @@ def _study_conditions(match: dict[str, str]) -> list[Any]:
         if value in {'', '*'}:
             continue
         if key == 'PatientName':
-            conditions.append(
-                or_(
-                    _person_name(Study.patient_name_folded, value),
-                    # through the patient table's own index, not the outer join, so both arms can use an index
-                    col(Study.patient_ref_id).in_(
-                        select(_patient.id).where(_person_name(_patient.dicom_name_folded, value))
-                    ),
-                )
-            )
+            conditions.append(col(Study.id).in_(_named(value)))
         elif key == 'PatientID':
             conditions.append(or_(_text(Study.dicom_patient_id, value), _text(Patient.patient_id, value)))
         elif key == 'StudyInstanceUID':
@@ -177,7 +176,17 @@ def _text(column: Any, value: str) -> Any:
     """Single value or wildcard matching, exact in case (IDs, codes, dates as text)."""
     if not folding.has_wildcard(value):
         return column == value
-    return _Matches(column, folding.pattern_pieces(value, folded=False))
+    return _matches(column, folding.pattern_pieces(value, folded=False))
+
+
+def _named(value: str) -> Any:
+    """The ids of studies whose sent name or whose clinic patient's name matches: a union of two index lookups
+    (an OR across the outer join would make both databases read every study)."""
+    by_patient = select(_patient.id).where(_person_name(_patient.dicom_name_folded, value))
+    return union(
+        select(_study.id).where(_person_name(_study.patient_name_folded, value)),
+        select(_study.id).where(col(_study.patient_ref_id).in_(by_patient)),
+    )
 
 
 def _person_name(column: Any, value: str) -> Any:
@@ -189,55 +198,28 @@ def _person_name(column: Any, value: str) -> Any:
     """
     pieces = folding.person_name_pieces(value)
     rest, one_group = [_EQUALS, _ANY], [_ANY, _EQUALS]
-    arms = [_Matches(column, pieces), _Matches(column, [*pieces, *rest])]
+    arms = [_matches(column, pieces), _matches(column, [*pieces, *rest])]
     if folding.ideographic_or_phonetic(pieces):
-        arms += [_Matches(column, [*one_group, *pieces]), _Matches(column, [*one_group, *pieces, *rest])]
+        arms += [_matches(column, [*one_group, *pieces]), _matches(column, [*one_group, *pieces, *rest])]
     return or_(*arms)
 
 
 def _folded(column: Any, value: str) -> Any:
     """A folded text column (descriptions) against a pattern, without regard to case or accents."""
-    return _Matches(column, folding.pattern_pieces(value))
+    return _matches(column, folding.pattern_pieces(value))
 
 
-_ANY, _EQUALS = folding.Piece('*', wildcard=True), folding.Piece('=')
-_patient = aliased(Patient)
-
-
-class _Matches(ColumnElement[bool]):
-    """`column` matching a DICOM pattern: equality for a single value; GLOB on SQLite (case-exact and served by the
-    column's index for a literal prefix, unlike SQLite's LIKE), LIKE elsewhere (PostgreSQL's varchar_pattern_ops
-    index serves its prefix)."""
-
-    inherit_cache = False
-    _is_implicitly_boolean = True  # a comparison: no '= 1' after it where booleans are integers (SQLite)
-    type = Boolean()
-
-    def __init__(self, column: Any, pieces: list[folding.Piece]) -> None:
-        self.column, self.pieces = column, pieces
-
-
-@compiles(_Matches)
-def _like_sql(element: _Matches, compiler: Any, **kw: Any) -> str:
-    pieces = element.pieces
+def _matches(column: Any, pieces: list[folding.Piece]) -> Any:
+    """`column` matching a DICOM pattern: equality for a single value; else GLOB on SQLite (case-exact, and served by
+    the column's index for a literal prefix, unlike SQLite's case-insensitive LIKE), LIKE elsewhere (PostgreSQL's
+    varchar_pattern_ops index serves its prefix in any locale)."""
     if not any(piece.wildcard for piece in pieces):
-        return str(compiler.process(element.column == ''.join(piece.text for piece in pieces), **kw))
-    pattern = ''.join(_LIKE_WILDCARD[p.text] if p.wildcard else p.text.translate(_LIKE_ESCAPES) for p in pieces)
-    return str(compiler.process(element.column.like(pattern, escape='\\'), **kw))
-
-
-@compiles(_Matches, 'sqlite')
-def _glob_sql(element: _Matches, compiler: Any, **kw: Any) -> str:
-    pieces = element.pieces
-    if not any(piece.wildcard for piece in pieces):
-        return str(compiler.process(element.column == ''.join(piece.text for piece in pieces), **kw))
-    pattern = ''.join(p.text if p.wildcard else p.text.translate(_GLOB_ESCAPES) for p in pieces)
-    return str(compiler.process(element.column.op('GLOB', is_comparison=True)(pattern), **kw))
-
-
-_LIKE_WILDCARD = {'*': '%', '?': '_'}
-_LIKE_ESCAPES = str.maketrans({'\\': '\\\\', '%': '\\%', '_': '\\_'})
-_GLOB_ESCAPES = str.maketrans({'*': '[*]', '?': '[?]', '[': '[[]'})
+        return column == ''.join(piece.text for piece in pieces)
+    if db.engine().dialect.name == 'sqlite':
+        glob = ''.join(p.text if p.wildcard else p.text.translate(_GLOB_ESCAPES) for p in pieces)
+        return column.op('GLOB', is_comparison=True)(glob)
+    like = ''.join(_LIKE_WILDCARD[p.text] if p.wildcard else p.text.translate(_LIKE_ESCAPES) for p in pieces)
+    return column.like(like, escape='\\')
 
 
 def _uids(value: str) -> Sequence[str]:
