@@ -21,6 +21,7 @@ import jobs  # noqa: F401 - the broker first
 from dicom import sending, storage, transcode
 from dicom.ingest import Ingest
 from domain import db, forwarding, modalities, work
+from domain.errors import NotAllowed
 from domain.forwarding import ForwardingRuleCreate
 from domain.modalities import ModalityCreate
 from domain.models import AuditEvent, ForwardingRule, Job, Study
@@ -232,3 +233,17 @@ def _job(*, state: str) -> Job | None:
 def _actions() -> set[str]:
     with db.reading() as session:
         return set(session.exec(select(AuditEvent.action)).all())
+
+
+def test_only_an_administrator_may_change_forwarding_rules(clinic: Clinic) -> None:
+    rule = _rule_to(clinic, 'ARCHIVE', _closed_port())
+    data = ForwardingRuleCreate(name='Mine now', destination_id=rule.destination_id)
+    for attempt in (
+        lambda: forwarding.add(data, by=clinic.technician.actor),
+        lambda: forwarding.update(rule.id or 0, data, by=clinic.radiologist.actor),
+        lambda: forwarding.delete(rule.id or 0, by=clinic.technician.actor),
+        lambda: forwarding.list_rules(by=clinic.receptionist.actor),
+    ):
+        with pytest.raises(NotAllowed):
+            attempt()
+    assert [r.name for r in forwarding.list_rules(by=clinic.admin.actor)] == ['To the archive']
