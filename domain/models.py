@@ -162,7 +162,7 @@ class Patient(SQLModel, table=True):
     notes: str = Field(default='', sa_column=Column(Text, nullable=False, server_default=''))
     name_key: str = Field(default='', max_length=300, index=True)  # folded, transliterated, for search
     # Family^Given as C-FIND and QIDO answer it, folded (domain.folding) for matching
-    dicom_name_folded: str = Field(default='', max_length=255)
+    dicom_name_folded: str = Field(default='', max_length=255, sa_column_kwargs={'server_default': ''})
     merged_into_id: int | None = Field(default=None, foreign_key='patient.id')
     created_at: datetime = Field(default_factory=clock.now)
     updated_at: datetime = Field(default_factory=clock.now)
@@ -281,9 +281,9 @@ class Study(SQLModel, table=True):
     modalities: str = Field(default='', max_length=64)  # backslash-joined, as ModalitiesInStudy
     referring_physician: str = Field(default='', max_length=200)
     # patient name, referring physician and description folded (domain.folding) for matching (C-FIND, QIDO-RS)
-    patient_name_folded: str = Field(default='', max_length=255)
-    referring_physician_folded: str = Field(default='', max_length=255)
-    description_folded: str = Field(default='', max_length=255)
+    patient_name_folded: str = Field(default='', max_length=255, sa_column_kwargs={'server_default': ''})
+    referring_physician_folded: str = Field(default='', max_length=255, sa_column_kwargs={'server_default': ''})
+    description_folded: str = Field(default='', max_length=255, sa_column_kwargs={'server_default': ''})
     state: str = Field(default='receiving', max_length=16)  # receiving, processing, ready
     urgent: bool = False
     num_series: int = 0
@@ -304,7 +304,8 @@ class Series(SQLModel, table=True):
     modality: str = Field(default='', max_length=16)
     series_number: int | None = None
     description: str = Field(default='', max_length=200)
-    description_folded: str = Field(default='', max_length=255)  # domain.folding, for matching
+    # folded (domain.folding) for matching
+    description_folded: str = Field(default='', max_length=255, sa_column_kwargs={'server_default': ''})
     body_part: str = Field(default='', max_length=64)
     num_instances: int = 0
     thumbnail_path: str | None = Field(default=None, max_length=255)

@@ -35,18 +35,16 @@ INDEXED = (('study', 'patient_name_folded'), ('study', 'referring_physician_fold
 
 
 def upgrade() -> None:
+    # Plain ALTER TABLE, never a batch copy: SQLite cannot drop and rebuild `study` while series and reports point
+    # at it (foreign keys are on). The columns keep their server default '' for the same reason.
     for table, columns in COLUMNS.items():
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            for column, _, _ in columns:
-                batch_op.add_column(
-                    sa.Column(column, sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False, server_default='')
-                )
+        for column, _, _ in columns:
+            op.add_column(
+                table,
+                sa.Column(column, sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False, server_default=''),
+            )
     for table, columns in COLUMNS.items():
         _fill(table, columns)
-    for table, columns in COLUMNS.items():
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            for column, _, _ in columns:
-                batch_op.alter_column(column, server_default=None)
     for table, column in INDEXED:
         op.create_index(f'ix_{table}_{column}', table, [column], postgresql_ops={column: 'varchar_pattern_ops'})
 
@@ -55,9 +53,8 @@ def downgrade() -> None:
     for table, column in INDEXED:
         op.drop_index(f'ix_{table}_{column}', table_name=table)
     for table, columns in COLUMNS.items():
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            for column, _, _ in reversed(columns):
-                batch_op.drop_column(column)
+        for column, _, _ in reversed(columns):
+            op.drop_column(table, column)  # SQLite 3.35 or later drops a column in place
 
 
 def _fill(table: str, columns: tuple[tuple[str, str, Callable[[str], str]], ...]) -> None:
