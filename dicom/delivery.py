@@ -3,7 +3,8 @@
 C-MOVE proposes, per SOP class, explicit and implicit VR little endian in one presentation context and each other
 stored syntax in a context of its own (PS3.8 9.3.2.2: the acceptor picks one syntax per context, so one shared
 context lets a peer take "uncompressed" and leave nothing for the compressed files). C-GET's storage contexts are
-the ones its requestor proposed with the SCP role (PS3.7 D.3.3.4); the same choice is made among those.
+the ones its requestor proposed with the SCP role (PS3.7 D.3.3.4), each accepted with the syntax the requestor put
+first among those the listener takes; the same choice is then made among them.
 For each file: an accepted context with its stored syntax sends it as stored; else an accepted uncompressed one
 sends it decoded on the fly (dicom/transcode.py); else the sub-operation fails, logged with the UID only.
 """
@@ -71,6 +72,23 @@ def syntax_for(accepted: Sequence[PresentationContext], sop_class: str, stored: 
     if transcode.can_decode(stored):
         return next((syntax for syntax in transcode.UNCOMPRESSED if syntax in offered), None)
     return None
+
+
+def honour_retriever_order(event: Event) -> None:
+    """In each storage context proposed with the SCP role (a C-GET requestor's, PS3.4 C.4.3), keep only the first
+    transfer syntax the listener supports, so the one the requestor put first is accepted: pynetdicom would take the
+    first of the listener's own list (explicit VR little endian) and `getscu +xy` would get no JPEG."""
+    requestor = event.assoc.requestor
+    retrievers = {uid for uid, item in requestor.role_selection.items() if item.scp_role}
+    if not retrievers:
+        return
+    supported = {cx.abstract_syntax: set(cx.transfer_syntax) for cx in event.assoc.acceptor.supported_contexts}
+    for context in requestor.requested_contexts:
+        if context.abstract_syntax in retrievers:
+            ours = supported.get(context.abstract_syntax, set())
+            first = next((syntax for syntax in context.transfer_syntax if syntax in ours), None)
+            if first is not None:
+                context.transfer_syntax = [first]
 
 
 def storage_scu_contexts(assoc: Any) -> Sequence[PresentationContext]:

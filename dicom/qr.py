@@ -99,6 +99,11 @@ def on_c_move(event: Event) -> Iterator[Any]:
     yield from delivery.datasets(event, files, lambda: delivery.storage_scu_contexts(destination[-1]))
 
 
+def on_association_requested(event: Event) -> None:
+    """A C-GET requestor's storage contexts are accepted in the transfer syntax it prefers (dicom/delivery.py)."""
+    delivery.honour_retriever_order(event)
+
+
 # ---------------------------------------------------------------- helpers
 
 

@@ -105,7 +105,7 @@ def services(ingest: Ingest) -> list[Service]:
         Service(
             'get',
             [(qr.PATIENT_ROOT_GET, QUERY_SYNTAXES), (qr.STUDY_ROOT_GET, QUERY_SYNTAXES)],
-            [(evt.EVT_C_GET, qr.on_c_get)],
+            [(evt.EVT_C_GET, qr.on_c_get), (evt.EVT_REQUESTED, qr.on_association_requested)],
         ),
         Service('mpps', [(mpps.SOP_CLASS, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])], mpps.handlers()),
         Service('commitment', [(commitment.SOP_CLASS, commitment.SYNTAXES)], commitment.handlers()),
