@@ -1,6 +1,7 @@
 """Configuration from PACS_* environment variables and an optional .env file."""
 
 import logging
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +13,7 @@ from sqlalchemy.exc import ArgumentError
 log = logging.getLogger(__name__)
 
 LANGUAGES = ('en', 'ru', 'es', 'fr', 'de')
+_ORIGIN = re.compile(r'https?://([A-Za-z0-9.\-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(:[0-9]{1,5})?/?')  # scheme, host, port
 
 
 class Settings(BaseSettings):
@@ -39,7 +41,8 @@ class Settings(BaseSettings):
     tls_key: Path | None = None  # its PEM private key
     https_port: int = Field(8443, ge=0, le=65535)  # with TLS on: HTTPS here, PACS_HTTP_PORT redirects to it
     dicom_tls_port: int = Field(2762, ge=0, le=65535)  # with TLS on: DICOM TLS listener (0: any free port)
-    allowed_origins: str = ''  # comma-separated origins besides the server's own (e.g. an OHIF viewer)
+    cors_origins: str = ''  # comma-separated origins besides the server's own (an OHIF viewer): may call, read DICOMweb
+    allowed_origins: str = ''  # the older name of cors_origins, still read; the two lists are one
     dicom_peer_associations: int = Field(4, ge=1, le=64)  # simultaneous associations from one address
     dicom_request_timeout_s: float = Field(5.0, gt=0, le=120)  # a connection silent this long is dropped
     language: str = 'en'
@@ -77,11 +80,11 @@ class Settings(BaseSettings):
             raise ValueError(f'must be one of {", ".join(LANGUAGES)}')
         return value
 
-    @field_validator('allowed_origins')
+    @field_validator('cors_origins', 'allowed_origins')
     @classmethod
     def _origins_parse(cls, value: str) -> str:
         for origin in filter(None, (part.strip() for part in value.split(','))):
-            if not origin.startswith(('http://', 'https://')) or origin.count('/') != 2:
+            if not _ORIGIN.fullmatch(origin):  # never `*` or `null`: credentials go along with CORS answers
                 raise ValueError(f'{origin!r} is not an origin like https://viewer.clinic.lan:3000')
         return value
 
@@ -92,8 +95,9 @@ class Settings(BaseSettings):
 
     @property
     def origins(self) -> list[str]:
-        """The origins allowed besides the server's own (PACS_ALLOWED_ORIGINS)."""
-        return [part.strip().rstrip('/') for part in self.allowed_origins.split(',') if part.strip()]
+        """The origins allowed besides the server's own: PACS_CORS_ORIGINS and PACS_ALLOWED_ORIGINS, one list."""
+        listed = f'{self.cors_origins},{self.allowed_origins}'.split(',')
+        return list(dict.fromkeys(part.strip().rstrip('/') for part in listed if part.strip()))
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -24,6 +24,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .cors import Cors
 from .edge_security import EdgeSecurity, valid_host
 from .guard import ThrottledBasic
 
@@ -35,7 +36,8 @@ CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that went away; nobod
 def install(app: Starlette, *, origins: Iterable[str] = ()) -> None:
     """Put the edge inside NiceGUI's middleware; call before ui.run, which must then add no gzip of its own.
 
-    `origins` are the sites besides this server's own whose pages may call it (PACS_ALLOWED_ORIGINS).
+    `origins` are the sites besides this server's own whose pages may call it and read its DICOMweb answers
+    (PACS_CORS_ORIGINS).
     """
     # NOTE: gzip holds a response's start until its first body; it goes inside the edge so that the edge
     # knows whether an answer really began (ui.run(gzip_middleware_factory=None) in main.py).
@@ -43,6 +45,7 @@ def install(app: Starlette, *, origins: Iterable[str] = ()) -> None:
     app.add_middleware(ClientEdge)
     app.add_middleware(ThrottledBasic)  # a storm's refused attempts end here, with the edge's headers
     app.add_middleware(EdgeSecurity, origins=tuple(origins))  # outside: its headers reach ClientEdge's answers too
+    app.add_middleware(Cors, origins=tuple(origins))  # outermost: the edge's refusals are readable by listed pages
 
 
 class ClientEdge:

@@ -5,8 +5,9 @@ and a malformed id in a URL is a plain 404.
 routes, static files, the socket.io handshake and the WebSocket, and the answers of the layers inside it.
 - Origin: a state-changing request (POST, PUT, PATCH, DELETE) whose Origin (or, lacking one, Referer) names another
   site is refused with 403, and so is a socket.io handshake or WebSocket from another site; the server's own origin
-  is the request's scheme and Host header, plus PACS_ALLOWED_ORIGINS. Requests with neither header (curl,
-  dicomweb-client with Basic credentials) pass: a browser always names the page that sent a cross-site request.
+  is the request's scheme and Host header, plus PACS_CORS_ORIGINS (whose pages ui.cors lets read DICOMweb answers).
+  Requests with neither header (curl, dicomweb-client with Basic credentials) pass: a browser always names the page
+  that sent a cross-site request.
 - Headers: a Content-Security-Policy allowing only this server (NiceGUI needs inline scripts and Vue's template
   compiler), no framing, no MIME sniffing, referrers only to ourselves, and HSTS when the request came over HTTPS.
 - Ids: a path parameter declared `int` must be 1..2**63-1 in plain digits and a UID parameter (`study`, `series`,
@@ -69,7 +70,7 @@ def cookie_secure(request_or_scope: HTTPConnection | Scope) -> bool:
 def own_origin(scope: Scope) -> str:
     """This server's origin as the browser sees it: the request's scheme and Host header."""
     host = Headers(scope=scope).get('host', '')
-    return _normal(f'{_web_scheme(scope)}://{host}')
+    return normal_origin(f'{_web_scheme(scope)}://{host}')
 
 
 def valid_host(host: str) -> bool:
@@ -89,7 +90,7 @@ class EdgeSecurity:
 
     def __init__(self, app: ASGIApp, origins: Iterable[str] = ()) -> None:
         self.app = app
-        self.origins = frozenset(_normal(origin) for origin in origins)
+        self.origins = frozenset(normal_origin(origin) for origin in origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope['type'] not in ('http', 'websocket'):
@@ -102,7 +103,7 @@ class EdgeSecurity:
         if scope['type'] == 'http' and _malformed_id(scope):
             await _refuse(scope, receive, send, 404, 'Not Found')
             return
-        await self.app(scope, receive, _with_headers(scope, send))
+        await self.app(scope, receive, with_security_headers(scope, send))
 
     def _foreign_origin(self, scope: Scope) -> str | None:
         """The other site a browser says this request comes from, if it needs checking and is not allowed."""
@@ -116,11 +117,13 @@ class EdgeSecurity:
             origin = f'{parts.scheme}://{parts.netloc}'
         if origin is None:
             return None
-        normal = _normal(origin)
+        normal = normal_origin(origin)
         return None if normal == own_origin(scope) or normal in self.origins else origin
 
 
-def _with_headers(scope: Scope, send: Send) -> Send:
+def with_security_headers(scope: Scope, send: Send) -> Send:
+    """`send` with the security headers added to the answer's start (ui.cors answers preflights with them too)."""
+
     async def send_with_headers(message: Message) -> None:
         if message['type'] == 'http.response.start':
             headers = MutableHeaders(scope=message)
@@ -138,7 +141,7 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detai
     if scope['type'] == 'websocket':
         await send({'type': 'websocket.close', 'code': 1008})  # before accept: the server answers HTTP 403
         return
-    await JSONResponse({'detail': detail}, status_code=status)(scope, receive, _with_headers(scope, send))
+    await JSONResponse({'detail': detail}, status_code=status)(scope, receive, with_security_headers(scope, send))
 
 
 def _malformed_id(scope: Scope) -> bool:
@@ -183,7 +186,7 @@ def _int_params(endpoint: Callable[..., Any] | None) -> frozenset[str]:
     return frozenset(p.name for p in parameters if p.annotation in (int, 'int'))
 
 
-def _normal(origin: str) -> str:
+def normal_origin(origin: str) -> str:
     """An origin compared as browsers do: lower case, no default port, no trailing slash."""
     parts = urlsplit(origin.strip().lower().rstrip('/'))
     netloc = parts.netloc

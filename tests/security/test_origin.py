@@ -1,5 +1,5 @@
-"""Attack 9 and cross-origin POST: only this server's own pages (and PACS_ALLOWED_ORIGINS) may open its socket or
-change anything; machine clients that name no origin pass."""
+"""Attack 9 and cross-origin POST: only this server's own pages (and PACS_CORS_ORIGINS, formerly PACS_ALLOWED_ORIGINS)
+may open its socket or change anything; machine clients that name no origin pass. CORS itself: test_cors.py."""
 
 import logging
 
