@@ -142,6 +142,7 @@ ROUTES: dict[str, frozenset[str]] = {
     '/dicomweb/studies/{study}/rendered': frozenset({T, D, A}),
     '/dicomweb/studies/{study}/series/{series}/rendered': frozenset({T, D, A}),
     '/reports/{report_id}/pdf': ALL_STAFF,
+    '/ohif/{path:path}': frozenset({T, D, A}),  # the OHIF viewer's files (ui/ohif.py); its images come by DICOMweb
 }
 
 # Where each role lands after login.

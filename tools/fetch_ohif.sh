@@ -2,6 +2,10 @@
 # Fetch the prebuilt OHIF viewer (the npm package @ohif/app, which ships a built dist/) into .cache/ohif/<version>/,
 # once: later runs find it there and do nothing. .ci/run calls this before the tests; nothing fetches it at run time.
 # The version and the registry's sha512 are pinned here: a tarball that does not match is refused.
+#   <version>/dist       as published: OHIF at the root of a web server of its own (another origin)
+#   <version>/dist-ohif  the same files with the public path moved to /ohif/ (ui/ohif.py serves it; unchanged files are
+#                        hard links): index.html's links, webpack's public path in the bundles, the CSS font URLs
+#   current -> <version>
 # Usage: tools/fetch_ohif.sh [TARGET_DIR]   (default .cache/ohif; prints the dist directory)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,8 +14,10 @@ PACKAGE='@ohif/app'
 VERSION='3.13.2'
 INTEGRITY='sha512-WZdxmpmG7rqFgW9ZJLcbgr3XCtLi1KDNPoMaeY5PPe6j4G4fjEjjkycZM6C6Zk2F87BKxFfpq+jd5xXZB9E8EA=='
 
-target="${1:-.cache/ohif}/$VERSION"
-if [ -f "$target/dist/index.html" ] && [ -f "$target/dist/app-config.js" ]; then
+cache="${1:-.cache/ohif}"
+target="$cache/$VERSION"
+if [ -f "$target/dist/index.html" ] && [ -f "$target/dist-ohif/index.html" ]; then
+    ln -sfn "$VERSION" "$cache/current"
     echo "$target/dist"
     exit 0
 fi
@@ -28,8 +34,21 @@ if [ "$got" != "$INTEGRITY" ]; then
 fi
 mkdir -p "$work/unpacked"
 tar -xzf "$work"/*.tgz -C "$work/unpacked" package/dist package/LICENSE
-test -f "$work/unpacked/package/dist/index.html"
-mkdir -p "$(dirname "$target")"
+package="$work/unpacked/package"
+test -f "$package/dist/index.html"
+cp -al "$package/dist" "$package/dist-ohif"
+relocate() {  # FILE SED-SCRIPT: a new file (never through the hard link to dist/)
+    sed "$2" "$1" >"$1.moved" && rm "$1" && mv "$1.moved" "$1"
+}
+relocate "$package/dist-ohif/index.html" 's#PUBLIC_URL="/"#PUBLIC_URL="/ohif/"#g; s# src="/# src="/ohif/#g; s# href="/# href="/ohif/#g'
+grep -l '__webpack_require__.p = "/";' "$package"/dist-ohif/*.js | while read -r file; do
+    relocate "$file" 's#__webpack_require__.p = "/";#__webpack_require__.p = "/ohif/";#'
+done
+for file in "$package"/dist-ohif/*.css; do
+    relocate "$file" 's#url(/#url(/ohif/#g'
+done
+mkdir -p "$cache"
 rm -rf "$target"
-mv "$work/unpacked/package" "$target"
+mv "$package" "$target"
+ln -sfn "$VERSION" "$cache/current"
 echo "$target/dist"

@@ -11,6 +11,7 @@ from . import (
     home,
     kiosk,
     login,
+    ohif,
     patient_detail,
     patients,
     reading,
@@ -45,6 +46,7 @@ def register_pages() -> None:
     unmatched.register()
     upload.register()
     viewer.register()
+    ohif.register()
     _register_dicomweb()
 
     errors.register()

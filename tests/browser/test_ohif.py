@@ -24,7 +24,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from tests.browser.conftest import ROOT, free_port
+from tests.browser.conftest import ROOT, free_port, log_in, wait_for
 from tests.conftest import WAIT_S, need_tool, wait_until
 from tests.dicom.conftest import sample
 from tests.test_serve import _health, _serve
@@ -351,9 +351,12 @@ def ohif_dist() -> Path:
     return DIST
 
 
-def _store(pacs: Pacs, files: list[Path], studies: list[Study]) -> None:
+@pytest.fixture(scope='module')
+def studies(clinicpacs: Pacs, tmp_path_factory: pytest.TempPathFactory) -> list[Study]:
+    """The CT, the cine and the CR, C-STOREd into ClinicPACS and indexed."""
+    files, studies = make_studies(tmp_path_factory.mktemp('ohif-studies'))
     storescu = need_tool('storescu')
-    peer = ['-aet', 'OHIFTEST', '-aec', 'CLINICPACS', '127.0.0.1', str(pacs.dicom_port)]
+    peer = ['-aet', 'OHIFTEST', '-aec', 'CLINICPACS', '127.0.0.1', str(clinicpacs.dicom_port)]
     subprocess.run(
         [storescu, '-xy', *peer, *map(str, files)],  # -xy: the cine is JPEG baseline, proposed only when asked
         check=True,
@@ -362,24 +365,32 @@ def _store(pacs: Pacs, files: list[Path], studies: list[Study]) -> None:
     )
 
     def all_found() -> bool:
-        found = httpx.get(f'{pacs.url}/dicomweb/studies', auth=('admin', ADMIN_PASSWORD), timeout=5)
+        found = httpx.get(f'{clinicpacs.url}/dicomweb/studies', auth=('admin', ADMIN_PASSWORD), timeout=5)
         return found.status_code == 200 and len(found.json()) == len(studies)
 
     wait_until(all_found, 'the three studies to be indexed')
+    return studies
 
 
 def test_ohif_from_another_origin_lists_the_studies_and_draws_every_image(
-    clinicpacs: Pacs, ohif_dist: Path, browser: webdriver.Chrome, tmp_path: Path
+    clinicpacs: Pacs, studies: list[Study], ohif_dist: Path, browser: webdriver.Chrome
 ) -> None:
-    files, studies = make_studies(tmp_path)
-    _store(clinicpacs, files, studies)
     with serve_ohif(clinicpacs.ohif_port, f'{clinicpacs.url}/dicomweb', 'admin', ADMIN_PASSWORD) as ohif:
         check_ohif(browser, ohif, studies)
 
 
+def test_clinicpacs_serves_ohif_under_ohif_reading_dicomweb_with_the_session(
+    clinicpacs: Pacs, studies: list[Study], ohif_dist: Path, browser: webdriver.Chrome
+) -> None:
+    browser.get(f'{clinicpacs.url}/ohif/')
+    wait_for(browser, 'input[autocomplete="username"]')  # no session yet: sent to sign in
+    log_in(browser, clinicpacs.url, password=ADMIN_PASSWORD)
+    check_ohif(browser, Ohif(f'{clinicpacs.url}/ohif'), studies)
+
+
 def check_ohif(browser: webdriver.Chrome, ohif: Ohif, studies: list[Study]) -> None:
     """The study list, then each study in the viewer: every image drawn (the CT's slices all different)."""
-    browser.get(ohif.url)
+    browser.get(f'{ohif.url}/')
     until(
         browser,
         lambda: all(s.listed_as in browser.find_element(By.TAG_NAME, 'body').text for s in studies),
