@@ -1,22 +1,28 @@
 """Query/Retrieve over DIMSE (PS3.4 Annex C): C-FIND, C-MOVE and C-GET, Patient Root and Study Root.
 
 The identifier's keys become the same matching as QIDO-RS (domain.study_query); each answer carries the
-keys that were asked for, filled from the index. A C-MOVE destination must be an entered modality (its
-host and port come from the modality list, never from the request). A peer whose role may not query is
-refused with 0x0124 (Refused: Not Authorized, PS3.7 C.4); 0xA801 stays the C-MOVE "destination unknown".
-Handlers run on association threads and yield as pynetdicom expects.
+keys that were asked for, filled from the index: the rows' columns, the related counts and SOP classes
+(domain.study_counts), the header attributes the metadata job keeps (SeriesDate, SeriesTime, ...), our AE
+title as RetrieveAETitle and InstanceAvailability ONLINE; a key the index cannot answer comes back empty
+(PS3.4 C.2.2.1.2). Retrieve delivery (contexts, transcoding) is dicom/delivery.py. A C-MOVE destination
+must be an entered modality (its host and port come from the modality list, never from the request). A peer
+whose role may not query is refused with 0x0124 (Refused: Not Authorized, PS3.7 C.4); 0xA801 stays the C-MOVE
+"destination unknown". Handlers run on association threads and yield as pynetdicom expects.
 """
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pydicom
+from pydicom.datadict import tag_for_keyword
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pynetdicom import evt
 from pynetdicom.events import Event
 
-from domain import access, modalities, study_query
+from domain import access, modalities, study_counts, study_query
 from domain.errors import DomainError, NotAllowed
 
 from . import delivery
@@ -31,6 +37,18 @@ MAX_MATCHES = 1000
 
 PENDING, SUCCESS, CANCELLED = 0xFF00, 0x0000, 0xFE00
 IDENTIFIER_MISMATCH, UNABLE_TO_PROCESS, NOT_AUTHORISED = 0xA900, 0xC000, 0x0124
+NOT_KEYS = ('QueryRetrieveLevel', 'SpecificCharacterSet')
+EVERY_ANSWER = {'RetrieveAETitle', 'InstanceAvailability', 'SOPClassesInStudy'}  # not from a header
+
+
+@dataclass
+class _Match:
+    """One answer's values by keyword, and the header attributes (DICOM JSON) of its series or image."""
+
+    values: dict[str, Any]
+    study_id: int | None = None
+    series_id: int | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
 
 
 def on_c_find(event: Event) -> Iterator[tuple[int, Dataset | None]]:
@@ -41,8 +59,9 @@ def on_c_find(event: Event) -> Iterator[tuple[int, Dataset | None]]:
         yield IDENTIFIER_MISMATCH, None
         return
     actor = _actor(event)
+    asked = {element.keyword for element in identifier if element.keyword and element.keyword not in NOT_KEYS}
     try:
-        rows = _matches(level, identifier, actor)
+        rows = _completed(level, _matches(level, identifier, actor), asked, actor)
     except NotAllowed:
         yield NOT_AUTHORISED, None
         return
@@ -50,11 +69,13 @@ def on_c_find(event: Event) -> Iterator[tuple[int, Dataset | None]]:
         log.warning('C-FIND from %s refused: %s', actor.username, error)
         yield UNABLE_TO_PROCESS, None
         return
-    for values in rows:
+    retrieve_ae = str(event.assoc.acceptor.ae_title).strip()
+    for row in rows:
         if event.is_cancelled:
             yield CANCELLED, None
             return
-        yield PENDING, _answer(identifier, level, values)
+        row.values.update(RetrieveAETitle=retrieve_ae, InstanceAvailability='ONLINE')
+        yield PENDING, _answer(identifier, level, row)
     yield SUCCESS, None
 
 
@@ -126,26 +147,55 @@ def _match(identifier: Dataset) -> dict[str, str]:
     return match
 
 
-def _matches(level: str, identifier: Dataset, actor: access.Actor) -> list[dict[str, Any]]:
+def _matches(level: str, identifier: Dataset, actor: access.Actor) -> list[_Match]:
     match = _match(identifier)
     if level in ('PATIENT', 'STUDY'):
         rows = study_query.search_studies(match, by=actor, limit=MAX_MATCHES)
-        values = [_study_values(study, patient) for study, patient in rows]
+        found = [_Match(_study_values(study, patient), study_id=study.id) for study, patient in rows]
         if level == 'PATIENT':
-            seen: dict[str, dict[str, Any]] = {}
-            for item in values:
-                seen.setdefault(item['PatientID'], item)
+            seen: dict[str, _Match] = {}
+            for item in found:
+                seen.setdefault(item.values['PatientID'], item)
             return list(seen.values())
-        return values
+        return found
     if level == 'SERIES':
         return [
-            {**_study_values(study, patient), **_series_values(series)}
+            _Match({**_study_values(study, patient), **_series_values(series)}, study.id, series.id)
             for series, study, patient in study_query.search_series(match, by=actor, limit=MAX_MATCHES)
         ]
     return [
-        {**_study_values(study, patient), **_series_values(series), **_instance_values(instance)}
+        _Match(
+            {**_study_values(study, patient), **_series_values(series), **_instance_values(instance)},
+            study.id,
+            series.id,
+            instance.attributes or {},
+        )
         for instance, series, study, patient in study_query.search_instances(match, by=actor, limit=MAX_MATCHES)
     ]
+
+
+def _completed(level: str, rows: list[_Match], asked: set[str], actor: access.Actor) -> list[_Match]:
+    """The answers with what the rows themselves do not hold, looked up only when asked for."""
+    if not rows:
+        return rows
+    if level == 'PATIENT' and asked & {f'NumberOfPatientRelated{what}' for what in ('Studies', 'Series', 'Instances')}:
+        totals = study_counts.patient_totals([row.values['PatientID'] for row in rows], by=actor)
+        for row in rows:
+            total = totals.get(row.values['PatientID'], study_counts.PatientTotals())
+            row.values.update(
+                NumberOfPatientRelatedStudies=total.studies,
+                NumberOfPatientRelatedSeries=total.series,
+                NumberOfPatientRelatedInstances=total.instances,
+            )
+    if 'SOPClassesInStudy' in asked:
+        classes = study_counts.sop_classes_in_studies([row.study_id for row in rows if row.study_id], by=actor)
+        for row in rows:
+            row.values['SOPClassesInStudy'] = classes.get(row.study_id or 0) or ''
+    if level == 'SERIES' and asked - set(rows[0].values) - EVERY_ANSWER:
+        headers = study_counts.series_attributes([row.series_id for row in rows if row.series_id], by=actor)
+        for row in rows:
+            row.attributes = headers.get(row.series_id or 0, {})
+    return rows
 
 
 def _study_values(study: Any, patient: Any) -> dict[str, Any]:
@@ -188,22 +238,38 @@ def _instance_values(instance: Any) -> dict[str, Any]:
         'Rows': instance.rows,
         'Columns': instance.columns,
         'NumberOfFrames': instance.number_of_frames,
+        'AvailableTransferSyntaxUID': instance.transfer_syntax_uid,
     }
 
 
-def _answer(identifier: Dataset, level: str, values: dict[str, Any]) -> Dataset:
+def _answer(identifier: Dataset, level: str, row: _Match) -> Dataset:
     answer = Dataset()
     answer.SpecificCharacterSet = 'ISO_IR 192'
     answer.QueryRetrieveLevel = level
     for element in identifier:
         keyword = element.keyword
-        if not keyword or keyword in ('QueryRetrieveLevel', 'SpecificCharacterSet') or element.VR == 'SQ':
+        if not keyword or keyword in NOT_KEYS or element.VR == 'SQ':
             continue
-        value = values.get(keyword)
+        if keyword not in row.values and (held := _attribute(row.attributes, keyword)) is not None:
+            answer.add(held)
+            continue
+        value = row.values.get(keyword)
         if keyword == 'ModalitiesInStudy' and value:
             value = [part for part in str(value).split('\\') if part]
         setattr(answer, keyword, '' if value is None else value)
     return answer
+
+
+def _attribute(attributes: dict[str, Any], keyword: str) -> DataElement | None:
+    """An element of the header attributes kept as DICOM JSON (PS3.18 F.2), or None when not held."""
+    tag = tag_for_keyword(keyword)
+    held = attributes.get(f'{tag:08X}') if tag is not None else None
+    if tag is None or not held:
+        return None
+    try:
+        return Dataset.from_json({f'{tag:08X}': held})[tag]
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _files(event: Event) -> list[tuple[str, str, str]] | int:
