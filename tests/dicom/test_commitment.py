@@ -78,7 +78,8 @@ def test_all_stored_images_are_committed_on_the_same_association(pacs: Pacs, wor
         MR.SOPInstanceUID,
     }
     assert 'FailedSOPSequence' not in info
-    assert _request_row(transaction).reported_how == 'same'
+    # the modality heard the report before the job recorded it: wait for the record
+    wait_until(lambda: _request_row(transaction).reported_how == 'same', 'the report recorded as sent')
     assert {'dicom.commitment.request', 'dicom.commitment.report'} <= _actions()
 
 
