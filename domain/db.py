@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, SQLModel
 
@@ -102,9 +102,31 @@ def upgrade() -> None:
 
     config = Config()
     config.set_main_option('script_location', str(MIGRATIONS_DIR))
-    with engine().begin() as connection:
-        config.attributes['connection'] = connection
-        command.upgrade(config, 'head')
+    with engine().connect() as connection:
+        sqlite = connection.dialect.name == 'sqlite'
+        if sqlite:
+            # Alembic rebuilds a changed SQLite table by copying it and dropping the original, which rows of other
+            # tables still point at: foreign keys are off while migrating (a no-op inside a transaction, hence the
+            # driver's connection before BEGIN) and checked, all at once, before the commit.
+            _driver_execute(connection, 'PRAGMA foreign_keys=OFF')
+        try:
+            with connection.begin():
+                config.attributes['connection'] = connection
+                command.upgrade(config, 'head')
+                if sqlite and (broken := connection.exec_driver_sql('PRAGMA foreign_key_check').fetchall()):
+                    raise RuntimeError(f'the migration left rows pointing at nothing: {broken[:5]}')
+        finally:
+            if sqlite:
+                _driver_execute(connection, 'PRAGMA foreign_keys=ON')
+
+
+def _driver_execute(connection: Connection, statement: str) -> None:
+    """Run a statement on the driver's connection, outside SQLAlchemy's automatic BEGIN."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(statement)
+    finally:
+        cursor.close()
 
 
 def create_all() -> None:

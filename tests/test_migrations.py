@@ -50,3 +50,39 @@ def test_migrations_on_postgresql_match_the_models(tmp_path: Path) -> None:
             connection.execute(text(f'DROP SCHEMA {schema} CASCADE'))
         admin.dispose()
     assert not differences, f'run `make migration`: {differences}'
+
+
+def test_an_install_with_data_upgrades_from_the_first_release(tmp_path: Path) -> None:
+    """SQLite: Alembic copies a changed table and drops the original while other tables' rows point at it."""
+    from alembic import command
+    from alembic.config import Config
+
+    from tests.domain.test_study_query_migration import _insert
+
+    db.configure(Settings(_env_file=None, data_dir=tmp_path))  # type: ignore[call-arg]
+    try:
+        config = Config()
+        config.set_main_option('script_location', str(db.MIGRATIONS_DIR))
+        with db.engine().begin() as connection:
+            config.attributes['connection'] = connection
+            command.upgrade(config, '0001')
+        with db.engine().begin() as connection:
+            user = _insert(connection, 'user', username='u', role='admin', password_hash='x')
+            _insert(connection, 'user_session', token_hash='t', user_id=user)
+            patient = _insert(connection, 'patient', patient_id='P1', family_name='A')
+            modality = _insert(connection, 'modality', ae_title='CT1')
+            _insert(connection, 'appointment', patient_id=patient, modality_id=modality, accession_number='A1')
+            study = _insert(connection, 'study', study_instance_uid='1.2', patient_ref_id=patient)
+            _insert(connection, 'series', study_id=study, series_instance_uid='1.2.1')
+        db.upgrade()
+        with db.engine().connect() as connection:
+            counts = {
+                table: connection.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()
+                for table in ('user', 'user_session', 'patient', 'modality', 'appointment', 'study', 'series')
+            }
+            foreign_keys = connection.execute(text('PRAGMA foreign_keys')).scalar_one()
+        assert counts == dict.fromkeys(counts, 1)
+        assert foreign_keys == 1, 'foreign keys are checked again after the migration'
+        assert not _differences()
+    finally:
+        db.dispose()
