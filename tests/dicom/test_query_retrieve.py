@@ -1,10 +1,13 @@
 """Query/Retrieve over DIMSE with pynetdicom as the peer: C-FIND at every level, C-GET and C-MOVE."""
 
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pydicom
 import pytest
 from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
 from pynetdicom import AE, StoragePresentationContexts, build_role, evt
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     CTImageStorage,
@@ -14,9 +17,12 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     StudyRootQueryRetrieveInformationModelGet,
     StudyRootQueryRetrieveInformationModelMove,
 )
+from sqlmodel import select
 
-from domain import modalities
+from domain import db, modalities
 from domain.modalities import ModalityCreate
+from domain.models import Series
+from tests.conftest import need_tool
 from tests.dicom.conftest import SCU_AE, Pacs, sample, send
 
 
@@ -158,3 +164,160 @@ def test_c_move_to_an_unknown_destination_is_refused(stored: Pacs) -> None:
     ]
     assoc.release()  # type: ignore[attr-defined]
     assert statuses == [0xA801]
+
+
+# ---------------------------------------------------------------- optional return keys (PS3.4 C.6.1.1, C.6.2.1)
+
+
+@pytest.fixture
+def headers_read(stored: Pacs) -> Pacs:
+    """The metadata job has read the stored images' headers (it runs after arrival in the clinic)."""
+    from jobs.media import extract_series_metadata
+
+    with db.reading() as session:
+        for series_id in session.exec(select(Series.id)).all():
+            extract_series_metadata(series_id or 0)
+    return stored
+
+
+def _query(level: str, **keys: object) -> Dataset:
+    query = Dataset()
+    query.QueryRetrieveLevel = level
+    for keyword, value in keys.items():
+        setattr(query, keyword, value)
+    return query
+
+
+def test_c_find_at_patient_level_counts_the_patients_studies_series_and_images(stored: Pacs, tmp_path: Path) -> None:
+    second = pydicom.dcmread(sample('CT_small.dcm'))
+    second.StudyInstanceUID, second.SeriesInstanceUID = generate_uid(), generate_uid()
+    second.SOPInstanceUID = second.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    assert send(stored, second) == [0]
+    query = _query(
+        'PATIENT',
+        PatientID='1CT1',
+        NumberOfPatientRelatedStudies='',
+        NumberOfPatientRelatedSeries='',
+        NumberOfPatientRelatedInstances='',
+    )
+    [answer] = _find(stored, PatientRootQueryRetrieveInformationModelFind, query)
+    assert answer.PatientID == '1CT1'
+    assert (
+        answer.NumberOfPatientRelatedStudies,
+        answer.NumberOfPatientRelatedSeries,
+        answer.NumberOfPatientRelatedInstances,
+    ) == (2, 2, 2)
+
+
+def test_c_find_at_study_level_lists_modalities_and_sop_classes_and_counts_series(stored: Pacs) -> None:
+    ct = pydicom.dcmread(sample('CT_small.dcm'))
+    query = _query(
+        'STUDY',
+        StudyInstanceUID=ct.StudyInstanceUID,
+        ModalitiesInStudy='',
+        SOPClassesInStudy='',
+        NumberOfStudyRelatedSeries='',
+        NumberOfStudyRelatedInstances='',
+    )
+    [answer] = _find(stored, StudyRootQueryRetrieveInformationModelFind, query)
+    assert answer.ModalitiesInStudy == 'CT' and answer.SOPClassesInStudy == CTImageStorage
+    assert (answer.NumberOfStudyRelatedSeries, answer.NumberOfStudyRelatedInstances) == (1, 1)
+
+
+def test_c_find_at_series_level_answers_series_date_and_time_from_the_headers(headers_read: Pacs) -> None:
+    ct, mr = pydicom.dcmread(sample('CT_small.dcm')), pydicom.dcmread(sample('MR_small.dcm'))
+    answers = {
+        answer.SeriesInstanceUID: answer
+        for answer in _find(
+            headers_read,
+            StudyRootQueryRetrieveInformationModelFind,
+            _query('SERIES', SeriesInstanceUID='', SeriesDate='', SeriesTime='', NumberOfSeriesRelatedInstances=''),
+        )
+    }
+    assert (answers[ct.SeriesInstanceUID].SeriesDate, answers[ct.SeriesInstanceUID].SeriesTime) == (
+        ct.SeriesDate,
+        ct.SeriesTime,
+    )
+    assert answers[ct.SeriesInstanceUID].NumberOfSeriesRelatedInstances == 1
+    assert answers[mr.SeriesInstanceUID].SeriesDate == ''  # MR_small has none: empty, never another series' date
+
+
+def test_c_find_at_series_level_leaves_the_date_empty_until_the_headers_are_read(stored: Pacs) -> None:
+    ct = pydicom.dcmread(sample('CT_small.dcm'))
+    [answer] = _find(
+        stored,
+        StudyRootQueryRetrieveInformationModelFind,
+        _query('SERIES', SeriesInstanceUID=ct.SeriesInstanceUID, SeriesDate=''),
+    )
+    assert 'SeriesDate' in answer and answer.SeriesDate == ''
+
+
+def test_c_find_at_image_level_answers_header_attributes_and_the_stored_syntax(headers_read: Pacs) -> None:
+    ct = pydicom.dcmread(sample('CT_small.dcm'))
+    [answer] = _find(
+        headers_read,
+        StudyRootQueryRetrieveInformationModelFind,
+        _query('IMAGE', SOPInstanceUID=ct.SOPInstanceUID, ContentDate='', AvailableTransferSyntaxUID='', ImageType=''),
+    )
+    assert answer.ContentDate == ct.ContentDate and list(answer.ImageType) == list(ct.ImageType)
+    assert answer.AvailableTransferSyntaxUID == ct.file_meta.TransferSyntaxUID
+
+
+@pytest.mark.parametrize('level', ['PATIENT', 'STUDY', 'SERIES', 'IMAGE'])
+def test_every_answer_says_where_to_retrieve_from_and_that_it_is_online(stored: Pacs, level: str) -> None:
+    answers = _find(
+        stored,
+        PatientRootQueryRetrieveInformationModelFind,
+        _query(level, PatientID='1CT1', RetrieveAETitle='', InstanceAvailability=''),
+    )
+    assert answers
+    assert {(a.RetrieveAETitle, a.InstanceAvailability) for a in answers} == {(stored.ae_title, 'ONLINE')}
+
+
+@pytest.mark.parametrize(
+    ('level', 'keys', 'expected'),
+    [
+        (
+            'PATIENT',
+            ['PatientID=1CT1', 'NumberOfPatientRelatedStudies', 'NumberOfPatientRelatedInstances'],
+            {
+                'NumberOfPatientRelatedStudies': '1',
+                'NumberOfPatientRelatedInstances': '1',
+            },
+        ),
+        (
+            'STUDY',
+            ['PatientID=1CT1', 'NumberOfStudyRelatedSeries', 'ModalitiesInStudy', 'RetrieveAETitle'],
+            {
+                'NumberOfStudyRelatedSeries': '1',
+                'ModalitiesInStudy': 'CT',
+            },
+        ),
+        (
+            'SERIES',
+            ['PatientID=1CT1', 'SeriesDate', 'SeriesTime', 'InstanceAvailability'],
+            {
+                'SeriesDate': '19970430',
+                'SeriesTime': '112749',
+                'InstanceAvailability': 'ONLINE',
+            },
+        ),
+        ('IMAGE', ['PatientID=1CT1', 'SOPInstanceUID', 'ContentDate', 'RetrieveAETitle'], {'ContentDate': '19970430'}),
+    ],
+)
+def test_findscu_gets_the_optional_keys_at_every_level(
+    headers_read: Pacs, tmp_path: Path, level: str, keys: list[str], expected: dict[str, str]
+) -> None:
+    findscu = need_tool('findscu')
+    arguments = [findscu, '-P', '-aet', SCU_AE, '-aec', headers_read.ae_title, '-X', '-od', str(tmp_path)]
+    for key in [f'QueryRetrieveLevel={level}', *keys]:
+        arguments += ['-k', key]
+    result = subprocess.run(
+        [*arguments, '127.0.0.1', str(headers_read.port)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    [path] = sorted(tmp_path.glob('rsp*.dcm'))
+    answer = pydicom.dcmread(path)
+    assert {keyword: str(answer.get(keyword)) for keyword in expected} == expected
+    if 'RetrieveAETitle' in keys:
+        assert answer.RetrieveAETitle == headers_read.ae_title
