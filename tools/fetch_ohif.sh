@@ -40,7 +40,10 @@ cp -al "$package/dist" "$package/dist-ohif"
 relocate() {  # FILE SED-SCRIPT: a new file (never through the hard link to dist/)
     sed "$2" "$1" >"$1.moved" && rm "$1" && mv "$1.moved" "$1"
 }
-relocate "$package/dist-ohif/index.html" 's#PUBLIC_URL="/"#PUBLIC_URL="/ohif/"#g; s# src="/# src="/ohif/#g; s# href="/# href="/ohif/#g'
+# the manifest is fetched without cookies unless asked: with them, /ohif/ lets it through
+relocate "$package/dist-ohif/index.html" 's#PUBLIC_URL="/"#PUBLIC_URL="/ohif/"#g; s# src="/# src="/ohif/#g;
+    s# href="/# href="/ohif/#g; s#<link rel="manifest"#<link rel="manifest" crossorigin="use-credentials"#'
+relocate "$package/dist-ohif/manifest.json" 's#"/assets/#"/ohif/assets/#g'
 grep -l '__webpack_require__.p = "/";' "$package"/dist-ohif/*.js | while read -r file; do
     relocate "$file" 's#__webpack_require__.p = "/";#__webpack_require__.p = "/ohif/";#'
 done
