@@ -51,7 +51,7 @@ def datasets(
 ) -> Iterator[tuple[int, Dataset | None]]:
     """(Pending, dataset) per file, each in a syntax an accepted context carries; `accepted` gives the contexts in
     which we are the storage SCU (known only once the C-MOVE destination has answered)."""
-    for relative, _sop_class, _syntax in files:
+    for relative, sop_class, _syntax in files:
         if event.is_cancelled:
             yield CANCELLED, None
             return
@@ -59,7 +59,7 @@ def datasets(
             dataset = pydicom.dcmread(storage.absolute(relative))
         except (OSError, ValueError, pydicom.errors.InvalidDicomError):
             log.warning('stored file %s cannot be read for a retrieve', relative)
-            yield PENDING, _undeliverable(None)
+            yield PENDING, _undeliverable(None, sop_class)
             continue
         yield PENDING, _deliverable(dataset, accepted())
 
@@ -105,23 +105,23 @@ def _deliverable(dataset: Dataset, accepted: Sequence[PresentationContext]) -> D
     syntax = syntax_for(accepted, sop_class, stored)
     if syntax is None:
         log.warning('retrieve: the peer accepted no context for %s (%s)', sop_instance, _name(stored))
-        return _undeliverable(dataset)
+        return _undeliverable(dataset, sop_class)
     if syntax == stored:
         return dataset
     try:
         return transcode.to_syntax(dataset, syntax)
     except transcode.Untranscodable as error:
         log.warning('retrieve: %s cannot be sent as %s: %s', sop_instance, _name(syntax), error)
-        return _undeliverable(dataset)
+        return _undeliverable(dataset, sop_class)
 
 
-def _undeliverable(dataset: Dataset | None) -> Dataset:
+def _undeliverable(dataset: Dataset | None, sop_class: str) -> Dataset:
     """A data set pynetdicom cannot send, so that it counts a failed sub-operation and lists its UID (PS3.4
     C.4.2.1.3.2) without stopping the others: yielding a failure status instead would end the whole retrieve."""
-    stub = Dataset()
-    if dataset is not None:
-        stub.SOPClassUID = dataset.get('SOPClassUID', '')
-        stub.SOPInstanceUID = dataset.get('SOPInstanceUID', '')
+    stub = Dataset()  # NOTE: pynetdicom skips an empty (falsy) one without counting it
+    stub.SOPClassUID = sop_class
+    if dataset is not None and 'SOPInstanceUID' in dataset:
+        stub.SOPInstanceUID = dataset.SOPInstanceUID
     # NOTE: no file meta, so pynetdicom's send_c_store raises before it selects a context or sends anything.
     return stub
 

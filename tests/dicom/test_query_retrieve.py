@@ -3,25 +3,35 @@
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pydicom
 import pytest
 from pydicom.dataset import Dataset
-from pydicom.uid import generate_uid
-from pynetdicom import AE, StoragePresentationContexts, build_role, evt
+from pydicom.uid import (
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEGBaseline8Bit,
+    RLELossless,
+    generate_uid,
+)
+from pynetdicom import AE, AllStoragePresentationContexts, StoragePresentationContexts, build_role, evt
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     CTImageStorage,
     MRImageStorage,
     PatientRootQueryRetrieveInformationModelFind,
+    SecondaryCaptureImageStorage,
     StudyRootQueryRetrieveInformationModelFind,
     StudyRootQueryRetrieveInformationModelGet,
     StudyRootQueryRetrieveInformationModelMove,
 )
 from sqlmodel import select
 
+from dicom import delivery, storage
 from domain import db, modalities
 from domain.modalities import ModalityCreate
-from domain.models import Series
+from domain.models import Instance, Series
 from tests.conftest import need_tool
 from tests.dicom.conftest import SCU_AE, Pacs, sample, send
 
@@ -321,3 +331,110 @@ def test_findscu_gets_the_optional_keys_at_every_level(
     assert {keyword: str(answer.get(keyword)) for keyword in expected} == expected
     if 'RetrieveAETitle' in keys:
         assert answer.RetrieveAETitle == headers_read.ae_title
+
+
+# ---------------------------------------------------------------- retrieve delivers what it can, fails the rest alone
+
+
+def _get(pacs: Pacs, study_uids: list[str], contexts: dict[str, list[str]]) -> tuple[list[Dataset], list[Any]]:
+    """C-GET of the studies with the requestor taking the storage SCP role in exactly these contexts."""
+    received: list[Dataset] = []
+
+    def on_store(event: evt.Event) -> int:
+        dataset = event.dataset
+        dataset.file_meta = event.file_meta
+        received.append(dataset)
+        return 0x0000
+
+    ae = AE(ae_title=SCU_AE)
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 10
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
+    for storage_class, syntaxes in contexts.items():
+        ae.add_requested_context(storage_class, syntaxes)
+    assoc = ae.associate(
+        '127.0.0.1',
+        pacs.port,
+        ae_title=pacs.ae_title,
+        ext_neg=[build_role(storage_class, scp_role=True) for storage_class in contexts],
+        evt_handlers=[(evt.EVT_C_STORE, on_store)],
+    )
+    assert assoc.is_established
+    query = _query('STUDY', StudyInstanceUID='\\'.join(study_uids))
+    responses = list(assoc.send_c_get(query, StudyRootQueryRetrieveInformationModelGet))
+    assoc.release()
+    return received, responses
+
+
+@pytest.fixture
+def ct_and_jpeg(stored: Pacs) -> tuple[pydicom.Dataset, pydicom.Dataset]:
+    jpeg = pydicom.dcmread(sample('SC_rgb_jpeg_dcmtk.dcm'))
+    assert send(stored, jpeg) == [0]
+    return pydicom.dcmread(sample('CT_small.dcm')), jpeg
+
+
+def test_c_get_sends_a_jpeg_image_decoded_when_the_requestor_takes_only_uncompressed(
+    stored: Pacs, ct_and_jpeg: tuple[pydicom.Dataset, pydicom.Dataset]
+) -> None:
+    _ct, jpeg = ct_and_jpeg
+    received, responses = _get(
+        stored, [jpeg.StudyInstanceUID], {SecondaryCaptureImageStorage: [ImplicitVRLittleEndian]}
+    )
+    assert responses[-1][0].Status == 0x0000
+    [image] = received
+    assert image.file_meta.TransferSyntaxUID == ImplicitVRLittleEndian and image.PhotometricInterpretation == 'RGB'
+    assert np.array_equal(image.pixel_array, jpeg.pixel_array)
+
+
+def test_c_get_fails_only_the_image_no_accepted_context_can_carry(
+    stored: Pacs, ct_and_jpeg: tuple[pydicom.Dataset, pydicom.Dataset], caplog: pytest.LogCaptureFixture
+) -> None:
+    ct, jpeg = ct_and_jpeg
+    received, responses = _get(
+        stored,
+        [ct.StudyInstanceUID, jpeg.StudyInstanceUID],
+        {CTImageStorage: [JPEGBaseline8Bit], SecondaryCaptureImageStorage: [JPEGBaseline8Bit]},
+    )
+    assert [image.SOPInstanceUID for image in received] == [jpeg.SOPInstanceUID]  # as stored: JPEG is what it took
+    assert received[0].file_meta.TransferSyntaxUID == JPEGBaseline8Bit
+    final, identifier = responses[-1]
+    assert (final.Status, final.NumberOfFailedSuboperations, final.NumberOfCompletedSuboperations) == (0xB000, 1, 1)
+    assert identifier.FailedSOPInstanceUIDList == ct.SOPInstanceUID
+    warnings = [r.getMessage() for r in caplog.records if r.name == 'dicom.delivery' and r.levelname == 'WARNING']
+    assert any(ct.SOPInstanceUID in message for message in warnings)
+    assert not any(str(ct.PatientName) in message for message in warnings)
+
+
+def test_an_unreadable_stored_file_fails_alone_and_the_others_still_arrive(
+    stored: Pacs, ct_and_jpeg: tuple[pydicom.Dataset, pydicom.Dataset]
+) -> None:
+    ct, jpeg = ct_and_jpeg
+    with db.reading() as session:
+        [relative] = session.exec(select(Instance.file_path).where(Instance.sop_instance_uid == ct.SOPInstanceUID))
+    storage.absolute(relative).write_bytes(b'not DICOM at all' * 64)
+    received, responses = _get(
+        stored,
+        [ct.StudyInstanceUID, jpeg.StudyInstanceUID],
+        {CTImageStorage: [ExplicitVRLittleEndian], SecondaryCaptureImageStorage: [ExplicitVRLittleEndian]},
+    )
+    assert [image.SOPInstanceUID for image in received] == [jpeg.SOPInstanceUID]
+    assert (responses[-1][0].Status, responses[-1][0].NumberOfFailedSuboperations) == (0xB000, 1)
+
+
+def test_c_move_proposes_uncompressed_per_sop_class_and_each_stored_syntax_apart() -> None:
+    files = [('a', CTImageStorage, JPEGBaseline8Bit), ('b', CTImageStorage, ExplicitVRLittleEndian)]
+    files += [('c', MRImageStorage, RLELossless), ('d', MRImageStorage, RLELossless)]
+    proposed = [(cx.abstract_syntax, list(cx.transfer_syntax)) for cx in delivery.contexts(files)]
+    uncompressed = [ExplicitVRLittleEndian, ImplicitVRLittleEndian]
+    assert proposed == [
+        (CTImageStorage, uncompressed),
+        (MRImageStorage, uncompressed),
+        (CTImageStorage, [JPEGBaseline8Bit]),
+        (MRImageStorage, [RLELossless]),
+    ]
+
+
+def test_with_more_sop_classes_than_contexts_every_class_keeps_its_uncompressed_context() -> None:
+    classes = [cx.abstract_syntax for cx in AllStoragePresentationContexts][:130]
+    proposed = delivery.contexts([(f'{n}', sop_class, JPEGBaseline8Bit) for n, sop_class in enumerate(classes)])
+    assert len(proposed) == delivery.MAX_CONTEXTS == 128
+    assert all(list(cx.transfer_syntax) == [ExplicitVRLittleEndian, ImplicitVRLittleEndian] for cx in proposed)
