@@ -5,7 +5,8 @@
   little endian (PS3.18 8.7.3.5.2), `transfer-syntax=*` the stored one as it is, a little-endian one is made by
   dicom.transcode, any other only when it is the stored one. Instances that cannot be given are left out (206);
   when none can, 406.
-- `.../metadata`: DICOM JSON (dicom.dicom_json), BulkDataURIs under the request's own scheme, host and path.
+- `.../metadata`: DICOM JSON (dicom.dicom_json), BulkDataURIs under the request's own scheme, host and path; made
+  while the study arrives (dicom.metadata_warmer), so the first request finds it ready.
 - `.../instances/{instance}/frames/{1,3,5}`: one part per frame, uncompressed little endian
   (`application/octet-stream`), or the stored compressed frame when the Accept names its media type, its transfer
   syntax or `transfer-syntax=*`.
@@ -32,7 +33,7 @@ from domain import access, image_retrieval, viewing
 from domain.access import Actor
 from domain.errors import NotAllowed, NotFound
 
-from . import accept, dicom_json, multipart, pixel_frames, storage, transcode, wado
+from . import accept, dicom_json, metadata_warmer, multipart, pixel_frames, storage, transcode, wado
 from .accept import MediaRange
 from .multipart import Part
 
@@ -60,6 +61,7 @@ def register(app: FastAPI, guard: Guard) -> None:
     """Serve the WADO-RS resources; `guard(path)` is the route's access dependency (ui.guard.route_guard)."""
     study_guard, study_metadata_guard, series_guard, series_metadata_guard = (guard(path) for path in ROUTES[:4])
     instance_guard, instance_metadata_guard, frames_guard, bulkdata_guard = (guard(path) for path in ROUTES[4:])
+    metadata_warmer.start()  # arriving studies get their metadata made before anyone asks
 
     @app.get(STUDY, include_in_schema=False)
     def retrieve_study(request: Request, study: str, actor: Annotated[Actor, Depends(study_guard)]) -> Response:

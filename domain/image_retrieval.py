@@ -7,6 +7,7 @@ view of the study by this user (domain.viewing.record_view), as the viewer does.
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select as select_columns
 from sqlmodel import col, select
@@ -56,11 +57,23 @@ class Retrieval:
 def images(study_uid: str, series_uid: str = '', instance_uid: str = '', *, by: Actor) -> Retrieval:
     """The stored images of a study, or of one of its series or instances; audits the first view of the study."""
     require(by, Permission.READ_IMAGES)
+    found = _retrieval(Study.study_instance_uid == study_uid, series_uid, instance_uid)
+    viewing.record_view(found.study_id, by=by)
+    return found
+
+
+def study_images(study_id: int, *, by: Actor) -> Retrieval:
+    """Every stored image of a study, for work done ahead of any request (no one viewed it: nothing is audited)."""
+    require(by, Permission.READ_IMAGES)
+    return _retrieval(Study.id == study_id)
+
+
+def _retrieval(condition: Any, series_uid: str = '', instance_uid: str = '') -> Retrieval:
     with db.reading() as session:
         found = session.exec(
             select(Study, Patient)
             .join(Patient, col(Patient.id) == col(Study.patient_ref_id), isouter=True)
-            .where(Study.study_instance_uid == study_uid)
+            .where(condition)
         ).first()
         if found is None:
             raise NotFound('No such study')
@@ -91,7 +104,6 @@ def images(study_uid: str, series_uid: str = '', instance_uid: str = '', *, by: 
     if instance_uid and not rows:
         raise NotFound('No such image in this series')
     rows = sorted(rows, key=lambda r: (*order[r[1]], r[7] is None, r[7] or 0, r[0]))
-    viewing.record_view(study.id or 0, by=by)
     return Retrieval(
         study.id or 0,
         study.study_instance_uid,

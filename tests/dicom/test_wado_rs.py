@@ -6,6 +6,8 @@ compared with pydicom's own reading of the original files.
 """
 
 from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -13,13 +15,19 @@ import pydicom
 import pytest
 import requests
 from dicomweb_client.api import DICOMwebClient
+from nicegui.testing import User
 from pydicom.data import get_testdata_file
 from pydicom.encaps import generate_frames
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE
 
+from dicom import dicom_json, storage, wado
+from domain import audit, db, events, patients
+from domain.models import PatientCreate, Study
 from tests.browser.conftest import ADMIN_PASSWORD, Served, served  # noqa: F401 - the served ClinicPACS
-from tests.conftest import wait_until
+from tests.conftest import Clinic, eventually, wait_until
+from tests.ui.conftest import screens  # noqa: F401 - pages on the simulated user
+from tests.viewer.studies import ingest
 
 FILES = {
     'jpeg': 'SC_rgb_jpeg_dcmtk.dcm',
@@ -243,3 +251,49 @@ def _image(data: bytes) -> np.ndarray:
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     assert image is not None
     return image
+
+
+# ---------------------------------------------------------------- in-process: the metadata cache
+
+
+@pytest.fixture
+async def pages(screens: User, clinic: Clinic) -> User:  # noqa: F811
+    storage.configure(clinic.data_dir)
+    wado.sources.clear()
+    return screens
+
+
+async def test_metadata_is_made_while_the_study_arrives(pages: User, clinic: Clinic) -> None:
+    study = ingest(clinic, Path(get_testdata_file('CT_small.dcm')))
+    events.publish(events.StudyReady(study.id or 0))
+    cached = clinic.data_dir / dicom_json.CACHE_DIR
+    await eventually(lambda: any(cached.rglob('*.json')), 'the metadata made ahead')
+    made = dicom_json.cache.made
+    auth = (clinic.radiologist.username, clinic.radiologist.password)
+    answer = await pages.http_client.get(f'/dicomweb/studies/{study.study_instance_uid}/metadata', auth=auth)
+    assert answer.status_code == 200 and len(answer.json()) == 1
+    assert dicom_json.cache.made == made
+    assert audit.search(by=clinic.admin.actor, action='study.view').rows[0].username == 'radiologist1'
+
+
+async def test_a_matched_study_answers_with_the_clinics_patient(pages: User, clinic: Clinic) -> None:
+    study = ingest(clinic, Path(get_testdata_file('CT_small.dcm')))
+    patient = patients.register(
+        PatientCreate(family_name='Иванова', given_name='Анна', birth_date=date(1970, 5, 6), sex='F'),
+        by=clinic.receptionist.actor,
+    )
+    auth = (clinic.radiologist.username, clinic.radiologist.password)
+    url = f'/dicomweb/studies/{study.study_instance_uid}/metadata'
+    (before,) = (await pages.http_client.get(url, auth=auth)).json()
+    assert before['00100010']['Value'] == [{'Alphabetic': 'CompressedSamples^CT1'}]
+    with db.transaction() as session:
+        row = session.get(Study, study.id)
+        assert row is not None
+        row.patient_ref_id = patient.id
+        session.add(row)
+    (after,) = (await pages.http_client.get(url, auth=auth)).json()
+    assert after['00100010']['Value'] == [{'Alphabetic': 'Иванова^Анна'}]
+    assert (after['00100020']['Value'], after['00100030']['Value']) == ([patient.patient_id], ['19700506'])
+    assert {key: value for key, value in after.items() if not key.startswith('0010')} == {
+        key: value for key, value in before.items() if not key.startswith('0010')
+    }
