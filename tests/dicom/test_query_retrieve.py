@@ -435,6 +435,6 @@ def test_c_move_proposes_uncompressed_per_sop_class_and_each_stored_syntax_apart
 
 def test_with_more_sop_classes_than_contexts_every_class_keeps_its_uncompressed_context() -> None:
     classes = [cx.abstract_syntax for cx in AllStoragePresentationContexts][:130]
-    proposed = delivery.contexts([(f'{n}', sop_class, JPEGBaseline8Bit) for n, sop_class in enumerate(classes)])
+    proposed = delivery.contexts([(f'{n}', str(sop_class), JPEGBaseline8Bit) for n, sop_class in enumerate(classes)])
     assert len(proposed) == delivery.MAX_CONTEXTS == 128
     assert all(list(cx.transfer_syntax) == [ExplicitVRLittleEndian, ImplicitVRLittleEndian] for cx in proposed)
