@@ -209,10 +209,11 @@ def make_studies(folder: Path) -> tuple[list[Path], list[Study]]:
     us = _as(sample('examples_ybr_color.dcm'), folder / 'us.dcm', 'OHIF-US', 'Ohif^Us')
     cr = _as(sample('RG3_UNCR.dcm'), folder / 'cr.dcm', 'OHIF-CR', 'Ohif^Cr')
     files += [us, cr]
+    cine, radiograph = (pydicom.dcmread(path, stop_before_pixels=True) for path in (us, cr))
     studies = [
         Study('OHIF-CT', 'Ohif, Ct', ct_study, CT_SLICES),
-        Study('OHIF-US', 'Ohif, Us', pydicom.dcmread(us, stop_before_pixels=True).StudyInstanceUID, 30),  # frames
-        Study('OHIF-CR', 'Ohif, Cr', pydicom.dcmread(cr, stop_before_pixels=True).StudyInstanceUID, 1),
+        Study('OHIF-US', 'Ohif, Us', cine.StudyInstanceUID, int(cine.NumberOfFrames)),
+        Study('OHIF-CR', 'Ohif, Cr', radiograph.StudyInstanceUID, 1),
     ]
     return files, studies
 
