@@ -38,6 +38,21 @@ MAX_MATCHES = 1000
 PENDING, SUCCESS, CANCELLED = 0xFF00, 0x0000, 0xFE00
 IDENTIFIER_MISMATCH, UNABLE_TO_PROCESS, NOT_AUTHORISED = 0xA900, 0xC000, 0x0124
 NOT_KEYS = ('QueryRetrieveLevel', 'SpecificCharacterSet')
+# Header attributes one image answers for its whole series (General Series, General Equipment: PS3.3 C.7.3.1, C.7.5.1)
+SERIES_HEADER_KEYWORDS = (
+    'SeriesDate',
+    'SeriesTime',
+    'Laterality',
+    'ProtocolName',
+    'OperatorsName',
+    'PerformingPhysicianName',
+    'PatientPosition',
+    'Manufacturer',
+    'ManufacturerModelName',
+    'InstitutionName',
+    'StationName',
+)
+SERIES_HEADER_TAGS = {f'{tag_for_keyword(keyword):08X}' for keyword in SERIES_HEADER_KEYWORDS}
 EVERY_ANSWER = {'RetrieveAETitle', 'InstanceAvailability', 'SOPClassesInStudy'}  # not from a header
 
 
@@ -194,7 +209,8 @@ def _completed(level: str, rows: list[_Match], asked: set[str], actor: access.Ac
     if level == 'SERIES' and asked - set(rows[0].values) - EVERY_ANSWER:
         headers = study_counts.series_attributes([row.series_id for row in rows if row.series_id], by=actor)
         for row in rows:
-            row.attributes = headers.get(row.series_id or 0, {})
+            held = headers.get(row.series_id or 0, {})
+            row.attributes = {tag: value for tag, value in held.items() if tag in SERIES_HEADER_TAGS}
     return rows
 
 

@@ -241,7 +241,14 @@ def test_c_find_at_series_level_answers_series_date_and_time_from_the_headers(he
         for answer in _find(
             headers_read,
             StudyRootQueryRetrieveInformationModelFind,
-            _query('SERIES', SeriesInstanceUID='', SeriesDate='', SeriesTime='', NumberOfSeriesRelatedInstances=''),
+            _query(
+                'SERIES',
+                SeriesInstanceUID='',
+                SeriesDate='',
+                SeriesTime='',
+                NumberOfSeriesRelatedInstances='',
+                ContentDate='',
+            ),
         )
     }
     assert (answers[ct.SeriesInstanceUID].SeriesDate, answers[ct.SeriesInstanceUID].SeriesTime) == (
@@ -249,6 +256,7 @@ def test_c_find_at_series_level_answers_series_date_and_time_from_the_headers(he
         ct.SeriesTime,
     )
     assert answers[ct.SeriesInstanceUID].NumberOfSeriesRelatedInstances == 1
+    assert answers[ct.SeriesInstanceUID].ContentDate == ''  # one image's, not the series'
     assert answers[mr.SeriesInstanceUID].SeriesDate == ''  # MR_small has none: empty, never another series' date
 
 
