@@ -25,7 +25,7 @@ from domain import access
 from domain.access import Actor
 from domain.settings import Settings
 
-from . import commitment, delivery, qido, render, scp, sending, stow, transcode
+from . import commitment, delivery, pixel_frames, qido, render, scp, sending, stow, transcode
 from .ingest import Ingest
 
 PATH = '/dicomweb/conformance'
@@ -145,6 +145,7 @@ def statement(routes: Iterable[BaseRoute], settings: Settings | None = None) -> 
             'PACS_ACCEPT_ANY_AE': settings.accept_any_ae,
             'PACS_HTTP_PORT': settings.http_port,
             'PACS_HTTPS_PORT': settings.https_port,
+            'PACS_CORS_ORIGINS': settings.cors_origins,
         },
     )
 
@@ -226,7 +227,7 @@ RESOURCE_RULES: list[tuple[str, str, str, Callable[[], tuple[str, ...]]]] = [
     ('GET', r'.*/thumbnail', 'WADO-RS thumbnail (PS3.18 10.4)', lambda: _rendered(multipart=False)),
     ('GET', r'.*/metadata', 'WADO-RS metadata (PS3.18 10.4)', lambda: (qido.MEDIA_TYPE,)),
     ('GET', r'.*/frames/\{[^}]+\}', 'WADO-RS frames (PS3.18 10.4): uncompressed, or as stored when asked',
-     lambda: (OCTET_MULTIPART,)),
+     lambda: (OCTET_MULTIPART, *_multipart(pixel_frames.MEDIA_TYPES.values()))),
     ('GET', r'.*/bulkdata/\{[^}]+\}', 'WADO-RS bulk data (PS3.18 10.4)', lambda: (OCTET_MULTIPART,)),
     ('GET', r'(/[a-z]+/\{[a-z]+\})+',
      'WADO-RS retrieve (PS3.18 10.4): explicit VR little endian, or `transfer-syntax=*` as stored',
@@ -289,7 +290,7 @@ def render_markdown(statement: Statement) -> str:
     out('| network service | SOP classes | user of service (SCU) | provider of service (SCP) |')
     out('| --- | --- | --- | --- |')
     for service, rows in _by_service(s.accepted):
-        scu = 'yes (C-GET, C-MOVE sub-operations)' if any(SCU in row.roles for row in rows) else 'no'
+        scu = 'yes (C-MOVE and C-GET sub-operations, forwarding)' if any(SCU in row.roles for row in rows) else 'no'
         out(f'| {SERVICE_TITLES.get(service, service)} | {len(rows)} | {scu} | yes |')
     out('')
     out('## 2. Implementation model')
@@ -356,7 +357,9 @@ def render_markdown(statement: Statement) -> str:
         f'Under `{PREFIX}` on PACS_HTTP_PORT ({s.settings["PACS_HTTP_PORT"]}), or PACS_HTTPS_PORT '
         f"({s.settings['PACS_HTTPS_PORT']}) with TLS on. Every resource but a public one needs the browser's "
         'session or HTTP Basic credentials of an account with one of the roles listed. A path or UID that names '
-        'nothing is a JSON 404; an `Accept` a resource cannot serve is 406.'
+        'nothing is a JSON 404; an `Accept` a resource cannot serve is 406. Cross-origin (CORS): only pages from the '
+        f'origins in PACS_CORS_ORIGINS ({s.settings["PACS_CORS_ORIGINS"] or "none"} by default) may call them, with '
+        'credentials; preflights under `/dicomweb` are answered for those origins and refused (403) for others.'
     )
     out('')
     out('| method | path | service | media types | roles |')
