@@ -1,9 +1,9 @@
 """Sending stored images to another DICOM node by C-STORE (forwarding), in a transfer syntax it accepts.
 
-Each SOP class is proposed in two presentation contexts (PS3.8 9.3.2.2): one with the stored transfer syntaxes,
-one with explicit and implicit VR little endian. An image goes as stored when the node accepted its syntax, else
-decoded to little endian by dicom/transcode.py. An association carries at most 128 contexts (PS3.8 9.3.2.2), so a
-study of many SOP classes goes over several associations.
+The presentation contexts and the choice of syntax per image are C-MOVE's (dicom/delivery.py): explicit and implicit
+VR little endian per SOP class, and each other stored syntax in a context of its own. An image goes as stored when the
+node accepted its syntax, else decoded to little endian by dicom/transcode.py. An association carries at most 128
+contexts (PS3.8 9.3.2.2), so a study of many SOP classes goes over several associations.
 """
 
 import logging
@@ -13,15 +13,14 @@ from dataclasses import dataclass, field
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
-from pynetdicom import AE, build_context
+from pynetdicom import AE
 from pynetdicom.association import Association
-from pynetdicom.presentation import PresentationContext
 
-from . import storage, transcode
+from . import delivery, storage, transcode
 
 log = logging.getLogger(__name__)
 
-MAX_CONTEXTS = 128
+MAX_CONTEXTS = delivery.MAX_CONTEXTS
 TIMEOUT_S = 30
 DELIVERED = (0x0000, 0xB000, 0xB006, 0xB007)  # success, and the warnings that still store (PS3.4 B.2.3)
 
@@ -43,87 +42,74 @@ class Delivery:
 
 def store(files: Sequence[StoredFile], *, calling_ae: str, called_ae: str, host: str, port: int) -> Delivery:
     """C-STORE every file to the node at host:port (its AE title `called_ae`); raises Unreachable."""
-    delivery = Delivery()
+    outcome = Delivery()
     for batch in _batches(files):
         ae = AE(ae_title=calling_ae)
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = TIMEOUT_S
-        assoc = ae.associate(host, port, ae_title=called_ae, contexts=_contexts(batch))
+        assoc = ae.associate(host, port, ae_title=called_ae, contexts=delivery.contexts(batch))
         if not assoc.is_established:
             raise Unreachable(f'{called_ae} at {host}:{port} did not accept an association')
         try:
             for item in batch:
-                _store_one(assoc, item, delivery)
+                _store_one(assoc, item, outcome)
                 if not assoc.is_established:
                     raise Unreachable(f'{called_ae} at {host}:{port} ended the association')
         finally:
             if assoc.is_established:
                 assoc.release()
-    return delivery
+    return outcome
 
 
 # ---------------------------------------------------------------- helpers
 
 
-def _store_one(assoc: Association, item: StoredFile, delivery: Delivery) -> None:
+def _store_one(assoc: Association, item: StoredFile, outcome: Delivery) -> None:
     relative, sop_class, _syntax = item
     try:
         dataset = pydicom.dcmread(storage.absolute(relative))
     except (OSError, ValueError, InvalidDicomError) as error:
-        delivery.undeliverable.append((relative, f'unreadable: {type(error).__name__}'))
+        outcome.undeliverable.append((relative, f'unreadable: {type(error).__name__}'))
         return
     prepared = _in_accepted_syntax(assoc, dataset, sop_class)
     if isinstance(prepared, str):
-        delivery.undeliverable.append((relative, prepared))
+        outcome.undeliverable.append((relative, prepared))
         return
     status = assoc.send_c_store(prepared)
     code = int(getattr(status, 'Status', -1))
     if code in DELIVERED:
-        delivery.sent += 1
+        outcome.sent += 1
     else:
-        delivery.refused.append((relative, code))
+        outcome.refused.append((relative, code))
 
 
 def _in_accepted_syntax(assoc: Association, dataset: Dataset, sop_class: str) -> Dataset | str:
     """The dataset in a syntax the node accepted for its class, or why it cannot go."""
-    accepted = [cx.transfer_syntax[0] for cx in assoc.accepted_contexts if cx.abstract_syntax == sop_class]
     stored = str(dataset.file_meta.get('TransferSyntaxUID', ''))
-    if stored in accepted:
-        return dataset
-    target = next((syntax for syntax in transcode.UNCOMPRESSED if syntax in accepted), None)
+    target = delivery.syntax_for(delivery.storage_scu_contexts(assoc), sop_class, stored)
     if target is None:
         return f'{sop_class} not accepted'
+    if target == stored:
+        return dataset
     try:
         return transcode.to_syntax(dataset, target)
     except transcode.Untranscodable as error:
         return f'cannot be decoded: {error}'
 
 
-def _contexts(files: Sequence[StoredFile]) -> list[PresentationContext]:
-    stored: dict[str, list[str]] = {}
-    for _path, sop_class, syntax in files:
-        syntaxes = stored.setdefault(sop_class, [])
-        if syntax and syntax not in transcode.UNCOMPRESSED and syntax not in syntaxes:
-            syntaxes.append(syntax)
-    contexts = []
-    for sop_class, syntaxes in stored.items():
-        if syntaxes:
-            contexts.append(build_context(sop_class, syntaxes))
-        contexts.append(build_context(sop_class, list(transcode.UNCOMPRESSED)))
-    return contexts
-
-
 def _batches(files: Sequence[StoredFile]) -> Iterator[list[StoredFile]]:
-    """The files in groups whose SOP classes fit one association (two contexts per class)."""
+    """The files in groups whose presentation contexts (delivery.contexts: one uncompressed per SOP class, one per
+    other stored syntax) fit one association."""
     by_class: dict[str, list[StoredFile]] = {}
     for item in files:
         by_class.setdefault(item[1], []).append(item)
     batch: list[StoredFile] = []
-    classes = 0
+    used = 0
     for items in by_class.values():
-        if classes and classes + 1 > MAX_CONTEXTS // 2:
+        needed = 1 + len({syntax for _path, _class, syntax in items if syntax and syntax not in transcode.UNCOMPRESSED})
+        if batch and used + needed > MAX_CONTEXTS:
             yield batch
-            batch, classes = [], 0
+            batch, used = [], 0
         batch.extend(items)
-        classes += 1
+        used += needed
     if batch:
         yield batch
