@@ -1,28 +1,37 @@
 """Writing multipart/related answers (RFC 2387, PS3.18 8.6.1.2) part by part, so nothing large is held in memory.
 
-`body(parts)` yields the bytes of the whole message from parts that each yield their own bytes; the boundary is
-random per answer. `Content-Encoding: identity` keeps the web server's gzip layer off these answers: DICOM and
-pixel data barely compress, and compressing them would cost the transfer rate.
+`body(parts)` yields the bytes of the whole message; a part's bytes are its `chunks` and/or a stored `file` read
+straight into the answer's buffer when its turn comes. The boundary is random per answer. `length(parts)` is the
+message's size when every part's size is known, so the answer can carry a Content-Length instead of being chunked.
+`Content-Encoding: identity` keeps the web server's gzip layer off these answers: DICOM and pixel data barely
+compress, and compressing them would cost the transfer rate.
 """
 
 import logging
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 IDENTITY = {'Content-Encoding': 'identity'}
+BATCH = 4 * 1024 * 1024
 
 
 @dataclass
 class Part:
-    """One part: its Content-Type, an optional Content-Location, and its bytes (produced when written)."""
+    """One part: its Content-Type, an optional Content-Location, and its bytes (produced when written).
+
+    The bytes are `chunks`, then, if given, the whole `file`; `size` is their total when known (files: their size).
+    """
 
     content_type: str
-    chunks: Iterable[bytes]
+    chunks: Iterable[bytes] = ()
     location: str = ''
     headers: dict[str, str] = field(default_factory=dict)
+    file: Path | None = None
+    size: int | None = None
 
 
 def new_boundary() -> str:
@@ -36,16 +45,63 @@ def content_type(part_type: str, boundary: str, transfer_syntax: str = '') -> st
     return f'multipart/related; type="{part_type}"{syntax}; boundary={boundary}'
 
 
-def body(parts: Iterable[Part], boundary: str) -> Iterator[bytes]:
-    """The message: each part's head and bytes between delimiters, then the close delimiter."""
-    delimiter = f'--{boundary}\r\n'.encode()
+def length(parts: list[Part], boundary: str) -> int | None:
+    """The size of the whole message, or None when a part's size is not known beforehand."""
+    if any(part.size is None for part in parts):
+        return None
+    heads = sum(len(_head(part, boundary, first=index == 0)) for index, part in enumerate(parts))
+    return heads + sum(part.size or 0 for part in parts) + len(_close(boundary))
+
+
+def body(parts: Iterable[Part], boundary: str, *, batch: int = BATCH) -> Iterator[bytes | memoryview]:
+    """The message: each part's head and bytes between delimiters, then the close delimiter.
+
+    The bytes go out in pieces of about `batch` bytes, files read straight into them: each piece a streaming answer
+    sends costs a hop to a worker thread and a trip through every ASGI layer, and each copy costs the transfer rate.
+    """
+    buffer, used = bytearray(batch), 0
+    for piece in _pieces(parts, boundary):
+        if isinstance(piece, Path):
+            with piece.open('rb') as reader:
+                while True:
+                    if used == batch:
+                        yield memoryview(buffer)
+                        buffer, used = bytearray(batch), 0
+                    read = reader.readinto(memoryview(buffer)[used:])
+                    if not read:
+                        break
+                    used += read
+            continue
+        if used + len(piece) > batch and used:
+            yield memoryview(buffer)[:used]
+            buffer, used = bytearray(batch), 0
+        if len(piece) >= batch:
+            yield piece
+            continue
+        buffer[used : used + len(piece)] = piece
+        used += len(piece)
+    if used:
+        yield memoryview(buffer)[:used]
+
+
+def _pieces(parts: Iterable[Part], boundary: str) -> Iterator[bytes | Path]:
     first = True
     for part in parts:
-        head = [f'Content-Type: {part.content_type}']
-        if part.location:
-            head.append(f'Content-Location: {part.location}')
-        head.extend(f'{name}: {value}' for name, value in part.headers.items())
-        yield (b'' if first else b'\r\n') + delimiter + '\r\n'.join(head).encode() + b'\r\n\r\n'
+        yield _head(part, boundary, first=first)
         first = False
         yield from part.chunks
-    yield f'\r\n--{boundary}--\r\n'.encode()
+        if part.file is not None:
+            yield part.file
+    yield _close(boundary)
+
+
+def _head(part: Part, boundary: str, *, first: bool) -> bytes:
+    lines = [f'--{boundary}', f'Content-Type: {part.content_type}']
+    if part.location:
+        lines.append(f'Content-Location: {part.location}')
+    lines.extend(f'{name}: {value}' for name, value in part.headers.items())
+    return (b'' if first else b'\r\n') + '\r\n'.join(lines).encode() + b'\r\n\r\n'
+
+
+def _close(boundary: str) -> bytes:
+    return f'\r\n--{boundary}--\r\n'.encode()

@@ -19,9 +19,9 @@ study's first view by this user.
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any
 
 import numpy as np
 import pydicom
@@ -48,7 +48,6 @@ ROUTES = (STUDY, f'{STUDY}/metadata', SERIES, f'{SERIES}/metadata', INSTANCE, f'
 DICOM = 'application/dicom'
 JSON_TYPES = frozenset({'application/dicom+json', 'application/json', 'application/*', '*/*', '*', ''})
 MAX_FRAMES = 10_000
-CHUNK = 1024 * 1024
 _HOST = re.compile(r'[A-Za-z0-9.\-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?')
 _PORT = re.compile(r':[0-9]{1,5}$')
 _DEFAULT_PORTS = {'http': 80, 'https': 443}
@@ -137,10 +136,13 @@ def _retrieve(request: Request, actor: Actor, study: str, series: str = '', inst
     if not served:
         raise HTTPException(status_code=406, detail='These images cannot be given in a transfer syntax you accept')
     boundary, base = multipart.new_boundary(), base_url(request)
+    headers = {**HEADERS, 'Content-Type': multipart.content_type(DICOM, boundary)}
+    parts: Iterable[Part] = _dicom_parts(found.study_uid, served, base)
+    if all(syntax == item.transfer_syntax_uid for item, syntax in served):  # files as they are: the size is known
+        parts = list(parts)
+        headers['Content-Length'] = str(multipart.length(parts, boundary))
     return StreamingResponse(
-        multipart.body(_dicom_parts(found.study_uid, served, base), boundary),
-        status_code=200 if len(served) == len(planned) else 206,
-        headers={**HEADERS, 'Content-Type': multipart.content_type(DICOM, boundary)},
+        multipart.body(parts, boundary), status_code=200 if len(served) == len(planned) else 206, headers=headers
     )
 
 
@@ -166,23 +168,18 @@ def _dicom_parts(study_uid: str, served: list[tuple[Any, str]], base: str) -> It
     for item, syntax in served:
         path = storage.absolute(item.file_path)
         try:
-            chunks = (
-                _file_chunks(path.open('rb')) if syntax == item.transfer_syntax_uid else [_transcoded(path, syntax)]
-            )
+            if syntax == item.transfer_syntax_uid:
+                part = Part(f'{DICOM}; transfer-syntax={syntax}', file=path, size=path.stat().st_size)
+            else:
+                part = Part(f'{DICOM}; transfer-syntax={syntax}', [_transcoded(path, syntax)])
         except FileNotFoundError:
             viewing.report_missing_file(item.instance_id, by=access.system('dicomweb'))
             continue
         except transcode.Untranscodable as error:
             log.warning('instance %s left out of a retrieve: %s', item.sop_instance_uid, error)
             continue
-        location = f'{base}{dicom_json.instance_path(study_uid, item)}'
-        yield Part(f'{DICOM}; transfer-syntax={syntax}', chunks, location)
-
-
-def _file_chunks(reader: BinaryIO) -> Iterator[bytes]:
-    with reader:
-        while chunk := reader.read(CHUNK):
-            yield chunk
+        part.location = f'{base}{dicom_json.instance_path(study_uid, item)}'
+        yield part
 
 
 def _transcoded(path: Path, syntax: str) -> bytes:
