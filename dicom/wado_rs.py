@@ -51,6 +51,7 @@ MAX_FRAMES = 10_000
 _HOST = re.compile(r'[A-Za-z0-9.\-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?')
 _PORT = re.compile(r':[0-9]{1,5}$')
 _DEFAULT_PORTS = {'http': 80, 'https': 443}
+_STORE_NAME = re.compile(r'dicom/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}\.dcm')
 HEADERS = {**multipart.IDENTITY, 'Cache-Control': 'private, max-age=3600'}
 
 Guard = Callable[[str], Callable[..., Any]]
@@ -166,7 +167,7 @@ def _syntax_for(stored: str, wanted: list[str]) -> str | None:
 
 def _dicom_parts(study_uid: str, served: list[tuple[Any, str]], base: str) -> Iterator[Part]:
     for item, syntax in served:
-        path = storage.absolute(item.file_path)
+        path = _stored(item.file_path)
         try:
             if syntax == item.transfer_syntax_uid:
                 part = Part(f'{DICOM}; transfer-syntax={syntax}', file=path, size=path.stat().st_size)
@@ -338,6 +339,15 @@ def _tag(step: Any) -> int:
     return int(step[0] if isinstance(step, tuple) else step)
 
 
+def _stored(relative: str) -> Path:
+    """The stored file a relative path from the index names: a plain join for the store's own names (a study's
+    retrieve joins hundreds), storage.absolute's resolving check for anything else."""
+    # NOTE: the store's names are built by dicom/storage.py place() (dicom/xx/yy/<hex>.dcm).
+    if _STORE_NAME.fullmatch(relative):
+        return storage.data_dir() / relative
+    return storage.absolute(relative)
+
+
 def _frame_list(text: str) -> list[int]:
     """PS3.18 10.4.1.1.3 `{frameList}`: frame numbers from 1, comma separated; 400 otherwise. Sorted numbers."""
     parts = text.split(',')
@@ -372,7 +382,7 @@ def _source(uids: tuple[str, str, str], actor: Actor) -> viewing.FrameSource:
 
 def _pixels_of(uids: tuple[str, str, str], actor: Actor) -> tuple[Path, pixel_frames.Layout]:
     source = _source(uids, actor)
-    path = storage.absolute(source.file_path)
+    path = _stored(source.file_path)
     try:
         return path, pixel_frames.layout(path)
     except FileNotFoundError:
