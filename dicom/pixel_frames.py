@@ -7,6 +7,7 @@ the stored path; stored files never change) by seeking over the encapsulated ite
 frame of a cine loop reads that frame and nothing before it.
 """
 
+import itertools
 import logging
 import os
 import struct
@@ -70,6 +71,7 @@ class Layout:
     frame_size: int  # native bytes per frame; 0 when frames are not byte-aligned (1-bit images)
     swap: int  # bytes per word to swap (big endian, words wider than a byte); 0: none
     frames: tuple[tuple[tuple[int, int], ...], ...] = ()  # encapsulated: each frame's fragments (offset, length)
+    bits_allocated: int = 16
 
     @property
     def compressed(self) -> bool:
@@ -112,13 +114,21 @@ def stored_frame(path: Path, where: Layout, number: int) -> bytes:
 
 
 def native_pixels(path: Path, where: Layout) -> Iterator[bytes]:
-    """All the Pixel Data uncompressed, little endian, in pieces (bulk data of 7FE00010)."""
+    """All the Pixel Data uncompressed, little endian, in pieces (bulk data of 7FE00010).
+
+    The first piece is read (or decoded) at once, so an image that cannot be decoded fails before an answer starts.
+    """
+    pieces = _native_pieces(path, where)
+    return itertools.chain([next(pieces, b'')], pieces)
+
+
+def _native_pieces(path: Path, where: Layout) -> Iterator[bytes]:
     if where.offset >= 0 and not where.compressed and where.frame_size:
         step = CHUNK - CHUNK % max(where.swap, 1)
         for start in range(0, where.length, step):
             yield _little_endian(_read(path, where.offset + start, min(step, where.length - start)), where.swap)
         return
-    if where.frame_size == 0 and not where.compressed:
+    if where.bits_allocated == 1 and not where.compressed:
         yield _packed_pixels(path)
         return
     for number in range(1, where.number_of_frames + 1):
@@ -167,16 +177,17 @@ def _read_layout(path: Path) -> Layout:
             raise NoPixels('this object holds no image')
         syntax = str(header.file_meta.get('TransferSyntaxUID', ImplicitVRLittleEndian))
         frames = _number_of_frames(header)
+        bits = int(header.get('BitsAllocated', 16) or 16)
         offset, length = _pixel_value(reader, syntax)
         if offset < 0:
-            return Layout(syntax, frames, -1, 0, 0, 0)
+            return Layout(syntax, frames, -1, 0, 0, 0, bits_allocated=bits)
         if length != 0xFFFFFFFF:
             size, swap = _native_frame_size(header, syntax)
             if size and size * frames > length:
                 raise NoPixels('the Pixel Data is shorter than its frames')
-            return Layout(syntax, frames, offset, length, size, swap)
+            return Layout(syntax, frames, offset, length, size, swap, bits_allocated=bits)
         fragments = _fragments(reader, offset)
-        return Layout(syntax, frames, offset, 0, 0, 0, _frames_of(reader, fragments, frames))
+        return Layout(syntax, frames, offset, 0, 0, 0, _frames_of(reader, fragments, frames), bits)
 
 
 def _pixel_value(reader: BinaryIO, syntax: str) -> tuple[int, int]:
@@ -255,6 +266,8 @@ def _starts_a_frame(reader: BinaryIO, offset: int) -> bool:
 def _native_frame_size(header: Dataset, syntax: str) -> tuple[int, int]:
     rows, columns = int(header.Rows), int(header.Columns)
     samples = int(header.get('SamplesPerPixel', 1) or 1)
+    if str(header.get('PhotometricInterpretation', '')).strip() == 'YBR_FULL_422':
+        samples = 2  # PS3.3 C.7.6.3.1.2: two chrominance values shared by each pair of pixels
     bits = int(header.get('BitsAllocated', 16) or 16)
     bits_per_frame = rows * columns * samples * bits
     if bits_per_frame % 8:
@@ -296,11 +309,13 @@ def _little_endian(data: bytes, swap: int) -> bytes:
 
 
 def _decoded(path: Path, where: Layout, number: int) -> bytes:
+    index = number - 1 if where.number_of_frames > 1 else None
     try:
-        array = pixel_array(str(path), index=number - 1 if where.number_of_frames > 1 else None)
+        source: str | Dataset = str(path) if where.offset >= 0 else pydicom.dcmread(str(path), force=True)
+        array = pixel_array(source, index=index)
     except Exception as error:  # every decoder raises its own kind
         raise Unavailable(f'the pixel data cannot be decoded: {str(error)[:200] or type(error).__name__}') from error
-    if array.dtype == bool or (where.frame_size == 0 and not where.compressed):
+    if where.bits_allocated == 1:
         return bytes(pack_bits(array))
     return np.ascontiguousarray(array.astype(array.dtype.newbyteorder('<'), copy=False)).tobytes()
 

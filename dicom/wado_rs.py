@@ -297,7 +297,13 @@ def _bulkdata(request: Request, actor: Actor, uids: tuple[str, str, str], text: 
             )
             kind = where.media_type
         else:
-            parts = iter([Part(pixel_frames.OCTET_STREAM, pixel_frames.native_pixels(path, where), location)])
+            try:
+                pixels = pixel_frames.native_pixels(path, where)
+            except pixel_frames.Unavailable as error:
+                raise HTTPException(
+                    status_code=406, detail=f'The pixel data cannot be given uncompressed: {error}'
+                ) from None
+            parts = iter([Part(pixel_frames.OCTET_STREAM, pixels, location)])
             kind = pixel_frames.OCTET_STREAM
         return StreamingResponse(
             multipart.body(parts, boundary), headers={**HEADERS, 'Content-Type': multipart.content_type(kind, boundary)}

@@ -297,3 +297,17 @@ async def test_a_matched_study_answers_with_the_clinics_patient(pages: User, cli
     assert {key: value for key, value in after.items() if not key.startswith('0010')} == {
         key: value for key, value in before.items() if not key.startswith('0010')
     }
+
+
+async def test_frames_of_deflated_and_subsampled_uncompressed_images(pages: User, clinic: Clinic) -> None:
+    auth = (clinic.radiologist.username, clinic.radiologist.password)
+    for name in ('image_dfl.dcm', 'SC_ybr_full_422_uncompressed.dcm'):
+        original = pydicom.dcmread(get_testdata_file(name))
+        study = ingest(clinic, Path(get_testdata_file(name)))
+        url = f'/dicomweb/studies/{study.study_instance_uid}/series/{original.SeriesInstanceUID}'
+        answer = await pages.http_client.get(f'{url}/instances/{original.SOPInstanceUID}/frames/1', auth=auth)
+        assert answer.status_code == 200, name
+        boundary = answer.headers['content-type'].split('boundary=')[1]
+        frame = answer.content.split(b'\r\n\r\n', 1)[1].rsplit(f'\r\n--{boundary}--'.encode(), 1)[0]
+        expected = original.PixelData if name.startswith('SC_ybr') else _native(original.pixel_array)
+        assert frame == expected, name
