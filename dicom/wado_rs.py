@@ -52,7 +52,9 @@ _HOST = re.compile(r'[A-Za-z0-9.\-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\]
 _PORT = re.compile(r':[0-9]{1,5}$')
 _DEFAULT_PORTS = {'http': 80, 'https': 443}
 _STORE_NAME = re.compile(r'dicom/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}\.dcm')
+# An instance's pixels never change; a study's or series' list of instances, and a matched study's patient, may.
 HEADERS = {**multipart.IDENTITY, 'Cache-Control': 'private, max-age=3600'}
+CHANGING = {**multipart.IDENTITY, 'Cache-Control': 'no-cache'}
 
 Guard = Callable[[str], Callable[..., Any]]
 
@@ -137,7 +139,7 @@ def _retrieve(request: Request, actor: Actor, study: str, series: str = '', inst
     if not served:
         raise HTTPException(status_code=406, detail='These images cannot be given in a transfer syntax you accept')
     boundary, base = multipart.new_boundary(), base_url(request)
-    headers = {**HEADERS, 'Content-Type': multipart.content_type(DICOM, boundary)}
+    headers = {**(HEADERS if instance else CHANGING), 'Content-Type': multipart.content_type(DICOM, boundary)}
     parts: Iterable[Part] = _dicom_parts(found.study_uid, served, base)
     if all(syntax == item.transfer_syntax_uid for item, syntax in served):  # files as they are: the size is known
         parts = list(parts)
@@ -201,7 +203,7 @@ def _metadata(request: Request, actor: Actor, study: str, series: str = '', inst
         raise HTTPException(status_code=406, detail='Metadata is given as application/dicom+json')
     found = _images(actor, study, series, instance)
     body = dicom_json.metadata(found.study_uid, found.instances, found.patient, base_url(request))
-    return Response(body, media_type='application/dicom+json', headers=HEADERS)
+    return Response(body, media_type='application/dicom+json', headers=CHANGING)
 
 
 def base_url(request: Request) -> str:

@@ -21,7 +21,7 @@ from pydicom.encaps import generate_frames
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE
 
-from dicom import dicom_json, storage, wado
+from dicom import accept, dicom_json, storage, wado
 from domain import audit, db, events, patients
 from domain.models import PatientCreate, Study
 from tests.browser.conftest import ADMIN_PASSWORD, Served, served  # noqa: F401 - the served ClinicPACS
@@ -311,3 +311,18 @@ async def test_frames_of_deflated_and_subsampled_uncompressed_images(pages: User
         frame = answer.content.split(b'\r\n\r\n', 1)[1].rsplit(f'\r\n--{boundary}--'.encode(), 1)[0]
         expected = original.PixelData if name.startswith('SC_ybr') else _native(original.pixel_array)
         assert frame == expected, name
+
+
+def test_accept_ranges_are_read_in_the_clients_order_of_preference() -> None:
+    ranges = accept.parse(
+        'application/dicom;q=0.5, multipart/related; type="image/jp2"; transfer-syntax=1.2.840.10008.1.2.4.90,'
+        ' multipart/related; type="application/octet-stream"; q=0, */*;q=0.1'
+    )
+    assert [(r.media_type, r.transfer_syntax, r.multipart) for r in ranges] == [
+        ('image/jp2', '1.2.840.10008.1.2.4.90', True),
+        ('application/dicom', '', False),
+        ('*/*', '', False),
+    ]
+    assert accept.parse('') == [accept.MediaRange('*/*', '', False)]
+    assert accept.parse('multipart/related')[0].names('application/dicom')
+    assert not accept.parse('image/*')[0].names('application/dicom')
