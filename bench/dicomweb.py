@@ -17,7 +17,7 @@ one kept-alive HTTP Basic connection per server, medians:
 
 The ratio column is ours / Orthanc in time (for MB/s: Orthanc's MB/s / ours); ≤ 1.0 is the target.
 
-    .venv/bin/python bench/dicomweb.py [--rounds 5] [--frames 100] [--keep]
+    .venv/bin/python bench/dicomweb.py [--rounds 5] [--frames 100] [--only metadata frame retrieve move] [--keep]
 """
 
 import argparse
@@ -53,6 +53,7 @@ from dicomweb_peers import (
     wait_indexed,
 )
 
+FIGURES = ('metadata', 'frame', 'retrieve', 'move')
 METADATA = 'application/dicom+json'
 FRAME = 'multipart/related; type="application/octet-stream"'
 STUDY = 'multipart/related; type="application/dicom"; transfer-syntax=*'
@@ -74,6 +75,9 @@ def main() -> int:
     parser.add_argument('--rounds', type=int, default=5)
     parser.add_argument('--frames', type=int, default=100, help='random instances for the frame p50')
     parser.add_argument('--slices', type=int, default=200, help='images in the CT series (200; fewer to debug)')
+    parser.add_argument(
+        '--only', nargs='+', choices=FIGURES, default=list(FIGURES), help='measure only these (default: all four)'
+    )
     parser.add_argument('--keep', action='store_true', help='keep the temporary directory')
     parser.add_argument(
         '--profile', type=Path, help='run our server under cProfile (bench/profiled_serve.py) and write its stats here'
@@ -89,7 +93,8 @@ def main() -> int:
     load_before = os.getloadavg()
     try:
         study = ct_series(work / 'corpus' / 'study', args.slices)
-        cold = [ct_series(work / 'corpus' / f'cold{k}', args.slices) for k in range(args.rounds)]
+        cold_rounds = args.rounds if 'metadata' in args.only else 0
+        cold = [ct_series(work / 'corpus' / f'cold{k}', args.slices) for k in range(cold_rounds)]
         size_mb = sum(path.stat().st_size for path in study.files) / 1e6
         print(f'corpus: a {len(study.files)}-image CT study ({size_mb:.0f} MB) + {len(cold)} more for cold metadata')
         storescp, destination_port = start_storescp(work / 'received')
@@ -104,7 +109,9 @@ def main() -> int:
             store(peer, [f for series in (study, *cold) for f in series.files])
             wait_indexed(peer, [study, *cold])
             print(f'{peer.name}: stored and indexed in {time.perf_counter() - begun:.1f} s')
-        results = _measure(started, study, cold, frames=args.frames, rounds=args.rounds, received=work / 'received')
+        results = _measure(
+            started, study, cold, only=args.only, frames=args.frames, rounds=args.rounds, received=work / 'received'
+        )
         _table(results, [peer.name for peer in started])
         load_after = os.getloadavg()
         print(
@@ -130,25 +137,31 @@ Figures = dict[str, dict[str, list[float] | str]]
 
 
 def _measure(
-    peers: list[Peer], study: Series, cold: list[Series], *, frames: int, rounds: int, received: Path
+    peers: list[Peer], study: Series, cold: list[Series], *, only: list[str], frames: int, rounds: int, received: Path
 ) -> Figures:
     results: Figures = {}
     clients = {peer.name: httpx.Client(auth=peer.auth, timeout=300) for peer in peers}
     try:
-        chosen = random.Random(13).sample(study.instances, min(frames, len(study.instances)))
-        results['series metadata, cold-ish (ms)'] = _interleave(
-            peers, [partial(_metadata, clients, series=s) for s in cold], warm=False
-        )
-        results['series metadata, warm (ms)'] = _interleave(
-            peers, [partial(_metadata, clients, series=study)] * rounds * 2
-        )
-        results['one frame p50 (ms)'] = _interleave(
-            peers, [partial(_frame, clients, study=study, instance=i) for i in chosen]
-        )
-        results['whole-study retrieve (MB/s)'] = _interleave(peers, [partial(_retrieve, clients, study=study)] * rounds)
-        results['C-MOVE to storescp (s)'] = _interleave(
-            peers, [partial(_move, study=study, received=received)] * rounds, warm=False
-        )
+        if 'metadata' in only:
+            results['series metadata, cold-ish (ms)'] = _interleave(
+                peers, [partial(_metadata, clients, series=s) for s in cold], warm=False
+            )
+            results['series metadata, warm (ms)'] = _interleave(
+                peers, [partial(_metadata, clients, series=study)] * rounds * 2
+            )
+        if 'frame' in only:
+            chosen = random.Random(13).sample(study.instances, min(frames, len(study.instances)))
+            results['one frame p50 (ms)'] = _interleave(
+                peers, [partial(_frame, clients, study=study, instance=i) for i in chosen]
+            )
+        if 'retrieve' in only:
+            results['whole-study retrieve (MB/s)'] = _interleave(
+                peers, [partial(_retrieve, clients, study=study)] * rounds
+            )
+        if 'move' in only:
+            results['C-MOVE to storescp (s)'] = _interleave(
+                peers, [partial(_move, study=study, received=received)] * rounds, warm=False
+            )
     finally:
         for client in clients.values():
             client.close()
@@ -277,8 +290,10 @@ def _table(results: Figures, names: list[str]) -> None:
     sizes = [
         f'{what} {SIZES.get((what, ours), 0) / 1e3:,.0f} / {SIZES.get((what, theirs), 0) / 1e3:,.0f} kB'
         for what in ('series metadata', 'one frame', 'whole study')
+        if (what, ours) in SIZES or (what, theirs) in SIZES
     ]
-    print(f'answer sizes, {ours} / {theirs}: ' + '; '.join(sizes))
+    if sizes:
+        print(f'answer sizes, {ours} / {theirs}: ' + '; '.join(sizes))
 
 
 def _cell(median: float | None, values: list[float] | str) -> str:
