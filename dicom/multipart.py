@@ -7,9 +7,12 @@ message's size when every part's size is known, so the answer can carry a Conten
 compress, and compressing them would cost the transfer rate.
 """
 
+import asyncio
 import logging
+import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,6 +85,47 @@ def body(parts: Iterable[Part], boundary: str, *, batch: int = BATCH) -> Iterato
         used += len(piece)
     if used:
         yield memoryview(buffer)[:used]
+
+
+async def read_ahead(pieces: Iterator[bytes | memoryview], depth: int = 2) -> AsyncIterator[bytes | memoryview]:
+    """The pieces, made on a thread of their own while the ones before are sent (disk reads overlap the network).
+
+    A client that goes away stops the thread at its next piece; the files it had open are closed.
+    """
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Queue[bytes | memoryview | BaseException | None] = asyncio.Queue(depth)
+    stop = threading.Event()
+
+    def make() -> None:
+        try:
+            for piece in pieces:
+                if stop.is_set():
+                    return
+                asyncio.run_coroutine_threadsafe(ready.put(piece), loop).result()
+            ended: BaseException | None = None
+        except BaseException as error:  # handed to the event loop, which raises it in the answer
+            ended = error
+        finally:
+            close = getattr(pieces, 'close', None)
+            if close is not None:
+                close()
+        if not stop.is_set():
+            with suppress(RuntimeError):  # the event loop has closed: nobody is waiting any more
+                asyncio.run_coroutine_threadsafe(ready.put(ended), loop).result()
+
+    threading.Thread(target=make, name='multipart-read-ahead', daemon=True).start()
+    try:
+        while True:
+            item = await ready.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while not ready.empty():
+            ready.get_nowait()
 
 
 def _pieces(parts: Iterable[Part], boundary: str) -> Iterator[bytes | Path]:

@@ -145,7 +145,9 @@ def _retrieve(request: Request, actor: Actor, study: str, series: str = '', inst
         parts = list(parts)
         headers['Content-Length'] = str(multipart.length(parts, boundary))
     return StreamingResponse(
-        multipart.body(parts, boundary), status_code=200 if len(served) == len(planned) else 206, headers=headers
+        multipart.read_ahead(multipart.body(parts, boundary)),
+        status_code=200 if len(served) == len(planned) else 206,
+        headers=headers,
     )
 
 
