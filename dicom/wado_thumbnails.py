@@ -22,13 +22,13 @@ import numpy as np
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
 
-from domain import access, image_retrieval, viewing
+from domain import access, viewing
 from domain.access import Actor
-from domain.errors import NotAllowed, NotFound
 from domain.image_retrieval import Retrieval, StoredInstance
 
 from . import accept, multipart, render, storage, wado
 from .multipart import Part
+from .wado_rs import images
 
 log = logging.getLogger(__name__)
 
@@ -52,29 +52,29 @@ def register(app: FastAPI, guard: Callable[[str], Callable[..., Any]]) -> None:
 
     @app.get(f'{STUDY}/thumbnail', include_in_schema=False)
     def study_thumbnail(request: Request, study: str, actor: Annotated[Actor, Depends(study_thumb)]) -> Response:
-        return _thumbnail(request, _images(actor, study))
+        return _thumbnail(request, images(actor, study))
 
     @app.get(f'{SERIES}/thumbnail', include_in_schema=False)
     def series_thumbnail(
         request: Request, study: str, series: str, actor: Annotated[Actor, Depends(series_thumb)]
     ) -> Response:
-        return _thumbnail(request, _images(actor, study, series))
+        return _thumbnail(request, images(actor, study, series))
 
     @app.get(f'{INSTANCE}/thumbnail', include_in_schema=False)
     def instance_thumbnail(
         request: Request, study: str, series: str, instance: str, actor: Annotated[Actor, Depends(instance_thumb)]
     ) -> Response:
-        return _thumbnail(request, _images(actor, study, series, instance), stored=False)
+        return _thumbnail(request, images(actor, study, series, instance), stored=False)
 
     @app.get(f'{STUDY}/rendered', include_in_schema=False)
     def rendered_study(request: Request, study: str, actor: Annotated[Actor, Depends(study_rendered)]) -> Response:
-        return _rendered(request, _images(actor, study))
+        return _rendered(request, images(actor, study))
 
     @app.get(f'{SERIES}/rendered', include_in_schema=False)
     def rendered_series(
         request: Request, study: str, series: str, actor: Annotated[Actor, Depends(series_rendered)]
     ) -> Response:
-        return _rendered(request, _images(actor, study, series))
+        return _rendered(request, images(actor, study, series))
 
 
 # ---------------------------------------------------------------- thumbnails
@@ -167,12 +167,3 @@ def _render(found: Retrieval, instance: StoredInstance, asked: wado.Rendering) -
 
 def _source(found: Retrieval, instance: StoredInstance) -> viewing.FrameSource:
     return viewing.FrameSource(found.study_id, instance.instance_id, instance.file_path, instance.number_of_frames)
-
-
-def _images(actor: Actor, study: str, series: str = '', instance: str = '') -> Retrieval:
-    try:
-        return image_retrieval.images(study, series, instance, by=actor)
-    except NotAllowed as error:
-        raise HTTPException(status_code=403, detail=str(error)) from None
-    except NotFound as error:
-        raise HTTPException(status_code=404, detail=str(error)) from None

@@ -128,7 +128,7 @@ ROUTES: dict[str, frozenset[str]] = {
     '/dicomweb/studies/{study}/series/{series}/instances': frozenset({T, D, A}),
     '/dicomweb/studies/{study}/series/{series}/instances/{instance}/rendered': frozenset({T, D, A}),
     '/dicomweb/studies/{study}/series/{series}/instances/{instance}/frames/{frame}/rendered': frozenset({T, D, A}),
-    # WADO-RS (dicom/wado_rs.py, dicom/wado_thumbnails.py); '/dicomweb/studies/{study}' (GET retrieve, POST STOW) above
+    # WADO-RS (dicom/wado_rs.py, wado_frames.py, wado_thumbnails.py); '/dicomweb/studies/{study}' (GET, POST STOW) above
     '/dicomweb/studies/{study}/metadata': frozenset({T, D, A}),
     '/dicomweb/studies/{study}/series/{series}': frozenset({T, D, A}),
     '/dicomweb/studies/{study}/series/{series}/metadata': frozenset({T, D, A}),
