@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 IDENTITY = {'Content-Encoding': 'identity'}
 BATCH = 4 * 1024 * 1024
+FIRST = 256 * 1024
 
 
 @dataclass
@@ -59,15 +60,16 @@ def length(parts: list[Part], boundary: str) -> int | None:
 def body(parts: Iterable[Part], boundary: str, *, batch: int = BATCH) -> Iterator[bytes | memoryview]:
     """The message: each part's head and bytes between delimiters, then the close delimiter.
 
-    The bytes go out in pieces of about `batch` bytes, files read straight into them: each piece a streaming answer
-    sends costs a hop to a worker thread and a trip through every ASGI layer, and each copy costs the transfer rate.
+    The bytes go out in pieces of about `batch` bytes (the first one smaller, so sending starts at once), files read
+    straight into them: each piece a streaming answer sends costs a hop to a worker thread and a trip through every
+    ASGI layer, and each copy costs the transfer rate.
     """
-    buffer, used = bytearray(batch), 0
+    buffer, used = bytearray(min(batch, FIRST)), 0
     for piece in _pieces(parts, boundary):
         if isinstance(piece, Path):
             with piece.open('rb') as reader:
                 while True:
-                    if used == batch:
+                    if used == len(buffer):
                         yield memoryview(buffer)
                         buffer, used = bytearray(batch), 0
                     read = reader.readinto(memoryview(buffer)[used:])
@@ -75,10 +77,10 @@ def body(parts: Iterable[Part], boundary: str, *, batch: int = BATCH) -> Iterato
                         break
                     used += read
             continue
-        if used + len(piece) > batch and used:
+        if used + len(piece) > len(buffer) and used:
             yield memoryview(buffer)[:used]
             buffer, used = bytearray(batch), 0
-        if len(piece) >= batch:
+        if len(piece) >= len(buffer):
             yield piece
             continue
         buffer[used : used + len(piece)] = piece
