@@ -10,6 +10,7 @@ A frame list that cannot be read is a 400, a frame the image does not have or a 
 404, a form the Accept cannot get 406. Lookups go through dicom.wado's remembered sources, so a scroll costs no query.
 """
 
+import itertools
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -82,10 +83,11 @@ def _frames(request: Request, actor: Actor, uids: tuple[str, str, str], numbers:
     boundary = multipart.new_boundary()
     headers = {**HEADERS, 'Content-Type': multipart.content_type(kind, boundary, syntax)}
     read = pixel_frames.stored_frame if stored else pixel_frames.native_frame
-    parts = (Part(part_type, [_frame(read, path, where, n)], f'{base}/{n}') for n in numbers)
+    first = Part(part_type, [_frame(read, path, where, numbers[0])], f'{base}/{numbers[0]}')  # fails before answering
     if len(numbers) == 1:  # one frame: no streaming machinery (the viewer's scroll asks one at a time)
-        return Response(b''.join(multipart.body(parts, boundary)), headers=headers)
-    return StreamingResponse(multipart.body(parts, boundary), headers=headers)
+        return Response(b''.join(multipart.body([first], boundary)), headers=headers)
+    rest = (Part(part_type, [_frame(read, path, where, n)], f'{base}/{n}') for n in numbers[1:])
+    return StreamingResponse(multipart.body(itertools.chain([first], rest), boundary), headers=headers)
 
 
 def _frame(read: Callable[..., bytes], path: Path, where: pixel_frames.Layout, number: int) -> bytes:
