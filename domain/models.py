@@ -475,7 +475,8 @@ class CommitmentRequest(SQLModel, table=True):
     called_ae: str = Field(default='', max_length=16)  # our AE title as the modality called it
     address: str = Field(default='', max_length=64)
     referenced: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # [[class, instance]]
-    failed: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # [[class, instance, reason]]
+    # [[class, instance, reason]]
+    failed: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     state: str = Field(default='pending', max_length=16)  # pending, reported
     reported_how: str = Field(default='', max_length=16)  # 'same' or 'new' association
     received_at: datetime = Field(default_factory=clock.now)
