@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 from domain import access, commitment, modalities
 from domain.errors import InvalidInput, NotAllowed
 
-from . import storage
+from . import storage, transport
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,13 @@ def _send_on_new_association(
     ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = TIMEOUT_S
     ae.add_requested_context(SOP_CLASS, SYNTAXES)
     # As association requestor the clinic proposes the SCP role for the class (PS3.4 J.3.3.1.3, PS3.7 D.3.3.4).
-    assoc = ae.associate(host, port, ae_title=owed.calling_ae, ext_neg=[build_role(SOP_CLASS, scp_role=True)])
+    assoc = ae.associate(
+        host,
+        port,
+        ae_title=owed.calling_ae,
+        ext_neg=[build_role(SOP_CLASS, scp_role=True)],
+        evt_handlers=transport.tuned(),
+    )
     if not assoc.is_established:
         raise ReportNotDelivered(f'{owed.calling_ae} at {host}:{port} did not accept an association')
     try:

@@ -25,7 +25,7 @@ from pynetdicom.events import Event
 from domain import access, modalities, study_counts, study_query
 from domain.errors import DomainError, NotAllowed
 
-from . import delivery
+from . import delivery, transport
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,12 @@ def on_c_move(event: Event) -> Iterator[Any]:
         *target,
         {
             'contexts': delivery.contexts(files if isinstance(files, list) else []),
-            'evt_handlers': [(evt.EVT_ACCEPTED, lambda accepted: destination.append(accepted.assoc))],
+            'evt_handlers': [
+                # Nagle off and a quick ACK after every read, as on accepted associations: a destination that
+                # leaves Nagle on (storescp, many PACS) otherwise holds each C-STORE-RSP for our delayed ACK (40 ms)
+                *transport.tuned(),
+                (evt.EVT_ACCEPTED, lambda accepted: destination.append(accepted.assoc)),
+            ],
         },
     )
     if isinstance(files, int):

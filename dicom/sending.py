@@ -16,7 +16,7 @@ from pydicom.errors import InvalidDicomError
 from pynetdicom import AE
 from pynetdicom.association import Association
 
-from . import delivery, storage, transcode
+from . import delivery, storage, transcode, transport
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,9 @@ def store(files: Sequence[StoredFile], *, calling_ae: str, called_ae: str, host:
     for batch in _batches(files):
         ae = AE(ae_title=calling_ae)
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = TIMEOUT_S
-        assoc = ae.associate(host, port, ae_title=called_ae, contexts=delivery.contexts(batch))
+        assoc = ae.associate(
+            host, port, ae_title=called_ae, contexts=delivery.contexts(batch), evt_handlers=transport.tuned()
+        )
         if not assoc.is_established:
             raise Unreachable(f'{called_ae} at {host}:{port} did not accept an association')
         try:

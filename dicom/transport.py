@@ -20,13 +20,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pynetdicom import evt
+
 log = logging.getLogger(__name__)
 
 QUICK_ACK: int | None = getattr(socket, 'TCP_QUICKACK', None)  # Linux only
 
 
 def tune(assoc: Any) -> None:
-    """Set up a freshly accepted association's connection (EVT_CONN_OPEN, before its threads start)."""
+    """Set up a fresh association's connection (EVT_CONN_OPEN), accepted or requested: our C-MOVE, forwarding and
+    commitment-report associations wait on the peer's C-STORE-RSP / N-EVENT-REPORT-RSP just as a peer waits on ours."""
     transport = getattr(assoc.dul, 'socket', None)
     sock = getattr(transport, 'socket', None)
     if transport is None or sock is None:
@@ -37,6 +40,11 @@ def tune(assoc: Any) -> None:
         log.debug('could not set TCP_NODELAY', exc_info=True)
     if QUICK_ACK is not None:
         transport.recv = acknowledging(transport.recv, sock, QUICK_ACK)
+
+
+def tuned() -> list[Any]:
+    """The event handler that tunes an association we request (`AE.associate(..., evt_handlers=tuned())`)."""
+    return [(evt.EVT_CONN_OPEN, lambda opened: tune(opened.assoc))]
 
 
 def acknowledging(recv: Callable[[int], bytearray], sock: socket.socket, quick_ack: int) -> Callable[[int], bytearray]:
