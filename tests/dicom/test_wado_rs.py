@@ -209,6 +209,24 @@ def test_thumbnails_and_renderings_at_every_level(
     assert len(parts) == 3 and all(_image(part).shape == (128, 128) for part in parts)
 
 
+def test_qido_rs_searches_at_every_level(client: DICOMwebClient, stored: dict[str, Stored]) -> None:
+    ct = stored['ct1']
+    studies = client.search_for_studies(search_filters={'StudyInstanceUID': ct.study})
+    assert [item['0020000D']['Value'][0] for item in studies] == [ct.study]
+    assert studies[0]['00201208']['Value'] == [3]  # NumberOfStudyRelatedInstances
+    series = client.search_for_series(ct.study)
+    assert [item['0020000E']['Value'][0] for item in series] == [ct.series]
+    instances = client.search_for_instances(ct.study, ct.series, search_filters={'InstanceNumber': '2'})
+    assert [item['00080018']['Value'][0] for item in instances] == [stored['ct2'].instance]
+    assert client.search_for_studies(search_filters={'StudyInstanceUID': generate_uid()}) == []
+
+
+def test_a_rendered_frame(client: DICOMwebClient, stored: dict[str, Stored]) -> None:
+    cine = stored['us_cine']
+    frame = client.retrieve_instance_frames_rendered(*cine.uids, frame_numbers=[2], media_types=('image/png',))
+    assert _image(frame).shape[:2] == cine.original.pixel_array.shape[1:3]
+
+
 # ---------------------------------------------------------------- helpers
 
 
