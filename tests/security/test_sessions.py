@@ -18,7 +18,7 @@ from domain import db, throttle, users
 from domain.auth import hash_password
 from domain.models import LoginAttempt
 from domain.models import User as UserTable
-from tests.conftest import Clinic, PatientUser, sign_in
+from tests.conftest import Clinic, PatientUser, eventually, sign_in
 from ui.redirects import local_target
 
 CT = 'CT_small.dcm'
@@ -31,13 +31,19 @@ def _copy_of(browser: User, other: User) -> User:
 
 
 async def _signed_in(browser: User, path: str) -> bool:
+    """Whether `path` opened signed in (the user menu) rather than the login page, whichever shows first."""
     await browser.open(path)
-    try:
-        await browser.should_see(marker='user-menu', retries=3)
-    except AssertionError:
-        await browser.should_see(marker='username')  # the login page, nothing else
-        return False
-    return True
+
+    def landed() -> str | None:
+        for marker in ('user-menu', 'username'):
+            try:
+                browser.find(marker=marker)
+            except AssertionError:
+                continue
+            return marker
+        return None
+
+    return await eventually(landed, f'{path} or the login page') == 'user-menu'
 
 
 async def test_a_cookie_copied_before_sign_in_opens_nothing_afterwards(
