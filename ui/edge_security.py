@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 STATE_CHANGING = frozenset({'POST', 'PUT', 'PATCH', 'DELETE'})
 SOCKET_PATH = '/_nicegui_ws/'  # NOTE: where NiceGUI mounts socket.io (nicegui/nicegui.py)
 LARGEST_ID = 2**63 - 1  # a signed 64-bit key, as PostgreSQL's bigint and SQLite's INTEGER store it
-# NOTE: DICOMweb's routes (dicom/qido.py, dicom/wado.py) name their UID parameters so.
+# NOTE: DICOMweb's routes (dicom/qido.py, dicom/wado*.py, dicom/stow.py) name their UID parameters so.
 UID_PARAMS = frozenset({'study', 'series', 'instance'})
 _UID = re.compile(r'(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*')  # PS3.5 9.1
 _DIGITS = re.compile(r'[0-9]{1,19}')
