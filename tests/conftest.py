@@ -8,9 +8,11 @@ on both SQLite and PostgreSQL; PACS_TEST_REDIS_URL switches the Redis tests on. 
 import asyncio
 import os
 import shutil
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,6 +34,7 @@ PASSWORD = 'correct horse battery'
 # How long a test waits for what it expects: a wait ends as soon as the condition holds, so this only costs time on
 # a loaded machine or when the test is about to fail. Speed is measured in bench/, never asserted here.
 WAIT_S = 20.0
+POLL_S = 0.05  # how often eventually / wait_until look again
 T = TypeVar('T')
 
 # Cheap argon2 parameters: the suite creates many accounts; production keeps passlib's defaults.
@@ -149,7 +152,7 @@ async def eventually(check: Callable[[], T], what: str, *, timeout: float = WAIT
     while not (result := check()):
         if time.monotonic() >= deadline:
             raise AssertionError(f'waited {timeout:.0f} s for {what}')
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(POLL_S)
     return result
 
 
@@ -159,7 +162,7 @@ def wait_until(check: Callable[[], T | None], what: str, *, timeout: float = WAI
     while not (result := check()):
         if time.monotonic() >= deadline:
             raise AssertionError(f'waited {timeout:.0f} s for {what}')
-        time.sleep(0.05)
+        time.sleep(POLL_S)  # the poll interval of this condition wait, not a wait for time to pass
     return result
 
 
@@ -192,6 +195,37 @@ def user(user: User) -> PatientUser:
 def create_user(create_user: Callable[[], User]) -> Callable[[], PatientUser]:
     """The user_plugin's factory for more simulated users, each waiting patiently."""
     return lambda: _patient(create_user())
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (bound once, then released)."""
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return int(probe.getsockname()[1])
+
+
+def listening(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:port."""
+    with socket.socket() as probe:
+        return probe.connect_ex(('127.0.0.1', port)) == 0
+
+
+@contextmanager
+def job_worker() -> Iterator[None]:
+    """Database jobs run by the in-process broker with two worker threads, as in the embedded server."""
+    import dramatiq
+
+    from jobs import broker, dispatch
+
+    broker.setup(None)
+    unsubscribe = dispatch.start()
+    running = dramatiq.Worker(broker.broker, worker_threads=2, worker_timeout=50)
+    running.start()
+    try:
+        yield
+    finally:
+        running.stop()
+        unsubscribe()
 
 
 async def sign_in(user: User, account: Account) -> None:

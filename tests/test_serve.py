@@ -10,7 +10,7 @@ import httpx
 from nicegui import __version__ as nicegui_version
 
 from tests.browser.conftest import free_port
-from tests.conftest import wait_until
+from tests.conftest import listening, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,11 +47,6 @@ def _health(process: subprocess.Popen, url: str) -> httpx.Response:
     return wait_until(answer, 'serve to answer /health', timeout=30)
 
 
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(('127.0.0.1', port)) == 0
-
-
 def test_serve_can_leave_the_listener_to_a_separate_scp_process(tmp_path: Path) -> None:
     dicom_port = free_port()
     process, url = _serve(tmp_path / 'data', PACS_DICOM_PORT=str(dicom_port), PACS_DICOM_LISTENER='false')
@@ -59,7 +54,7 @@ def test_serve_can_leave_the_listener_to_a_separate_scp_process(tmp_path: Path) 
         response = _health(process, url)
         assert response.status_code == 200
         assert response.json()['dicom'] == 'off'
-        assert not _listening(dicom_port)
+        assert not listening(dicom_port)
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -71,7 +66,7 @@ def test_serve_runs_the_listener_by_default(tmp_path: Path) -> None:
     try:
         response = _health(process, url)
         assert response.json()['dicom'] == 'ok'
-        assert _listening(dicom_port)
+        assert listening(dicom_port)
     finally:
         process.terminate()
         process.wait(timeout=10)

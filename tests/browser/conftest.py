@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.conftest import WAIT_S
+from tests.conftest import WAIT_S, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = 'browser admin password'
@@ -29,12 +28,6 @@ class Served:
     url: str
     data_dir: Path
     dicom_port: int
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope='module')

@@ -1,12 +1,10 @@
 """Storage Commitment Push Model SCP (PS3.4 J.3) with pynetdicom as the modality: N-ACTION, then the N-EVENT-REPORT
 on the same association or on a new one to the modality's entered address."""
 
-import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
 
-import dramatiq
 import pydicom
 import pytest
 from pydicom.dataset import Dataset
@@ -22,9 +20,8 @@ from domain import access, db, modalities
 from domain.access import Permission
 from domain.modalities import ModalityCreate
 from domain.models import AuditEvent, CommitmentRequest, Instance, Job
-from jobs import broker, dispatch
 from jobs import forwarding as interop_jobs
-from tests.conftest import WAIT_S, wait_until
+from tests.conftest import WAIT_S, free_port, job_worker, wait_until
 from tests.dicom.conftest import SCU_AE, Pacs, sample, send
 
 CT, MR = pydicom.dcmread(sample('CT_small.dcm')), pydicom.dcmread(sample('MR_small.dcm'))
@@ -33,13 +30,8 @@ CT, MR = pydicom.dcmread(sample('CT_small.dcm')), pydicom.dcmread(sample('MR_sma
 @pytest.fixture
 def worker(pacs: Pacs) -> Iterator[None]:
     """Database jobs run by the in-process broker, as in the embedded server."""
-    broker.setup(None)
-    unsubscribe = dispatch.start()
-    running = dramatiq.Worker(broker.broker, worker_threads=2, worker_timeout=50)
-    running.start()
-    yield
-    running.stop()
-    unsubscribe()
+    with job_worker():
+        yield
 
 
 @pytest.fixture
@@ -132,7 +124,7 @@ def test_the_report_goes_to_the_entered_address_not_the_calling_one(
     entered = modalities.find(SCU_AE)
     assert entered is not None and entered.id is not None
     form = ModalityCreate.model_validate(entered, from_attributes=True)
-    form.port = _closed_port()
+    form.port = free_port()
     modalities.update(entered.id, form, by=pacs.clinic.admin.actor)
     assoc = _modality(pacs)
     transaction = generate_uid()
@@ -258,9 +250,3 @@ def _instance_of(pacs: Pacs, name: str, *, other_uid: bool) -> str:
 def _actions() -> set[str]:
     with db.reading() as session:
         return set(session.exec(select(AuditEvent.action)).all())
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return int(probe.getsockname()[1])

@@ -3,7 +3,6 @@ listener accepts (C-MOVE), DCMTK's getscu (C-GET) with and without JPEG, movescu
 implicit VR little endian. Each image arrives, as stored when the peer takes that, else with the same pixels."""
 
 import json
-import socket
 import subprocess
 import warnings
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from pydicom.uid import ImplicitVRLittleEndian, JPEGBaseline8Bit, JPEGLossless, 
 from dicom import scp, transcode
 from domain import modalities
 from domain.modalities import ModalityCreate
-from tests.conftest import need_tool, wait_until
+from tests.conftest import free_port, listening, need_tool, wait_until
 from tests.dicom.conftest import SCU_AE, Pacs, sample, send
 
 # One image per transfer syntax (JPEG Lossless P14 is made with DCMTK's dcmcjpeg: no sample file holds it).
@@ -127,14 +126,14 @@ def test_movescu_to_a_storescp_taking_only_implicit_little_endian_gets_everythin
 ) -> None:
     folder = tmp_path / 'storescp'
     folder.mkdir()
-    port = _free_port()
+    port = free_port()
     storescp = subprocess.Popen(
         [need_tool('storescp'), '+xi', '-aet', 'STORESCP', '-od', str(folder), str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until(lambda: _listening(port), 'storescp to listen')
+        wait_until(lambda: listening(port), 'storescp to listen')
         modalities.add(ModalityCreate(ae_title='STORESCP', host='127.0.0.1', port=port), by=pacs.clinic.admin.actor)
         result = subprocess.run(
             [
@@ -223,7 +222,7 @@ class _orthanc:
 
     def __init__(self, pacs: Pacs, folder: Path, accepted: list[str] | None) -> None:
         self.pacs, self.folder, self.accepted = pacs, folder, accepted
-        self.http_port, self.dicom_port = _free_port(), _free_port()
+        self.http_port, self.dicom_port = free_port(), free_port()
 
     def __enter__(self) -> httpx.Client:
         binary = need_tool('Orthanc')
@@ -280,14 +279,3 @@ def _read(path: Path) -> pydicom.Dataset:
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         return pydicom.dcmread(path)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return int(probe.getsockname()[1])
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(('127.0.0.1', port)) == 0

@@ -2,14 +2,12 @@
 destination (pynetdicom and DCMTK's storescp), and a failing destination that delivers after Retry."""
 
 import contextlib
-import socket
 import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import dramatiq
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
@@ -25,9 +23,9 @@ from domain.errors import NotAllowed
 from domain.forwarding import ForwardingRuleCreate
 from domain.modalities import ModalityCreate
 from domain.models import AuditEvent, ForwardingRule, Job, Study
-from jobs import broker, dispatch
+from jobs import dispatch
 from jobs import forwarding as forwarding_jobs
-from tests.conftest import Clinic, need_tool, wait_until
+from tests.conftest import Clinic, free_port, job_worker, listening, need_tool, wait_until
 from tests.jobs.test_media import process, quiet
 
 Received = list[tuple[str, str]]  # (SOP Instance UID, transfer syntax it arrived in)
@@ -43,13 +41,8 @@ def pipeline(clinic: Clinic) -> Iterator[Ingest]:
 
 @pytest.fixture
 def worker(clinic: Clinic) -> Iterator[None]:
-    broker.setup(None)
-    unsubscribe = dispatch.start()
-    running = dramatiq.Worker(broker.broker, worker_threads=2, worker_timeout=50)
-    running.start()
-    yield
-    running.stop()
-    unsubscribe()
+    with job_worker():
+        yield
 
 
 def test_a_rule_matches_on_modality_calling_ae_and_description_pattern() -> None:
@@ -84,7 +77,7 @@ def test_a_failing_destination_fails_the_job_and_retry_delivers_once_it_is_up(
     clinic: Clinic, pipeline: Ingest, worker: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(dispatch.runner, 'send', lambda job_id, kind: None)  # the attempts below are run by hand
-    port = _closed_port()
+    port = free_port()
     _rule_to(clinic, 'ARCHIVE', port)
     study_id, _uids = _study(pipeline, clinic)
     quiet(study_id)
@@ -105,7 +98,7 @@ def test_a_failing_destination_fails_the_job_and_retry_delivers_once_it_is_up(
 
 
 def test_a_study_is_routed_once_per_readiness_and_never_back_to_its_sender(clinic: Clinic, pipeline: Ingest) -> None:
-    _rule_to(clinic, 'ARCHIVE', _closed_port())
+    _rule_to(clinic, 'ARCHIVE', free_port())
     study_id, _uids = _study(pipeline, clinic)
     quiet(study_id)
     process(study_id)
@@ -126,7 +119,7 @@ def test_a_study_is_routed_once_per_readiness_and_never_back_to_its_sender(clini
 
 
 def test_a_disabled_destination_fails_the_job_at_once(clinic: Clinic, pipeline: Ingest) -> None:
-    rule = _rule_to(clinic, 'ARCHIVE', _closed_port())
+    rule = _rule_to(clinic, 'ARCHIVE', free_port())
     modalities.set_active(rule.destination_id, False, by=clinic.admin.actor)
     study_id, _uids = _study(pipeline, clinic)
     quiet(study_id)
@@ -141,12 +134,12 @@ def test_forwarding_to_dcmtk_storescp_delivers_every_image(
     clinic: Clinic, pipeline: Ingest, worker: None, tmp_path: Path
 ) -> None:
     storescp = need_tool('storescp')
-    port = _closed_port()
+    port = free_port()
     out = tmp_path / 'received'
     out.mkdir()
     process_ = subprocess.Popen([storescp, '-aet', 'STORESCP', '-od', str(out), str(port)])
     try:
-        wait_until(lambda: _listening(port), 'storescp listening')
+        wait_until(lambda: listening(port), 'storescp listening')
         _rule_to(clinic, 'STORESCP', port)
         study_id, uids = _study(pipeline, clinic)
         quiet(study_id)
@@ -210,17 +203,6 @@ def _destination(received: Received, *, port: int = 0) -> Iterator[int]:
         server.shutdown()
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return int(probe.getsockname()[1])
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(('127.0.0.1', port)) == 0
-
-
 def _jobs() -> list[Job]:
     with db.reading() as session:
         return list(session.exec(select(Job).where(Job.kind == forwarding.FORWARD_JOB).order_by(col(Job.id))).all())
@@ -236,7 +218,7 @@ def _actions() -> set[str]:
 
 
 def test_only_an_administrator_may_change_forwarding_rules(clinic: Clinic) -> None:
-    rule = _rule_to(clinic, 'ARCHIVE', _closed_port())
+    rule = _rule_to(clinic, 'ARCHIVE', free_port())
     data = ForwardingRuleCreate(name='Mine now', destination_id=rule.destination_id)
     for attempt in (
         lambda: forwarding.add(data, by=clinic.technician.actor),

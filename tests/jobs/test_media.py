@@ -5,7 +5,6 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import dramatiq
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
@@ -18,8 +17,8 @@ from dicom import storage
 from dicom.ingest import Ingest
 from domain import clock, db, events, studies, study_lists, work
 from domain.models import Appointment, Instance, Job, Patient, Series, Study
-from jobs import broker, dispatch, media
-from tests.conftest import WAIT_S, Clinic
+from jobs import broker, media
+from tests.conftest import WAIT_S, Clinic, job_worker
 
 TECHNICIAN_SCANNER = 'TESTSCU'
 
@@ -151,13 +150,8 @@ def test_an_unmatched_study_is_assigned_to_a_patient_and_it_is_audited(pipeline:
 @pytest.fixture
 def running_worker(clinic: Clinic, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(media, 'QUIET_SECONDS', 0.2)
-    broker.setup(None)
-    unsubscribe = dispatch.start()
-    worker = dramatiq.Worker(broker.broker, worker_threads=2, worker_timeout=50)
-    worker.start()
-    yield
-    worker.stop()
-    unsubscribe()
+    with job_worker():
+        yield
 
 
 def test_through_the_real_broker_an_arriving_study_becomes_ready_by_itself(
