@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from dicom import conformance
 from tests.conftest import Clinic, sign_in, wait_until
-from tests.dicom.conftest import SCU_AE, Pacs, pacs, sample, send  # noqa: F401 (pacs: the fixture)
+from tests.dicom.conftest import SCU_AE, Pacs, find, pacs, sample, send  # noqa: F401 (pacs: the fixture)
 from ui import register_pages
 
 DOC = Path(__file__).resolve().parent.parent / 'docs' / 'conformance.md'
@@ -64,16 +64,7 @@ def test_find_answers_in_the_character_set_the_statement_names(pacs: Pacs) -> No
     query.SpecificCharacterSet = 'ISO_IR 100'
     query.StudyInstanceUID = ''
     query.PatientName = ''
-    ae = AE(ae_title=SCU_AE)
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 10
-    ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
-    assoc = ae.associate('127.0.0.1', pacs.port, ae_title=pacs.ae_title)
-    assert assoc.is_established
-    try:
-        responses = list(assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind))
-        answers = [answer for status, answer in responses if answer is not None and status.Status == 0xFF00]
-    finally:
-        assoc.release()
+    answers = find(pacs, StudyRootQueryRetrieveInformationModelFind, query)
     assert answers, 'no C-FIND answer'
     assert {str(answer.SpecificCharacterSet) for answer in answers} == {conformance.ANSWERED_CHARACTER_SET}
     assert 'ISO_IR 100' in conformance.statement([]).character_sets  # the query's set is one the statement lists

@@ -116,3 +116,28 @@ def with_meta(dataset: pydicom.Dataset, path: Path, *, sop_class: str | None = N
         written.file_meta.MediaStorageSOPClassUID = sop_class
         written.save_as(path)
     return path
+
+
+def associate(pacs: Pacs, *contexts: str, roles: list | None = None) -> object:
+    """An established association from SCU_AE to the listener, proposing these contexts (and roles)."""
+    ae = AE(ae_title=SCU_AE)
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 10
+    for context in contexts:
+        ae.add_requested_context(context)
+    assoc = ae.associate('127.0.0.1', pacs.port, ae_title=pacs.ae_title, ext_neg=roles or [])
+    assert assoc.is_established
+    return assoc
+
+
+def find(pacs: Pacs, model: str, query: pydicom.Dataset) -> list[pydicom.Dataset]:
+    """The identifiers a C-FIND answers with (every status pending or success), on an association of its own."""
+    assoc = associate(pacs, model)
+    answers = []
+    try:
+        for status, identifier in assoc.send_c_find(query, model):  # type: ignore[attr-defined]
+            assert status.Status in (0xFF00, 0x0000), hex(status.Status)
+            if status.Status == 0xFF00:
+                answers.append(identifier)
+    finally:
+        assoc.release()  # type: ignore[attr-defined]
+    return answers

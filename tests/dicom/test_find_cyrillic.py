@@ -15,7 +15,7 @@ from pydicom.data import get_charset_files
 
 from dicom import qido
 from tests.conftest import need_tool
-from tests.dicom.conftest import SCU_AE, Pacs, send
+from tests.dicom.conftest import SCU_AE, Pacs, find, send
 from ui.guard import route_guard
 
 FILES = {'russian': 'chrRuss.dcm', 'greek': 'chrGreek.dcm', 'german': 'chrGerm.dcm', 'japanese': 'chrH31.dcm'}
@@ -75,7 +75,6 @@ def test_findscu_finds_a_name_in_any_case_with_a_utf8_key(
 
 
 def test_a_query_in_the_names_own_character_set_matches_too(stored: dict[str, str], pacs: Pacs) -> None:
-    from pynetdicom import AE
     from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind  # type: ignore[attr-defined]
 
     query = pydicom.Dataset()
@@ -83,19 +82,9 @@ def test_a_query_in_the_names_own_character_set_matches_too(stored: dict[str, st
     query.QueryRetrieveLevel = 'STUDY'
     query.PatientName = 'ЛЮК*'
     query.StudyInstanceUID = ''
-    ae = AE(ae_title=SCU_AE)
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 10
-    ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
-    assoc = ae.associate('127.0.0.1', pacs.port, ae_title=pacs.ae_title)
-    assert assoc.is_established
-    try:
-        found = [
-            identifier.StudyInstanceUID
-            for status, identifier in assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind)
-            if status.Status == 0xFF00
-        ]
-    finally:
-        assoc.release()
+    found = [
+        identifier.StudyInstanceUID for identifier in find(pacs, StudyRootQueryRetrieveInformationModelFind, query)
+    ]
     assert found == [stored['russian']]
 
 

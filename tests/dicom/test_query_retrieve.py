@@ -33,36 +33,13 @@ from domain import db, modalities
 from domain.modalities import ModalityCreate
 from domain.models import Instance, Series
 from tests.conftest import need_tool
-from tests.dicom.conftest import SCU_AE, Pacs, sample, send
+from tests.dicom.conftest import SCU_AE, Pacs, associate, find, sample, send
 
 
 @pytest.fixture
 def stored(pacs: Pacs) -> Pacs:
     assert send(pacs, sample('CT_small.dcm'), sample('MR_small.dcm')) == [0, 0]
     return pacs
-
-
-def _associate(pacs: Pacs, *contexts: str, roles: list | None = None) -> object:
-    ae = AE(ae_title=SCU_AE)
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 10
-    for context in contexts:
-        ae.add_requested_context(context)
-    assoc = ae.associate('127.0.0.1', pacs.port, ae_title=pacs.ae_title, ext_neg=roles or [])
-    assert assoc.is_established
-    return assoc
-
-
-def _find(pacs: Pacs, model: str, query: Dataset) -> list[Dataset]:
-    assoc = _associate(pacs, model)
-    answers = []
-    try:
-        for status, identifier in assoc.send_c_find(query, model):  # type: ignore[attr-defined]
-            assert status.Status in (0xFF00, 0x0000), hex(status.Status)
-            if status.Status == 0xFF00:
-                answers.append(identifier)
-    finally:
-        assoc.release()  # type: ignore[attr-defined]
-    return answers
 
 
 def test_c_find_at_study_level_matches_with_wildcards_and_returns_the_asked_keys(stored: Pacs) -> None:
@@ -72,7 +49,7 @@ def test_c_find_at_study_level_matches_with_wildcards_and_returns_the_asked_keys
     query.ModalitiesInStudy = 'CT'
     query.StudyInstanceUID = ''
     query.NumberOfStudyRelatedInstances = ''
-    answers = _find(stored, StudyRootQueryRetrieveInformationModelFind, query)
+    answers = find(stored, StudyRootQueryRetrieveInformationModelFind, query)
     assert len(answers) == 1
     ct = pydicom.dcmread(sample('CT_small.dcm'))
     assert answers[0].StudyInstanceUID == ct.StudyInstanceUID
@@ -82,16 +59,16 @@ def test_c_find_at_study_level_matches_with_wildcards_and_returns_the_asked_keys
 def test_c_find_at_patient_series_and_image_level(stored: Pacs) -> None:
     patients = Dataset()
     patients.QueryRetrieveLevel, patients.PatientID, patients.PatientName = 'PATIENT', '', ''
-    assert len(_find(stored, PatientRootQueryRetrieveInformationModelFind, patients)) == 2
+    assert len(find(stored, PatientRootQueryRetrieveInformationModelFind, patients)) == 2
     mr = pydicom.dcmread(sample('MR_small.dcm'))
     series = Dataset()
     series.QueryRetrieveLevel, series.StudyInstanceUID, series.Modality = 'SERIES', mr.StudyInstanceUID, ''
     series.SeriesInstanceUID = ''
-    answers = _find(stored, StudyRootQueryRetrieveInformationModelFind, series)
+    answers = find(stored, StudyRootQueryRetrieveInformationModelFind, series)
     assert [a.Modality for a in answers] == ['MR'] and answers[0].SeriesInstanceUID == mr.SeriesInstanceUID
     images = Dataset()
     images.QueryRetrieveLevel, images.SeriesInstanceUID, images.SOPInstanceUID = 'IMAGE', mr.SeriesInstanceUID, ''
-    assert [a.SOPInstanceUID for a in _find(stored, StudyRootQueryRetrieveInformationModelFind, images)] == [
+    assert [a.SOPInstanceUID for a in find(stored, StudyRootQueryRetrieveInformationModelFind, images)] == [
         mr.SOPInstanceUID
     ]
 
@@ -142,7 +119,7 @@ def destination(stored: Pacs) -> Iterator[list[Dataset]]:
 
 
 def test_c_move_sends_the_series_to_an_entered_modality(stored: Pacs, destination: list[Dataset]) -> None:
-    assoc = _associate(stored, StudyRootQueryRetrieveInformationModelMove)
+    assoc = associate(stored, StudyRootQueryRetrieveInformationModelMove)
     query = Dataset()
     query.QueryRetrieveLevel = 'SERIES'
     query.SeriesInstanceUID = pydicom.dcmread(sample('MR_small.dcm')).SeriesInstanceUID
@@ -160,7 +137,7 @@ def test_c_move_sends_the_series_to_an_entered_modality(stored: Pacs, destinatio
 
 
 def test_c_move_to_an_unknown_destination_is_refused(stored: Pacs) -> None:
-    assoc = _associate(stored, StudyRootQueryRetrieveInformationModelMove)
+    assoc = associate(stored, StudyRootQueryRetrieveInformationModelMove)
     query = Dataset()
     query.QueryRetrieveLevel = 'STUDY'
     query.StudyInstanceUID = pydicom.dcmread(sample('MR_small.dcm')).StudyInstanceUID
@@ -210,7 +187,7 @@ def test_c_find_at_patient_level_counts_the_patients_studies_series_and_images(s
         NumberOfPatientRelatedSeries='',
         NumberOfPatientRelatedInstances='',
     )
-    [answer] = _find(stored, PatientRootQueryRetrieveInformationModelFind, query)
+    [answer] = find(stored, PatientRootQueryRetrieveInformationModelFind, query)
     assert answer.PatientID == '1CT1'
     assert (
         answer.NumberOfPatientRelatedStudies,
@@ -229,7 +206,7 @@ def test_c_find_at_study_level_lists_modalities_and_sop_classes_and_counts_serie
         NumberOfStudyRelatedSeries='',
         NumberOfStudyRelatedInstances='',
     )
-    [answer] = _find(stored, StudyRootQueryRetrieveInformationModelFind, query)
+    [answer] = find(stored, StudyRootQueryRetrieveInformationModelFind, query)
     assert answer.ModalitiesInStudy == 'CT' and answer.SOPClassesInStudy == CTImageStorage
     assert (answer.NumberOfStudyRelatedSeries, answer.NumberOfStudyRelatedInstances) == (1, 1)
 
@@ -238,7 +215,7 @@ def test_c_find_at_series_level_answers_series_date_and_time_from_the_headers(he
     ct, mr = pydicom.dcmread(sample('CT_small.dcm')), pydicom.dcmread(sample('MR_small.dcm'))
     answers = {
         answer.SeriesInstanceUID: answer
-        for answer in _find(
+        for answer in find(
             headers_read,
             StudyRootQueryRetrieveInformationModelFind,
             _query(
@@ -262,7 +239,7 @@ def test_c_find_at_series_level_answers_series_date_and_time_from_the_headers(he
 
 def test_c_find_at_series_level_leaves_the_date_empty_until_the_headers_are_read(stored: Pacs) -> None:
     ct = pydicom.dcmread(sample('CT_small.dcm'))
-    [answer] = _find(
+    [answer] = find(
         stored,
         StudyRootQueryRetrieveInformationModelFind,
         _query('SERIES', SeriesInstanceUID=ct.SeriesInstanceUID, SeriesDate=''),
@@ -272,7 +249,7 @@ def test_c_find_at_series_level_leaves_the_date_empty_until_the_headers_are_read
 
 def test_c_find_at_image_level_answers_header_attributes_and_the_stored_syntax(headers_read: Pacs) -> None:
     ct = pydicom.dcmread(sample('CT_small.dcm'))
-    [answer] = _find(
+    [answer] = find(
         headers_read,
         StudyRootQueryRetrieveInformationModelFind,
         _query('IMAGE', SOPInstanceUID=ct.SOPInstanceUID, ContentDate='', AvailableTransferSyntaxUID='', ImageType=''),
@@ -283,7 +260,7 @@ def test_c_find_at_image_level_answers_header_attributes_and_the_stored_syntax(h
 
 @pytest.mark.parametrize('level', ['PATIENT', 'STUDY', 'SERIES', 'IMAGE'])
 def test_every_answer_says_where_to_retrieve_from_and_that_it_is_online(stored: Pacs, level: str) -> None:
-    answers = _find(
+    answers = find(
         stored,
         PatientRootQueryRetrieveInformationModelFind,
         _query(level, PatientID='1CT1', RetrieveAETitle='', InstanceAvailability=''),
