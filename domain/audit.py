@@ -14,7 +14,7 @@ the key in one transaction; a broken unkeyed chain is left as it is for `verify(
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -79,6 +79,14 @@ def record(
     session.add(event)
     db.after_commit(session, _checkpoint_soon)
     return event
+
+
+def apply_changes(row: Any, values: Mapping[str, object]) -> dict[str, list[Any]]:
+    """Set `values` on `row`; what changed as {field: [old, new]}, the detail an update's audit event carries."""
+    changed = {key: [getattr(row, key), value] for key, value in values.items() if getattr(row, key) != value}
+    for key, value in values.items():
+        setattr(row, key, value)
+    return changed
 
 
 def record_alone(by: Actor, action: str, **kwargs: Any) -> None:

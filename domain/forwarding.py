@@ -133,9 +133,7 @@ def update(rule_id: int, data: ForwardingRuleCreate, *, by: Actor) -> Forwarding
     with db.transaction() as session:
         rule = _rule(session, rule_id)
         values = _validated(session, data)
-        changed = {key: [getattr(rule, key), value] for key, value in values.items() if getattr(rule, key) != value}
-        for key, value in values.items():
-            setattr(rule, key, value)
+        changed = audit.apply_changes(rule, values)
         rule.updated_at = clock.now()
         session.add(rule)
         audit.record(session, by, 'forwarding.update', rule, detail={'changed': changed})

@@ -96,11 +96,7 @@ def update(modality_id: int, data: ModalityCreate, *, by: Actor) -> Modality:
         ).first()
         if clash is not None:
             raise Conflict('A modality with AE title {ae_title} is already entered', ae_title=values['ae_title'])
-        changed = {
-            key: [getattr(modality, key), value] for key, value in values.items() if getattr(modality, key) != value
-        }
-        for key, value in values.items():
-            setattr(modality, key, value)
+        changed = audit.apply_changes(modality, values)
         session.add(modality)
         audit.record(session, by, 'modality.update', modality, detail={'changed': changed})
     return modality
