@@ -21,11 +21,11 @@ import httpx
 import numpy as np
 import pydicom
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from startup import ADMIN_PASSWORD, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CT_TEMPLATE = Path(data_store.__file__).parent / 'data' / '693_UNCR.dcm'  # a real 512×512 16-bit CT slice
 ORTHANC_PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so'
-ADMIN_PASSWORD = 'bench admin password'
 ORTHANC_USER = ('bench', 'bench orthanc password')
 SCU_AE, DESTINATION_AE = 'BENCHSCU', 'BENCHDEST'
 
@@ -60,12 +60,6 @@ class Peer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
 
 
 # ---------------------------------------------------------------- corpus
