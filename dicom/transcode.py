@@ -50,7 +50,7 @@ def can_decode(transfer_syntax: str) -> bool:
         return False
     try:
         return get_decoder(syntax).is_available
-    except NotImplementedError:
+    except NotImplementedError:  # pydicom's answer for a syntax it has no decoder for at all (MPEG, HEVC, ...)
         return False
 
 

@@ -105,10 +105,10 @@ class _Images:
 
     def __init__(self) -> None:
         root = f'2.25.{secrets.randbelow(9 * 10**19) + 10**19}'
-        self.placeholder = f'{root}9999999999'.encode()
+        self.stand_in_uid = f'{root}9999999999'.encode()
         dataset = pydicom.dcmread(sample('CT_small.dcm'))
         dataset.StudyInstanceUID, dataset.SeriesInstanceUID = f'{root}1', f'{root}2'
-        dataset.SOPInstanceUID = self.placeholder.decode()
+        dataset.SOPInstanceUID = self.stand_in_uid.decode()
         dataset.Rows = dataset.Columns = EDGE
         dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit, dataset.PixelRepresentation = 16, 12, 11, 0
         dataset.PixelData = bytes(range(16)) * (EDGE * EDGE * 2 // 16)
@@ -117,13 +117,13 @@ class _Images:
         buffer = io.BytesIO()
         dataset.save_as(buffer, enforce_file_format=True)
         self.template = buffer.getvalue()
-        assert self.template.count(self.placeholder) == 2  # the meta header and the data set
+        assert self.template.count(self.stand_in_uid) == 2  # the meta header and the data set
         self.root, self.made = root, 0
 
     def next(self) -> bytes:
         """The next image: the template with a new SOP Instance UID of the same length."""
         self.made += 1
-        return self.template.replace(self.placeholder, f'{self.root}{self.made:010d}'.encode())
+        return self.template.replace(self.stand_in_uid, f'{self.root}{self.made:010d}'.encode())
 
 
 def _stow(server: Server, images: _Images, *, parts: int) -> httpx.Response:
