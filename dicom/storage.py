@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,20 @@ def copy_incoming(source: Path) -> Path:
         path.unlink(missing_ok=True)
         raise
     return path
+
+
+def open_file(relative: str) -> BinaryIO:
+    """A stored file (DICOM, thumbnail, PDF) opened for reading, seekable, as its bytes were written.
+
+    Every reader goes through here (or read_file), so the file's form on disk is this module's business alone.
+    """
+    return absolute(relative).open('rb')
+
+
+def read_file(relative: str) -> bytes:
+    """A stored file's bytes, whole."""
+    with open_file(relative) as reader:
+        return reader.read()
 
 
 def sha256_of(path: Path) -> str:

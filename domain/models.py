@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, event
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
 from . import clock, folding
@@ -164,6 +165,7 @@ class Patient(SQLModel, table=True):
     # Family^Given as C-FIND and QIDO answer it, folded (domain.folding) for matching
     dicom_name_folded: str = Field(default='', max_length=255, sa_column_kwargs={'server_default': ''})
     merged_into_id: int | None = Field(default=None, foreign_key='patient.id')
+    legal_hold: bool = Field(default=False, sa_column_kwargs={'server_default': sa_false()})  # never removed
     created_at: datetime = Field(default_factory=clock.now)
     updated_at: datetime = Field(default_factory=clock.now)
 
@@ -295,6 +297,7 @@ class Study(SQLModel, table=True):
     ready_at: datetime | None = None
     assigned_to_id: int | None = Field(default=None, foreign_key='user.id')
     assigned_at: datetime | None = None
+    legal_hold: bool = Field(default=False, sa_column_kwargs={'server_default': sa_false()})  # never removed
 
 
 class Series(SQLModel, table=True):
