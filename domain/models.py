@@ -513,3 +513,51 @@ class Forward(SQLModel, table=True):
     sent: int = 0
     created_at: datetime = Field(default_factory=clock.now)
     sent_at: datetime | None = None
+
+
+# ---------------------------------------------------------------- retention (rules, confirmed runs)
+
+
+class RetentionRule(SQLModel, table=True):
+    """Studies of a modality, description and age that an administrator may remove (into the trash) after a preview."""
+
+    __tablename__ = 'retention_rule'
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    modality: str = Field(default='', max_length=16)  # '': any; else one of the study's (or its series') modalities
+    description: str = Field(default='', max_length=200)  # '': any; else in the study's or a series' description
+    min_age_months: int = 120  # the study date at least this long ago
+    enabled: bool = True
+    created_at: datetime = Field(default_factory=clock.now)
+    updated_at: datetime = Field(default_factory=clock.now)
+
+
+class RetentionRun(SQLModel, table=True):
+    """One confirmed run of a rule; its job (kind 'run_retention') carries this row's id."""
+
+    __tablename__ = 'retention_run'
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: int | None = Field(default=None, foreign_key='retention_rule.id', index=True)  # None: rule deleted
+    rule_name: str = Field(max_length=100)
+    confirmed_by: str = Field(max_length=64)
+    confirmed_at: datetime = Field(default_factory=clock.now)
+    state: str = Field(default='queued', max_length=16)  # queued, running, done
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    removed: int = 0
+    skipped: int = 0
+    freed_bytes: int = 0
+
+
+class RetentionRunStudy(SQLModel, table=True):
+    """A study the administrator confirmed for a run, and what the run did with it."""
+
+    __tablename__ = 'retention_run_study'
+    __table_args__ = (UniqueConstraint('run_id', 'study_id', name='uq_retention_run_study'),)
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key='retention_run.id', index=True)
+    study_id: int  # no foreign key: a purged study leaves the index, the run's record stays
+    outcome: str = Field(default='pending', max_length=16)  # pending, removed, skipped
+    reason: str = Field(default='', max_length=200)  # why it was skipped
+    size_bytes: int = 0
+    done_at: datetime | None = None
