@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     language: str = 'en'
     worker_threads: int = Field(2, ge=1, le=64)
     min_free_disk_mb: int = Field(500, ge=0)
+    backup_passphrase: SecretStr | None = None  # seals backup archives (or a prompt, or a public key)
 
     @field_validator('database_url')
     @classmethod
