@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, event
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, event
 from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
@@ -546,7 +546,7 @@ class RetentionRun(SQLModel, table=True):
     finished_at: datetime | None = None
     removed: int = 0
     skipped: int = 0
-    freed_bytes: int = 0
+    freed_bytes: int = Field(default=0, sa_type=BigInteger)  # a run frees terabytes as easily as kilobytes
 
 
 class RetentionRunStudy(SQLModel, table=True):
@@ -559,5 +559,5 @@ class RetentionRunStudy(SQLModel, table=True):
     study_id: int  # no foreign key: a purged study leaves the index, the run's record stays
     outcome: str = Field(default='pending', max_length=16)  # pending, removed, skipped
     reason: str = Field(default='', max_length=200)  # why it was skipped
-    size_bytes: int = 0
+    size_bytes: int = Field(default=0, sa_type=BigInteger)
     done_at: datetime | None = None
