@@ -45,6 +45,7 @@ class Permission(StrEnum):
     MANAGE_JOBS = 'manage-jobs'
     STORE_DICOM = 'store-dicom'
     QUERY_DICOM = 'query-dicom'
+    MANAGE_RETENTION = 'manage-retention'  # retention rules, their runs and legal holds
 
 
 R, T, D, A = Role.RECEPTIONIST.value, Role.TECHNICIAN.value, Role.RADIOLOGIST.value, Role.ADMIN.value
@@ -78,6 +79,7 @@ PERMISSIONS: dict[Permission, frozenset[str]] = {
     Permission.MANAGE_JOBS: frozenset({A}),
     Permission.STORE_DICOM: frozenset({MODALITY, T, A}),
     Permission.QUERY_DICOM: frozenset({MODALITY, T, D, A}),
+    Permission.MANAGE_RETENTION: frozenset({A}),
 }
 
 PUBLIC = frozenset({'public'})
@@ -109,6 +111,7 @@ SCREENS: dict[str, frozenset[str]] = {
     '/upload': frozenset({T, A}),
     '/admin/modalities': frozenset({A}),
     '/admin/forwarding': frozenset({A}),
+    '/admin/retention': frozenset({A}),  # retention rules, preview, confirmed runs (ui/admin/retention.py)
 }
 
 # HTTP routes that are not screens, by path as FastAPI declares it.
