@@ -561,3 +561,34 @@ class RetentionRunStudy(SQLModel, table=True):
     reason: str = Field(default='', max_length=200)  # why it was skipped
     size_bytes: int = Field(default=0, sa_type=BigInteger)
     done_at: datetime | None = None
+
+
+# ---------------------------------------------------------------- backups (scheduled runs)
+
+
+class BackupRun(SQLModel, table=True):
+    """One backup, restore drill or stored-archive check; its job (run_backup / run_drill) carries this row's id.
+
+    `slot` names the schedule's turn it fills ('full:2026-12-01', 'incr:2026-12-01T13', 'drill:2026-W48'); being
+    unique, two processes asking what is due at once cannot both start it. A run started by hand has none.
+    """
+
+    __tablename__ = 'backup_run'
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # full, incremental, drill, check
+    slot: str | None = Field(default=None, max_length=32, unique=True)
+    job_id: int | None = Field(default=None, foreign_key='job.id', index=True)
+    target: str = Field(default='', sa_column=Column(Text, nullable=False))  # the folder the archive went into
+    triggered_by: str = Field(default='', max_length=64)  # 'scheduler' or the administrator's user name
+    created_at: datetime = Field(default_factory=clock.now, index=True)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    archive: str = Field(default='', max_length=255)  # the archive's file name (a drill: the newest it checked)
+    parent: str = Field(default='', max_length=255)  # an incremental's parent archive
+    size_bytes: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    files: int = 0
+    rows: int = 0
+    sha256: str = Field(default='', max_length=64)  # of the archive as written (re-read by the weekly check)
+    verified_at: datetime | None = None  # read back (a backup) or restored and compared (a drill)
+    outcome: str = Field(default='', sa_column=Column(Text, nullable=False))  # what a drill or check found
+    error: str | None = Field(default=None, sa_column=Column(Text))  # the last failed attempt's error
