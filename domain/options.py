@@ -23,6 +23,13 @@ DEFAULTS: dict[str, Any] = {
     'turnaround_red_minutes': 240,  # … and red past this
     'kiosk_show_names': False,  # the waiting-room kiosk shows full names instead of initials
     'clinic_logo': '',  # base64 PNG or JPEG printed in the report header (domain.reporting.set_logo)
+    # scheduled backups (domain/backup_schedule.py): off until a folder and a recipient (public key or passphrase) exist
+    'backup_target': '',  # a mounted USB disk or NAS folder outside the data directory
+    'backup_incremental_hours': 1,  # an incremental this often (the RPO)
+    'backup_full_hour': 2,  # the nightly full backup at this local hour
+    'backup_keep_full': 7,  # full chains kept in the folder; older chains are removed after a new backup
+    'backup_public_key': '',  # archives are encrypted to it; its private half is kept off the server
+    'backup_drill_weekday': 6,  # the weekly restore drill (or stored-archive check) on this day, 0 = Monday
 }
 
 _overrides: dict[str, Any] = {}
