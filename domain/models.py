@@ -377,6 +377,33 @@ class KeyImage(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now)
 
 
+
+# ---------------------------------------------------------------- trash (deleted studies and series, kept a while)
+
+
+class TrashItem(SQLModel, table=True):
+    """A deleted study or series, kept for the `trash_days` option: its index rows as JSON (domain.trash) and its
+    files under PACS_DATA_DIR/trash/<id>/ at their own relative paths. No foreign key points at the index."""
+
+    __tablename__ = 'trash_item'
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # study, series
+    state: str = Field(default='moving', max_length=16)  # moving (files on their way in), kept, restoring
+    study_id: int = Field(index=True)  # the study's id (kept for a series; in `rows` for a study)
+    series_id: int | None = None
+    study_instance_uid: str = Field(max_length=64, index=True)
+    series_instance_uid: str = Field(default='', max_length=64)
+    patient_ref_id: int | None = None  # the patient the study was filed under (no foreign key: an id to show)
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # what staff read
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    trashed_by: str = Field(default='', max_length=64)
+    trashed_at: datetime = Field(default_factory=clock.now, index=True)
+    num_series: int = 0
+    num_instances: int = 0
+    size_bytes: int = Field(default=0, sa_type=BigInteger)
+    files: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # relative paths
+    rows: str = Field(default='', sa_column=Column(Text, nullable=False))  # {table: [row, …]} as JSON
+
 # ---------------------------------------------------------------- reports
 
 
