@@ -45,6 +45,7 @@ class Permission(StrEnum):
     MANAGE_JOBS = 'manage-jobs'
     STORE_DICOM = 'store-dicom'
     QUERY_DICOM = 'query-dicom'
+    DELETE_STUDIES = 'delete-studies'  # move to the trash, restore, purge, move to another patient
     MANAGE_RETENTION = 'manage-retention'  # retention rules, their runs and legal holds
 
 
@@ -79,6 +80,7 @@ PERMISSIONS: dict[Permission, frozenset[str]] = {
     Permission.MANAGE_JOBS: frozenset({A}),
     Permission.STORE_DICOM: frozenset({MODALITY, T, A}),
     Permission.QUERY_DICOM: frozenset({MODALITY, T, D, A}),
+    Permission.DELETE_STUDIES: frozenset({A}),
     Permission.MANAGE_RETENTION: frozenset({A}),
 }
 
@@ -111,6 +113,7 @@ SCREENS: dict[str, frozenset[str]] = {
     '/upload': frozenset({T, A}),
     '/admin/modalities': frozenset({A}),
     '/admin/forwarding': frozenset({A}),
+    '/admin/trash': frozenset({A}),  # deleted studies and series: restore or delete now (ui/admin/trash.py)
     '/admin/retention': frozenset({A}),  # retention rules, preview, confirmed runs (ui/admin/retention.py)
 }
 

@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     'turnaround_red_minutes': 240,  # … and red past this
     'kiosk_show_names': False,  # the waiting-room kiosk shows full names instead of initials
     'clinic_logo': '',  # base64 PNG or JPEG printed in the report header (domain.reporting.set_logo)
+    'trash_days': 30,  # a deleted study or series is kept this many days in the trash, then purged (domain.trash)
     # scheduled backups (domain/backup_schedule.py): off until a folder and a recipient (public key or passphrase) exist
     'backup_target': '',  # a mounted USB disk or NAS folder outside the data directory
     'backup_incremental_hours': 1,  # an incremental this often (the RPO)
