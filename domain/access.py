@@ -46,6 +46,7 @@ class Permission(StrEnum):
     STORE_DICOM = 'store-dicom'
     QUERY_DICOM = 'query-dicom'
     DELETE_STUDIES = 'delete-studies'  # move to the trash, restore, purge, move to another patient
+    EXPORT_STUDIES = 'export-studies'  # a study as a zip with a DICOMDIR (patient CD/USB), maybe de-identified
     MANAGE_RETENTION = 'manage-retention'  # retention rules, their runs and legal holds
 
 
@@ -81,6 +82,7 @@ PERMISSIONS: dict[Permission, frozenset[str]] = {
     Permission.STORE_DICOM: frozenset({MODALITY, T, A}),
     Permission.QUERY_DICOM: frozenset({MODALITY, T, D, A}),
     Permission.DELETE_STUDIES: frozenset({A}),
+    Permission.EXPORT_STUDIES: frozenset({T, D, A}),
     Permission.MANAGE_RETENTION: frozenset({A}),
 }
 
@@ -148,6 +150,7 @@ ROUTES: dict[str, frozenset[str]] = {
     '/dicomweb/studies/{study}/rendered': frozenset({T, D, A}),
     '/dicomweb/studies/{study}/series/{series}/rendered': frozenset({T, D, A}),
     '/reports/{report_id}/pdf': ALL_STAFF,
+    '/studies/{study_id}/export': frozenset({T, D, A}),  # the export zip (ui/study_export.py, dicom/export.py)
     '/ohif/{path:path}': frozenset({T, D, A}),  # the OHIF viewer's files (ui/ohif.py); its images come by DICOMweb
 }
 
