@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from domain import audit, auth, db, mfa, options, reporting, templates, users
+from domain import audit, auth, backup_schedule, db, mfa, options, reporting, templates, users
 from domain.access import system
 from domain.errors import DomainError
 from domain.models import Role, UserCreate
@@ -57,7 +57,7 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
     from nicegui import app, ui
 
     import ui as screens
-    from jobs import broker
+    from jobs import broker, scheduler
     from ui import asgi, health, heap, i18n, live, threads
 
     _open_database(settings, migrate=True)
@@ -82,6 +82,7 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
     app.on_startup(heap.tune)  # after start-up: see ui/heap.py
     asgi.install(app, origins=settings.origins)  # NOTE: with ui.run's gzip_middleware_factory=None; see ui/asgi.py
     https = _https(settings)  # TLS on: uvicorn's certificate options; the certificate page; HTTP redirects
+    app.on_shutdown(scheduler.stop)  # before the workers: no new backup is queued while they stop
     app.on_shutdown(broker.stop_workers)
     app.on_shutdown(threads.shutdown)
     app.on_shutdown(db.dispose)
@@ -112,8 +113,9 @@ def worker(settings: Settings, _args: argparse.Namespace) -> int:
     _start_jobs(settings, run_workers=True)
     log.info('worker running with %d threads', settings.worker_threads)
     _wait_for_signal()
-    from jobs import broker
+    from jobs import broker, scheduler
 
+    scheduler.stop()
     broker.stop_workers()
     return 0
 
@@ -184,8 +186,9 @@ def scp_command(settings: Settings, _args: argparse.Namespace) -> int:
     print(f'DICOM listener {settings.ae_title} on port {listener.port}')
     _wait_for_signal()
     listener.stop()
-    from jobs import broker
+    from jobs import broker, scheduler
 
+    scheduler.stop()
     broker.stop_workers()
     return 0
 
@@ -255,6 +258,7 @@ def _open_database(settings: Settings, *, migrate: bool) -> None:
     auth.configure(settings)
     mfa.configure(settings)
     reporting.configure(settings.data_dir)
+    backup_schedule.configure(settings.data_dir, settings.backup_passphrase)  # the passphrase stays in memory
     if settings.accept_any_ae:
         options.override('accept_any_ae', True)
 
@@ -262,7 +266,7 @@ def _open_database(settings: Settings, *, migrate: bool) -> None:
 def _start_jobs(settings: Settings, *, run_workers: bool) -> None:
     import jobs.actors  # noqa: F401 - declares every actor
     from dicom import storage
-    from jobs import broker, dispatch, forwarding, media, relay
+    from jobs import broker, dispatch, forwarding, media, relay, scheduler
 
     broker.setup(settings.redis_url)
     storage.configure(settings.data_dir, min_free_bytes=settings.min_free_disk_mb * 1024 * 1024)
@@ -275,6 +279,7 @@ def _start_jobs(settings: Settings, *, run_workers: bool) -> None:
         dispatch.requeue_unfinished()
         media.requeue_receiving()
         forwarding.route_recent()
+        scheduler.start()  # only where jobs run: the embedded serve, or each worker in the scaled mode
 
 
 def _start_dicom(settings: Settings):

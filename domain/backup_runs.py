@@ -135,6 +135,7 @@ def begin(run_id: int) -> Plan | None:
 def backed_up(
     run_id: int,
     *,
+    kind: str,
     archive: str,
     parent: str,
     size_bytes: int,
@@ -143,9 +144,10 @@ def backed_up(
     sha256: str,
     verified_at: datetime | None,
 ) -> None:
-    """Record a written, read-back archive on its run."""
+    """Record a written, read-back archive on its run (an incremental into a folder without a full became one)."""
     _finish(
         run_id,
+        kind=kind,
         archive=archive,
         parent=parent,
         size_bytes=size_bytes,
