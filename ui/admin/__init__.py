@@ -1,6 +1,6 @@
 """The administrator's screens: users, audit, jobs and settings."""
 
-from . import audit_log, forwarding, job_list, modalities, procedures, settings_page, templates, user_list
+from . import audit_log, forwarding, job_list, modalities, procedures, retention, settings_page, templates, user_list
 
 
 def register() -> None:
@@ -12,3 +12,4 @@ def register() -> None:
     procedures.register()
     modalities.register()
     forwarding.register()
+    retention.register()
