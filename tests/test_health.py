@@ -58,3 +58,52 @@ async def test_health_is_ok_when_the_configured_minimum_of_free_disk_is_met(user
     response = await user.http_client.get('/health')
     assert response.status_code == 200
     assert 'reason' not in response.json()
+
+
+def _backed_up(clinic: Clinic, *, state: str, verified_minutes_ago: int, error: str | None = None) -> None:
+    """A backup policy with one run whose job is in `state`."""
+    from datetime import timedelta
+
+    from domain import clock, options, sealed
+    from domain.models import BackupRun, Job
+
+    options.put('backup_target', str(clinic.data_dir.parent / 'usb'), by=clinic.admin.actor)
+    options.put('backup_public_key', sealed.generate_keypair()[0], by=clinic.admin.actor)
+    verified = clock.now() - timedelta(minutes=verified_minutes_ago)
+    with db.transaction() as session:
+        job = Job(kind='run_backup', object_id=1, state=state, error=error)
+        session.add(job)
+        session.flush()
+        target = str(clinic.data_dir.parent / 'usb')
+        session.add(BackupRun(kind='full', job_id=job.id, target=target, created_at=verified, verified_at=verified))
+
+
+async def test_health_says_backups_are_off_as_a_warning_not_a_failure(user: User, clinic: Clinic) -> None:
+    health.register(clinic.data_dir, {'broker': lambda: True})
+    response = await user.http_client.get('/health')
+    assert response.status_code == 200
+    body = response.json()
+    assert (body['status'], body['warnings']) == ('ok', ['backup'])
+    assert body['backup']['state'] == 'off'
+    assert (body['backup']['age_seconds'], body['backup']['last_verified_at']) == (None, None)
+    assert body['backup']['reason'] == 'No backup folder is chosen'
+
+
+async def test_health_gives_the_age_of_the_last_verified_backup(user: User, clinic: Clinic) -> None:
+    _backed_up(clinic, state='done', verified_minutes_ago=20)
+    health.register(clinic.data_dir, {'broker': lambda: True})
+    body = (await user.http_client.get('/health')).json()
+    assert body['backup']['state'] == 'ok'
+    assert 20 * 60 <= body['backup']['age_seconds'] < 30 * 60
+    assert body['backup']['last_verified_at'] is not None
+    assert body['warnings'] == []
+
+
+async def test_a_failed_backup_is_red_in_health_and_named_among_the_warnings(user: User, clinic: Clinic) -> None:
+    _backed_up(clinic, state='failed', verified_minutes_ago=20, error='OSError: no space left on device')
+    health.register(clinic.data_dir, {'broker': lambda: True})
+    response = await user.http_client.get('/health')
+    body = response.json()
+    assert (response.status_code, body['status'], body['warnings']) == (200, 'ok', ['backup'])
+    assert body['backup']['state'] == 'red'
+    assert body['backup']['reason'] == 'The last backup failed: OSError: no space left on device'

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi.responses import JSONResponse
 from nicegui import Client, app, run
 
-from domain import db, studies, viewing, work
+from domain import backup_runs, db, studies, viewing, work
 from domain.settings import Settings
 
 DEFAULT_MIN_FREE_DISK_MB: int = Settings.model_fields['min_free_disk_mb'].default
@@ -51,9 +51,24 @@ def _report(data_dir: Path, checks: dict[str, Check], *, min_free_disk_mb: int =
         'min_free_disk_bytes': min_free_disk_mb * 1024 * 1024,
         'ui_clients': len(Client.instances),  # pages held for browsers; a tab that left is dropped after its timeout
     }
+    if database:
+        report.update(_backup())
     if reasons:
         report['reason'] = '; '.join(reasons)
     return report
+
+
+def _backup() -> dict:
+    """The last verified backup's age; amber, red or off is a warning, never a 503 by itself (the server serves)."""
+    shown = backup_runs.status()
+    backup = {
+        'state': shown.state,
+        'age_seconds': shown.age_seconds,
+        'last_verified_at': shown.last_verified_at.isoformat() if shown.last_verified_at else None,
+    }
+    if shown.reason:
+        backup['reason'] = str(shown.reason)
+    return {'backup': backup, 'warnings': [] if shown.state == 'ok' else ['backup']}
 
 
 def _state(answer: bool | tuple[str, str]) -> tuple[str, str]:
