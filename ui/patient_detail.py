@@ -12,6 +12,7 @@ from domain.models import Patient
 
 from . import live
 from .i18n import format_date, format_datetime, t
+from .legal_hold import LegalHoldToggle
 from .patients import SEX_OPTIONS, patient_inputs, submit_form
 from .shell import FAILED, current_actor, perform, screen
 
@@ -77,6 +78,7 @@ class PatientPage:
             with ui.row().classes('w-full items-center'):
                 ui.label(patient.name).classes('text-h5').mark('patient-name')
                 ui.badge(patient.patient_id).props('color=primary').mark('patient-id')
+                await LegalHoldToggle(self.actor, patient_id=self.patient_id).build()
                 ui.space()
                 if patient.merged_into_id is None:
                     self.actions(patient)

@@ -14,6 +14,7 @@ from domain.viewing import InstanceView, MeasurementView, SeriesView, StudyView
 from . import live
 from .guard import route_guard
 from .i18n import t, tn
+from .legal_hold import LegalHoldToggle
 from .shell import FAILED, current_actor, fetch, perform, screen
 from .viewer_canvas import ViewerCanvas
 from .viewer_side import SidePanel, series_strip
@@ -76,6 +77,7 @@ class Viewer:
                 series_strip(self, self.study)
             self.grid = ui.element('div').classes('viewer-grid grow').mark('viewports')
             with ui.column().classes('w-72 gap-2 shrink-0'):
+                await LegalHoldToggle(self.actor, study_id=self.study.id).build()
                 self.side = SidePanel(self)
         for n in range(4):
             self.viewports.append(self.viewport(n))
