@@ -1,0 +1,220 @@
+"""A study as a zip laid out like a patient CD or USB stick (PS3.10, PS3.11 General Purpose media, PS3.12).
+
+`DICOMDIR` sits at the root of the zip and the images under `DICOM/` with File IDs of at most eight upper-case
+letters and digits per component (`DICOM/PT000000/ST000000/SE000000/IM000000`); the report's PDF, when asked for,
+is `REPORT.PDF` beside them. The DICOMDIR is built by pydicom's FileSet from the images' headers (the stand-in files
+it stages hold no pixels and live in a scratch folder under the data directory, removed at the end); the images
+themselves go into the zip straight from the store, byte for byte, or de-identified (dicom/deidentify.py) one at a
+time. The zip is written as the client reads it: nothing holds a whole study in memory or on disk.
+"""
+
+import io
+import logging
+import shutil
+import tempfile
+import warnings
+import zipfile
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.fileset import FileSet
+
+from domain.export import ExportFile, ExportPlan
+
+from . import storage
+from .deidentify import Deidentifier
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+FILE_SET_ID = 'CLINICPACS'
+MEDIA_FOLDER = 'DICOM'
+REPORT_NAME = 'REPORT.PDF'
+SCRATCH = 'tmp'
+# Keys a directory record must have (PS3.3 F.5: Type 1), invented for the DICOMDIR only when an image lacks them
+# (as dcmmkdir --invent does); the image files themselves keep what they hold.
+INVENTED = {'PatientID': 'UNKNOWN', 'StudyDate': '19000101', 'StudyTime': '000000', 'StudyID': '1', 'Modality': 'OT'}
+
+
+class ExportFailed(Exception):
+    """A stored image cannot go into the export (it cannot be read as DICOM)."""
+
+
+class StudyZip:
+    """One export: `prepare()` reads the headers and builds the DICOMDIR; `chunks()` then yields the zip's bytes."""
+
+    def __init__(self, plan: ExportPlan) -> None:
+        self.plan = plan
+        self.deidentifier = Deidentifier() if plan.deidentify else None
+        scratch = storage.data_dir() / SCRATCH
+        scratch.mkdir(mode=0o700, exist_ok=True)
+        self.work = Path(tempfile.mkdtemp(prefix='export-', dir=scratch))  # 0700, removed by close()
+        self.file_ids: dict[str, str] = {}  # the stored SOP Instance UID -> its path in the zip
+        self.dicomdir = b''
+
+    @property
+    def filename(self) -> str:
+        """The name the browser saves the zip under (no patient data in it)."""
+        suffix = '-deidentified' if self.plan.deidentify else ''
+        return f'study-{self.plan.study_id}{suffix}.zip'
+
+    def prepare(self) -> None:
+        """Read every image's header and write the DICOMDIR that references them all; raises ExportFailed."""
+        files = _StagedFileSet(self.work / 'staged')
+        in_file: dict[str, str] = {}  # the SOP Instance UID written in the exported file -> the stored one
+        for item in self.plan.files:
+            header = self._header(item)
+            in_file[str(header.SOPInstanceUID)] = item.sop_instance_uid
+            _invent(header)
+            try:
+                files.add(header)
+            except (ValueError, KeyError, AttributeError) as error:
+                raise ExportFailed(f'image {item.sop_instance_uid} has no directory record: {error}') from error
+        root = self.work / 'fileset'
+        files.write(root)
+        # pydicom lays the File IDs out from the root; a CD keeps them under DICOM/, so each record's Referenced File
+        # ID gets that first component and the DICOMDIR alone is written again.
+        (root / MEDIA_FOLDER).mkdir()
+        for instance in files:
+            element = instance['ReferencedFileID']
+            parts = [element.value] if element.VM == 1 else list(element.value)
+            (root / MEDIA_FOLDER / Path(*parts)).parent.mkdir(parents=True, exist_ok=True)
+            (root / Path(*parts)).rename(root / MEDIA_FOLDER / Path(*parts))
+            element.value = [MEDIA_FOLDER, *parts]
+            self.file_ids[in_file[str(instance.SOPInstanceUID)]] = '/'.join((MEDIA_FOLDER, *parts))
+        files.ID = FILE_SET_ID
+        files.write(use_existing=True)
+        self.dicomdir = (root / 'DICOMDIR').read_bytes()
+        shutil.rmtree(root)
+        shutil.rmtree(self.work / 'staged', ignore_errors=True)
+
+    def chunks(self) -> Iterator[bytes]:
+        """The zip's bytes, DICOMDIR first, in pieces of about a MiB; the scratch folder goes when it ends."""
+        sink = _Sink()
+        try:
+            with zipfile.ZipFile(sink, 'w', zipfile.ZIP_STORED, allowZip64=True) as archive:
+                archive.writestr(_member('DICOMDIR'), self.dicomdir)
+                for item in self.plan.files:
+                    with archive.open(_member(self.file_ids[item.sop_instance_uid]), 'w') as entry:
+                        for piece in self._image(item):
+                            entry.write(piece)
+                            if sink.size >= CHUNK:
+                                yield sink.take()
+                if self.plan.report_pdf:
+                    with (
+                        archive.open(_member(REPORT_NAME), 'w') as entry,
+                        storage.open_file(self.plan.report_pdf) as pdf,
+                    ):
+                        while piece := pdf.read(CHUNK):
+                            entry.write(piece)
+                            if sink.size >= CHUNK:
+                                yield sink.take()
+            if sink.size:
+                yield sink.take()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Remove the scratch folder (also when the download was abandoned)."""
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def _header(self, item: ExportFile) -> Dataset:
+        try:
+            with storage.open_file(item.file_path) as reader, warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                header = dcmread(reader, stop_before_pixels=True)
+                header.SOPInstanceUID  # noqa: B018 - a header without it cannot be listed
+        except (InvalidDicomError, AttributeError, OSError) as error:
+            raise ExportFailed(f'image {item.sop_instance_uid} cannot be read: {type(error).__name__}') from error
+        if self.deidentifier is not None:
+            self.deidentifier.apply(header)
+        return header
+
+    def _image(self, item: ExportFile) -> Iterator[bytes]:
+        if self.deidentifier is None:
+            with storage.open_file(item.file_path) as reader:
+                while piece := reader.read(CHUNK):
+                    yield piece
+            return
+        with storage.open_file(item.file_path) as reader, warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            dataset = dcmread(reader)
+        self.deidentifier.apply(dataset)
+        with tempfile.SpooledTemporaryFile(max_size=16 * CHUNK, dir=str(self.work)) as spool:
+            dataset.save_as(spool, enforce_file_format=True)
+            del dataset
+            spool.seek(0)
+            while piece := spool.read(CHUNK):
+                yield piece
+
+
+class _StagedFileSet(FileSet):
+    """pydicom's FileSet staging its stand-in files under our scratch folder instead of the system's temp folder.
+
+    NOTE: pydicom 3.0 keeps the staging folder in `_stage['t']` / `_stage['path']`; tests/dicom/test_export.py
+    checks that staged files land here, so a pydicom that changes this fails there, not on a patient's data.
+    """
+
+    def __init__(self, staging: Path) -> None:
+        super().__init__()
+        staging.mkdir(mode=0o700)
+        self._stage['t'].cleanup()
+        self._stage['t'] = _Folder(staging)
+        self._stage['path'] = staging
+
+
+class _Folder:
+    """Stands where FileSet keeps its TemporaryDirectory: a folder of ours that StudyZip removes."""
+
+    def __init__(self, path: Path) -> None:
+        self.name = str(path)
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.name, ignore_errors=True)
+
+
+class _Sink(io.RawIOBase):
+    """Where zipfile writes: collects bytes until the response takes them; not seekable, so zipfile streams."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.position = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        piece = bytes(data)
+        self.parts.append(piece)
+        self.size += len(piece)
+        self.position += len(piece)
+        return len(piece)
+
+    def tell(self) -> int:
+        return self.position
+
+    def take(self) -> bytes:
+        joined = b''.join(self.parts)
+        self.parts, self.size = [], 0
+        return joined
+
+
+def _member(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=datetime.now().timetuple()[:6])
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _invent(header: Dataset) -> None:
+    for keyword, value in INVENTED.items():
+        if not str(header.get(keyword, '') or '').strip():
+            setattr(header, keyword, value)
+    if header.get('SeriesNumber') in (None, ''):
+        header.SeriesNumber = 1
+    if header.get('InstanceNumber') in (None, ''):
+        header.InstanceNumber = 1
