@@ -159,7 +159,7 @@ def _file_problem(row: commitment.Indexed) -> int | None:
     """None when the image's file is on disk with the indexed checksum, else the failure reason."""
     digest = hashlib.sha256()
     try:
-        with storage.absolute(row.file_path).open('rb') as file:
+        with storage.open_file(row.file_path) as file:
             while chunk := file.read(1 << 20):
                 digest.update(chunk)
     except OSError:

@@ -56,7 +56,8 @@ def datasets(
             yield CANCELLED, None
             return
         try:
-            dataset = pydicom.dcmread(storage.absolute(relative))
+            with storage.open_file(relative) as reader:
+                dataset = pydicom.dcmread(reader)
         except (OSError, ValueError, pydicom.errors.InvalidDicomError):
             log.warning('stored file %s cannot be read for a retrieve', relative)
             yield PENDING, _undeliverable(None, sop_class)

@@ -150,7 +150,8 @@ cache = MetadataCache()
 
 def make(path: Path, study_uid: str, instance: StoredInstance) -> InstanceJson:
     """An instance's JSON from its file's header (the pixel data is not read)."""
-    dataset = pydicom.dcmread(str(path), stop_before_pixels=True, force=True)
+    with storage.open_path(path) as reader:
+        dataset = pydicom.dcmread(reader, stop_before_pixels=True, force=True)
     return from_dataset(dataset, study_uid, instance)
 
 
@@ -231,7 +232,8 @@ def _cache_file(relative: str) -> Path:
 
 def _read_cached(relative: str) -> InstanceJson | None:
     try:
-        data = _cache_file(relative).read_bytes()
+        with storage.open_path(_cache_file(relative)) as reader:
+            data = reader.read()
     except (FileNotFoundError, NotADirectoryError):
         return None
     if not data.endswith(_END):
@@ -246,8 +248,7 @@ def _write_cached(relative: str, found: InstanceJson) -> None:
     temporary = target.with_name(f'.{target.name}.{uuid.uuid4().hex}.part')
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with temporary.open('xb') as writer:
-            writer.write(found.patient + b'\n' + found.rest + _END)
+        storage.write_cache(temporary, found.patient + b'\n' + found.rest + _END)
         os.replace(temporary, target)
     except OSError as error:
         temporary.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 
 import pydicom
@@ -121,14 +122,15 @@ class Ingest:
         placed: str | None = None
         try:
             try:
-                header = parse.header_of(parse.read_header(incoming), transfer_syntax_uid)
+                with storage.open_path(incoming) as reader:
+                    header = parse.header_of(parse.read_header(reader), transfer_syntax_uid)
             except parse.UnreadableHeader as error:
                 raise CannotUnderstand(str(error)) from None
             if sop_class_uid and header.sop_class_uid != sop_class_uid:
                 raise IdentifierMismatch('the data set does not have the SOP Class UID the sender announced')
             if sop_instance_uid and header.sop_instance_uid != sop_instance_uid:
                 raise IdentifierMismatch('the data set does not have the SOP Instance UID the sender announced')
-            size = incoming.stat().st_size
+            size = storage.size_of(incoming)
             digest = storage.sha256_of(incoming)
             placed = storage.place(incoming)
             try:
@@ -163,14 +165,14 @@ class Ingest:
 
 def _with_meta_header(incoming: Path) -> Path:
     """An upload as a Part 10 file: one without a meta header gets one (PS3.10 7.1); others are unchanged."""
-    with incoming.open('rb') as reader:
+    with storage.open_path(incoming) as reader:
         reader.seek(128)
         if reader.read(4) == b'DICM':
             return incoming
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), storage.open_path(incoming) as reader:
             warnings.simplefilter('ignore')
-            dataset = pydicom.dcmread(incoming, force=True)
+            dataset = pydicom.dcmread(reader, force=True)
             sop_class = parse.valid_uid(dataset.get('SOPClassUID'))
             sop_instance = parse.valid_uid(dataset.get('SOPInstanceUID'))
     except Exception as error:
@@ -184,12 +186,17 @@ def _with_meta_header(incoming: Path) -> Path:
         ImplicitVRLittleEndian if implicit else (ExplicitVRLittleEndian if little is not False else ExplicitVRBigEndian)
     )
     dataset.file_meta = meta
-    rewritten = incoming.with_suffix('.meta.part')
+    encoded = BytesIO()
     try:
-        dataset.save_as(rewritten, enforce_file_format=True)
+        dataset.save_as(encoded, enforce_file_format=True)
     except Exception as error:
-        rewritten.unlink(missing_ok=True)
         raise CannotUnderstand(f'the data set cannot be written as a DICOM file ({type(error).__name__})') from None
+    try:
+        rewritten = storage.write_incoming([encoded.getvalue()], encoded.tell())  # sealed like any arriving file
+    except storage.OutOfSpace as error:
+        raise OutOfResources(str(error)) from None
+    except OSError as error:
+        raise OutOfResources(f'the file cannot be written ({error.strerror})') from None
     storage.discard(incoming)
     return rewritten
 

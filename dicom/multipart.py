@@ -8,6 +8,7 @@ compress, and compressing them would cost the transfer rate.
 """
 
 import asyncio
+import io
 import logging
 import threading
 import uuid
@@ -15,6 +16,9 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
+
+from . import storage
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +71,12 @@ def body(parts: Iterable[Part], boundary: str, *, batch: int = BATCH) -> Iterato
     buffer, used = bytearray(min(batch, FIRST)), 0
     for piece in _pieces(parts, boundary):
         if isinstance(piece, Path):
-            with piece.open('rb') as reader:
+            with storage.open_path(piece) as reader:
                 while True:
                     if used == len(buffer):
                         yield memoryview(buffer)
                         buffer, used = bytearray(batch), 0
-                    read = reader.readinto(memoryview(buffer)[used:])
+                    read = cast(io.BufferedIOBase, reader).readinto(memoryview(buffer)[used:])
                     if not read:
                         break
                     used += read

@@ -9,13 +9,15 @@ import re
 import warnings
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from domain.studies import InstanceHeader
+
+from . import storage
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +77,15 @@ class UnreadableHeader(Exception):
     """The bytes are not a DICOM data set we can understand; the message says why, for staff."""
 
 
-def read_header(path: Path, *, force: bool = False) -> Dataset:
-    """The header of a stored or arriving file, without the pixel data."""
+def read_header(path: Path | BinaryIO, *, force: bool = False) -> Dataset:
+    """The header of a stored or arriving file (a path, or a file `storage.open_file` opened), without the pixels."""
+    if isinstance(path, Path):
+        try:
+            reader = storage.open_path(path)
+        except OSError as error:
+            raise UnreadableHeader(f'the data set cannot be read ({type(error).__name__})') from error
+        with reader:
+            return read_header(reader, force=force)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
@@ -103,10 +112,13 @@ def header_of(dataset: Dataset, transfer_syntax_uid: str = '') -> InstanceHeader
         raise UnreadableHeader(f'the header cannot be decoded ({type(error).__name__})') from error
 
 
-def extract_attributes(path: Path) -> dict[str, Any]:
-    """The extra attributes of a stored file as DICOM JSON, for QIDO-RS includefield."""
+def extract_attributes(path: Path | BinaryIO) -> dict[str, Any]:
+    """The extra attributes of a stored file (a path, or a file `storage.open_file` opened) as DICOM JSON."""
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
+        if isinstance(path, Path):
+            with storage.open_path(path) as reader:
+                return extract_attributes(reader)
         dataset = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=list(EXTRA_KEYWORDS))
         result: dict[str, Any] = {}
         for keyword in EXTRA_KEYWORDS:

@@ -9,7 +9,6 @@ frame of a cine loop reads that frame and nothing before it.
 
 import itertools
 import logging
-import os
 import struct
 import threading
 from collections import OrderedDict
@@ -25,6 +24,8 @@ from pydicom.encaps import generate_frames
 from pydicom.pixels import pack_bits
 from pydicom.pixels.utils import pixel_array
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+from . import storage
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,8 @@ def stored_frame(path: Path, where: Layout, number: int) -> bytes:
         return native_frame(path, where, number)
     if where.frames:
         return b''.join(_read(path, offset, length) for offset, length in where.frames[number - 1])
-    dataset = pydicom.dcmread(str(path), force=True)
+    with storage.open_path(path) as reader:
+        dataset = pydicom.dcmread(reader, force=True)
     for index, frame in enumerate(generate_frames(dataset.PixelData, number_of_frames=where.number_of_frames), 1):
         if index == number:
             return frame
@@ -171,7 +173,7 @@ def forget_layouts() -> None:
 
 
 def _read_layout(path: Path) -> Layout:
-    with path.open('rb') as reader:
+    with storage.open_path(path) as reader:
         header = pydicom.dcmread(reader, stop_before_pixels=True, force=True)
         if 'Rows' not in header:
             raise NoPixels('this object holds no image')
@@ -292,11 +294,7 @@ def _check(where: Layout, number: int) -> None:
 
 
 def _read(path: Path, offset: int, size: int) -> bytes:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        data = os.pread(descriptor, size, offset)
-    finally:
-        os.close(descriptor)
+    data = storage.read_at(path, offset, size)
     if len(data) != size:
         raise NoPixels('the file is shorter than its Pixel Data')
     return data
@@ -311,8 +309,9 @@ def _little_endian(data: bytes, swap: int) -> bytes:
 def _decoded(path: Path, where: Layout, number: int) -> bytes:
     index = number - 1 if where.number_of_frames > 1 else None
     try:
-        source: str | Dataset = str(path) if where.offset >= 0 else pydicom.dcmread(str(path), force=True)
-        array = pixel_array(source, index=index)
+        with storage.open_path(path) as reader:
+            source: BinaryIO | Dataset = reader if where.offset >= 0 else pydicom.dcmread(reader, force=True)
+            array = pixel_array(source, index=index)
     except Exception as error:  # every decoder raises its own kind
         raise Unavailable(f'the pixel data cannot be decoded: {str(error)[:200] or type(error).__name__}') from error
     if where.bits_allocated == 1:
@@ -321,6 +320,7 @@ def _decoded(path: Path, where: Layout, number: int) -> bytes:
 
 
 def _packed_pixels(path: Path) -> bytes:
-    dataset = pydicom.dcmread(str(path), force=True)
+    with storage.open_path(path) as reader:
+        dataset = pydicom.dcmread(reader, force=True)
     data: bytes = dataset.PixelData
     return data

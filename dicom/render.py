@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import cv2
 import numpy as np
@@ -20,6 +20,8 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.pixels.processing import apply_color_lut, apply_modality_lut
 from pydicom.pixels.utils import iter_pixels, pixel_array
+
+from . import storage
 
 log = logging.getLogger(__name__)
 
@@ -123,33 +125,40 @@ def render(
 
 def decode(file_path: Path, frame: int = 1) -> Frame:
     """Decode one frame (1-based) and apply the modality LUT; colour and palette images become RGB."""
-    header = read_header(file_path)
-    frames = _frames_in(header)
-    if not 1 <= frame <= frames:
-        raise FrameOutOfRange(f'frame {frame} is not in this image (it has {frames})')
-    index = frame - 1 if frames > 1 else None
-    try:
-        array = pixel_array(str(file_path), index=index)
-    except Exception as error:  # every decoder raises its own kind; all mean the same to the reader
-        array = _decode_leniently(file_path, index, error)
+    with storage.open_path(Path(file_path)) as reader:
+        header = read_header(reader)
+        frames = _frames_in(header)
+        if not 1 <= frame <= frames:
+            raise FrameOutOfRange(f'frame {frame} is not in this image (it has {frames})')
+        index = frame - 1 if frames > 1 else None
+        try:
+            array = pixel_array(reader, index=index)
+        except Exception as error:  # every decoder raises its own kind; all mean the same to the reader
+            array = _decode_leniently(reader, index, error)
     return _prepare(array, header, frame, frames)
 
 
 def decode_all(file_path: Path) -> Iterator[Frame]:
     """Every frame of the file in order (cine prefetch decodes a loop in one pass)."""
-    header = read_header(file_path)
-    frames = _frames_in(header)
-    try:
-        for number, array in enumerate(iter_pixels(str(file_path)), start=1):
-            yield _prepare(array, header, number, frames)
-    except Exception as error:
-        raise RenderError(f'the pixel data cannot be decoded: {_reason(error)}') from error
+    with storage.open_path(Path(file_path)) as reader:
+        header = read_header(reader)
+        frames = _frames_in(header)
+        try:
+            for number, array in enumerate(iter_pixels(reader), start=1):
+                yield _prepare(array, header, number, frames)
+        except Exception as error:
+            raise RenderError(f'the pixel data cannot be decoded: {_reason(error)}') from error
 
 
-def read_header(file_path: Path) -> Dataset:
-    """The dataset without its pixel data."""
+def read_header(file_path: Path | BinaryIO) -> Dataset:
+    """The dataset without its pixel data (from a stored file's path, or from a file `storage` opened)."""
+    if not hasattr(file_path, 'read'):
+        with storage.open_path(Path(file_path)) as reader:
+            return read_header(reader)
+    reader = cast(BinaryIO, file_path)
     try:
-        return pydicom.dcmread(str(file_path), stop_before_pixels=True, force=True)
+        reader.seek(0)
+        return pydicom.dcmread(reader, stop_before_pixels=True, force=True)
     except FileNotFoundError:
         raise
     except Exception as error:
@@ -315,12 +324,13 @@ def _prepare(array: np.ndarray, header: Dataset, frame: int, frames: int) -> Fra
     return Frame(values, False, photometric == 'MONOCHROME1', windows, natural, frames)
 
 
-def _decode_leniently(file_path: Path, index: int | None, error: Exception) -> np.ndarray:
+def _decode_leniently(reader: BinaryIO, index: int | None, error: Exception) -> np.ndarray:
     """Second try for files without a meta header (implicit VR little endian); else a clear reason."""
     if isinstance(error, FileNotFoundError):
         raise error
     try:
-        dataset = pydicom.dcmread(str(file_path), force=True)
+        reader.seek(0)
+        dataset = pydicom.dcmread(reader, force=True)
     except Exception:
         dataset = None
     if dataset is None or ('PixelData' not in dataset and 'FloatPixelData' not in dataset):

@@ -68,7 +68,8 @@ def store(files: Sequence[StoredFile], *, calling_ae: str, called_ae: str, host:
 def _store_one(assoc: Association, item: StoredFile, outcome: Delivery) -> None:
     relative, sop_class, _syntax = item
     try:
-        dataset = pydicom.dcmread(storage.absolute(relative))
+        with storage.open_file(relative) as reader:
+            dataset = pydicom.dcmread(reader)
     except (OSError, ValueError, InvalidDicomError) as error:
         outcome.undeliverable.append((relative, f'unreadable: {type(error).__name__}'))
         return

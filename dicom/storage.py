@@ -4,6 +4,10 @@ Every DICOM file is named by an id of our own (a random UUID fanned out over two
 never by a value read from the file. A file is written under `incoming/`, flushed to disk (fsync), and
 renamed into `dicom/`; the rename and the directory fsync make it appear whole or not at all. Files
 left in `incoming/` by a crash were never acknowledged and are removed at start-up.
+
+With encryption at rest on (`domain.at_rest`), every file is sealed from its first byte (an arriving image never
+lies on disk in the clear) and readers get the plaintext through `open_file`/`read_file`, the one way to read a
+stored file; checksums and sizes are those of the plaintext, the bytes the sender sent.
 """
 
 import hashlib
@@ -15,6 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from domain import at_rest
 
 log = logging.getLogger(__name__)
 
@@ -72,19 +78,9 @@ def write_incoming(parts: Iterable[bytes | memoryview], size: int) -> Path:
     """Write the parts to a new file under incoming/ and fsync it; nothing is left behind on failure."""
     check_space(size)
     path = data_dir() / INCOMING / f'{uuid.uuid4().hex}.part'
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
-    try:
+    with at_rest.creating(path, 0o640) as writer:
         for part in parts:
-            view = memoryview(part)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        path.unlink(missing_ok=True)
-        raise
-    os.close(fd)
+            writer.write(part)
     return path
 
 
@@ -93,14 +89,8 @@ def copy_incoming(source: Path) -> Path:
     size = source.stat().st_size
     check_space(size)
     path = data_dir() / INCOMING / f'{uuid.uuid4().hex}.part'
-    try:
-        with source.open('rb') as reader, path.open('xb') as writer:
-            shutil.copyfileobj(reader, writer, 1024 * 1024)
-            writer.flush()
-            os.fsync(writer.fileno())
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
+    with source.open('rb') as reader, at_rest.creating(path, 0o640) as writer:
+        shutil.copyfileobj(reader, writer, 1024 * 1024)
     return path
 
 
@@ -109,7 +99,7 @@ def open_file(relative: str) -> BinaryIO:
 
     Every reader goes through here (or read_file), so the file's form on disk is this module's business alone.
     """
-    return absolute(relative).open('rb')
+    return at_rest.open_read(absolute(relative))
 
 
 def read_file(relative: str) -> bytes:
@@ -118,10 +108,42 @@ def read_file(relative: str) -> bytes:
         return reader.read()
 
 
+def open_path(path: Path) -> BinaryIO:
+    """A file of the data directory by its absolute path (an incoming file, or a path a caller already resolved)."""
+    return at_rest.open_read(path)
+
+
+def write_cache(path: Path, data: bytes) -> None:
+    """Write a new file of a cache the server can make again (no fsync), sealed like stored files when encryption
+    is on: caches of headers hold patient data too."""
+    at_rest.write_new(path, data, 0o640, durable=False)
+
+
+def read_at(path: Path, offset: int, size: int) -> bytes:
+    """`size` bytes of a file's plaintext from `offset` (fewer at its end): one pread when nothing is sealed."""
+    if not at_rest.has_key():
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            return os.pread(descriptor, size, offset)
+        finally:
+            os.close(descriptor)
+    with open_path(path) as reader:
+        reader.seek(offset)
+        return reader.read(size)
+
+
 def sha256_of(path: Path) -> str:
-    """The file's SHA-256 digest, hex."""
-    with path.open('rb') as reader:
-        return hashlib.file_digest(reader, 'sha256').hexdigest()
+    """The SHA-256 digest of the file's plaintext, hex."""
+    digest = hashlib.sha256()
+    with open_path(path) as reader:
+        while chunk := reader.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def size_of(path: Path) -> int:
+    """The size of the file's plaintext in bytes."""
+    return at_rest.plain_size(path)
 
 
 def place(incoming: Path) -> str:
@@ -151,11 +173,8 @@ def replace_atomically(relative: str, data: bytes) -> Path:
     target = absolute(relative)
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f'.{target.name}.{uuid.uuid4().hex}.part')
+    at_rest.write_new(temporary, data, 0o640)
     try:
-        with temporary.open('xb') as writer:
-            writer.write(data)
-            writer.flush()
-            os.fsync(writer.fileno())
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)

@@ -25,7 +25,7 @@ from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian
 from domain import access, viewing
 from domain.access import Actor
 
-from . import accept, dicom_json, multipart, pixel_frames, transcode
+from . import accept, dicom_json, multipart, pixel_frames, storage, transcode
 from .accept import MediaRange
 from .multipart import Part
 from .wado_rs import HEADERS, INSTANCE, base_url, lookup_source, stored_path
@@ -169,7 +169,8 @@ def _bulkdata(request: Request, actor: Actor, uids: tuple[str, str, str], text: 
 def _element_bytes(path: Path, tags: tuple[Any, ...], instance_id: int) -> bytes:
     """A binary element's value, little endian, found by its tag path (tags and (sequence, item) steps)."""
     try:
-        dataset = pydicom.dcmread(str(path), force=True, stop_before_pixels=_tag(tags[0]) < 0x7FE00000)
+        with storage.open_path(path) as reader:
+            dataset = pydicom.dcmread(reader, force=True, stop_before_pixels=_tag(tags[0]) < 0x7FE00000)
     except FileNotFoundError:
         viewing.report_missing_file(instance_id, by=access.system('dicomweb'))
         raise HTTPException(status_code=404, detail='Its file is missing on the server') from None

@@ -146,7 +146,7 @@ def _dicom_parts(study_uid: str, served: list[tuple[Any, str]], base: str) -> It
         path = stored_path(item.file_path)
         try:
             if syntax == item.transfer_syntax_uid:
-                part = Part(f'{DICOM}; transfer-syntax={syntax}', file=path, size=path.stat().st_size)
+                part = Part(f'{DICOM}; transfer-syntax={syntax}', file=path, size=storage.size_of(path))
             else:
                 part = Part(f'{DICOM}; transfer-syntax={syntax}', [_transcoded(path, syntax)])
         except FileNotFoundError:
@@ -161,7 +161,8 @@ def _dicom_parts(study_uid: str, served: list[tuple[Any, str]], base: str) -> It
 
 def _transcoded(path: Path, syntax: str) -> bytes:
     try:
-        dataset = pydicom.dcmread(str(path), force=True)
+        with storage.open_path(path) as reader:
+            dataset = pydicom.dcmread(reader, force=True)
     except FileNotFoundError:
         raise
     except Exception as error:

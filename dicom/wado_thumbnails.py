@@ -85,7 +85,7 @@ def _thumbnail(request: Request, found: Retrieval, *, stored: bool = True) -> Re
     if stored and asked.viewport is None and asked.window is None and found.thumbnail_paths:
         path = storage.absolute(found.thumbnail_paths[0])
         if path.is_file():
-            png = path.read_bytes()
+            png = storage.read_file(found.thumbnail_paths[0])
             data = png if asked.media == 'png' else _reencoded(png, asked.media, asked.quality)
             return Response(data, media_type=render.MEDIA_TYPES[asked.media], headers=HEADERS)
     first_series = (

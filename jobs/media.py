@@ -78,7 +78,8 @@ def extract_series_metadata(series_id: int) -> None:
     extracted: dict[int, dict[str, Any] | None] = {}
     for item in studies.instances_to_extract(series_id):
         try:
-            extracted[item.instance_id] = parse.extract_attributes(storage.absolute(item.file_path))
+            with storage.open_file(item.file_path) as reader:
+                extracted[item.instance_id] = parse.extract_attributes(reader)
         except FileNotFoundError:
             log.warning('instance %s: its file %s is missing', item.instance_id, item.file_path)
             extracted[item.instance_id] = None
