@@ -1,109 +1,257 @@
+"""Backups: a sealed archive of every table and file restores, after a wipe, to the same rows and the same bytes."""
+
+import hashlib
 import io
 import json
 import stat
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel, col, select
 
-from domain import audit, audit_chain, audit_checkpoints, backup, db, keys, users
+from domain import audit, audit_chain, audit_checkpoints, backup, backup_snapshot, db, keys, patients, sealed, users
 from domain.access import system
 from domain.errors import Conflict, InvalidInput, NotAllowed
-from domain.models import AuditEvent, UserCreate
+from domain.models import AuditEvent, PatientCreate, UserCreate
 from domain.settings import Settings
-from tests.conftest import Clinic
+from tests.conftest import PG_URL, Clinic
 from tests.domain.test_audit import _unkeyed_trail
 
+KEY = sealed.Passphrase('a long clinic backup passphrase')
+LEFT_OUT = {'secret.key', 'keys/session.key', audit_checkpoints.FILE_NAME}
 
-def test_a_backup_restores_tables_and_files_over_later_changes(clinic: Clinic) -> None:
-    (clinic.data_dir / 'dicom' / '1').mkdir(parents=True)
-    (clinic.data_dir / 'dicom' / '1' / '7.dcm').write_bytes(b'DICM and pixels')
-    made = backup.create(clinic.data_dir, by=clinic.admin.actor)
-    assert made.files >= 1
-    assert made.rows >= 8  # four accounts and their audit events
 
-    users.create(
-        UserCreate(username='after-backup', role='technician', password='a long password'), by=clinic.admin.actor
+@pytest.fixture(autouse=True)
+def quick_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The passphrase's work factor at scrypt's floor: the suite seals many archives (production keeps its own)."""
+    monkeypatch.setattr(sealed, 'SCRYPT_LOG_N', 10)
+
+
+def put_files(data_dir: Path, *names: str) -> None:
+    """Stored files as the clinic keeps them (our names are UUID-like), each with its own bytes."""
+    for name in names or ('dicom/ab/cd/0a1b.dcm', 'dicom/ab/ef/77aa.dcm', 'thumbnails/3.png', 'reports/4.pdf'):
+        path = data_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b'DICM ' + name.encode() + hashlib.sha256(name.encode()).digest() * 40)
+
+
+def file_digests(data_dir: Path) -> dict[str, str]:
+    """Every file a backup must bring back, by path, with its SHA-256."""
+    found = {}
+    for path in sorted(data_dir.rglob('*')):
+        relative = path.relative_to(data_dir).as_posix()
+        top = relative.split('/')[0]
+        if path.is_file() and top not in {'backups', 'backups-state'} and relative not in LEFT_OUT:
+            if '.sqlite3' not in path.name:
+                found[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def table_rows() -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table, in key order, as portable values (compared across engines)."""
+    with db.engine().connect() as connection:
+        return {
+            table.name: [
+                json.loads(json.dumps(row, default=backup_snapshot.encode))
+                for row in backup_snapshot.rows(connection, table)
+            ]
+            for table in backup_snapshot.tables()
+        }
+
+
+def wipe(data_dir: Path) -> None:
+    """A dead server's replacement: no rows, no files (the database file itself stays, empty)."""
+    with db.transaction() as session:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            session.execute(table.delete())
+    for path in sorted(data_dir.rglob('*'), reverse=True):
+        if path.relative_to(data_dir).parts[0] != 'backups' and '.sqlite3' not in path.name:
+            path.unlink() if path.is_file() else path.rmdir()
+    audit.forget_key()
+
+
+def same_after_restore(before: dict[str, list[dict[str, Any]]]) -> None:
+    """The restored rows equal the backed-up ones; the trail has just the restore's own event beyond them."""
+    after = table_rows()
+    events = after.pop('audit_event')
+    assert after == {name: rows for name, rows in before.items() if name != 'audit_event'}
+    assert events[: len(before['audit_event'])] == before['audit_event']
+    assert [event['action'] for event in events[len(before['audit_event']) :]] == ['backup.restore']
+
+
+def members(archive: Path, identity: sealed.Identity = KEY) -> dict[str, bytes]:
+    """Every member of a sealed archive, opened as an administrator with the key would."""
+    with (
+        archive.open('rb') as raw,
+        sealed.opening(raw, identity) as stream,
+        tarfile.open(fileobj=stream, mode='r|') as tar,
+    ):
+        return {member.name: tar.extractfile(member).read() for member in tar}  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def stocked(clinic: Clinic) -> Clinic:
+    """A clinic with a patient, stored files and a second-factor key."""
+    patients.register(
+        PatientCreate(family_name='Backed', given_name='Up', birth_date='1980-02-03'), by=clinic.receptionist.actor
     )
-    (clinic.data_dir / 'dicom' / '1' / '7.dcm').write_bytes(b'overwritten')
-    assert audit.verify(by=clinic.admin.actor).intact  # a checkpoint of events the archive does not hold
-    with pytest.raises(Conflict):
-        backup.restore(made.path, clinic.data_dir, by=clinic.admin.actor)
-    restored = backup.restore(made.path, clinic.data_dir, by=clinic.admin.actor, force=True)
+    put_files(clinic.data_dir)
+    keys.key('mfa')
+    return clinic
 
-    assert restored.rows == made.rows
-    names = {account.username for account in users.list_all(by=clinic.admin.actor)}
-    assert 'after-backup' not in names
-    assert 'radiologist1' in names
-    assert (clinic.data_dir / 'dicom' / '1' / '7.dcm').read_bytes() == b'DICM and pixels'
-    assert audit.verify(by=clinic.admin.actor).intact
+
+def test_a_backup_restores_every_row_and_every_file_after_a_wipe(stocked: Clinic) -> None:
+    rows, files = table_rows(), file_digests(stocked.data_dir)
+
+    made = backup.create(stocked.data_dir, by=stocked.admin.actor, recipient=KEY)
+    wipe(stocked.data_dir)
+    restored = backup.restore(made.path, stocked.data_dir, by=system('console'), identity=KEY)
+
+    assert (made.kind, restored.archives) == ('full', [made.path.name])
+    assert made.rows == sum(len(table) for table in rows.values())
+    assert made.files == len(files) + 1  # and the audit ledger up to the snapshot
+    same_after_restore(rows)
+    assert file_digests(stocked.data_dir) == files
+    assert audit.verify(by=stocked.admin.actor).intact
     assert users.create(
-        UserCreate(username='new-after-restore', role='technician', password='a long password'), by=clinic.admin.actor
+        UserCreate(username='after-restore', role='technician', password='a long password'), by=stocked.admin.actor
     ).id
 
 
-def test_a_file_that_is_not_a_backup_is_refused(clinic: Clinic) -> None:
-    clinic.data_dir.mkdir(parents=True, exist_ok=True)
-    bogus = clinic.data_dir / 'bogus.tar'
-    with tarfile.open(bogus, 'w'):
-        pass
-    with pytest.raises(InvalidInput, match='not a ClinicPACS backup'):
-        backup.restore(bogus, clinic.data_dir, by=clinic.admin.actor, force=True)
+def test_an_archive_made_on_one_engine_restores_onto_the_other(stocked: Clinic, backend: str, tmp_path: Path) -> None:
+    if not PG_URL:
+        pytest.skip('PostgreSQL variant off: set PACS_TEST_DATABASE_URL')
+    rows, files = table_rows(), file_digests(stocked.data_dir)
+    made = backup.create(stocked.data_dir, by=stocked.admin.actor, recipient=KEY)
+
+    fresh = Settings(_env_file=None, data_dir=tmp_path / 'fresh', database_url=None)  # type: ignore[call-arg]
+    with _other_engine(fresh, backend) as other:
+        backup.restore(made.path, other.data_dir, by=system('console'), identity=KEY)
+
+        same_after_restore(rows)
+        assert file_digests(other.data_dir) == files
+        assert audit.verify(by=stocked.admin.actor).intact
+        assert users.create(
+            UserCreate(username='moved-up', role='technician', password='a long password'), by=stocked.admin.actor
+        ).id
+
+
+def test_a_database_that_holds_data_is_only_replaced_when_forced(stocked: Clinic) -> None:
+    made = backup.create(stocked.data_dir, by=stocked.admin.actor, recipient=KEY)
+    users.create(
+        UserCreate(username='after-backup', role='technician', password='a long password'), by=stocked.admin.actor
+    )
+    (stocked.data_dir / 'dicom/ab/cd/0a1b.dcm').write_bytes(b'overwritten')
+
+    with pytest.raises(Conflict, match='already holds data'):
+        backup.restore(made.path, stocked.data_dir, by=stocked.admin.actor, identity=KEY)
+    backup.restore(made.path, stocked.data_dir, by=stocked.admin.actor, identity=KEY, force=True)
+
+    names = {account.username for account in users.list_all(by=stocked.admin.actor)}
+    assert 'after-backup' not in names
+    assert (stocked.data_dir / 'dicom/ab/cd/0a1b.dcm').read_bytes().startswith(b'DICM dicom/ab/cd/0a1b.dcm')
+    assert audit.verify(by=stocked.admin.actor).intact
+
+
+def test_the_archive_is_read_back_and_described_without_the_key(stocked: Clinic) -> None:
+    made = backup.create(stocked.data_dir, by=stocked.admin.actor, recipient=KEY)
+
+    assert made.verified_at
+    assert backup.check_stored(made.path, made.sha256)
+    listed = backup.archives(stocked.data_dir / 'backups')
+    assert [(info.name, info.kind, info.sha256, info.size) for info in listed] == [
+        (made.path.name, 'full', made.sha256, made.path.stat().st_size)
+    ]
+    header = (made.path.parent / f'{made.path.name}.json').read_text()
+    assert 'Backed' not in header and 'dicom/' not in header
+    assert backup.verify(made.path, KEY).ok
 
 
 def test_only_an_admin_makes_backups(clinic: Clinic) -> None:
     with pytest.raises(NotAllowed):
-        backup.create(clinic.data_dir, by=clinic.technician.actor)
+        backup.create(clinic.data_dir, by=clinic.technician.actor, recipient=KEY)
+
+
+def test_a_backup_needs_a_passphrase_or_a_public_key(clinic: Clinic) -> None:
+    backup.configure(None)
+    with pytest.raises(InvalidInput, match='needs a passphrase'):
+        backup.create(clinic.data_dir, by=clinic.admin.actor)
+
+
+def test_a_file_that_is_not_a_backup_is_refused(clinic: Clinic) -> None:
+    bogus = clinic.data_dir / 'bogus.tar'
+    with tarfile.open(bogus, 'w'):
+        pass
+    with pytest.raises(InvalidInput, match='not a ClinicPACS backup'):
+        backup.restore(bogus, clinic.data_dir, by=clinic.admin.actor, identity=KEY, force=True)
 
 
 def test_the_manifest_carries_the_audit_checkpoint_the_backup_signed(clinic: Clinic) -> None:
-    made = backup.create(clinic.data_dir, by=clinic.admin.actor)
+    made = backup.create(clinic.data_dir, by=clinic.admin.actor, recipient=KEY)
 
-    with tarfile.open(made.path) as archive:
-        manifest = json.loads(archive.extractfile(backup.MANIFEST_NAME).read())  # type: ignore[union-attr]
-        ledger = archive.extractfile(f'files/{audit_checkpoints.FILE_NAME}').read().decode()  # type: ignore[union-attr]
-        dumped = [json.loads(line) for line in archive.extractfile(backup.DUMP_NAME)]  # type: ignore[union-attr]
+    inside = members(made.path)
+    manifest = json.loads(inside['manifest.json'])
+    ledger = inside[f'files/{audit_checkpoints.FILE_NAME}'].decode()
+    dumped = [json.loads(line) for line in inside['database.jsonl'].splitlines()]
     signed = audit_checkpoints.parse(manifest['audit_checkpoint'], keys.key('audit'))
     assert signed is not None
-    newest_dumped = max(entry['r']['id'] for entry in dumped if entry['t'] == 'audit_event')
-    assert signed.event_id == newest_dumped
+    assert signed.event_id == max(entry['r']['id'] for entry in dumped if entry['t'] == 'audit_event')
     assert made.checkpoint == manifest['audit_checkpoint']
     assert ledger.splitlines()[-1] == manifest['audit_checkpoint']
+    assert manifest['tables'] == made.tables
 
 
-def test_restored_files_keep_the_keys_private(clinic: Clinic) -> None:
-    keys.key('mfa')
-    made = backup.create(clinic.data_dir, by=clinic.admin.actor)
+def test_restored_files_and_keys_are_private(stocked: Clinic) -> None:
+    made = backup.create(stocked.data_dir, by=stocked.admin.actor, recipient=KEY)
 
-    backup.restore(made.path, clinic.data_dir, by=clinic.admin.actor, force=True)
+    backup.restore(made.path, stocked.data_dir, by=stocked.admin.actor, identity=KEY, force=True)
 
-    for name in ('keys/audit.key', 'keys/mfa.key', audit_checkpoints.FILE_NAME):
-        assert oct(stat.S_IMODE((clinic.data_dir / name).stat().st_mode)) == '0o600', name
-    assert audit.verify(by=clinic.admin.actor).intact
+    for name in ('keys/audit.key', 'keys/mfa.key', audit_checkpoints.FILE_NAME, 'dicom/ab/cd/0a1b.dcm'):
+        assert oct(stat.S_IMODE((stocked.data_dir / name).stat().st_mode)) == '0o600', name
+    assert oct(stat.S_IMODE((stocked.data_dir / 'keys').stat().st_mode)) == '0o700'
+    assert not list((stocked.data_dir / 'backups-state').glob('restore-*'))  # the staging folder is gone
+
+
+def test_a_drill_restores_into_a_scratch_folder_and_checks_rows_files_and_the_trail(
+    stocked: Clinic, tmp_path: Path
+) -> None:
+    made = backup.create(stocked.data_dir, by=stocked.admin.actor, recipient=KEY)
+    before = table_rows()
+
+    drilled = backup.drill(made.path, KEY, tmp_path / 'scratch')
+
+    assert drilled.ok, drilled.problems
+    assert drilled.tables == made.tables
+    assert drilled.files == made.files
+    assert drilled.audit_events == made.tables['audit_event']
+    assert list((tmp_path / 'scratch').iterdir()) == []
+    assert table_rows() == before  # the running clinic is not touched
 
 
 def test_an_archive_of_an_earlier_version_restores_with_its_trail_keyed_and_without_its_secret(
     database: Settings, tmp_path: Path
 ) -> None:
-    _unkeyed_trail(4)  # as an earlier version recorded it, and archived it with secret.key
+    _unkeyed_trail(4)  # as an earlier version recorded it, and archived it (a plain tar) with secret.key
     old_archive = tmp_path / 'clinicpacs-old.tar'
-    with tarfile.open(old_archive, 'w') as archive, db.reading() as session:
+    with tarfile.open(old_archive, 'w') as archive, db.engine().connect() as connection:
         lines = [
-            json.dumps({'t': table.name, 'r': row}, default=backup._encode).encode() + b'\n'
-            for table in SQLModel.metadata.sorted_tables
-            for row in backup._rows(session, table)
+            json.dumps({'t': table.name, 'r': row}, default=backup_snapshot.encode).encode() + b'\n'
+            for table in backup_snapshot.tables()
+            for row in backup_snapshot.rows(connection, table)
         ]
         for name, payload in (
-            (backup.DUMP_NAME, b''.join(lines)),
-            (backup.MANIFEST_NAME, b'{"format": 1}'),
+            ('database.jsonl', b''.join(lines)),
+            ('manifest.json', b'{"format": 1}'),
             ('files/secret.key', b'the old signing secret'),
         ):
             info = tarfile.TarInfo(name)
             info.size = len(payload)
             archive.addfile(info, io.BytesIO(payload))
 
-    backup.restore(old_archive, database.data_dir, by=system('console'), force=True)
+    backup.restore(old_archive, database.data_dir, by=system('console'), identity=KEY, force=True)
 
     assert not (database.data_dir / 'secret.key').exists()
     report = audit.verify(by=system('console'))
@@ -113,3 +261,40 @@ def test_an_archive_of_an_earlier_version_restores_with_its_trail_keyed_and_with
         first = session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).first()
     assert first is not None
     assert first.hash != audit_chain.unkeyed_digest(first)
+
+
+def _schema_on(url: str) -> tuple[str, Any]:
+    import uuid
+
+    schema = f't_{uuid.uuid4().hex[:12]}'
+    admin = create_engine(url, isolation_level='AUTOCOMMIT')
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA {schema}'))
+    return schema, admin
+
+
+class _other_engine:
+    """The other database engine than the clinic's, empty, configured for this process while inside."""
+
+    def __init__(self, fresh: Settings, backend: str) -> None:
+        self.fresh, self.backend, self.schema, self.admin = fresh, backend, '', None
+
+    def __enter__(self) -> Settings:
+        self.fresh.data_dir.mkdir(parents=True)
+        if self.backend == 'sqlite':  # the clinic is on SQLite: restore onto PostgreSQL
+            self.schema, self.admin = _schema_on(PG_URL)
+            configured = self.fresh.model_copy(update={'database_url': PG_URL})
+            db.configure(configured, connect_args={'options': f'-csearch_path={self.schema}'})
+        else:
+            configured = self.fresh
+            db.configure(configured)
+        db.create_all()
+        audit.forget_key()
+        return configured
+
+    def __exit__(self, *_: object) -> None:
+        db.dispose()
+        if self.admin is not None:
+            with self.admin.connect() as connection:
+                connection.execute(text(f'DROP SCHEMA {self.schema} CASCADE'))
+            self.admin.dispose()

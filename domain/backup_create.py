@@ -1,0 +1,213 @@
+"""Writing one archive: the database snapshot first, then the files, sealed, fsynced, renamed, and read back.
+
+The snapshot comes before the walk over the files because a file is always written before the index row that
+names it commits: every instance, thumbnail and PDF the snapshot names is on disk by the time the walk looks, so
+a backup taken while images arrive restores to a consistent state (newer files are simply extra). A file its
+snapshot names but the walk did not find (moved meanwhile) is looked for once more, and named in the manifest and
+the log if it is gone.
+"""
+
+import hashlib
+import io
+import json
+import logging
+import os
+import tarfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from . import audit, audit_checkpoints, backup_snapshot, clock, keys, sealed
+from .backup_archive import (
+    ArchiveInfo,
+    HashingSource,
+    archive_name,
+    fsync_directory,
+    partial_path,
+    private,
+    read_header,
+    write_header,
+)
+from .backup_files import LEDGER, Entry, State, data_files, read_state, state_dir, unchanged, write_state
+from .backup_unpack import DUMP, FILES, INDEX, MANIFEST, scan
+from .errors import InvalidInput
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Written:
+    """One archive as written and read back."""
+
+    info: ArchiveInfo
+    tables: dict[str, int]
+    files: int  # files the data directory held (the index)
+    stored: int  # files whose bytes are in this archive
+    checkpoint: str
+    missing: list[str]
+
+
+def write(data_dir: Path, target_dir: Path, kind: str, recipient: sealed.Recipient) -> Written:
+    """Write a full or incremental archive of `data_dir` into `target_dir` and check it by reading it back."""
+    target_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    work = state_dir(data_dir)
+    parent = _parent(data_dir, target_dir) if kind == 'incremental' else None
+    kind = 'incremental' if parent else 'full'
+    created_at = clock.now()
+    final = archive_name(target_dir, created_at.strftime('%Y%m%d-%H%M%S'), kind)
+    partial = partial_path(final)
+    dump_path, index_path = work / f'.{final.name}.dump.tmp', work / f'.{final.name}.index.tmp'
+    try:
+        with private(partial) as raw:
+            with sealed.sealing(raw, recipient) as stream:
+                file_key = stream.file_key
+                with tarfile.open(fileobj=stream, mode='w|') as tar:  # type: ignore[call-overload]
+                    files = _Files(tar, final.name, data_dir, parent)
+                    manifest = _fill(files, dump_path, index_path, exclude=target_dir, created_at=created_at)
+            raw.flush()
+            os.fsync(raw.fileno())
+        partial.rename(final)
+        fsync_directory(target_dir)
+        checked = scan(final, sealed.FileKey(file_key))  # the only read a public-key archive ever gets here
+        if checked.problems:
+            raise InvalidInput(
+                '{name} did not read back as written: {problem}', name=final.name, problem=checked.problems[0]
+            )
+        info = ArchiveInfo(
+            name=final.name,
+            path=final,
+            kind=kind,
+            created_at=created_at.isoformat(),
+            parent=parent.archive if parent else None,
+            parent_sha256=parent.sha256 if parent else None,
+            size=checked.size,
+            sha256=checked.sha256,
+            verified_at=clock.now().isoformat(),
+        )
+        write_header(info)
+        write_state(data_dir, target_dir, final.name, checked.sha256, index_path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        dump_path.unlink(missing_ok=True)
+        index_path.unlink(missing_ok=True)
+    if files.missing:
+        log.warning(
+            'backup %s: %d indexed files were gone before they could be archived', final.name, len(files.missing)
+        )
+    return Written(
+        info, manifest['tables'], len(files.entries), files.stored, manifest['audit_checkpoint'], files.missing
+    )
+
+
+def _fill(files: '_Files', dump_path: Path, index_path: Path, *, exclude: Path, created_at: datetime) -> dict[str, Any]:
+    """The archive's members in order: the snapshot, the files, the audit ledger, the index, the manifest."""
+    tar, name, parent = files.tar, files.name, files.parent
+    signed = audit.checkpoint()  # the archive's ledger ends with a line signing its own newest event
+    audit_key = keys.key('audit')
+    with private(dump_path) as out:
+        dumped = backup_snapshot.dump(out, dump_path.parent)
+    members = {DUMP: _add_path(tar, DUMP, dump_path)}
+    dump_path.unlink()
+    with private(index_path) as index_out:
+        files.index_out = index_out
+        for relative, path in data_files(files.data_dir, exclude=(exclude,)):
+            files.add(relative, path, parent.index.get(relative) if parent else None)
+        files.look_again(dumped.referenced)
+        ledger = audit_checkpoints.lines_up_to(dumped.newest_event, audit_key)
+        _add_bytes(tar, FILES + LEDGER, ledger)
+        files.record(Entry(LEDGER, len(ledger), 0, hashlib.sha256(ledger).hexdigest(), name))
+    members[INDEX] = _add_path(tar, INDEX, index_path)
+    manifest = {
+        'format': 2,
+        'name': name,
+        'kind': 'incremental' if parent else 'full',
+        'created_at': created_at.isoformat(),
+        'parent': parent.archive if parent else None,
+        'parent_sha256': parent.sha256 if parent else None,
+        'tables': dumped.tables,
+        'rows': dumped.rows,
+        'files': len(files.entries),
+        'members': {member: list(value) for member, value in members.items()},
+        'audit_checkpoint': signed.line(audit_key) if signed else '',
+        'missing': files.missing,
+        'at_rest_files': len(files.at_rest),  # sealed with the server's at-rest key: restore needs that key file
+    }
+    _add_bytes(tar, MANIFEST, json.dumps(manifest, indent=1).encode())
+    return manifest
+
+
+def _parent(data_dir: Path, target_dir: Path) -> State | None:
+    """The archive an incremental builds on: the last one written here, if it is still in the folder unchanged."""
+    state = read_state(data_dir, target_dir)
+    if state is None or not (target_dir / state.archive).is_file():
+        return None
+    header = read_header(target_dir / state.archive)
+    return state if header.sha256 == state.sha256 and header.verified_at else None
+
+
+@dataclass
+class _Files:
+    """The data directory's files going into one archive, and its index as it is written."""
+
+    tar: tarfile.TarFile
+    name: str
+    data_dir: Path
+    parent: State | None
+    index_out: BinaryIO | None = None
+    entries: set[str] = field(default_factory=set)
+    stored: int = 0  # files whose bytes are in this archive
+    at_rest: set[str] = field(default_factory=set)
+    missing: list[str] = field(default_factory=list)
+
+    def add(self, relative: str, path: Path, before: Entry | None) -> bool:
+        """Index one file, archiving its bytes unless the parent holds them unchanged; False if it is gone."""
+        try:
+            handle = path.open('rb')
+        except (FileNotFoundError, IsADirectoryError):
+            return False  # gone since the walk saw it (a replaced thumbnail, a study moved to the trash)
+        with handle:
+            if sealed.is_sealed(handle):  # kept encrypted at rest: archived as stored, restored as stored
+                self.at_rest.add(relative)
+            stat = os.fstat(handle.fileno())
+            if before is not None and unchanged(before, stat):
+                self.record(before)
+                return True
+            info = tarfile.TarInfo(FILES + relative)
+            info.size, info.mode, info.mtime = stat.st_size, 0o600, int(stat.st_mtime)
+            source = HashingSource(handle, stat.st_size)
+            self.tar.addfile(info, source)
+            self.record(Entry(relative, stat.st_size, stat.st_mtime_ns, source.digest.hexdigest(), self.name))
+        return True
+
+    def record(self, entry: Entry) -> None:
+        assert self.index_out is not None
+        self.index_out.write(entry.line())
+        self.entries.add(entry.path)
+        self.stored += entry.archive == self.name
+
+    def look_again(self, referenced: set[str]) -> None:
+        """Files the snapshot names that the walk did not see: archived if they are there now, else named."""
+        root = self.data_dir.resolve()
+        for relative in sorted(referenced - self.entries):
+            path = self.data_dir / relative
+            if not (path.resolve().is_relative_to(root) and self.add(relative, path, None)):
+                self.missing.append(relative)
+
+
+def _add_path(tar: tarfile.TarFile, member: str, path: Path) -> tuple[int, str]:
+    with path.open('rb') as handle:
+        size = os.fstat(handle.fileno()).st_size
+        info = tarfile.TarInfo(member)
+        info.size, info.mode, info.mtime = size, 0o600, int(clock.now().timestamp())
+        source = HashingSource(handle, size)
+        tar.addfile(info, source)
+    return size, source.digest.hexdigest()
+
+
+def _add_bytes(tar: tarfile.TarFile, member: str, payload: bytes) -> None:
+    info = tarfile.TarInfo(member)
+    info.size, info.mode, info.mtime = len(payload), 0o600, int(clock.now().timestamp())
+    tar.addfile(info, io.BytesIO(payload))

@@ -1,0 +1,142 @@
+"""Which files of the data directory a backup holds, and what an incremental backup may leave to its parent.
+
+Every archive carries the file index of the whole data directory at its snapshot (`index.jsonl`): each file's path,
+size, modification time, SHA-256 and the archive of the chain that holds its bytes. An incremental archive holds
+only the files that are new or changed since its parent; the rest of its index points back along the chain, and a
+file deleted since the parent is simply not in it (restore never brings it back).
+
+To know what changed without the key (a scheduled backup may be sealed to a public key the server cannot open),
+the server keeps the last index it wrote per target folder in `DATA_DIR/backups-state/` (0600, beside the data it
+describes; it holds paths, sizes and checksums, nothing the data directory does not). A file whose size and
+modification time match that index is not read again.
+"""
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import audit_checkpoints
+from .backup_archive import private
+
+STATE_DIR = 'backups-state'
+# Never archived: other backups, work files, NiceGUI's per-browser storage, files not yet acknowledged.
+SKIPPED_DIRS = {'backups', STATE_DIR, 'tmp', '.nicegui', 'ui-storage', 'incoming'}
+# The web session secrets stay out of every archive and are dropped on restore (a restored server makes new ones).
+SESSION_SECRETS = ('secret.key', 'keys/session.key')
+LEDGER = audit_checkpoints.FILE_NAME  # archived as the lines up to the snapshot's newest event, never as it is
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One file of the data directory at a snapshot, and which archive holds its bytes."""
+
+    path: str  # relative, POSIX
+    size: int
+    mtime_ns: int
+    sha256: str
+    archive: str
+
+    def line(self) -> bytes:
+        fields = {'p': self.path, 's': self.size, 'm': self.mtime_ns, 'h': self.sha256, 'a': self.archive}
+        return json.dumps(fields, separators=(',', ':')).encode() + b'\n'
+
+    @classmethod
+    def parse(cls, line: bytes) -> 'Entry':
+        fields = json.loads(line)
+        return cls(str(fields['p']), int(fields['s']), int(fields['m']), str(fields['h']), str(fields['a']))
+
+
+@dataclass(frozen=True)
+class State:
+    """The last archive written to one target folder and its index."""
+
+    archive: str
+    sha256: str
+    index: dict[str, Entry]
+
+
+def data_files(data_dir: Path, exclude: Iterable[Path] = ()) -> Iterator[tuple[str, Path]]:
+    """Every file a backup holds, as (relative POSIX path, path); the audit ledger and the session secrets aside."""
+    excluded = {path.resolve() for path in exclude}
+    left_out = {*SESSION_SECRETS, LEDGER}
+    for folder, dirs, names in os.walk(data_dir):
+        current = Path(folder)
+        if current == data_dir:
+            dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS]
+        dirs[:] = sorted(d for d in dirs if (current / d).resolve() not in excluded)
+        for name in sorted(names):
+            path = current / name
+            if '.sqlite3' in name or name.endswith(('.partial', '.tmp', '.part')):
+                continue
+            relative = path.relative_to(data_dir).as_posix()
+            if relative not in left_out and not path.is_symlink():
+                yield relative, path
+
+
+def unchanged(before: Entry | None, stat: os.stat_result) -> bool:
+    """True when the file is as the parent's index recorded it (same size and modification time)."""
+    return before is not None and before.size == stat.st_size and before.mtime_ns == stat.st_mtime_ns
+
+
+def safe_path(root: Path, relative: str) -> Path:
+    """`root`/`relative`, refusing anything that would leave `root` (an archive is never trusted with paths)."""
+    if not relative or relative.startswith('/') or '\\' in relative or '\0' in relative:
+        raise ValueError(relative)
+    target = (root / relative).resolve()
+    if root.resolve() not in target.parents:
+        raise ValueError(relative)
+    return target
+
+
+def state_dir(data_dir: Path) -> Path:
+    folder = data_dir / STATE_DIR
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
+
+
+def read_state(data_dir: Path, target_dir: Path) -> State | None:
+    """The last archive this server wrote into `target_dir`, with its index; None when there is none."""
+    header, index_file = _state_files(data_dir, target_dir)
+    try:
+        fields = json.loads(header.read_text())
+        with index_file.open('rb') as handle:
+            index = {entry.path: entry for entry in map(Entry.parse, handle)}
+    except (OSError, ValueError, KeyError):
+        return None
+    return State(str(fields['archive']), str(fields['sha256']), index)
+
+
+def write_state(data_dir: Path, target_dir: Path, archive: str, sha256: str, index_lines: Path) -> None:
+    """Remember `archive` as the newest of `target_dir`, its index copied from `index_lines`."""
+    header, index_file = _state_files(data_dir, target_dir)
+    for final, source in ((index_file, index_lines), (header, None)):
+        temporary = final.with_name(f'.{final.name}.{secrets.token_hex(4)}.tmp')
+        with private(temporary) as out:
+            if source is None:
+                out.write(
+                    json.dumps({'target': str(target_dir.resolve()), 'archive': archive, 'sha256': sha256}).encode()
+                )
+            else:
+                with source.open('rb') as lines:
+                    while chunk := lines.read(1 << 20):
+                        out.write(chunk)
+        temporary.replace(final)
+
+
+def forget_states(data_dir: Path) -> None:
+    """After a restore: the next backup of this server is a full one."""
+    folder = data_dir / STATE_DIR
+    for path in folder.glob('*.json*') if folder.is_dir() else ():
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _state_files(data_dir: Path, target_dir: Path) -> tuple[Path, Path]:
+    key = hashlib.sha256(str(target_dir.resolve()).encode()).hexdigest()[:16]
+    folder = state_dir(data_dir)
+    return folder / f'{key}.json', folder / f'{key}.index.jsonl'
