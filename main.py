@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from domain import audit, auth, backup_schedule, db, mfa, options, reporting, templates, users
+from domain import at_rest, audit, auth, backup_schedule, db, mfa, options, reporting, templates, users
 from domain.access import system
 from domain.errors import DomainError
 from domain.models import Role, UserCreate
@@ -258,6 +258,7 @@ def _open_database(settings: Settings, *, migrate: bool) -> None:
     auth.configure(settings)
     mfa.configure(settings)
     reporting.configure(settings.data_dir)
+    at_rest.configure(settings.data_dir, encrypt=settings.encrypt_at_rest, key_file=settings.at_rest_key_file)
     backup_schedule.configure(settings.data_dir, settings.backup_passphrase)  # the passphrase stays in memory
     if settings.accept_any_ae:
         options.override('accept_any_ae', True)

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     language: str = 'en'
     worker_threads: int = Field(2, ge=1, le=64)
     min_free_disk_mb: int = Field(500, ge=0)
+    encrypt_at_rest: bool = False  # DICOM files, thumbnails and PDFs written sealed with a data key (domain/at_rest)
+    at_rest_key_file: Path | None = None  # wraps that data key; outside the data directory, 0600, kept apart
     backup_passphrase: SecretStr | None = None  # seals backup archives (or a prompt, or a public key)
 
     @field_validator('database_url')
