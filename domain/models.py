@@ -389,6 +389,7 @@ class TrashItem(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=16)  # study, series
     state: str = Field(default='moving', max_length=16)  # moving (files on their way in), kept, restoring
+    state_at: datetime = Field(default_factory=clock.now)  # when it took that state (domain.trash.settle)
     study_id: int = Field(index=True)  # the study's id (kept for a series; in `rows` for a study)
     series_id: int | None = None
     study_instance_uid: str = Field(max_length=64, index=True)

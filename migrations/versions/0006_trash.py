@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column('state_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column('study_id', sa.Integer(), nullable=False),
         sa.Column('series_id', sa.Integer(), nullable=True),
         sa.Column('study_instance_uid', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
