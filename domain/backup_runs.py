@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from . import audit, backup_schedule, clock, db, events, sealed, work
+from . import audit, backup, backup_schedule, clock, db, events, sealed, work
 from .access import Actor, Permission, require
 from .backup_schedule import BACKUP_JOB, BACKUPS, DRILL_JOB, DRILLS, BackupState, Policy, RunView
 from .errors import N_, Conflict, InvalidInput, NotFound
@@ -107,6 +107,15 @@ def last_drill(*, by: Actor) -> RunRow | None:
     return _row(*found) if found else None
 
 
+def archives(*, by: Actor) -> list[Any]:
+    """The archives in the policy's folder, newest first, from their plain headers (no key needed)."""
+    require(by, Permission.MANAGE_SETTINGS)
+    target = backup_schedule.policy().target
+    if not target or not Path(target).is_dir():
+        return []
+    return sorted(backup.archives(Path(target)), key=lambda info: (info.created_at, info.name), reverse=True)
+
+
 def retry(run_id: int, *, by: Actor) -> None:
     """Queue a failed run's job again (audited by work.retry)."""
     require(by, Permission.MANAGE_JOBS)
@@ -129,6 +138,9 @@ def begin(run_id: int) -> Plan | None:
     recipient = _recipient(current)
     if recipient is None and run.kind in BACKUPS:
         raise InvalidInput(current.off_reason or N_('No backup recipient'))
+    problem = backup_schedule.check_folder(run.target).problem
+    if problem is not None:  # an unplugged disk: say so, and never write somewhere else instead
+        raise InvalidInput(problem)
     return Plan(run_id, run.kind, Path(run.target), current.keep_full, recipient)
 
 

@@ -149,8 +149,8 @@ def due(current: Policy, runs: list[RunView], now: datetime, *, tz: tzinfo | Non
     """What the schedule asks for now: at most one run, none while one is waiting or running (runs newest first).
 
     A full when the folder has none yet or once the nightly hour has come (one a day, local time); an incremental
-    when the last backup into this folder started N hours ago, or it has none (one per hour slot); the weekly drill from its day on,
-    once per ISO week, when there is a full to drill.
+    when the last backup into this folder started N hours ago, or it has none (one per hour slot); the weekly drill
+    from its day on, once per ISO week, when there is a full to drill.
     """
     if current.off_reason is not None or any(run.state in ACTIVE for run in runs):
         return []
@@ -198,6 +198,12 @@ def state(current: Policy, runs: list[RunView], now: datetime) -> BackupState:
     if age > AMBER * interval:
         return shown('amber', N_('The last verified backup is {hours} h old', hours=hours))
     return shown('ok')
+
+
+def inspect_folder(target: str, *, by: Actor) -> FolderCheck:
+    """The folder check for the Backups screen (what the server's disks hold is for administrators only)."""
+    require(by, Permission.MANAGE_SETTINGS)
+    return check_folder(target)
 
 
 def check_folder(target: str) -> FolderCheck:

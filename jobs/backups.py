@@ -10,6 +10,7 @@ fails at once and waits with its error and Retry on the Jobs and Backups screens
 
 import logging
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 from domain import backup, backup_runs, backup_schedule
@@ -47,7 +48,7 @@ def run_backup(run_id: int) -> None:
             files=result.files,
             rows=result.rows,
             sha256=result.sha256,
-            verified_at=result.verified_at,
+            verified_at=datetime.fromisoformat(result.verified_at) if result.verified_at else None,
         )
     except Exception as error:
         backup_runs.attempt_failed(run_id, f'{type(error).__name__}: {error}')
@@ -98,10 +99,15 @@ def _drill(archive: Path, run_id: int) -> tuple[str, bool]:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if result.ok:
-        return N_(
-            '{archive} and its chain restored into a scratch directory: rows and file checksums match',
+        restored = N_(
+            '{count} archives up to {archive} restored into a scratch directory: {rows} rows, {files} files and '
+            'the audit trail check out',
+            count=len(result.archives),
             archive=archive.name,
-        ), True
+            rows=result.rows,
+            files=result.files,
+        )
+        return restored, True
     return '; '.join(result.problems) or N_('The restore drill found problems'), False
 
 
