@@ -118,6 +118,7 @@ SCREENS: dict[str, frozenset[str]] = {
     '/admin/trash': frozenset({A}),  # deleted studies and series: restore or delete now (ui/admin/trash.py)
     '/admin/retention': frozenset({A}),  # retention rules, preview, confirmed runs (ui/admin/retention.py)
     '/admin/restore': frozenset({A}),  # restore a backup onto an empty install (ui/restore_page.py)
+    '/admin/backups': frozenset({A}),  # backup policy, key pair, runs, archives, drills (ui/admin/backups.py)
 }
 
 # HTTP routes that are not screens, by path as FastAPI declares it.
