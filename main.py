@@ -157,24 +157,63 @@ def user(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def backup_command(settings: Settings, args: argparse.Namespace) -> int:
-    """Write an archive of the database and every file of the data directory."""
-    from domain import backup
+    """Write a sealed archive (or verify, drill, make a key pair: `backup verify|drill|keygen`)."""
+    from domain import backup, sealed
 
-    _open_database(settings, migrate=True)
-    result = backup.create(settings.data_dir, by=system('console'), target_dir=args.output)
-    print(f'wrote {result.path} ({result.rows} rows, {result.files} files, sha256 {result.sha256})')
+    if args.backup_command == 'keygen':
+        return _backup_keygen(args.private_out)
+    _open_database(settings, migrate=args.backup_command is None)
+    if args.backup_command in ('verify', 'drill'):
+        identity = _backup_identity(settings, args.key)
+        if args.backup_command == 'verify':
+            checked = backup.verify(args.archive, identity)
+            problems, summary = checked.problems, f'{checked.rows} rows, {checked.files} files, sha256 {checked.sha256}'
+        else:
+            drilled = backup.drill(args.archive, identity, settings.data_dir / 'backups-state' / 'drills')
+            problems = drilled.problems
+            summary = (
+                f'{len(drilled.archives)} archives, {drilled.rows} rows, {drilled.files} files, audit trail intact'
+            )
+        for problem in problems:
+            print(f'{args.archive.name}: {problem}')
+        if problems:
+            return 1
+        print(f'{args.archive.name} {"verified" if args.backup_command == "verify" else "restores"}: {summary}')
+        return 0
+    recipient: sealed.Recipient
+    if args.public_key:
+        given = Path(args.public_key)
+        recipient = sealed.PublicKey(given.read_text() if given.is_file() else args.public_key)
+    else:
+        recipient = sealed.Passphrase(_backup_passphrase(settings, confirm=True))
+    kind = 'incremental' if args.incremental else 'full'
+    result = backup.create(
+        settings.data_dir, by=system('console'), target_dir=args.output, kind=kind, recipient=recipient
+    )
+    print(
+        f'wrote {result.path} ({result.kind}, {result.rows} rows, {result.stored} of {result.files} files, '
+        f'sha256 {result.sha256}), read back and checked'
+    )
     if result.checkpoint:
         print(result.checkpoint)
     return 0
 
 
 def restore_command(settings: Settings, args: argparse.Namespace) -> int:
-    """Put an archive back into an empty database and the data directory."""
+    """Put an archive (and the chain it needs) back into an empty database and the data directory."""
     from domain import backup
 
     _open_database(settings, migrate=True)
-    result = backup.restore(args.archive, settings.data_dir, by=system('console'), force=args.force)
-    print(f'restored {result.path.name} ({result.rows} rows, {result.files} files)')
+    identity = _backup_identity(settings, args.key)
+    result = backup.restore(args.archive, settings.data_dir, by=system('console'), identity=identity, force=args.force)
+    print(
+        f'restored {result.path.name} from {len(result.archives)} archives ({result.rows} rows, {result.files} files)'
+    )
+    if result.at_rest_files:
+        print(
+            f'{result.at_rest_files} files are encrypted at rest: put the at-rest key file of the server that made '
+            'this backup in place before starting the server'
+        )
     return 0
 
 
@@ -336,6 +375,49 @@ def _ensure_first_admin(settings: Settings) -> None:
     log.info('created the first administrator account')
 
 
+def _backup_passphrase(settings: Settings, *, confirm: bool) -> str:
+    """PACS_BACKUP_PASSPHRASE, or asked for on the terminal (twice when sealing)."""
+    if settings.backup_passphrase is not None and settings.backup_passphrase.get_secret_value():
+        return settings.backup_passphrase.get_secret_value()
+    if not sys.stdin.isatty():
+        raise SettingsError('PACS_BACKUP_PASSPHRASE: not set (or give --public-key to seal, --key to open)')
+    first = getpass.getpass('Backup passphrase: ')
+    if confirm and first != getpass.getpass('Repeat: '):
+        raise SettingsError('the passphrases do not match')
+    return first
+
+
+def _backup_identity(settings: Settings, key_file: Path | None) -> Any:
+    """What opens an archive: the private key in `key_file`, else the passphrase."""
+    from domain import sealed
+
+    if key_file is not None:
+        try:
+            return sealed.PrivateKey(key_file.read_text())
+        except OSError as error:
+            raise SettingsError(f'--key: cannot read {key_file}: {error.strerror}') from None
+    return sealed.Passphrase(_backup_passphrase(settings, confirm=False))
+
+
+def _backup_keygen(private_out: Path) -> int:
+    """A new key pair: the private half into a new 0600 file, the public half printed."""
+    from domain import sealed
+
+    public, private = sealed.generate_keypair()
+    try:
+        fd = os.open(private_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as error:
+        raise SettingsError(f'--private-out: cannot create {private_out}: {error.strerror}') from None
+    with os.fdopen(fd, 'w') as handle:
+        handle.write(private + '\n')
+    print(public)
+    print(
+        f'private key written to {private_out}: move it off this server (a USB key in a safe); '
+        'only it opens backups sealed to the public key above'
+    )
+    return 0
+
+
 def _read_password() -> str:
     if sys.stdin.isatty():
         first = getpass.getpass('Password: ')
@@ -385,12 +467,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     user_commands.add_parser('list', help='list accounts')
 
-    backup_parser = commands.add_parser('backup', help='archive the database and the data directory')
+    backup_parser = commands.add_parser('backup', help='write a sealed archive of the database and the data directory')
     backup_parser.add_argument('--output', type=Path, help='folder for the archive (default: DATA_DIR/backups)')
-    backup_parser.set_defaults(func=backup_command)
-    restore_parser = commands.add_parser('restore', help='restore an archive into an empty database')
+    backup_parser.add_argument('--incremental', action='store_true', help='only files new since the last archive there')
+    backup_parser.add_argument('--public-key', help='seal to this public key (text or file) instead of a passphrase')
+    backup_parser.set_defaults(func=backup_command, backup_command=None)
+    backup_commands = backup_parser.add_subparsers(dest='backup_command')
+    for name, text in (
+        ('verify', 'open an archive and check every member'),
+        ('drill', 'restore into a scratch folder'),
+    ):
+        checked = backup_commands.add_parser(name, help=text)
+        checked.add_argument('archive', type=Path)
+        checked.add_argument('--key', type=Path, help='private key file (else the passphrase)')
+    keygen = backup_commands.add_parser('keygen', help='make a key pair for sealing backups to a public key')
+    keygen.add_argument('--private-out', type=Path, required=True, help='new file for the private key (0600)')
+    restore_parser = commands.add_parser('restore', help='restore an archive (and its chain) into an empty database')
     restore_parser.add_argument('archive', type=Path)
     restore_parser.add_argument('--force', action='store_true', help='replace a database that holds data')
+    restore_parser.add_argument('--key', type=Path, help='private key file (else the passphrase)')
     restore_parser.set_defaults(func=restore_command)
 
     commands.add_parser('scp', help='run the DICOM listener alone').set_defaults(func=scp_command)
