@@ -20,7 +20,7 @@ from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from . import appointments, db
+from . import appointments, at_rest, db
 from .access import Actor, Permission, require
 from .models import (
     Appointment,
@@ -446,7 +446,7 @@ def thumbnail_data_url(series_id: int, *, by: Actor) -> str | None:
 
     path = reporting.data_dir() / relative
     try:
-        data = path.read_bytes()
+        data = at_rest.read_bytes(path)  # decrypted when kept encrypted at rest
     except OSError:
         log.warning('thumbnail of series %s missing at %s', series_id, relative)
         return None

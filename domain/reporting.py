@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import String, cast, or_
 from sqlmodel import Session, col, select
 
-from . import appointments, audit, clock, db, events, options, report_ownership, richtext, work
+from . import appointments, at_rest, audit, clock, db, events, options, report_ownership, richtext, work
 from .access import Actor, Permission, require
 from .errors import Conflict, InvalidInput, InvalidTransition, NotAllowed, NotFound
 from .models import Instance, KeyImage, Measurement, Patient, Report, ReportDraft, ReportTemplate, Series, Study, User
@@ -391,6 +391,11 @@ def pdf_file(report_id: int, *, by: Actor) -> Path:
         by, 'report.download', object_type='report', object_id=report_id, detail={'sha256': report.pdf_sha256}
     )
     return path
+
+
+def pdf_bytes(report_id: int, *, by: Actor) -> bytes:
+    """The stored PDF of a report, decrypted when it is kept encrypted at rest (audited as pdf_file is)."""
+    return at_rest.read_bytes(pdf_file(report_id, by=by))
 
 
 def pdf_stored(report_id: int, relative_path: str, sha256: str) -> bool:

@@ -10,11 +10,11 @@ import binascii
 import hashlib
 import logging
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 from dicom import render
-from domain import options, reporting
+from domain import at_rest, options, reporting
 from domain.access import system
 from domain.errors import NotFound
 from domain.reporting import ReportView
@@ -94,20 +94,17 @@ def _key_image(view: ReportView, instance_id: int, frame: int) -> bytes | None:
 
 def _sha256_of(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return hashlib.sha256(at_rest.read_bytes(path)).hexdigest()  # the PDF's own bytes, sealed or not
     except FileNotFoundError:
         return None
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix='.', suffix='.part')
+    temporary = target.with_name(f'.{target.name}.{secrets.token_hex(8)}.part')
+    at_rest.write_new(temporary, data)  # sealed when encryption at rest is on
     try:
-        with os.fdopen(handle, 'wb') as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
         os.replace(temporary, target)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise

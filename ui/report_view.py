@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 from nicegui import app, ui
 
 from domain import access, events, reporting, templates
@@ -190,13 +190,12 @@ def register_pdf_route() -> None:
     pdf_guard = route_guard(PDF_PATH)
 
     @app.get(PDF_PATH, include_in_schema=False)
-    async def report_pdf(report_id: int, actor: Annotated[Actor, Depends(pdf_guard)]) -> FileResponse:
+    async def report_pdf(report_id: int, actor: Annotated[Actor, Depends(pdf_guard)]) -> Response:
         try:
-            path = await fetch(reporting.pdf_file, report_id, by=actor)
+            data = await fetch(reporting.pdf_bytes, report_id, by=actor)
         except NotFound as error:
             raise HTTPException(status_code=404, detail=error_text(error, actor.language or None)) from None
         except NotAllowed as error:
             raise HTTPException(status_code=403, detail=error_text(error, actor.language or None)) from None
-        return FileResponse(
-            path, media_type='application/pdf', filename=f'report-{report_id}.pdf', content_disposition_type='inline'
-        )
+        disposition = f'inline; filename="report-{report_id}.pdf"'  # the id is a number: nothing to quote
+        return Response(data, media_type='application/pdf', headers={'Content-Disposition': disposition})
