@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, exists, func, or_
+from sqlalchemy import ColumnElement, and_, exists, func, or_
 from sqlalchemy import update as sql_update
 from sqlmodel import Session, SQLModel, col, select
 
@@ -168,9 +168,9 @@ def preview(rule_id: int, *, by: Actor) -> Preview:
         rule = _rule(session, rule_id)
         cutoff = cutoff_date(rule.min_age_months)
         rows = session.exec(
-            picked(rule, cutoff)
-            .add_columns(Patient)
+            select(Study, Patient)
             .outerjoin(Patient, col(Patient.id) == col(Study.patient_ref_id))
+            .where(*picks(rule, cutoff))
             .order_by(col(Study.study_date), col(Study.id))
         ).all()
         shown = [_shown(study, patient) for study, patient in rows]
@@ -260,21 +260,22 @@ def cutoff_date(min_age_months: int, today: date | None = None) -> date:
     return date(year, month + 1, min(today.day, calendar.monthrange(year, month + 1)[1]))
 
 
-def picked(rule: RetentionRule, cutoff: date):  # type: ignore[no-untyped-def]
-    """The query of the studies a rule picks (legal holds not yet considered)."""
+def picks(rule: RetentionRule, cutoff: date) -> list[ColumnElement[bool]]:
+    """The conditions a study meets when the rule picks it (legal holds not yet considered)."""
     arrived_before = datetime.combine(cutoff + timedelta(days=1), time(), UTC)
-    old_enough = or_(
-        col(Study.study_date) <= cutoff,
-        and_(col(Study.study_date).is_(None), col(Study.first_arrival) < arrived_before),
-    )
-    query = select(Study).where(old_enough)
+    conditions = [
+        or_(
+            col(Study.study_date) <= cutoff,
+            and_(col(Study.study_date).is_(None), col(Study.first_arrival) < arrived_before),
+        )
+    ]
     if rule.modality:
-        query = query.where(
+        conditions.append(
             exists().where(col(Series.study_id) == col(Study.id), func.upper(Series.modality) == rule.modality.upper())
         )
     if rule.description:
         text = folding.fold(rule.description)
-        query = query.where(
+        conditions.append(
             or_(
                 col(Study.description_folded).contains(text, autoescape=True),
                 exists().where(
@@ -283,7 +284,7 @@ def picked(rule: RetentionRule, cutoff: date):  # type: ignore[no-untyped-def]
                 ),
             )
         )
-    return query
+    return conditions
 
 
 def held_because(study: Study, patient: Patient | None) -> str:

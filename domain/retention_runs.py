@@ -157,7 +157,10 @@ def _why_not(run_id: int, study_id: int) -> str | None:
             )
             return IN_TRASH if trashed.first() is not None else GONE
         cutoff = retention.cutoff_date(rule.min_age_months)
-        if session.exec(retention.picked(rule, cutoff).where(col(Study.id) == study_id)).first() is None:
+        if (
+            session.exec(select(Study.id).where(col(Study.id) == study_id, *retention.picks(rule, cutoff))).first()
+            is None
+        ):
             return NO_LONGER_MATCHES
         patient = session.get(Patient, study.patient_ref_id) if study.patient_ref_id else None
         return retention.held_because(study, patient) or None
