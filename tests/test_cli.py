@@ -81,14 +81,41 @@ def test_migrate_creates_the_schema(data_dir: Path) -> None:
 
 def test_a_backup_restores_into_a_new_data_directory(tmp_path: Path) -> None:
     first, second = tmp_path / 'first', tmp_path / 'second'
+    passphrase = {'PACS_BACKUP_PASSPHRASE': 'a long clinic backup passphrase'}
     assert _run(first, 'user', 'add', 'zoe', '--role', 'technician', '--password', 'zoe password 12').returncode == 0
-    made = _run(first, 'backup', '--output', str(tmp_path / 'archives'))
+    made = _run(first, 'backup', '--output', str(tmp_path / 'archives'), **passphrase)
     assert made.returncode == 0, made.stderr
-    archive = next((tmp_path / 'archives').glob('clinicpacs-*.tar'))
-    restored = _run(second, 'restore', str(archive))
+    assert 'read back and checked' in made.stdout
+    archive = next((tmp_path / 'archives').glob('clinicpacs-*-full.tar.sealed'))
+    wrong = _run(second, 'restore', str(archive), PACS_BACKUP_PASSPHRASE='not the passphrase')
+    assert wrong.returncode == 2
+    assert wrong.stderr.strip() == f'clinicpacs: The passphrase or key does not open {archive.name}'
+    restored = _run(second, 'restore', str(archive), **passphrase)
     assert restored.returncode == 0, restored.stderr
     assert 'zoe' in _run(second, 'user', 'list').stdout
     assert _run(second, 'audit', 'verify').returncode == 0
-    again = _run(second, 'restore', str(archive))
+    again = _run(second, 'restore', str(archive), **passphrase)
     assert again.returncode == 2
     assert 'already holds data' in again.stderr
+
+
+def test_a_backup_sealed_to_a_public_key_opens_only_with_its_private_key(tmp_path: Path) -> None:
+    data_dir, private = tmp_path / 'data', tmp_path / 'usb' / 'backup.key'
+    private.parent.mkdir()
+    made_key = _run(data_dir, 'backup', 'keygen', '--private-out', str(private))
+    assert made_key.returncode == 0, made_key.stderr
+    public = made_key.stdout.splitlines()[0]
+    assert oct(private.stat().st_mode & 0o777) == '0o600'
+    assert 'move it off this server' in made_key.stdout
+
+    made = _run(data_dir, 'backup', '--incremental', '--public-key', public)
+    assert made.returncode == 0, made.stderr
+    archive = next((data_dir / 'backups').glob('clinicpacs-*-full.tar.sealed'))  # no full to build on yet
+    verified = _run(data_dir, 'backup', 'verify', str(archive), '--key', str(private))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    drilled = _run(data_dir, 'backup', 'drill', str(archive), '--key', str(private))
+    assert drilled.returncode == 0, drilled.stdout + drilled.stderr
+    assert 'audit trail intact' in drilled.stdout
+    no_key = _run(data_dir, 'backup', 'verify', str(archive))
+    assert no_key.returncode == 2
+    assert no_key.stderr.startswith('clinicpacs: PACS_BACKUP_PASSPHRASE: not set')
