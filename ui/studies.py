@@ -14,10 +14,11 @@ from domain.errors import DomainError
 from domain.models import display_person_name
 from domain.studies import StudySummary
 
-from . import live
+from . import live, study_export
 from .guard import route_guard
 from .i18n import format_date, t, tn
 from .shell import FAILED, current_actor, fetch, nav, perform, screen
+from .study_removal import removal_button
 
 STATE_COLOURS = {'receiving': 'orange', 'processing': 'primary', 'ready': 'positive'}
 THUMBNAIL_ROUTE = '/studies/thumbnails/{series_id}'
@@ -26,6 +27,7 @@ REFRESH_DELAY_S = 0.3
 
 def register() -> None:
     nav('/studies', 'Studies', 'photo_library', order=30)
+    study_export.register()  # the export zip's route; the card's Export… button opens its dialog
 
     thumbnail_guard = route_guard(THUMBNAIL_ROUTE)
 
@@ -119,6 +121,8 @@ def study_card(study: StudySummary, actions: Callable[[], None] | None = None) -
             ui.label(counts_text(study.num_series, study.num_instances)).mark(f'counts-{study.id}')
             if actions is not None:
                 actions()
+            removal_button(study, current_actor())  # administrators: delete (to the trash) or move
+            study_export.export_button(study.id, current_actor())
             ui.button(t('Open'), icon='visibility', on_click=lambda s=study.id: ui.navigate.to(f'/viewer/{s}')).props(
                 'flat dense no-caps'
             ).mark(f'open-{study.id}')
