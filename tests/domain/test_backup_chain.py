@@ -1,0 +1,160 @@
+"""Incremental backups: a chain of a full and incrementals restores the newest state; prune keeps whole chains."""
+
+import hashlib
+import threading
+from datetime import date, timedelta
+from itertools import count
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from domain import access, backup, clock, db, sealed, studies, users
+from domain.access import system
+from domain.models import Instance, UserCreate
+from domain.studies import InstanceHeader, StoredFile
+from tests.conftest import Clinic
+from tests.domain.test_backup import (  # noqa: F401 - quick_scrypt is a fixture
+    KEY,
+    file_digests,
+    put_files,
+    quick_scrypt,
+    same_after_restore,
+    table_rows,
+    wipe,
+)
+
+_sops = count(1)
+
+
+def _account(clinic: Clinic, name: str) -> None:
+    users.create(UserCreate(username=name, role='technician', password='a long password'), by=clinic.admin.actor)
+
+
+def test_a_full_and_two_incrementals_restore_the_newest_state_without_deleted_files(clinic: Clinic) -> None:
+    put_files(clinic.data_dir, 'dicom/01/aa.dcm', 'dicom/01/bb.dcm', 'thumbnails/1.png')
+    full = backup.create(clinic.data_dir, by=clinic.admin.actor, kind='incremental', recipient=KEY)
+    assert full.kind == 'full'  # nothing to build on in the folder yet
+
+    clock.advance(timedelta(seconds=2))
+    put_files(clinic.data_dir, 'dicom/02/cc.dcm')
+    (clinic.data_dir / 'dicom/01/bb.dcm').unlink()
+    (clinic.data_dir / 'thumbnails/1.png').write_bytes(b'a newer thumbnail')
+    _account(clinic, 'between-backups')
+    first = backup.create(clinic.data_dir, by=clinic.admin.actor, kind='incremental', recipient=KEY)
+
+    clock.advance(timedelta(seconds=2))
+    put_files(clinic.data_dir, 'reports/9.pdf')
+    (clinic.data_dir / 'dicom/02/cc.dcm').unlink()
+    _account(clinic, 'after-the-first-incremental')
+    rows, files = table_rows(), file_digests(clinic.data_dir)
+    second = backup.create(clinic.data_dir, by=clinic.admin.actor, kind='incremental', recipient=KEY)
+
+    assert (first.kind, first.parent, second.parent) == ('incremental', full.path.name, first.path.name)
+    assert first.stored == 3  # the new image, the changed thumbnail and the audit ledger up to its snapshot
+    assert second.stored == 2  # the new report and the ledger
+    assert backup.chain(second.path) == [full.path, first.path, second.path]
+
+    wipe(clinic.data_dir)
+    restored = backup.restore(second.path, clinic.data_dir, by=system('console'), identity=KEY)
+
+    assert restored.archives == [second.path.name, first.path.name, full.path.name]
+    assert file_digests(clinic.data_dir) == files
+    assert not (clinic.data_dir / 'dicom/01/bb.dcm').exists()
+    assert not (clinic.data_dir / 'dicom/02/cc.dcm').exists()
+    same_after_restore(rows)
+
+
+def test_an_incremental_holds_only_the_files_new_or_changed_since_its_parent(clinic: Clinic) -> None:
+    put_files(clinic.data_dir)
+    full = backup.create(clinic.data_dir, by=clinic.admin.actor, recipient=KEY)
+    clock.advance(timedelta(seconds=2))
+    put_files(clinic.data_dir, 'dicom/ff/new.dcm')
+
+    incremental = backup.create(clinic.data_dir, by=clinic.admin.actor, kind='incremental', recipient=KEY)
+
+    assert incremental.files == full.files + 1
+    assert incremental.stored == 2  # the new image and the audit ledger up to its snapshot
+    assert backup.verify(incremental.path, KEY).ok
+
+
+def test_prune_deletes_whole_old_chains_and_keeps_the_newest(clinic: Clinic, tmp_path: Path) -> None:
+    target = tmp_path / 'usb'
+    made = []
+    for kind in ('full', 'incremental', 'full', 'incremental', 'incremental', 'full', 'incremental'):
+        made.append(backup.create(clinic.data_dir, by=clinic.admin.actor, target_dir=target, kind=kind, recipient=KEY))
+        clock.advance(timedelta(seconds=2))
+
+    deleted = backup.prune(target, keep_full=2)
+
+    assert deleted == [made[0].path, made[1].path]
+    assert [info.name for info in backup.archives(target)] == [result.path.name for result in made[2:]]
+    assert not (target / f'{made[0].path.name}.json').exists()
+    assert backup.prune(target, keep_full=0) == [made[2].path, made[3].path, made[4].path]  # never the newest chain
+    assert backup.drill(made[-1].path, KEY, tmp_path / 'scratch').ok
+
+
+def test_a_backup_taken_while_images_arrive_restores_every_indexed_image_with_its_file(clinic: Clinic) -> None:
+    storing = threading.Event()
+    done = threading.Event()
+    arrived: list[int] = []
+
+    def modality() -> None:  # stores images as the listener does: file first, then the index row
+        while not done.is_set():
+            n = next(_sops)
+            relative = f'dicom/{n % 7:02x}/{n:08x}.dcm'
+            payload = b'DICM' + hashlib.sha256(str(n).encode()).digest() * 64
+            (clinic.data_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+            (clinic.data_dir / relative).write_bytes(payload)
+            studies.record_instance(
+                _header(n), StoredFile(relative, len(payload), hashlib.sha256(payload).hexdigest()), by=_ct()
+            )
+            arrived.append(n)
+            storing.set()
+
+    sender = threading.Thread(target=modality)
+    sender.start()
+    try:
+        assert storing.wait(20), 'no image arrived'
+        made = backup.create(clinic.data_dir, by=clinic.admin.actor, recipient=KEY)
+        made = backup.create(clinic.data_dir, by=clinic.admin.actor, kind='incremental', recipient=KEY)
+    finally:
+        done.set()
+        sender.join()
+
+    assert made.missing == []
+    wipe(clinic.data_dir)
+    backup.restore(made.path, clinic.data_dir, by=system('console'), identity=KEY)
+    with db.reading() as session:
+        indexed = session.exec(select(Instance)).all()
+    assert indexed
+    for instance in indexed:
+        stored = clinic.data_dir / instance.file_path
+        assert stored.is_file(), instance.file_path
+        assert hashlib.sha256(stored.read_bytes()).hexdigest() == instance.sha256
+
+
+def test_verify_needs_the_private_half_of_the_public_key_an_archive_is_sealed_to(clinic: Clinic) -> None:
+    public, private = sealed.generate_keypair()
+    made = backup.create(clinic.data_dir, by=clinic.admin.actor, recipient=sealed.PublicKey(public))
+
+    assert backup.verify(made.path, sealed.PrivateKey(private)).ok
+    with pytest.raises(sealed.WrongKey):
+        backup.verify(made.path, KEY)
+
+
+def _ct() -> access.Actor:
+    return access.modality('CT1')
+
+
+def _header(n: int) -> InstanceHeader:
+    return InstanceHeader(
+        sop_instance_uid=f'1.2.826.0.1.3680043.9.7.{n}',
+        sop_class_uid='1.2.840.10008.5.1.4.1.1.2',
+        study_instance_uid=f'1.2.826.0.1.3680043.9.6.{n % 3}',
+        series_instance_uid=f'1.2.826.0.1.3680043.9.6.{n % 3}.1',
+        patient_name='Arriving^Patient',
+        patient_id='ARR1',
+        study_date=date(2026, 1, 5),
+        modality='CT',
+    )
