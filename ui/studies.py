@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 from nicegui import app, ui
 
 from domain import events, study_lists
@@ -32,7 +32,7 @@ def register() -> None:
     thumbnail_guard = route_guard(THUMBNAIL_ROUTE)
 
     @app.get(THUMBNAIL_ROUTE, include_in_schema=False)
-    async def thumbnail(series_id: int, actor: Annotated[Actor, Depends(thumbnail_guard)]) -> FileResponse:
+    async def thumbnail(series_id: int, actor: Annotated[Actor, Depends(thumbnail_guard)]) -> Response:
         try:
             relative = await fetch(study_lists.thumbnail_path, series_id, by=actor)
         except DomainError:
@@ -41,10 +41,11 @@ def register() -> None:
             raise HTTPException(status_code=404, detail='No thumbnail')
         from dicom import storage
 
-        path = storage.absolute(relative)
-        if not path.is_file():
-            raise HTTPException(status_code=404, detail='No thumbnail')
-        return FileResponse(path, media_type='image/png', headers={'Cache-Control': 'private, max-age=3600'})
+        try:
+            png = await fetch(storage.read_file, relative)  # decrypted when kept encrypted at rest
+        except FileNotFoundError:
+            raise HTTPException(status_code=404, detail='No thumbnail') from None
+        return Response(png, media_type='image/png', headers={'Cache-Control': 'private, max-age=3600'})
 
     @screen('/studies', title='Studies')
     async def studies_page() -> None:
