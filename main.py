@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
     """Run the web UI, the DICOM listener and (embedded) the job workers in this process."""
-    os.umask(0o077)  # what the server writes (storage, keys, files) is readable by its own account only
+    _private_files(settings)
     # NiceGUI's per-browser storage (languages only: session tokens live in a cookie) goes into the data directory,
     # never into the working directory; NiceGUI reads this when it is first imported.
     os.environ['NICEGUI_STORAGE_PATH'] = str((settings.data_dir / 'ui-storage').resolve())
@@ -109,6 +109,7 @@ def worker(settings: Settings, _args: argparse.Namespace) -> int:
     """Run job workers only (the scaled mode: Redis broker, any number of these processes)."""
     if not settings.redis_url:
         raise SettingsError('PACS_REDIS_URL: a separate worker needs the Redis broker')
+    _private_files(settings)
     _open_database(settings, migrate=False)
     _start_jobs(settings, run_workers=True)
     log.info('worker running with %d threads', settings.worker_threads)
@@ -219,6 +220,7 @@ def restore_command(settings: Settings, args: argparse.Namespace) -> int:
 
 def scp_command(settings: Settings, _args: argparse.Namespace) -> int:
     """Run the DICOM listener alone (the scaled mode; without Redis it processes images itself)."""
+    _private_files(settings)
     _open_database(settings, migrate=True)
     _start_jobs(settings, run_workers=settings.redis_url is None)
     listener = _start_dicom(settings)
@@ -288,6 +290,14 @@ def audit_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- wiring
+
+
+def _private_files(settings: Settings) -> None:
+    """What a server process writes is its own account's alone (umask 077); what is already there is made so too."""
+    from domain import file_modes
+
+    os.umask(file_modes.UMASK)  # storage, keys, the database, PDFs, backups, NiceGUI's storage: 0600 / 0700
+    file_modes.make_private(settings.data_dir)  # one WARNING line when something was open to others
 
 
 def _open_database(settings: Settings, *, migrate: bool) -> None:
