@@ -78,7 +78,7 @@ def write_incoming(parts: Iterable[bytes | memoryview], size: int) -> Path:
     """Write the parts to a new file under incoming/ and fsync it; nothing is left behind on failure."""
     check_space(size)
     path = data_dir() / INCOMING / f'{uuid.uuid4().hex}.part'
-    with at_rest.creating(path, 0o640) as writer:
+    with at_rest.creating(path, 0o600) as writer:
         for part in parts:
             writer.write(part)
     return path
@@ -89,7 +89,7 @@ def copy_incoming(source: Path) -> Path:
     size = source.stat().st_size
     check_space(size)
     path = data_dir() / INCOMING / f'{uuid.uuid4().hex}.part'
-    with source.open('rb') as reader, at_rest.creating(path, 0o640) as writer:
+    with source.open('rb') as reader, at_rest.creating(path, 0o600) as writer:
         shutil.copyfileobj(reader, writer, 1024 * 1024)
     return path
 
@@ -116,7 +116,7 @@ def open_path(path: Path) -> BinaryIO:
 def write_cache(path: Path, data: bytes) -> None:
     """Write a new file of a cache the server can make again (no fsync), sealed like stored files when encryption
     is on: caches of headers hold patient data too."""
-    at_rest.write_new(path, data, 0o640, durable=False)
+    at_rest.write_new(path, data, 0o600, durable=False)
 
 
 def read_at(path: Path, offset: int, size: int) -> bytes:
@@ -173,7 +173,7 @@ def replace_atomically(relative: str, data: bytes) -> Path:
     target = absolute(relative)
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f'.{target.name}.{uuid.uuid4().hex}.part')
-    at_rest.write_new(temporary, data, 0o640)
+    at_rest.write_new(temporary, data, 0o600)
     try:
         os.replace(temporary, target)
     except BaseException:
