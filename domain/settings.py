@@ -113,11 +113,13 @@ class Settings(BaseSettings):
             return self.secret.get_secret_value()
         path = self.data_dir / 'secret.key'
         if not path.exists():
+            import os
             import secrets
 
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others, even briefly
+            with os.fdopen(fd, 'w') as handle:
+                handle.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
 
 

@@ -142,7 +142,7 @@ def _generate(cert: Path, key: Path) -> None:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     _write(key, key_bytes, 0o600)
-    _write(cert, certificate.public_bytes(serialization.Encoding.PEM), 0o644)
+    _write(cert, certificate.public_bytes(serialization.Encoding.PEM), 0o600)  # the server serves it itself
 
 
 def _write(path: Path, content: bytes, mode: int) -> None:
