@@ -43,7 +43,7 @@ def register() -> None:
 
         try:
             png = await fetch(storage.read_file, relative)  # decrypted when kept encrypted at rest
-        except FileNotFoundError:
+        except OSError:  # gone from disk (or not a file): the series is shown without one
             raise HTTPException(status_code=404, detail='No thumbnail') from None
         return Response(png, media_type='image/png', headers={'Cache-Control': 'private, max-age=3600'})
 
