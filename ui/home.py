@@ -2,8 +2,11 @@
 
 from nicegui import ui
 
+from domain import access, backup_runs
+
+from .admin.backups import state_card
 from .i18n import t
-from .shell import current_actor, menu_for, nav, screen
+from .shell import FAILED, current_actor, menu_for, nav, perform, screen
 
 
 def register() -> None:
@@ -13,6 +16,10 @@ def register() -> None:
     async def home_page() -> None:
         actor = current_actor()
         ui.label(t('Welcome, {name}', name=actor.username)).classes('text-h5').mark('welcome')
+        if access.may_open(actor.role, '/admin/backups'):  # the administrator sees how fresh the last backup is
+            shown = await perform(backup_runs.status)
+            if shown is not FAILED:
+                state_card(shown)
         with ui.row().classes('gap-4 flex-wrap'):
             for item in menu_for(actor.role):
                 if item.path == '/':

@@ -1,6 +1,18 @@
 """The administrator's screens: users, audit, jobs and settings."""
 
-from . import audit_log, forwarding, job_list, modalities, procedures, retention, settings_page, templates, user_list
+from . import (
+    audit_log,
+    backups,
+    forwarding,
+    job_list,
+    modalities,
+    procedures,
+    retention,
+    settings_page,
+    templates,
+    trash,
+    user_list,
+)
 
 
 def register() -> None:
@@ -12,4 +24,6 @@ def register() -> None:
     procedures.register()
     modalities.register()
     forwarding.register()
+    backups.register()
     retention.register()
+    trash.register()

@@ -2,7 +2,7 @@
 
 from nicegui import ui
 
-from domain import commitment, events, forwarding, reporting, studies, work
+from domain import backup_schedule, commitment, events, forwarding, reporting, studies, work
 from domain.access import Actor
 from domain.models import Job
 
@@ -85,4 +85,8 @@ def _what(job: Job) -> str:
         return t('Forwarding of a study ({id})', id=job.object_id)
     if job.kind == commitment.REPORT_JOB:
         return t('Storage commitment report {id}', id=job.object_id)
+    if job.kind == backup_schedule.BACKUP_JOB:
+        return t('Backup run {id}', id=job.object_id)
+    if job.kind == backup_schedule.DRILL_JOB:
+        return t('Backup drill or check, run {id}', id=job.object_id)
     return f'{job.kind} · {job.object_id}'
