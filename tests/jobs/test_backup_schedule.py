@@ -120,3 +120,18 @@ def test_the_scheduler_purges_the_trash_once_an_hour(monkeypatch: pytest.MonkeyP
     ticking._purged_at = (ticking._purged_at or 0) - scheduler.PURGE_EVERY_S
     ticking.tick()
     assert calls == ['scheduler', 'scheduler']
+
+
+def test_only_a_process_that_runs_jobs_starts_the_scheduler(clinic: Clinic) -> None:
+    import main
+    from jobs import broker
+
+    main._start_jobs(clinic.settings, run_workers=False)  # a web process in the scaled mode
+    assert scheduler._running == []
+    main._start_jobs(clinic.settings, run_workers=True)  # the embedded serve, or `main.py worker`
+    try:
+        assert len(scheduler._running) == 1
+    finally:
+        scheduler.stop()
+        broker.stop_workers()
+    assert scheduler._running == []
