@@ -76,6 +76,11 @@ def configure(data_dir: Path, *, encrypt: bool, key_file: Path | None) -> None:
     _state.encrypt = encrypt
 
 
+def forget() -> None:
+    """Drop the loaded data key: encryption off, every file read plain (tests; a process that re-configures)."""
+    _state.encrypt, _state.key = False, None
+
+
 def enabled() -> bool:
     """True when new stored files are written sealed."""
     return _state.encrypt
