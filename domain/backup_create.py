@@ -52,7 +52,7 @@ def write(data_dir: Path, target_dir: Path, kind: str, recipient: sealed.Recipie
     """Write a full or incremental archive of `data_dir` into `target_dir` and check it by reading it back."""
     target_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     work = state_dir(data_dir)
-    parent = _parent(data_dir, target_dir) if kind == 'incremental' else None
+    parent = _parent(data_dir, target_dir, recipient) if kind == 'incremental' else None
     kind = 'incremental' if parent else 'full'
     created_at = clock.now()
     final = archive_name(target_dir, created_at.strftime('%Y%m%d-%H%M%S'), kind)
@@ -86,7 +86,7 @@ def write(data_dir: Path, target_dir: Path, kind: str, recipient: sealed.Recipie
             verified_at=clock.now().isoformat(),
         )
         write_header(info)
-        write_state(data_dir, target_dir, final.name, checked.sha256, index_path)
+        write_state(data_dir, target_dir, State(final.name, checked.sha256, {}, _fingerprint(recipient)), index_path)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -139,13 +139,29 @@ def _fill(files: '_Files', dump_path: Path, index_path: Path, *, exclude: Path, 
     return manifest
 
 
-def _parent(data_dir: Path, target_dir: Path) -> State | None:
-    """The archive an incremental builds on: the last one written here, if it is still in the folder unchanged."""
+def _parent(data_dir: Path, target_dir: Path, recipient: sealed.Recipient) -> State | None:
+    """The archive an incremental builds on: the last one written here, if it is still there unchanged and opens
+    with what this one is sealed to (a chain is restored with one passphrase or key; a new one starts a new chain)."""
     state = read_state(data_dir, target_dir)
     if state is None or not (target_dir / state.archive).is_file():
         return None
     header = read_header(target_dir / state.archive)
-    return state if header.sha256 == state.sha256 and header.verified_at else None
+    if header.sha256 != state.sha256 or not header.verified_at or state.recipient != _fingerprint(recipient):
+        return None
+    if isinstance(recipient, sealed.Passphrase):
+        try:
+            with (target_dir / state.archive).open('rb') as raw, sealed.opening(raw, recipient):
+                pass  # the header opens: the same passphrase
+        except sealed.WrongKey:
+            return None
+    return state
+
+
+def _fingerprint(recipient: sealed.Recipient) -> str:
+    """Which public key an archive is sealed to ('' for a passphrase, which is checked by opening the parent)."""
+    if isinstance(recipient, sealed.PublicKey):
+        return 'public-key:' + hashlib.sha256(recipient.raw).hexdigest()[:16]
+    return ''
 
 
 @dataclass

@@ -58,6 +58,7 @@ class State:
     archive: str
     sha256: str
     index: dict[str, Entry]
+    recipient: str = ''  # which public key it was sealed to ('' for a passphrase)
 
 
 def data_files(data_dir: Path, exclude: Iterable[Path] = ()) -> Iterator[tuple[str, Path]]:
@@ -108,19 +109,18 @@ def read_state(data_dir: Path, target_dir: Path) -> State | None:
             index = {entry.path: entry for entry in map(Entry.parse, handle)}
     except (OSError, ValueError, KeyError):
         return None
-    return State(str(fields['archive']), str(fields['sha256']), index)
+    return State(str(fields['archive']), str(fields['sha256']), index, str(fields.get('recipient') or ''))
 
 
-def write_state(data_dir: Path, target_dir: Path, archive: str, sha256: str, index_lines: Path) -> None:
-    """Remember `archive` as the newest of `target_dir`, its index copied from `index_lines`."""
+def write_state(data_dir: Path, target_dir: Path, written: State, index_lines: Path) -> None:
+    """Remember the archive just written as the newest of `target_dir`, its index copied from `index_lines`."""
     header, index_file = _state_files(data_dir, target_dir)
     for final, source in ((index_file, index_lines), (header, None)):
         temporary = final.with_name(f'.{final.name}.{secrets.token_hex(4)}.tmp')
         with private(temporary) as out:
             if source is None:
-                out.write(
-                    json.dumps({'target': str(target_dir.resolve()), 'archive': archive, 'sha256': sha256}).encode()
-                )
+                fields = {'target': str(target_dir.resolve()), 'archive': written.archive, 'sha256': written.sha256}
+                out.write(json.dumps({**fields, 'recipient': written.recipient}).encode())
             else:
                 with source.open('rb') as lines:
                     while chunk := lines.read(1 << 20):

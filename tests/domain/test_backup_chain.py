@@ -143,6 +143,21 @@ def test_verify_needs_the_private_half_of_the_public_key_an_archive_is_sealed_to
         backup.verify(made.path, KEY)
 
 
+def test_an_incremental_sealed_with_another_passphrase_or_key_starts_a_new_chain(clinic: Clinic) -> None:
+    backup.create(clinic.data_dir, by=clinic.admin.actor, recipient=KEY)
+    clock.advance(timedelta(seconds=2))
+    other = backup.create(
+        clinic.data_dir, by=clinic.admin.actor, kind='incremental', recipient=sealed.Passphrase('a new passphrase')
+    )
+    clock.advance(timedelta(seconds=2))
+    public = sealed.PublicKey(sealed.generate_keypair()[0])
+    to_key = backup.create(clinic.data_dir, by=clinic.admin.actor, kind='incremental', recipient=public)
+    clock.advance(timedelta(seconds=2))
+    then = backup.create(clinic.data_dir, by=clinic.admin.actor, kind='incremental', recipient=public)
+
+    assert (other.kind, to_key.kind, then.kind, then.parent) == ('full', 'full', 'incremental', to_key.path.name)
+
+
 def _ct() -> access.Actor:
     return access.modality('CT1')
 
