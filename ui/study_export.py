@@ -108,9 +108,9 @@ class ExportDialog:
                     self.chosen, str(series.id)
                 ).mark(f'export-series-{series.id}')
             if choices.key_images:
-                ui.checkbox(
-                    tn('Key images only ({count} image)', 'Key images only ({count} images)', choices.key_images)
-                ).bind_value(self.options, 'key_images').mark('export-key-images')
+                ui.checkbox(t('Key images only ({count})', count=choices.key_images)).bind_value(
+                    self.options, 'key_images'
+                ).mark('export-key-images')
             ui.switch(t('De-identify (PS3.15 basic profile)'), on_change=self.refresh_notes).bind_value(
                 self.options, 'deidentify'
             ).mark('export-deidentify')
@@ -138,7 +138,7 @@ class ExportDialog:
         if choices is None:
             return
         if choices.report_id is None:
-            ui.label(t('This study has no signed report with a PDF yet.')).classes('text-caption text-grey-7')
+            ui.label(t('This study has no signed report with a PDF yet')).classes('text-caption text-grey-7')
         if not self.options['deidentify']:
             return
         if choices.report_id is not None:
