@@ -40,12 +40,12 @@ def world(clinic: Clinic) -> World:
     other = patients.register(other_details, by=clinic.receptionist.actor)
     recent = clock.now().date() - timedelta(days=40)
     ids = {
-        'old cine': _study(clinic, patient.patient_id, OLD, 'US', 'Echo CINE loop'),
-        'old cine series': _study(clinic, other.patient_id, OLD, 'US', 'Echo', series_description='Cine clips'),
-        'old still': _study(clinic, patient.patient_id, OLD, 'US', 'Echo stills'),
-        'old ct cine': _study(clinic, patient.patient_id, OLD, 'CT', 'CT cine'),
-        'new cine': _study(clinic, patient.patient_id, recent, 'US', 'Echo cine'),
-        'undated cine': _study(clinic, other.patient_id, None, 'US', 'cine without a date'),
+        'old cine': arrive_study(clinic, patient.patient_id, OLD, 'US', 'Echo CINE loop'),
+        'old cine series': arrive_study(clinic, other.patient_id, OLD, 'US', 'Echo', series_description='Cine clips'),
+        'old still': arrive_study(clinic, patient.patient_id, OLD, 'US', 'Echo stills'),
+        'old ct cine': arrive_study(clinic, patient.patient_id, OLD, 'CT', 'CT cine'),
+        'new cine': arrive_study(clinic, patient.patient_id, recent, 'US', 'Echo cine'),
+        'undated cine': arrive_study(clinic, other.patient_id, None, 'US', 'cine without a date'),
     }
     with db.transaction() as session:  # the undated study arrived long ago
         undated = session.get(Study, ids['undated cine'])
@@ -248,7 +248,7 @@ def test_the_cutoff_is_today_less_the_months_with_the_day_clamped() -> None:
 # ---------------------------------------------------------------- helpers
 
 
-def _study(
+def arrive_study(
     clinic: Clinic,
     patient_id: str,
     study_date: date | None,

@@ -1,0 +1,86 @@
+"""The Retention screen and the legal-hold toggle, as an administrator (and a receptionist) uses them."""
+
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from nicegui import ui
+from nicegui.testing import User
+
+from domain import db, patients, retention
+from domain.models import Patient, PatientCreate, Study
+from domain.retention import RetentionRuleCreate
+from tests.conftest import Clinic, job_worker, sign_in
+from tests.domain.test_retention import arrive_study
+
+
+@pytest.fixture
+def patient(clinic: Clinic) -> Patient:
+    details = PatientCreate(family_name='Old', given_name='Echo', birth_date='1940-01-02')
+    return patients.register(details, by=clinic.receptionist.actor)
+
+
+@pytest.fixture
+def worker(clinic: Clinic) -> Iterator[None]:
+    with job_worker():
+        yield
+
+
+async def test_a_refused_rule_keeps_what_was_typed_and_names_the_field(admin: User) -> None:
+    await admin.open('/admin/retention')
+    await admin.should_see(marker='no-rules')
+    admin.find(marker='add-rule').click()
+    admin.find(marker='rule-description').type('cine')
+    admin.find(marker='save-rule').click()
+    await admin.should_see('Give the rule a name of at most 100 characters')
+    assert admin.find(marker='rule-description').elements.pop().value == 'cine'
+    admin.find(marker='rule-name').type('Old cine')
+    admin.find(marker='save-rule').click()
+    await admin.should_see('Rule added')
+    await admin.should_see('Old cine')
+    await admin.should_see('10 years')
+
+
+async def test_preview_confirm_and_run_show_what_was_moved_to_the_trash(
+    admin: User, clinic: Clinic, patient: Patient, worker: None
+) -> None:
+    old = arrive_study(clinic, patient.patient_id, date(2009, 1, 2), 'US', 'Cine loop')
+    stills = arrive_study(clinic, patient.patient_id, date(2009, 1, 2), 'US', 'Stills')
+    rule = retention.add(RetentionRuleCreate(name='Old cine', description='cine'), by=clinic.admin.actor)
+    await admin.open('/admin/retention')
+    await admin.should_see(marker=f'preview-rule-{rule.id}')
+    admin.find(marker=f'preview-rule-{rule.id}').click()
+    await admin.should_see(marker='preview-table')
+    rows = admin.find(ui.table).elements.pop().rows
+    assert [(row['id'], row['patient']) for row in rows] == [(old, 'Old, Echo')]
+    admin.find(marker='move-to-trash').click()
+    await admin.should_see('Move 1 study to the trash?')
+    admin.find(marker='confirm-run').click()
+    await admin.should_see('1 removed · 0 skipped · of 1 study')
+    await admin.should_see('Studies moved to the trash')
+    with db.reading() as session:
+        assert session.get(Study, old) is None
+        assert session.get(Study, stills) is not None
+
+
+async def test_an_admin_puts_a_patient_under_legal_hold_saying_why(
+    admin: User, clinic: Clinic, patient: Patient
+) -> None:
+    await admin.open(f'/patients/{patient.id}')
+    await admin.should_see(marker='legal-hold')
+    admin.find(marker='legal-hold').click()
+    await admin.should_see(marker='hold-reason')
+    admin.find(marker='hold-save').click()
+    await admin.should_see('Say why (a case, a request) in at most 500 characters')
+    admin.find(marker='hold-reason').type('Court order 12')
+    admin.find(marker='hold-save').click()
+    await admin.should_see('Legal hold placed')
+    assert retention.hold_of(patient_id=patient.id, by=clinic.admin.actor).held
+
+
+async def test_others_see_a_legal_hold_chip_and_no_switch(screens: User, clinic: Clinic, patient: Patient) -> None:
+    retention.set_legal_hold(patient_id=patient.id, held=True, by=clinic.admin.actor, reason='Case 4')
+    await sign_in(screens, clinic.receptionist)
+    await screens.open(f'/patients/{patient.id}')
+    await screens.should_see(marker='legal-hold-chip')
+    await screens.should_not_see(marker='legal-hold')
