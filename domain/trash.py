@@ -294,6 +294,7 @@ def _settle_item(item_id: int, *, restoring_too: bool = False) -> None:
         return
     if item.state == MOVING:
         trash_files.move_in(item_id, item.files)
+        trash_files.drop_caches(item.files)
         _set_state(item_id, MOVING, KEPT)
     elif item.state == RESTORING and restoring_too:
         trash_files.move_back(item_id, item.summary.get('restore_to') or {path: path for path in item.files})

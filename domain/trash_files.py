@@ -20,6 +20,10 @@ from .errors import Conflict
 log = logging.getLogger(__name__)
 
 TRASH = 'trash'
+# NOTE: dicom/dicom_json.py `_cache_file` names the header cache of a stored image so (dicom/<x>.dcm →
+# cache/dicom-json/<x>.json). The cache is made again when it is missing, so a deleted image's copy is removed
+# with it rather than kept: it holds the patient's header data.
+HEADER_CACHE = 'cache/dicom-json'
 
 
 def data_dir() -> Path:
@@ -74,6 +78,16 @@ def move_back(item_id: int, targets: dict[str, str]) -> None:
     for original, relative in targets.items():
         _move(_inside(root, relative), _inside(folder, original), touched)
     _sync(touched)
+
+
+def drop_caches(relative_paths: Iterable[str]) -> None:
+    """Remove what the server derived from these files and makes again on demand (the DICOM JSON of headers)."""
+    root = data_dir()
+    for relative in relative_paths:
+        if relative.startswith('dicom/') and relative.endswith('.dcm'):
+            stem = relative.removeprefix('dicom/').removesuffix('.dcm')
+            with contextlib.suppress(ValueError):
+                _inside(root, f'{HEADER_CACHE}/{stem}.json').unlink(missing_ok=True)
 
 
 def free_target(item_id: int, relative: str) -> str:

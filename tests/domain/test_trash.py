@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import SQLModel, col, select
 
+from dicom import dicom_json, storage
 from domain import audit, clock, db, options, trash, trash_files, trash_rows
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.models import AuditEvent, Patient, Study, TrashItem
@@ -38,6 +39,17 @@ def test_a_deleted_study_leaves_the_index_and_its_files_wait_in_the_trash(clinic
     assert sorted(p.relative_to(waiting).as_posix() for p in waiting.rglob('*') if p.is_file()) == sorted(files)
     assert (entry.kind, entry.num_series, entry.num_instances, entry.days_left) == ('study', 2, 3, 30)
     assert [e.state for e in trash.items(by=clinic.admin.actor)] == ['kept']
+
+
+def test_the_header_cache_of_a_deleted_image_goes_with_it(clinic: Clinic, world: World) -> None:
+    image = next(path for path in file_digests(clinic.data_dir) if path.startswith('dicom/'))
+    cached = clinic.data_dir / trash_files.HEADER_CACHE / image.removeprefix('dicom/').replace('.dcm', '.json')
+    storage.configure(clinic.data_dir)
+    assert dicom_json._cache_file(image) == cached.resolve()  # the NOTE in domain/trash_files.py
+    cached.parent.mkdir(parents=True)
+    cached.write_text('{"00100010": "Petrova^Olga"}')
+    trash.trash_study(world.study_id, by=clinic.admin.actor, reason='wrong')
+    assert not cached.exists()
 
 
 def test_a_study_comes_back_whole_from_the_trash(clinic: Clinic, world: World) -> None:
