@@ -1,0 +1,105 @@
+"""Retention removes patient data and legal holds protect it: only administrators may make rules, preview, confirm
+runs or change a hold, whether they use the screen or call the services some other way (a forged event)."""
+
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+from nicegui.testing import User
+from sqlmodel import col, select
+
+from domain import db, patients, retention, retention_runs
+from domain.errors import NotAllowed
+from domain.models import AuditEvent, PatientCreate, RetentionRun, Study
+from domain.retention import RetentionRuleCreate
+from tests.conftest import Clinic, sign_in
+from tests.domain.test_retention import arrive_study
+
+NOT_ADMINS = ('receptionist', 'technician', 'radiologist')
+
+
+@pytest.fixture
+def setup(clinic: Clinic) -> tuple[int, int, int]:
+    """A rule, a patient and an old study that the rule picks: (rule id, patient id, study id)."""
+    details = PatientCreate(family_name='Held', given_name='Not', birth_date='1950-01-02')
+    patient = patients.register(details, by=clinic.receptionist.actor)
+    study_id = arrive_study(clinic, patient.patient_id, date(2001, 2, 3), 'US', 'Cine')
+    rule = retention.add(RetentionRuleCreate(name='Old', min_age=1), by=clinic.admin.actor)
+    return rule.id or 0, patient.id or 0, study_id
+
+
+@pytest.mark.parametrize('role', NOT_ADMINS)
+def test_only_administrators_may_make_change_or_delete_rules(
+    clinic: Clinic, setup: tuple[int, int, int], role: str
+) -> None:
+    rule_id, _, _ = setup
+    actor = clinic.account(role).actor
+    attempts: list[Callable[[], object]] = [
+        lambda: retention.add(RetentionRuleCreate(name='Everything', min_age=1), by=actor),
+        lambda: retention.update(rule_id, RetentionRuleCreate(name='Old', min_age=1, enabled=False), by=actor),
+        lambda: retention.delete(rule_id, by=actor),
+        lambda: retention.list_rules(by=actor),
+    ]
+    _all_refused(attempts)
+    (rule,) = retention.list_rules(by=clinic.admin.actor)
+    assert (rule.name, rule.enabled) == ('Old', True)
+    assert _denied(clinic.account(role).username) == len(attempts)
+
+
+@pytest.mark.parametrize('role', NOT_ADMINS)
+def test_only_administrators_may_preview_or_confirm_a_run(
+    clinic: Clinic, setup: tuple[int, int, int], role: str
+) -> None:
+    rule_id, _, study_id = setup
+    actor = clinic.account(role).actor
+    run_id = retention.confirm(rule_id, [study_id], by=clinic.admin.actor)  # one the attacker may want to read
+    _all_refused(
+        [
+            lambda: retention.preview(rule_id, by=actor),
+            lambda: retention.confirm(rule_id, [study_id], by=actor),
+            lambda: retention_runs.runs(by=actor),
+            lambda: retention_runs.run_studies(run_id, by=actor),
+        ]
+    )
+    with db.reading() as session:
+        assert len(session.exec(select(RetentionRun)).all()) == 1
+        assert session.get(Study, study_id) is not None
+
+
+@pytest.mark.parametrize('role', NOT_ADMINS)
+def test_only_administrators_may_place_or_release_a_legal_hold(
+    clinic: Clinic, setup: tuple[int, int, int], role: str
+) -> None:
+    _, patient_id, study_id = setup
+    actor = clinic.account(role).actor
+    retention.set_legal_hold(patient_id=patient_id, held=True, by=clinic.admin.actor, reason='Case 1')
+    _all_refused(
+        [
+            lambda: retention.set_legal_hold(patient_id=patient_id, held=False, by=actor, reason='mine'),
+            lambda: retention.set_legal_hold(study_id=study_id, held=True, by=actor, reason='mine'),
+        ]
+    )
+    assert retention.hold_of(patient_id=patient_id, by=clinic.admin.actor).held
+    assert not retention.hold_of(study_id=study_id, by=clinic.admin.actor).held
+
+
+@pytest.mark.parametrize('role', NOT_ADMINS)
+async def test_the_retention_screen_is_refused_to_others(screens: User, clinic: Clinic, role: str) -> None:
+    await sign_in(screens, clinic.account(role))
+    await screens.open('/admin/retention')
+    await screens.should_see(marker='not-allowed')
+    await screens.should_not_see(marker='add-rule')
+
+
+def _all_refused(attempts: list[Callable[[], object]]) -> None:
+    for attempt in attempts:
+        with pytest.raises(NotAllowed):
+            attempt()
+
+
+def _denied(username: str) -> int:
+    with db.reading() as session:
+        rows = session.exec(
+            select(AuditEvent).where(AuditEvent.username == username, col(AuditEvent.outcome) == 'denied')
+        ).all()
+    return sum(row.action == 'denied:manage-retention' for row in rows)
