@@ -124,11 +124,15 @@ def create(
 
 
 def verify(archive: Path, identity: sealed.Identity) -> VerifyResult:
-    """Open one archive and check every member's size and SHA-256 (and its bytes against its plain header)."""
+    """Open one archive and check every member's size and SHA-256 (and its bytes against its plain header).
+
+    Raises sealed.WrongKey when the passphrase or key does not open it; anything else wrong is a problem listed."""
     header = read_header(archive)
     try:
         scanned = scan(archive, identity)
-    except sealed.Tampered as error:
+    except sealed.WrongKey:
+        raise
+    except InvalidInput as error:  # changed, cut short, or no archive of ours
         return VerifyResult(False, [str(error)], archive.name, header.kind)
     problems = list(scanned.problems)
     if header.sha256 and header.sha256 != scanned.sha256:
@@ -147,10 +151,14 @@ def verify(archive: Path, identity: sealed.Identity) -> VerifyResult:
 
 
 def drill(archive: Path, identity: sealed.Identity, scratch_dir: Path) -> DrillResult:
-    """Restore the chain into a scratch folder and database, compare rows and files, check the trail, clean up."""
+    """Restore the chain into a scratch folder and database, compare rows and files, check the trail, clean up.
+
+    Raises sealed.WrongKey when the passphrase or key does not open an archive of the chain."""
     try:
         return backup_restore.drill(archive, identity, scratch_dir)
-    except (sealed.Tampered, BrokenChain) as error:
+    except sealed.WrongKey:
+        raise
+    except InvalidInput as error:  # changed, cut short, a broken chain, or no archive of ours
         return DrillResult(False, [str(error)])
 
 

@@ -29,7 +29,7 @@ from .backup_archive import (
     read_header,
     write_header,
 )
-from .backup_files import LEDGER, Entry, State, data_files, read_state, state_dir, unchanged, write_state
+from .backup_files import LEDGER, Entry, State, data_files, exclusive, read_state, state_dir, unchanged, write_state
 from .backup_unpack import DUMP, FILES, INDEX, MANIFEST, scan
 from .errors import InvalidInput
 
@@ -51,6 +51,11 @@ class Written:
 def write(data_dir: Path, target_dir: Path, kind: str, recipient: sealed.Recipient) -> Written:
     """Write a full or incremental archive of `data_dir` into `target_dir` and check it by reading it back."""
     target_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with exclusive(data_dir, target_dir):
+        return _write(data_dir, target_dir, kind, recipient)
+
+
+def _write(data_dir: Path, target_dir: Path, kind: str, recipient: sealed.Recipient) -> Written:
     work = state_dir(data_dir)
     parent = _parent(data_dir, target_dir, recipient) if kind == 'incremental' else None
     kind = 'incremental' if parent else 'full'

@@ -12,6 +12,7 @@ modification time match that index is not read again.
 """
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -126,6 +127,18 @@ def write_state(data_dir: Path, target_dir: Path, written: State, index_lines: P
                     while chunk := lines.read(1 << 20):
                         out.write(chunk)
         temporary.replace(final)
+
+
+@contextlib.contextmanager
+def exclusive(data_dir: Path, target_dir: Path) -> Iterator[None]:
+    """One backup at a time into one target folder (the scheduler and a console command may meet), across processes."""
+    header, _ = _state_files(data_dir, target_dir)
+    fd = os.open(header.with_name(f'{header.stem}.lock'), os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def forget_states(data_dir: Path) -> None:

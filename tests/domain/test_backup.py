@@ -139,6 +139,29 @@ def test_an_archive_made_on_one_engine_restores_onto_the_other(stocked: Clinic, 
         ).id
 
 
+def test_rows_committed_while_the_snapshot_is_read_are_in_no_table_of_it(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = table_rows()
+    real_rows = backup_snapshot.rows
+    changed: list[str] = []
+
+    def rows_then_a_new_account(connection: Any, table: Any) -> Any:
+        yield from real_rows(connection, table)
+        if not changed:  # after the first table: an account and its audit event commit meanwhile
+            changed.append(table.name)
+            users.create(
+                UserCreate(username='mid-dump', role='technician', password='a long password'), by=clinic.admin.actor
+            )
+
+    monkeypatch.setattr(backup_snapshot, 'rows', rows_then_a_new_account)
+    made = backup.create(clinic.data_dir, by=clinic.admin.actor, recipient=KEY)
+
+    assert changed
+    assert made.tables == {name: len(rows) for name, rows in before.items()}
+    assert b'mid-dump' not in members(made.path)['database.jsonl']
+
+
 def test_a_database_that_holds_data_is_only_replaced_when_forced(stocked: Clinic) -> None:
     made = backup.create(stocked.data_dir, by=stocked.admin.actor, recipient=KEY)
     users.create(

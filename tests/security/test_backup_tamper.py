@@ -143,6 +143,31 @@ def test_a_plain_archive_of_an_earlier_version_cannot_climb_out_either(clinic: C
     assert 'admin1' in {account.username for account in users.list_all(by=clinic.admin.actor)}
 
 
+def test_a_drill_finds_an_audit_trail_rewritten_inside_an_archive(
+    clinic: Clinic, archived: backup.BackupResult, tmp_path: Path
+) -> None:
+    inside = members(archived.path)
+    lines = []
+    for line in inside['database.jsonl'].splitlines():
+        record = json.loads(line)
+        if record['t'] == 'audit_event' and record['r']['action'] == 'patient.create':
+            record['r']['role'] = 'admin'  # someone with the passphrase hides who registered the patient
+        lines.append(json.dumps(record).encode())
+    dump = b'\n'.join(lines) + b'\n'
+    manifest = json.loads(inside['manifest.json'])
+    manifest['members']['database.jsonl'] = [len(dump), hashlib.sha256(dump).hexdigest()]
+    manifest['tables']['user'] += 1
+    _seal(archived.path, {**inside, 'database.jsonl': dump, 'manifest.json': json.dumps(manifest).encode()})
+
+    drilled = backup.drill(archived.path, KEY, tmp_path / 'scratch')
+
+    assert not drilled.ok
+    assert any(
+        problem.startswith('The restored audit trail does not verify: Chain broken') for problem in drilled.problems
+    )
+    assert any(problem.startswith('Table user: 4 rows restored, the manifest says 5') for problem in drilled.problems)
+
+
 def _seal(path: Path, contents: dict[str, bytes]) -> None:
     """Write `contents` as a tar sealed with KEY (an insider who knows the passphrase)."""
     plain = io.BytesIO()
