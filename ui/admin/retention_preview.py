@@ -9,19 +9,20 @@ from nicegui import ui
 
 from domain import retention
 from domain.access import Actor
+from domain.errors import N_
 from domain.retention import Preview, PreviewStudy
 
 from ..i18n import current_language, format_date, t, tn
 from ..shell import FAILED, perform
 
 COLUMNS = (
-    ('id', 'Study'),
-    ('date', 'Study date'),
-    ('modalities', 'Modality'),
-    ('description', 'Description'),
-    ('patient_id', 'Patient ID'),
-    ('patient', 'Patient'),
-    ('size', 'Size'),
+    ('id', N_('Study')),
+    ('date', N_('Study date')),
+    ('modalities', N_('Modality')),
+    ('description', N_('Description')),
+    ('patient_id', N_('Patient ID')),
+    ('patient', N_('Patient')),
+    ('size', N_('Size')),
 )
 
 
