@@ -19,9 +19,9 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from . import audit, backup_create, backup_restore, sealed
+from . import audit, backup_archive, backup_create, backup_restore, sealed
 from .access import Actor, Permission, require
-from .backup_archive import SUFFIX, ArchiveInfo, header_path, is_archive_name, read_header, sha256_of
+from .backup_archive import SUFFIX, header_path, is_archive_name, read_header, sha256_of
 from .backup_unpack import BrokenChain, scan
 from .errors import N_, InvalidInput
 
@@ -72,6 +72,7 @@ class RestoreResult:
 
 
 DrillResult = backup_restore.Drilled
+ArchiveInfo = backup_archive.ArchiveInfo  # what `archives` lists (its plain header)
 
 
 def configure(passphrase: SecretStr | None) -> None:
