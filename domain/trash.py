@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from . import audit, clock, db, events, options, trash_files, trash_rows
+from . import audit, clock, db, events, options, studies, trash_files, trash_rows
 from .access import Actor, Permission, require
 from .errors import Conflict, InvalidInput, NotFound
 from .models import Appointment, Instance, Patient, Series, Study, TrashItem
@@ -101,7 +101,7 @@ def trash_study(study_id: int, *, by: Actor, reason: str) -> TrashEntry:
         session.flush()
         trash_rows.delete(session, rows)
         audit.record(session, by, 'study.trash', object_type='study', object_id=study_id, detail=_detail(item))
-        _publish(session, study_id, study.patient_ref_id)
+        _publish(session, study_id, study.patient_ref_id, state='deleted')
     _settle_item(item.id or 0)
     log.info('study %s moved to the trash (item %s, %d images)', study_id, item.id, item.num_instances)
     return _entry(item, _trash_days())
@@ -140,8 +140,11 @@ def trash_series(series_id: int, *, by: Actor, reason: str) -> TrashEntry:
         session.flush()
         trash_rows.delete(session, rows)
         _count(session, study, series=-1, instances=-len(instances), size=-size)
+        if study.state == studies.PROCESSING:
+            # NOTE: the series may have been the work the study waited for (a broken image): ready if nothing is left
+            studies._ready_if_done(session, study)
         audit.record(session, by, 'series.trash', object_type='series', object_id=series_id, detail=_detail(item))
-        _publish(session, study.id or 0, study.patient_ref_id)
+        _publish(session, study.id or 0, study.patient_ref_id, state=study.state)
     _settle_item(item.id or 0)
     log.info('series %s of study %s moved to the trash (item %s)', series_id, study.id, item.id)
     return _entry(item, _trash_days())
@@ -196,7 +199,7 @@ def _put_back(item_id: int, rows: trash_rows.Rows, targets: dict[str, str], by: 
                 detail=detail,
             )
             session.delete(item)
-            _publish(session, study_id, study.patient_ref_id)
+            _publish(session, study_id, study.patient_ref_id, state=study.state)
     except IntegrityError:
         raise Conflict('An image of this item was received again meanwhile; it cannot be restored over it') from None
     log.info('trash item %s restored (%d rows under new ids)', item_id, len(moved))
@@ -375,7 +378,7 @@ def move_study(study_id: int, patient_id: int, *, by: Actor, reason: str) -> Non
             },
         )
         events.publish_after(session, events.StudyMatched(study_id, patient.id or 0))
-        _publish(session, study_id, previous)
+        _publish(session, study_id, previous, state=study.state)
         events.publish_after(session, events.PatientChanged(patient.id or 0))
     log.info('study %s moved from patient %s to patient %s', study_id, previous, patient.id)
 
@@ -500,8 +503,8 @@ def _detail(item: TrashItem) -> dict[str, Any]:
     }
 
 
-def _publish(session: Session, study_id: int, patient_id: int | None) -> None:
-    events.publish_after(session, events.StudyUpdated(study_id, 'changed'))
+def _publish(session: Session, study_id: int, patient_id: int | None, *, state: str) -> None:
+    events.publish_after(session, events.StudyUpdated(study_id, state))
     if patient_id is not None:
         events.publish_after(session, events.PatientChanged(patient_id))
 

@@ -18,6 +18,7 @@ from sqlalchemy import Table, select
 from sqlmodel import Session, SQLModel
 
 from . import backup_snapshot
+from .errors import Conflict
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ def insert(session: Session, rows: Rows) -> dict[tuple[str, int], int]:
         if not wanted:
             continue
         keys = [(column.name, key.column.table.name) for column in table.c for key in column.foreign_keys]
+        wanted = _outside_references(session, table, wanted, rows)
         ids = [row['id'] for row in wanted]
         taken: set[int] = set()
         for chunk in _chunks(ids):
@@ -125,6 +127,37 @@ def insert(session: Session, rows: Rows) -> dict[tuple[str, int], int]:
     if moved:
         log.info('restored %d row(s) under new ids (theirs were taken)', len(moved))
     return moved
+
+
+def _outside_references(
+    session: Session, table: Table, wanted: list[dict[str, Any]], rows: Rows
+) -> list[dict[str, Any]]:
+    """The rows with their references to rows outside the item checked: one that is gone meanwhile (a forwarding
+    rule deleted, say) is emptied where the column may be empty, else the restore is refused."""
+    wanted = [dict(row) for row in wanted]
+    for column in table.c:
+        for key in column.foreign_keys:
+            own = {row['id'] for row in rows.get(key.column.table.name, [])}
+            values = {row[column.name] for row in wanted if row.get(column.name) is not None} - own
+            if not values:
+                continue
+            present: set[Any] = set()
+            for chunk in _chunks(sorted(values)):
+                present.update(session.execute(select(key.column).where(key.column.in_(chunk))).scalars())
+            missing = values - present
+            if not missing:
+                continue
+            if not column.nullable:
+                raise Conflict(
+                    'The item refers to {what} {id}, which is no longer on file; it cannot be restored',
+                    what=key.column.table.name,
+                    id=min(missing),
+                )
+            log.info('restoring %s: %s %s is gone, the reference is emptied', table.name, column.name, sorted(missing))
+            for row in wanted:
+                if row.get(column.name) in missing:
+                    row[column.name] = None
+    return wanted
 
 
 def dumps(rows: Rows) -> str:

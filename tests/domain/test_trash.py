@@ -3,12 +3,23 @@
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import delete, update
 from sqlmodel import SQLModel, col, select
 
 from dicom import dicom_json, storage
 from domain import audit, clock, db, options, trash, trash_files, trash_rows
 from domain.errors import Conflict, InvalidInput, NotFound
-from domain.models import AuditEvent, Patient, Study, TrashItem
+from domain.models import (
+    AuditEvent,
+    Forward,
+    ForwardingRule,
+    Instance,
+    Modality,
+    Patient,
+    Series,
+    Study,
+    TrashItem,
+)
 from tests.conftest import Clinic
 from tests.trash_fixtures import (
     World,
@@ -81,6 +92,48 @@ def test_a_series_comes_back_whole_and_the_study_counts_follow_it(clinic: Clinic
     trash.restore(entry.id, by=clinic.admin.actor)
     assert snapshot(world.study_id) == rows
     assert file_digests(clinic.data_dir) == files
+
+
+def test_a_processing_study_whose_owed_series_is_deleted_becomes_ready(clinic: Clinic, world: World) -> None:
+    with db.transaction() as session:
+        study = session.get(Study, world.study_id)
+        assert study is not None
+        study.state = 'processing'
+        session.add(study)
+        for series_id in world.series_ids:  # the first has its thumbnail; the second waits for one that never comes
+            series = session.get(Series, series_id)
+            assert series is not None
+            series.thumbnail_sha256 = series.thumbnail_sha256 or None
+            session.add(series)
+        session.execute(update(Instance).values(state='processed'))
+    trash.trash_series(world.series_ids[1], by=clinic.admin.actor, reason='undecodable dose report')
+    study = study_row(world.study_id)
+    assert study is not None and study.state == 'ready'
+
+
+def test_a_reference_to_a_row_gone_meanwhile_is_emptied_or_refuses_the_restore(clinic: Clinic, world: World) -> None:
+    with db.transaction() as session:
+        forward = session.exec(select(Forward).where(Forward.study_id == world.study_id)).one()
+        rule = ForwardingRule(name='to the archive', destination_id=forward.destination_id)
+        session.add(rule)
+        session.flush()
+        forward.rule_id = rule.id
+        session.add(forward)
+        rule_id, destination_id = rule.id, forward.destination_id
+    entry = trash.trash_study(world.study_id, by=clinic.admin.actor, reason='wrong')
+    with db.transaction() as session:
+        session.execute(delete(ForwardingRule).where(col(ForwardingRule.id) == rule_id))
+        session.execute(delete(Modality).where(col(Modality.id) == destination_id))
+    with pytest.raises(Conflict, match=r'modality \d+, which is no longer on file'):
+        trash.restore(entry.id, by=clinic.admin.actor)
+    assert [e.state for e in trash.items(by=clinic.admin.actor)] == ['kept']
+    assert any(p.is_file() for p in trash_files.item_dir(entry.id).rglob('*'))
+
+    with db.transaction() as session:
+        session.add(Modality(id=destination_id, ae_title='ARCHIVE-AGAIN', host='127.0.0.1'))
+    trash.restore(entry.id, by=clinic.admin.actor)
+    [forward_row] = snapshot(world.study_id)['forward']
+    assert forward_row['rule_id'] is None
 
 
 def test_a_study_whose_series_are_all_deleted_stays_with_nothing_in_it(clinic: Clinic, world: World) -> None:
