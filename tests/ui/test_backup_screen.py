@@ -115,3 +115,22 @@ async def test_the_jobs_screen_names_a_backup_job(admin: User, clinic: Clinic, u
     await admin.should_see(marker='jobs-queued')
     admin.find(marker='jobs-queued').click()
     await admin.should_see(f'Backup run {run_id}')
+
+
+async def test_the_archives_in_the_folder_and_the_last_drill_are_shown(admin: User, clinic: Clinic, usb: Path) -> None:
+    from domain import backup
+    from domain.access import system
+
+    key = sealed.generate_keypair()[0]
+    backup_schedule.save_policy(PolicyForm(target=str(usb), public_key=key), by=clinic.admin.actor)
+    written = backup.create(clinic.data_dir, by=clinic.admin.actor, target_dir=usb, recipient=sealed.PublicKey(key))
+    run_id = backup_runs.start_now('drill', by=clinic.admin.actor)
+    [row] = backup_runs.listing(by=clinic.admin.actor)
+    outcome = '1 archives of the newest chain re-read: all match'
+    backup_runs.drilled(run_id, by=system('backup'), archive=written.path.name, outcome=outcome, verified=True)
+    work.finish(row.job_id or 0)
+    await admin.open('/admin/backups')
+    await admin.should_see(marker='backup-archives')
+    await admin.should_see(written.path.name)
+    await admin.should_see(outcome)
+    await admin.should_see('Stored archive check')
