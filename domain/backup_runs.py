@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from . import audit, backup, backup_schedule, clock, db, events, sealed, work
 from .access import Actor, Permission, require
+from .backup_archive import ArchiveInfo
 from .backup_schedule import BACKUP_JOB, BACKUPS, DRILL_JOB, DRILLS, BackupState, Policy, RunView
 from .errors import N_, Conflict, InvalidInput, NotFound
 from .models import BackupRun, Job
@@ -107,7 +108,7 @@ def last_drill(*, by: Actor) -> RunRow | None:
     return _row(*found) if found else None
 
 
-def archives(*, by: Actor) -> list[Any]:
+def archives(*, by: Actor) -> list[ArchiveInfo]:
     """The archives in the policy's folder, newest first, from their plain headers (no key needed)."""
     require(by, Permission.MANAGE_SETTINGS)
     target = backup_schedule.policy().target
