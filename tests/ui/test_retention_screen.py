@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 from nicegui import ui
@@ -12,6 +13,8 @@ from domain.models import Patient, PatientCreate, Study
 from domain.retention import RetentionRuleCreate
 from tests.conftest import Clinic, job_worker, sign_in
 from tests.domain.test_retention import arrive_study
+from tests.viewer.conftest import pages  # noqa: F401 - the viewer's pages with storage configured
+from tests.viewer.studies import ct_series
 
 
 @pytest.fixture
@@ -84,3 +87,23 @@ async def test_others_see_a_legal_hold_chip_and_no_switch(screens: User, clinic:
     await screens.open(f'/patients/{patient.id}')
     await screens.should_see(marker='legal-hold-chip')
     await screens.should_not_see(marker='legal-hold')
+
+
+async def test_the_viewer_shows_the_study_hold_switch_to_admins_and_the_chip_to_others(
+    pages: User,  # noqa: F811 - the fixture imported above
+    clinic: Clinic,
+    tmp_path: Path,
+) -> None:
+    study = ct_series(clinic, tmp_path, slices=1)
+    await sign_in(pages, clinic.admin)
+    await pages.open(f'/viewer/{study.id}')
+    await pages.should_see(marker='viewer-ready')
+    pages.find(marker='legal-hold').click()
+    pages.find(marker='hold-reason').type('Complaint 8')
+    pages.find(marker='hold-save').click()
+    await pages.should_see('Legal hold placed')
+    assert retention.hold_of(study_id=study.id, by=clinic.admin.actor).held
+    await sign_in(pages, clinic.technician)
+    await pages.open(f'/viewer/{study.id}')
+    await pages.should_see(marker='legal-hold-chip')
+    await pages.should_not_see(marker='legal-hold')
