@@ -89,7 +89,7 @@ def copy_incoming(source: Path) -> Path:
     size = source.stat().st_size
     check_space(size)
     path = data_dir() / INCOMING / f'{uuid.uuid4().hex}.part'
-    with source.open('rb') as reader, at_rest.creating(path, 0o600) as writer:
+    with open_path(source) as reader, at_rest.creating(path, 0o600) as writer:  # a scratch file may be sealed
         shutil.copyfileobj(reader, writer, 1024 * 1024)
     return path
 
@@ -111,6 +111,12 @@ def read_file(relative: str) -> bytes:
 def open_path(path: Path) -> BinaryIO:
     """A file of the data directory by its absolute path (an incoming file, or a path a caller already resolved)."""
     return at_rest.open_read(path)
+
+
+def new_scratch(path: Path) -> at_rest.NewFile:
+    """A new scratch file of a request (a STOW-RS part, an unpacked upload) to write piece by piece; sealed like
+    stored files when encryption is on, so an arriving image never lies on disk in the clear."""
+    return at_rest.NewFile(path, 0o600)
 
 
 def write_cache(path: Path, data: bytes) -> None:

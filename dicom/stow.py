@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -20,7 +20,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
-from domain import access
+from domain import access, at_rest
 from domain.access import Actor, Permission
 from domain.errors import NotAllowed
 
@@ -85,7 +85,7 @@ async def _store(request: Request, actor: Actor, *, study: str) -> JSONResponse:
 class _Part:
     headers: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
-    file: IO[bytes] | None = None
+    file: at_rest.NewFile | None = None
     failure: int | None = None  # refused before ingest: not application/dicom, or the scratch file failed
 
 
@@ -195,7 +195,7 @@ class _Upload:
             return
         part.path = storage.data_dir() / storage.INCOMING / f'{uuid.uuid4().hex}.stow'
         try:
-            part.file = part.path.open('xb')
+            part.file = storage.new_scratch(part.path)
         except OSError as error:
             self._scratch_failed(part, error)
 

@@ -6,6 +6,7 @@ MAX_RATIO times its compressed size, and never more bytes than announced. A DICO
 folder (PS3.10 8.6): it is reported, and the images beside it are stored one by one.
 """
 
+import contextlib
 import logging
 import shutil
 import uuid
@@ -126,7 +127,7 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> N
     """Copy one member out, never writing more than it announced (a lying header is a zip bomb)."""
     limit = info.file_size
     written = 0
-    with archive.open(info) as reader, target.open('xb') as writer:
+    with archive.open(info) as reader, contextlib.closing(storage.new_scratch(target)) as writer:
         while chunk := reader.read(1024 * 1024):
             written += len(chunk)
             if written > limit:
@@ -135,7 +136,7 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> N
 
 
 def _is_dicom(path: Path) -> bool:
-    with path.open('rb') as reader:
+    with storage.open_path(path) as reader:
         reader.seek(128)
         return reader.read(4) == b'DICM'
 
@@ -144,7 +145,8 @@ def _is_dicomdir(path: Path) -> bool:
     if not _is_dicom(path):
         return False
     try:
-        meta = pydicom.filereader.read_file_meta_info(path)
+        with storage.open_path(path) as reader:
+            meta = pydicom.dcmread(reader, stop_before_pixels=True, force=True).file_meta
     except (InvalidDicomError, OSError, ValueError):
         return False
     return str(meta.get('MediaStorageSOPClassUID', '')) == MEDIA_DIRECTORY

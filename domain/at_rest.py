@@ -121,6 +121,27 @@ def plain_size(path: Path) -> int:
         return reader.seek(0, io.SEEK_END)
 
 
+class NewFile:
+    """A new file written a piece at a time (a request's scratch part): sealed when encryption is on; `close()`
+    ends it (a file never closed stays unfinished and does not open)."""
+
+    def __init__(self, path: Path, mode: int = 0o600) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        self._raw = os.fdopen(fd, 'wb', buffering=1024 * 1024)
+        self._sealed = sealed.SealedWriter(self._raw, [_state.key]) if _state.encrypt and _state.key else None
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        return (self._sealed or self._raw).write(data)
+
+    def close(self) -> None:
+        if not self._raw.closed:
+            try:
+                if self._sealed is not None:
+                    self._sealed.close()
+            finally:
+                self._raw.close()
+
+
 @contextlib.contextmanager
 def creating(path: Path, mode: int = 0o600, *, durable: bool = True) -> Iterator[Writable]:
     """A new file (it must not exist) to write a stored file's plaintext into: sealed when encryption is on.

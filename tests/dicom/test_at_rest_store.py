@@ -2,6 +2,7 @@
 byte, yet the viewer's rendered frame, WADO-RS, thumbnails and the report PDF give what was sent."""
 
 import hashlib
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,8 +11,11 @@ import pytest
 from nicegui.testing import User
 from sqlmodel import select
 
-from dicom import dicom_json, pixel_frames, render, storage, wado
+from dicom import dicom_json, pixel_frames, render, storage, uploads, wado
+from dicom import ingest as ingest_module
+from dicom.ingest import Ingest
 from domain import at_rest, db, reporting, sealed, work
+from domain.access import Actor, modality
 from domain.models import Instance, Series
 from jobs import media
 from jobs.reports import render_report_pdf
@@ -152,3 +156,27 @@ async def test_a_store_that_turned_encryption_on_later_reads_old_and_new_files(
     finally:
         at_rest.forget()
         _forget_caches()
+
+
+def test_an_uploaded_zip_is_unpacked_into_sealed_scratch_files(
+    sealed_store: Path, clinic: Clinic, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = tmp_path / 'cd.zip'
+    with zipfile.ZipFile(archive, 'w') as zipped:
+        for name in (CT, 'MR_small.dcm'):
+            zipped.write(sample(name), name)
+    handed_over: list[bytes] = []
+    accept_file = Ingest.accept_file
+
+    def watched(self: Ingest, path: Path, *, by: Actor) -> ingest_module.Outcome:
+        handed_over.append(path.read_bytes()[:200])  # what lies on disk while it is stored
+        return accept_file(self, path, by=by)
+
+    monkeypatch.setattr(Ingest, 'accept_file', watched)
+    results = uploads.process(archive, 'cd.zip', Ingest(), by=modality('TESTSCU'))
+    assert [result.result for result in results] == ['stored', 'stored']
+    assert len(handed_over) == 2 and all(head.startswith(sealed.MAGIC) for head in handed_over)
+    for name in (CT, 'MR_small.dcm'):
+        row = _instance(pydicom.dcmread(sample(name)).SOPInstanceUID)
+        assert storage.read_file(row.file_path)[128:132] == b'DICM'
+        assert storage.absolute(row.file_path).read_bytes()[128:132] != b'DICM'
