@@ -193,6 +193,20 @@ def test_the_archive_is_read_back_and_described_without_the_key(stocked: Clinic)
     assert backup.verify(made.path, KEY).ok
 
 
+def test_files_kept_encrypted_at_rest_are_archived_as_stored_and_counted(clinic: Clinic) -> None:
+    at_rest = sealed.seal_bytes(b'DICM pixels', sealed.SecretKey(bytes(32)))
+    (clinic.data_dir / 'dicom').mkdir()
+    (clinic.data_dir / 'dicom' / 'sealed.dcm').write_bytes(at_rest)
+    put_files(clinic.data_dir, 'dicom/plain.dcm')
+    made = backup.create(clinic.data_dir, by=clinic.admin.actor, recipient=KEY)
+    wipe(clinic.data_dir)
+
+    restored = backup.restore(made.path, clinic.data_dir, by=clinic.admin.actor, identity=KEY)
+
+    assert restored.at_rest_files == 1  # the restore says the at-rest key file is needed
+    assert (clinic.data_dir / 'dicom' / 'sealed.dcm').read_bytes() == at_rest
+
+
 def test_only_an_admin_makes_backups(clinic: Clinic) -> None:
     with pytest.raises(NotAllowed):
         backup.create(clinic.data_dir, by=clinic.technician.actor, recipient=KEY)
