@@ -17,6 +17,7 @@ from . import (
     reading,
     report_editor,
     report_search,
+    restore_page,
     session_cookie,
     studies,
     unmatched,
@@ -45,6 +46,7 @@ def register_pages() -> None:
     studies.register()
     unmatched.register()
     upload.register()
+    restore_page.register()
     viewer.register()
     ohif.register()
     _register_dicomweb()

@@ -4,6 +4,7 @@ from nicegui import ui
 
 from domain import access, backup_runs
 
+from . import restore_page
 from .admin.backups import state_card
 from .i18n import t
 from .shell import FAILED, current_actor, menu_for, nav, perform, screen
@@ -16,6 +17,7 @@ def register() -> None:
     async def home_page() -> None:
         actor = current_actor()
         ui.label(t('Welcome, {name}', name=actor.username)).classes('text-h5').mark('welcome')
+        await restore_page.offer(actor)  # admins of a fresh install: restore from a backup
         if access.may_open(actor.role, '/admin/backups'):  # the administrator sees how fresh the last backup is
             shown = await perform(backup_runs.status)
             if shown is not FAILED:
