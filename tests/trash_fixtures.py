@@ -50,7 +50,15 @@ def make_world(data_dir: Path, author_id: int) -> World:
     ):
         sop_uid = f'{study_uid}.{series}.{sop}'
         arrived.append(
-            _arrive(data_dir, study_uid, f'{study_uid}.{series}', sop_uid, kind, modality_name, clinic_patient_id)
+            _arrive(
+                data_dir,
+                study_uid,
+                f'{study_uid}.{series}',
+                sop_uid,
+                sop_class=kind,
+                modality_name=modality_name,
+                patient_id=clinic_patient_id,
+            )
         )
     study_id = arrived[0].study_id
     series_ids = [arrived[0].series_id, arrived[2].series_id]
@@ -100,7 +108,15 @@ def make_world(data_dir: Path, author_id: int) -> World:
 
 def arrive_again(data_dir: Path, study_uid: str, sop_uid: str, series_uid: str = '') -> studies.Recorded:
     """An image received (again) under these UIDs."""
-    return _arrive(data_dir, study_uid, series_uid or f'{study_uid}.9', sop_uid, CT, 'CT', 'OTHER')
+    return _arrive(
+        data_dir,
+        study_uid,
+        series_uid or f'{study_uid}.9',
+        sop_uid,
+        sop_class=CT,
+        modality_name='CT',
+        patient_id='OTHER',
+    )
 
 
 def snapshot(study_id: int) -> dict[str, list[dict[str, Any]]]:
@@ -135,7 +151,14 @@ def series_row(series_id: int) -> Series | None:
 
 
 def _arrive(
-    data_dir: Path, study_uid: str, series_uid: str, sop_uid: str, sop_class: str, modality_name: str, patient_id: str
+    data_dir: Path,
+    study_uid: str,
+    series_uid: str,
+    sop_uid: str,
+    *,
+    sop_class: str,
+    modality_name: str,
+    patient_id: str,
 ) -> studies.Recorded:
     payload = f'DICM {sop_uid}'.encode()
     relative = f'dicom/{hashlib.sha256(sop_uid.encode()).hexdigest()[:8]}/{sop_uid}.dcm'
