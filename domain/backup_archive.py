@@ -102,7 +102,8 @@ def read_header(archive: Path) -> ArchiveInfo:
         )
     except (OSError, ValueError, KeyError, TypeError):
         match = _NAME.fullmatch(archive.name)
-        stamp = f'{match.group(1)}T{match.group(2)}' if match else ''
+        day, time = (match.group(1), match.group(2)) if match else ('', '')
+        stamp = f'{day[:4]}-{day[4:6]}-{day[6:]}T{time[:2]}:{time[2:4]}:{time[4:]}' if match else ''  # as ISO
         return ArchiveInfo(archive.name, archive, kind_of_name(archive.name), stamp, None, None, size, '', None)
 
 

@@ -52,8 +52,8 @@ class Drilled:
 
 def restore(archive: Path, data_dir: Path, identity: sealed.Identity, *, force: bool) -> Restored:
     """Unpack and check the chain ending at `archive`, then replace the database's rows and put the files back."""
-    with db.engine().connect() as connection:
-        if backup_snapshot.holds_data(connection) and not force:
+    with db.reading() as session:
+        if backup_snapshot.holds_data(session.connection()) and not force:
             raise Conflict('The database already holds data; restore into an empty one (or force it)')
     staging = state_dir(data_dir) / f'restore-{secrets.token_hex(6)}'
     staging.mkdir(mode=0o700)

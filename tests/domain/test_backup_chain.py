@@ -1,6 +1,7 @@
 """Incremental backups: a chain of a full and incrementals restores the newest state; prune keeps whole chains."""
 
 import hashlib
+import re
 import threading
 from datetime import date, timedelta
 from itertools import count
@@ -92,6 +93,19 @@ def test_prune_deletes_whole_old_chains_and_keeps_the_newest(clinic: Clinic, tmp
     assert not (target / f'{made[0].path.name}.json').exists()
     assert backup.prune(target, keep_full=0) == [made[2].path, made[3].path, made[4].path]  # never the newest chain
     assert backup.drill(made[-1].path, KEY, tmp_path / 'scratch').ok
+
+
+def test_an_archive_whose_header_is_lost_is_listed_from_its_name_and_never_built_on(clinic: Clinic) -> None:
+    full = backup.create(clinic.data_dir, by=clinic.admin.actor, recipient=KEY)
+    full.path.with_name(f'{full.path.name}.json').unlink()
+    clock.advance(timedelta(seconds=2))
+
+    listed = backup.archives(full.path.parent)
+    again = backup.create(clinic.data_dir, by=clinic.admin.actor, kind='incremental', recipient=KEY)
+
+    assert [(info.kind, info.sha256, info.verified_at) for info in listed] == [('full', '', None)]
+    assert re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d', listed[0].created_at)  # ISO, read from the name
+    assert again.kind == 'full'
 
 
 def test_a_backup_taken_while_images_arrive_restores_every_indexed_image_with_its_file(clinic: Clinic) -> None:
