@@ -128,7 +128,8 @@ class BackupState:
     state: str
     age_seconds: int | None
     last_verified_at: datetime | None
-    reason: Message | None = None
+    reason: Message | None = None  # for the administrator: with the failed run's error
+    public_reason: Message | None = None  # for /health, which answers without login: no paths, no error text
 
 
 @dataclass(frozen=True)
@@ -175,20 +176,22 @@ def due(current: Policy, runs: list[RunView], now: datetime, *, tz: tzinfo | Non
 def state(current: Policy, runs: list[RunView], now: datetime) -> BackupState:
     """The last verified backup's age, amber past 1.5 and red past 3 incremental intervals or after a failure."""
     if current.off_reason is not None:
-        return BackupState('off', None, None, current.off_reason)
+        return BackupState('off', None, None, current.off_reason, current.off_reason)
     verified = max((run.verified_at for run in runs if run.kind in BACKUPS and run.verified_at), default=None)
     age = int((now - verified).total_seconds()) if verified else None
 
-    def shown(colour: str, reason: Message | None = None) -> BackupState:
-        return BackupState(colour, age, verified, reason)
+    def shown(colour: str, reason: Message | None = None, public: Message | None = None) -> BackupState:
+        return BackupState(colour, age, verified, reason, public or reason)
 
     finished = [run for run in runs if run.state in ('done', 'failed')]
     last_backup = next((run for run in finished if run.kind in BACKUPS), None)
     if last_backup is not None and last_backup.state == 'failed':
-        return shown('red', N_('The last backup failed: {error}', error=last_backup.error or ''))
+        failed = N_('The last backup failed: {error}', error=last_backup.error or '')
+        return shown('red', failed, N_('The last backup failed'))
     last_drill = next((run for run in finished if run.kind in DRILLS), None)
     if last_drill is not None and last_drill.state == 'failed':
-        return shown('red', N_('The last restore drill failed: {error}', error=last_drill.error or ''))
+        failed = N_('The last restore drill failed: {error}', error=last_drill.error or '')
+        return shown('red', failed, N_('The last restore drill failed'))
     if verified is None or age is None:
         return shown('red', N_('No verified backup yet'))
     interval = current.interval.total_seconds()

@@ -66,8 +66,8 @@ def _backup() -> dict:
         'age_seconds': shown.age_seconds,
         'last_verified_at': shown.last_verified_at.isoformat() if shown.last_verified_at else None,
     }
-    if shown.reason:
-        backup['reason'] = str(shown.reason)
+    if shown.public_reason:
+        backup['reason'] = str(shown.public_reason)
     return {'backup': backup, 'warnings': [] if shown.state == 'ok' else ['backup']}
 
 
