@@ -32,6 +32,7 @@ UNITS = ('years', 'months')
 STUDY_HELD = N_('The study is under legal hold')
 PATIENT_HELD = N_('The patient is under legal hold')
 MAX_AGE_MONTHS = 12 * 200
+BATCH = 5000
 
 
 class RetentionRuleCreate(SQLModel):
@@ -196,7 +197,7 @@ def confirm(rule_id: int, study_ids: list[int], *, by: Actor) -> int:
         rule = _rule(session, rule_id)
         if not rule.enabled:
             raise Conflict('The rule {name} is disabled', name=rule.name)
-        sizes = dict(session.exec(select(Study.id, Study.size_bytes).where(col(Study.id).in_(chosen))).all())
+        sizes = _sizes(session, chosen)
         run = RetentionRun(rule_id=rule.id, rule_name=rule.name, confirmed_by=by.username[:64])
         session.add(run)
         session.flush()
@@ -314,6 +315,15 @@ def _held_object(session: Session, patient_id: int | None, study_id: int | None)
     if study is None:
         raise NotFound('No study {study_id}', study_id=study_id)
     return study
+
+
+def _sizes(session: Session, study_ids: list[int]) -> dict[int, int]:
+    sizes: dict[int, int] = {}
+    for start in range(0, len(study_ids), BATCH):  # a bounded IN list: PostgreSQL takes at most 65,535 parameters
+        chunk = study_ids[start : start + BATCH]
+        rows = session.exec(select(Study.id, Study.size_bytes).where(col(Study.id).in_(chunk))).all()
+        sizes.update((study_id or 0, size) for study_id, size in rows)
+    return sizes
 
 
 def _row(rule: RetentionRule) -> RuleRow:
