@@ -135,3 +135,9 @@ def test_only_a_process_that_runs_jobs_starts_the_scheduler(clinic: Clinic) -> N
         scheduler.stop()
         broker.stop_workers()
     assert scheduler._running == []
+
+
+def test_the_scheduler_calls_the_trash_purge_of_domain_trash() -> None:
+    from domain import trash
+
+    assert scheduler._trash_purge() is trash.purge_expired
