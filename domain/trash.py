@@ -167,7 +167,11 @@ def restore(item_id: int, *, by: Actor) -> int:
         item.state, item.state_at = RESTORING, clock.now()
         item.summary = {**item.summary, 'restore_to': targets}
         session.add(item)
-    trash_files.move_out(item_id, targets)
+    try:
+        trash_files.move_out(item_id, targets)  # on failure it has put back what it moved
+    except BaseException:
+        _set_state(item_id, RESTORING, KEPT)
+        raise
     try:
         study_id = _put_back(item_id, rows, targets, by)
     except Exception:

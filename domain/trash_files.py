@@ -67,6 +67,9 @@ def move_out(item_id: int, targets: dict[str, str]) -> list[str]:
     except FileExistsError:
         move_back(item_id, {original: targets[original] for original in moved})
         raise Conflict('A file of this item has been stored again meanwhile; restore it again') from None
+    except BaseException:
+        move_back(item_id, {original: targets[original] for original in moved})
+        raise
     _sync(touched)
     return moved
 
@@ -76,7 +79,13 @@ def move_back(item_id: int, targets: dict[str, str]) -> None:
     root, folder = data_dir(), item_dir(item_id)
     touched: set[Path] = set()
     for original, relative in targets.items():
-        _move(_inside(root, relative), _inside(folder, original), touched)
+        kept, target = _inside(folder, original), _inside(root, relative)
+        if kept.exists():  # never moved out, or cut short after the link: only a second name of it may go
+            if target.exists() and os.path.samefile(kept, target):
+                os.unlink(target)
+                touched.add(target.parent)
+            continue
+        _move(target, kept, touched)
     _sync(touched)
 
 

@@ -258,6 +258,35 @@ def test_a_restore_finds_new_ids_when_its_own_were_given_again(clinic: Clinic, w
     assert stored_paths <= set(now)
 
 
+def test_a_file_whose_place_was_taken_meanwhile_comes_back_beside_it(clinic: Clinic, world: World) -> None:
+    files = file_digests(clinic.data_dir)
+    entry = trash.trash_study(world.study_id, by=clinic.admin.actor, reason='wrong')
+    taken = next(path for path in files if path.startswith('dicom/'))
+    (clinic.data_dir / taken).write_bytes(b'another file')
+
+    trash.restore(entry.id, by=clinic.admin.actor)
+
+    assert (clinic.data_dir / taken).read_bytes() == b'another file'
+    [row] = [
+        row
+        for row in snapshot(world.study_id)['instance']
+        if row['file_path'] != taken and 'restored' in row['file_path']
+    ]
+    assert file_digests(clinic.data_dir)[row['file_path']] == files[taken]
+
+
+def test_a_restore_that_meets_a_taken_place_moves_nothing(clinic: Clinic, world: World) -> None:
+    entry = trash.trash_study(world.study_id, by=clinic.admin.actor, reason='wrong')
+    first, second = sorted(entry_file for entry_file in _trash_files(entry.id))[:2]
+    (clinic.data_dir / second).parent.mkdir(parents=True, exist_ok=True)
+    (clinic.data_dir / second).write_bytes(b'arrived meanwhile')
+    with pytest.raises(Conflict, match='stored again meanwhile'):
+        trash_files.move_out(entry.id, {first: first, second: second})
+    assert not (clinic.data_dir / first).exists()
+    assert sorted(_trash_files(entry.id))[:2] == [first, second]
+    assert (clinic.data_dir / second).read_bytes() == b'arrived meanwhile'
+
+
 def test_a_delete_cut_short_by_a_crash_is_finished_by_settle(
     clinic: Clinic, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -363,3 +392,8 @@ def test_every_table_that_points_at_a_study_series_or_image_is_handled_by_the_tr
 def _audit_actions() -> list[str]:
     with db.reading() as session:
         return list(session.exec(select(AuditEvent.action).order_by(col(AuditEvent.id))).all())
+
+
+def _trash_files(item_id: int) -> list[str]:
+    folder = trash_files.item_dir(item_id)
+    return [path.relative_to(folder).as_posix() for path in folder.rglob('*') if path.is_file()]
