@@ -2,19 +2,23 @@
 what the server writes later (a C-STORE, a report PDF) is 0600 whatever umask it was started with."""
 
 import os
+import signal
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pynetdicom import AE
 
 import jobs  # noqa: F401 - the broker first
 from domain import reporting, work
 from jobs.reports import render_report_pdf
-from tests.conftest import Clinic
+from tests.conftest import Clinic, free_port
 from tests.dicom.conftest import Pacs, pacs, sample, send  # noqa: F401 - the running listener fixture
 from tests.report_fixtures import final_report, make_study
-from tests.test_serve import _health, _serve
+from tests.test_serve import ROOT, _health, _serve
 
 WARNING = 'were open to other accounts'
 
@@ -73,6 +77,42 @@ def test_serve_makes_a_loose_data_directory_private_and_says_so_once(tmp_path: P
     warnings = [line for line in log.read_text().splitlines() if WARNING in line]
     assert len(warnings) == 1, warnings
     assert 'WARNING' in warnings[0] and 'x.dcm' not in warnings[0]  # a count, never path by path
+
+
+def test_the_scp_process_alone_keeps_what_it_receives_private(tmp_path: Path) -> None:
+    data = tmp_path / 'data'
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('PACS_', 'PYTEST', 'NICEGUI'))}
+    env.update(PACS_DATA_DIR=str(data), PACS_DICOM_PORT=str(free_port()))
+    added = subprocess.run(
+        [sys.executable, 'main.py', 'modality', 'add', 'TESTSCU', '127.0.0.1', '104'],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert added.returncode == 0, added.stderr
+    (data / 'left-by-hand.txt').write_text('notes')
+    (data / 'left-by-hand.txt').chmod(0o644)
+    process = subprocess.Popen(
+        [sys.executable, 'main.py', 'scp'], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None and 'DICOM listener' in process.stdout.readline()
+        ae = AE(ae_title='TESTSCU')
+        ae.add_requested_context('1.2.840.10008.5.1.4.1.1.2', '1.2.840.10008.1.2.1')
+        assoc = ae.associate('127.0.0.1', int(env['PACS_DICOM_PORT']), ae_title='CLINICPACS')
+        assert assoc.is_established
+        assert assoc.send_c_store(sample('CT_small.dcm')).Status == 0
+        assoc.release()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, errors = process.communicate(timeout=20)
+    assert list((data / 'dicom').rglob('*.dcm'))
+    loose = {path: oct(mode) for path, mode in modes(data).items() if mode not in (0o700, 0o600)}
+    assert not loose, f'open to others: {loose}'
+    assert errors.count(WARNING) == 1
 
 
 @pytest.mark.usefixtures('loose_umask')
