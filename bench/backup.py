@@ -22,6 +22,7 @@ ours and tar. Run:
 """
 
 import argparse
+import hashlib
 import io
 import shutil
 import statistics
@@ -81,7 +82,7 @@ def main() -> int:
     parser.add_argument('--added', type=int, default=250, help='instances arriving before the incremental backup')
     parser.add_argument('--clean', action='store_true', help='remove the built data directory at the end')
     args = parser.parse_args()
-    base = CACHE / f'{args.instances}'
+    base = CACHE / f'{args.instances}-{_schema_stamp()}'  # a new migration: build again
     work = CACHE / 'work'
     shutil.rmtree(work, ignore_errors=True)
     try:
@@ -245,7 +246,8 @@ def build(base: Path, instances: int) -> bool:
     done = base / 'complete'
     if done.exists():
         return False
-    shutil.rmtree(base, ignore_errors=True)
+    for stale in base.parent.glob(f'{instances}-*'):  # built for an older schema
+        shutil.rmtree(stale, ignore_errors=True)
     data = base / 'data'
     data.mkdir(parents=True)
     _open(data)
@@ -330,6 +332,14 @@ def _clone(source: Path, target: Path) -> None:
         else:
             shutil.copy2(path, copy)
     target.chmod(0o700)
+
+
+def _schema_stamp() -> str:
+    """A short digest of the migrations, so a data directory built for an older schema is not reused."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / 'migrations' / 'versions').glob('*.py')):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def _size(folder: Path) -> int:

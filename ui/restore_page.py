@@ -130,6 +130,7 @@ class RestoreForm:
             self.working.set_visibility(False)
             self.start.enable()
         self.form.set_visibility(False)
+        _keep_on_screen()
         with self.done:
             with ui.card().classes('w-full').mark('restore-done'):
                 ui.label(t('Restored {name}', name=chosen.name)).classes('text-h6')
@@ -162,6 +163,14 @@ def _restore(archive: Path, key_kind: str, secret: str, *, by: Actor) -> backup.
     fresh_install.require_fresh(by=by)
     # forced: the first admin's account, its sessions and audit events are rows; fresh_install checked the rest
     return backup.restore(archive, storage.data_dir(), by=by, identity=identity, force=True)
+
+
+def _keep_on_screen() -> None:
+    """Stop the shell's session check on this page: the session is gone, and the check would leave before the admin
+    has read the result (the Sign in button ends the visit instead)."""
+    for element in ui.context.client.layout.descendants():
+        if isinstance(element, ui.timer):
+            element.deactivate()
 
 
 def _only_on_a_fresh_install() -> None:
