@@ -11,12 +11,12 @@ import pytest
 from sqlmodel import col, select
 
 import jobs  # noqa: F401 - the broker first
-from domain import access, audit, clock, db, patients, retention, retention_runs, studies, trash
+from domain import access, audit, clock, db, patients, retention, retention_runs, studies, trash, work
 from domain.errors import Conflict, InvalidInput
-from domain.models import AuditEvent, PatientCreate, RetentionRunStudy, Series, Study, TrashItem
+from domain.models import AuditEvent, Job, PatientCreate, RetentionRunStudy, Series, Study, TrashItem
 from domain.retention import RetentionRuleCreate
 from domain.studies import InstanceHeader, StoredFile
-from jobs import retention as retention_jobs  # noqa: F401 - the run_retention actor
+from jobs import retention as retention_jobs
 from tests.conftest import Clinic, job_worker, wait_until
 
 US, CT = '1.2.840.10008.5.1.4.1.1.6.1', '1.2.840.10008.5.1.4.1.1.2'
@@ -204,6 +204,27 @@ def test_a_run_delivered_twice_ends_the_same_and_is_audited_once(clinic: Clinic,
     assert _events('retention.confirm')[0].detail == {'rule_id': rule_id, 'rule': 'US cine', 'studies': 3, 'bytes': 192}
 
 
+def test_a_failing_run_waits_failed_under_jobs_and_retry_finishes_it(
+    clinic: Clinic, world: World, rule_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = clinic.admin.actor
+    run_id = retention.confirm(rule_id, [world.ids['old cine'], world.ids['undated cine']], by=admin)
+    (job,) = _jobs()
+    monkeypatch.setattr(trash, 'trash_study', _disk_full)
+    for _attempt in range(5):  # max_retries=5: each failure is retried with backoff ...
+        with pytest.raises(OSError):
+            retention_jobs.run_retention.fn(job.id or 0)
+    retention_jobs.run_retention.fn(job.id or 0)  # ... and the sixth is the last
+    failed = _run(clinic, run_id)
+    assert (failed.state, failed.job_state, failed.removed) == ('running', 'failed', 0)
+    assert 'No space left on device' in failed.job_error
+    monkeypatch.undo()
+    work.retry(job.id or 0, by=admin)
+    retention_jobs.run_retention.fn(job.id or 0)
+    done = _run(clinic, run_id)
+    assert (done.state, done.job_state, done.removed, done.skipped) == ('done', 'done', 2, 0)
+
+
 def test_rule_changes_are_audited_with_old_and_new_values(clinic: Clinic, rule_id: int) -> None:
     admin = clinic.admin.actor
     changed = RetentionRuleCreate(name='US cine', modality='US', description='loop', min_age=18, age_unit='months')
@@ -279,6 +300,15 @@ def arrive_study(
     studies.record_instance(header, stored, by=access.modality('US1'))
     with db.reading() as session:
         return session.exec(select(Study.id).where(Study.study_instance_uid == header.study_instance_uid)).one() or 0
+
+
+def _disk_full(study_id: int, *, by: access.Actor, reason: str) -> trash.TrashEntry:
+    raise OSError(28, 'No space left on device')
+
+
+def _jobs() -> list[Job]:
+    with db.reading() as session:
+        return list(session.exec(select(Job).where(Job.kind == retention.RUN_JOB)))
 
 
 def _run(clinic: Clinic, run_id: int) -> retention_runs.RunRow:
