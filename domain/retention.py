@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_
 from sqlalchemy import update as sql_update
 from sqlmodel import Session, SQLModel, col, select
 
-from . import audit, clock, db, events, folding, work
+from . import audit, clock, db, events, folding, options, work
 from .access import Actor, Permission, require
 from .errors import N_, Conflict, InvalidInput, NotFound
 from .models import Patient, RetentionRule, RetentionRun, RetentionRunStudy, Series, Study, display_person_name
@@ -82,6 +82,7 @@ class Preview:
     cutoff: date  # studies of this day or older
     studies: tuple[PreviewStudy, ...]
     held: tuple[PreviewStudy, ...]
+    trash_days: int = 30  # how long the trash keeps what a run moves there (option trash_days)
 
     @property
     def size_bytes(self) -> int:
@@ -181,6 +182,7 @@ def preview(rule_id: int, *, by: Actor) -> Preview:
             cutoff,
             tuple(study for study in shown if not study.held_because),
             tuple(study for study in shown if study.held_because),
+            int(options.read(session, 'trash_days')),
         )
         detail = {'studies': len(result.studies), 'held': len(result.held), 'bytes': result.size_bytes}
         audit.record(session, by, 'retention.preview', rule, detail=detail)

@@ -58,6 +58,7 @@ async def test_preview_confirm_and_run_show_what_was_moved_to_the_trash(
     assert [(row['id'], row['patient']) for row in rows] == [(old, 'Old, Echo')]
     admin.find(marker='move-to-trash').click()
     await admin.should_see('Move 1 study to the trash?')
+    await admin.should_see('They stay in the trash for 30 days')
     admin.find(marker='confirm-run').click()
     await admin.should_see('1 removed · 0 skipped · of 1 study')
     await admin.should_see('Studies moved to the trash')

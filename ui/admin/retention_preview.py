@@ -87,7 +87,13 @@ class PreviewPanel:
                 + f' ({size_text(shown.size_bytes)})'
             ).classes('text-h6')
             ui.label(t('Exactly the studies listed go; one that no longer matches or is put on hold is skipped.'))
-            ui.label(t('They stay in the trash for the days the clinic keeps it and can be restored from there.'))
+            ui.label(
+                tn(
+                    'They stay in the trash for {count} day and can be restored from there.',
+                    'They stay in the trash for {count} days and can be restored from there.',
+                    shown.trash_days,
+                )
+            )
 
             async def go() -> None:
                 run_id = await perform(retention.confirm, shown.rule_id, shown.study_ids, by=self.actor)
