@@ -122,6 +122,35 @@ async def test_a_wrong_passphrase_is_refused_and_the_form_keeps_what_was_typed(f
     assert _registered() == []
 
 
+async def test_a_changed_archive_is_refused_and_nothing_is_restored(fresh: User, usb: Backups) -> None:
+    newest = backup.archives(usb.chain)[-1].path
+    raw = bytearray(newest.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    newest.write_bytes(bytes(raw))
+    await _look(fresh, usb.chain)
+    fresh.find(marker='restore-passphrase').type(PASSPHRASE)
+
+    fresh.find(marker='restore-start').click()
+
+    await fresh.should_see('has been changed or is incomplete')
+    assert fresh.find(marker='restore-passphrase').elements.pop().value == PASSPHRASE
+    assert _registered() == []
+
+
+async def test_a_patient_registered_meanwhile_stops_the_restore(fresh: User, usb: Backups) -> None:
+    await _look(fresh, usb.chain)
+    fresh.find(marker='restore-passphrase').type(PASSPHRASE)
+    patients.register(
+        PatientCreate(family_name='Early', given_name='Eve', birth_date='2001-01-01', sex='F'), by=system('test')
+    )
+
+    fresh.find(marker='restore-start').click()
+
+    await fresh.should_see('This install already holds patients')
+    assert fresh.find(marker='restore-folder').elements.pop().value == str(usb.chain)
+    assert _registered() == ['Eve']
+
+
 async def test_an_install_that_holds_patients_is_not_offered_a_restore(screens: User, clinic: Clinic) -> None:
     patients.register(
         PatientCreate(family_name='Present', given_name='Pat', birth_date='1975-04-05', sex='M'),
