@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 METHOD = 'PS3.15 E.1 Basic Profile (ClinicPACS)'
 PROFILE_CODE = ('113100', 'DCM', 'Basic Application Confidentiality Profile')  # PS3.16 CID 7050
-PATIENT_NAME = 'ANONYMOUS'
+PATIENT_NAME = 'ANONYMOUS^PATIENT'
 DUMMY_TEXT = 'ANONYMIZED'
 DUMMY_BY_VR: dict[str, Any] = {
     'DA': '19000101',

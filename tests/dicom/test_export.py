@@ -2,6 +2,7 @@
 
 import io
 import re
+import shutil
 import subprocess
 import zipfile
 from collections.abc import Iterator
@@ -130,6 +131,12 @@ def test_dcmtk_reads_the_dicomdir(clinic: Clinic, study: int, tmp_path: Path) ->
     assert 'DICOM\\PT000000\\ST000000\\SE000000\\IM000000' in dumped.stdout
     for instance in FileSet(root / 'DICOMDIR'):
         subprocess.run([dcmdump, '-q', instance.path], capture_output=True, check=True, timeout=60)
+    dciodvfy = shutil.which('dciodvfy')  # dicom3tools, where installed: the DICOMDIR against PS3.3 F (Basic Directory)
+    if dciodvfy:
+        checked = subprocess.run(
+            [dciodvfy, str(root / 'DICOMDIR')], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert not [line for line in (checked.stdout + checked.stderr).splitlines() if line.startswith('Error')]
 
 
 def test_a_deidentified_export_keeps_no_identity_and_replaces_uids_consistently(
