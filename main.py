@@ -5,6 +5,7 @@ web server. Errors a user can fix print one line on stderr and exit with code 2.
 """
 
 import argparse
+import functools
 import getpass
 import logging
 import os
@@ -157,6 +158,22 @@ def user(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _disk_errors_in_one_line(command: Callable[[Settings, argparse.Namespace], int]) -> Callable[..., int]:
+    """A backup or restore that meets a full, missing or read-only disk says so in one line (exit 2)."""
+
+    @functools.wraps(command)
+    def run(settings: Settings, args: argparse.Namespace) -> int:
+        try:
+            return command(settings, args)
+        except OSError as error:
+            where = f' ({error.filename})' if error.filename else ''
+            print(f'clinicpacs: {error.strerror or error}{where}', file=sys.stderr)
+            return 2
+
+    return run
+
+
+@_disk_errors_in_one_line
 def backup_command(settings: Settings, args: argparse.Namespace) -> int:
     """Write a sealed archive (or verify, drill, make a key pair: `backup verify|drill|keygen`)."""
     from domain import backup, sealed
@@ -200,6 +217,7 @@ def backup_command(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+@_disk_errors_in_one_line
 def restore_command(settings: Settings, args: argparse.Namespace) -> int:
     """Put an archive (and the chain it needs) back into an empty database and the data directory."""
     from domain import backup

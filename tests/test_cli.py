@@ -119,3 +119,6 @@ def test_a_backup_sealed_to_a_public_key_opens_only_with_its_private_key(tmp_pat
     no_key = _run(data_dir, 'backup', 'verify', str(archive))
     assert no_key.returncode == 2
     assert no_key.stderr.startswith('clinicpacs: PACS_BACKUP_PASSPHRASE: not set')
+    nowhere = _run(data_dir, 'backup', '--public-key', public, '--output', str(private / 'inside-a-file'))
+    assert nowhere.returncode == 2
+    assert nowhere.stderr.strip() == f'clinicpacs: Not a directory ({private / "inside-a-file"})'
