@@ -11,7 +11,7 @@ from nicegui.testing import User
 from domain import db, patients, retention
 from domain.models import Patient, PatientCreate, Study
 from domain.retention import RetentionRuleCreate
-from tests.conftest import Clinic, job_worker, sign_in
+from tests.conftest import Clinic, eventually, job_worker, sign_in
 from tests.domain.test_retention import arrive_study
 from tests.viewer.conftest import pages  # noqa: F401 - the viewer's pages with storage configured
 from tests.viewer.studies import ct_series
@@ -72,6 +72,9 @@ async def test_an_admin_puts_a_patient_under_legal_hold_saying_why(
 ) -> None:
     await admin.open(f'/patients/{patient.id}')
     await admin.should_see(marker='legal-hold')
+    admin.find(marker='legal-hold').click()
+    admin.find(marker='hold-cancel').click()  # cancelled: the switch shows what is on file again
+    await eventually(lambda: admin.find(marker='legal-hold').elements.pop().value is False, 'the switch off again')
     admin.find(marker='legal-hold').click()
     await admin.should_see(marker='hold-reason')
     admin.find(marker='hold-save').click()
