@@ -58,8 +58,10 @@ def register() -> None:
         written = await fetch(StudyZip, plan)
         try:
             await fetch(written.prepare)
-        except ExportFailed as error:
-            written.close()
+        except BaseException as error:
+            written.close()  # nothing left in the scratch folder, whatever went wrong
+            if not isinstance(error, ExportFailed):
+                raise
             log.warning('export of study %s failed: %s', study_id, error)
             raise HTTPException(
                 status_code=409, detail=t('An image of this study cannot be exported', language)
