@@ -67,6 +67,7 @@ class RunsPanel:
         if removed:
             with ui.expansion(t('Studies moved to the trash')).classes('w-full').props('dense'):
                 ui.label(', '.join(str(study_id) for study_id in removed)).classes('text-caption')
+                ui.link(t('Restore one from the trash'), '/admin/trash').classes('text-caption')
 
 
 def counts_text(row: RunRow) -> str:
