@@ -238,3 +238,11 @@ def test_pydicom_stages_the_directory_stand_ins_in_our_scratch_folder(clinic: Cl
     assert Path(staged.add(header).path).parent == written.work / 'staged'
     written.close()
     assert not written.work.exists()
+
+
+def test_burned_in_text_is_flagged_when_said_or_unknown_for_ultrasound_and_secondary_capture() -> None:
+    assert exports.burned_in('CT', '1.2.840.10008.5.1.4.1.1.2', 'YES') == 'yes'
+    assert exports.burned_in('US', '1.2.840.10008.5.1.4.1.1.6.1', None) == 'unknown'
+    assert exports.burned_in('OT', '1.2.840.10008.5.1.4.1.1.7', None) == 'unknown'
+    assert exports.burned_in('US', '1.2.840.10008.5.1.4.1.1.6.1', 'NO') == 'no'
+    assert exports.burned_in('CT', '1.2.840.10008.5.1.4.1.1.2', None) == 'no'
