@@ -95,6 +95,9 @@ class RestoreForm:
         """List the archives in the folder, newest first, and choose the newest."""
         self.problem.set_visibility(False)
         folder = Path(self.folder.value.strip())
+        if not folder.is_absolute():  # a relative path would be read from wherever the server was started
+            self._refuse(t('Type the full path of the folder that holds the backups'))
+            return
         found = await perform(backup.archives, folder)
         if found is FAILED:
             return

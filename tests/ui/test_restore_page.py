@@ -122,6 +122,16 @@ async def test_a_wrong_passphrase_is_refused_and_the_form_keeps_what_was_typed(f
     assert _registered() == []
 
 
+async def test_a_folder_is_named_by_its_full_path(fresh: User) -> None:
+    await fresh.open('/admin/restore')
+    await fresh.should_see(marker='restore-folder')
+    fresh.find(marker='restore-folder').type('backups')
+
+    fresh.find(marker='restore-look').click()
+
+    await fresh.should_see('Type the full path of the folder')
+
+
 async def test_a_changed_archive_is_refused_and_nothing_is_restored(fresh: User, usb: Backups) -> None:
     newest = backup.archives(usb.chain)[-1].path
     raw = bytearray(newest.read_bytes())
