@@ -21,6 +21,8 @@ from pydicom.dataset import Dataset
 from pydicom.pixels.processing import apply_color_lut, apply_modality_lut
 from pydicom.pixels.utils import iter_pixels, pixel_array
 
+from domain.errors import InvalidInput
+
 from . import storage
 
 log = logging.getLogger(__name__)
@@ -125,7 +127,7 @@ def render(
 
 def decode(file_path: Path, frame: int = 1) -> Frame:
     """Decode one frame (1-based) and apply the modality LUT; colour and palette images become RGB."""
-    with storage.open_path(Path(file_path)) as reader:
+    with _open(file_path) as reader:
         header = read_header(reader)
         frames = _frames_in(header)
         if not 1 <= frame <= frames:
@@ -140,7 +142,7 @@ def decode(file_path: Path, frame: int = 1) -> Frame:
 
 def decode_all(file_path: Path) -> Iterator[Frame]:
     """Every frame of the file in order (cine prefetch decodes a loop in one pass)."""
-    with storage.open_path(Path(file_path)) as reader:
+    with _open(file_path) as reader:
         header = read_header(reader)
         frames = _frames_in(header)
         try:
@@ -153,7 +155,7 @@ def decode_all(file_path: Path) -> Iterator[Frame]:
 def read_header(file_path: Path | BinaryIO) -> Dataset:
     """The dataset without its pixel data (from a stored file's path, or from a file `storage` opened)."""
     if not hasattr(file_path, 'read'):
-        with storage.open_path(Path(file_path)) as reader:
+        with _open(cast(Path, file_path)) as reader:
             return read_header(reader)
     reader = cast(BinaryIO, file_path)
     try:
@@ -322,6 +324,16 @@ def _prepare(array: np.ndarray, header: Dataset, frame: int, frames: int) -> Fra
         else None
     )
     return Frame(values, False, photometric == 'MONOCHROME1', windows, natural, frames)
+
+
+def _open(file_path: Path) -> BinaryIO:
+    """The stored file through storage (decrypted when sealed); a missing file stays FileNotFoundError."""
+    try:
+        return storage.open_path(Path(file_path))
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, InvalidInput) as error:  # a folder, no permission, a sealed file that won't open
+        raise RenderError(f'the file cannot be read as DICOM: {_reason(error)}') from error
 
 
 def _decode_leniently(reader: BinaryIO, index: int | None, error: Exception) -> np.ndarray:
