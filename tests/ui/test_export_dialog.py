@@ -68,6 +68,8 @@ async def test_de_identifying_warns_of_burned_in_text_and_leaves_the_report_out(
     await technician.should_not_see(marker='export-burned-in')
     technician.find(marker='export-deidentify').click()
     await technician.should_see(marker='export-burned-in')
+    (report,) = technician.find(marker='export-report').elements
+    assert not report.enabled, 'a de-identified export cannot carry the report'
     technician.find(marker='export-download').click()
     response = await technician.download.next(timeout=20)
     assert response.status_code == 200
