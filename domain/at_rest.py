@@ -177,7 +177,10 @@ def _create_key_file(key_file: Path) -> None:
     if not key_file.parent.is_dir():
         raise KeyProblem(N_('The folder of the key file {path} does not exist', path=str(key_file)))
     text = f'{KEY_FILE_PREFIX}{base64.urlsafe_b64encode(secrets.token_bytes(sealed.KEY_BYTES)).decode()}\n'
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # another process of this installation (web, worker) made it just now
     with os.fdopen(fd, 'w') as handle:
         handle.write(text)
         handle.flush()
@@ -190,12 +193,14 @@ def _create_key_file(key_file: Path) -> None:
 
 
 def _read_key_file(key_file: Path) -> bytes:
+    problem = KeyProblem(N_('The key file {path} is not a ClinicPACS at-rest key file', path=str(key_file)))
+    if not key_file.is_file():
+        raise problem
     mode = stat.S_IMODE(key_file.stat().st_mode)
     if mode & 0o077:
         log.warning('the at-rest key file %s was readable by others (%o); made it 0600', key_file, mode)
         key_file.chmod(0o600)
     text = key_file.read_text(encoding='ascii', errors='replace').strip()
-    problem = KeyProblem(N_('The key file {path} is not a ClinicPACS at-rest key file', path=str(key_file)))
     if not text.startswith(KEY_FILE_PREFIX):
         raise problem
     try:

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
             raise ValueError('must start with redis://, rediss:// or unix://')
         return value or None
 
+    @field_validator('at_rest_key_file', mode='before')
+    @classmethod
+    def _key_file_unset_when_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator('ae_title')
     @classmethod
     def _ae_title_chars(cls, value: str) -> str:

@@ -57,6 +57,7 @@ def test_a_key_file_readable_by_others_is_made_private(data_dir: Path, tmp_path:
         ('unset', 'needs a key file'),
         ('no folder', 'folder of the key file'),
         ('malformed', 'not a ClinicPACS at-rest key file'),
+        ('a folder', 'not a ClinicPACS at-rest key file'),
     ],
 )
 def test_a_key_file_that_cannot_serve_is_refused(data_dir: Path, tmp_path: Path, where: str, message: str) -> None:
@@ -65,6 +66,7 @@ def test_a_key_file_that_cannot_serve_is_refused(data_dir: Path, tmp_path: Path,
         'unset': None,
         'no folder': tmp_path / 'unmounted' / 'at-rest.key',
         'malformed': tmp_path / 'at-rest.key',
+        'a folder': tmp_path,
     }[where]
     if where == 'malformed':
         (tmp_path / 'at-rest.key').write_text('not a key\n')
