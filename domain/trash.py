@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from . import audit, clock, db, events, options, studies, trash_files, trash_rows
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 MOVING, KEPT, RESTORING = 'moving', 'kept', 'restoring'
 STUDY, SERIES = 'study', 'series'
 REASON_MAX = 500
+_WITHOUT_ROWS = defer(TrashItem.rows)  # type: ignore[arg-type]  # megabytes for a large study: restore reads it
 STALE = timedelta(hours=1)  # settle() finishes a move or undoes a restore left this long (a crash, not a live one)
 
 
@@ -280,7 +282,7 @@ def settle() -> int:
     folders = trash_files.folders()  # before the items: a folder is made only after its item is committed
     stale = clock.now() - STALE
     with db.reading() as session:
-        items = session.exec(select(TrashItem)).all()
+        items = session.exec(select(TrashItem).options(_WITHOUT_ROWS)).all()
     known = {item.id for item in items}
     for item in items:
         if item.state == MOVING or (item.state == RESTORING and _aware(item.state_at) < stale):
@@ -296,7 +298,7 @@ def settle() -> int:
 
 def _settle_item(item_id: int, *, restoring_too: bool = False) -> None:
     with db.reading() as session:
-        item = session.get(TrashItem, item_id)
+        item = session.get(TrashItem, item_id, options=[_WITHOUT_ROWS])
     if item is None:
         return
     if item.state == MOVING:
@@ -325,7 +327,9 @@ def items(*, by: Actor) -> list[TrashEntry]:
     require(by, Permission.DELETE_STUDIES)
     days = _trash_days()
     with db.reading() as session:
-        found = session.exec(select(TrashItem).order_by(col(TrashItem.trashed_at).desc(), col(TrashItem.id))).all()
+        found = session.exec(
+            select(TrashItem).options(_WITHOUT_ROWS).order_by(col(TrashItem.trashed_at).desc(), col(TrashItem.id))
+        ).all()
     return [_entry(item, days) for item in found]
 
 

@@ -44,9 +44,12 @@ def move_in(item_id: int, relative_paths: Iterable[str]) -> int:
     kept = 0
     for relative in relative_paths:
         source, target = _inside(root, relative), _inside(folder, relative)
-        if _move(source, target, touched):
+        if target.exists():  # moved by an earlier attempt; a file at the old place now is another one's
+            if source.exists() and os.path.samefile(source, target):
+                os.unlink(source)  # that attempt was cut short after the link
+                touched.add(source.parent)
             kept += 1
-        elif target.exists():
+        elif _move(source, target, touched):
             kept += 1
         else:
             log.warning('trash item %s: %s was not on disk', item_id, relative)

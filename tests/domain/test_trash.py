@@ -308,6 +308,22 @@ def test_a_delete_cut_short_by_a_crash_is_finished_by_settle(
     assert [e.state for e in trash.items(by=clinic.admin.actor)] == ['kept']
 
 
+def test_settling_a_move_never_takes_a_file_that_arrived_at_the_old_place(clinic: Clinic, world: World) -> None:
+    entry = trash.trash_study(world.study_id, by=clinic.admin.actor, reason='wrong')
+    with db.transaction() as session:  # as if the crash came after the files moved, before the item said so
+        item = session.get(TrashItem, entry.id)
+        assert item is not None
+        item.state = trash.MOVING
+        session.add(item)
+    newcomer = clinic.data_dir / next(path for path in _trash_files(entry.id) if path.startswith('thumbnails/'))
+    newcomer.write_bytes(b'a new series took this id')
+
+    trash.settle()
+
+    assert newcomer.read_bytes() == b'a new series took this id'
+    assert [e.state for e in trash.items(by=clinic.admin.actor)] == ['kept']
+
+
 def test_a_restore_cut_short_by_a_crash_is_undone_by_settle(clinic: Clinic, world: World) -> None:
     entry = trash.trash_study(world.study_id, by=clinic.admin.actor, reason='wrong')
     with db.transaction() as session:  # as a crash leaves it: marked restoring, files back, no rows
