@@ -1,24 +1,22 @@
 """Retention: rules that pick old studies, a preview of what a rule would remove, and runs an administrator confirmed.
 
-A rule names a modality (or any), a description text (or any: contained in the study's or one of its series'
-descriptions, in any case and script) and a minimum age (the study date, or for a study without one the day it
-arrived, at least that many months ago). Nothing is removed from a rule alone: `preview` lists the studies it picks
-and what they hold, leaving out (and counting, with the reason) studies under legal hold or of a patient under
-legal hold; `confirm` records exactly the studies the administrator saw and queues one job (RUN_JOB). The job
-(`run`, domain/retention_runs.py) moves each confirmed study that still matches and is not held at that moment into
-the trash (domain/trash.py `trash_study`); every other one is skipped with its reason. Nothing outside the confirmed
-list is ever touched. Rule changes, previews, confirmations, runs and legal holds are audited.
+A rule (domain/retention_rules.py) names a modality (or any), a description text (or any: contained in the study's
+or one of its series' descriptions, in any case and script) and a minimum age (the study date, or for a study
+without one the day it arrived, at least that many months ago). Nothing is removed from a rule alone: `preview`
+lists the studies it picks and what they hold, leaving out (and counting, with the reason) studies under legal hold
+or of a patient under legal hold; `confirm` records exactly the studies the administrator saw and queues one job
+(RUN_JOB). The job (`run`, domain/retention_runs.py) moves each confirmed study that still matches and is not held
+at that moment into the trash (domain/trash.py `trash_study`); every other one is skipped with its reason. Nothing
+outside the confirmed list is ever touched. Rule changes, previews, confirmations, runs and legal holds are audited.
 """
 
 import calendar
 import logging
-import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_
-from sqlalchemy import update as sql_update
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from . import audit, clock, db, events, folding, options, work
 from .access import Actor, Permission, require
@@ -28,34 +26,9 @@ from .models import Patient, RetentionRule, RetentionRun, RetentionRunStudy, Ser
 log = logging.getLogger(__name__)
 
 RUN_JOB = 'run_retention'
-UNITS = ('years', 'months')
 STUDY_HELD = N_('The study is under legal hold')
 PATIENT_HELD = N_('The patient is under legal hold')
-MAX_AGE_MONTHS = 12 * 200
 BATCH = 5000
-
-
-class RetentionRuleCreate(SQLModel):
-    """A rule as the administrator types it in; the age in years or months."""
-
-    name: str = ''
-    modality: str = ''
-    description: str = ''
-    min_age: float | None = 10
-    age_unit: str = 'years'
-    enabled: bool = True
-
-
-@dataclass(frozen=True)
-class RuleRow:
-    """A rule as the Retention screen lists it."""
-
-    id: int
-    name: str
-    modality: str
-    description: str
-    min_age_months: int
-    enabled: bool
 
 
 @dataclass(frozen=True)
@@ -101,65 +74,6 @@ class Hold:
     patient_held: bool = False
 
 
-# ---------------------------------------------------------------- the administrator's rules
-
-
-def list_rules(*, by: Actor) -> list[RuleRow]:
-    """Every retention rule, by name."""
-    require(by, Permission.MANAGE_RETENTION)
-    with db.reading() as session:
-        rules = session.exec(select(RetentionRule).order_by(col(RetentionRule.name), col(RetentionRule.id))).all()
-    return [_row(rule) for rule in rules]
-
-
-def add(data: RetentionRuleCreate, *, by: Actor) -> RetentionRule:
-    """Add a rule; it removes nothing until an administrator previews and confirms it."""
-    require(by, Permission.MANAGE_RETENTION)
-    values = _validated(data)
-    with db.transaction() as session:
-        rule = RetentionRule.model_validate(values)
-        session.add(rule)
-        audit.record(session, by, 'retention.add', rule, detail=values)
-    log.info('retention rule %s added', rule.id)
-    return rule
-
-
-def update(rule_id: int, data: RetentionRuleCreate, *, by: Actor) -> RetentionRule:
-    """Change what a rule picks, or enable or disable it (old and new values are audited)."""
-    require(by, Permission.MANAGE_RETENTION)
-    values = _validated(data)
-    with db.transaction() as session:
-        rule = _rule(session, rule_id)
-        changed = audit.apply_changes(rule, values)
-        rule.updated_at = clock.now()
-        session.add(rule)
-        audit.record(session, by, 'retention.update', rule, detail={'changed': changed})
-    return rule
-
-
-def delete(rule_id: int, *, by: Actor) -> None:
-    """Delete a rule; its runs keep their record (a queued run then skips every study)."""
-    require(by, Permission.MANAGE_RETENTION)
-    with db.transaction() as session:
-        rule = _rule(session, rule_id)
-        session.exec(sql_update(RetentionRun).where(col(RetentionRun.rule_id) == rule_id).values(rule_id=None))
-        audit.record(session, by, 'retention.delete', rule, detail=_described(rule))
-        session.delete(rule)
-
-
-def form_of(rule: RuleRow) -> RetentionRuleCreate:
-    """A rule as its edit form shows it: whole years when the age is, else months."""
-    years, months = divmod(rule.min_age_months, 12)
-    return RetentionRuleCreate(
-        name=rule.name,
-        modality=rule.modality,
-        description=rule.description,
-        min_age=years if not months else rule.min_age_months,
-        age_unit='years' if not months else 'months',
-        enabled=rule.enabled,
-    )
-
-
 # ---------------------------------------------------------------- preview and confirmation
 
 
@@ -167,7 +81,7 @@ def preview(rule_id: int, *, by: Actor) -> Preview:
     """The studies the rule would move to the trash now (oldest first), and those a legal hold keeps back."""
     require(by, Permission.MANAGE_RETENTION)
     with db.transaction() as session:
-        rule = _rule(session, rule_id)
+        rule = rule_of(session, rule_id)
         cutoff = cutoff_date(rule.min_age_months)
         rows = session.exec(
             select(Study, Patient)
@@ -196,7 +110,7 @@ def confirm(rule_id: int, study_ids: list[int], *, by: Actor) -> int:
     if not chosen:
         raise InvalidInput('The preview lists no study to move to the trash')
     with db.transaction() as session:
-        rule = _rule(session, rule_id)
+        rule = rule_of(session, rule_id)
         if not rule.enabled:
             raise Conflict('The rule {name} is disabled', name=rule.name)
         sizes = _sizes(session, chosen)
@@ -253,7 +167,15 @@ def hold_of(*, patient_id: int | None = None, study_id: int | None = None, by: A
         return Hold(study.legal_hold, bool(owner and owner.legal_hold))
 
 
-# ---------------------------------------------------------------- matching (also the run's check)
+# ---------------------------------------------------------------- rules and matching (also the run's check)
+
+
+def rule_of(session: Session, rule_id: int) -> RetentionRule:
+    """The rule, or NotFound."""
+    rule = session.get(RetentionRule, rule_id)
+    if rule is None:
+        raise NotFound('No retention rule {rule_id}', rule_id=rule_id)
+    return rule
 
 
 def cutoff_date(min_age_months: int, today: date | None = None) -> date:
@@ -300,13 +222,6 @@ def held_because(study: Study, patient: Patient | None) -> str:
 # ---------------------------------------------------------------- helpers
 
 
-def _rule(session: Session, rule_id: int) -> RetentionRule:
-    rule = session.get(RetentionRule, rule_id)
-    if rule is None:
-        raise NotFound('No retention rule {rule_id}', rule_id=rule_id)
-    return rule
-
-
 def _held_object(session: Session, patient_id: int | None, study_id: int | None) -> Patient | Study:
     if patient_id is not None:
         patient = session.get(Patient, patient_id)
@@ -328,10 +243,6 @@ def _sizes(session: Session, study_ids: list[int]) -> dict[int, int]:
     return sizes
 
 
-def _row(rule: RetentionRule) -> RuleRow:
-    return RuleRow(rule.id or 0, rule.name, rule.modality, rule.description, rule.min_age_months, rule.enabled)
-
-
 def _shown(study: Study, patient: Patient | None) -> PreviewStudy:
     return PreviewStudy(
         id=study.id or 0,
@@ -344,45 +255,3 @@ def _shown(study: Study, patient: Patient | None) -> PreviewStudy:
         instances=study.num_instances,
         held_because=held_because(study, patient),
     )
-
-
-def _validated(data: RetentionRuleCreate) -> dict[str, object]:
-    problems: dict[str, str] = {}
-    name = (data.name or '').strip()
-    if not name or len(name) > 100:
-        problems['name'] = N_('Give the rule a name of at most 100 characters')
-    modality = (data.modality or '').strip().upper()
-    if modality and (not modality.isalnum() or len(modality) > 16):
-        problems['modality'] = N_('The modality is a code such as US, CT, MR or DX')
-    description = (data.description or '').strip()
-    if len(description) > 200:
-        problems['description'] = N_('The description text is at most 200 characters')
-    months = _months(data.min_age, data.age_unit)
-    if months is None:
-        problems['min_age'] = N_('The minimum age is a whole number of years or months, at least one month')
-    if problems:
-        raise InvalidInput(next(iter(problems.values())), problems)
-    return {
-        'name': name,
-        'modality': modality,
-        'description': description,
-        'min_age_months': months,
-        'enabled': bool(data.enabled),
-    }
-
-
-def _months(value: float | None, unit: str) -> int | None:
-    if value is None or unit not in UNITS or not math.isfinite(value) or value != int(value):
-        return None
-    months = int(value) * (12 if unit == 'years' else 1)
-    return months if 1 <= months <= MAX_AGE_MONTHS else None
-
-
-def _described(rule: RetentionRule) -> dict[str, object]:
-    return {
-        'name': rule.name,
-        'modality': rule.modality,
-        'description': rule.description,
-        'min_age_months': rule.min_age_months,
-        'enabled': rule.enabled,
-    }

@@ -11,10 +11,10 @@ import pytest
 from sqlmodel import col, select
 
 import jobs  # noqa: F401 - the broker first
-from domain import access, audit, clock, db, patients, retention, retention_runs, studies, trash, work
+from domain import access, audit, clock, db, patients, retention, retention_rules, retention_runs, studies, trash, work
 from domain.errors import Conflict, InvalidInput
 from domain.models import AuditEvent, Job, PatientCreate, RetentionRunStudy, Series, Study, TrashItem
-from domain.retention import RetentionRuleCreate
+from domain.retention_rules import RetentionRuleCreate
 from domain.studies import InstanceHeader, StoredFile
 from jobs import retention as retention_jobs
 from tests.conftest import Clinic, job_worker, wait_until
@@ -58,7 +58,7 @@ def world(clinic: Clinic) -> World:
 @pytest.fixture
 def rule_id(clinic: Clinic) -> int:
     data = RetentionRuleCreate(name='US cine', modality='us', description='cine', min_age=10, age_unit='years')
-    return retention.add(data, by=clinic.admin.actor).id or 0
+    return retention_rules.add(data, by=clinic.admin.actor).id or 0
 
 
 @pytest.fixture
@@ -182,11 +182,11 @@ def test_a_rule_changed_or_disabled_after_the_confirmation_removes_nothing_more(
     admin = clinic.admin.actor
     run_id = retention.confirm(rule_id, retention.preview(rule_id, by=admin).study_ids, by=admin)
     older = RetentionRuleCreate(name='US cine', modality='US', description='cine', min_age=20, age_unit='years')
-    retention.update(rule_id, older, by=admin)  # 2010 is no longer old enough
+    retention_rules.update(rule_id, older, by=admin)  # 2010 is no longer old enough
     retention_runs.run(run_id)
     assert {outcome for outcome, _ in _outcomes(run_id).values()} == {'skipped'}
     second = retention.confirm(rule_id, [world.ids['old cine']], by=admin)
-    retention.update(rule_id, older.model_copy(update={'min_age': 1, 'enabled': False}), by=admin)
+    retention_rules.update(rule_id, older.model_copy(update={'min_age': 1, 'enabled': False}), by=admin)
     retention_runs.run(second)
     assert _outcomes(second) == {world.ids['old cine']: ('skipped', retention_runs.RULE_DISABLED)}
     with pytest.raises(Conflict):
@@ -228,23 +228,23 @@ def test_a_failing_run_waits_failed_under_jobs_and_retry_finishes_it(
 def test_rule_changes_are_audited_with_old_and_new_values(clinic: Clinic, rule_id: int) -> None:
     admin = clinic.admin.actor
     changed = RetentionRuleCreate(name='US cine', modality='US', description='loop', min_age=18, age_unit='months')
-    retention.update(rule_id, changed, by=admin)
+    retention_rules.update(rule_id, changed, by=admin)
     assert _events('retention.update')[-1].detail == {
         'changed': {'description': ['cine', 'loop'], 'min_age_months': [120, 18]}
     }
-    (row,) = retention.list_rules(by=admin)
-    assert retention.form_of(row) == changed
-    retention.delete(rule_id, by=admin)
+    (row,) = retention_rules.list_rules(by=admin)
+    assert retention_rules.form_of(row) == changed
+    retention_rules.delete(rule_id, by=admin)
     assert _events('retention.delete')[-1].detail['name'] == 'US cine'
-    assert retention.list_rules(by=admin) == []
+    assert retention_rules.list_rules(by=admin) == []
 
 
 def test_a_rule_with_wrong_values_is_refused_field_by_field(clinic: Clinic) -> None:
     wrong = RetentionRuleCreate(name=' ', modality='U/S', description='x' * 201, min_age=2.5, age_unit='years')
     with pytest.raises(InvalidInput) as refused:
-        retention.add(wrong, by=clinic.admin.actor)
+        retention_rules.add(wrong, by=clinic.admin.actor)
     assert set(refused.value.fields) == {'name', 'modality', 'description', 'min_age'}
-    assert retention.list_rules(by=clinic.admin.actor) == []
+    assert retention_rules.list_rules(by=clinic.admin.actor) == []
 
 
 def test_a_legal_hold_needs_a_reason_and_is_audited_with_it(clinic: Clinic, world: World) -> None:

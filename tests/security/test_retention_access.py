@@ -8,10 +8,10 @@ import pytest
 from nicegui.testing import User
 from sqlmodel import col, select
 
-from domain import db, patients, retention, retention_runs
+from domain import db, patients, retention, retention_rules, retention_runs
 from domain.errors import NotAllowed
 from domain.models import AuditEvent, PatientCreate, RetentionRun, Study
-from domain.retention import RetentionRuleCreate
+from domain.retention_rules import RetentionRuleCreate
 from tests.conftest import Clinic, sign_in
 from tests.domain.test_retention import arrive_study
 
@@ -24,7 +24,7 @@ def setup(clinic: Clinic) -> tuple[int, int, int]:
     details = PatientCreate(family_name='Held', given_name='Not', birth_date='1950-01-02')
     patient = patients.register(details, by=clinic.receptionist.actor)
     study_id = arrive_study(clinic, patient.patient_id, date(2001, 2, 3), 'US', 'Cine')
-    rule = retention.add(RetentionRuleCreate(name='Old', min_age=1), by=clinic.admin.actor)
+    rule = retention_rules.add(RetentionRuleCreate(name='Old', min_age=1), by=clinic.admin.actor)
     return rule.id or 0, patient.id or 0, study_id
 
 
@@ -35,13 +35,13 @@ def test_only_administrators_may_make_change_or_delete_rules(
     rule_id, _, _ = setup
     actor = clinic.account(role).actor
     attempts: list[Callable[[], object]] = [
-        lambda: retention.add(RetentionRuleCreate(name='Everything', min_age=1), by=actor),
-        lambda: retention.update(rule_id, RetentionRuleCreate(name='Old', min_age=1, enabled=False), by=actor),
-        lambda: retention.delete(rule_id, by=actor),
-        lambda: retention.list_rules(by=actor),
+        lambda: retention_rules.add(RetentionRuleCreate(name='Everything', min_age=1), by=actor),
+        lambda: retention_rules.update(rule_id, RetentionRuleCreate(name='Old', min_age=1, enabled=False), by=actor),
+        lambda: retention_rules.delete(rule_id, by=actor),
+        lambda: retention_rules.list_rules(by=actor),
     ]
     _all_refused(attempts)
-    (rule,) = retention.list_rules(by=clinic.admin.actor)
+    (rule,) = retention_rules.list_rules(by=clinic.admin.actor)
     assert (rule.name, rule.enabled) == ('Old', True)
     assert _denied(clinic.account(role).username) == len(attempts)
 

@@ -8,9 +8,9 @@ import pytest
 from nicegui import ui
 from nicegui.testing import User
 
-from domain import db, patients, retention
+from domain import db, patients, retention, retention_rules
 from domain.models import Patient, PatientCreate, Study
-from domain.retention import RetentionRuleCreate
+from domain.retention_rules import RetentionRuleCreate
 from tests.conftest import Clinic, eventually, job_worker, sign_in
 from tests.domain.test_retention import arrive_study
 from tests.viewer.conftest import pages  # noqa: F401 - the viewer's pages with storage configured
@@ -49,7 +49,7 @@ async def test_preview_confirm_and_run_show_what_was_moved_to_the_trash(
 ) -> None:
     old = arrive_study(clinic, patient.patient_id, date(2009, 1, 2), 'US', 'Cine loop')
     stills = arrive_study(clinic, patient.patient_id, date(2009, 1, 2), 'US', 'Stills')
-    rule = retention.add(RetentionRuleCreate(name='Old cine', description='cine'), by=clinic.admin.actor)
+    rule = retention_rules.add(RetentionRuleCreate(name='Old cine', description='cine'), by=clinic.admin.actor)
     await admin.open('/admin/retention')
     await admin.should_see(marker=f'preview-rule-{rule.id}')
     admin.find(marker=f'preview-rule-{rule.id}').click()

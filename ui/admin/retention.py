@@ -5,11 +5,11 @@ from typing import Any
 
 from nicegui import ui
 
-from domain import retention
+from domain import retention_rules
 from domain.access import Actor
 from domain.errors import N_
 from domain.modalities import MODALITY_CODES
-from domain.retention import RetentionRuleCreate, RuleRow
+from domain.retention_rules import RetentionRuleCreate, RuleRow
 
 from ..i18n import t, tn
 from ..patients import submit_form
@@ -51,7 +51,7 @@ class RetentionPage:
 
     @ui.refreshable_method
     async def rules(self) -> None:
-        rules = await perform(retention.list_rules, by=self.actor)
+        rules = await perform(retention_rules.list_rules, by=self.actor)
         if rules is FAILED:
             return
         if not rules:
@@ -86,7 +86,8 @@ class RetentionPage:
             ui.label(t('Delete the rule {name}?', name=rule.name))
 
             async def delete() -> None:
-                if await perform(retention.delete, rule.id, by=self.actor, success=t('Rule deleted')) is not FAILED:
+                deleted = await perform(retention_rules.delete, rule.id, by=self.actor, success=t('Rule deleted'))
+                if deleted is not FAILED:
                     dialog.close()
                     self.preview.clear(rule.id)
                     await self.rules.refresh()
@@ -102,7 +103,7 @@ class RuleForm:
 
     def __init__(self, page: RetentionPage, existing: RuleRow | None) -> None:
         self.page, self.rule_id = page, existing.id if existing else None
-        self.form = retention.form_of(existing) if existing else RetentionRuleCreate()
+        self.form = retention_rules.form_of(existing) if existing else RetentionRuleCreate()
 
     def open(self) -> None:
         with ui.dialog() as self.dialog, ui.card().classes('w-96'):
@@ -141,9 +142,9 @@ class RuleForm:
     async def save(self, inputs: dict[str, Any]) -> None:
         actor, form, rule_id = self.page.actor, self.form, self.rule_id
         if rule_id is None:
-            done = await submit_form(lambda: retention.add(form, by=actor), inputs)
+            done = await submit_form(lambda: retention_rules.add(form, by=actor), inputs)
         else:
-            done = await submit_form(lambda: retention.update(rule_id, form, by=actor), inputs)
+            done = await submit_form(lambda: retention_rules.update(rule_id, form, by=actor), inputs)
         if done is FAILED:
             return
         ui.notify(t('Rule added') if rule_id is None else t('Saved'), type='positive')
