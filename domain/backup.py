@@ -209,7 +209,7 @@ def chain(archive: Path) -> list[Path]:
     """The archives a restore of `archive` reads: its full first, then each incremental up to `archive`."""
     links, current, seen = [archive], read_header(archive), {archive.name}
     while current.kind == 'incremental':
-        if not current.parent:
+        if not current.parent or not is_archive_name(current.parent):
             raise BrokenChain('The header of {name} does not name its parent', name=current.name)
         parent = archive.with_name(current.parent)
         if parent.name in seen or not parent.is_file():

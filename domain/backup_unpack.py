@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import sealed
-from .backup_archive import HashingReader, private
+from .backup_archive import HashingReader, is_archive_name, private
 from .backup_files import Entry, safe_path
 from .errors import N_, InvalidInput
 
@@ -115,6 +115,8 @@ def unpack_chain(archive: Path, identity: sealed.Identity, files_dir: Path, dump
                 N_('{name} names archives that are not its parents: {missing}', name=child.name, missing=missing)
             )
             break
+        if not is_archive_name(str(parent_name)):
+            raise BrokenChain('The header of {name} does not name its parent', name=child.name)
         parent = archive.with_name(str(parent_name))
         if not parent.is_file():
             raise BrokenChain(

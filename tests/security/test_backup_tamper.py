@@ -95,6 +95,18 @@ def test_an_incremental_whose_parent_was_swapped_is_refused(clinic: Clinic, arch
     _untouched(clinic)
 
 
+def test_a_header_naming_a_parent_outside_the_folder_is_refused(clinic: Clinic, archived: backup.BackupResult) -> None:
+    clock.advance(timedelta(seconds=2))
+    incremental = backup.create(clinic.data_dir, by=clinic.admin.actor, kind='incremental', recipient=KEY)
+    header = incremental.path.with_name(f'{incremental.path.name}.json')
+    fields = json.loads(header.read_text())
+    header.write_text(json.dumps({**fields, 'parent': '../../etc/passwd'}))
+
+    with pytest.raises(InvalidInput, match='does not name its parent'):
+        backup.chain(incremental.path)
+    assert backup.verify(incremental.path, KEY).ok  # the archive itself is intact: only its plain header lies
+
+
 def test_a_sealed_archive_whose_file_climbs_out_of_the_data_directory_is_refused(
     clinic: Clinic, archived: backup.BackupResult
 ) -> None:
