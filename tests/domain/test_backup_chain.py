@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from domain import access, backup, clock, db, sealed, studies, users
 from domain.access import system
+from domain.errors import InvalidInput
 from domain.models import Instance, UserCreate
 from domain.studies import InstanceHeader, StoredFile
 from tests.conftest import Clinic
@@ -64,6 +65,23 @@ def test_a_full_and_two_incrementals_restore_the_newest_state_without_deleted_fi
     assert not (clinic.data_dir / 'dicom/01/bb.dcm').exists()
     assert not (clinic.data_dir / 'dicom/02/cc.dcm').exists()
     same_after_restore(rows)
+
+
+def test_a_chain_whose_full_is_missing_is_refused_before_anything_changes(clinic: Clinic) -> None:
+    put_files(clinic.data_dir)
+    full = backup.create(clinic.data_dir, by=clinic.admin.actor, recipient=KEY)
+    clock.advance(timedelta(seconds=2))
+    incremental = backup.create(clinic.data_dir, by=clinic.admin.actor, kind='incremental', recipient=KEY)
+    full.path.unlink()
+    rows, files = table_rows(), file_digests(clinic.data_dir)
+
+    with pytest.raises(InvalidInput, match=f'The chain of {incremental.path.name} is incomplete: {full.path.name}'):
+        backup.restore(incremental.path, clinic.data_dir, by=clinic.admin.actor, identity=KEY, force=True)
+    with pytest.raises(InvalidInput, match='is incomplete'):
+        backup.chain(incremental.path)
+
+    assert (table_rows(), file_digests(clinic.data_dir)) == (rows, files)
+    assert not list((clinic.data_dir / 'backups-state').glob('restore-*'))
 
 
 def test_an_incremental_holds_only_the_files_new_or_changed_since_its_parent(clinic: Clinic) -> None:
