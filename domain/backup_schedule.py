@@ -160,7 +160,10 @@ def due(current: Policy, runs: list[RunView], now: datetime, *, tz: tzinfo | Non
     backups = [run for run in runs if run.kind in BACKUPS and run.target == current.target]
     has_full = any(run.kind == 'full' and run.state == 'done' for run in backups)
     full = f'full:{local.date().isoformat()}'
-    if full not in taken and (not has_full or local.hour >= current.full_hour):
+    nightly = local.replace(hour=current.full_hour, minute=0, second=0, microsecond=0)
+    # a full made by hand since tonight's hour stands for tonight's
+    since = any(run.kind == 'full' and run.state == 'done' and run.created_at >= nightly for run in backups)
+    if full not in taken and (not has_full or (local.hour >= current.full_hour and not since)):
         return [Due('full', full)]
     latest = max((run.created_at for run in backups), default=None)  # None: a new folder (the engine makes a full)
     incremental = f'incr:{now.astimezone(UTC):%Y-%m-%dT%H}'

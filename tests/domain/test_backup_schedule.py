@@ -84,6 +84,14 @@ def test_the_nightly_full_comes_at_its_hour_once_a_day() -> None:
     assert due(KEYED, done, at(tuesday, 2, 30)) == []
 
 
+def test_a_full_made_by_hand_after_the_nightly_hour_stands_for_that_night() -> None:
+    runs = [run('full', at(MONDAY, 14)), run('full', at(MONDAY - timedelta(days=1), 2), slot='full:2026-11-29')]
+    assert due(KEYED, runs, at(MONDAY, 14, 30)) == []
+    assert due(KEYED, runs, at(MONDAY, 15)) == [Due('incremental', 'incr:2026-11-30T15')]
+    before = [run('full', at(MONDAY, 1)), *runs[1:]]  # by hand before the nightly hour: the nightly still runs
+    assert due(KEYED, before, at(MONDAY, 2)) == [Due('full', 'full:2026-11-30')]
+
+
 def test_nothing_new_starts_while_a_run_waits_or_runs() -> None:
     runs = [run('full', at(MONDAY, 2), 'running', slot='full:2026-11-30')]
     assert due(KEYED, runs, at(MONDAY, 9)) == []

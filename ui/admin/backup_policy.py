@@ -10,7 +10,7 @@ from nicegui import ui
 
 from domain import backup_schedule
 from domain.access import Actor
-from domain.backup_schedule import FolderCheck, Policy, PolicyForm
+from domain.backup_schedule import Policy, PolicyForm
 from domain.errors import InvalidInput
 
 from ..i18n import current_language, error_text, t
@@ -39,10 +39,11 @@ class PolicyCard:
     async def build(self) -> None:
         with ui.card().classes('w-full max-w-3xl'):
             ui.label(t('Policy')).classes('text-h6')
-            ui.input(t('Backup folder (a mounted USB disk or NAS share)'), on_change=self.folder.refresh).bind_value(
+            ui.input(t('Backup folder (a mounted USB disk or NAS share)'), on_change=self.check_folder).bind_value(
                 self.form, 'target'
-            ).props('clearable').classes('w-full').mark('backup-target')
-            await self.folder()
+            ).props('clearable debounce=400').classes('w-full').mark('backup-target')
+            self.folder_state = ui.label().classes('text-caption').mark('backup-folder-state')
+            await self.check_folder()
             with ui.row().classes('gap-4'):
                 self.number('incremental_hours', t('Incremental every (hours)'), 1, 168)
                 self.number('full_hour', t('Nightly full backup at (hour)'), 0, 23)
@@ -51,9 +52,13 @@ class PolicyCard:
                 ui.select({day: days[day] for day in range(7)}, label=t('Weekly drill on')).bind_value(
                     self.form, 'drill_weekday'
                 ).classes('w-40').mark('backup-drill-day')
-            ui.textarea(t('Public key the archives are encrypted to')).bind_value(self.form, 'public_key').props(
-                'autogrow'
-            ).classes('w-full font-mono').mark('backup-public-key')
+            self.key_field = (
+                ui.textarea(t('Public key the archives are encrypted to'))
+                .bind_value(self.form, 'public_key')
+                .props('autogrow')
+                .classes('w-full font-mono')
+                .mark('backup-public-key')
+            )
             self.passphrase_note()
             self.messages()
             with ui.row().classes('gap-2'):
@@ -74,24 +79,24 @@ class PolicyCard:
             text = t('PACS_BACKUP_PASSPHRASE is not set: archives need a public key')
         ui.label(text).classes('text-caption text-grey-7').mark('backup-passphrase-note')
 
-    @ui.refreshable_method
-    async def folder(self) -> None:
+    async def check_folder(self) -> None:
+        """Say whether the typed folder can take backups (a check still running when more is typed is dropped)."""
         target = (self.form.target or '').strip()
         if not target:
-            ui.label(t('No backup folder is chosen')).classes('text-caption text-grey-7').mark('backup-folder-state')
+            self.show_folder(t('No backup folder is chosen'), 'text-grey-7')
             return
         checked = await perform(backup_schedule.inspect_folder, target, by=self.actor)
-        if checked is not FAILED:
-            self.folder_state(checked)
-
-    def folder_state(self, checked: FolderCheck) -> None:
-        if checked.problem is not None:
-            ui.label(t(checked.problem)).classes('text-caption text-negative').mark('backup-folder-state')
+        if checked is FAILED or target != (self.form.target or '').strip():
             return
-        free = f'{(checked.free_bytes or 0) / 1024**3:.1f}'
-        ui.label(t('Folder ready: writable, {free} GB free', free=free)).classes('text-caption text-positive').mark(
-            'backup-folder-state'
-        )
+        if checked.problem is not None:
+            self.show_folder(t(checked.problem), 'text-negative')
+        else:
+            free = f'{(checked.free_bytes or 0) / 1024**3:.1f}'
+            self.show_folder(t('Folder ready: writable, {free} GB free', free=free), 'text-positive')
+
+    def show_folder(self, text: str, colour: str) -> None:
+        self.folder_state.text = text
+        self.folder_state.classes(replace=f'text-caption {colour}')
 
     @ui.refreshable_method
     def messages(self) -> None:
@@ -139,7 +144,7 @@ class PolicyCard:
         private = await perform(backup_schedule.create_keypair, by=self.actor)
         if private is FAILED:
             return
-        self.form.public_key = (await fetch(backup_schedule.policy)).public_key
+        self.key_field.value = (await fetch(backup_schedule.policy)).public_key  # the form follows its field
         show_private_key(private)
         await self.on_saved()
 

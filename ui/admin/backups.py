@@ -18,6 +18,7 @@ from ..shell import FAILED, current_actor, nav, perform, screen
 from .backup_policy import PolicyCard
 
 STATE_COLOURS = {'ok': 'positive', 'amber': 'warning', 'red': 'negative', 'off': 'grey'}
+EDGE_COLOURS = {'ok': 'var(--q-positive)', 'amber': 'var(--q-warning)', 'red': 'var(--q-negative)', 'off': '#9e9e9e'}
 STATE_NAMES = {'ok': N_('up to date'), 'amber': N_('overdue'), 'red': N_('needs attention'), 'off': N_('off')}
 RUN_COLOURS = {'queued': 'grey', 'running': 'primary', 'done': 'positive', 'failed': 'negative'}
 KIND_NAMES = {
@@ -41,7 +42,8 @@ def state_card(shown: BackupState) -> None:
     colour = STATE_COLOURS.get(shown.state, 'grey')
     with (
         ui.card()
-        .classes(f'w-72 cursor-pointer border-l-4 border-{colour}')
+        .classes('w-72 cursor-pointer')
+        .style(f'border-left: 4px solid {EDGE_COLOURS.get(shown.state, "#9e9e9e")}')
         .on('click', lambda: ui.navigate.to('/admin/backups'))
         .mark(f'backup-state-{shown.state}')
     ):
@@ -137,7 +139,7 @@ class BackupsPage:
                 if row.archive:
                     ui.label(row.archive).classes('font-mono text-caption')
                 if row.size_bytes:
-                    ui.label(f'{row.size_bytes / 1024**2:.1f} MB').classes('text-grey-7')
+                    ui.label(_size(row.size_bytes)).classes('text-grey-7')
                 ui.space()
                 if row.state == 'failed':
                     ui.button(t('Retry'), icon='replay', on_click=lambda: self.retry(row.id)).props(
@@ -165,9 +167,16 @@ class BackupsPage:
                 with ui.row().classes('items-center gap-3'):
                     ui.label(info.name).classes('font-mono')
                     ui.label(t(KIND_NAMES.get(info.kind, info.kind)))
-                    ui.label(f'{info.size / 1024**2:.1f} MB').classes('text-grey-7')
+                    ui.label(_size(info.size)).classes('text-grey-7')
                     if info.parent:
                         ui.label(t('after {parent}', parent=info.parent)).classes('text-caption text-grey-7')
+
+
+def _size(count: int) -> str:
+    for unit, scale in (('GB', 1024**3), ('MB', 1024**2)):
+        if count >= scale:
+            return f'{count / scale:.1f} {unit}'
+    return f'{max(1, round(count / 1024))} KB'
 
 
 def _stored_text(stored: str) -> str:
