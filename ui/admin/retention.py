@@ -118,7 +118,9 @@ class RuleForm:
         form = self.form
         name = ui.input(t('Name')).bind_value(form, 'name').props('maxlength=100').classes('w-full').mark('rule-name')
         modality = (
-            ui.select({'': t('any'), **{code: code for code in MODALITY_CODES}}, label=t('Modality'))
+            ui.select(
+                {'': t('any'), **{code: code for code in (*MODALITY_CODES, form.modality) if code}}, label=t('Modality')
+            )
             .bind_value(form, 'modality')
             .classes('w-full')
             .mark('rule-modality')

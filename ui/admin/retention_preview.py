@@ -96,8 +96,10 @@ class PreviewPanel:
             )
 
             async def go() -> None:
+                confirm.disable()  # one run per confirmation, however often the button is pressed
                 run_id = await perform(retention.confirm, shown.rule_id, shown.study_ids, by=self.actor)
                 if run_id is FAILED:
+                    confirm.enable()
                     return
                 ui.notify(t('Run {id} started', id=run_id), type='positive')
                 dialog.close()
@@ -106,7 +108,7 @@ class PreviewPanel:
 
             with ui.row().classes('w-full justify-end'):
                 ui.button(t('Cancel'), on_click=dialog.close).props('flat').mark('cancel-run')
-                ui.button(t('Move to the trash'), on_click=go).props('color=negative').mark('confirm-run')
+                confirm = ui.button(t('Move to the trash'), on_click=go).props('color=negative').mark('confirm-run')
         dialog.open()
 
 
