@@ -17,8 +17,6 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import SecretStr
-
 from . import audit, backup_archive, backup_create, backup_restore, sealed
 from .access import Actor, Permission, require
 from .backup_archive import SUFFIX, header_path, is_archive_name, read_header, sha256_of
@@ -26,8 +24,6 @@ from .backup_unpack import BrokenChain, scan
 from .errors import N_, InvalidInput
 
 log = logging.getLogger(__name__)
-
-_config: dict[str, sealed.Recipient] = {}
 
 
 @dataclass(frozen=True)
@@ -75,13 +71,6 @@ DrillResult = backup_restore.Drilled
 ArchiveInfo = backup_archive.ArchiveInfo  # what `archives` lists (its plain header)
 
 
-def configure(passphrase: SecretStr | None) -> None:
-    """The passphrase a backup is sealed with when the caller names no recipient (PACS_BACKUP_PASSPHRASE)."""
-    _config.clear()
-    if passphrase is not None and passphrase.get_secret_value():
-        _config['default'] = sealed.Passphrase(passphrase.get_secret_value())
-
-
 def create(
     data_dir: Path,
     *,
@@ -94,8 +83,7 @@ def create(
     require(by, Permission.MANAGE_SETTINGS)
     if kind not in ('full', 'incremental'):
         raise InvalidInput('A backup is full or incremental, not {kind}', kind=kind)
-    recipient = recipient or _config.get('default')
-    if recipient is None:
+    if recipient is None:  # never an archive anyone who finds it can read
         raise InvalidInput('A backup needs a passphrase (PACS_BACKUP_PASSPHRASE) or a public key to seal it with')
     written = backup_create.write(data_dir, target_dir or data_dir / 'backups', kind, recipient)
     info = written.info

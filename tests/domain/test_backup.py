@@ -213,7 +213,6 @@ def test_only_an_admin_makes_backups(clinic: Clinic) -> None:
 
 
 def test_a_backup_needs_a_passphrase_or_a_public_key(clinic: Clinic) -> None:
-    backup.configure(None)
     with pytest.raises(InvalidInput, match='needs a passphrase'):
         backup.create(clinic.data_dir, by=clinic.admin.actor)
 
