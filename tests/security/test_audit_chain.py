@@ -102,12 +102,13 @@ def test_the_newest_rows_cut_off_after_a_verify_are_found(clinic: Clinic) -> Non
 
 
 def test_the_newest_rows_cut_off_after_a_backup_are_found(clinic: Clinic) -> None:
-    from domain import backup
+    from domain import backup, sealed
 
     _some_history(clinic)
     with db.reading() as session:
         newest = session.exec(select(AuditEvent.id).order_by(col(AuditEvent.id).desc())).first()
-    backup.create(clinic.data_dir, by=clinic.admin.actor)
+    public, _private = sealed.generate_keypair()
+    backup.create(clinic.data_dir, by=clinic.admin.actor, recipient=sealed.PublicKey(public))
     with db.transaction() as session:
         session.exec(delete(AuditEvent).where(col(AuditEvent.id) >= newest))
 
