@@ -245,7 +245,7 @@ def purge_expired(*, by: Actor) -> int:
     for item_id in due:
         try:
             _purge(item_id or 0, by, expired=True)
-        except (NotFound, Conflict):  # restored or purged by someone else meanwhile
+        except (NotFound, Conflict):  # restored or purged by someone else meanwhile, or its patient now held
             continue
         purged += 1
     if purged:
@@ -259,6 +259,8 @@ def _purge(item_id: int, by: Actor, *, expired: bool) -> None:
         item = _locked_item(session, item_id)
         if item.state != KEPT:
             raise Conflict('This item is being restored or deleted already')
+        if _patient_held(session, item.patient_ref_id):
+            raise Conflict('The patient is under legal hold: what was deleted of theirs is kept until it is lifted')
         audit.record(
             session,
             by,
@@ -422,11 +424,18 @@ def _refuse_held(session: Session, study: Study, *, moving: bool) -> None:
         if moving:
             raise Conflict('This study is under legal hold: it cannot be moved to another patient')
         raise Conflict('This study is under legal hold: it cannot be deleted')
-    patient = session.get(Patient, study.patient_ref_id) if study.patient_ref_id is not None else None
-    if patient is not None and patient.legal_hold:
+    if _patient_held(session, study.patient_ref_id):
         if moving:
             raise Conflict('The patient is under legal hold: their studies cannot be moved to another patient')
         raise Conflict('The patient is under legal hold: their studies cannot be deleted')
+
+
+def _patient_held(session: Session, patient_id: int | None) -> bool:
+    """True when the patient, or the record they were merged into, is under legal hold."""
+    patient = session.get(Patient, patient_id) if patient_id is not None else None
+    if patient is not None and not patient.legal_hold and patient.merged_into_id is not None:
+        patient = session.get(Patient, patient.merged_into_id)
+    return patient is not None and patient.legal_hold
 
 
 def _refuse_collisions(session: Session, item: TrashItem, rows: trash_rows.Rows) -> None:

@@ -166,6 +166,22 @@ def test_a_study_or_patient_under_legal_hold_is_never_deleted(clinic: Clinic, wo
     assert trash.items(by=clinic.admin.actor) == []
 
 
+def test_what_was_deleted_of_a_patient_put_under_legal_hold_since_is_not_purged(clinic: Clinic, world: World) -> None:
+    entry = trash.trash_study(world.study_id, by=clinic.admin.actor, reason='wrong')
+    with db.transaction() as session:
+        patient = session.get(Patient, world.patient_id)
+        assert patient is not None
+        patient.legal_hold = True
+        session.add(patient)
+    with pytest.raises(Conflict, match='legal hold'):
+        trash.purge(entry.id, by=clinic.admin.actor)
+    clock.advance(timedelta(days=31))
+    assert trash.purge_expired(by=clinic.admin.actor) == 0
+    assert trash_files.item_dir(entry.id).exists()
+    trash.restore(entry.id, by=clinic.admin.actor)  # a hold keeps; bringing back is allowed
+    assert study_row(world.study_id) is not None
+
+
 def test_a_reason_is_required(clinic: Clinic, world: World) -> None:
     for reason in ('', '   '):
         with pytest.raises(InvalidInput, match='reason'):
