@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import secrets
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ SESSION_SECRETS = ('secret.key', 'keys/session.key')
 LEDGER = audit_checkpoints.FILE_NAME  # archived as the lines up to the snapshot's newest event, never as it is
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a large data directory has millions of these in memory
 class Entry:
     """One file of the data directory at a snapshot, and which archive holds its bytes."""
 
@@ -49,7 +50,8 @@ class Entry:
     @classmethod
     def parse(cls, line: bytes) -> 'Entry':
         fields = json.loads(line)
-        return cls(str(fields['p']), int(fields['s']), int(fields['m']), str(fields['h']), str(fields['a']))
+        archive = sys.intern(str(fields['a']))  # a handful of archive names shared by every entry
+        return cls(str(fields['p']), int(fields['s']), int(fields['m']), str(fields['h']), archive)
 
 
 @dataclass(frozen=True)
