@@ -2,10 +2,11 @@
 
 `DICOMDIR` sits at the root of the zip and the images under `DICOM/` with File IDs of at most eight upper-case
 letters and digits per component (`DICOM/PT000000/ST000000/SE000000/IM000000`); the report's PDF, when asked for,
-is `REPORT.PDF` beside them. The DICOMDIR is built by pydicom's FileSet from the images' headers (the stand-in files
-it stages hold no pixels and live in a scratch folder under the data directory, removed at the end); the images
-themselves go into the zip straight from the store, byte for byte, or de-identified (dicom/deidentify.py) one at a
-time. The zip is written as the client reads it: nothing holds a whole study in memory or on disk.
+is `REPORT.PDF` beside them. The images go into the zip straight from the store, byte for byte, or de-identified
+(dicom/deidentify.py) one at a time, from the first byte of the answer on; the DICOMDIR, built by pydicom's FileSet
+from their headers as they pass (the stand-ins it stages hold only identification attributes and live in a scratch
+folder under the data directory, removed at the end), is the zip's last member. The zip is written as the client
+reads it: nothing holds a whole study in memory or on disk.
 """
 
 import io
@@ -54,7 +55,7 @@ class ExportFailed(Exception):
 
 
 class StudyZip:
-    """One export: `prepare()` reads the headers and builds the DICOMDIR; `chunks()` then yields the zip's bytes."""
+    """One export: `chunks()` yields the zip's bytes, each image as it is read, the DICOMDIR that lists them last."""
 
     def __init__(self, plan: ExportPlan) -> None:
         self.plan = plan
@@ -62,8 +63,7 @@ class StudyZip:
         scratch = storage.data_dir() / SCRATCH
         scratch.mkdir(mode=0o700, exist_ok=True)
         self.work = Path(tempfile.mkdtemp(prefix='export-', dir=scratch))  # 0700, removed by close()
-        self.file_ids: dict[str, str] = {}  # the stored SOP Instance UID -> its path in the zip
-        self.dicomdir = b''
+        self.file_ids: dict[str, str] = {}  # SOP Instance UID as written in the zip -> its path there
 
     @property
     def filename(self) -> str:
@@ -71,46 +71,19 @@ class StudyZip:
         suffix = '-deidentified' if self.plan.deidentify else ''
         return f'study-{self.plan.study_id}{suffix}.zip'
 
-    def prepare(self) -> None:
-        """Read every image's header and write the DICOMDIR that references them all; raises ExportFailed."""
-        files = _StagedFileSet(self.work / 'staged')
-        in_file: dict[str, str] = {}  # the SOP Instance UID written in the exported file -> the stored one
-        for item in self.plan.files:
-            header = self._header(item)
-            in_file[str(header.SOPInstanceUID)] = item.sop_instance_uid
-            stub = _record_keys(header)
-            _invent(stub)
-            try:
-                files.add_new(stub)
-            except (ValueError, KeyError, AttributeError) as error:
-                raise ExportFailed(f'image {item.sop_instance_uid} has no directory record: {error}') from error
-        root = self.work / 'fileset'
-        files.write(root)
-        # pydicom lays the File IDs out from the root; a CD keeps them under DICOM/, so each record's Referenced File
-        # ID gets that first component and the DICOMDIR alone is written again.
-        (root / MEDIA_FOLDER).mkdir()
-        for instance in files:
-            element = instance['ReferencedFileID']
-            parts = [element.value] if element.VM == 1 else list(element.value)
-            (root / MEDIA_FOLDER / Path(*parts)).parent.mkdir(parents=True, exist_ok=True)
-            (root / Path(*parts)).rename(root / MEDIA_FOLDER / Path(*parts))
-            element.value = [MEDIA_FOLDER, *parts]
-            self.file_ids[in_file[str(instance.SOPInstanceUID)]] = '/'.join((MEDIA_FOLDER, *parts))
-        files.ID = FILE_SET_ID
-        files.write(use_existing=True)
-        self.dicomdir = (root / 'DICOMDIR').read_bytes()
-        shutil.rmtree(root)
-        shutil.rmtree(self.work / 'staged', ignore_errors=True)
-
     def chunks(self) -> Iterator[bytes]:
-        """The zip's bytes, DICOMDIR first, in pieces of about a MiB; the scratch folder goes when it ends."""
+        """The zip's bytes in pieces of about a MiB, from the first image on; the scratch folder goes when it ends.
+
+        Raises ExportFailed (the answer then ends unfinished) when a stored image cannot be read as DICOM.
+        """
         sink = _Sink()
+        files = _StagedFileSet(self.work / 'staged')
         try:
             with zipfile.ZipFile(sink, 'w', zipfile.ZIP_STORED, allowZip64=True) as archive:
-                archive.writestr(_member('DICOMDIR'), self.dicomdir)
                 for item in self.plan.files:
-                    with archive.open(_member(self.file_ids[item.sop_instance_uid]), 'w') as entry:
-                        for piece in self._image(item):
+                    name, pieces = self._image(files, item)
+                    with archive.open(_member(name), 'w') as entry:
+                        for piece in pieces:
                             entry.write(piece)
                             if sink.size >= CHUNK:
                                 yield sink.take()
@@ -123,8 +96,12 @@ class StudyZip:
                             entry.write(piece)
                             if sink.size >= CHUNK:
                                 yield sink.take()
+                archive.writestr(_member('DICOMDIR'), self._dicomdir(files))
             if sink.size:
                 yield sink.take()
+        except ExportFailed as error:
+            log.warning('export of study %s stopped: %s', self.plan.study_id, error)
+            raise
         finally:
             self.close()
 
@@ -132,34 +109,66 @@ class StudyZip:
         """Remove the scratch folder (also when the download was abandoned)."""
         shutil.rmtree(self.work, ignore_errors=True)
 
-    def _header(self, item: ExportFile) -> Dataset:
+    def _image(self, files: '_StagedFileSet', item: ExportFile) -> tuple[str, Iterator[bytes]]:
+        """Where an image goes in the zip (its directory record staged) and its bytes."""
         try:
             with storage.open_file(item.file_path) as reader, warnings.catch_warnings():
                 warnings.simplefilter('ignore')
-                header = dcmread(reader, stop_before_pixels=True)
-                header.SOPInstanceUID  # noqa: B018 - a header without it cannot be listed
+                dataset = dcmread(reader, stop_before_pixels=self.deidentifier is None)
+                dataset.SOPInstanceUID  # noqa: B018 - an image without it cannot be listed
         except (InvalidDicomError, AttributeError, OSError) as error:
             raise ExportFailed(f'image {item.sop_instance_uid} cannot be read: {type(error).__name__}') from error
-        if self.deidentifier is not None:
-            self.deidentifier.apply(header)
-        return header
-
-    def _image(self, item: ExportFile) -> Iterator[bytes]:
         if self.deidentifier is None:
-            with storage.open_file(item.file_path) as reader:
-                while piece := reader.read(CHUNK):
-                    yield piece
-            return
-        with storage.open_file(item.file_path) as reader, warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            dataset = dcmread(reader)
+            return self._stage(files, dataset, item), _stored_bytes(item)
         self.deidentifier.apply(dataset)
+        return self._stage(files, dataset, item), self._rewritten(dataset)
+
+    def _stage(self, files: '_StagedFileSet', dataset: Dataset, item: ExportFile) -> str:
+        stub = _record_keys(dataset)
+        _invent(stub)
+        try:
+            instance = files.add_new(stub)
+        except (ValueError, KeyError, AttributeError) as error:
+            raise ExportFailed(f'image {item.sop_instance_uid} has no directory record: {error}') from error
+        # A File ID depends only on the records added before it (pydicom appends), so it is known now.
+        name = '/'.join((MEDIA_FOLDER, *Path(instance.FileID).parts))
+        self.file_ids[str(stub.SOPInstanceUID)] = name
+        return name
+
+    def _rewritten(self, dataset: Dataset) -> Iterator[bytes]:
         with tempfile.SpooledTemporaryFile(max_size=16 * CHUNK, dir=str(self.work)) as spool:
             dataset.save_as(spool, enforce_file_format=True)
             del dataset
             spool.seek(0)
             while piece := spool.read(CHUNK):
                 yield piece
+
+    def _dicomdir(self, files: '_StagedFileSet') -> bytes:
+        """The DICOMDIR of every staged image, each record's File ID under DICOM/ as its image went into the zip."""
+        root = self.work / 'fileset'
+        files.write(root)
+        # pydicom lays the File IDs out from the root; a CD keeps them under DICOM/, so each record's Referenced File
+        # ID gets that first component and the DICOMDIR alone is written again.
+        (root / MEDIA_FOLDER).mkdir()
+        for instance in files:
+            element = instance['ReferencedFileID']
+            parts = [element.value] if element.VM == 1 else list(element.value)
+            if self.file_ids.get(str(instance.SOPInstanceUID)) != '/'.join((MEDIA_FOLDER, *parts)):
+                raise ExportFailed(f'image {instance.SOPInstanceUID} was given another File ID than its record')
+            (root / MEDIA_FOLDER / Path(*parts)).parent.mkdir(parents=True, exist_ok=True)
+            (root / Path(*parts)).rename(root / MEDIA_FOLDER / Path(*parts))
+            element.value = [MEDIA_FOLDER, *parts]
+        files.ID = FILE_SET_ID
+        files.write(use_existing=True)
+        data = (root / 'DICOMDIR').read_bytes()
+        shutil.rmtree(root)
+        return data
+
+
+def _stored_bytes(item: ExportFile) -> Iterator[bytes]:
+    with storage.open_file(item.file_path) as reader:
+        while piece := reader.read(CHUNK):
+            yield piece
 
 
 class _StagedFileSet(FileSet):
@@ -177,11 +186,11 @@ class _StagedFileSet(FileSet):
         self._stage['path'] = staging
         self.adding = False
 
-    def add_new(self, header: Dataset) -> None:
+    def add_new(self, header: Dataset) -> FileInstance:
         """Stage an image whose SOP Instance UID is not in the set yet (an export's UIDs are unique)."""
         self.adding = True
         try:
-            self.add(header)
+            return self.add(header)
         finally:
             self.adding = False
 

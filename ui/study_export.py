@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from nicegui import app, ui
 from starlette.background import BackgroundTask
 
-from dicom.export import ExportFailed, StudyZip
+from dicom.export import StudyZip
 from domain import access
 from domain import export as exports
 from domain.access import Actor, Permission
@@ -55,17 +55,7 @@ def register() -> None:
         except DomainError as error:
             status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 409)
             raise HTTPException(status_code=status, detail=error_text(error, language)) from None
-        written = await fetch(StudyZip, plan)
-        try:
-            await fetch(written.prepare)
-        except BaseException as error:
-            written.close()  # nothing left in the scratch folder, whatever went wrong
-            if not isinstance(error, ExportFailed):
-                raise
-            log.warning('export of study %s failed: %s', study_id, error)
-            raise HTTPException(
-                status_code=409, detail=t('An image of this study cannot be exported', language)
-            ) from None
+        written = await fetch(StudyZip, plan)  # the zip is written as it is sent: an unreadable image ends it
         return StreamingResponse(
             written.chunks(),
             media_type='application/zip',

@@ -77,7 +77,6 @@ def study(clinic: Clinic, tmp_path: Path) -> int:
 def export(clinic: Clinic, request: ExportRequest) -> tuple[zipfile.ZipFile, study_export.StudyZip]:
     plan = exports.prepare(request, by=clinic.radiologist.actor)
     written = study_export.StudyZip(plan)
-    written.prepare()
     data = b''.join(written.chunks())
     return zipfile.ZipFile(io.BytesIO(data)), written
 
