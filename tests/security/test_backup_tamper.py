@@ -155,6 +155,18 @@ def test_a_plain_archive_of_an_earlier_version_cannot_climb_out_either(clinic: C
     assert 'admin1' in {account.username for account in users.list_all(by=clinic.admin.actor)}
 
 
+def test_verify_names_a_member_resealed_without_its_manifest(clinic: Clinic, archived: backup.BackupResult) -> None:
+    inside = members(archived.path)
+    _seal(archived.path, {**inside, 'database.jsonl': inside['database.jsonl'].replace(b'Zyxwvut', b'Another')})
+
+    checked = backup.verify(archived.path, KEY)
+
+    assert f'database.jsonl in {archived.path.name} does not match its manifest' in checked.problems
+    with pytest.raises(InvalidInput, match=r'did not check out: database\.jsonl'):
+        backup.restore(archived.path, clinic.data_dir, by=clinic.admin.actor, identity=KEY, force=True)
+    _untouched(clinic)
+
+
 def test_a_drill_finds_an_audit_trail_rewritten_inside_an_archive(
     clinic: Clinic, archived: backup.BackupResult, tmp_path: Path
 ) -> None:
