@@ -52,6 +52,14 @@ def test_a_due_backup_runs_through_the_worker_into_the_folder(clinic: Clinic, us
     assert backup_runs.start_due(by=SCHEDULER) == []  # the full is done; an incremental waits for its hour
 
 
+def test_after_a_backup_only_the_newest_full_chains_are_kept(clinic: Clinic, usb: Path) -> None:
+    backup_schedule.save_policy(PolicyForm(target=str(usb), keep_full=1), by=clinic.admin.actor)
+    first = _finished(clinic, backup_runs.start_now('full', by=clinic.admin.actor))
+    second = _finished(clinic, backup_runs.start_now('full', by=clinic.admin.actor))
+    assert [info.name for info in backup.archives(usb)] == [second.archive]
+    assert not (usb / first.archive).exists()
+
+
 def test_the_weekly_drill_restores_the_newest_chain_with_the_passphrase(clinic: Clinic, usb: Path) -> None:
     _finished(clinic, backup_runs.start_now('full', by=clinic.admin.actor))
     _finished(clinic, backup_runs.start_now('incremental', by=clinic.admin.actor))
