@@ -7,7 +7,7 @@ from sqlalchemy import delete, update
 from sqlmodel import SQLModel, col, select
 
 from dicom import dicom_json, storage
-from domain import audit, clock, db, options, trash, trash_files, trash_rows
+from domain import audit, clock, db, options, trash, trash_files, trash_records, trash_recovery, trash_rows
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.models import (
     AuditEvent,
@@ -329,12 +329,12 @@ def test_settling_a_move_never_takes_a_file_that_arrived_at_the_old_place(clinic
     with db.transaction() as session:  # as if the crash came after the files moved, before the item said so
         item = session.get(TrashItem, entry.id)
         assert item is not None
-        item.state = trash.MOVING
+        item.state = trash_records.MOVING
         session.add(item)
     newcomer = clinic.data_dir / next(path for path in _trash_files(entry.id) if path.startswith('thumbnails/'))
     newcomer.write_bytes(b'a new series took this id')
 
-    trash.settle()
+    trash_recovery.settle()
 
     assert newcomer.read_bytes() == b'a new series took this id'
     assert [e.state for e in trash.items(by=clinic.admin.actor)] == ['kept']
@@ -345,14 +345,14 @@ def test_a_restore_cut_short_by_a_crash_is_undone_by_settle(clinic: Clinic, worl
     with db.transaction() as session:  # as a crash leaves it: marked restoring, files back, no rows
         item = session.get(TrashItem, entry.id)
         assert item is not None
-        item.state, item.summary = trash.RESTORING, {**item.summary, 'restore_to': {p: p for p in item.files}}
+        item.state, item.summary = trash_records.RESTORING, {**item.summary, 'restore_to': {p: p for p in item.files}}
         session.add(item)
     trash_files.move_out(entry.id, {p: p for p in item.files})
-    trash.settle()
+    trash_recovery.settle()
     assert [e.state for e in trash.items(by=clinic.admin.actor)] == ['restoring']  # could still be running
-    clock.advance(trash.STALE + timedelta(minutes=1))
+    clock.advance(trash_recovery.STALE + timedelta(minutes=1))
 
-    trash.settle()
+    trash_recovery.settle()
     assert [e.state for e in trash.items(by=clinic.admin.actor)] == ['kept']
     assert file_digests(clinic.data_dir) == {}
     trash.restore(entry.id, by=clinic.admin.actor)
@@ -363,7 +363,7 @@ def test_a_folder_left_by_a_purge_cut_short_is_removed(clinic: Clinic) -> None:
     leftover = trash_files.item_dir(999) / 'dicom' / 'x.dcm'
     leftover.parent.mkdir(parents=True)
     leftover.write_bytes(b'DICM')
-    assert trash.settle() == 1
+    assert trash_recovery.settle() == 1
     assert not trash_files.item_dir(999).exists()
 
 

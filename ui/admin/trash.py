@@ -4,10 +4,10 @@ from datetime import date
 
 from nicegui import ui
 
-from domain import options, trash
+from domain import options, trash, trash_records
 from domain.access import Actor
 from domain.errors import N_
-from domain.trash import TrashEntry
+from domain.trash_records import TrashEntry
 
 from ..i18n import format_date, format_datetime, t, tn
 from ..shell import FAILED, current_actor, fetch, nav, perform, screen
@@ -100,7 +100,7 @@ def what_text(entry: TrashEntry) -> str:
         summary.get('description', ''),
     ]
     study = ' · '.join(part for part in parts if part)
-    if entry.kind == trash.SERIES:
+    if entry.kind == trash_records.SERIES:
         number = summary.get('series_number')
         series = ' '.join(
             str(part) for part in (number, summary.get('series_modality'), summary.get('series_description')) if part
