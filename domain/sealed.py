@@ -201,9 +201,13 @@ class SealedWriter:
         if self._closed:
             raise ValueError('write to a closed sealed file')
         self._buffer += data
-        while len(self._buffer) > SEGMENT:  # keep the tail: the last segment is only known at close
-            self._seal(bytes(self._buffer[:SEGMENT]), last=False)
-            del self._buffer[:SEGMENT]
+        if len(self._buffer) > SEGMENT:  # keep the tail: the last segment is only known at close
+            done = 0
+            with memoryview(self._buffer) as view:
+                while len(view) - done > SEGMENT:
+                    self._seal(view[done : done + SEGMENT], last=False)
+                    done += SEGMENT
+            del self._buffer[:done]  # one move of the tail per write, however large the write
         return len(data)
 
     def close(self) -> None:
@@ -213,7 +217,7 @@ class SealedWriter:
             self._buffer.clear()
             self._closed = True
 
-    def _seal(self, plaintext: bytes, *, last: bool) -> None:
+    def _seal(self, plaintext: bytes | memoryview, *, last: bool) -> None:
         self._raw.write(self._aead.encrypt(_segment_nonce(self._counter, last), plaintext, None))
         self._counter += 1
 
