@@ -21,7 +21,7 @@ from pynetdicom.association import Association
 from pynetdicom.sop_class import StorageCommitmentPushModel  # type: ignore[attr-defined]
 from sqlalchemy.exc import OperationalError
 
-from domain import access, commitment, modalities
+from domain import access, commitment, modalities, sealed
 from domain.errors import InvalidInput, NotAllowed
 
 from . import storage, transport
@@ -164,6 +164,8 @@ def _file_problem(row: commitment.Indexed) -> int | None:
                 digest.update(chunk)
     except OSError:
         return commitment.NO_SUCH_OBJECT
+    except sealed.Tampered:  # kept encrypted at rest, and damaged since: never confirmed
+        return commitment.PROCESSING_FAILURE
     return None if row.sha256 and digest.hexdigest() == row.sha256 else commitment.PROCESSING_FAILURE
 
 

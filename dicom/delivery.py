@@ -20,6 +20,8 @@ from pynetdicom import build_context
 from pynetdicom.events import Event
 from pynetdicom.presentation import PresentationContext
 
+from domain import sealed
+
 from . import storage, transcode
 
 log = logging.getLogger(__name__)
@@ -58,7 +60,7 @@ def datasets(
         try:
             with storage.open_file(relative) as reader:
                 dataset = pydicom.dcmread(reader)
-        except (OSError, ValueError, pydicom.errors.InvalidDicomError):
+        except (OSError, ValueError, pydicom.errors.InvalidDicomError, sealed.Tampered):
             log.warning('stored file %s cannot be read for a retrieve', relative)
             yield PENDING, _undeliverable(None, sop_class)
             continue

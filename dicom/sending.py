@@ -16,6 +16,8 @@ from pydicom.errors import InvalidDicomError
 from pynetdicom import AE
 from pynetdicom.association import Association
 
+from domain import sealed
+
 from . import delivery, storage, transcode, transport
 
 log = logging.getLogger(__name__)
@@ -70,7 +72,7 @@ def _store_one(assoc: Association, item: StoredFile, outcome: Delivery) -> None:
     try:
         with storage.open_file(relative) as reader:
             dataset = pydicom.dcmread(reader)
-    except (OSError, ValueError, InvalidDicomError) as error:
+    except (OSError, ValueError, InvalidDicomError, sealed.Tampered) as error:
         outcome.undeliverable.append((relative, f'unreadable: {type(error).__name__}'))
         return
     prepared = _in_accepted_syntax(assoc, dataset, sop_class)

@@ -2,6 +2,7 @@
 byte, yet the viewer's rendered frame, WADO-RS, thumbnails and the report PDF give what was sent."""
 
 import hashlib
+import io
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,10 +12,12 @@ import pytest
 from nicegui.testing import User
 from sqlmodel import select
 
+from dicom import commitment as dicom_commitment
 from dicom import dicom_json, pixel_frames, render, storage, uploads, wado
 from dicom import ingest as ingest_module
 from dicom.ingest import Ingest
 from domain import at_rest, db, reporting, sealed, work
+from domain import commitment as domain_commitment
 from domain.access import Actor, modality
 from domain.models import Instance, Series
 from jobs import media
@@ -180,3 +183,27 @@ def test_an_uploaded_zip_is_unpacked_into_sealed_scratch_files(
         row = _instance(pydicom.dcmread(sample(name)).SOPInstanceUID)
         assert storage.read_file(row.file_path)[128:132] == b'DICM'
         assert storage.absolute(row.file_path).read_bytes()[128:132] != b'DICM'
+
+
+def test_a_sealed_file_damaged_on_disk_is_never_confirmed_by_storage_commitment(
+    sealed_store: Path, clinic: Clinic
+) -> None:
+    ingest(clinic, sample(CT))
+    row = _instance(pydicom.dcmread(sample(CT)).SOPInstanceUID)
+    indexed = domain_commitment.Indexed(row.sop_class_uid, row.file_path, row.sha256)
+    assert dicom_commitment._file_problem(indexed) is None
+    path = storage.absolute(row.file_path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit of the pixel data, as a failing disk would
+    path.write_bytes(bytes(data))
+    assert dicom_commitment._file_problem(indexed) == domain_commitment.PROCESSING_FAILURE
+    with pytest.raises(render.RenderError):
+        render.decode(path)
+
+
+def test_without_a_key_a_stored_file_is_opened_plain(clinic: Clinic) -> None:
+    at_rest.forget()
+    storage.configure(clinic.data_dir)
+    (clinic.data_dir / 'dicom' / 'plain.dcm').write_bytes(b'DICM')
+    with storage.open_file('dicom/plain.dcm') as reader:
+        assert isinstance(reader, io.BufferedReader)  # nothing between the reader and the file
