@@ -76,6 +76,30 @@ def configure(data_dir: Path, *, encrypt: bool, key_file: Path | None) -> None:
     _state.encrypt = encrypt
 
 
+def rewrap(data_dir: Path, key_file: Path, new_key_file: Path) -> None:
+    """Wrap this data directory's data key with a new key file (made now, 0600); the stored files stay as they are.
+
+    The old key file opens nothing afterwards; the new one must be kept (and backed up) in its place.
+    """
+    wrapped = Path(data_dir).resolve() / WRAPPED_DATA_KEY
+    data_key = _data_key(wrapped, sealed.SecretKey(_read_key_file(Path(key_file))), Path(key_file), create=False)
+    if data_key is None:
+        raise KeyProblem(N_('This data directory has no data key to wrap'))
+    new_key_file = Path(new_key_file).expanduser().resolve()
+    if new_key_file.exists():
+        raise KeyProblem(N_('The key file {path} already exists', path=str(new_key_file)))
+    _create_key_file(new_key_file)
+    rewrapped = sealed.seal_bytes(data_key, sealed.SecretKey(_read_key_file(new_key_file)))
+    temporary = wrapped.with_name(f'.{wrapped.name}.{secrets.token_hex(8)}.part')
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, 'wb') as handle:
+        handle.write(rewrapped)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, wrapped)
+    log.warning('the at-rest data key is now wrapped by %s; the previous key file no longer opens it', new_key_file)
+
+
 def forget() -> None:
     """Drop the loaded data key: encryption off, every file read plain (tests; a process that re-configures)."""
     _state.encrypt, _state.key = False, None

@@ -119,3 +119,15 @@ def test_the_server_does_not_start_with_a_missing_or_wrong_key_file(data_dir: Pa
     assert wrong.stderr.strip() == (
         f'clinicpacs: The key file {key_file} does not open the data key of this data directory'
     )
+
+
+def test_a_new_key_file_rewraps_the_data_key_and_the_files_stay_readable(data_dir: Path, tmp_path: Path) -> None:
+    old, new = tmp_path / 'old.key', tmp_path / 'new.key'
+    at_rest.configure(data_dir, encrypt=True, key_file=old)
+    at_rest.write_new(data_dir / 'image.bin', b'pixels')
+    at_rest.rewrap(data_dir, old, new)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o600
+    with pytest.raises(at_rest.KeyProblem, match='does not open the data key'):
+        at_rest.configure(data_dir, encrypt=True, key_file=old)
+    at_rest.configure(data_dir, encrypt=True, key_file=new)
+    assert at_rest.read_bytes(data_dir / 'image.bin') == b'pixels'
