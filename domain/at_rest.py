@@ -117,6 +117,7 @@ def has_key() -> bool:
 
 def open_read(path: Path) -> BinaryIO:
     """A stored file opened for reading, seekable, as plaintext: decrypted when it is sealed, plain otherwise."""
+    path = Path(path)
     raw = path.open('rb')
     if _state.key is None:
         return raw
