@@ -10,15 +10,15 @@ from pathlib import Path
 import pydicom
 import pytest
 from nicegui.testing import User
-from sqlmodel import select
+from sqlmodel import SQLModel, select
 
 from dicom import commitment as dicom_commitment
 from dicom import dicom_json, pixel_frames, render, storage, uploads, wado
 from dicom import ingest as ingest_module
 from dicom.ingest import Ingest
-from domain import at_rest, db, reporting, sealed, work
+from domain import at_rest, audit, backup, db, reporting, sealed, work
 from domain import commitment as domain_commitment
-from domain.access import Actor, modality
+from domain.access import Actor, modality, system
 from domain.models import Instance, Series
 from jobs import media
 from jobs.reports import render_report_pdf
@@ -207,3 +207,31 @@ def test_without_a_key_a_stored_file_is_opened_plain(clinic: Clinic) -> None:
     (clinic.data_dir / 'dicom' / 'plain.dcm').write_bytes(b'DICM')
     with storage.open_file('dicom/plain.dcm') as reader:
         assert isinstance(reader, io.BufferedReader)  # nothing between the reader and the file
+
+
+def test_a_backup_of_an_encrypted_store_restores_files_that_stay_sealed_and_read_back(
+    sealed_store: Path, clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sealed, 'SCRYPT_LOG_N', 10)
+    ingest(clinic, sample(CT))
+    row = _instance(pydicom.dcmread(sample(CT)).SOPInstanceUID)
+    plain = storage.read_file(row.file_path)
+    passphrase = sealed.Passphrase('backup passphrase')
+    made = backup.create(clinic.data_dir, by=clinic.admin.actor, recipient=passphrase)
+    _wipe(clinic.data_dir)
+    at_rest.forget()
+    backup.restore(made.path, clinic.data_dir, by=system('console'), identity=passphrase)
+    assert storage.absolute(row.file_path).read_bytes().startswith(sealed.MAGIC)  # never in the clear, even here
+    at_rest.configure(clinic.data_dir, encrypt=True, key_file=sealed_store)  # the restored wrapped key + key file
+    assert storage.read_file(row.file_path) == plain
+
+
+def _wipe(data_dir: Path) -> None:
+    """A dead server's replacement: no rows, no files but the backups (the SQLite file stays, empty)."""
+    with db.transaction() as session:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            session.execute(table.delete())
+    for path in sorted(data_dir.rglob('*'), reverse=True):
+        if path.relative_to(data_dir).parts[0] != 'backups' and '.sqlite3' not in path.name:
+            path.unlink() if path.is_file() else path.rmdir()
+    audit.forget_key()
