@@ -41,6 +41,7 @@ class Writable(Protocol):
 class _State:
     encrypt: bool = False
     key: sealed.SecretKey | None = None  # known whenever a key file is configured: sealed files stay readable
+    configured: tuple[Path, bool, Path | None] | None = None  # the last configure's arguments, for reload()
 
 
 _state = _State()
@@ -50,7 +51,7 @@ def configure(data_dir: Path, *, encrypt: bool, key_file: Path | None) -> None:
     """Load (or on first start create) the key file and the wrapped data key; KeyProblem says what is wrong."""
     data_dir = Path(data_dir).resolve()
     wrapped = data_dir / WRAPPED_DATA_KEY
-    _state.encrypt, _state.key = False, None
+    _state.encrypt, _state.key, _state.configured = False, None, (data_dir, encrypt, key_file)
     if key_file is None:
         if encrypt:
             raise KeyProblem(N_('Encryption at rest needs a key file: set PACS_AT_REST_KEY_FILE'))
@@ -100,9 +101,16 @@ def rewrap(data_dir: Path, key_file: Path, new_key_file: Path) -> None:
     log.warning('the at-rest data key is now wrapped by %s; the previous key file no longer opens it', new_key_file)
 
 
+def reload() -> None:
+    """Configure again as at start (after a restore put another wrapped data key into the data directory)."""
+    if _state.configured is not None:
+        data_dir, encrypt, key_file = _state.configured
+        configure(data_dir, encrypt=encrypt, key_file=key_file)
+
+
 def forget() -> None:
     """Drop the loaded data key: encryption off, every file read plain (tests; a process that re-configures)."""
-    _state.encrypt, _state.key = False, None
+    _state.encrypt, _state.key, _state.configured = False, None, None
 
 
 def enabled() -> bool:
