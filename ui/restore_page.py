@@ -138,6 +138,14 @@ class RestoreForm:
             with ui.card().classes('w-full').mark('restore-done'):
                 ui.label(t('Restored {name}', name=chosen.name)).classes('text-h6')
                 ui.label(t('{rows} rows and {files} files are back.', rows=result.rows, files=result.files))
+                if result.at_rest_files:
+                    ui.label(
+                        t(
+                            "{count} of the files are encrypted at rest: put the old server's at-rest key file in "
+                            'place, set PACS_ENCRYPT_AT_REST and PACS_AT_REST_KEY_FILE, and restart the server.',
+                            count=result.at_rest_files,
+                        )
+                    ).classes('text-warning')
                 ui.label(
                     t(
                         'The users are now those of the backup, so your session has ended. '
