@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import audit, backup_archive, backup_create, backup_restore, sealed
+from . import at_rest, audit, backup_archive, backup_create, backup_restore, sealed
 from .access import Actor, Permission, require
 from .backup_archive import SUFFIX, header_path, is_archive_name, read_header, sha256_of
 from .backup_unpack import BrokenChain, scan
@@ -171,6 +171,10 @@ def restore(
         raise InvalidInput('No backup archive at {path}', path=str(archive))
     restored = backup_restore.restore(archive, data_dir, identity, force=force)
     audit.forget_key()  # the archive's audit key is this installation's key now
+    try:
+        at_rest.reload()  # a running server reads the restored files with the restored (wrapped) data key
+    except InvalidInput as problem:
+        log.warning('the restored files kept encrypted at rest cannot be read yet: %s', problem)
     detail = {'archives': restored.archives, 'rows': restored.rows, 'files': restored.files}
     audit.record_alone(by, 'backup.restore', object_type='backup', object_id=archive.name, detail=detail)
     log.info(

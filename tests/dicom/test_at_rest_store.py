@@ -222,7 +222,7 @@ def test_a_backup_of_an_encrypted_store_restores_files_that_stay_sealed_and_read
     at_rest.configure(clinic.data_dir, encrypt=True, key_file=sealed_store)  # the empty install starts: a new data key
     backup.restore(made.path, clinic.data_dir, by=system('console'), identity=passphrase)
     assert storage.absolute(row.file_path).read_bytes().startswith(sealed.MAGIC)  # never in the clear, even here
-    at_rest.reload()  # the restored wrapped data key, opened by the same key file
+    # the running process reads them at once: restore loaded the restored wrapped data key (same key file)
     assert storage.read_file(row.file_path) == plain
 
 
