@@ -111,3 +111,13 @@ async def test_the_viewer_shows_the_study_hold_switch_to_admins_and_the_chip_to_
     await pages.open(f'/viewer/{study.id}')
     await pages.should_see(marker='legal-hold-chip')
     await pages.should_not_see(marker='legal-hold')
+
+
+async def test_the_jobs_screen_names_a_retention_run(admin: User, clinic: Clinic, patient: Patient) -> None:
+    old = arrive_study(clinic, patient.patient_id, date(2009, 1, 2), 'US', 'Cine loop')
+    rule = retention_rules.add(RetentionRuleCreate(name='Old cine', description='cine'), by=clinic.admin.actor)
+    run_id = retention.confirm(rule.id or 0, [old], by=clinic.admin.actor)
+    await admin.open('/admin/jobs')
+    await admin.should_see(marker='jobs-queued')
+    admin.find(marker='jobs-queued').click()
+    await admin.should_see(f'Retention run {run_id}')

@@ -2,7 +2,7 @@
 
 from nicegui import ui
 
-from domain import backup_schedule, commitment, events, forwarding, reporting, studies, work
+from domain import backup_schedule, commitment, events, forwarding, reporting, retention, studies, work
 from domain.access import Actor
 from domain.models import Job
 
@@ -89,4 +89,6 @@ def _what(job: Job) -> str:
         return t('Backup run {id}', id=job.object_id)
     if job.kind == backup_schedule.DRILL_JOB:
         return t('Backup drill or check, run {id}', id=job.object_id)
+    if job.kind == retention.RUN_JOB:
+        return t('Retention run {id}', id=job.object_id)
     return f'{job.kind} · {job.object_id}'
