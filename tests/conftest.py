@@ -9,6 +9,8 @@ import asyncio
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -195,6 +197,25 @@ def user(user: User) -> PatientUser:
 def create_user(create_user: Callable[[], User]) -> Callable[[], PatientUser]:
     """The user_plugin's factory for more simulated users, each waiting patiently."""
     return lambda: _patient(create_user())
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_main(data_dir: Path, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess:
+    """`main.py ARGS` as the console runs it: this data directory, no PACS_* of the test run, the given variables."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith('PACS_')}
+    environment.update({'PACS_DATA_DIR': str(data_dir), **env})
+    return subprocess.run(
+        [sys.executable, 'main.py', *args],
+        cwd=ROOT,
+        env=environment,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def free_port() -> int:

@@ -1,18 +1,14 @@
 """The at-rest key file at start-up: made on the first start (0600), refused where it would do no good, and a
 missing or wrong one stops the server with one clear line."""
 
-import os
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from domain import at_rest
-
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tests.conftest import run_main
 
 
 @pytest.fixture(autouse=True)
@@ -86,35 +82,21 @@ def test_with_encryption_off_a_key_file_still_reads_what_was_sealed(data_dir: Pa
     assert at_rest.plain_size(data_dir / 'sealed.bin') == len(b'pixels')
 
 
-def _main(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith('PACS_')}
-    environment.update({'PACS_DATA_DIR': str(data_dir), **env})
-    return subprocess.run(
-        [sys.executable, 'main.py', *args],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_the_server_does_not_start_with_a_missing_or_wrong_key_file(data_dir: Path, tmp_path: Path) -> None:
     key_file = tmp_path / 'usb' / 'at-rest.key'
     key_file.parent.mkdir()
     encrypted = {'PACS_ENCRYPT_AT_REST': 'true', 'PACS_AT_REST_KEY_FILE': str(key_file)}
-    first = _main(data_dir, 'user', 'list', **encrypted)
+    first = run_main(data_dir, 'user', 'list', **encrypted)
     assert first.returncode == 0, first.stderr
     assert 'created the at-rest key file' in first.stderr
     key_file.rename(tmp_path / 'elsewhere.key')
-    missing = _main(data_dir, 'user', 'list', **encrypted)
+    missing = run_main(data_dir, 'user', 'list', **encrypted)
     assert missing.returncode == 2
     assert missing.stderr.strip() == (
         f'clinicpacs: The key file {key_file} is missing: the encrypted files cannot be read without it'
     )
     at_rest.configure(tmp_path / 'other', encrypt=True, key_file=key_file)  # another installation's key file
-    wrong = _main(data_dir, 'user', 'list', **encrypted)
+    wrong = run_main(data_dir, 'user', 'list', **encrypted)
     assert wrong.returncode == 2
     assert wrong.stderr.strip() == (
         f'clinicpacs: The key file {key_file} does not open the data key of this data directory'

@@ -10,13 +10,13 @@ from pathlib import Path
 import pydicom
 import pytest
 from nicegui.testing import User
-from sqlmodel import SQLModel, select
+from sqlmodel import select
 
 from dicom import commitment as dicom_commitment
 from dicom import dicom_json, pixel_frames, render, storage, uploads, wado
 from dicom import ingest as ingest_module
 from dicom.ingest import Ingest
-from domain import at_rest, audit, backup, db, reporting, sealed, work
+from domain import at_rest, backup, db, reporting, sealed, work
 from domain import commitment as domain_commitment
 from domain.access import Actor, modality, system
 from domain.models import Instance, Series
@@ -24,6 +24,7 @@ from jobs import media
 from jobs.reports import render_report_pdf
 from tests.conftest import Clinic
 from tests.dicom.conftest import Pacs, sample, send
+from tests.domain.test_backup import wipe
 from tests.report_fixtures import final_report, make_study
 from tests.ui.conftest import screens  # noqa: F401 - pages on the simulated user
 from tests.viewer.studies import ingest
@@ -218,20 +219,9 @@ def test_a_backup_of_an_encrypted_store_restores_files_that_stay_sealed_and_read
     plain = storage.read_file(row.file_path)
     passphrase = sealed.Passphrase('backup passphrase')
     made = backup.create(clinic.data_dir, by=clinic.admin.actor, recipient=passphrase)
-    _wipe(clinic.data_dir)
+    wipe(clinic.data_dir)
     at_rest.configure(clinic.data_dir, encrypt=True, key_file=sealed_store)  # the empty install starts: a new data key
     backup.restore(made.path, clinic.data_dir, by=system('console'), identity=passphrase)
     assert storage.absolute(row.file_path).read_bytes().startswith(sealed.MAGIC)  # never in the clear, even here
     # the running process reads them at once: restore loaded the restored wrapped data key (same key file)
     assert storage.read_file(row.file_path) == plain
-
-
-def _wipe(data_dir: Path) -> None:
-    """A dead server's replacement: no rows, no files but the backups (the SQLite file stays, empty)."""
-    with db.transaction() as session:
-        for table in reversed(SQLModel.metadata.sorted_tables):
-            session.execute(table.delete())
-    for path in sorted(data_dir.rglob('*'), reverse=True):
-        if path.relative_to(data_dir).parts[0] != 'backups' and '.sqlite3' not in path.name:
-            path.unlink() if path.is_file() else path.rmdir()
-    audit.forget_key()

@@ -7,10 +7,7 @@ service and on the console.
 
 import hashlib
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,9 +16,8 @@ from sqlmodel import col, select
 
 from domain import audit, auth, db, users
 from domain.models import AuditEvent, UserCreate
-from tests.conftest import PASSWORD, Clinic
+from tests.conftest import PASSWORD, Clinic, run_main
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 GENESIS = '0' * 64
 
 
@@ -118,27 +114,13 @@ def test_the_newest_rows_cut_off_after_a_backup_are_found(clinic: Clinic) -> Non
 # ---------------------------------------------------------------- the same, on the console
 
 
-def _run(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith('PACS_')}
-    environment['PACS_DATA_DIR'] = str(data_dir)
-    return subprocess.run(
-        [sys.executable, 'main.py', *args],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 @pytest.fixture
 def console(tmp_path: Path) -> Path:
     data_dir = tmp_path / 'data'
     for name in ('olga', 'ivan', 'maria'):
-        added = _run(data_dir, 'user', 'add', name, '--role', 'radiologist', '--password', f'{name} password 12')
+        added = run_main(data_dir, 'user', 'add', name, '--role', 'radiologist', '--password', f'{name} password 12')
         assert added.returncode == 0, added.stderr
-    intact = _run(data_dir, 'audit', 'verify')
+    intact = run_main(data_dir, 'audit', 'verify')
     assert intact.returncode == 0, intact.stdout + intact.stderr
     return data_dir
 
@@ -161,7 +143,7 @@ def test_the_console_finds_an_edited_row_with_the_chain_recomputed(console: Path
             else:
                 previous = fields['hash']
 
-    result = _run(console, 'audit', 'verify')
+    result = run_main(console, 'audit', 'verify')
 
     assert result.returncode == 1, result.stdout + result.stderr
     assert 'broken at event 2' in result.stdout
@@ -172,7 +154,7 @@ def test_the_console_finds_the_newest_rows_cut_off(console: Path) -> None:
         newest = connection.execute('SELECT MAX(id) FROM audit_event').fetchone()[0]
         connection.execute('DELETE FROM audit_event WHERE id = ?', (newest,))
 
-    result = _run(console, 'audit', 'verify')
+    result = run_main(console, 'audit', 'verify')
 
     assert result.returncode == 1, result.stdout + result.stderr
     assert f'event {newest}' in result.stdout
