@@ -122,11 +122,11 @@ def study_card(study: StudySummary, actions: Callable[[], None] | None = None) -
             ui.label(counts_text(study.num_series, study.num_instances)).mark(f'counts-{study.id}')
             if actions is not None:
                 actions()
-            removal_button(study, current_actor())  # administrators: delete (to the trash) or move
-            study_export.export_button(study.id, current_actor())
             ui.button(t('Open'), icon='visibility', on_click=lambda s=study.id: ui.navigate.to(f'/viewer/{s}')).props(
                 'flat dense no-caps'
             ).mark(f'open-{study.id}')
+            study_export.export_button(study.id, current_actor())
+            removal_button(study, current_actor())  # administrators, last: delete (to the trash) or move
         if study.series:
             _thumbnails(study)
 
