@@ -377,7 +377,6 @@ class KeyImage(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now)
 
 
-
 # ---------------------------------------------------------------- trash (deleted studies and series, kept a while)
 
 
@@ -404,6 +403,7 @@ class TrashItem(SQLModel, table=True):
     size_bytes: int = Field(default=0, sa_type=BigInteger)
     files: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # relative paths
     rows: str = Field(default='', sa_column=Column(Text, nullable=False))  # {table: [row, …]} as JSON
+
 
 # ---------------------------------------------------------------- reports
 
