@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from . import clock, events, options
+from . import clock, db, events, options, viewing
 from .models import Patient, Series, Study, TrashItem
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,8 @@ def detail(item: TrashItem) -> dict[str, Any]:
 def publish(session: Session, study_id: int, patient_id: int | None, *, state: str) -> None:
     """Tell open screens that the study (and its patient) changed, once the transaction commits."""
     events.publish_after(session, events.StudyUpdated(study_id, state))
+    if state == 'deleted':
+        db.after_commit(session, lambda: viewing.forget_views(study_id))
     if patient_id is not None:
         events.publish_after(session, events.PatientChanged(patient_id))
 

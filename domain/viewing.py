@@ -215,13 +215,14 @@ def record_view(study_id: int, *, by: Actor) -> bool:
             return False
         _seen.add(key)
     with db.transaction() as session:
-        seen_before = session.exec(
-            select(func.count()).where(
-                AuditEvent.action == 'study.view',
-                AuditEvent.object_id == str(study_id),
-                AuditEvent.username == by.username,
-            )
-        ).one()
+        # views since the study arrived: a deleted study's id may have been given to this one (SQLite reuses it)
+        arrived = session.exec(select(Study.first_arrival).where(Study.id == study_id)).first()
+        views = select(func.count()).where(
+            AuditEvent.action == 'study.view',
+            AuditEvent.object_id == str(study_id),
+            AuditEvent.username == by.username,
+        )
+        seen_before = session.exec(views if arrived is None else views.where(AuditEvent.at >= arrived)).one()
         if seen_before:
             return False
         audit.record(session, by, 'study.view', object_type='study', object_id=study_id)
@@ -248,10 +249,14 @@ def missing_files() -> int:
         return session.exec(select(func.count()).where(Instance.state == 'missing')).one()
 
 
-def forget_views() -> None:
-    """Forget which views were audited in this process (tests)."""
+def forget_views(study_id: int | None = None) -> None:
+    """Forget which views of a study were audited in this process (a deleted study's id may be given to the next
+    study SQLite indexes, whose first view must be audited again); of every study with no id (tests)."""
     with _seen_lock:
-        _seen.clear()
+        if study_id is None:
+            _seen.clear()
+        else:
+            _seen.difference_update({key for key in _seen if key[1] == study_id})
 
 
 # ---------------------------------------------------------------- measurements and key images

@@ -23,7 +23,7 @@ import pytest
 from nicegui.testing import User
 from sqlalchemy import create_engine, text
 
-from domain import auth, clock, db, events, options, users
+from domain import auth, clock, db, events, options, users, viewing
 from domain.access import Actor, system
 from domain.models import Role, UserCreate
 from domain.settings import Settings
@@ -146,6 +146,7 @@ def _fresh_process_state() -> Iterator[None]:
     events.reset()
     options.clear_overrides()
     clock.reset()
+    viewing.forget_views()  # which views were audited belongs to the test's database
 
 
 async def eventually(check: Callable[[], T], what: str, *, timeout: float = WAIT_S) -> T:

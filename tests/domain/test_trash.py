@@ -7,7 +7,7 @@ from sqlalchemy import delete, update
 from sqlmodel import SQLModel, col, select
 
 from dicom import dicom_json, storage
-from domain import audit, clock, db, options, trash, trash_files, trash_records, trash_recovery, trash_rows
+from domain import audit, clock, db, options, trash, trash_files, trash_records, trash_recovery, trash_rows, viewing
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.models import (
     AuditEvent,
@@ -73,6 +73,22 @@ def test_a_study_comes_back_whole_from_the_trash(clinic: Clinic, world: World) -
     assert file_digests(clinic.data_dir) == files
     assert not trash_files.item_dir(entry.id).exists()
     assert trash.items(by=clinic.admin.actor) == []
+
+
+def test_the_first_view_of_a_study_under_a_deleted_studys_id_is_audited_again(clinic: Clinic, world: World) -> None:
+    # SQLite gives a deleted highest id to the next study it indexes: that study's first view must still be audited
+    reader = clinic.radiologist.actor
+    assert viewing.record_view(world.study_id, by=reader)
+    assert not viewing.record_view(world.study_id, by=reader)
+    entry = trash.trash_study(world.study_id, by=clinic.admin.actor, reason='sent twice')
+    trash.restore(entry.id, by=clinic.admin.actor)
+    assert not viewing.record_view(world.study_id, by=reader)  # the same study back: its views stand
+    trash.trash_study(world.study_id, by=clinic.admin.actor, reason='sent twice')
+    clock.advance(timedelta(minutes=1))
+    with db.transaction() as session:  # the next study SQLite indexes, under the deleted one's id
+        session.add(Study(id=world.study_id, study_instance_uid='1.2.826.0.1.3680043.8.498.1'))
+
+    assert viewing.record_view(world.study_id, by=reader)
 
 
 def test_a_series_comes_back_whole_and_the_study_counts_follow_it(clinic: Clinic, world: World) -> None:
