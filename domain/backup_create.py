@@ -33,6 +33,8 @@ from .backup_files import LEDGER, Entry, State, data_files, exclusive, read_stat
 from .backup_unpack import DUMP, FILES, INDEX, MANIFEST, scan
 from .errors import InvalidInput
 
+ABANDONED_AFTER_S = 3600  # a `.partial` untouched this long belongs to a backup that died
+
 log = logging.getLogger(__name__)
 
 
@@ -52,7 +54,21 @@ def write(data_dir: Path, target_dir: Path, kind: str, recipient: sealed.Recipie
     """Write a full or incremental archive of `data_dir` into `target_dir` and check it by reading it back."""
     target_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     with exclusive(data_dir, target_dir):
+        _sweep_abandoned(target_dir)
         return _write(data_dir, target_dir, kind, recipient)
+
+
+def _sweep_abandoned(target_dir: Path) -> None:
+    """Remove what a backup cut short by a crash or a power cut left: a `.partial` nobody has written to for an hour
+    (a backup still being written, by this server under the lock or another sharing the folder, keeps it fresh)."""
+    stale_before = clock.now().timestamp() - ABANDONED_AFTER_S
+    for leftover in target_dir.glob('clinicpacs-*.partial'):
+        try:
+            if leftover.stat().st_mtime < stale_before:
+                leftover.unlink()
+                log.warning('removed %s, left by a backup that did not finish', leftover.name)
+        except FileNotFoundError:
+            continue
 
 
 def _write(data_dir: Path, target_dir: Path, kind: str, recipient: sealed.Recipient) -> Written:

@@ -1,6 +1,7 @@
 """Incremental backups: a chain of a full and incrementals restores the newest state; prune keeps whole chains."""
 
 import hashlib
+import os
 import re
 import threading
 from datetime import date, timedelta
@@ -111,6 +112,23 @@ def test_prune_deletes_whole_old_chains_and_keeps_the_newest(clinic: Clinic, tmp
     assert not (target / f'{made[0].path.name}.json').exists()
     assert backup.prune(target, keep_full=0) == [made[2].path, made[3].path, made[4].path]  # never the newest chain
     assert backup.drill(made[-1].path, KEY, tmp_path / 'scratch').ok
+
+
+def test_a_partial_archive_a_crash_left_is_swept_by_the_next_backup_and_a_fresh_one_kept(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    target = tmp_path / 'usb'
+    target.mkdir()
+    abandoned, writing = target / 'clinicpacs-20261130-020000-full.tar.sealed.partial', target / 'clinicpacs-x.partial'
+    for leftover in (abandoned, writing):
+        leftover.write_bytes(b'half an archive')
+    an_hour_ago = clock.now().timestamp() - 3601
+    os.utime(abandoned, (an_hour_ago, an_hour_ago))
+
+    backup.create(clinic.data_dir, by=clinic.admin.actor, target_dir=target, kind='full', recipient=KEY)
+
+    assert not abandoned.exists()
+    assert writing.exists()  # written to within the hour: a backup another server may still be writing
 
 
 def test_an_archive_whose_header_is_lost_is_listed_from_its_name_and_never_built_on(clinic: Clinic) -> None:
