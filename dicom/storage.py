@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from domain import at_rest
+from domain import at_rest, durable
 
 log = logging.getLogger(__name__)
 
@@ -211,13 +211,5 @@ def _move(source: Path, relative: str) -> str:
     except FileNotFoundError:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.rename(source, target)
-    _fsync_directory(target.parent)
+    durable.fsync_directory(target.parent)
     return relative
-
-
-def _fsync_directory(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -118,14 +118,6 @@ def private(path: Path, *, replace: bool = False) -> Iterator[BinaryIO]:
         yield handle
 
 
-def fsync_directory(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open('rb') as handle:

@@ -18,12 +18,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import audit, audit_checkpoints, backup_snapshot, clock, keys, sealed
+from . import audit, audit_checkpoints, backup_snapshot, clock, durable, keys, sealed
 from .backup_archive import (
     ArchiveInfo,
     HashingSource,
     archive_name,
-    fsync_directory,
     partial_path,
     private,
     read_header,
@@ -89,7 +88,7 @@ def _write(data_dir: Path, target_dir: Path, kind: str, recipient: sealed.Recipi
             raw.flush()
             os.fsync(raw.fileno())
         partial.rename(final)
-        fsync_directory(target_dir)
+        durable.fsync_directory(target_dir)
         checked = scan(final, sealed.FileKey(file_key))  # the only read a public-key archive ever gets here
         if checked.problems:
             raise InvalidInput(

@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import create_engine
 from sqlmodel import Session, SQLModel
 
-from . import audit_chain, audit_checkpoints, backup_snapshot, db, sealed
-from .backup_archive import fsync_directory, sha256_of
+from . import audit_chain, audit_checkpoints, backup_snapshot, db, durable, sealed
+from .backup_archive import sha256_of
 from .backup_files import LEDGER, SESSION_SECRETS, Entry, forget_states, safe_path, state_dir
 from .backup_unpack import Unpacked, clear, unpack_chain
 from .errors import N_, Conflict, InvalidInput
@@ -114,7 +114,7 @@ def _put_in_place(index: dict[str, Entry], staged: Path, root: Path) -> int:
         folders.add(target.parent)
         placed += 1
     for folder in folders:
-        fsync_directory(folder)
+        durable.fsync_directory(folder)
     return placed
 
 

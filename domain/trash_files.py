@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import keys
+from . import durable, keys
 from .errors import Conflict
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def remove(item_id: int) -> None:
     folder = item_dir(item_id)
     shutil.rmtree(folder, ignore_errors=True)
     with contextlib.suppress(FileNotFoundError):
-        _fsync_directory(folder.parent)
+        durable.fsync_directory(folder.parent)
 
 
 def folders() -> list[int]:
@@ -160,12 +160,4 @@ def _inside(base: Path, relative: str) -> Path:
 def _sync(folders: set[Path]) -> None:
     for folder in folders:
         with contextlib.suppress(FileNotFoundError):
-            _fsync_directory(folder)
-
-
-def _fsync_directory(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+            durable.fsync_directory(folder)
