@@ -2,17 +2,15 @@
 
 Every ~30 s it asks domain.backup_runs to start the due run (a BackupRun and its job in one transaction; the run's
 unique slot means several worker processes ticking at once start it once), and once an hour it purges the trash
-items kept past their time (domain.trash, when that module is there). main.py starts it where jobs run: the embedded
+items kept past their time (domain.trash). main.py starts it where jobs run: the embedded
 `serve`, or each `main.py worker` in the scaled mode (never a web process with PACS_REDIS_URL set).
 """
 
-import importlib
 import logging
 import threading
 import time
-from collections.abc import Callable
 
-from domain import backup_runs
+from domain import backup_runs, trash
 from domain.access import system
 
 log = logging.getLogger(__name__)
@@ -52,7 +50,7 @@ class Scheduler:
         now = time.monotonic()
         if self._purged_at is None or now - self._purged_at >= PURGE_EVERY_S:
             self._purged_at = now
-            _purge_trash()
+            trash.purge_expired(by=SYSTEM)  # it logs what it purged
         return started
 
     def _loop(self) -> None:
@@ -79,22 +77,3 @@ def stop() -> None:
     """Stop every scheduler started here."""
     while _running:
         _running.pop().stop()
-
-
-def _purge_trash() -> int:
-    """Purge the trash items past their keeping time, when domain.trash offers it; returns how many went."""
-    purge = _trash_purge()
-    if purge is None:
-        return 0
-    purged = purge(by=SYSTEM)
-    if purged:
-        log.info('purged %d trash items past their keeping time', purged)
-    return purged
-
-
-def _trash_purge() -> Callable[..., int] | None:
-    try:
-        trash = importlib.import_module('domain.trash')
-    except ModuleNotFoundError:
-        return None
-    return getattr(trash, 'purge_expired', None)

@@ -7,7 +7,7 @@ import pytest
 from pydantic import SecretStr
 
 import jobs.actors  # noqa: F401 - declares run_backup and run_drill
-from domain import backup, backup_runs, backup_schedule, sealed
+from domain import backup, backup_runs, backup_schedule, sealed, trash
 from domain.access import system
 from domain.backup_runs import RunRow
 from domain.backup_schedule import PolicyForm
@@ -120,7 +120,7 @@ def test_the_scheduler_thread_starts_the_due_backup_and_stops(clinic: Clinic, us
 
 def test_the_scheduler_purges_the_trash_once_an_hour(monkeypatch: pytest.MonkeyPatch, clinic: Clinic) -> None:
     calls: list[str] = []
-    monkeypatch.setattr(scheduler, '_trash_purge', lambda: lambda *, by: calls.append(by.username) or 0)
+    monkeypatch.setattr(trash, 'purge_expired', lambda *, by: calls.append(by.username) or 0)
     ticking = scheduler.Scheduler()
     ticking.tick()
     ticking.tick()
@@ -143,9 +143,3 @@ def test_only_a_process_that_runs_jobs_starts_the_scheduler(clinic: Clinic) -> N
         scheduler.stop()
         broker.stop_workers()
     assert scheduler._running == []
-
-
-def test_the_scheduler_calls_the_trash_purge_of_domain_trash() -> None:
-    from domain import trash
-
-    assert scheduler._trash_purge() is trash.purge_expired
