@@ -135,6 +135,19 @@ class Job(SQLModel, table=True):
     finished_at: datetime | None = None
 
 
+class ProcessHeartbeat(SQLModel, table=True):
+    """A running serve, worker or scp process, seen every few seconds (domain.heartbeats); /health counts workers."""
+
+    __tablename__ = 'process_heartbeat'
+    id: str = Field(primary_key=True, max_length=32)  # chosen by the process when it starts (uuid4 hex)
+    role: str = Field(max_length=16)  # serve, worker, scp
+    host: str = Field(default='', max_length=255)
+    pid: int = 0
+    jobs: bool = False  # runs job workers (a worker, or serve and scp in the embedded mode)
+    started_at: datetime = Field(default_factory=clock.now)
+    seen_at: datetime = Field(default_factory=clock.now, index=True)
+
+
 class Setting(SQLModel, table=True):
     """An administrator's setting (clinic name, accept any modality, thresholds…), JSON-valued."""
 
