@@ -58,13 +58,14 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
     from nicegui import app, ui
 
     import ui as screens
-    from jobs import broker, scheduler
+    from jobs import broker, heartbeat, scheduler
     from ui import asgi, health, heap, i18n, live, threads
 
     _open_database(settings, migrate=True)
     _ensure_first_admin(settings)
     templates.seed_shipped()
     _start_jobs(settings, run_workers=settings.redis_url is None)
+    heartbeat.start('serve', jobs=settings.redis_url is None)  # /health counts the processes that run jobs
     i18n.set_clinic_language(settings.language)
     screens.register_pages()
     if settings.dicom_listener:
@@ -73,17 +74,22 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
             settings.data_dir,
             {'broker': broker.ping, 'dicom': listener.health},  # ok, down, or saturated (refusing for lack of slots)
             min_free_disk_mb=settings.min_free_disk_mb,
+            scaled=settings.redis_url is not None,
         )
         app.on_shutdown(listener.stop)
     else:  # the listener runs as its own `scp` process
         health.register(
-            settings.data_dir, {'broker': broker.ping, 'dicom': None}, min_free_disk_mb=settings.min_free_disk_mb
+            settings.data_dir,
+            {'broker': broker.ping, 'dicom': None},
+            min_free_disk_mb=settings.min_free_disk_mb,
+            scaled=settings.redis_url is not None,
         )
     app.on_startup(live.start_bridge)
     app.on_startup(heap.tune)  # after start-up: see ui/heap.py
     asgi.install(app, origins=settings.origins)  # NOTE: with ui.run's gzip_middleware_factory=None; see ui/asgi.py
     https = _https(settings)  # TLS on: uvicorn's certificate options; the certificate page; HTTP redirects
     app.on_shutdown(scheduler.stop)  # before the workers: no new backup is queued while they stop
+    app.on_shutdown(heartbeat.stop)
     app.on_shutdown(broker.stop_workers)
     app.on_shutdown(threads.shutdown)
     app.on_shutdown(db.dispose)
@@ -113,11 +119,13 @@ def worker(settings: Settings, _args: argparse.Namespace) -> int:
     _private_files(settings)
     _open_database(settings, migrate=False)
     _start_jobs(settings, run_workers=True)
+    from jobs import broker, heartbeat, scheduler
+
+    heartbeat.start('worker', jobs=True)
     log.info('worker running with %d threads', settings.worker_threads)
     _wait_for_signal()
-    from jobs import broker, scheduler
-
     scheduler.stop()
+    heartbeat.stop()
     broker.stop_workers()
     return 0
 
@@ -241,13 +249,15 @@ def scp_command(settings: Settings, _args: argparse.Namespace) -> int:
     _private_files(settings)
     _open_database(settings, migrate=True)
     _start_jobs(settings, run_workers=settings.redis_url is None)
+    from jobs import broker, heartbeat, scheduler
+
+    heartbeat.start('scp', jobs=settings.redis_url is None)
     listener = _start_dicom(settings)
     print(f'DICOM listener {settings.ae_title} on port {listener.port}')
     _wait_for_signal()
     listener.stop()
-    from jobs import broker, scheduler
-
     scheduler.stop()
+    heartbeat.stop()
     broker.stop_workers()
     return 0
 

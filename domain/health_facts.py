@@ -68,7 +68,7 @@ def _oldest_pending(session: Session, now: datetime) -> float | None:
 
     Not since it was created: an administrator's retry of last month's failed job is not a month overdue.
     """
-    waiting = or_(Job.state == 'queued', and_(Job.state == 'running', col(Job.kind).not_in(LONG_JOBS)))
+    waiting = or_(col(Job.state) == 'queued', and_(col(Job.state) == 'running', col(Job.kind).not_in(LONG_JOBS)))
     oldest = session.exec(select(func.min(Job.updated_at)).where(waiting)).one()  # NOTE: domain/work.py ACTIVE
     if oldest is None:
         return None

@@ -26,7 +26,7 @@ def beat(process_id: str, *, role: str, host: str, pid: int, jobs: bool) -> None
     """Record that this process is alive now (its row is written again if it was pruned or the database restored)."""
     now = clock.now()
     with db.transaction() as session:
-        seen = session.exec(  # type: ignore[call-overload]
+        seen = session.exec(
             update(ProcessHeartbeat).where(col(ProcessHeartbeat.id) == process_id).values(seen_at=now, jobs=jobs)
         )
         if not seen.rowcount:
@@ -40,7 +40,7 @@ def beat(process_id: str, *, role: str, host: str, pid: int, jobs: bool) -> None
 def leave(process_id: str) -> None:
     """Remove this process's row: it stops cleanly and is no longer counted."""
     with db.transaction() as session:
-        session.exec(delete(ProcessHeartbeat).where(col(ProcessHeartbeat.id) == process_id))  # type: ignore[call-overload]
+        session.exec(delete(ProcessHeartbeat).where(col(ProcessHeartbeat.id) == process_id))
 
 
 def alive(*, jobs: bool | None = None) -> int:
@@ -66,9 +66,7 @@ def listing() -> list[ProcessHeartbeat]:
 def prune() -> int:
     """Delete the rows of processes unseen for PRUNE_AFTER; returns how many."""
     with db.transaction() as session:
-        gone = session.exec(  # type: ignore[call-overload]
-            delete(ProcessHeartbeat).where(col(ProcessHeartbeat.seen_at) < clock.now() - PRUNE_AFTER)
-        )
+        gone = session.exec(delete(ProcessHeartbeat).where(col(ProcessHeartbeat.seen_at) < clock.now() - PRUNE_AFTER))
     if gone.rowcount:
         log.info('forgot %d processes unseen for a day', gone.rowcount)
     return gone.rowcount

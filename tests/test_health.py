@@ -1,3 +1,4 @@
+from datetime import timedelta
 from pathlib import Path
 
 from nicegui.testing import User
@@ -107,3 +108,119 @@ async def test_a_failed_backup_is_red_in_health_and_named_among_the_warnings(use
     assert (response.status_code, body['status'], body['warnings']) == (200, 'ok', ['backup'])
     assert body['backup']['state'] == 'red'
     assert body['backup']['reason'] == 'The last backup failed'  # answered without login: no error text, no path
+
+
+# ---------------------------------------------------------------- workers, waiting work, stuck studies, latencies
+
+
+def _worker_beats(process_id: str = 'w' * 32) -> None:
+    from domain import heartbeats
+
+    heartbeats.beat(process_id, role='worker', host='pacs-1', pid=4242, jobs=True)
+
+
+def _add(row: object) -> None:
+    with db.transaction() as session:
+        session.add(row)
+
+
+async def test_health_is_503_when_jobs_wait_and_no_worker_is_alive(user: User, clinic: Clinic) -> None:
+    from domain.models import Job
+
+    _add(Job(kind='build_thumbnails', object_id=1))
+    health.register(clinic.data_dir, {'broker': lambda: True})
+    response = await user.http_client.get('/health')
+    assert response.status_code == 503
+    body = response.json()
+    assert (body['status'], body['workers_alive'], body['queue_depth']) == ('degraded', 0, 1)
+    assert body['reason'] == 'no job worker alive; jobs waiting: 1'
+
+
+async def test_health_is_ok_while_a_worker_beats_and_counts_it(user: User, clinic: Clinic) -> None:
+    from domain.models import Job
+
+    _add(Job(kind='build_thumbnails', object_id=1))
+    _worker_beats()
+    health.register(clinic.data_dir, {'broker': lambda: True})
+    response = await user.http_client.get('/health')
+    assert response.status_code == 200
+    body = response.json()
+    assert (body['workers_alive'], body['processes_alive'], body['queue_depth']) == (1, 1, 1)
+    assert body['oldest_pending_seconds'] is not None
+
+
+async def test_a_worker_that_stopped_beating_is_not_counted(user: User, clinic: Clinic) -> None:
+    from domain import clock, heartbeats
+    from domain.models import Job
+
+    _worker_beats()
+    clock.advance(timedelta(seconds=heartbeats.ALIVE_SECONDS + 1))
+    _add(Job(kind='build_thumbnails', object_id=1))
+    health.register(clinic.data_dir, {'broker': lambda: True})
+    response = await user.http_client.get('/health')
+    assert (response.status_code, response.json()['workers_alive']) == (503, 0)
+
+
+async def test_in_the_scaled_mode_no_worker_alive_is_degraded_even_with_nothing_waiting(
+    user: User, clinic: Clinic
+) -> None:
+    health.register(clinic.data_dir, {'broker': lambda: True}, scaled=True)
+    response = await user.http_client.get('/health')
+    assert response.status_code == 503
+    body = response.json()
+    assert (body['mode'], body['queue_depth'], body['reason']) == ('scaled', 0, 'no job worker alive')
+
+
+async def test_a_study_stuck_receiving_is_counted_and_makes_health_degraded(user: User, clinic: Clinic) -> None:
+    from domain import clock, health_facts
+    from domain.models import Study
+
+    _add(Study(study_instance_uid='1.2.840.99.1', state='receiving'))
+    clock.advance(timedelta(seconds=health_facts.RECEIVING_LIMIT_S + 1))
+    _worker_beats()
+    health.register(clinic.data_dir, {'broker': lambda: True})
+    response = await user.http_client.get('/health')
+    assert response.status_code == 503
+    body = response.json()
+    assert (body['stuck_studies'], body['stuck']) == (1, {'receiving': 1, 'processing': 0})
+    assert body['reason'] == f'stuck studies: 1 (1 receiving over {health_facts.RECEIVING_LIMIT_S} s)'
+    assert body['limits']['receiving_seconds'] == health_facts.RECEIVING_LIMIT_S
+
+
+async def test_a_job_waiting_past_the_limit_makes_health_degraded(user: User, clinic: Clinic) -> None:
+    from domain import clock, health_facts
+    from domain.models import Job
+
+    _add(Job(kind='render_report_pdf', object_id=1))
+    clock.advance(timedelta(seconds=health_facts.PENDING_LIMIT_S + 60))
+    _worker_beats()
+    health.register(clinic.data_dir, {'broker': lambda: True})
+    response = await user.http_client.get('/health')
+    assert response.status_code == 503
+    body = response.json()
+    assert body['oldest_pending_seconds'] >= health_facts.PENDING_LIMIT_S + 60
+    assert body['reason'].startswith('oldest pending job waiting ')
+
+
+async def test_health_gives_database_and_broker_latencies(user: User, clinic: Clinic) -> None:
+    health.register(clinic.data_dir, {'broker': lambda: True})
+    embedded = (await user.http_client.get('/health')).json()
+    assert embedded['database_latency_ms'] >= 0
+    assert (embedded['mode'], embedded['broker_latency_ms']) == ('embedded', 0)  # the in-process broker
+
+
+async def test_in_the_scaled_mode_the_broker_ping_is_timed_and_a_broker_down_has_none(
+    user: User, clinic: Clinic
+) -> None:
+    _worker_beats()
+    health.register(clinic.data_dir, {'broker': lambda: True}, scaled=True)
+    assert (await user.http_client.get('/health')).json()['broker_latency_ms'] >= 0
+
+
+async def test_a_broker_that_is_down_has_no_latency(user: User, clinic: Clinic) -> None:
+    _worker_beats()
+    health.register(clinic.data_dir, {'broker': lambda: False}, scaled=True)
+    response = await user.http_client.get('/health')
+    body = response.json()
+    assert (response.status_code, body['broker'], body['broker_latency_ms']) == (503, 'down', None)
+    assert body['reason'] == 'broker down'

@@ -1,13 +1,14 @@
 """GET /health: JSON for monitors and other programs, without login; 200 healthy, 503 not."""
 
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from fastapi.responses import JSONResponse
 from nicegui import Client, app, run
 
-from domain import backup_runs, db, studies, viewing, work
+from domain import backup_runs, db, health_facts, studies, viewing, work
 from domain.settings import Settings
 
 DEFAULT_MIN_FREE_DISK_MB: int = Settings.model_fields['min_free_disk_mb'].default
@@ -17,33 +18,53 @@ DEFAULT_MIN_FREE_DISK_MB: int = Settings.model_fields['min_free_disk_mb'].defaul
 Check = Callable[[], bool | tuple[str, str]] | None
 
 
-def register(data_dir: Path, checks: dict[str, Check], *, min_free_disk_mb: int = DEFAULT_MIN_FREE_DISK_MB) -> None:
+def register(
+    data_dir: Path,
+    checks: dict[str, Check],
+    *,
+    min_free_disk_mb: int = DEFAULT_MIN_FREE_DISK_MB,
+    scaled: bool = False,
+) -> None:
     """Serve /health; `checks` are the broker and DICOM listener probes main.py wires in.
 
     Free disk below `min_free_disk_mb` (PACS_MIN_FREE_DISK_MB, the same limit at which C-STORE refuses) is degraded.
+    `scaled`: jobs run in `worker` processes over Redis, so none alive is degraded even when nothing waits.
     """
 
     @app.get('/health', include_in_schema=False)
     async def health() -> JSONResponse:
-        report = await run.io_bound(_report, data_dir, checks, min_free_disk_mb=min_free_disk_mb)
+        report = await run.io_bound(_report, data_dir, checks, min_free_disk_mb=min_free_disk_mb, scaled=scaled)
         if report is None:  # the server is stopping
             return JSONResponse({'status': 'degraded', 'reason': 'stopping'}, status_code=503)
         return JSONResponse(report, status_code=200 if report['status'] == 'ok' else 503)
 
 
-def _report(data_dir: Path, checks: dict[str, Check], *, min_free_disk_mb: int = DEFAULT_MIN_FREE_DISK_MB) -> dict:
+def _report(
+    data_dir: Path, checks: dict[str, Check], *, min_free_disk_mb: int = DEFAULT_MIN_FREE_DISK_MB, scaled: bool = False
+) -> dict:
+    started = time.perf_counter()
     database = db.ping()
-    probes = {name: _state(check()) for name, check in checks.items() if check is not None}
+    database_ms = _ms_since(started) if database else None
+    probes: dict[str, tuple[str, str]] = {}
+    latencies: dict[str, float | None] = {}
+    for name, check in checks.items():
+        if check is not None:
+            started = time.perf_counter()
+            probes[name] = _state(check())
+            latencies[name] = _ms_since(started) if probes[name][0] == 'ok' else None
     free = shutil.disk_usage(data_dir if data_dir.exists() else Path('.')).free
     reasons = [] if database else ['database down']
     reasons += [f'{name} {state}{": " + why if why else ""}' for name, (state, why) in probes.items() if state != 'ok']
     if free < min_free_disk_mb * 1024 * 1024:
         reasons.append(f'free disk below {min_free_disk_mb} MB')
     report: dict = {
-        'status': 'degraded' if reasons else 'ok',
+        'status': 'degraded',
         'database': 'ok' if database else 'down',
         **{name: 'off' for name, check in checks.items() if check is None},
         **{name: state for name, (state, _why) in probes.items()},
+        'mode': 'scaled' if scaled else 'embedded',
+        'database_latency_ms': database_ms,
+        'broker_latency_ms': (latencies.get('broker') if scaled else 0) if 'broker' in probes else None,
         'queue_depth': work.queue_depth() if database else None,
         'pending_instances': studies.pending_instances() if database else None,
         'missing_files': viewing.missing_files() if database else None,  # indexed images whose file is gone
@@ -52,10 +73,40 @@ def _report(data_dir: Path, checks: dict[str, Check], *, min_free_disk_mb: int =
         'ui_clients': len(Client.instances),  # pages held for browsers; a tab that left is dropped after its timeout
     }
     if database:
+        reasons += _work(report, scaled=scaled)
         report.update(_backup())
+    report['status'] = 'degraded' if reasons else 'ok'
     if reasons:
         report['reason'] = '; '.join(reasons)
     return report
+
+
+def _work(report: dict, *, scaled: bool) -> list[str]:
+    """Add the job workers, waiting work and stuck studies to `report`; returns the reasons they are not well."""
+    facts = health_facts.gather()
+    limits = health_facts.limits()
+    report.update(
+        workers_alive=facts.workers_alive,
+        processes_alive=facts.processes_alive,
+        oldest_pending_seconds=facts.oldest_pending_seconds,
+        stuck_studies=facts.stuck_studies,
+        stuck={'receiving': facts.stuck_receiving, 'processing': facts.stuck_processing},
+        limits=limits,
+    )
+    reasons = []
+    jobs_waiting = report['queue_depth']
+    if not facts.workers_alive and (scaled or jobs_waiting or report['pending_instances']):
+        reasons.append(f'no job worker alive{f"; jobs waiting: {jobs_waiting}" if jobs_waiting else ""}')
+    if facts.oldest_pending_seconds is not None and facts.oldest_pending_seconds > limits['pending_seconds']:
+        reasons.append(
+            f'oldest pending job waiting {facts.oldest_pending_seconds:.0f} s (limit {limits["pending_seconds"]} s)'
+        )
+    if facts.stuck_studies:
+        stuck = [
+            f'{count} {state} over {limits[f"{state}_seconds"]} s' for state, count in report['stuck'].items() if count
+        ]
+        reasons.append(f'stuck studies: {facts.stuck_studies} ({", ".join(stuck)})')
+    return reasons
 
 
 def _backup() -> dict:
@@ -69,6 +120,10 @@ def _backup() -> dict:
     if shown.public_reason:
         backup['reason'] = str(shown.public_reason)
     return {'backup': backup, 'warnings': [] if shown.state == 'ok' else ['backup']}
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
 
 
 def _state(answer: bool | tuple[str, str]) -> tuple[str, str]:
