@@ -344,9 +344,10 @@ def _open_database(settings: Settings, *, migrate: bool) -> None:
 def _start_jobs(settings: Settings, *, run_workers: bool) -> None:
     import jobs.actors  # noqa: F401 - declares every actor
     from dicom import storage
-    from jobs import broker, dispatch, forwarding, media, relay, scheduler
+    from jobs import broker, dispatch, forwarding, media, relay, runner, scheduler
 
     broker.setup(settings.redis_url)
+    runner.configure(outage_retries=settings.job_outage_retries)
     storage.configure(settings.data_dir, min_free_bytes=settings.min_free_disk_mb * 1024 * 1024)
     if settings.redis_url:
         relay.start(settings.redis_url)

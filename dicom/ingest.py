@@ -66,7 +66,8 @@ class Outcome:
 
 @dataclass
 class Ingest:
-    """The receiving pipeline; `on_stored(study_id)` is called after each new image (it arms "complete")."""
+    """The receiving pipeline; `on_stored(study_id)` is called after each new image is committed (it arms
+    "complete"); whatever it raises is logged, never turned into a failure status for a committed image."""
 
     on_stored: Callable[[int], None] = lambda _study_id: None
 
@@ -155,7 +156,15 @@ class Ingest:
                 placed = None
                 return Outcome('duplicate', header.sop_instance_uid, recorded.study_id, recorded.instance_id)
             placed = None  # indexed: the file now belongs to the index
-            self.on_stored(recorded.study_id)
+            try:
+                self.on_stored(recorded.study_id)
+            except Exception:  # the image is committed: its sender hears success; the sweeper decides the study
+                log.warning(
+                    'study %s: after-store step failed for %s',
+                    recorded.study_id,
+                    header.sop_instance_uid,
+                    exc_info=True,
+                )
             return Outcome('stored', header.sop_instance_uid, recorded.study_id, recorded.instance_id)
         finally:
             storage.discard(incoming)

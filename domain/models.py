@@ -133,6 +133,8 @@ class Job(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now)
     updated_at: datetime = Field(default_factory=clock.now)
     finished_at: datetime | None = None
+    # The outbox's clock (domain.work): a queued job is sent again after it, a running job's lease ends at it.
+    due_at: datetime | None = None
 
 
 class ProcessHeartbeat(SQLModel, table=True):

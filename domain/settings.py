@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     dicom_request_timeout_s: float = Field(5.0, gt=0, le=120)  # a connection silent this long is dropped
     language: str = 'en'
     worker_threads: int = Field(2, ge=1, le=64)
+    job_outage_retries: int = Field(30, ge=0, le=1000)  # retries while PostgreSQL/Redis is down, then the sweeper
     min_free_disk_mb: int = Field(500, ge=0)
     encrypt_at_rest: bool = False  # DICOM files, thumbnails and PDFs written sealed with a data key (domain/at_rest)
     at_rest_key_file: Path | None = None  # wraps that data key; outside the data directory, 0600, kept apart

@@ -332,10 +332,25 @@ def receiving_studies() -> Sequence[int]:
         return session.exec(select(Study.id).where(Study.state == RECEIVING)).all()  # type: ignore[return-value]
 
 
+def overdue_decisions(quiet_seconds: float, margin_seconds: float, *, limit: int = 100) -> Sequence[int]:
+    """Studies still receiving though their quiet period ended `margin_seconds` ago: the decision owed to them
+    was lost (a broker that was down, a message out of retries, a process that died). The study's state and
+    last arrival are the record of it; the sweeper decides them."""
+    before = clock.now() - timedelta(seconds=quiet_seconds + margin_seconds)
+    with db.reading() as session:
+        return session.exec(  # type: ignore[return-value]
+            select(Study.id)
+            .where(Study.state == RECEIVING, col(Study.last_arrival) < before)
+            .order_by(col(Study.last_arrival))
+            .limit(limit)
+        ).all()
+
+
 def complete_if_quiet(study_id: int, quiet_seconds: float) -> float:
     """Move a study that received nothing for `quiet_seconds` to processing; else the seconds left to wait."""
     with db.transaction() as session:
-        study = session.get(Study, study_id)
+        # The row lock makes two deciders (a queued decision and a sweeper, or two sweepers) decide it once.
+        study = session.exec(select(Study).where(Study.id == study_id).with_for_update()).first()
         if study is None or study.state != RECEIVING:
             return 0.0
         last = _aware(study.last_arrival)

@@ -4,6 +4,10 @@ A study is complete after QUIET_SECONDS without a new image: `arm(study_id)` (ca
 pipeline after each new image) sends one delayed `decide_complete` per study at a time, which sends
 itself again if images kept coming. Completion queues one metadata job and one thumbnail job per
 series (database jobs, so a crash loses nothing); the last of them to finish makes the study ready.
+
+The message is only a prompt: a study still receiving after its quiet period is itself the record that
+a decision is owed, and the sweeper (jobs/sweeper.py) decides it if the message never came (the broker
+was down, the retries ran out while the database was, a process died).
 """
 
 import hashlib
@@ -17,48 +21,77 @@ import dramatiq
 from dicom import parse, render, storage
 from domain import studies
 
-from . import broker
+from . import broker, runner
 from .runner import job_actor
 
 log = logging.getLogger(__name__)
 
 QUIET_SECONDS = 1.0
+DECIDE_RETRIES = 20  # for a genuine error; an unreachable database or broker: runner's outage retries
 THUMBNAIL_EDGE = 256
 
 _armed: dict[int, float] = {}  # study id -> monotonic time its pending decision fires
 _lock = threading.Lock()
+_send_failing = threading.Event()  # one warning per broker outage, not per image
 broker.on_setup(_armed.clear)  # decisions pending on a replaced broker will never arrive
 
 
 def arm(study_id: int) -> None:
-    """An image of the study arrived: make sure a "complete?" decision is pending for it."""
+    """An image of the study arrived: make sure a "complete?" decision is pending for it.
+
+    Never raises: the image is committed and its sender must hear success. A decision that cannot be
+    sent leaves the study unarmed (the next image tries again) and to the sweeper.
+    """
     now = time.monotonic()
     with _lock:
         if _armed.get(study_id, 0.0) > now:
             return
         _armed[study_id] = now + QUIET_SECONDS
-    decide_complete.send_with_options(args=(study_id,), delay=int(QUIET_SECONDS * 1000))
+    try:
+        decide_complete.send_with_options(args=(study_id,), delay=int(QUIET_SECONDS * 1000))
+    except Exception as error:
+        with _lock:
+            _armed.pop(study_id, None)
+        if not _send_failing.is_set():
+            _send_failing.set()
+            log.warning(
+                'study %s: its completion decision was not queued (%s); the sweeper will decide it',
+                study_id,
+                type(error).__name__,
+            )
+        return
+    _send_failing.clear()
 
 
 def requeue_receiving() -> int:
     """At start-up: decide again every study that was still receiving (the decision lived in memory)."""
     pending = studies.receiving_studies()
-    for study_id in pending:
-        decide_complete.send(study_id)
+    for sent, study_id in enumerate(pending):
+        try:
+            decide_complete.send(study_id)
+        except Exception as error:  # the broker is down: the sweeper decides them once they are overdue
+            log.warning('%d receiving studies left to the sweeper (%s)', len(pending) - sent, type(error).__name__)
+            break
     return len(pending)
 
 
-@dramatiq.actor(queue_name='media', max_retries=20, min_backoff=200, max_backoff=5000)
+@dramatiq.actor(queue_name='media', min_backoff=200, max_backoff=5000, retry_when=runner.retry_when(DECIDE_RETRIES))
 def decide_complete(study_id: int) -> None:
     """Move the study on to processing if it has been quiet long enough, else look again later."""
-    left = studies.complete_if_quiet(study_id, QUIET_SECONDS)
-    if left > 0:
-        with _lock:
-            _armed[study_id] = time.monotonic() + left
-        decide_complete.send_with_options(args=(study_id,), delay=max(int(left * 1000), 10))
-    else:
-        with _lock:
-            _armed.pop(study_id, None)
+    try:
+        left = studies.complete_if_quiet(study_id, QUIET_SECONDS)
+        if left > 0:
+            with _lock:
+                _armed[study_id] = time.monotonic() + left
+            decide_complete.send_with_options(args=(study_id,), delay=max(int(left * 1000), 10))
+        else:
+            with _lock:
+                _armed.pop(study_id, None)
+    except Exception as error:
+        if runner.dependency_down(error):
+            raise runner.outage_met(f'the decision on study {study_id}', error) from error
+        raise
+    runner.outage_over()
 
 
 @job_actor(studies.METADATA_JOB, queue='media', max_retries=5)

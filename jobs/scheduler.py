@@ -2,7 +2,8 @@
 
 Every ~30 s it asks domain.backup_runs to start the due run (a BackupRun and its job in one transaction; the run's
 unique slot means several worker processes ticking at once start it once), and once an hour it purges the trash
-items kept past their time (domain.trash). main.py starts it where jobs run: the embedded
+items kept past their time (domain.trash). Every few seconds it runs the sweeper (jobs/sweeper.py), which sends
+again the work the database says is owed. main.py starts it where jobs run: the embedded
 `serve`, or each `main.py worker` in the scaled mode (never a web process with PACS_REDIS_URL set).
 """
 
@@ -13,6 +14,9 @@ import time
 from domain import backup_runs, trash
 from domain.access import system
 
+from . import runner
+from .sweeper import SWEEP_EVERY_S, Sweeper
+
 log = logging.getLogger(__name__)
 
 INTERVAL_S = 30.0
@@ -21,13 +25,16 @@ SYSTEM = system('scheduler')
 
 
 class Scheduler:
-    """A stoppable thread calling tick() every `interval` seconds (at once when started)."""
+    """A stoppable thread calling tick() every `interval` seconds and the sweeper every `sweep_every` seconds
+    (both at once when started)."""
 
-    def __init__(self, interval: float = INTERVAL_S) -> None:
-        self.interval = interval
+    def __init__(self, interval: float = INTERVAL_S, sweep_every: float = SWEEP_EVERY_S) -> None:
+        self.interval, self.sweep_every = interval, sweep_every
+        self.sweeper = Sweeper()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._purged_at: float | None = None  # monotonic time of the last trash purge
+        self._tick_failing = False  # one warning per outage
 
     def start(self) -> None:
         """Start the thread (once)."""
@@ -35,7 +42,11 @@ class Scheduler:
             return
         self._thread = threading.Thread(target=self._loop, name='scheduler', daemon=True)
         self._thread.start()
-        log.info('scheduler started: backups every %.0f s checked, trash purged hourly', self.interval)
+        log.info(
+            'scheduler started: backups checked every %.0f s, overdue work every %.0f s, trash purged hourly',
+            self.interval,
+            self.sweep_every,
+        )
 
     def stop(self) -> None:
         """Stop the thread and wait for a tick in progress to end."""
@@ -54,12 +65,25 @@ class Scheduler:
         return started
 
     def _loop(self) -> None:
+        next_tick = time.monotonic()
         while not self._stop.is_set():
-            try:
-                self.tick()
-            except Exception:  # the database may be down for a moment: the next tick tries again
-                log.warning('scheduler tick failed', exc_info=True)
-            self._stop.wait(self.interval)
+            if time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + self.interval
+                self._guarded_tick()
+            self.sweeper.sweep()  # never raises
+            self._stop.wait(max(0.0, min(self.sweep_every, next_tick - time.monotonic())))
+
+    def _guarded_tick(self) -> None:
+        try:
+            self.tick()
+        except Exception as error:  # the database may be down for a moment: the next tick tries again
+            if not self._tick_failing:
+                self._tick_failing = True
+                log.warning('scheduler tick failed', exc_info=not runner.dependency_down(error))
+            return
+        if self._tick_failing:
+            self._tick_failing = False
+            log.info('scheduler ticks again')
 
 
 _running: list[Scheduler] = []
