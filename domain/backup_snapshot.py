@@ -2,7 +2,13 @@
 
 The lines do not depend on the database engine, so a dump made on SQLite loads into PostgreSQL and back. The
 snapshot is consistent across tables: SQLite's online backup API copies the database into a private file first
-(writers are not held up), PostgreSQL reads every table inside one REPEATABLE READ, READ ONLY transaction.
+(writers are not held up), PostgreSQL reads every table inside one REPEATABLE READ, READ ONLY transaction (one
+snapshot for every statement; images arriving meanwhile commit and are simply not in it). So every counter (a
+study's images, series and bytes) agrees with the rows it counts, and every row a row points at is in the dump.
+
+Loading inserts parents before children; a row pointing at a row of its own table (a patient merged into one
+registered later, an addendum) gets that pointer once every row is in. PostgreSQL's id sequences then continue
+after the highest restored id, so the restored server's next image, patient or event gets a new id.
 """
 
 import contextlib
@@ -11,13 +17,27 @@ import logging
 import os
 import secrets
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, Date, DateTime, Table, TypeDecorator, create_engine, func, select, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Integer,
+    Table,
+    TypeDecorator,
+    bindparam,
+    create_engine,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
@@ -41,6 +61,7 @@ class Dump:
     tables: dict[str, int] = field(default_factory=dict)
     newest_event: int = 0
     referenced: set[str] = field(default_factory=set)
+    began_ns: int = 0  # wall clock just before the snapshot was taken: a file written later is newer than it
 
     @property
     def rows(self) -> int:
@@ -54,7 +75,7 @@ def tables() -> list[Table]:
 
 def dump(out: BinaryIO, scratch: Path) -> Dump:
     """Write every row of one consistent snapshot to `out`, one JSON line each; `scratch` holds SQLite's copy."""
-    found = Dump()
+    found = Dump(began_ns=time.time_ns())
     with snapshot(scratch) as connection:
         for table in tables():
             found.tables[table.name] = 0
@@ -119,10 +140,12 @@ def holds_data(connection: Connection) -> bool:
 def load(connection: Connection, lines: Iterable[bytes]) -> int:
     """Empty every table and insert the dumped rows (inside the caller's transaction); returns how many."""
     known = {table.name: table for table in tables()}
+    pointing = {table: own_references(table) for table in known.values()}
     for table in reversed(tables()):
         connection.execute(table.delete())
     count, pending_table = 0, None
     pending: list[dict[str, Any]] = []
+    pointers: dict[Table, list[dict[str, Any]]] = {}  # rows pointing at a row of their own table, set last
     for line in lines:
         record = json.loads(line)
         table = known.get(record['t'])
@@ -132,28 +155,45 @@ def load(connection: Connection, lines: Iterable[bytes]) -> int:
             connection.execute(pending_table.insert(), pending)
             pending = []
         pending_table = table
-        pending.append(decode(table, record['r']))
+        row = decode(table, record['r'])
+        if own := [column.name for column in pointing[table] if row.get(column.name) is not None]:
+            pointers.setdefault(table, []).append(dict(row))
+            row.update(dict.fromkeys(own))
+        pending.append(row)
         count += 1
         if len(pending) >= BATCH:
             connection.execute(table.insert(), pending)
             pending = []
     if pending and pending_table is not None:
         connection.execute(pending_table.insert(), pending)
+    for table, rows_with_pointers in pointers.items():
+        _set_own_references(connection, table, rows_with_pointers)
     if connection.dialect.name == 'postgresql':
         fix_sequences(connection)
     return count
 
 
+def own_references(table: Table) -> list[Column[Any]]:
+    """The table's columns that point at a row of the same table (a merged patient, an addendum's report)."""
+    return [column for column in table.c if any(key.column.table is table for key in column.foreign_keys)]
+
+
 def fix_sequences(connection: Connection) -> None:
-    """PostgreSQL: every id sequence continues after the highest restored id."""
+    """PostgreSQL: every id sequence continues after the highest restored id (a table keyed by text has none)."""
     for table in tables():
-        if 'id' in table.c and table.c.id.autoincrement is not False:
-            connection.execute(
-                text(
-                    f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
-                    f'COALESCE((SELECT MAX(id) FROM "{table.name}"), 0) + 1, false)'
+        for column in table.primary_key.columns:
+            if not isinstance(column.type, Integer) or column.autoincrement is False:
+                continue
+            sequence = connection.execute(
+                text('SELECT pg_get_serial_sequence(:table, :column)'),
+                {'table': f'"{table.name}"', 'column': column.name},
+            ).scalar()
+            if sequence:
+                highest = connection.execute(select(func.max(column))).scalar()
+                next_id = (highest or 0) + 1
+                connection.execute(
+                    text('SELECT setval(:sequence, :next, false)'), {'sequence': sequence, 'next': next_id}
                 )
-            )
 
 
 def encode(value: Any) -> Any:
@@ -178,3 +218,21 @@ def decode(table: Table, row: dict[str, Any]) -> dict[str, Any]:
         else:
             decoded[name] = stored
     return decoded
+
+
+def _set_own_references(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Give rows their pointers into their own table, now that every row they may point at is in."""
+    key = list(table.primary_key.columns)
+    for column in own_references(table):
+        wanted = [row for row in rows if row.get(column.name) is not None]
+        if not wanted:
+            continue
+        statement = (
+            table.update()
+            .where(*(part == bindparam(f'key_{part.name}') for part in key))
+            .values({column.name: bindparam('pointer')})
+        )
+        params = [
+            {**{f'key_{part.name}': row[part.name] for part in key}, 'pointer': row[column.name]} for row in wanted
+        ]
+        connection.execute(statement, params)

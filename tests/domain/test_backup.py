@@ -162,6 +162,22 @@ def test_rows_committed_while_the_snapshot_is_read_are_in_no_table_of_it(
     assert b'mid-dump' not in members(made.path)['database.jsonl']
 
 
+def test_a_patient_merged_into_one_registered_later_restores(clinic: Clinic) -> None:
+    by = clinic.admin.actor
+    duplicate = patients.register(
+        PatientCreate(family_name='Early', given_name='Record', birth_date='1970-01-02'), by=by
+    )
+    kept = patients.register(PatientCreate(family_name='Later', given_name='Record', birth_date='1971-03-04'), by=by)
+    patients.merge(duplicate.id or 0, kept.id or 0, by=by)
+    rows = table_rows()
+    made = backup.create(clinic.data_dir, by=by, recipient=KEY)
+    wipe(clinic.data_dir)
+
+    backup.restore(made.path, clinic.data_dir, by=system('console'), identity=KEY)
+
+    same_after_restore(rows)
+
+
 def test_a_database_that_holds_data_is_only_replaced_when_forced(stocked: Clinic) -> None:
     made = backup.create(stocked.data_dir, by=stocked.admin.actor, recipient=KEY)
     users.create(
