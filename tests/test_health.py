@@ -1,6 +1,7 @@
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from nicegui.testing import User
 
 from domain import db
@@ -41,7 +42,9 @@ async def test_health_is_503_when_the_database_is_unreachable(user: User, tmp_pa
     finally:
         db.dispose()
     assert response.status_code == 503
-    assert response.json()['database'] == 'down'
+    body = response.json()
+    assert (body['database'], body['database_latency_ms'], body['reason']) == ('down', None, 'database down')
+    assert 'workers_alive' not in body  # nothing the database would have to answer
 
 
 async def test_health_is_503_when_free_disk_is_below_the_configured_minimum(user: User, clinic: Clinic) -> None:
@@ -124,6 +127,7 @@ def _add(row: object) -> None:
         session.add(row)
 
 
+@pytest.mark.parametrize('backend', ['sqlite', 'postgres'], indirect=True)  # the facts' SQL on both databases
 async def test_health_is_503_when_jobs_wait_and_no_worker_is_alive(user: User, clinic: Clinic) -> None:
     from domain.models import Job
 
@@ -171,6 +175,7 @@ async def test_in_the_scaled_mode_no_worker_alive_is_degraded_even_with_nothing_
     assert (body['mode'], body['queue_depth'], body['reason']) == ('scaled', 0, 'no job worker alive')
 
 
+@pytest.mark.parametrize('backend', ['sqlite', 'postgres'], indirect=True)  # the facts' SQL on both databases
 async def test_a_study_stuck_receiving_is_counted_and_makes_health_degraded(user: User, clinic: Clinic) -> None:
     from domain import clock, health_facts
     from domain.models import Study
