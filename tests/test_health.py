@@ -229,3 +229,30 @@ async def test_a_broker_that_is_down_has_no_latency(user: User, clinic: Clinic) 
     body = response.json()
     assert (response.status_code, body['broker'], body['broker_latency_ms']) == (503, 'down', None)
     assert body['reason'] == 'broker down'
+
+
+async def test_a_broker_that_never_answers_is_down_without_holding_health(
+    user: User, clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    monkeypatch.setattr(health, 'PROBE_TIMEOUT_S', 0.2)
+    released = threading.Event()
+    calls = []
+
+    def hung_ping() -> bool:  # a Redis that accepts the connection and answers nothing
+        calls.append(1)
+        released.wait()
+        return True
+
+    _worker_beats()
+    health.register(clinic.data_dir, {'broker': hung_ping}, scaled=True)
+    try:
+        for _ in range(2):
+            response = await user.http_client.get('/health')
+            body = response.json()
+            assert (response.status_code, body['broker'], body['broker_latency_ms']) == (503, 'down', None)
+            assert body['reason'] == 'broker down: no answer within 0.2 s'
+        assert len(calls) == 1  # the second poll waited on the same probe instead of starting another
+    finally:
+        released.set()

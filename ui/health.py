@@ -1,8 +1,11 @@
 """GET /health: JSON for monitors and other programs, without login; 200 healthy, 503 not."""
 
 import shutil
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as NoAnswer
 from pathlib import Path
 
 from fastapi.responses import JSONResponse
@@ -16,6 +19,12 @@ DEFAULT_MIN_FREE_DISK_MB: int = Settings.model_fields['min_free_disk_mb'].defaul
 # A probe answers True (ok), False (down) or (state, reason) for a part that runs but is not well, such as the
 # DICOM listener's ('saturated', 'refusing connections: …'). None: that part does not run in this process.
 Check = Callable[[], bool | tuple[str, str]] | None
+# A probe that has not answered by then is down: a Redis that accepts connections but answers nothing (stopped, its
+# host unreachable) would otherwise hold /health until the monitor gives up. The probe still waiting is reused by the
+# next poll rather than started again, so a hung broker holds one thread, not one per poll.
+PROBE_TIMEOUT_S = 3.0
+_probing: dict[Callable, Future] = {}
+_probing_lock = threading.Lock()
 
 
 def register(
@@ -49,9 +58,7 @@ def _report(
     latencies: dict[str, float | None] = {}
     for name, check in checks.items():
         if check is not None:
-            started = time.perf_counter()
-            probes[name] = _state(check())
-            latencies[name] = _ms_since(started) if probes[name][0] == 'ok' else None
+            probes[name], latencies[name] = _probe(check)
     free = shutil.disk_usage(data_dir if data_dir.exists() else Path('.')).free
     reasons = [] if database else ['database down']
     reasons += [f'{name} {state}{": " + why if why else ""}' for name, (state, why) in probes.items() if state != 'ok']
@@ -120,6 +127,35 @@ def _backup() -> dict:
     if shown.public_reason:
         backup['reason'] = str(shown.public_reason)
     return {'backup': backup, 'warnings': [] if shown.state == 'ok' else ['backup']}
+
+
+def _probe(check: Callable[[], bool | tuple[str, str]]) -> tuple[tuple[str, str], float | None]:
+    """The probe's state and how long it took to answer (None unless ok), waiting at most PROBE_TIMEOUT_S."""
+    with _probing_lock:
+        answer = _probing.get(check)
+        if answer is None or answer.done():
+            for answered in [probe for probe, waiting in _probing.items() if waiting.done()]:
+                del _probing[answered]
+            answer = _probing[check] = _in_thread(check)
+    try:
+        state, milliseconds = answer.result(timeout=PROBE_TIMEOUT_S)
+    except NoAnswer:
+        return ('down', f'no answer within {PROBE_TIMEOUT_S:g} s'), None
+    return state, milliseconds if state[0] == 'ok' else None
+
+
+def _in_thread(check: Callable[[], bool | tuple[str, str]]) -> Future:
+    answer: Future = Future()
+
+    def run() -> None:
+        started = time.perf_counter()
+        try:
+            answer.set_result((_state(check()), _ms_since(started)))
+        except Exception as error:  # raised again to /health's caller, as before the probe had a thread
+            answer.set_exception(error)
+
+    threading.Thread(target=run, name='health-probe', daemon=True).start()
+    return answer
 
 
 def _ms_since(started: float) -> float:
