@@ -1,0 +1,231 @@
+"""A browser as NiceGUI 3 sees it, without the browser: bench/uiload.py's simulated member of staff.
+
+It speaks what NiceGUI's static/nicegui.js speaks: GET a page, read its elements and client id from the HTML,
+open the page's socket.io connection (implicit handshake: client id, tab id and document id in the query), send
+element events ('event' with the element id, the listener id and JSON-encoded arguments, as stringifyEventArgs
+does), follow 'open' messages to the next page, answer 'run_javascript' requests, and acknowledge received
+messages every 3 s as the browser does (the server prunes its message history on these).
+"""
+
+import asyncio
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import socketio
+
+ELEMENTS = re.compile(r'parseElements\(String\.raw`(.*?)`\)', re.S)
+CLIENT_ID = re.compile(r"'client_id': '([0-9a-f-]+)'")
+NEXT_MESSAGE_ID = re.compile(r"'next_message_id': (\d+)")
+UNESCAPE = (('&#36;', '$'), ('&#96;', '`'), ('&gt;', '>'), ('&lt;', '<'), ('&amp;', '&'))  # parseElements' order
+ACK_S = 3.0
+TIMEOUT_S = 30.0
+
+
+class Failed(Exception):
+    """What a user would call broken: an error page, a lost session, no answer in time."""
+
+
+@dataclass
+class Page:
+    """One loaded page: its path, client id and elements (kept up to date from 'update' messages)."""
+
+    path: str
+    client_id: str
+    next_message_id: int
+    elements: dict[str, dict] = field(default_factory=dict)
+
+    def find(self, test: Callable[[dict], bool]) -> list[str]:
+        """The ids of the elements that pass `test`, in page order."""
+        return [key for key, element in self.elements.items() if element and test(element)]
+
+    def filled(self) -> int:
+        """How many refreshable parts of the page have content (one cleared for a rebuild has none)."""
+        return sum(
+            1 for e in self.elements.values() if e and e.get('tag') == 'nicegui-refreshable' and e.get('children')
+        )
+
+    def listener(self, key: str, kind: str) -> dict:
+        """An element's event listener of this type ('click', 'update:value', …)."""
+        for listener in self.elements[key].get('events', []):
+            if listener['type'] == kind:
+                return listener
+        raise Failed(f'element {key} on {self.path} has no {kind} listener')
+
+
+@dataclass
+class Message:
+    kind: str
+    body: Any
+    at: float
+
+
+class Browser:
+    """One browser tab with its cookies; one page (and socket) at a time."""
+
+    def __init__(self, base_url: str, *, language: str = 'en') -> None:
+        self.base_url = base_url
+        self.http = httpx.AsyncClient(
+            base_url=base_url, headers={'Accept-Language': language}, timeout=TIMEOUT_S, follow_redirects=True
+        )
+        self.tab_id = str(uuid.uuid4())
+        self.page: Page | None = None
+        self.socket: socketio.AsyncClient | None = None
+        self.messages: list[Message] = []
+        self.arrived = asyncio.Event()
+        self.next_id = self.acked = 0
+        self.acker: asyncio.Task | None = None
+
+    async def open(self, path: str, *, settle: int = 0) -> Page:
+        """Load a page as a browser does: GET it (following redirects) and connect its socket, then wait until
+        `settle` refreshable parts have content (what an async page builds after its HTML is sent comes as
+        updates over the socket)."""
+        response = await self.http.get(path)
+        if response.status_code != 200:
+            raise Failed(f'GET {path}: {response.status_code}')
+        page = self.read(response)
+        if page.path.startswith('/login') and not path.startswith('/login'):
+            raise Failed(f'GET {path}: sent to the login page (session lost)')
+        await self.connect(page)
+        if page.filled() < settle:
+            await self.next_message('update', since=0, test=lambda _: page.filled() >= settle)
+        return page
+
+    def read(self, response: httpx.Response) -> Page:
+        """The page in a GET's answer."""
+        elements, client_id = ELEMENTS.search(response.text), CLIENT_ID.search(response.text)
+        if elements is None or client_id is None:
+            raise Failed(f'GET {response.url.path}: not a NiceGUI page')
+        raw = elements.group(1)
+        for escaped, plain in UNESCAPE:
+            raw = raw.replace(escaped, plain)
+        next_id = NEXT_MESSAGE_ID.search(response.text)
+        return Page(response.url.path, client_id.group(1), int(next_id.group(1)) if next_id else 0, json.loads(raw))
+
+    async def connect(self, page: Page) -> None:
+        """Leave the current page (its socket closes) and connect the new one's, as nicegui.js's createApp does."""
+        await self.leave()
+        self.page, self.messages = page, []
+        self.next_id = self.acked = page.next_message_id
+        socket = socketio.AsyncClient(reconnection=False)
+        for kind in ('update', 'open', 'notify', 'run_javascript', 'load_js_components', 'download', 'try_reconnect'):
+            socket.on(kind, self._receiver(kind))
+        query = {
+            'client_id': page.client_id,
+            'next_message_id': page.next_message_id,
+            'implicit_handshake': 'true',
+            'document_id': str(uuid.uuid4()),
+            'tab_id': self.tab_id,
+        }
+        cookies = '; '.join(f'{name}={value}' for name, value in self.http.cookies.items())
+        try:
+            await socket.connect(
+                f'{self.base_url}?{urlencode(query)}',
+                socketio_path='/_nicegui_ws/socket.io',
+                transports=['websocket'],
+                headers={'Cookie': cookies} if cookies else {},
+                wait_timeout=TIMEOUT_S,
+            )
+        except (socketio.exceptions.ConnectionError, OSError) as error:
+            raise Failed(f'socket of {page.path}: {error}') from error
+        self.socket = socket
+        self.acker = asyncio.create_task(self._acknowledge())
+
+    async def leave(self) -> None:
+        """Close the current page's socket (the browser navigates away)."""
+        if self.acker is not None:
+            self.acker.cancel()
+            self.acker = None
+        if self.socket is not None:
+            socket, self.socket = self.socket, None
+            await socket.disconnect()
+
+    async def close(self) -> None:
+        await self.leave()
+        await self.http.aclose()
+
+    async def send(self, key: str, kind: str, *args: Any) -> int:
+        """Send an element's event as the browser does; answers the index of the next message (to wait from)."""
+        assert self.page is not None and self.socket is not None
+        listener = self.page.listener(key, kind)
+        wanted = listener.get('args')
+        sent = [json.dumps(arg) for i, arg in enumerate(args) if wanted is None or i < len(wanted)]
+        mark = len(self.messages)
+        await self.socket.emit(
+            'event',
+            {'id': int(key), 'client_id': self.page.client_id, 'listener_id': listener['listener_id'], 'args': sent},
+        )
+        return mark
+
+    async def next_message(
+        self, *kinds: str, since: int, test: Callable[[Message], bool] = lambda _: True, timeout: float = TIMEOUT_S
+    ) -> Message:
+        """The first message of one of these kinds from index `since` on that passes `test`."""
+        until = time.monotonic() + timeout
+        seen = since
+        while True:
+            for message in self.messages[seen:]:
+                if message.kind in kinds and test(message):
+                    return message
+                if message.kind == 'notify' and _is_negative(message.body):
+                    raise Failed(f'notice on {self.page.path if self.page else "?"}: {message.body.get("message")}')
+            seen = len(self.messages)
+            left = until - time.monotonic()
+            if left <= 0:
+                raise Failed(f'no {"/".join(kinds)} on {self.page.path if self.page else "?"} within {timeout:.0f} s')
+            self.arrived.clear()
+            try:
+                await asyncio.wait_for(self.arrived.wait(), left)
+            except TimeoutError:
+                continue
+
+    async def follow(self, since: int, *, settle: int = 0) -> Page | None:
+        """After a click: go where an 'open' message sends the browser; None when the page answered in place."""
+        message = await self.next_message('open', 'update', since=since)
+        if message.kind == 'update':
+            return None
+        path = message.body['path']
+        return await self.open(path, settle=settle)
+
+    def _receiver(self, kind: str) -> Callable[..., Any]:
+        async def receive(*args: Any) -> None:
+            body = args[0] if args else None
+            if isinstance(body, dict) and '_id' in body:
+                self.next_id = body.pop('_id') + 1
+            if kind == 'update' and self.page is not None and isinstance(body, dict):
+                for key, element in body.items():
+                    if element is None:
+                        self.page.elements.pop(key, None)
+                    else:
+                        self.page.elements[key] = element
+            if kind == 'run_javascript' and isinstance(body, dict) and body.get('request_id') and self.socket:
+                client_id = self.page.client_id if self.page else ''
+                await self.socket.emit(
+                    'javascript_response', {'request_id': body['request_id'], 'client_id': client_id, 'result': None}
+                )
+            self.messages.append(Message(kind, body, time.perf_counter()))
+            self.arrived.set()
+
+        return receive
+
+    async def _acknowledge(self) -> None:
+        while True:
+            await asyncio.sleep(ACK_S)
+            if self.socket is not None and self.page is not None and self.next_id > self.acked:
+                await self.socket.emit('ack', {'client_id': self.page.client_id, 'next_message_id': self.next_id})
+                self.acked = self.next_id
+
+
+def _is_negative(body: Any) -> bool:
+    return isinstance(body, dict) and body.get('type') in ('negative', 'warning')
+
+
+def element_text(element: dict) -> str:
+    """What an element shows: its text or its label."""
+    return str(element.get('text') or element.get('props', {}).get('label') or '')
