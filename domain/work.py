@@ -129,7 +129,8 @@ def unfinished() -> Sequence[Job]:
 
 def claim_overdue(limit: int = 200) -> list[tuple[int, str]]:
     """The unfinished jobs past their due time, as (id, kind), each given its next due time so that several
-    sweepers send it once; a job waiting long is sent again less often (up to RESEND_MAX_S apart)."""
+    sweepers send it once; a job waiting long is sent again less often (up to RESEND_MAX_S apart). A running
+    job past its due time lost its lease (its process died) and is queued again."""
     now = clock.now()
     with db.transaction() as session:
         jobs = session.exec(
@@ -142,6 +143,9 @@ def claim_overdue(limit: int = 200) -> list[tuple[int, str]]:
         for job in jobs:
             waited = (now - _aware(job.updated_at)).total_seconds()
             job.due_at = now + timedelta(seconds=min(RESEND_MAX_S, max(QUEUED_GRACE_S, waited)))
+            if job.state == 'running':  # its lease lapsed: its process died; queued again, for anyone to start
+                job.state = 'queued'
+                events.publish_after(session, events.JobChanged(job.id or 0, job.kind, 'queued'))
             session.add(job)
         return [(job.id or 0, job.kind) for job in jobs]
 

@@ -79,7 +79,12 @@ class Scheduler:
         except Exception as error:  # the database may be down for a moment: the next tick tries again
             if not self._tick_failing:
                 self._tick_failing = True
-                log.warning('scheduler tick failed', exc_info=not runner.dependency_down(error))
+                log.warning(
+                    'scheduler tick failed (%s); trying again in %.0f s',
+                    type(error).__name__,
+                    self.interval,
+                    exc_info=not runner.dependency_down(error),  # an outage needs no traceback
+                )
             return
         if self._tick_failing:
             self._tick_failing = False

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pydicom
 import pytest
+import redis.exceptions
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 import jobs  # noqa: F401 - the broker first
@@ -17,7 +19,8 @@ from dicom import storage
 from dicom.ingest import Ingest
 from domain import clock, db, events, studies, study_lists, work
 from domain.models import Appointment, Instance, Job, Patient, Series, Study
-from jobs import broker, media
+from jobs import broker, media, runner, sweeper
+from jobs.sweeper import Sweeper
 from tests.conftest import WAIT_S, Clinic, job_worker
 
 TECHNICIAN_SCANNER = 'TESTSCU'
@@ -242,3 +245,55 @@ def race(first: Callable[[], None], second: Callable[[], None]) -> None:
             thread.join(10)
     finally:
         event.remove(Session, 'before_commit', before_commit)
+
+
+# ---------------------------------------------------------------- a broker or database that is down
+
+
+def test_an_image_is_stored_and_its_study_left_unarmed_when_the_decision_cannot_be_queued(
+    pipeline: Ingest, clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tried: list[int] = []
+
+    def broker_down(*, args: tuple[int], delay: int) -> None:
+        tried.append(args[0])
+        raise redis.exceptions.ConnectionError('Connection refused')
+
+    monkeypatch.setattr(media.decide_complete, 'send_with_options', broker_down)
+    pipeline.on_stored = media.arm
+    study_id = arrive(pipeline, clinic, 'CT_small.dcm')  # stored: no exception reaches the sender
+    assert study_id not in media._armed
+    again = arrive(pipeline, clinic, 'CT_small.dcm', SOPInstanceUID=generate_uid())
+    assert again == study_id and tried == [study_id, study_id]  # the next image tries again
+
+
+def test_an_image_is_stored_whatever_its_after_store_step_raises(pipeline: Ingest, clinic: Clinic) -> None:
+    def fails(study_id: int) -> None:
+        raise RuntimeError('no decision today')
+
+    pipeline.on_stored = fails
+    study_id = arrive(pipeline, clinic, 'CT_small.dcm')
+    assert state(study_id) == 'receiving'
+
+
+def test_the_sweeper_decides_a_study_whose_decision_was_lost(pipeline: Ingest, clinic: Clinic) -> None:
+    broker.setup(None)
+    study_id = arrive(pipeline, clinic, 'CT_small.dcm')  # no on_stored: as if its message was lost
+    assert Sweeper().sweep().decided == []  # within its quiet period and the margin it is not overdue
+    clock.advance(timedelta(seconds=media.QUIET_SECONDS + sweeper.DECIDE_AFTER_S + 1))
+    assert Sweeper().sweep().decided == [study_id]
+    assert state(study_id) == 'processing'
+    with db.reading() as session:
+        assert sorted(job.kind for job in session.exec(select(Job)).all()) == ['build_thumbnails', 'extract_metadata']
+    assert Sweeper().sweep().decided == []  # decided once
+
+
+def test_a_decision_that_meets_an_unreachable_database_is_retried_quietly(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreachable(study_id: int, quiet_seconds: float) -> float:
+        raise OperationalError('SELECT 1', {}, Exception('connection refused'))
+
+    monkeypatch.setattr(studies, 'complete_if_quiet', unreachable)
+    with pytest.raises(runner.DependencyDown):  # a dramatiq.Retry: retried with backoff, no traceback logged
+        media.decide_complete(1)
