@@ -51,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
     """Run the web UI, the DICOM listener and (embedded) the job workers in this process."""
+    if settings.web_processes > 1:
+        return _serve_processes(settings)
     _private_files(settings)
     # NiceGUI's per-browser storage (languages only: session tokens live in a cookie) goes into the data directory,
     # never into the working directory; NiceGUI reads this when it is first imported.
@@ -326,6 +328,21 @@ def _private_files(settings: Settings) -> None:
 
     os.umask(file_modes.UMASK)  # storage, keys, the database, PDFs, backups, NiceGUI's storage: 0600 / 0700
     file_modes.make_private(settings.data_dir)  # one WARNING line when something was open to others
+
+
+def _serve_processes(settings: Settings) -> int:
+    """PACS_WEB_PROCESSES > 1: ready the data directory and database once, then supervise the web processes."""
+    import web_processes
+
+    web_processes.check(settings)
+    _private_files(settings)
+    settings.secret_value()  # made here once: N processes starting together would race to make it
+    _open_database(settings, migrate=True)  # and the first admin, once, before any web process starts
+    _ensure_first_admin(settings)
+    templates.seed_shipped()
+    db.dispose()
+    verbose = logging.getLogger().isEnabledFor(logging.DEBUG)
+    return web_processes.supervise(settings, [sys.executable, str(Path(__file__).resolve())], verbose=verbose)
 
 
 def _open_database(settings: Settings, *, migrate: bool) -> None:

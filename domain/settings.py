@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     language: str = 'en'
     worker_threads: int = Field(2, ge=1, le=64)
     job_outage_retries: int = Field(30, ge=0, le=1000)  # retries while PostgreSQL/Redis is down, then the sweeper
+    web_processes: int = Field(1, ge=1, le=32)  # >1: `serve` supervises this many web processes behind a proxy
     min_free_disk_mb: int = Field(500, ge=0)
     encrypt_at_rest: bool = False  # DICOM files, thumbnails and PDFs written sealed with a data key (domain/at_rest)
     at_rest_key_file: Path | None = None  # wraps that data key; outside the data directory, 0600, kept apart
@@ -70,7 +71,7 @@ class Settings(BaseSettings):
             raise ValueError('must start with redis://, rediss:// or unix://')
         return value or None
 
-    @field_validator('at_rest_key_file', mode='before')
+    @field_validator('at_rest_key_file', 'tls_cert', 'tls_key', mode='before')
     @classmethod
     def _key_file_unset_when_empty(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
