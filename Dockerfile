@@ -1,7 +1,8 @@
 # ClinicPACS image for the scaled deployment (docker-compose.yml); the embedded mode needs only `make run`.
+# HAProxy is in it too: the compose file's proxy service runs it with deploy/haproxy.cfg.
 FROM python:3.11-slim-bookworm
 RUN apt-get update && apt-get install -y --no-install-recommends \
-        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fonts-dejavu-core make \
+        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fonts-dejavu-core make haproxy \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml requirements.lock Makefile ./

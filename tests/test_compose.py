@@ -1,10 +1,14 @@
-"""docker-compose.yml: app, worker, PostgreSQL and Redis, with health checks and volumes."""
+"""docker-compose.yml: HAProxy, web processes, DICOM listener, worker, PostgreSQL and Redis, with health checks and
+volumes; deploy/haproxy.cfg as the proxy runs it. (tests/test_web_processes.py runs the health checks themselves.)"""
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import yaml
+
+from tests.conftest import need_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -12,21 +16,62 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_the_compose_file_declares_the_scaled_deployment() -> None:
     spec = yaml.safe_load((ROOT / 'docker-compose.yml').read_text())
     services = spec['services']
-    assert set(services) == {'app', 'worker', 'db', 'redis'}
+    assert set(services) == {'proxy', 'web', 'scp', 'worker', 'db', 'redis'}
     for name, service in services.items():
         assert 'healthcheck' in service, f'{name} has no health check'
         assert service['healthcheck']['test'], name
-    assert services['app']['command'][-1] == 'serve'
+    assert services['web']['command'][-1] == 'serve'
+    assert services['scp']['command'][-1] == 'scp'
     assert services['worker']['command'][-1] == 'worker'
-    for name in ('app', 'worker'):
+    for name in ('web', 'scp', 'worker'):
         environment = services[name]['environment']
         assert environment['PACS_DATABASE_URL'].startswith('postgresql+psycopg://')
         assert environment['PACS_REDIS_URL'].startswith('redis://')
+        assert environment['PACS_DATA_DIR'] == '/data'
+        assert 'pacs-data:/data' in services[name]['volumes'], f'{name} does not share the data directory'
         assert services[name]['depends_on']['db']['condition'] == 'service_healthy'
+    assert services['web']['environment']['PACS_DICOM_LISTENER'] == 'false'  # the scp service listens
+    assert '11112:11112' in services['scp']['ports']
+    assert services['proxy']['depends_on']['web']['condition'] == 'service_healthy'
+    assert not services['web'].get('ports'), 'web processes are reached through the proxy only'
     declared = set(spec['volumes'])
     used = {volume.split(':')[0] for service in services.values() for volume in service.get('volumes', [])}
     assert used <= declared
-    assert (ROOT / services['app'].get('build', '.') / 'Dockerfile').exists()
+    assert (ROOT / services['web'].get('build', '.') / 'Dockerfile').exists()
+
+
+def test_the_proxy_knows_every_web_process_of_the_compose_file() -> None:
+    services = yaml.safe_load((ROOT / 'docker-compose.yml').read_text())['services']
+    web = services['web']['environment']
+    count, base = int(web['PACS_WEB_PROCESSES']), int(web['PACS_HTTP_PORT'])
+    assert count > 1
+    command = services['proxy']['command']
+    config = command[command.index('-f') + 1]
+    assert config == '/app/deploy/haproxy.cfg'  # the Dockerfile copies the repository to /app
+    text = (ROOT / 'deploy' / 'haproxy.cfg').read_text()
+    assert services['proxy']['environment']['PACS_WEB_HOST'] == 'web'
+    ports = dict(re.findall(r'presetenv (PACS_WEB_PORT_\d+) (\d+)', text))
+    servers = re.findall(
+        r'^\s*server (web\d+) "\$\{PACS_WEB_HOST\}:\$\{(PACS_WEB_PORT_\d+)\}" cookie (web\d+)', text, re.M
+    )
+    assert [(name, cookie) for name, _, cookie in servers] == [(f'web{i}', f'web{i}') for i in range(1, count + 1)]
+    assert [int(ports[variable]) for _, variable, _ in servers] == list(range(base + 1, base + count + 1))
+    assert re.search(r'presetenv PACS_PROXY_BIND :(\d+)', text).group(1) in {
+        mapping.split(':')[-1] for mapping in services['proxy']['ports']
+    }
+
+
+def test_haproxy_accepts_the_deploy_configuration() -> None:
+    haproxy = need_tool('haproxy')
+    result = subprocess.run(
+        [haproxy, '-c', '-f', str(ROOT / 'deploy' / 'haproxy.cfg')],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert 'WARNING' not in result.stdout + result.stderr
 
 
 def test_the_compose_tool_accepts_the_file_where_it_is_installed() -> None:
@@ -40,28 +85,3 @@ def test_the_compose_tool_accepts_the_file_where_it_is_installed() -> None:
         return
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
-
-
-def test_the_app_health_check_passes_with_tls_on(tmp_path: Path) -> None:
-    """With PACS_TLS=auto the plain port only redirects: the health check follows it to HTTPS."""
-    import sys
-
-    from tests.browser.conftest import free_port
-    from tests.test_serve import _health, _serve
-
-    command = yaml.safe_load((ROOT / 'docker-compose.yml').read_text())['services']['app']['healthcheck']['test']
-    assert command[:3] == ['CMD', 'python', '-c']
-    process, url = _serve(tmp_path / 'data', PACS_TLS='auto', PACS_HTTPS_PORT=str(free_port()))
-    try:
-        _health(process, url)  # waits until the server answers (its redirect is an answer)
-        port = url.split(':')[2].split('/')[0]
-        check = subprocess.run(
-            [sys.executable, '-c', command[3].replace(':8080/', f':{port}/')],
-            check=False,
-            capture_output=True,
-            timeout=30,
-        )
-        assert check.returncode == 0, check.stderr.decode()[-500:]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
