@@ -42,6 +42,7 @@ class Sweeper:
 
     def __init__(self) -> None:
         self._failing: set[str] = set()
+        self._undecidable: set[int] = set()  # studies whose decision raised: logged once
 
     def sweep(self) -> Swept:
         """Renew, decide, send again; never raises."""
@@ -58,7 +59,16 @@ class Sweeper:
 
     def _decide(self, swept: Swept) -> None:
         for study_id in studies.overdue_decisions(media.QUIET_SECONDS, DECIDE_AFTER_S):
-            studies.complete_if_quiet(study_id, media.QUIET_SECONDS)  # its jobs go out through dispatch
+            try:
+                studies.complete_if_quiet(study_id, media.QUIET_SECONDS)  # its jobs go out through dispatch
+            except Exception as error:
+                if runner.dependency_down(error):
+                    raise
+                if study_id not in self._undecidable:  # one study's fault does not hold up the others
+                    self._undecidable.add(study_id)
+                    log.exception('sweeper: study %s cannot be decided; it stays receiving', study_id)
+                continue
+            self._undecidable.discard(study_id)
             swept.decided.append(study_id)
         if swept.decided:
             log.info('decided %d studies whose completion decision was overdue: %s', len(swept.decided), swept.decided)

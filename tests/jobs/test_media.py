@@ -297,3 +297,22 @@ def test_a_decision_that_meets_an_unreachable_database_is_retried_quietly(
     monkeypatch.setattr(studies, 'complete_if_quiet', unreachable)
     with pytest.raises(runner.DependencyDown):  # a dramatiq.Retry: retried with backoff, no traceback logged
         media.decide_complete(1)
+
+
+def test_a_study_that_cannot_be_decided_does_not_hold_up_the_others(
+    pipeline: Ingest, clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker.setup(None)
+    broken = arrive(pipeline, clinic, 'CT_small.dcm')
+    fine = arrive(pipeline, clinic, 'MR_small.dcm')
+    clock.advance(timedelta(seconds=media.QUIET_SECONDS + sweeper.DECIDE_AFTER_S + 1))
+    decide = studies.complete_if_quiet
+
+    def fails_for_one(study_id: int, quiet_seconds: float) -> float:
+        if study_id == broken:
+            raise ValueError('a damaged row')
+        return decide(study_id, quiet_seconds)
+
+    monkeypatch.setattr(studies, 'complete_if_quiet', fails_for_one)
+    assert Sweeper().sweep().decided == [fine]
+    assert (state(broken), state(fine)) == ('receiving', 'processing')
