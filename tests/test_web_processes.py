@@ -67,8 +67,8 @@ def test_several_web_processes_leave_https_to_the_proxy(tmp_path: Path) -> None:
 
 @pytest.mark.browser
 def test_a_board_change_through_one_process_reaches_a_browser_on_the_other(cluster: Cluster) -> None:
-    need_tool('chromium')
-    need_tool('chromedriver')
+    if not shutil.which('chromium') or not shutil.which('chromedriver'):
+        pytest.skip('chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)')
     first, second = _chromium(), _chromium()
     try:
         _pin(first, cluster, 'web1')
