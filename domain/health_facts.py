@@ -6,7 +6,7 @@ Each is one indexed query (job.state, study.state, process_heartbeat.seen_at), c
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from . import clock, db, heartbeats
@@ -68,11 +68,16 @@ def _oldest_pending(session: Session, now: datetime) -> float | None:
 
     Not since it was created: an administrator's retry of last month's failed job is not a month overdue.
     """
-    waiting = or_(col(Job.state) == 'queued', and_(col(Job.state) == 'running', col(Job.kind).not_in(LONG_JOBS)))
-    oldest = session.exec(select(func.min(Job.updated_at)).where(waiting)).one()  # NOTE: domain/work.py ACTIVE
+    # two queries, each on ix_job_state: one with OR reads the whole table on SQLite
+    queued = session.exec(select(func.min(Job.updated_at)).where(Job.state == 'queued')).one()
+    running = session.exec(
+        select(func.min(Job.updated_at)).where(Job.state == 'running', col(Job.kind).not_in(LONG_JOBS))
+    ).one()  # NOTE: the states of domain/work.py ACTIVE
+    moments = [_aware(moment) for moment in (queued, running) if moment is not None]
+    oldest = min(moments) if moments else None
     if oldest is None:
         return None
-    return max(0.0, round((now - _aware(oldest)).total_seconds(), 1))
+    return max(0.0, round((now - oldest).total_seconds(), 1))
 
 
 def _stuck(session: Session, state: str, last_arrival_before: datetime) -> int:
