@@ -196,7 +196,7 @@ async def test_a_job_waiting_past_the_limit_makes_health_degraded(user: User, cl
     from domain import clock, health_facts
     from domain.models import Job
 
-    _add(Job(kind='render_report_pdf', object_id=1))
+    _add(Job(kind='render_report_pdf', object_id=1, due_at=clock.now()))  # no sweeper sends it again
     clock.advance(timedelta(seconds=health_facts.PENDING_LIMIT_S + 60))
     _worker_beats()
     health.register(clinic.data_dir, {'broker': lambda: True})
@@ -205,6 +205,7 @@ async def test_a_job_waiting_past_the_limit_makes_health_degraded(user: User, cl
     body = response.json()
     assert body['oldest_pending_seconds'] >= health_facts.PENDING_LIMIT_S + 60
     assert body['reason'].startswith('oldest pending job waiting ')
+    assert body['overdue_jobs'] == 1
 
 
 async def test_health_gives_database_and_broker_latencies(user: User, clinic: Clinic) -> None:

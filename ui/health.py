@@ -59,6 +59,7 @@ def _report(
     for name, check in checks.items():
         if check is not None:
             probes[name], latencies[name] = _probe(check)
+    backlog = work.backlog() if database else None
     free = shutil.disk_usage(data_dir if data_dir.exists() else Path('.')).free
     reasons = [] if database else ['database down']
     reasons += [f'{name} {state}{": " + why if why else ""}' for name, (state, why) in probes.items() if state != 'ok']
@@ -72,7 +73,8 @@ def _report(
         'mode': 'scaled' if scaled else 'embedded',
         'database_latency_ms': database_ms,
         'broker_latency_ms': (latencies.get('broker') if scaled else 0) if 'broker' in probes else None,
-        'queue_depth': work.queue_depth() if database else None,
+        'queue_depth': backlog.unfinished if backlog else None,
+        'overdue_jobs': backlog.overdue if backlog else None,  # past their due time: no sweeper sent them again
         'pending_instances': studies.pending_instances() if database else None,
         'missing_files': viewing.missing_files() if database else None,  # indexed images whose file is gone
         'free_disk_bytes': free,
