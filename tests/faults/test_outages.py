@@ -84,7 +84,8 @@ def test_a_study_pushed_while_redis_is_down_is_acknowledged_and_becomes_ready_wh
         redis_server.stop()
         study_uid, statuses = push(scaled.dicom_port, IMAGES)
         assert statuses == [SUCCESS] * IMAGES  # every image is committed and the scanner hears so
-        assert study_state(engine, study_uid) == ('receiving', IMAGES, IMAGES)
+        state, images, _owed = study_state(engine, study_uid) or ('', 0, 0)
+        assert images == IMAGES and state != 'ready'  # committed; nothing can be processed without the broker
         assert 'its completion decision was not queued' in scaled.log('scp')  # the fault happened
         redis_server.start()  # empty: whatever was queued before is gone
         wait_until(lambda: ready(engine, study_uid), 'the study to become ready', timeout=HEAL_S)
