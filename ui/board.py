@@ -1,16 +1,19 @@
 """The clinic's live status board: every appointment of the day in its column, colour-coded, with the time in
 its current state; staff move cards as their role allows, and every open browser sees each change at once."""
 
+from dataclasses import dataclass
 from datetime import datetime
+from html import escape
 
 from nicegui import ui
 
 from domain import appointments, clock, events
 from domain.access import Actor
-from domain.errors import N_
+from domain.errors import N_, DomainError
 
 from . import live
 from .i18n import format_day, format_time, t, tn
+from .live_lists import Debounce, SharedRead
 from .shell import FAILED, current_actor, nav, perform, screen
 
 STATE_COLOURS = {
@@ -51,69 +54,121 @@ def register() -> None:
         await StatusBoard(current_actor()).build()
 
 
+@dataclass
+class Shown:
+    """A card on this board: what it showed when drawn, its element and its time-in-state label."""
+
+    card: appointments.Card
+    element: ui.card
+    since: ui.label
+
+
 class StatusBoard:
-    """Today's appointments in one column per state; each browser refreshes it on every appointment change."""
+    """Today's appointments in one column per state; a change redraws only the cards it touched."""
 
     def __init__(self, actor: Actor) -> None:
-        self.actor = actor
+        self.actor, self.day = actor, appointments.today()
+        self.shown: dict[int, Shown] = {}
+        self.columns: dict[str, tuple[ui.badge, ui.column]] = {}
+        self.closed: ui.expansion | None = None
+        self.closed_row: ui.row | None = None
+        self.update_soon = Debounce(self.update)
 
     async def build(self) -> None:
         with ui.row().classes('w-full items-center'):
-            ui.label(format_day(appointments.today())).classes('text-h6').mark('board-day')
+            self.day_label = ui.label(format_day(self.day)).classes('text-h6').mark('board-day')
             ui.space()
             ui.link(t('Open the waiting-room kiosk'), '/kiosk').classes('text-caption')
-        await self.board()
-        live.on(events.AppointmentChanged).subscribe(self.board.refresh)
-        live.on(events.PatientChanged).subscribe(self.board.refresh)
-        ui.timer(TICK_S, self.board.refresh)
+        self.area = ui.column().classes('w-full gap-3')
+        cards = await perform(appointments.day, self.day, by=self.actor)
+        self.draw(cards if cards is not FAILED else [])
+        live.on(events.AppointmentChanged).subscribe(self.on_appointment)
+        live.on(events.PatientChanged).subscribe(self.on_patient)
+        ui.timer(TICK_S, self.tick, immediate=False)
 
-    @ui.refreshable_method
-    async def board(self) -> None:
-        cards = await perform(appointments.day, appointments.today(), by=self.actor)
-        if cards is FAILED:
-            return
+    def draw(self, cards: list[appointments.Card]) -> None:
+        """The whole board, from nothing (first build, and a new day)."""
+        self.area.clear()
+        self.shown, self.columns, self.closed, self.closed_row = {}, {}, None, None
         now = clock.now()
-        with ui.row().classes('w-full gap-3 items-start no-wrap overflow-auto'):
+        with self.area, ui.row().classes('w-full gap-3 items-start no-wrap overflow-auto'):
             for state in appointments.BOARD_ORDER:
-                self.column(state, [c for c in cards if c.state == state], now)
-        closed = [c for c in cards if c.state in (appointments.CANCELLED, appointments.NO_SHOW)]
-        if closed:
-            title = tn('Cancelled and no-show ({count})', 'Cancelled and no-show ({count})', len(closed))
-            with ui.expansion(title).classes('w-full'):
-                with ui.row().classes('gap-2'):
-                    for item in closed:
-                        self.card(item, now)
+                self.column(state)
+        for item in cards:
+            self.place(item, now)
+        self.count()
 
-    def column(self, state: str, here: list[appointments.Card], now: datetime) -> None:
+    async def update(self) -> None:
+        """Redraw only the cards that differ from what the database holds now."""
+        if appointments.today() != self.day:
+            self.day = appointments.today()
+            self.day_label.set_text(format_day(self.day))
+            cards = await perform(appointments.day, self.day, by=self.actor)
+            self.draw(cards if cards is not FAILED else [])
+            return
+        try:
+            cards = await SHARED_DAY.read(self.day, by=self.actor)
+        except DomainError:
+            return
+        self.apply(cards)
+
+    def column(self, state: str) -> None:
         colour = STATE_COLOURS[state]
         with (
             ui.column()
             .classes(f'min-w-[13rem] w-56 gap-2 q-pa-sm rounded-borders bg-{colour}-1')
             .mark(f'column-{state}')
-        ):
+        ) as column:
             with ui.row().classes('w-full items-center'):
                 ui.label(t(COLUMN_TITLES[state])).classes(f'text-subtitle1 text-{colour}-10')
                 ui.space()
-                ui.badge(str(len(here)), color=colour)
-            for item in here:
-                self.card(item, now)
+                badge = ui.badge('0', color=colour)
+        self.columns[state] = (badge, column)
 
-    def card(self, item: appointments.Card, now: datetime) -> None:
+    def place(self, item: appointments.Card, now: datetime, position: list[int] | None = None) -> None:
+        """Draw a card in its column (or among the closed ones), at its place in time order."""
+        if _container_of(item) == CLOSED:
+            if self.closed is None:
+                with self.area:
+                    self.closed = ui.expansion().classes('w-full')
+                    with self.closed:
+                        self.closed_row = ui.row().classes('gap-2')
+            container: ui.element = self.closed_row  # type: ignore[assignment]
+        else:
+            container = self.columns[item.state][1]
+        with container:
+            element, since = self.card(item, now)
+        self.shown[item.id] = Shown(item, element, since)
+        if position is not None:
+            offset = 1 if container is not self.closed_row else 0  # a column's first child is its title row
+            element.move(target_index=offset + position.index(item.id))
+
+    def count(self) -> None:
+        for state, (badge, _) in self.columns.items():
+            badge.set_text(str(sum(1 for s in self.shown.values() if s.card.state == state)))
+        closed = sum(1 for s in self.shown.values() if _container_of(s.card) == CLOSED)
+        if self.closed is not None:
+            self.closed.set_text(tn('Cancelled and no-show ({count})', 'Cancelled and no-show ({count})', closed))
+            self.closed.set_visibility(closed > 0)
+
+    def card(self, item: appointments.Card, now: datetime) -> tuple[ui.card, ui.label]:
         colour = STATE_COLOURS.get(item.state, 'grey')
         with (
             ui.card()
-            .classes(f'w-full q-pa-sm border-l-4 border-{colour}')
+            .classes(f'w-full q-pa-sm gap-1 border-l-4 border-{colour}')
             .style(f'border-left: 5px solid var(--q-{"negative" if item.urgent else "primary"})')
             .mark(f'card-{item.accession_number}')
-        ):
-            card_heading(item)
-            ui.label(f'{item.procedure} · {item.room}').classes('text-caption')
-            with ui.row().classes('w-full items-center'):
+        ) as element:
+            card_heading(item, with_caption=True)
+            with ui.row().classes('w-full items-center gap-2'):
                 ui.badge(t(item.state), color=colour).mark(f'state-{item.accession_number}')
-                ui.label(minutes_text(appointments.minutes_in_state(item, now))).classes(
-                    'text-caption text-grey-8'
-                ).mark(f'since-{item.accession_number}')
+                since = (
+                    ui.label(minutes_text(appointments.minutes_in_state(item, now)))
+                    .classes('text-caption text-grey-8')
+                    .mark(f'since-{item.accession_number}')
+                )
             self.moves(item)
+        return element, since
 
     def moves(self, item: appointments.Card) -> None:
         targets = appointments.allowed_moves(item.state, self.actor)
@@ -128,7 +183,52 @@ class StatusBoard:
 
     async def move(self, item: appointments.Card, state: str) -> None:
         await perform(appointments.move, item.id, state, by=self.actor)
-        await self.board.refresh()
+        cards = await perform(appointments.day, self.day, by=self.actor)  # this desk sees its own move at once
+        if cards is not FAILED:
+            self.apply(cards)
+
+    def apply(self, cards: list[appointments.Card]) -> None:
+        """Delete the cards that left, redraw the ones that changed, each at its place; the rest stay as they are."""
+        now = clock.now()
+        current = {item.id for item in cards}
+        for gone in [i for i in self.shown if i not in current]:
+            self.shown.pop(gone).element.delete()
+        for item in cards:
+            shown = self.shown.get(item.id)
+            if shown is not None and shown.card == item:
+                continue
+            if shown is not None:
+                shown.element.delete()
+            self.place(item, now, position=[c.id for c in cards if _container_of(c) == _container_of(item)])
+        self.count()
+
+    async def on_appointment(self, event: events.AppointmentChanged) -> None:
+        SHARED_DAY.changed(event)
+        await self.update_soon()
+
+    async def on_patient(self, event: events.PatientChanged) -> None:
+        SHARED_DAY.changed(event)
+        if any(s.card.patient_id == event.patient_id for s in self.shown.values()):  # a name on this board
+            await self.update_soon()
+
+    async def tick(self) -> None:
+        """Every half minute: the times in state move on; a new day draws the new day's board."""
+        if appointments.today() != self.day:
+            await self.update()
+            return
+        now = clock.now()
+        for shown in self.shown.values():
+            text = minutes_text(appointments.minutes_in_state(shown.card, now))
+            if shown.since.text != text:
+                shown.since.set_text(text)
+
+
+SHARED_DAY: SharedRead[list[appointments.Card]] = SharedRead(appointments.day)
+CLOSED = 'closed'
+
+
+def _container_of(item: appointments.Card) -> str:
+    return CLOSED if item.state in (appointments.CANCELLED, appointments.NO_SHOW) else item.state
 
 
 def minutes_text(minutes: int) -> str:
@@ -138,10 +238,20 @@ def minutes_text(minutes: int) -> str:
     return t('{h} h {m} min', h=minutes // 60, m=minutes % 60)
 
 
-def card_heading(item: appointments.Card) -> None:
-    """An appointment's first line, on the board and the day's schedule: time, patient (a link), urgency."""
-    with ui.row().classes('w-full items-center gap-1'):
-        ui.label(format_time(item.scheduled_at, zone=appointments.local_zone())).classes('text-weight-bold')
-        ui.link(item.patient_name, f'/patients/{item.patient_id}').classes('text-body2')
-        if item.urgent:
-            ui.badge(t('urgent'), color='negative')
+def card_heading(item: appointments.Card, *, with_caption: bool = False) -> None:
+    """An appointment's first line, on the board and the day's schedule: time, patient (a link), urgency; one
+    element (a board draws dozens of cards on every page view), with the procedure and room below if asked."""
+    time = escape(format_time(item.scheduled_at, zone=appointments.local_zone()))
+    urgent = (
+        f' <span class="q-badge flex inline items-center no-wrap q-badge--single-line bg-negative text-white">'
+        f'{escape(t("urgent"))}</span>'
+        if item.urgent
+        else ''
+    )
+    caption = f'<div class="text-caption">{escape(item.procedure)} · {escape(item.room)}</div>' if with_caption else ''
+    ui.html(
+        f'<div class="row items-center gap-1"><span class="text-weight-bold">{time}</span> '
+        f'<a class="nicegui-link text-body2" href="/patients/{item.patient_id}">{escape(item.patient_name)}</a>'
+        f'{urgent}</div>{caption}',
+        sanitize=False,
+    ).classes('w-full').mark(f'heading-{item.accession_number}')

@@ -2,6 +2,7 @@
 with likely duplicates shown while typing."""
 
 from datetime import date
+from html import escape
 from typing import Any
 
 from nicegui import ui
@@ -9,10 +10,11 @@ from nicegui import ui
 from domain import access, events, patient_search, patients
 from domain.access import Permission
 from domain.errors import DomainError, DuplicatePatient, InvalidInput, SessionExpired
-from domain.models import PatientCreate
+from domain.models import Patient, PatientCreate
 
 from . import live
 from .i18n import error_text, format_date, t
+from .live_lists import Debounce, SharedRead
 from .shell import FAILED, current_actor, fetch, nav, perform, screen
 
 SEX_OPTIONS = {'F': 'female', 'M': 'male', 'O': 'other', 'U': 'unknown'}
@@ -32,6 +34,8 @@ class PatientSearch:
 
     def __init__(self, actor: access.Actor) -> None:
         self.actor, self.offset = actor, 0
+        self.asked, self.drawn = 0, None  # the newest search asked; what the list shows
+        self.refresh_soon = Debounce(lambda: self.results(shared=True))  # a burst of changes: one read
 
     async def build(self) -> None:
         with ui.row().classes('w-full items-end gap-4'):
@@ -54,38 +58,49 @@ class PatientSearch:
                 ui.button(
                     t('Register a patient'), icon='person_add', on_click=lambda: registration_dialog(self.actor)
                 ).mark('register-patient')
+        self.area = ui.column().classes('w-full gap-2')
         await self.results()
-        live.on(events.PatientChanged).subscribe(self.results.refresh)
+        live.on(events.PatientChanged).subscribe(self.on_change)
 
-    @ui.refreshable_method
-    async def results(self) -> None:
-        filters = patient_search.SearchFilters(
-            study_from=parse_date(self.date_from.value),
-            study_to=parse_date(self.date_to.value),
-            modality=self.modality.value or '',
-        )
-        page = await perform(patient_search.search, self.search.value or '', filters, by=self.actor, offset=self.offset)
-        if page is FAILED:
+    async def results(self, *, shared: bool = False) -> None:
+        """Read the page of results; redraw the list only when it differs from what is shown (newest search wins)."""
+        self.asked += 1
+        asked = self.asked
+        query = (self.search.value or '', self.filters())
+        if shared:
+            try:
+                page = await SHARED_SEARCH.read(*query, by=self.actor, offset=self.offset)
+            except DomainError:
+                return
+        else:
+            page = await perform(patient_search.search, *query, by=self.actor, offset=self.offset)
+        if page is FAILED or asked != self.asked:
             return
+        drawn = _drawn(page)
+        if drawn == self.drawn:
+            return
+        self.drawn = drawn
+        self.area.clear()
+        with self.area:
+            self.draw(page)
+
+    def draw(self, page: patient_search.SearchPage) -> None:
         if page.fuzzy and page.rows:
             ui.label(t('No exact match; the closest names:')).classes('text-caption text-grey-7')
         if not page.rows:
             ui.label(t('No patient found')).classes('text-grey-7').mark('no-patients')
         with ui.list().props('bordered separator').classes('w-full'):
-            for row in page.rows:
-                with (
-                    ui.item(on_click=lambda r=row: ui.navigate.to(f'/patients/{r.id}'))
-                    .props('clickable')
-                    .mark('patient-row')
-                ):
-                    with ui.item_section():
-                        ui.item_label(row.name).classes('text-weight-medium')
-                        sex = t(SEX_OPTIONS.get(row.sex, ''))
-                        birth = format_date(row.birth_date) if row.birth_date else ''
-                        ui.item_label(f'{row.patient_id} · {birth} · {sex}').props('caption')
-                    with ui.item_section().props('side'):
-                        ui.item_label(row.phone).props('caption')
+            for row in page.rows:  # two elements a row: a page of results is built on every search
+                with ui.item(on_click=lambda r=row: ui.navigate.to(f'/patients/{r.id}')).mark('patient-row'):
+                    ui.html(_row_html(row), sanitize=False).classes('row no-wrap w-full')
         self.pager(page)
+
+    def filters(self) -> patient_search.SearchFilters:
+        return patient_search.SearchFilters(
+            study_from=parse_date(self.date_from.value),
+            study_to=parse_date(self.date_to.value),
+            modality=self.modality.value or '',
+        )
 
     def pager(self, page: patient_search.SearchPage) -> None:
         with ui.row().classes('items-center gap-2'):
@@ -101,11 +116,37 @@ class PatientSearch:
 
     async def turn(self, step: int) -> None:
         self.offset = max(0, self.offset + step * patient_search.PAGE_SIZE)
-        await self.results.refresh()
+        await self.results()
 
     async def new_search(self) -> None:
         self.offset = 0
-        await self.results.refresh()
+        await self.results()
+
+    async def on_change(self, event: events.PatientChanged) -> None:
+        SHARED_SEARCH.changed(event)
+        await self.refresh_soon()
+
+
+SHARED_SEARCH: SharedRead[patient_search.SearchPage] = SharedRead(patient_search.search)
+
+
+def _drawn(page: patient_search.SearchPage) -> tuple:
+    """What a page of results shows, to compare with what is on screen."""
+    rows = tuple((r.id, r.name, r.patient_id, r.birth_date, r.sex, r.phone) for r in page.rows)
+    return rows, page.total, page.offset, page.fuzzy
+
+
+def _row_html(row: Patient) -> str:
+    sex = t(SEX_OPTIONS.get(row.sex, ''))
+    birth = format_date(row.birth_date) if row.birth_date else ''
+    return (
+        '<div class="q-item__section column q-item__section--main justify-center">'
+        f'<div class="q-item__label text-weight-medium">{escape(row.name)}</div>'
+        f'<div class="q-item__label q-item__label--caption text-caption">'
+        f'{escape(row.patient_id)} · {escape(birth)} · {escape(sex)}</div></div>'
+        '<div class="q-item__section column q-item__section--side justify-center">'
+        f'<div class="q-item__label q-item__label--caption text-caption">{escape(row.phone)}</div></div>'
+    )
 
 
 async def registration_dialog(actor: access.Actor) -> None:
