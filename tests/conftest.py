@@ -3,6 +3,12 @@
 Variants: PACS_TEST_DATABASE_URL (PostgreSQL) runs the service tests under tests/domain and tests/jobs
 on both SQLite and PostgreSQL; PACS_TEST_REDIS_URL switches the Redis tests on. PACS_REQUIRE_ALL=1
 (set by .ci/run) turns every skip into a failure, so CI proves what a plain `make test` may skip.
+
+Under pytest-xdist (`make test` runs two workers) each worker has its own of everything that lives outside the test's
+tmp_path: its own PostgreSQL database (`test_gw0`, `test_gw1`: the configured name plus the worker id, created if
+missing), its own Redis database (the configured number minus the worker's index: 15, 14) and its own share of free
+ports. The worker's URLs are written back to PACS_TEST_DATABASE_URL and PACS_TEST_REDIS_URL before any test module
+is imported, so a fixture that reads those variables (or PG_URL / REDIS_URL here) gets its worker's own.
 """
 
 import asyncio
@@ -18,16 +24,51 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from nicegui.testing import User
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import ProgrammingError
 
 from domain import auth, clock, db, events, options, users, viewing
 from domain.access import Actor, system
 from domain.models import Role, UserCreate
 from domain.settings import Settings
 
+WORKER = os.environ.get('PYTEST_XDIST_WORKER', '')  # 'gw0', 'gw1', ... in a pytest-xdist worker; '' in a serial run
+WORKER_INDEX = int(WORKER.removeprefix('gw')) if WORKER.startswith('gw') else 0
+WORKER_COUNT = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1')) if WORKER else 1
+REDIS_DATABASES = 16  # Redis's default number of databases
+
+
+def _worker_database_url(url: str) -> str:
+    """The worker's own PostgreSQL database: the configured one with the worker id appended (`test` -> `test_gw1`)."""
+    if not url or not WORKER:
+        return url
+    configured = make_url(url)
+    return configured.set(database=f'{configured.database}_{WORKER}').render_as_string(hide_password=False)
+
+
+def _worker_redis_url(url: str) -> str:
+    """The worker's own Redis database: the configured number minus the worker's index (`/15` -> `/14` for gw1)."""
+    if not url or not WORKER:
+        return url
+    parts = urlsplit(url)
+    number = (int(parts.path.strip('/') or 0) - WORKER_INDEX) % REDIS_DATABASES
+    return urlunsplit(parts._replace(path=f'/{number}'))
+
+
+os.environ.update(
+    {
+        name: _worker_url(os.environ[name])
+        for name, _worker_url in (
+            ('PACS_TEST_DATABASE_URL', _worker_database_url),
+            ('PACS_TEST_REDIS_URL', _worker_redis_url),
+        )
+        if os.environ.get(name)
+    }
+)
 PG_URL = os.environ.get('PACS_TEST_DATABASE_URL', '')
 REDIS_URL = os.environ.get('PACS_TEST_REDIS_URL', '')
 REQUIRE_ALL = os.environ.get('PACS_REQUIRE_ALL') == '1'
@@ -78,6 +119,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         path = Path(str(metafunc.definition.path)).as_posix()
         if any(f'/{part}/' in path for part in BOTH_DATABASES):
             metafunc.parametrize('backend', ['sqlite', 'postgres'], indirect=True)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A worker's own PostgreSQL database exists before its first test (created from template0 if missing)."""
+    if not PG_URL or not WORKER:
+        return
+    name = make_url(PG_URL).database
+    maintenance = create_engine(make_url(PG_URL).set(database='postgres'), isolation_level='AUTOCOMMIT')
+    try:
+        with maintenance.connect() as connection:
+            if connection.execute(text('SELECT 1 FROM pg_database WHERE datname = :name'), {'name': name}).first():
+                return
+            try:
+                connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0'))
+            except ProgrammingError as error:  # another run's worker of the same id created it a moment ago
+                if getattr(error.orig, 'sqlstate', None) != '42P04':  # duplicate_database
+                    raise
+    finally:
+        maintenance.dispose()
 
 
 @pytest.fixture
@@ -219,11 +279,24 @@ def run_main(data_dir: Path, *args: str, stdin: str | None = None, **env: str) -
     )
 
 
+_ports_given: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (bound once, then released)."""
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return int(probe.getsockname()[1])
+    """A TCP port on 127.0.0.1 that nothing listens on (bound once, then released).
+
+    Never the same port twice in one test process (a server started later still owns the port it was given), and
+    under pytest-xdist only ports of this worker's share (port // 2 % workers == worker index), so two workers never
+    give one port to two servers. Every test that starts a server of its own picks its ports here.
+    """
+    for _ in range(1000):
+        with socket.socket() as probe:
+            probe.bind(('127.0.0.1', 0))
+            port = int(probe.getsockname()[1])
+        if port not in _ports_given and port // 2 % WORKER_COUNT == WORKER_INDEX:
+            _ports_given.add(port)
+            return port
+    raise RuntimeError('no free port of this worker left on 127.0.0.1')
 
 
 def listening(port: int) -> bool:

@@ -10,7 +10,7 @@ import httpx
 from nicegui import __version__ as nicegui_version
 
 from tests.browser.conftest import free_port
-from tests.conftest import listening, wait_until
+from tests.conftest import WAIT_S, listening, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,8 +23,12 @@ def _serve(data_dir: Path, *options: str, log: Path | None = None, **env: str) -
         PACS_HTTP_HOST='127.0.0.1',
         PACS_HTTP_PORT=str(http_port),
         PACS_ADMIN_PASSWORD='serve admin password',
-        **env,
+        # every listener on a port of its own, never the defaults another test's server may hold (pytest-xdist)
+        PACS_DICOM_PORT=str(free_port()),
+        PACS_HTTPS_PORT=str(free_port()),
+        PACS_DICOM_TLS_PORT=str(free_port()),
     )
+    environment.update(env)
     output = log.open('w') if log else subprocess.DEVNULL
     process = subprocess.Popen(
         [sys.executable, 'main.py', *options, 'serve'],
@@ -44,7 +48,7 @@ def _health(process: subprocess.Popen, url: str) -> httpx.Response:
         except httpx.HTTPError:
             return None
 
-    return wait_until(answer, 'serve to answer /health', timeout=30)
+    return wait_until(answer, 'serve to answer /health', timeout=3 * WAIT_S)  # a whole server starting, as served()
 
 
 def test_serve_can_leave_the_listener_to_a_separate_scp_process(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ from pathlib import Path
 import pydicom
 from pynetdicom import AE
 
+from tests.conftest import free_port
 from tests.dicom.conftest import sample
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -60,9 +60,7 @@ def test_a_bad_modality_is_refused_with_one_line_and_exit_code_2(tmp_path: Path)
 
 def test_the_listener_runs_alone_and_stores_what_an_entered_modality_sends(tmp_path: Path) -> None:
     assert _run(tmp_path, 'modality', 'add', 'TESTSCU', '127.0.0.1', '104').returncode == 0
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, 'main.py', 'scp'],
         cwd=ROOT,
