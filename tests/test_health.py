@@ -6,7 +6,7 @@ from nicegui.testing import User
 
 from domain import db
 from domain.settings import Settings
-from tests.conftest import Clinic
+from tests.conftest import Clinic, eventually
 from ui import health
 
 
@@ -257,3 +257,32 @@ async def test_a_broker_that_never_answers_is_down_without_holding_health(
         assert len(calls) == 1  # the second poll waited on the same probe instead of starting another
     finally:
         released.set()
+
+
+async def test_a_database_that_never_answers_is_down_without_holding_health(
+    user: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    monkeypatch.setattr(health, 'PROBE_TIMEOUT_S', 0.2)
+    with socket.socket() as silent:  # takes the connection (the kernel's backlog) and never says a word
+        silent.bind(('127.0.0.1', 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        db.configure(
+            Settings(
+                _env_file=None,
+                data_dir=tmp_path,  # type: ignore[call-arg]
+                database_url=f'postgresql+psycopg://nobody@127.0.0.1:{port}/none',
+            )
+        )
+        try:
+            health.register(tmp_path, {'broker': lambda: True})
+            response = await user.http_client.get('/health')
+        finally:
+            db.dispose()
+    # closed, the socket resets the connection: the ping still waiting ends, and the next test's /health pings anew
+    await eventually(lambda: all(probe.done() for probe in health._probing.values()), 'the hung ping to end')
+    body = response.json()
+    assert (response.status_code, body['database'], body['database_latency_ms']) == (503, 'down', None)
+    assert body['reason'] == 'database down'

@@ -1,5 +1,6 @@
 """GET /health: JSON for monitors and other programs, without login; 200 healthy, 503 not."""
 
+import logging
 import shutil
 import threading
 import time
@@ -13,6 +14,8 @@ from nicegui import Client, app, run
 
 from domain import backup_runs, db, health_facts, studies, viewing, work
 from domain.settings import Settings
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MIN_FREE_DISK_MB: int = Settings.model_fields['min_free_disk_mb'].default
 
@@ -51,71 +54,77 @@ def register(
 def _report(
     data_dir: Path, checks: dict[str, Check], *, min_free_disk_mb: int = DEFAULT_MIN_FREE_DISK_MB, scaled: bool = False
 ) -> dict:
-    started = time.perf_counter()
-    database = db.ping()
-    database_ms = _ms_since(started) if database else None
+    (database, _why), database_ms = _probe(db.ping)  # a database that hangs is down after PROBE_TIMEOUT_S
     probes: dict[str, tuple[str, str]] = {}
     latencies: dict[str, float | None] = {}
     for name, check in checks.items():
         if check is not None:
             probes[name], latencies[name] = _probe(check)
-    backlog = work.backlog() if database else None
     free = shutil.disk_usage(data_dir if data_dir.exists() else Path('.')).free
-    reasons = [] if database else ['database down']
-    reasons += [f'{name} {state}{": " + why if why else ""}' for name, (state, why) in probes.items() if state != 'ok']
+    reasons = [f'{name} {state}{": " + why if why else ""}' for name, (state, why) in probes.items() if state != 'ok']
     if free < min_free_disk_mb * 1024 * 1024:
         reasons.append(f'free disk below {min_free_disk_mb} MB')
     report: dict = {
         'status': 'degraded',
-        'database': 'ok' if database else 'down',
+        'database': 'ok',
         **{name: 'off' for name, check in checks.items() if check is None},
         **{name: state for name, (state, _why) in probes.items()},
         'mode': 'scaled' if scaled else 'embedded',
         'database_latency_ms': database_ms,
         'broker_latency_ms': (latencies.get('broker') if scaled else 0) if 'broker' in probes else None,
-        'queue_depth': backlog.unfinished if backlog else None,
-        'overdue_jobs': backlog.overdue if backlog else None,  # past their due time: no sweeper sent them again
-        'pending_instances': studies.pending_instances() if database else None,
-        'missing_files': viewing.missing_files() if database else None,  # indexed images whose file is gone
         'free_disk_bytes': free,
         'min_free_disk_bytes': min_free_disk_mb * 1024 * 1024,
         'ui_clients': len(Client.instances),  # pages held for browsers; a tab that left is dropped after its timeout
     }
-    if database:
-        reasons += _work(report, scaled=scaled)
-        report.update(_backup())
+    stored = None
+    if database == 'ok':
+        try:
+            stored = _stored(scaled=scaled)
+        except Exception:  # it went away since it answered the ping
+            log.warning('the database failed /health after answering its ping', exc_info=True)
+    if stored is None:
+        reasons.insert(0, 'database down')
+        report.update(dict.fromkeys(('queue_depth', 'overdue_jobs', 'pending_instances', 'missing_files')))
+        report.update(database='down', database_latency_ms=None)
+    else:
+        report.update(stored[0])
+        reasons += stored[1]
     report['status'] = 'degraded' if reasons else 'ok'
     if reasons:
         report['reason'] = '; '.join(reasons)
     return report
 
 
-def _work(report: dict, *, scaled: bool) -> list[str]:
-    """Add the job workers, waiting work and stuck studies to `report`; returns the reasons they are not well."""
+def _stored(*, scaled: bool) -> tuple[dict, list[str]]:
+    """What the database says: waiting work, live workers, stuck studies, missing files, backups; and what is wrong."""
+    backlog = work.backlog()
     facts = health_facts.gather()
     limits = health_facts.limits()
-    report.update(
-        workers_alive=facts.workers_alive,
-        processes_alive=facts.processes_alive,
-        oldest_pending_seconds=facts.oldest_pending_seconds,
-        stuck_studies=facts.stuck_studies,
-        stuck={'receiving': facts.stuck_receiving, 'processing': facts.stuck_processing},
-        limits=limits,
-    )
+    report = {
+        'queue_depth': backlog.unfinished,
+        'overdue_jobs': backlog.overdue,  # past their due time: no sweeper sent them again
+        'pending_instances': studies.pending_instances(),
+        'missing_files': viewing.missing_files(),  # indexed images whose file is gone
+        'workers_alive': facts.workers_alive,
+        'processes_alive': facts.processes_alive,
+        'oldest_pending_seconds': facts.oldest_pending_seconds,
+        'stuck_studies': facts.stuck_studies,
+        'stuck': {'receiving': facts.stuck_receiving, 'processing': facts.stuck_processing},  # see limits
+        'limits': limits,
+        **_backup(),
+    }
     reasons = []
-    jobs_waiting = report['queue_depth']
-    if not facts.workers_alive and (scaled or jobs_waiting or report['pending_instances']):
-        reasons.append(f'no job worker alive{f"; jobs waiting: {jobs_waiting}" if jobs_waiting else ""}')
+    if not facts.workers_alive and (scaled or backlog.unfinished or report['pending_instances']):
+        reasons.append(f'no job worker alive{f"; jobs waiting: {backlog.unfinished}" if backlog.unfinished else ""}')
     if facts.oldest_pending_seconds is not None and facts.oldest_pending_seconds > limits['pending_seconds']:
         reasons.append(
             f'oldest pending job waiting {facts.oldest_pending_seconds:.0f} s (limit {limits["pending_seconds"]} s)'
         )
     if facts.stuck_studies:
-        stuck = [
-            f'{count} {state} over {limits[f"{state}_seconds"]} s' for state, count in report['stuck'].items() if count
-        ]
+        counts = {'receiving': facts.stuck_receiving, 'processing': facts.stuck_processing}
+        stuck = [f'{count} {state} over {limits[f"{state}_seconds"]} s' for state, count in counts.items() if count]
         reasons.append(f'stuck studies: {facts.stuck_studies} ({", ".join(stuck)})')
-    return reasons
+    return report, reasons
 
 
 def _backup() -> dict:
