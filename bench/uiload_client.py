@@ -40,6 +40,7 @@ class Page:
     client_id: str
     next_message_id: int
     elements: dict[str, dict] = field(default_factory=dict)
+    initial: int = 0  # refreshable parts with content in the HTML
 
     def find(self, test: Callable[[dict], bool]) -> list[str]:
         """The ids of the elements that pass `test`, in page order."""
@@ -93,7 +94,7 @@ class Browser:
         if page.path.startswith('/login') and not path.startswith('/login'):
             raise Failed(f'GET {path}: sent to the login page (session lost)')
         await self.connect(page)
-        if page.filled() < settle:
+        if page.initial < settle and page.filled() < settle:  # (an HTML with it all may rebuild once connected)
             await self.next_message('update', since=0, test=lambda _: page.filled() >= settle)
         return page
 
@@ -106,7 +107,9 @@ class Browser:
         for escaped, plain in UNESCAPE:
             raw = raw.replace(escaped, plain)
         next_id = NEXT_MESSAGE_ID.search(response.text)
-        return Page(response.url.path, client_id.group(1), int(next_id.group(1)) if next_id else 0, json.loads(raw))
+        page = Page(response.url.path, client_id.group(1), int(next_id.group(1)) if next_id else 0, json.loads(raw))
+        page.initial = page.filled()
+        return page
 
     async def connect(self, page: Page) -> None:
         """Leave the current page (its socket closes) and connect the new one's, as nicegui.js's createApp does."""
