@@ -2,8 +2,10 @@
 
 The snapshot comes before the walk over the files because a file is always written before the index row that
 names it commits: every instance, thumbnail and PDF the snapshot names is on disk by the time the walk looks, so
-a backup taken while images arrive restores to a consistent state (newer files are simply extra). A file its
-snapshot names but the walk did not find (moved meanwhile) is looked for once more, and named in the manifest and
+a backup taken while images arrive restores to a consistent state. An image, thumbnail or PDF written after the
+snapshot was taken and not named by it arrived later and is left out (one written just before it, whose row
+committed just after, is kept: a file the index does not name is never served). A file its snapshot names but
+the walk did not find (moved meanwhile, to the trash say) is looked for once more, and named in the manifest and
 the log if it is gone.
 """
 
@@ -28,9 +30,21 @@ from .backup_archive import (
     read_header,
     write_header,
 )
-from .backup_files import LEDGER, Entry, State, data_files, exclusive, read_state, state_dir, unchanged, write_state
+from .backup_files import (
+    INDEXED_FOLDERS,
+    LEDGER,
+    Entry,
+    State,
+    data_files,
+    exclusive,
+    read_state,
+    state_dir,
+    unchanged,
+    write_state,
+)
 from .backup_unpack import DUMP, FILES, INDEX, MANIFEST, scan
 from .errors import InvalidInput
+from .trash_files import TRASH
 
 ABANDONED_AFTER_S = 3600  # a `.partial` untouched this long belongs to a backup that died
 
@@ -113,6 +127,8 @@ def _write(data_dir: Path, target_dir: Path, kind: str, recipient: sealed.Recipi
     finally:
         dump_path.unlink(missing_ok=True)
         index_path.unlink(missing_ok=True)
+    if files.later:
+        log.debug('backup %s: %d files that arrived after its snapshot left out', final.name, files.later)
     if files.missing:
         log.warning(
             'backup %s: %d indexed files were gone before they could be archived', final.name, len(files.missing)
@@ -131,6 +147,7 @@ def _fill(files: '_Files', dump_path: Path, index_path: Path, *, exclude: Path, 
         dumped = backup_snapshot.dump(out, dump_path.parent)
     members = {DUMP: _add_path(tar, DUMP, dump_path)}
     dump_path.unlink()
+    files.referenced, files.began_ns = dumped.referenced, dumped.began_ns
     with private(index_path) as index_out:
         files.index_out = index_out
         for relative, path in data_files(files.data_dir, exclude=(exclude,)):
@@ -197,6 +214,9 @@ class _Files:
     stored: int = 0  # files whose bytes are in this archive
     at_rest: set[str] = field(default_factory=set)
     missing: list[str] = field(default_factory=list)
+    referenced: set[str] = field(default_factory=set)  # the stored files the snapshot's rows name
+    began_ns: int = 0  # when the snapshot was taken
+    later: int = 0  # files left out because they arrived after the snapshot
 
     def add(self, relative: str, path: Path, before: Entry | None) -> bool:
         """Index one file, archiving its bytes unless the parent holds them unchanged; False if it is gone."""
@@ -205,9 +225,12 @@ class _Files:
         except (FileNotFoundError, IsADirectoryError):
             return False  # gone since the walk saw it (a replaced thumbnail, a study moved to the trash)
         with handle:
+            stat = os.fstat(handle.fileno())
+            if self.arrived_later(relative, stat):
+                self.later += 1
+                return True
             if sealed.is_sealed(handle):  # kept encrypted at rest: archived as stored, restored as stored
                 self.at_rest.add(relative)
-            stat = os.fstat(handle.fileno())
             if before is not None and unchanged(before, stat):
                 self.record(before)
                 return True
@@ -224,12 +247,26 @@ class _Files:
         self.entries.add(entry.path)
         self.stored += entry.archive == self.name
 
+    def arrived_later(self, relative: str, stat: os.stat_result) -> bool:
+        """True for an image, thumbnail or PDF the snapshot does not name, written after it was taken."""
+        return (
+            relative.startswith(INDEXED_FOLDERS)
+            and relative not in self.referenced
+            and stat.st_mtime_ns >= self.began_ns
+        )
+
     def look_again(self, referenced: set[str]) -> None:
-        """Files the snapshot names that the walk did not see: archived if they are there now, else named."""
+        """Files the snapshot names that the walk did not see: archived if they are there now (or in the trash,
+        where a study deleted after the snapshot moved them), else named."""
         root = self.data_dir.resolve()
+        trash = self.data_dir / TRASH
         for relative in sorted(referenced - self.entries):
             path = self.data_dir / relative
-            if not (path.resolve().is_relative_to(root) and self.add(relative, path, None)):
+            if not path.resolve().is_relative_to(root):
+                self.missing.append(relative)
+                continue
+            trashed = (item / relative for item in sorted(trash.iterdir()) if item.is_dir()) if trash.is_dir() else ()
+            if not any(self.add(relative, found, None) for found in (path, *trashed)):
                 self.missing.append(relative)
 
 

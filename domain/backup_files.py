@@ -31,6 +31,10 @@ SKIPPED_DIRS = {'backups', STATE_DIR, 'tmp', '.nicegui', 'ui-storage', 'incoming
 # The web session secrets stay out of every archive and are dropped on restore (a restored server makes new ones).
 SESSION_SECRETS = ('secret.key', 'keys/session.key')
 LEDGER = audit_checkpoints.FILE_NAME  # archived as the lines up to the snapshot's newest event, never as it is
+# NOTE: the folders of the stored paths domain.backup_snapshot.REFERENCED names (dicom/storage.py's layout, the
+# series thumbnails, the report PDFs). A file there that the snapshot does not name and that was written after it
+# was taken arrived later (its row is not in the archive): it is left out too.
+INDEXED_FOLDERS = ('dicom/', 'thumbnails/', 'reports/')
 
 
 @dataclass(frozen=True, slots=True)  # a large data directory has millions of these in memory

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from domain import access, backup, clock, db, sealed, studies, users
+from domain import access, backup, backup_snapshot, clock, db, sealed, studies, users
 from domain.access import system
 from domain.errors import InvalidInput
 from domain.models import Instance, UserCreate
@@ -182,6 +182,28 @@ def test_a_backup_taken_while_images_arrive_restores_every_indexed_image_with_it
         stored = clinic.data_dir / instance.file_path
         assert stored.is_file(), instance.file_path
         assert hashlib.sha256(stored.read_bytes()).hexdigest() == instance.sha256
+
+
+def test_a_drill_reports_rows_that_point_at_rows_the_archive_does_not_hold(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    payload = b'DICM one image'
+    studies.record_instance(_header(1), StoredFile('dicom/01/01.dcm', len(payload), 'ab' * 32), by=_ct())
+    real_rows = backup_snapshot.rows
+    monkeypatch.setattr(  # a dump that lost its studies: the series point at nothing
+        backup_snapshot,
+        'rows',
+        lambda connection, table: iter(()) if table.name == 'study' else real_rows(connection, table),
+    )
+    made = backup.create(clinic.data_dir, by=clinic.admin.actor, recipient=KEY)
+
+    drilled = backup.drill(made.path, KEY, tmp_path / 'drills')
+
+    assert not drilled.ok
+    assert [str(problem) for problem in drilled.problems] == [
+        'The archived rows do not load into an empty database '
+        '(a row points at a row the archive does not hold, or is there twice)'
+    ]
 
 
 def test_verify_needs_the_private_half_of_the_public_key_an_archive_is_sealed_to(clinic: Clinic) -> None:
