@@ -65,6 +65,28 @@ def test_several_web_processes_leave_https_to_the_proxy(tmp_path: Path) -> None:
     assert 'HTTPS ends at the proxy' in result.stderr
 
 
+def test_the_supervisor_gives_each_process_its_part_and_stops_them_all(tmp_path: Path) -> None:
+    supervisor = _supervise_probes(tmp_path, http_port=18000)
+    try:
+        seen = wait_until(lambda: len(found := _probes(tmp_path)) == 3 and found, 'three processes to start')
+    finally:
+        supervisor.terminate()
+        assert supervisor.wait(timeout=3 * WAIT_S) == 0
+    assert sorted(seen.values()) == [
+        'scp - - -',  # the listener: the environment as it was
+        'serve 18001 1 false',  # web1: one process, no listener, PACS_HTTP_PORT+1
+        'serve 18002 1 false',
+    ]
+    for pid in seen:
+        assert not Path(f'/proc/{pid}').exists(), f'process {pid} outlived its supervisor'
+
+
+def test_a_process_that_cannot_use_its_settings_stops_the_supervisor(tmp_path: Path) -> None:
+    supervisor = _supervise_probes(tmp_path, http_port=18000, PROBE_EXIT='2')
+    assert supervisor.wait(timeout=3 * WAIT_S) == 2
+    assert 'cannot start with these settings' in (tmp_path / 'supervisor.log').read_text()
+
+
 @pytest.mark.browser
 def test_a_board_change_through_one_process_reaches_a_browser_on_the_other(cluster: Cluster) -> None:
     if not shutil.which('chromium') or not shutil.which('chromedriver'):
@@ -272,6 +294,37 @@ def _started_pid(log: Path, name: str) -> int:
     found = re.findall(rf'{name} started \(pid (\d+)', log.read_text())
     assert found, f'no {name} in the log'
     return int(found[-1])
+
+
+PROBE = """
+import os, signal, sys
+with open(os.path.join(os.environ['PROBE_DIR'], f'{os.getpid()}.probe'), 'w') as out:
+    out.write(' '.join([sys.argv[-1]] + [os.environ.get(name) or '-' for name in
+              ('PACS_HTTP_PORT', 'PACS_WEB_PROCESSES', 'PACS_DICOM_LISTENER')]))
+if os.environ.get('PROBE_EXIT'):
+    sys.exit(int(os.environ['PROBE_EXIT']))
+signal.pause()
+"""
+SUPERVISE = """
+import logging, sys
+from domain.settings import Settings
+import web_processes
+logging.basicConfig(level=logging.INFO)
+settings = Settings(_env_file=None, web_processes=2, redis_url='redis://127.0.0.1:1/0', http_port=int(sys.argv[1]))
+sys.exit(web_processes.supervise(settings, [sys.executable, sys.argv[2]]))
+"""
+
+
+def _supervise_probes(tmp_path: Path, *, http_port: int, **env: str) -> subprocess.Popen:
+    """web_processes.supervise itself, running probes that note what they were started as instead of main.py."""
+    probe = tmp_path / 'probe.py'
+    probe.write_text(PROBE)
+    argv = [sys.executable, '-c', SUPERVISE, str(http_port), str(probe)]
+    return _start(argv, tmp_path / 'supervisor.log', PROBE_DIR=str(tmp_path), **env)
+
+
+def _probes(tmp_path: Path) -> dict[int, str]:
+    return {int(path.stem): path.read_text() for path in tmp_path.glob('*.probe') if path.read_text()}
 
 
 # ---------------------------------------------------------------- the browsers
