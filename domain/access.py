@@ -129,6 +129,7 @@ ROUTES: dict[str, frozenset[str]] = {
     '/auth/session': PUBLIC,  # trades a sign-in ticket for the session cookie (ui/session_cookie.py)
     '/auth/signed-out': PUBLIC,
     '/studies/thumbnails/{series_id}': frozenset({T, D, A}),
+    '/thumbnails/{series_id}': ALL_STAFF,  # a matched study's series on a patient's timeline (ui/thumbnails.py)
     '/dicomweb/studies': frozenset({T, D, A}),
     '/dicomweb/series': frozenset({T, D, A}),
     '/dicomweb/instances': frozenset({T, D, A}),

@@ -6,7 +6,6 @@ case, punctuation dropped. `Patient.name_key` holds the folded family, given and
 first, so a family-name prefix is an index range on both SQLite and PostgreSQL.
 """
 
-import base64
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -20,7 +19,7 @@ from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from . import appointments, at_rest, db
+from . import appointments, db
 from .access import Actor, Permission, require
 from .models import (
     Appointment,
@@ -86,6 +85,7 @@ class TimelineEntry:
     state: str
     detail: str = ''
     thumbnails: tuple[int, ...] = field(default=())  # series ids with a thumbnail
+    thumbnail_versions: tuple[str, ...] = field(default=())  # beside each: its content hash, for a cacheable URL
 
 
 def fold(text: str) -> str:
@@ -263,7 +263,8 @@ def timeline(patient_id: int, *, by: Actor) -> list[TimelineEntry]:
         )
         reports = session.exec(select(Report).where(col(Report.study_id).in_(study_ids))).all() if study_ids else []
     for study in studies:
-        thumbs = tuple(s.id or 0 for s in series if s.study_id == study.id and s.thumbnail_path)
+        with_thumbnail = [s for s in series if s.study_id == study.id and s.thumbnail_path]
+        thumbs = tuple(s.id or 0 for s in with_thumbnail)
         at = _study_time(study)
         entries.append(
             TimelineEntry(
@@ -274,6 +275,7 @@ def timeline(patient_id: int, *, by: Actor) -> list[TimelineEntry]:
                 study.state,
                 f'{study.modalities} {study.accession_number}'.strip(),
                 thumbs,
+                tuple((s.thumbnail_sha256 or '')[:16] for s in with_thumbnail),
             )
         )
     for report in reports:
@@ -293,6 +295,36 @@ def thumbnail_path(series_id: int, *, by: Actor) -> str | None:
     with db.reading() as session:
         series = session.get(Series, series_id)
     return series.thumbnail_path if series else None
+
+
+@dataclass(frozen=True)
+class PatientThumbnail:
+    """A series' thumbnail as a patient's timeline shows it: where it lies and its content hash."""
+
+    path: str
+    sha256: str
+
+
+def patient_thumbnail(series_id: int, *, by: Actor) -> PatientThumbnail | None:
+    """The thumbnail of a series of a study filed under a patient (what a patient's timeline shows), if it has one;
+    None for a study not matched to any patient, which only the roles that see studies reach."""
+    require(by, Permission.VIEW_PATIENTS)
+    with db.reading() as session:
+        row = session.exec(
+            select(Series.thumbnail_path, Series.thumbnail_sha256)
+            .join(Study, col(Study.id) == Series.study_id)
+            .where(Series.id == series_id, col(Study.patient_ref_id).is_not(None))
+        ).first()
+    if row is None or not row[0]:
+        return None
+    return PatientThumbnail(row[0], row[1] or '')
+
+
+def patient_of_appointment(appointment_id: int, *, by: Actor) -> int | None:
+    """The patient an appointment is for (None once it is gone): whose page a change of it concerns."""
+    require(by, Permission.VIEW_PATIENTS)
+    with db.reading() as session:
+        return session.exec(select(Appointment.patient_id).where(Appointment.id == appointment_id)).first()
 
 
 # ---------------------------------------------------------------- helpers
@@ -435,20 +467,3 @@ def _study_time(study: Study) -> datetime:
     ):
         return appointments.day_bounds(study.study_date)[0]
     return study.first_arrival
-
-
-def thumbnail_data_url(series_id: int, *, by: Actor) -> str | None:
-    """A series' thumbnail as a data: URL to put straight into the page, if it has one on disk."""
-    relative = thumbnail_path(series_id, by=by)
-    if not relative:
-        return None
-    from . import reporting  # NOTE: reporting.configure(data_dir) tells every domain service where files live
-
-    path = reporting.data_dir() / relative
-    try:
-        data = at_rest.read_bytes(path)  # decrypted when kept encrypted at rest
-    except OSError:
-        log.warning('thumbnail of series %s missing at %s', series_id, relative)
-        return None
-    kind = 'jpeg' if data[:2] == b'\xff\xd8' else 'png'
-    return f'data:image/{kind};base64,{base64.b64encode(data).decode()}'

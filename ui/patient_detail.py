@@ -7,12 +7,13 @@ from nicegui import ui
 
 from domain import access, events, patient_search, patients, reporting
 from domain.access import Actor, Permission
-from domain.errors import N_
+from domain.errors import N_, DomainError
 from domain.models import Patient
 
-from . import live
+from . import live, thumbnails
 from .i18n import format_date, format_datetime, t
 from .legal_hold import LegalHoldToggle
+from .live_lists import Debounce, SharedRead
 from .patients import SEX_OPTIONS, patient_inputs, submit_form
 from .shell import FAILED, current_actor, perform, screen
 
@@ -40,6 +41,8 @@ PATIENT_FIELDS = {
 
 
 def register() -> None:
+    thumbnails.register()  # the timeline's thumbnail URLs
+
     @screen('/patients/{patient_id}', title='Patient')
     async def patient_page(patient_id: int) -> None:
         await PatientPage(patient_id, current_actor()).build()
@@ -51,20 +54,32 @@ class PatientPage:
     def __init__(self, patient_id: int, actor: Actor) -> None:
         self.patient_id, self.actor = patient_id, actor
         self.refreshing = asyncio.Lock()  # a save and its live event refresh one after the other, never interleaved
+        self.appointment_ids: set[int] = set()  # what the timeline shows: the changes that concern this page
+        self.study_ids: set[int] = set()
+        self.history_built = False  # the History tab is built when first opened
+        self.timeline_soon = Debounce(self.timeline.refresh)
 
     async def build(self) -> None:
         await self.details()
         with ui.tabs().classes('w-full') as tabs:
             timeline_tab = ui.tab(t('Timeline')).mark('tab-timeline')
             history_tab = ui.tab(t('History')).mark('tab-history')
-        with ui.tab_panels(tabs, value=timeline_tab).classes('w-full'):
+        with ui.tab_panels(tabs, value=timeline_tab).classes('w-full') as panels:
             with ui.tab_panel(timeline_tab):
                 await self.timeline()
-            with ui.tab_panel(history_tab):
-                await self.history()
+            with ui.tab_panel(history_tab) as self.history_panel:
+                pass
+        panels.on_value_change(lambda event: self.open_history() if event.value == history_tab.props['name'] else None)
         live.on(events.PatientChanged).subscribe(self.on_change)
-        live.on(events.AppointmentChanged).subscribe(self.timeline.refresh)
-        live.on(events.ReportChanged).subscribe(self.timeline.refresh)
+        live.on(events.AppointmentChanged).subscribe(self.on_appointment)
+        live.on(events.ReportChanged).subscribe(self.on_report)
+
+    async def open_history(self) -> None:
+        if self.history_built:
+            return
+        self.history_built = True
+        with self.history_panel:
+            await self.history()
 
     @ui.refreshable_method
     async def details(self) -> None:
@@ -121,13 +136,15 @@ class PatientPage:
         entries = await perform(patient_search.timeline, self.patient_id, by=self.actor)
         if entries is FAILED:
             return
+        self.appointment_ids = {e.object_id for e in entries if e.kind == 'appointment'}
+        self.study_ids = {e.object_id for e in entries if e.kind == 'study'}
         if not entries:
             ui.label(t('Nothing yet')).classes('text-grey-7')
         with ui.timeline(side='right').classes('w-full'):
             for entry in entries:
-                await self.timeline_entry(entry)
+                self.timeline_entry(entry)
 
-    async def timeline_entry(self, entry: patient_search.TimelineEntry) -> None:
+    def timeline_entry(self, entry: patient_search.TimelineEntry) -> None:
         subtitle = format_datetime(entry.at)
         with ui.timeline_entry(subtitle=subtitle, icon=KIND_ICONS[entry.kind]).mark(f'timeline-{entry.kind}'):
             with ui.row().classes('items-center gap-2'):
@@ -142,10 +159,11 @@ class PatientPage:
                         ui.link('PDF', f'/reports/{entry.object_id}/pdf')
             if entry.thumbnails:
                 with ui.row().classes('gap-2'):
-                    for series_id in entry.thumbnails[:8]:
-                        source = await perform(patient_search.thumbnail_data_url, series_id, by=self.actor)
-                        if source and source is not FAILED:
-                            ui.image(source).classes('w-24 h-24 rounded-borders').mark('thumbnail')
+                    versions = entry.thumbnail_versions or ('',) * len(entry.thumbnails)
+                    for series_id, version in list(zip(entry.thumbnails, versions, strict=False))[:8]:
+                        ui.image(thumbnails.url(series_id, version)).classes('w-24 h-24 rounded-borders').mark(
+                            'thumbnail'
+                        )
 
     @ui.refreshable_method
     async def history(self) -> None:
@@ -207,11 +225,31 @@ class PatientPage:
         if event.patient_id == self.patient_id:
             await self.refresh_all()
 
+    async def on_appointment(self, event: events.AppointmentChanged) -> None:
+        """Only this patient's appointments redraw the timeline (one shared look-up says whose a new one is)."""
+        APPOINTMENT_PATIENT.changed(event)
+        if event.appointment_id not in self.appointment_ids:
+            try:
+                whose = await APPOINTMENT_PATIENT.read(event.appointment_id, by=self.actor)
+            except DomainError:
+                return
+            if whose != self.patient_id:
+                return
+        await self.timeline_soon()
+
+    async def on_report(self, event: events.ReportChanged) -> None:
+        if event.study_id in self.study_ids:  # a report is on the timeline only through its study
+            await self.timeline_soon()
+
     async def refresh_all(self) -> None:
         async with self.refreshing:
             await self.details.refresh()
             await self.timeline.refresh()
-            await self.history.refresh()
+            if self.history_built:
+                await self.history.refresh()
+
+
+APPOINTMENT_PATIENT: SharedRead[int | None] = SharedRead(patient_search.patient_of_appointment)
 
 
 def _value(field: str, value: object) -> str:
