@@ -6,6 +6,7 @@ from domain import access, backup_runs
 
 from . import restore_page
 from .admin.backups import state_card
+from .admin.work_state import glance, work_card
 from .i18n import t
 from .shell import FAILED, current_actor, menu_for, nav, perform, screen
 
@@ -22,6 +23,10 @@ def register() -> None:
             shown = await perform(backup_runs.status)
             if shown is not FAILED:
                 state_card(shown)
+        if access.may_open(actor.role, '/admin/jobs'):  # and whether background work is getting done
+            seen = await perform(glance)
+            if seen is not FAILED:
+                work_card(*seen)
         with ui.row().classes('gap-4 flex-wrap'):
             for item in menu_for(actor.role):
                 if item.path == '/':
