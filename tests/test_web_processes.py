@@ -78,7 +78,18 @@ def test_the_supervisor_gives_each_process_its_part_and_stops_them_all(tmp_path:
         'serve 18002 1 false',
     ]
     for pid in seen:
-        assert not Path(f'/proc/{pid}').exists(), f'process {pid} outlived its supervisor'
+        assert not _running(pid), f'process {pid} outlived its supervisor'
+
+
+def test_the_processes_end_with_a_supervisor_that_was_killed(tmp_path: Path) -> None:
+    supervisor = _supervise_probes(tmp_path, http_port=18000)
+    try:
+        seen = wait_until(lambda: len(found := _probes(tmp_path)) == 3 and found, 'three processes to start')
+    finally:
+        supervisor.kill()
+        supervisor.wait()
+    for pid in seen:
+        wait_until(lambda p=pid: not _running(p), f'process {pid} to end with its supervisor')
 
 
 def test_a_process_that_cannot_use_its_settings_stops_the_supervisor(tmp_path: Path) -> None:
@@ -325,6 +336,14 @@ def _supervise_probes(tmp_path: Path, *, http_port: int, **env: str) -> subproce
 
 def _probes(tmp_path: Path) -> dict[int, str]:
     return {int(path.stem): path.read_text() for path in tmp_path.glob('*.probe') if path.read_text()}
+
+
+def _running(pid: int) -> bool:
+    """Whether the process exists and is not a zombie (an orphan's exit is collected by whoever adopted it)."""
+    try:
+        return Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0] != 'Z'
+    except FileNotFoundError:
+        return False
 
 
 # ---------------------------------------------------------------- the browsers
