@@ -65,10 +65,10 @@ def test_several_web_processes_leave_https_to_the_proxy(tmp_path: Path) -> None:
     assert 'HTTPS ends at the proxy' in result.stderr
 
 
-def test_the_supervisor_gives_each_process_its_part_and_stops_them_all(tmp_path: Path) -> None:
-    supervisor = _supervise_probes(tmp_path, http_port=18000)
+def test_the_supervisor_gives_each_process_its_part_and_stops_them_all(probes: Path) -> None:
+    supervisor = _supervise_probes(probes, http_port=18000)
     try:
-        seen = wait_until(lambda: len(found := _probes(tmp_path)) == 3 and found, 'three processes to start')
+        seen = wait_until(lambda: len(found := _probes(probes)) == 3 and found, 'three processes to start')
     finally:
         supervisor.terminate()
         assert supervisor.wait(timeout=3 * WAIT_S) == 0
@@ -81,10 +81,10 @@ def test_the_supervisor_gives_each_process_its_part_and_stops_them_all(tmp_path:
         assert not _running(pid), f'process {pid} outlived its supervisor'
 
 
-def test_the_processes_end_with_a_supervisor_that_was_killed(tmp_path: Path) -> None:
-    supervisor = _supervise_probes(tmp_path, http_port=18000)
+def test_the_processes_end_with_a_supervisor_that_was_killed(probes: Path) -> None:
+    supervisor = _supervise_probes(probes, http_port=18000)
     try:
-        seen = wait_until(lambda: len(found := _probes(tmp_path)) == 3 and found, 'three processes to start')
+        seen = wait_until(lambda: len(found := _probes(probes)) == 3 and found, 'three processes to start')
     finally:
         supervisor.kill()
         supervisor.wait()
@@ -92,10 +92,10 @@ def test_the_processes_end_with_a_supervisor_that_was_killed(tmp_path: Path) -> 
         wait_until(lambda p=pid: not _running(p), f'process {pid} to end with its supervisor')
 
 
-def test_a_process_that_cannot_use_its_settings_stops_the_supervisor(tmp_path: Path) -> None:
-    supervisor = _supervise_probes(tmp_path, http_port=18000, PROBE_EXIT='2')
+def test_a_process_that_cannot_use_its_settings_stops_the_supervisor(probes: Path) -> None:
+    supervisor = _supervise_probes(probes, http_port=18000, PROBE_EXIT='2')
     assert supervisor.wait(timeout=3 * WAIT_S) == 2
-    assert 'cannot start with these settings' in (tmp_path / 'supervisor.log').read_text()
+    assert 'cannot start with these settings' in (probes / 'supervisor.log').read_text()
 
 
 @pytest.mark.browser
@@ -305,6 +305,15 @@ def _started_pid(log: Path, name: str) -> int:
     found = re.findall(rf'{name} started \(pid (\d+)', log.read_text())
     assert found, f'no {name} in the log'
     return int(found[-1])
+
+
+@pytest.fixture
+def probes(tmp_path: Path) -> Iterator[Path]:
+    """A folder for the probe processes' notes; a probe a failed test left running is killed afterwards."""
+    yield tmp_path
+    for pid in _probes(tmp_path):
+        if _running(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 PROBE = """
