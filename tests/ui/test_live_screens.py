@@ -1,0 +1,97 @@
+"""Live changes reach open screens as targeted updates: the board redraws only the card that changed, the patients
+list and a patient's page show what concerns them without a reload, and thumbnails travel as URLs, not bytes."""
+
+import asyncio
+import hashlib
+from datetime import date
+
+from nicegui.testing import User
+
+from domain import appointments, db
+from domain.models import Series, Study
+from tests.conftest import Clinic, eventually
+from tests.domain.reception_fixtures import at, booking, patient, procedure, room
+
+
+async def test_a_move_redraws_only_the_card_that_moved(receptionist: User, clinic: Clinic) -> None:
+    ct, head = room(), procedure(clinic)
+    moved = booking(clinic, patient(clinic, 'Doe', 'Jane'), ct, head, at(9))
+    still = booking(clinic, patient(clinic, 'Roe', 'Rita'), ct, head, at(10))
+    await receptionist.open('/board')
+    await receptionist.should_see(marker=f'card-{still.accession_number}')
+    before = receptionist.find(marker=f'card-{still.accession_number}').elements.pop()
+    await asyncio.to_thread(appointments.move, moved.id or 0, 'waiting', by=clinic.receptionist.actor)
+    await receptionist.should_see(marker=f'move-{moved.accession_number}-in-room')
+    assert receptionist.find(marker=f'state-{moved.accession_number}').elements.pop().text == 'waiting'
+    assert receptionist.find(marker=f'card-{still.accession_number}').elements.pop() is before  # untouched
+    waiting = receptionist.find(marker='column-waiting').elements.pop()
+    assert waiting in receptionist.find(marker=f'card-{moved.accession_number}').elements.pop().ancestors()
+
+
+async def test_a_card_booked_for_today_appears_on_an_open_board_in_time_order(
+    receptionist: User, clinic: Clinic
+) -> None:
+    ct, head = room(), procedure(clinic)
+    late = booking(clinic, patient(clinic, 'Doe', 'Jane'), ct, head, at(11))
+    await receptionist.open('/board')
+    await receptionist.should_see(marker=f'card-{late.accession_number}')
+    early = await asyncio.to_thread(booking, clinic, patient(clinic, 'Roe', 'Rita'), ct, head, at(8))
+    await receptionist.should_see(marker=f'card-{early.accession_number}')
+    column = receptionist.find(marker='column-scheduled').elements.pop()
+    cards = [e for e in column.descendants() if any(m.startswith('card-') for m in e._markers)]
+    assert [c._markers[0] for c in cards] == [f'card-{early.accession_number}', f'card-{late.accession_number}']
+
+
+async def test_a_patient_registered_elsewhere_appears_in_an_open_patients_list(
+    receptionist: User, clinic: Clinic
+) -> None:
+    patient(clinic, 'Doe', 'Jane')
+    await receptionist.open('/patients')
+    await receptionist.should_see('Doe, Jane')
+    await asyncio.to_thread(patient, clinic, 'Abara', 'Chidi')
+    await receptionist.should_see('Abara, Chidi')
+    await receptionist.should_see('1-2 of 2')
+
+
+async def test_an_appointment_booked_elsewhere_appears_on_the_open_patient_page(
+    receptionist: User, clinic: Clinic
+) -> None:
+    jane, other = patient(clinic, 'Doe', 'Jane'), patient(clinic, 'Roe', 'Rita')
+    ct, head = room(), procedure(clinic)
+    await receptionist.open(f'/patients/{jane.id}')
+    await receptionist.should_see('Nothing yet')
+    await asyncio.to_thread(booking, clinic, other, ct, head, at(9))
+    made = await asyncio.to_thread(booking, clinic, jane, ct, head, at(10))
+    await receptionist.should_see(marker='timeline-appointment')
+    await receptionist.should_see(made.accession_number, retries=50)
+    entries = receptionist.find(marker='timeline-appointment').elements
+    assert len(entries) == 1  # the other patient's appointment stays on the other page
+
+
+async def test_the_timeline_sends_thumbnails_as_urls(receptionist: User, clinic: Clinic) -> None:
+    jane = patient(clinic, 'Doe', 'Jane')
+    with db.transaction() as session:
+        study = Study(
+            study_instance_uid='1.2.826.0.1.3680043.8.498.91',
+            patient_ref_id=jane.id,
+            modalities='CT',
+            state='ready',
+            study_date=date.today(),
+        )
+        session.add(study)
+        session.flush()
+        session.add(
+            Series(
+                study_id=study.id or 0,
+                series_instance_uid='1.2.826.0.1.3680043.8.498.92',
+                modality='CT',
+                thumbnail_path='thumbnails/x.png',
+                thumbnail_sha256=hashlib.sha256(b'x').hexdigest(),
+            )
+        )
+    await receptionist.open(f'/patients/{jane.id}')
+    await receptionist.should_see(marker='thumbnail')
+    image = receptionist.find(marker='thumbnail').elements.pop()
+    source = await eventually(lambda: image.props.get('src'), 'the thumbnail source')
+    assert str(source).startswith('/thumbnails/')
+    assert 'base64' not in str(source)
