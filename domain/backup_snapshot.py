@@ -52,6 +52,8 @@ REFERENCED = {
     models.Series.__tablename__: 'thumbnail_path',
     models.Report.__tablename__: 'pdf_path',
 }
+# Which processes run now, not the clinic's data: never archived, and a restore leaves the running ones' rows.
+RUNTIME = {models.ProcessHeartbeat.__tablename__}
 
 
 @dataclass
@@ -69,8 +71,8 @@ class Dump:
 
 
 def tables() -> list[Table]:
-    """Every table, parents before children."""
-    return list(SQLModel.metadata.sorted_tables)
+    """Every table a backup holds, parents before children."""
+    return [table for table in SQLModel.metadata.sorted_tables if table.name not in RUNTIME]
 
 
 def dump(out: BinaryIO, scratch: Path) -> Dump:

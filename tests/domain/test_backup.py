@@ -12,7 +12,19 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel, col, select
 
-from domain import audit, audit_chain, audit_checkpoints, backup, backup_snapshot, db, keys, patients, sealed, users
+from domain import (
+    audit,
+    audit_chain,
+    audit_checkpoints,
+    backup,
+    backup_snapshot,
+    db,
+    heartbeats,
+    keys,
+    patients,
+    sealed,
+    users,
+)
 from domain.access import system
 from domain.errors import Conflict, InvalidInput, NotAllowed
 from domain.models import AuditEvent, PatientCreate, UserCreate
@@ -176,6 +188,18 @@ def test_a_patient_merged_into_one_registered_later_restores(clinic: Clinic) -> 
     backup.restore(made.path, clinic.data_dir, by=system('console'), identity=KEY)
 
     same_after_restore(rows)
+
+
+def test_which_processes_run_is_not_backed_up_and_a_restore_leaves_the_running_ones(stocked: Clinic) -> None:
+    heartbeats.beat('backed-up-serve', role='serve', host='old', pid=1, jobs=True)
+    made = backup.create(stocked.data_dir, by=stocked.admin.actor, recipient=KEY)
+    wipe(stocked.data_dir)
+    heartbeats.beat('restoring-serve', role='serve', host='new', pid=2, jobs=True)
+
+    backup.restore(made.path, stocked.data_dir, by=system('console'), identity=KEY)  # not forced: no data here
+
+    assert b'process_heartbeat' not in members(made.path)['database.jsonl']
+    assert [process.id for process in heartbeats.listing()] == ['restoring-serve']
 
 
 def test_a_database_that_holds_data_is_only_replaced_when_forced(stocked: Clinic) -> None:
