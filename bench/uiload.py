@@ -48,9 +48,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.startup import free_port, serve_env, wait_http  # noqa: E402
-from bench.uiload_client import Browser  # noqa: E402
+from bench.uiload_client import Browser, Failed  # noqa: E402
 from bench.uiload_load import learn, role_of, run, sign_in  # noqa: E402
+from bench.uiload_server import Server  # noqa: E402
 
 TICK = os.sysconf('SC_CLK_TCK')
 PAGE_SIZE = os.sysconf('SC_PAGE_SIZE')
@@ -67,6 +67,9 @@ def main() -> None:
     parser.add_argument('--ramp', type=float, default=20.0, help='seconds over which the sessions sign in')
     parser.add_argument('--think', default='3-7', help='seconds between a session’s actions, low-high')
     parser.add_argument('--generators', type=int, default=0, help='load-generator processes (0: one per 100)')
+    parser.add_argument(
+        '--web-processes', type=int, default=1, help='N > 1: PACS_WEB_PROCESSES=N behind HAProxy (deploy/haproxy.cfg)'
+    )
     parser.add_argument('--url', help='a running server instead of one of our own (needs --plan)')
     parser.add_argument('--plan', type=Path, help="bench/uiload_data.py's output for the server at --url")
     parser.add_argument('--server-pid', type=int, action='append', default=[], help='with --url: its process(es)')
@@ -95,71 +98,13 @@ def main() -> None:
                 print_summary(figures['levels'])
         finally:
             server.stop()
-    figures['commit'] = _commit()
+    figures.update(
+        commit=_commit(),
+        web_processes=args.web_processes,
+        clinic={'patients': args.patients, 'appointments_today': args.appointments} if not args.url else args.url,
+    )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
-
-
-class Server:
-    """The server under test: our own `main.py serve` (restartable, same data) or the one at --url."""
-
-    def __init__(self, work: Path, args: argparse.Namespace) -> None:
-        self.process: subprocess.Popen | None = None
-        self.pids: list[int] = list(args.server_pid)
-        if args.url:
-            if args.plan is None:
-                raise SystemExit('--url needs --plan (the JSON bench/uiload_data.py printed for that server)')
-            self.url, self.plan = args.url.rstrip('/'), json.loads(args.plan.read_text())
-            return
-        self.data_dir = work / 'data'
-        self.port = free_port()
-        self.env = serve_env(self.data_dir, self.port)
-        self.url = f'http://127.0.0.1:{self.port}'
-        print(f'preparing the clinic ({args.patients} patients, {args.appointments} more appointments today)…')
-        subprocess.run([sys.executable, 'main.py', 'demo'], cwd=ROOT, env=self.env, check=True, capture_output=True)
-        filled = subprocess.run(
-            [
-                sys.executable,
-                'bench/uiload_data.py',
-                str(self.data_dir),
-                f'--patients={args.patients}',
-                f'--appointments={args.appointments}',
-            ],
-            cwd=ROOT,
-            env=self.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        self.plan = json.loads(filled.stdout.strip().splitlines()[-1])
-        self.log_path = work / 'serve.log'
-
-    def start(self) -> None:
-        if self.process is not None or not hasattr(self, 'env'):
-            return
-        log = self.log_path.open('a')
-        self.process = subprocess.Popen(
-            [sys.executable, 'main.py', 'serve'], cwd=ROOT, env=self.env, stdout=log, stderr=log
-        )
-        self.pids = [self.process.pid]
-        wait_http(f'{self.url}/health', self.process)
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        process, self.process = self.process, None
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-    def errors_logged(self) -> int:
-        """ERROR lines in our server's log so far."""
-        if not hasattr(self, 'log_path') or not self.log_path.exists():
-            return 0
-        return sum(' ERROR ' in line for line in self.log_path.read_text(errors='replace').splitlines())
 
 
 class Sampler(threading.Thread):
@@ -269,6 +214,7 @@ def load_level(
         cpu, peak = sampler.between(steady, end)
         level = {
             'sessions': count,
+            'web_processes': server.web_processes,
             'radiologists': sum(role_of(n) == 'radiologist' for n in range(count)),
             'seconds': args.seconds,
             'settle': expects,
@@ -328,6 +274,7 @@ async def _page_cpu(server: Server, views: int, rounds: int) -> dict[str, Any]:
     }
     blocks: dict[str, list[tuple[float, float]]] = defaultdict(list)  # (CPU s, wall s) of each page's views
     idle_rates: list[float] = []
+    failures: dict[str, list[str]] = defaultdict(list)
     await asyncio.sleep(RECONNECT_S + 1)  # the sign-in pages' clients are gone
     try:
         for round_ in range(rounds):
@@ -335,7 +282,10 @@ async def _page_cpu(server: Server, views: int, rounds: int) -> dict[str, Any]:
             for name, (browser, path) in screens.items():
                 before, started = tree_usage(server.pids)[0], time.monotonic()
                 for n in range(views):
-                    await browser.open(path(round_ * views + n), settle=expects[name])
+                    try:
+                        await browser.open(path(round_ * views + n), settle=expects[name])
+                    except Failed as failed:  # counted, and the view's CPU stays in the figure
+                        failures[name].append(str(failed))
                     await browser.leave()
                 await asyncio.sleep(RECONNECT_S + 1)  # their clients deleted: part of what a view costs
                 blocks[name].append((tree_usage(server.pids)[0] - before, time.monotonic() - started))
@@ -359,6 +309,8 @@ async def _page_cpu(server: Server, views: int, rounds: int) -> dict[str, Any]:
         'idle_windows': [round(rate, 4) for rate in idle_rates],
         'cpu_ms_per_view': {name: round(statistics.median(values), 1) for name, values in samples.items()},
         'samples_ms': {name: [round(v, 1) for v in values] for name, values in samples.items()},
+        'failed_views': {name: len(found) for name, found in failures.items()},
+        'failure_samples': sorted({text for found in failures.values() for text in found})[:5],
     }
 
 
@@ -370,7 +322,8 @@ async def _idle_rate(pids: list[int], seconds: float) -> float:
 
 def print_level(level: dict[str, Any], *, flush: bool = False) -> None:
     print(
-        f'\n{level["sessions"]} sessions ({level["radiologists"]} radiologists), {level["seconds"]:.0f} s measured; '
+        f'\n{level["sessions"]} sessions ({level["radiologists"]} radiologists), {level["seconds"]:.0f} s measured, '
+        f'{level["web_processes"]} web process(es); '
         f'server CPU {level["server_cpu_s"]} s ({level["server_cpu_share"]:.0%} of a core), '
         f'peak RSS {level["server_peak_rss_mb"]} MB; load generator CPU {level["generator_cpu_s"]} s'
     )
@@ -419,6 +372,8 @@ def print_page_cpu(figures: dict[str, Any]) -> None:
     )
     for name, value in figures['cpu_ms_per_view'].items():
         print(f'  {name:18} {value:7.1f} ms   (rounds: {", ".join(f"{v:.0f}" for v in figures["samples_ms"][name])})')
+    if figures['failed_views']:
+        print(f'  failed views: {figures["failed_views"]}: ' + ' | '.join(figures['failure_samples']))
 
 
 def _rank(action: str) -> int:
