@@ -34,7 +34,8 @@ class PatientSearch:
 
     def __init__(self, actor: access.Actor) -> None:
         self.actor, self.offset = actor, 0
-        self.asked, self.drawn = 0, None  # the newest search asked; what the list shows
+        self.asked = 0  # the newest search asked
+        self.drawn: tuple | None = None  # what the list shows
         self.refresh_soon = Debounce(lambda: self.results(shared=True))  # a burst of changes: one read
 
     async def build(self) -> None:

@@ -1,6 +1,5 @@
 """Studies: images arriving live (receiving → processing → ready), with a thumbnail per series."""
 
-import asyncio
 from collections.abc import Callable
 from typing import Annotated
 
@@ -17,12 +16,14 @@ from domain.studies import StudySummary
 from . import live, study_export
 from .guard import route_guard
 from .i18n import format_date, t, tn
+from .live_lists import Debounce, SharedRead
 from .shell import FAILED, current_actor, fetch, nav, perform, screen
 from .study_removal import removal_button
 
 STATE_COLOURS = {'receiving': 'orange', 'processing': 'primary', 'ready': 'positive'}
 THUMBNAIL_ROUTE = '/studies/thumbnails/{series_id}'
 REFRESH_DELAY_S = 0.3
+PAGE_SIZE = 30  # cards drawn at first; 'Show more' adds as many
 
 
 def register() -> None:
@@ -53,15 +54,19 @@ def register() -> None:
 
 
 class StudyList:
-    """Studies as they arrive, filtered by state and text; a burst of images redraws the list once."""
+    """Studies as they arrive, filtered by state and text, a page at a time; a burst of images redraws only the cards
+    that changed, once."""
 
     def __init__(self, actor: Actor) -> None:
-        self.actor, self.state, self.refresh_pending = actor, '', False
+        self.actor, self.state, self.limit = actor, '', PAGE_SIZE
+        self.shown: dict[int, tuple[StudySummary, ui.card]] = {}
+        self.asked = 0  # the newest listing asked: an older answer arriving late is dropped
+        self.refresh_soon = Debounce(lambda: self.listing(shared=True), REFRESH_DELAY_S)
 
     async def build(self) -> None:
         with ui.row().classes('items-center gap-2 w-full'):
             self.search = (
-                ui.input(t('Search'), on_change=self.listing.refresh)
+                ui.input(t('Search'), on_change=self.new_listing)
                 .props('dense clearable')
                 .classes('w-72')
                 .mark('study-search')
@@ -75,36 +80,72 @@ class StudyList:
                 ui.button(label, on_click=lambda s=state: self.show(s)).props('outline dense no-caps').mark(
                     f'studies-{state or "all"}'
                 )
+        self.empty = ui.label(t('No studies yet')).classes('text-grey-7').mark('no-studies')
+        self.empty.set_visibility(False)
+        self.area = ui.column().classes('w-full gap-4')
+        self.more = ui.button(t('Show more'), icon='expand_more', on_click=self.show_more).props('flat no-caps')
+        self.more.mark('studies-more').set_visibility(False)
         await self.listing()
         for kind in (events.StudyArrived, events.StudyUpdated, events.StudyMatched):
-            live.on(kind).subscribe(self.refresh_soon)
+            live.on(kind).subscribe(self.on_study)
 
-    @ui.refreshable_method
-    async def listing(self) -> None:
-        rows = await perform(study_lists.listing, by=self.actor, state=self.state, text=self.search.value or '')
-        if rows is FAILED:
+    async def listing(self, *, shared: bool = False) -> None:
+        """Read the newest studies; redraw the cards that differ from what is shown, in arrival order."""
+        self.asked += 1
+        asked = self.asked
+        query = {'state': self.state, 'text': self.search.value or '', 'limit': self.limit + 1}
+        if shared:
+            try:
+                rows = await SHARED_LISTING.read(by=self.actor, **query)
+            except DomainError:
+                return
+        else:
+            rows = await perform(study_lists.listing, by=self.actor, **query)
+        if rows is FAILED or asked != self.asked:
             return
-        if not rows:
-            ui.label(t('No studies yet')).classes('text-grey-7').mark('no-studies')
-        for study in rows:
-            study_card(study)
+        self.more.set_visibility(len(rows) > self.limit)
+        self.apply(rows[: self.limit])
 
-    async def refresh_soon(self) -> None:
-        if self.refresh_pending:
-            return
-        self.refresh_pending = True
-        await asyncio.sleep(REFRESH_DELAY_S)  # many images in a burst: one redraw
-        self.refresh_pending = False
-        await self.listing.refresh()
+    def apply(self, rows: list[StudySummary]) -> None:
+        self.empty.set_visibility(not rows)
+        wanted = {study.id for study in rows}
+        for gone in [i for i in self.shown if i not in wanted]:
+            self.shown.pop(gone)[1].delete()
+        for index, study in enumerate(rows):
+            shown = self.shown.get(study.id)
+            if shown is not None and shown[0] != study:
+                shown[1].delete()
+                shown = None
+            if shown is None:
+                with self.area:
+                    shown = (study, study_card(study))
+                self.shown[study.id] = shown
+            if self.area.default_slot.children.index(shown[1]) != index:
+                shown[1].move(target_index=index)
+
+    async def on_study(self, event: events.Event) -> None:
+        SHARED_LISTING.changed(event)
+        await self.refresh_soon()
 
     async def show(self, state: str) -> None:
         self.state = state
-        await self.listing.refresh()
+        await self.new_listing()
+
+    async def new_listing(self) -> None:
+        self.limit = PAGE_SIZE
+        await self.listing()
+
+    async def show_more(self) -> None:
+        self.limit += PAGE_SIZE
+        await self.listing()
 
 
-def study_card(study: StudySummary, actions: Callable[[], None] | None = None) -> None:
+SHARED_LISTING: SharedRead[list[StudySummary]] = SharedRead(study_lists.listing)
+
+
+def study_card(study: StudySummary, actions: Callable[[], None] | None = None) -> ui.card:
     """One study: state, patient, date, modality, description, accession, counts, a thumbnail per series."""
-    with ui.card().classes('w-full q-pa-sm').mark(f'study-{study.id}'):
+    with ui.card().classes('w-full q-pa-sm').mark(f'study-{study.id}') as card:
         with ui.row().classes('items-center w-full gap-3'):
             ui.badge(t(study.state), color=STATE_COLOURS.get(study.state, 'grey')).mark(f'state-{study.id}')
             if study.clinic_patient_name is not None:
@@ -129,6 +170,7 @@ def study_card(study: StudySummary, actions: Callable[[], None] | None = None) -
             removal_button(study, current_actor())  # administrators, last: delete (to the trash) or move
         if study.series:
             _thumbnails(study)
+    return card
 
 
 def counts_text(series: int, images: int) -> str:

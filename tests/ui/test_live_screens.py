@@ -3,6 +3,7 @@ list and a patient's page show what concerns them without a reload, and thumbnai
 
 import asyncio
 import hashlib
+import re
 from datetime import date
 
 from nicegui.testing import User
@@ -95,3 +96,24 @@ async def test_the_timeline_sends_thumbnails_as_urls(receptionist: User, clinic:
     source = await eventually(lambda: image.props.get('src'), 'the thumbnail source')
     assert str(source).startswith('/thumbnails/')
     assert 'base64' not in str(source)
+
+
+async def test_the_studies_list_draws_a_page_and_shows_more_on_request(technician: User, clinic: Clinic) -> None:
+    with db.transaction() as session:
+        for n in range(31):
+            session.add(
+                Study(
+                    study_instance_uid=f'1.2.826.0.1.3680043.8.498.95.{n}',
+                    patient_name=f'Page^Patient{n:02d}',
+                    modalities='CT',
+                    state='ready',
+                    study_date=date.today(),
+                )
+            )
+    await technician.open('/studies')
+    await technician.should_see(marker='studies-more')
+    cards = [e for e in technician.find(marker='studies-more').elements.pop().parent_slot.parent.descendants()]
+    assert sum(1 for e in cards if any(re.fullmatch(r'study-\d+', m) for m in e._markers)) == 30
+    technician.find(marker='studies-more').click()
+    await technician.should_not_see(marker='studies-more')
+    await technician.should_see('Patient00')
