@@ -1,7 +1,7 @@
 """Studies: images arriving live (receiving → processing → ready), with a thumbnail per series."""
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException
 from fastapi.responses import Response
@@ -93,7 +93,7 @@ class StudyList:
         """Read the newest studies; redraw the cards that differ from what is shown, in arrival order."""
         self.asked += 1
         asked = self.asked
-        query = {'state': self.state, 'text': self.search.value or '', 'limit': self.limit + 1}
+        query: dict[str, Any] = {'state': self.state, 'text': self.search.value or '', 'limit': self.limit + 1}
         if shared:
             try:
                 rows = await SHARED_LISTING.read(by=self.actor, **query)
