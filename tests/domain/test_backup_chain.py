@@ -7,6 +7,7 @@ import threading
 from datetime import date, timedelta
 from itertools import count
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -182,6 +183,33 @@ def test_a_backup_taken_while_images_arrive_restores_every_indexed_image_with_it
         stored = clinic.data_dir / instance.file_path
         assert stored.is_file(), instance.file_path
         assert hashlib.sha256(stored.read_bytes()).hexdigest() == instance.sha256
+
+
+def test_an_image_moved_to_the_trash_after_the_snapshot_is_archived_from_there(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    relative, payload = 'dicom/0a/0b/0c.dcm', b'DICM an image deleted while the backup runs'
+    (clinic.data_dir / relative).parent.mkdir(parents=True)
+    (clinic.data_dir / relative).write_bytes(payload)
+    studies.record_instance(
+        _header(1), StoredFile(relative, len(payload), hashlib.sha256(payload).hexdigest()), by=_ct()
+    )
+    real_dump = backup_snapshot.dump
+
+    def dump_then_delete(out: Any, scratch: Path) -> backup_snapshot.Dump:
+        dumped = real_dump(out, scratch)
+        trashed = clinic.data_dir / 'trash' / '7' / relative  # as domain.trash moves a study's files
+        trashed.parent.mkdir(parents=True)
+        (clinic.data_dir / relative).rename(trashed)
+        return dumped
+
+    monkeypatch.setattr(backup_snapshot, 'dump', dump_then_delete)
+    made = backup.create(clinic.data_dir, by=clinic.admin.actor, recipient=KEY)
+    wipe(clinic.data_dir)
+    backup.restore(made.path, clinic.data_dir, by=system('console'), identity=KEY)
+
+    assert made.missing == []
+    assert (clinic.data_dir / relative).read_bytes() == payload
 
 
 def test_a_drill_reports_rows_that_point_at_rows_the_archive_does_not_hold(
