@@ -89,6 +89,7 @@ async def _measure(pid: int, port: int, token: str, patient_id: int, *, args: ar
             'patients?search': '/patients',  # the list after typing a name: one search round trip
             'patient': f'/patients/{patient_id}',
             'studies': '/studies',
+            'account': '/account',  # the shell and a small form: what every page costs at least
         }
         print(f'load average {os.getloadavg()[0]:.2f}; {args.views} views per page', flush=True)
         for name in args.pages.split(','):
