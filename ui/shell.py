@@ -85,7 +85,8 @@ def screen(path: str, *, title: str, frame: bool = True) -> Callable[[Callable[.
             if actor.kiosk and path != '/kiosk':  # a waiting-room tablet's session opens nothing else
                 return RedirectResponse('/kiosk')
             app.storage.client['actor'] = actor
-            app.storage.user['language'] = actor.language
+            if app.storage.user.get('language') != actor.language:  # stored to disk: written only when it changes
+                app.storage.user['language'] = actor.language
             ui.page_title(f'{t(title)} · ClinicPACS')
             if actor.role not in allowed:
                 await threads.io(audit.record_refusal, actor, 'screen.denied', object_type='screen', object_id=path)
