@@ -223,7 +223,8 @@ def load_level(
             'server_cpu_share': round(cpu / args.seconds, 2),
             'server_peak_rss_mb': round(peak / 2**20),
             'generator_cpu_s': round(generator_cpu, 1),
-            'server_errors_logged': server.errors_logged() - errors_before,
+            'server_errors_logged': len(logged := server.errors_logged()[len(errors_before) :]),
+            'server_error_samples': sorted({_without_stamp(line) for line in logged})[:5],
             'error_samples': sorted({r['error'] for r in records if r['error']})[:5],
         }
         return level
@@ -335,7 +336,7 @@ def print_level(level: dict[str, Any], *, flush: bool = False) -> None:
     if level['error_samples']:
         print('  errors seen: ' + ' | '.join(level['error_samples']))
     if level['server_errors_logged']:
-        print(f'  server logged {level["server_errors_logged"]} ERROR lines')
+        print(f'  server logged {level["server_errors_logged"]} ERRORs: ' + ' | '.join(level['server_error_samples']))
     print(f'  refreshable parts a page is timed until (filled over the socket): {level["settle"]}')
     if flush:
         sys.stdout.flush()
@@ -374,6 +375,10 @@ def print_page_cpu(figures: dict[str, Any]) -> None:
         print(f'  {name:18} {value:7.1f} ms   (rounds: {", ".join(f"{v:.0f}" for v in figures["samples_ms"][name])})')
     if figures['failed_views']:
         print(f'  failed views: {figures["failed_views"]}: ' + ' | '.join(figures['failure_samples']))
+
+
+def _without_stamp(line: str) -> str:
+    return line.split(' ', 2)[-1] if line[:4].isdigit() else line
 
 
 def _rank(action: str) -> int:

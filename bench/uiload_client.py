@@ -155,7 +155,9 @@ class Browser:
 
     async def send(self, key: str, kind: str, *args: Any) -> int:
         """Send an element's event as the browser does; answers the index of the next message (to wait from)."""
-        assert self.page is not None and self.socket is not None
+        assert self.page is not None
+        if self.socket is None or not self.socket.connected:
+            raise Failed(f'the socket of {self.page.path} was closed by the server')
         listener = self.page.listener(key, kind)
         wanted = listener.get('args')
         sent = [json.dumps(arg) for i, arg in enumerate(args) if wanted is None or i < len(wanted)]

@@ -5,6 +5,7 @@ supervising the web processes, a `main.py worker`, HAProxy with deploy/haproxy.c
 import argparse
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 from bench.startup import free_port, serve_env, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
+STAMP = re.compile(r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d')  # a log record's first line (main.py's format)
 
 
 class Server:
@@ -80,11 +82,21 @@ class Server:
                 process.kill()
                 process.wait(timeout=10)
 
-    def errors_logged(self) -> int:
-        """ERROR lines in our server's log so far."""
+    def errors_logged(self) -> list[str]:
+        """The ERROR records in our server's log so far, each as its first line and its last (the exception)."""
         if self.env is None or not self.log_path.exists():
-            return 0
-        return sum(' ERROR ' in line for line in self.log_path.read_text(errors='replace').splitlines())
+            return []
+        records: list[list[str]] = []
+        for line in self.log_path.read_text(errors='replace').splitlines():
+            if STAMP.match(line) or not records:
+                records.append([line])
+            else:
+                records[-1].append(line)
+        return [
+            record[0][:200] + (f' … {record[-1].strip()[:200]}' if len(record) > 1 else '')
+            for record in records
+            if ' ERROR ' in record[0]
+        ]
 
     def _start_scaled(self) -> None:
         assert self.env is not None
