@@ -52,6 +52,13 @@ class Page:
             1 for e in self.elements.values() if e and e.get('tag') == 'nicegui-refreshable' and e.get('children')
         )
 
+    def text_of(self, key: str) -> str:
+        """Everything an element and its children show (texts, labels, HTML content)."""
+        element = self.elements.get(str(key)) or {}
+        props = element.get('props', {})
+        own = [str(element.get('text') or ''), str(props.get('label') or ''), str(props.get('innerHTML') or '')]
+        return ' '.join([*own, *(self.text_of(child) for child in element.get('children', []))])
+
     def listener(self, key: str, kind: str) -> dict:
         """An element's event listener of this type ('click', 'update:value', …)."""
         for listener in self.elements[key].get('events', []):

@@ -8,6 +8,7 @@ time it as the user feels it. Every action is written as one JSON line: action, 
 import asyncio
 import json
 import random
+import re
 import resource
 import time
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,7 @@ MIX = {
 }
 HOME = {'receptionist': '/board', 'radiologist': '/reading'}
 PATHS = {'board': '/board', 'patients list': '/patients', 'reading worklist': '/reading'}
+PATIENT_ID = re.compile(r'\bP\d{7}\b')  # a patient row shows the Patient ID (menu entries are items too)
 LEARN_S = 4.0  # on a quiet server, a page has settled this long after its socket connected
 
 
@@ -126,7 +128,7 @@ def _action(
     if action == 'search':
         assert page is not None
         return action, lambda: _search(browser, page, rng.choice(plan['search_terms']))
-    rows = page.find(_is_patient_row) if on_list and page is not None else []
+    rows = [key for key in page.find(_clickable) if PATIENT_ID.search(page.text_of(key))] if on_list and page else []
     if rows:
         row = rng.choice(rows)
         return action, lambda: _click_through(browser, row, expects['patient page'])
@@ -150,7 +152,7 @@ async def _click_through(browser: Browser, row: str, settle: int) -> None:
     await browser.follow(since, settle=settle)
 
 
-def _is_patient_row(element: dict) -> bool:
+def _clickable(element: dict) -> bool:
     return element.get('tag') == 'q-item' and any(e['type'] == 'click' for e in element.get('events', []))
 
 
