@@ -83,6 +83,7 @@ class Browser:
             base_url=base_url, headers={'Accept-Language': language}, timeout=TIMEOUT_S, follow_redirects=True
         )
         self.tab_id = str(uuid.uuid4())
+        self.last_search = ''
         self.page: Page | None = None
         self.socket: socketio.AsyncClient | None = None
         self.messages: list[Message] = []

@@ -127,13 +127,26 @@ def _action(
         return name, lambda: browser.open(PATHS[name], settle=expects[name])
     if action == 'search':
         assert page is not None
-        return action, lambda: _search(browser, page, rng.choice(plan['search_terms']))
+        term = _new_term(plan['search_terms'], rng, browser.last_search)
+        browser.last_search = term
+        return action, lambda: _search(browser, page, term)
     rows = [key for key in page.find(_clickable) if PATIENT_ID.search(page.text_of(key))] if on_list and page else []
     if rows:
         row = rng.choice(rows)
         return action, lambda: _click_through(browser, row, expects['patient page'])
     patient = rng.choice(plan['patients_with_studies'])
     return action, lambda: browser.open(f'/patients/{patient}', settle=expects['patient page'])
+
+
+def _new_term(terms: list[str], rng: random.Random, last: str) -> str:
+    """A search unlike the last one (no word starts alike), so that its results differ and are redrawn: the list
+    sends nothing when they are the same, and the bench could not tell when the search was done."""
+    before = {word[:4].lower() for word in last.split()}
+    for _ in range(50):
+        term = rng.choice(terms)
+        if not before & {word[:4].lower() for word in term.split()}:
+            return term
+    return term
 
 
 async def _search(browser: Browser, page: Page, term: str) -> None:
