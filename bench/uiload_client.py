@@ -96,8 +96,8 @@ class Browser:
         `settle` refreshable parts have content (what an async page builds after its HTML is sent comes as
         updates over the socket)."""
         response = await self.http.get(path)
-        if response.status_code != 200:
-            raise Failed(f'GET {path}: {response.status_code}')
+        if response.status_code != 200:  # named by where the redirects ended (the ticket's /auth/session: home)
+            raise Failed(f'GET {response.url.path}: {response.status_code}')
         page = self.read(response)
         if page.path.startswith('/login') and not path.startswith('/login'):
             raise Failed(f'GET {path}: sent to the login page (session lost)')
