@@ -64,7 +64,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--sessions', default='25,50,100', help='session counts, comma-separated')
     parser.add_argument('--seconds', type=float, default=120.0, help='measured seconds per session count')
-    parser.add_argument('--ramp', type=float, default=20.0, help='seconds over which the sessions sign in')
+    parser.add_argument(
+        '--ramp', type=float, help='seconds over which the sessions sign in (default: 0.5 s a session, at least 20)'
+    )
     parser.add_argument('--think', default='3-7', help='seconds between a session’s actions, low-high')
     parser.add_argument('--generators', type=int, default=0, help='load-generator processes (0: one per 100)')
     parser.add_argument(
@@ -172,14 +174,16 @@ def load_level(
         errors_before = server.errors_logged()
         expects = asyncio.run(learn({**server.plan, 'url': server.url}))
         generators = args.generators or max(1, math.ceil(count / 100))
+        ramp = args.ramp if args.ramp is not None else max(20.0, count / 2)  # staff do not all sign in at once
         start = time.time() + 2
         plan = {
             **server.plan,
             'url': server.url,
             'expects': expects,
             'think': list(think),
-            'ramp': args.ramp,
+            'ramp': ramp,
             'seconds': args.seconds,
+            'ramp_s': ramp,
             'start': start,
         }
         sampler = Sampler(server.pids)
@@ -194,14 +198,14 @@ def load_level(
             process.start()
         try:
             for process in processes:
-                process.join(timeout=args.ramp + args.seconds + 120)
+                process.join(timeout=ramp + args.seconds + 120)
         finally:
             for process in processes:
                 if process.is_alive():
                     process.kill()
                     process.join()
             sampler.stop()
-        steady = start + args.ramp
+        steady = start + ramp
         end = steady + args.seconds
         records, generator_cpu = [], 0.0
         for out in outs:
