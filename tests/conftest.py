@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,7 +28,10 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from nicegui import context
 from nicegui.testing import User
+from nicegui.testing.user_navigate import UserNavigate
+from nicegui.testing.user_notify import UserNotify
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import ProgrammingError
 
@@ -243,8 +247,60 @@ class PatientUser(User):
         await super().should_not_see(*args, retries=max(retries, int(WAIT_S / 0.05)), **kwargs)
 
 
+_simulated_users: weakref.WeakSet[User] = weakref.WeakSet()
+
+
+def _page_owner(fallback: User) -> User:
+    """The simulated user whose open page is running this code (a handler, a timer), else `fallback`."""
+    try:
+        client = context.client
+    except RuntimeError:  # not inside any page
+        return fallback
+    for user in list(_simulated_users):
+        if object.__getattribute__(user, 'client') is client:  # without User.__getattribute__'s rebinding
+            return user
+    return fallback
+
+
+class _OwnNavigate(UserNavigate):
+    """ui.navigate for the user whose page navigates.
+
+    NiceGUI's simulation has one global ui.navigate and ui.notify, rebound to whichever simulated user had an
+    attribute read last; with several users open, a redirect or notice from one user's page (a sign-in, a live
+    refresh) could reach another user. A real browser only ever navigates itself, so these send it to the page's own.
+    """
+
+    def to(self, target: Any, new_tab: bool = False) -> None:
+        UserNavigate.to(self._own(), target, new_tab)
+
+    def back(self) -> None:
+        UserNavigate.back(self._own())
+
+    def forward(self) -> None:
+        UserNavigate.forward(self._own())
+
+    def reload(self) -> None:
+        UserNavigate.reload(self._own())
+
+    def _own(self) -> UserNavigate:
+        return object.__getattribute__(_page_owner(self.user), 'navigate')
+
+
+class _OwnNotify(UserNotify):
+    """ui.notify for the user whose page shows the notice (see _OwnNavigate)."""
+
+    def __init__(self, user: User) -> None:
+        super().__init__()
+        self.user = user
+
+    def __call__(self, message: str, **kwargs: Any) -> None:
+        UserNotify.__call__(object.__getattribute__(_page_owner(self.user), 'notify'), message, **kwargs)
+
+
 def _patient(user: User) -> PatientUser:
     user.__class__ = PatientUser  # the same object, so NiceGUI's fixture still tears it down
+    user.navigate, user.notify = _OwnNavigate(user), _OwnNotify(user)
+    _simulated_users.add(user)
     return user  # type: ignore[return-value]
 
 
