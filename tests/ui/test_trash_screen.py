@@ -105,6 +105,7 @@ async def test_the_trash_restores_an_item_and_deletes_another_for_good(
     await admin.should_see('Restored')
     assert series_row(world.series_ids[0]) is not None
 
+    await admin.should_see(marker=f'purge-{gone.id}')  # the list is drawn again after the restore
     admin.find(marker=f'purge-{gone.id}').click()
     await admin.should_see(marker='confirm-purge')
     admin.find(marker='confirm-purge').click()
