@@ -92,7 +92,7 @@ async def _measure(pid: int, port: int, token: str, patient_id: int, *, args: ar
             'account': '/account',  # the shell and a small form: what every page costs at least
         }
         print(f'load average {os.getloadavg()[0]:.2f}; {args.views} views per page', flush=True)
-        for name in args.pages.split(','):
+        for name in filter(None, args.pages.split(',')):
             for _ in range(3):  # warm: imports, caches, first queries
                 await _view(http, base, paths[name], search=name.endswith('?search'))
             await _settle()
@@ -130,11 +130,12 @@ async def _live(pid: int, base: str, http: httpx.AsyncClient, args: argparse.Nam
         'bridge = relay.start(settings.redis_url)\n'
         'actor = system("bench")\n'
         'cards = [c for c in appointments.day(appointments.today(), by=actor) if c.state == "scheduled"]\n'
-        f'for card in cards[:{args.moves}]:\n'
-        '    appointments.move(card.id, "waiting", by=actor)\n'
+        f'for n in range({args.moves}):\n'
+        '    card = cards[n % len(cards)]\n'
+        '    appointments.move(card.id, "waiting" if (n // len(cards)) % 2 == 0 else "scheduled", by=actor)\n'
         '    time.sleep(0.5)\n'
         'bridge.close()\n'
-        'print(min(len(cards), %d))\n' % args.moves
+        f'print({args.moves})\n'
     )
     before, started = _cpu_s(pid), time.monotonic()
     done = subprocess.run(
