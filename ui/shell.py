@@ -22,7 +22,7 @@ from domain import access, audit, auth, users
 from domain.access import Actor
 from domain.errors import DomainError, SessionExpired
 
-from . import element_speed, session_cookie, threads
+from . import session_cookie, threads
 from .i18n import choose_language, error_text, language_choices, t
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,6 @@ def screen(path: str, *, title: str, frame: bool = True) -> Callable[[Callable[.
     if path not in access.SCREENS:
         raise KeyError(f'screen {path} has no row in domain.access.SCREENS')
     allowed = access.SCREENS[path]
-    element_speed.install()
 
     def decorate(build: Callable[..., Awaitable[None]]) -> Callable:
         params = [p for p in inspect.signature(build).parameters.values() if p.name != 'request']
