@@ -44,6 +44,7 @@ MOVE_LABELS = {
 }
 BACK_LABELS = {'scheduled': N_('Undo check-in'), 'waiting': N_('Back to waiting'), 'in-room': N_('Back to the room')}
 TICK_S = 30.0
+COLUMN_CARDS = 20  # cards a column draws before its "Show all"
 
 
 def register() -> None:
@@ -70,6 +71,9 @@ class StatusBoard:
         self.actor, self.day = actor, appointments.today()
         self.shown: dict[int, Shown] = {}
         self.columns: dict[str, tuple[ui.badge, ui.column]] = {}
+        self.more: dict[str, ui.button] = {}  # a column's "Show all" below its first COLUMN_CARDS cards
+        self.expanded: set[str] = set()  # columns whose every card is drawn
+        self.totals: dict[str, int] = {}  # cards per container, drawn or not
         self.closed: ui.expansion | None = None
         self.closed_row: ui.row | None = None
         self.update_soon = Debounce(self.update)
@@ -89,13 +93,15 @@ class StatusBoard:
     def draw(self, cards: list[appointments.Card]) -> None:
         """The whole board, from nothing (first build, and a new day)."""
         self.area.clear()
-        self.shown, self.columns, self.closed, self.closed_row = {}, {}, None, None
+        self.shown, self.columns, self.more, self.closed, self.closed_row = {}, {}, {}, None, None
         now = clock.now()
         with self.area, ui.row().classes('w-full gap-3 items-start no-wrap overflow-auto'):
             for state in appointments.BOARD_ORDER:
                 self.column(state)
-        for item in cards:
+        for item in self.visible(cards):
             self.place(item, now)
+        for state in appointments.BOARD_ORDER:
+            self.show_all_button(state)
         self.count()
 
     async def update(self) -> None:
@@ -125,6 +131,36 @@ class StatusBoard:
                 badge = ui.badge('0', color=colour)
         self.columns[state] = (badge, column)
 
+    def show_all_button(self, state: str) -> None:
+        """A column's "Show all", after its cards (a card placed later goes to its index among them, above it)."""
+        with self.columns[state][1]:
+            self.more[state] = (
+                ui.button(on_click=lambda: self.expand(state))
+                .props('flat dense no-caps size=sm')
+                .classes('w-full')
+                .mark(f'more-{state}')
+            )
+
+    def visible(self, cards: list[appointments.Card]) -> list[appointments.Card]:
+        """The cards drawn: the first COLUMN_CARDS of each column in time order, all of an expanded one (a busy
+        day's board would otherwise build hundreds of cards on every page view, most of them below the fold)."""
+        seen: dict[str, int] = {}
+        drawn = []
+        for item in cards:
+            container = _container_of(item)
+            seen[container] = seen.get(container, 0) + 1
+            if container == CLOSED or container in self.expanded or seen[container] <= COLUMN_CARDS:
+                drawn.append(item)
+        self.totals = seen
+        return drawn
+
+    async def expand(self, state: str) -> None:
+        """Draw every card of a column (its "Show all")."""
+        self.expanded.add(state)
+        cards = await perform(appointments.day, self.day, by=self.actor)  # its own read, as a page build's
+        if cards is not FAILED:
+            self.apply(cards)
+
     def place(self, item: appointments.Card, now: datetime, position: list[int] | None = None) -> None:
         """Draw a card in its column (or among the closed ones), at its place in time order."""
         if _container_of(item) == CLOSED:
@@ -145,8 +181,12 @@ class StatusBoard:
 
     def count(self) -> None:
         for state, (badge, _) in self.columns.items():
-            badge.set_text(str(sum(1 for s in self.shown.values() if s.card.state == state)))
-        closed = sum(1 for s in self.shown.values() if _container_of(s.card) == CLOSED)
+            total = self.totals.get(state, 0)
+            badge.set_text(str(total))
+            hidden = total - sum(1 for s in self.shown.values() if s.card.state == state)
+            self.more[state].set_text(tn('Show all ({count})', 'Show all ({count})', total))
+            self.more[state].set_visibility(hidden > 0)
+        closed = self.totals.get(CLOSED, 0)
         if self.closed is not None:
             self.closed.set_text(tn('Cancelled and no-show ({count})', 'Cancelled and no-show ({count})', closed))
             self.closed.set_visibility(closed > 0)
@@ -190,16 +230,17 @@ class StatusBoard:
     def apply(self, cards: list[appointments.Card]) -> None:
         """Delete the cards that left, redraw the ones that changed, each at its place; the rest stay as they are."""
         now = clock.now()
-        current = {item.id for item in cards}
+        drawn = self.visible(cards)
+        current = {item.id for item in drawn}
         for gone in [i for i in self.shown if i not in current]:
             self.shown.pop(gone).element.delete()
-        for item in cards:
+        for item in drawn:
             shown = self.shown.get(item.id)
             if shown is not None and shown.card == item:
                 continue
             if shown is not None:
                 shown.element.delete()
-            self.place(item, now, position=[c.id for c in cards if _container_of(c) == _container_of(item)])
+            self.place(item, now, position=[c.id for c in drawn if _container_of(c) == _container_of(item)])
         self.count()
 
     async def on_appointment(self, event: events.AppointmentChanged) -> None:

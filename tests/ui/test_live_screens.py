@@ -12,6 +12,7 @@ from domain import appointments, db
 from domain.models import Series, Study
 from tests.conftest import Clinic, eventually
 from tests.domain.reception_fixtures import at, booking, patient, procedure, room
+from ui import board
 
 
 async def test_a_move_redraws_only_the_card_that_moved(receptionist: User, clinic: Clinic) -> None:
@@ -41,6 +42,24 @@ async def test_a_card_booked_for_today_appears_on_an_open_board_in_time_order(
     column = receptionist.find(marker='column-scheduled').elements.pop()
     cards = [e for e in column.descendants() if any(m.startswith('card-') for m in e._markers)]
     assert [c._markers[0] for c in cards] == [f'card-{early.accession_number}', f'card-{late.accession_number}']
+
+
+async def test_a_busy_column_draws_its_first_cards_and_shows_the_rest_on_request(
+    receptionist: User, clinic: Clinic
+) -> None:
+    head = procedure(clinic)
+    count = board.COLUMN_CARDS + 3
+    booked = [
+        booking(clinic, patient(clinic, f'Doe{n:02d}', 'Jane'), room(f'CT{n:02d}', name=f'CT {n}'), head, at(7, n * 2))
+        for n in range(count)
+    ]
+    await receptionist.open('/board')
+    await receptionist.should_see(marker=f'card-{booked[board.COLUMN_CARDS - 1].accession_number}')
+    await receptionist.should_not_see(marker=f'card-{booked[board.COLUMN_CARDS].accession_number}')
+    await receptionist.should_see(f'Show all ({count})')
+    receptionist.find(marker='more-scheduled').click()
+    await receptionist.should_see(marker=f'card-{booked[-1].accession_number}')
+    await receptionist.should_not_see(f'Show all ({count})')
 
 
 async def test_a_patient_registered_elsewhere_appears_in_an_open_patients_list(
