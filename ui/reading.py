@@ -8,6 +8,7 @@ from domain.access import Actor, Permission
 
 from . import live
 from .i18n import format_datetime, t, tn
+from .live_lists import Debounce
 from .patients import parse_date
 from .shell import FAILED, current_actor, nav, perform, screen
 
@@ -48,9 +49,10 @@ class ReadingWorklist:
         self.filters()
         with ui.card().classes('w-full'):
             await self.rows()
+        refresh_soon = Debounce(self.rows.refresh)  # a burst of arrivals or draft saves is one redraw
         for kind in (events.StudyReady, events.StudyUpdated, events.ReportFinalised, events.ReportChanged):
-            live.on(kind).subscribe(self.rows.refresh)
-        ui.timer(60.0, self.rows.refresh)
+            live.on(kind).subscribe(refresh_soon)
+        ui.timer(60.0, self.rows.refresh, immediate=False)  # the list was just drawn: not a second time at once
 
     def filters(self) -> None:
         with ui.row().classes('items-end gap-4'):
