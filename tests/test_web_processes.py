@@ -23,12 +23,12 @@ import pytest
 import yaml
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import create_engine, make_url, text
 
+from tests.browser.conftest import headless_chromium
 from tests.conftest import PG_URL, WAIT_S, free_port, listening, need_tool, run_main, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,7 +102,7 @@ def test_a_process_that_cannot_use_its_settings_stops_the_supervisor(probes: Pat
 def test_a_board_change_through_one_process_reaches_a_browser_on_the_other(cluster: Cluster) -> None:
     if not shutil.which('chromium') or not shutil.which('chromedriver'):
         pytest.skip('chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)')
-    first, second = _chromium(), _chromium()
+    first, second = headless_chromium('1600,900'), headless_chromium('1600,900')
     try:
         _pin(first, cluster, 'web1')
         _sign_in(first, cluster.proxy)
@@ -356,28 +356,6 @@ def _running(pid: int) -> bool:
 
 
 # ---------------------------------------------------------------- the browsers
-
-
-def _chromium() -> webdriver.Chrome:
-    """Headless Debian chromium, as tests/browser/conftest.py starts it."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which('chromium') or 'chromium'
-    for flag in (
-        '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-dev-shm-usage',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-quic',
-        '--window-size=1600,900',
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(shutil.which('chromedriver') or 'chromedriver'), options=options)
-    driver.implicitly_wait(0)
-    return driver
 
 
 def _pin(driver: webdriver.Chrome, cluster: Cluster, server: str) -> None:

@@ -74,6 +74,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 @pytest.fixture
 def browser() -> Iterator[webdriver.Chrome]:
     """Headless Debian chromium through chromedriver."""
+    driver = headless_chromium()
+    yield driver
+    driver.quit()
+
+
+def headless_chromium(window: str = '1280,800') -> webdriver.Chrome:
+    """A new headless Debian chromium through chromedriver (skips when either is not installed)."""
     chromium = shutil.which('chromium')
     driver_path = shutil.which('chromedriver')
     if not chromium or not driver_path:
@@ -90,13 +97,12 @@ def browser() -> Iterator[webdriver.Chrome]:
         '--disable-component-update',
         '--disable-sync',
         '--disable-quic',
-        '--window-size=1280,800',
+        f'--window-size={window}',
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     driver.implicitly_wait(0)
-    yield driver
-    driver.quit()
+    return driver
 
 
 def wait_for(driver: webdriver.Chrome, css: str, timeout: float = WAIT_S):
