@@ -144,16 +144,16 @@ def tree_usage(roots: list[int]) -> tuple[float, int]:
             stat = _stat(int(entry.name))
             if stat is not None:
                 parents[int(stat[1])].append(int(entry.name))
-    cpu, rss, todo = 0.0, 0, list(roots)
-    while todo:
-        pid = todo.pop()
+    cpu, rss, pending = 0.0, 0, list(roots)
+    while pending:
+        pid = pending.pop()
         stat = _stat(pid)
         if stat is None:
             continue
         # fields after the command: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14) … rss(21)
         cpu += sum(int(value) for value in stat[11:15]) / TICK
         rss += int(stat[21]) * PAGE_SIZE
-        todo += parents.get(pid, [])
+        pending += parents.get(pid, [])
     return cpu, rss
 
 
