@@ -92,6 +92,25 @@ ROUNDS = 200
 WORKLIST_ROUNDS = 30
 
 
+def patient_row(patient_id: str, family: str, given: str, rng: random.Random, now: datetime, *, sex: str = 'U') -> dict:
+    """A synthetic patient as a row for a bulk insert (the benchmarks' clinics)."""
+    return {
+        'patient_id': patient_id,
+        'family_name': family,
+        'given_name': given,
+        'middle_name': '',
+        'birth_date': date(1930, 1, 1) + timedelta(days=rng.randint(0, 33000)),
+        'sex': sex,
+        'phone': f'+1 555 {rng.randint(1000, 9999)} {rng.randint(100, 999)}',
+        'email': '',
+        'address': '',
+        'notes': '',
+        'name_key': patient_search.name_key(family, given),
+        'created_at': now,
+        'updated_at': now,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument('--patients', type=int, default=100_000)
@@ -169,23 +188,7 @@ def _generate(count: int) -> None:
     now = datetime.now().astimezone()
     for n in range(1, count + 1):
         family, given = rng.choice(FAMILY), rng.choice(GIVEN)
-        batch.append(
-            {
-                'patient_id': f'P{n:07d}',
-                'family_name': family,
-                'given_name': given,
-                'middle_name': '',
-                'birth_date': date(1930, 1, 1) + timedelta(days=rng.randint(0, 33000)),
-                'sex': 'U',
-                'phone': f'+1 555 {rng.randint(1000, 9999)} {rng.randint(100, 999)}',
-                'email': '',
-                'address': '',
-                'notes': '',
-                'name_key': patient_search.name_key(family, given),
-                'created_at': now,
-                'updated_at': now,
-            }
-        )
+        batch.append(patient_row(f'P{n:07d}', family, given, rng, now))
         if len(batch) == 5000:
             _flush(batch)
     _flush(batch)

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -36,6 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 import socketio
 from sqlalchemy import insert, text
+
+from bench.reception import patient_row
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf('SC_CLK_TCK')
@@ -302,23 +304,7 @@ def _generate(count: int, patient_search, Patient, PatientToken) -> None:
     rows = []
     for n in range(1, count + 1):
         f, g = rng.choice(family), rng.choice(given)
-        rows.append(
-            {
-                'patient_id': f'B{n:07d}',
-                'family_name': f,
-                'given_name': g,
-                'middle_name': '',
-                'birth_date': date(1930, 1, 1) + timedelta(days=rng.randint(0, 33000)),
-                'sex': 'U',
-                'phone': f'+1 555 {rng.randint(1000, 9999)} {rng.randint(100, 999)}',
-                'email': '',
-                'address': '',
-                'notes': '',
-                'name_key': patient_search.name_key(f, g),
-                'created_at': now,
-                'updated_at': now,
-            }
-        )
+        rows.append(patient_row(f'B{n:07d}', f, g, rng, now))
     with db.engine().begin() as connection:
         connection.execute(insert(Patient), rows)
         found = connection.execute(text("SELECT id, name_key, phone FROM patient WHERE patient_id LIKE 'B%'")).all()

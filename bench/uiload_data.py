@@ -13,7 +13,7 @@ import json
 import random
 import secrets
 import sys
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, text  # noqa: E402
 
-from bench.reception import FAMILY, GIVEN  # noqa: E402
+from bench.reception import FAMILY, GIVEN, patient_row  # noqa: E402
 from domain import appointments, db, patient_search, templates, users  # noqa: E402
 from domain.access import system  # noqa: E402
 from domain.models import Appointment, Patient, PatientToken, Report, Study, UserCreate  # noqa: E402
@@ -82,23 +82,7 @@ def _patients(count: int, rng: random.Random) -> tuple[int, int]:
     rows = []
     for n in range(FIRST_PATIENT, FIRST_PATIENT + count):
         family, given = rng.choice(FAMILY), rng.choice(GIVEN)
-        rows.append(
-            {
-                'patient_id': f'P{n:07d}',
-                'family_name': family,
-                'given_name': given,
-                'middle_name': '',
-                'birth_date': date(1930, 1, 1) + timedelta(days=rng.randint(0, 33000)),
-                'sex': rng.choice('FMU'),
-                'phone': f'+1 555 {rng.randint(1000, 9999)} {rng.randint(100, 999)}',
-                'email': '',
-                'address': '',
-                'notes': '',
-                'name_key': patient_search.name_key(family, given),
-                'created_at': now,
-                'updated_at': now,
-            }
-        )
+        rows.append(patient_row(f'P{n:07d}', family, given, rng, now, sex=rng.choice('FMU')))
     with db.engine().begin() as connection:
         connection.execute(insert(Patient), rows)
         found = connection.execute(
