@@ -44,7 +44,7 @@ MOVE_LABELS = {
 }
 BACK_LABELS = {'scheduled': N_('Undo check-in'), 'waiting': N_('Back to waiting'), 'in-room': N_('Back to the room')}
 TICK_S = 30.0
-COLUMN_CARDS = 20  # cards a column draws before its "Show all"
+COLUMN_CARDS = 12  # cards a column draws before its "Show all" (two tablet screens of them)
 
 
 def register() -> None:
@@ -57,11 +57,12 @@ def register() -> None:
 
 @dataclass
 class Shown:
-    """A card on this board: what it showed when drawn, its element and its time-in-state label."""
+    """A card on this board: what it showed when drawn, its element, its summary and the minutes it shows."""
 
     card: appointments.Card
     element: ui.card
-    since: ui.label
+    summary: ui.html
+    minutes: int
 
 
 class StatusBoard:
@@ -173,8 +174,8 @@ class StatusBoard:
         else:
             container = self.columns[item.state][1]
         with container:
-            element, since = self.card(item, now)
-        self.shown[item.id] = Shown(item, element, since)
+            self.shown[item.id] = self.card(item, now)
+        element = self.shown[item.id].element
         if position is not None:
             offset = 1 if container is not self.closed_row else 0  # a column's first child is its title row
             element.move(target_index=offset + position.index(item.id))
@@ -191,35 +192,34 @@ class StatusBoard:
             self.closed.set_text(tn('Cancelled and no-show ({count})', 'Cancelled and no-show ({count})', closed))
             self.closed.set_visibility(closed > 0)
 
-    def card(self, item: appointments.Card, now: datetime) -> tuple[ui.card, ui.label]:
+    def card(self, item: appointments.Card, now: datetime) -> Shown:
+        """A card: its summary (one element: a busy board draws a hundred cards on every page view) and its moves."""
         colour = STATE_COLOURS.get(item.state, 'grey')
+        minutes = appointments.minutes_in_state(item, now)
         with (
             ui.card()
             .classes(f'w-full q-pa-sm gap-1 border-l-4 border-{colour}')
-            .style(f'border-left: 5px solid var(--q-{"negative" if item.urgent else "primary"})')
+            .style(  # a row that wraps: the summary fills the first line, the move buttons follow below it
+                'flex-flow: row wrap; align-items: center; '
+                f'border-left: 5px solid var(--q-{"negative" if item.urgent else "primary"})'
+            )
             .mark(f'card-{item.accession_number}')
         ) as element:
-            card_heading(item, with_caption=True)
-            with ui.row().classes('w-full items-center gap-2'):
-                ui.badge(t(item.state), color=colour).mark(f'state-{item.accession_number}')
-                since = (
-                    ui.label(minutes_text(appointments.minutes_in_state(item, now)))
-                    .classes('text-caption text-grey-8')
-                    .mark(f'since-{item.accession_number}')
-                )
+            summary = (
+                ui.html(card_summary(item, minutes), sanitize=False)
+                .classes('w-full')
+                .mark(f'heading-{item.accession_number} state-{item.accession_number} since-{item.accession_number}')
+            )
             self.moves(item)
-        return element, since
+        return Shown(item, element, summary, minutes)
 
     def moves(self, item: appointments.Card) -> None:
         targets = appointments.allowed_moves(item.state, self.actor)
-        if not targets:
-            return
-        with ui.row().classes('gap-1'):
-            for target in targets:
-                labels = BACK_LABELS if appointments.is_step_back(item.state, target) else MOVE_LABELS
-                ui.button(t(labels.get(target, target)), on_click=lambda s=target: self.move(item, s)).props(
-                    'dense no-caps size=sm outline'
-                ).mark(f'move-{item.accession_number}-{target}')
+        for target in targets:  # below the summary, in the card's own row (no row element of their own)
+            labels = BACK_LABELS if appointments.is_step_back(item.state, target) else MOVE_LABELS
+            ui.button(t(labels.get(target, target)), on_click=lambda s=target: self.move(item, s)).props(
+                'dense no-caps size=sm outline'
+            ).mark(f'move-{item.accession_number}-{target}')
 
     async def move(self, item: appointments.Card, state: str) -> None:
         await perform(appointments.move, item.id, state, by=self.actor)
@@ -259,9 +259,10 @@ class StatusBoard:
             return
         now = clock.now()
         for shown in self.shown.values():
-            text = minutes_text(appointments.minutes_in_state(shown.card, now))
-            if shown.since.text != text:
-                shown.since.set_text(text)
+            minutes = appointments.minutes_in_state(shown.card, now)
+            if shown.minutes != minutes:
+                shown.minutes = minutes
+                shown.summary.set_content(card_summary(shown.card, minutes))
 
 
 SHARED_DAY: SharedRead[list[appointments.Card]] = SharedRead(appointments.day)
@@ -280,8 +281,26 @@ def minutes_text(minutes: int) -> str:
 
 
 def card_heading(item: appointments.Card, *, with_caption: bool = False) -> None:
-    """An appointment's first line, on the board and the day's schedule: time, patient (a link), urgency; one
-    element (a board draws dozens of cards on every page view), with the procedure and room below if asked."""
+    """An appointment's first line on the day's schedule: time, patient (a link), urgency; one element."""
+    ui.html(heading_html(item, with_caption=with_caption), sanitize=False).classes('w-full').mark(
+        f'heading-{item.accession_number}'
+    )
+
+
+def card_summary(item: appointments.Card, minutes: int) -> str:
+    """A board card's text: its heading, procedure and room, then its state and the time spent in it."""
+    colour = STATE_COLOURS.get(item.state, 'grey')
+    return (
+        heading_html(item, with_caption=True)
+        + '<div class="row items-center gap-2 q-mt-xs">'
+        + f'<span class="q-badge flex inline items-center no-wrap q-badge--single-line bg-{colour} text-white">'
+        + f'{escape(t(item.state))}</span>'
+        + f'<span class="text-caption text-grey-8">{escape(minutes_text(minutes))}</span></div>'
+    )
+
+
+def heading_html(item: appointments.Card, *, with_caption: bool) -> str:
+    """Time, patient (a link) and urgency, with the procedure and room below if asked."""
     time = escape(format_time(item.scheduled_at, zone=appointments.local_zone()))
     urgent = (
         f' <span class="q-badge flex inline items-center no-wrap q-badge--single-line bg-negative text-white">'
@@ -290,9 +309,8 @@ def card_heading(item: appointments.Card, *, with_caption: bool = False) -> None
         else ''
     )
     caption = f'<div class="text-caption">{escape(item.procedure)} · {escape(item.room)}</div>' if with_caption else ''
-    ui.html(
+    return (
         f'<div class="row items-center gap-1"><span class="text-weight-bold">{time}</span> '
         f'<a class="nicegui-link text-body2" href="/patients/{item.patient_id}">{escape(item.patient_name)}</a>'
-        f'{urgent}</div>{caption}',
-        sanitize=False,
-    ).classes('w-full').mark(f'heading-{item.accession_number}')
+        f'{urgent}</div>{caption}'
+    )

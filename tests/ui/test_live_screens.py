@@ -4,11 +4,12 @@ list and a patient's page show what concerns them without a reload, and thumbnai
 import asyncio
 import hashlib
 import re
-from datetime import date
+from datetime import date, timedelta
 
+import pytest
 from nicegui.testing import User
 
-from domain import appointments, db
+from domain import appointments, clock, db
 from domain.models import Series, Study
 from tests.conftest import Clinic, eventually
 from tests.domain.reception_fixtures import at, booking, patient, procedure, room
@@ -24,7 +25,7 @@ async def test_a_move_redraws_only_the_card_that_moved(receptionist: User, clini
     before = receptionist.find(marker=f'card-{still.accession_number}').elements.pop()
     await asyncio.to_thread(appointments.move, moved.id or 0, 'waiting', by=clinic.receptionist.actor)
     await receptionist.should_see(marker=f'move-{moved.accession_number}-in-room')
-    assert receptionist.find(marker=f'state-{moved.accession_number}').elements.pop().text == 'waiting'
+    await receptionist.should_see(marker=f'state-{moved.accession_number}', content='>waiting<')
     assert receptionist.find(marker=f'card-{still.accession_number}').elements.pop() is before  # untouched
     waiting = receptionist.find(marker='column-waiting').elements.pop()
     assert waiting in receptionist.find(marker=f'card-{moved.accession_number}').elements.pop().ancestors()
@@ -136,3 +137,14 @@ async def test_the_studies_list_draws_a_page_and_shows_more_on_request(technicia
     technician.find(marker='studies-more').click()
     await technician.should_not_see(marker='studies-more')
     await technician.should_see('Patient00')
+
+
+async def test_an_open_board_moves_the_time_in_state_on(
+    receptionist: User, clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(board, 'TICK_S', 0.2)
+    made = booking(clinic, patient(clinic), room(), procedure(clinic), at(9))
+    await receptionist.open('/board')
+    await receptionist.should_see(marker=f'since-{made.accession_number}', content='>0 min<')
+    clock.advance(timedelta(minutes=75))
+    await receptionist.should_see(marker=f'since-{made.accession_number}', content='>1 h 15 min<', retries=100)
