@@ -1,6 +1,8 @@
 """The radiologists' reading worklist: ready studies, urgent first then oldest, with the turnaround turning
 amber and red past the admin's thresholds; claim, assign, mark urgent, open in the viewer or report."""
 
+from html import escape
+
 from nicegui import ui
 
 from domain import access, appointments, events, reading
@@ -13,13 +15,14 @@ from .patients import parse_date
 from .shell import FAILED, current_actor, nav, perform, screen
 
 LEVEL_COLOURS = {'': 'text-grey-8', 'amber': 'text-amber-9 text-weight-bold', 'red': 'text-negative text-weight-bold'}
+PAGE_SIZE = 30  # rows drawn at first; 'Show more' adds as many
 MODALITIES = ['', 'CT', 'MR', 'US', 'CR', 'DX', 'MG', 'XA', 'NM', 'PT', 'OT']
 # On a tablet (below 900 px) the modality and arrival columns give way, so the row's buttons stay on screen.
 GRID_CSS = """
 .reading-grid { grid-template-columns: 2rem 1.6fr 5rem 1.4fr 6rem 7rem 1.2fr auto; }
 @media (max-width: 900px) {
   .reading-grid { grid-template-columns: 2rem 1.6fr 1.4fr 5rem 1fr auto; }
-  .reading-grid > .wide-only { display: none; }
+  .reading-grid .wide-only { display: none; }
 }
 """
 
@@ -40,6 +43,7 @@ class ReadingWorklist:
         self.may_claim = access.may(actor, Permission.CLAIM_STUDIES)
         self.may_assign = access.may(actor, Permission.ASSIGN_STUDIES)
         self.doctors: dict[int, str] = {}
+        self.limit = PAGE_SIZE
 
     async def build(self) -> None:
         ui.add_css(GRID_CSS)
@@ -57,18 +61,27 @@ class ReadingWorklist:
     def filters(self) -> None:
         with ui.row().classes('items-end gap-4'):
             self.modality = (
-                ui.select(MODALITIES, label=t('Modality'), value='', on_change=self.rows.refresh)
+                ui.select(MODALITIES, label=t('Modality'), value='', on_change=self.filtered)
                 .classes('w-28')
                 .mark('reading-modality')
             )
             self.on = (
-                ui.input(t('Study date'), on_change=self.rows.refresh).props('type=date clearable').mark('reading-date')
+                ui.input(t('Study date'), on_change=self.filtered).props('type=date clearable').mark('reading-date')
             )
             self.who = ui.toggle(
                 {'': t('All'), reading.MINE: t('Mine'), reading.UNASSIGNED: t('Unassigned')},
                 value='',
-                on_change=self.rows.refresh,
+                on_change=self.filtered,
             ).mark('reading-who')
+
+    async def filtered(self) -> None:
+        """Another filter: its first page."""
+        self.limit = PAGE_SIZE
+        await self.rows.refresh()
+
+    async def show_more(self) -> None:
+        self.limit += PAGE_SIZE
+        await self.rows.refresh()
 
     @ui.refreshable_method
     async def rows(self) -> None:
@@ -78,6 +91,7 @@ class ReadingWorklist:
             modality=self.modality.value or '',
             on=parse_date(self.on.value),
             who=self.who.value or '',
+            limit=self.limit + 1,
         )
         if found is FAILED:
             return
@@ -85,7 +99,7 @@ class ReadingWorklist:
             ui.label(t('Nothing waits to be read')).classes('text-grey-7').mark('nothing-to-read')
             return
         with ui.grid().classes('reading-grid w-full items-center gap-x-3 gap-y-1'):
-            for heading, wide_only in (
+            headings = (
                 ('', False),
                 (t('Patient'), False),
                 (t('Modality'), True),
@@ -94,22 +108,36 @@ class ReadingWorklist:
                 (t('Waiting'), False),
                 (t('Reader'), False),
                 ('', False),
-            ):
-                ui.label(heading).classes('text-caption text-grey-7' + (' wide-only' if wide_only else ''))
-            for row in found:
+            )
+            ui.html(
+                ''.join(
+                    f'<div class="text-caption text-grey-7{" wide-only" if wide_only else ""}">{escape(heading)}</div>'
+                    for heading, wide_only in headings
+                ),
+                sanitize=False,
+            ).style('display: contents')
+            for row in found[: self.limit]:
                 self.row(row)
+        if len(found) > self.limit:
+            ui.button(t('Show more'), icon='expand_more', on_click=self.show_more).props('flat no-caps').mark(
+                'reading-more'
+            )
 
     def row(self, row: reading.ReadingRow) -> None:
-        ui.icon('priority_high' if row.urgent else 'remove', color='negative' if row.urgent else 'grey-4').mark(
-            f'urgent-{row.study_id}'
-        )
-        with ui.column().classes('gap-0').mark('reading-row'):
-            ui.label(row.patient_name).classes('text-weight-medium')
-            ui.label(f'{row.patient_id} · {row.accession_number}').classes('text-caption')
-        ui.label(row.modalities).classes('wide-only')
-        ui.label(row.description or '—')
-        ui.label(format_datetime(row.arrived_at, zone=appointments.local_zone())).classes('wide-only')
-        ui.label(_waited(row.waited_minutes)).classes(LEVEL_COLOURS[row.level]).mark(f'waited-{row.level or "ok"}')
+        # The six cells that only show text are one element (its box does not count in the grid): a worklist draws
+        # dozens of rows on every page view.
+        urgent = ('priority_high', 'text-negative') if row.urgent else ('remove', 'text-grey-4')
+        arrived = format_datetime(row.arrived_at, zone=appointments.local_zone())
+        ui.html(
+            f'<i class="q-icon notranslate material-icons {urgent[1]}" aria-hidden="true">{urgent[0]}</i>'
+            f'<div><div class="text-weight-medium">{escape(row.patient_name)}</div>'
+            f'<div class="text-caption">{escape(row.patient_id)} · {escape(row.accession_number)}</div></div>'
+            f'<div class="wide-only">{escape(row.modalities)}</div>'
+            f'<div>{escape(row.description or "—")}</div>'
+            f'<div class="wide-only">{escape(arrived)}</div>'
+            f'<div class="{LEVEL_COLOURS[row.level]}">{escape(_waited(row.waited_minutes))}</div>',
+            sanitize=False,
+        ).style('display: contents').mark(f'reading-row urgent-{row.study_id} waited-{row.level or "ok"}')
         if self.may_assign:
             ui.select(
                 self.doctors, value=row.assigned_to_id, on_change=lambda e: self.assign(row.study_id, e.value)
@@ -121,15 +149,12 @@ class ReadingWorklist:
                 ui.button(t('Claim'), on_click=lambda: self.claim(row.study_id)).props('dense no-caps').mark(
                     f'claim-{row.study_id}'
                 )
-            ui.button(icon='visibility', on_click=lambda: ui.navigate.to(f'/viewer/{row.study_id}')).props(
-                'flat dense'
-            ).tooltip(t('Open in viewer'))
-            ui.button(icon='edit_note', on_click=lambda: ui.navigate.to(f'/studies/{row.study_id}/report')).props(
-                'flat dense'
-            ).tooltip(t('Report'))
-            ui.button(icon='flag', on_click=lambda: self.urgent(row.study_id, not row.urgent)).props(
-                'flat dense'
-            ).tooltip(t('Urgent')).mark(f'flag-{row.study_id}')
+            # Links, not round trips; the browser's own tooltip (a Quasar tooltip is one more element per button)
+            _link_button('visibility', t('Open in viewer'), f'/viewer/{row.study_id}').mark(f'view-{row.study_id}')
+            _link_button('edit_note', t('Report'), f'/studies/{row.study_id}/report').mark(f'report-{row.study_id}')
+            flag = ui.button(icon='flag', on_click=lambda: self.urgent(row.study_id, not row.urgent))
+            flag.props('flat dense').mark(f'flag-{row.study_id}')
+            flag.props['title'] = flag.props['aria-label'] = t('Urgent')
 
     async def claim(self, study_id: int) -> None:
         await perform(reading.claim, study_id, by=self.actor, success=t('Claimed'))
@@ -145,6 +170,12 @@ class ReadingWorklist:
     async def urgent(self, study_id: int, value: bool) -> None:
         await perform(reading.set_urgent, study_id, value, by=self.actor)
         await self.rows.refresh()
+
+
+def _link_button(icon: str, label: str, href: str) -> ui.button:
+    button = ui.button(icon=icon).props(f'flat dense href={href}')
+    button.props['title'] = button.props['aria-label'] = label
+    return button
 
 
 def _waited(minutes: int) -> str:
