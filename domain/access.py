@@ -33,7 +33,8 @@ class Permission(StrEnum):
     MEASURE = 'measure'
     VIEW_TAGS = 'view-tags'
     CLAIM_STUDIES = 'claim-studies'
-    ASSIGN_STUDIES = 'assign-studies'
+    ASSIGN_STUDIES = 'assign-studies'  # release a colleague's claim, reassign a draft (administrators)
+    ASSIGN_READERS = 'assign-readers'  # give a study to a radiologist to read (technicians at the scanner too)
     WRITE_REPORTS = 'write-reports'
     FINALISE_REPORTS = 'finalise-reports'
     VIEW_REPORTS = 'view-reports'
@@ -70,6 +71,7 @@ PERMISSIONS: dict[Permission, frozenset[str]] = {
     Permission.VIEW_TAGS: frozenset({D, A}),
     Permission.CLAIM_STUDIES: frozenset({D}),
     Permission.ASSIGN_STUDIES: frozenset({A}),
+    Permission.ASSIGN_READERS: frozenset({T, A}),
     Permission.WRITE_REPORTS: frozenset({D, A}),
     Permission.FINALISE_REPORTS: frozenset({D}),
     Permission.VIEW_REPORTS: frozenset({R, T, D, A}),
