@@ -229,6 +229,26 @@ class Modality(SQLModel, table=True):
     tls_required: bool = False  # True: only over the DICOM TLS port
 
 
+class DicomAssociation(SQLModel, table=True):
+    """One association a DICOM peer opened with the listener: who called, from where, when, whether it was accepted
+    (or why not) and what it did; the modality page lists them and the Modalities list takes last-seen from them.
+    Kept bounded by domain.associations.prune."""
+
+    __tablename__ = 'dicom_association'
+    __table_args__ = (Index('ix_dicom_association_ae_title_at', 'ae_title', 'at'),)
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=clock.now, index=True)  # when it was accepted or refused
+    ae_title: str = Field(default='', max_length=16)  # the calling AE title, as the peer sent it
+    address: str = Field(default='', max_length=64)
+    tls: bool = False
+    result: str = Field(default='accepted', max_length=16)  # accepted, rejected
+    reason: str = Field(default='', max_length=200)  # why it was rejected, or 'aborted'
+    images: int = 0  # C-STORE answered with success or a warning
+    failed: int = 0  # C-STORE answered with a failure status
+    queries: int = 0  # C-FIND, C-MOVE and C-GET answered
+    echoes: int = 0  # C-ECHO answered
+
+
 class Procedure(SQLModel, table=True):
     """A bookable examination from the list the admin keeps."""
 
