@@ -116,6 +116,7 @@ SCREENS: dict[str, frozenset[str]] = {
     '/unmatched': frozenset({T, A}),
     '/upload': frozenset({T, A}),
     '/admin/modalities': frozenset({A}),
+    '/admin/modalities/{modality_id}': frozenset({A}),  # one modality: echo, test worklist, associations
     '/admin/forwarding': frozenset({A}),
     '/admin/trash': frozenset({A}),  # deleted studies and series: restore or delete now (ui/admin/trash.py)
     '/admin/retention': frozenset({A}),  # retention rules, preview, confirmed runs (ui/admin/retention.py)
