@@ -28,6 +28,9 @@ from .i18n import choose_language, error_text, language_choices, t
 log = logging.getLogger(__name__)
 
 SESSION_CHECK_S = 30.0
+# How long a page may take to build before NiceGUI gives up with an error page (its default is 3 s): on an
+# overloaded server a page that arrives late is better than a "500" (bench/uiload.py at 100 sessions).
+PAGE_BUILD_TIMEOUT_S = 30.0
 P = ParamSpec('P')
 R = TypeVar('R')
 FAILED: Any = object()  # what perform() returns when it showed the problem to the user
@@ -106,7 +109,11 @@ def screen(path: str, *, title: str, frame: bool = True) -> Callable[[Callable[.
             [inspect.Parameter('request', inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request), *params]
         )
         # registered outside any page: the clinic's language; each page then titles itself in its reader's
-        ui.page(path, title=f'{t(title, language=choose_language(None, None))} · ClinicPACS')(page)
+        ui.page(
+            path,
+            title=f'{t(title, language=choose_language(None, None))} · ClinicPACS',
+            response_timeout=PAGE_BUILD_TIMEOUT_S,
+        )(page)
         return page
 
     return decorate
