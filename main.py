@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from domain import at_rest, audit, auth, backup_schedule, db, mfa, options, reporting, templates, users
+from domain import at_rest, audit, auth, backup_schedule, db, mfa, modality_checks, options, reporting, templates, users
 from domain.access import system
 from domain.errors import DomainError
 from domain.models import Role, UserCreate
@@ -351,6 +351,7 @@ def _open_database(settings: Settings, *, migrate: bool) -> None:
         db.upgrade()
     auth.configure(settings)
     mfa.configure(settings)
+    modality_checks.configure(settings)  # our AE title and DICOM ports, for the modality page
     reporting.configure(settings.data_dir)
     at_rest.configure(settings.data_dir, encrypt=settings.encrypt_at_rest, key_file=settings.at_rest_key_file)
     backup_schedule.configure(settings.data_dir, settings.backup_passphrase)  # the passphrase stays in memory

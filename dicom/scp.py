@@ -39,7 +39,7 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from domain import access, studies
 from domain.settings import Settings
 
-from . import commitment, mpps, peers, qr, transport, worklist
+from . import association_log, commitment, mpps, peers, qr, transport, worklist
 from .ingest import Ingest, IngestError
 from .listener import Listener, open_ports
 
@@ -119,6 +119,7 @@ def services(ingest: Ingest) -> list[Service]:
                 (evt.EVT_RELEASED, on_association_end),
                 (evt.EVT_ABORTED, on_association_end),
                 (evt.EVT_CONN_CLOSE, on_association_end),
+                *association_log.handlers(),
             ],
         ),
     ]

@@ -6,7 +6,8 @@ A peer is admitted by its calling AE title and where it calls from (PS3.8 9.3.2,
 - any other AE title only while the administrator has switched on "accept any modality" (the `accept_any_ae`
   option, or PACS_ACCEPT_ANY_AE). That switch lets unknown devices in; it never lets a peer pose as an entered
   modality from elsewhere, so the host and TLS rules above still hold for entered AE titles.
-Refusals are audited ('dicom.refused') with the AE title, the calling address and the reason.
+Refusals are audited ('dicom.refused') with the AE title, the calling address and the reason, and go into the
+association log (domain.associations) with the accepted associations.
 """
 
 import ipaddress
@@ -20,7 +21,7 @@ from typing import TypedDict
 
 from sqlmodel import SQLModel, col, select
 
-from . import access, audit, db, options
+from . import access, associations, audit, db, options
 from .access import Actor, Permission, require
 from .errors import N_, Conflict, InvalidInput, NotFound
 from .models import Modality
@@ -115,6 +116,16 @@ def set_active(modality_id: int, active: bool, *, by: Actor) -> Modality:
     return modality
 
 
+def get(modality_id: int, *, by: Actor) -> Modality:
+    """One entered modality (its page)."""
+    require(by, Permission.MANAGE_MODALITIES)
+    with db.reading() as session:
+        modality = session.get(Modality, modality_id)
+    if modality is None:
+        raise NotFound('No modality {modality_id}', modality_id=modality_id)
+    return modality
+
+
 def list_all(*, by: Actor, include_inactive: bool = True) -> Sequence[Modality]:
     """Modalities by AE title (booking reads the active ones as rooms)."""
     require(by, Permission.VIEW_SCHEDULE)
@@ -162,10 +173,12 @@ def is_allowed(ae_title: str, address: str | None = None, *, tls: bool = False) 
 
 
 def refused(ae_title: str, address: str, *, reason: str, tls: bool) -> None:
-    """Audit a refused association with the calling AE title and address (never raises: the refusal goes on)."""
+    """Audit and log a refused association with the calling AE title and address (never raises: the refusal goes
+    on)."""
     log.warning('association from %s at %s refused: %s', ae_title, address, reason)
     detail = {'ae_title': ae_title, 'address': address, 'reason': reason, 'tls': tls}
     audit.record_refusal(access.modality(ae_title, address), 'dicom.refused', detail=detail)
+    associations.record(ae_title, address, result=associations.REJECTED, reason=reason, tls=tls)
 
 
 class _ModalityValues(TypedDict):

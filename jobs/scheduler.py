@@ -2,16 +2,17 @@
 
 Every ~30 s it asks domain.backup_runs to start the due run (a BackupRun and its job in one transaction; the run's
 unique slot means several worker processes ticking at once start it once), and once an hour it purges the trash
-items kept past their time (domain.trash). Every few seconds it runs the sweeper (jobs/sweeper.py), which sends
-again the work the database says is owed. main.py starts it where jobs run: the embedded
-`serve`, or each `main.py worker` in the scaled mode (never a web process with PACS_REDIS_URL set).
+items kept past their time (domain.trash) and the association log's old rows (domain.associations). Every few
+seconds it runs the sweeper (jobs/sweeper.py), which sends again the work the database says is owed. main.py starts
+it where jobs run: the embedded `serve`, or each `main.py worker` in the scaled mode (never a web process with
+PACS_REDIS_URL set).
 """
 
 import logging
 import threading
 import time
 
-from domain import backup_runs, trash
+from domain import associations, backup_runs, trash
 from domain.access import system
 
 from . import runner
@@ -62,6 +63,7 @@ class Scheduler:
         if self._purged_at is None or now - self._purged_at >= PURGE_EVERY_S:
             self._purged_at = now
             trash.purge_expired(by=SYSTEM)  # it logs what it purged
+            associations.prune(by=SYSTEM)  # the association log: a month, a few hundred per AE title
         return started
 
     def _loop(self) -> None:

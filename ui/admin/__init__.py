@@ -6,6 +6,7 @@ from . import (
     forwarding,
     job_list,
     modalities,
+    modality_page,
     procedures,
     retention,
     settings_page,
@@ -23,6 +24,7 @@ def register() -> None:
     templates.register()
     procedures.register()
     modalities.register()
+    modality_page.register()
     forwarding.register()
     backups.register()
     retention.register()

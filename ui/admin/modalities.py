@@ -1,18 +1,32 @@
-"""Modalities: the scanners that may send images (AE title, host, port), from where and whether over TLS only, and
-"accept any modality"."""
+"""Modalities: the scanners that may send images (AE title, host, port), from where and whether over TLS only, when
+each last called, and "accept any modality". A modality's AE title opens its page (ui/admin/modality_page.py); a
+modality just added opens there too."""
+
+from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
-from domain import modalities, options
+from domain import associations, modalities, options
 from domain.access import Actor
+from domain.associations import LastSeen
 from domain.errors import N_
 from domain.modalities import MODALITY_CODES, ModalityCreate
 from domain.models import Modality
 
-from ..i18n import t
+from ..i18n import format_datetime, t
 from ..shell import FAILED, current_actor, nav, perform, screen
 
-HEADINGS = (N_('AE title'), N_('Host'), N_('Port'), N_('Modality'), N_('Room'), N_('Description'), N_('State'), '')
+HEADINGS = (
+    N_('AE title'),
+    N_('Host'),
+    N_('Port'),
+    N_('Modality'),
+    N_('Room'),
+    N_('Description'),
+    N_('State'),
+    N_('Last seen'),
+    '',
+)
 
 
 def register() -> None:
@@ -31,7 +45,7 @@ class ModalitiesPage:
 
     async def build(self) -> None:
         with ui.row().classes('items-center w-full'):
-            ui.button(t('Add a modality'), icon='add', on_click=lambda: self.edit(None)).mark('add-modality')
+            ui.button(t('Add a modality'), icon='add', on_click=self.add).mark('add-modality')
             ui.space()
             await self.accept_any()
         with ui.card().classes('w-full'):
@@ -61,15 +75,20 @@ class ModalitiesPage:
                 'text-grey-7'
             ).mark('no-modalities')
             return
-        with ui.grid(columns='9rem 1fr 5rem 5rem 8rem 1fr 6rem auto').classes('w-full items-center gap-x-4 gap-y-1'):
+        seen = await perform(associations.last_seen, [modality.ae_title for modality in entered], by=self.actor)
+        if seen is FAILED:
+            return
+        with ui.grid(columns='9rem 1fr 5rem 5rem 8rem 1fr 6rem 10rem auto').classes(
+            'w-full items-center gap-x-4 gap-y-1'
+        ):
             for heading in HEADINGS:
                 ui.label(t(heading)).classes('text-caption text-grey-7')
             for modality in entered:
-                self.row(modality)
+                self.row(modality, seen.get(modality.ae_title))
 
-    def row(self, modality: Modality) -> None:
+    def row(self, modality: Modality, seen: LastSeen | None) -> None:
         code, active = modality.ae_title, modality.active
-        ui.label(code).classes('font-mono').mark(f'modality-{code}')
+        ui.link(code, f'/admin/modalities/{modality.id}').classes('font-mono').mark(f'modality-{code}')
         with ui.row().classes('items-center gap-1 no-wrap'):
             ui.label(modality.host)
             if modality.any_host:
@@ -79,6 +98,7 @@ class ModalitiesPage:
         for text in (str(modality.port), modality.modality, modality.room, modality.description):
             ui.label(text)
         ui.label(t('active') if active else t('disabled')).classes('text-positive' if active else 'text-grey')
+        _last_seen(seen).mark(f'last-seen-{code}')
         with ui.row().classes('gap-1'):
             ui.button(icon='edit', on_click=lambda: self.edit(modality)).props('flat dense').tooltip(t('Edit')).mark(
                 f'edit-{code}'
@@ -92,26 +112,50 @@ class ModalitiesPage:
         await perform(modalities.set_active, modality_id, active, by=self.actor, success=success)
         await self.rows.refresh()
 
-    def edit(self, existing: Modality | None = None) -> None:
-        form = ModalityCreate.model_validate(existing, from_attributes=True) if existing else ModalityCreate()
-        modality_id = existing.id if existing else None
-        with ui.dialog() as dialog, ui.card().classes('w-96'):
-            ui.label(t('Edit modality') if existing else t('Add a modality')).classes('text-h6')
-            _form_fields(form)
+    def add(self) -> None:
+        async def open_it(added: Modality) -> None:
+            ui.navigate.to(f'/admin/modalities/{added.id}')
 
-            async def save() -> None:
-                if modality_id is None:
-                    done = await perform(modalities.add, form, by=self.actor, success=t('Modality added'))
-                else:
-                    done = await perform(modalities.update, modality_id, form, by=self.actor, success=t('Saved'))
-                if done is not FAILED:
-                    dialog.close()
-                    await self.rows.refresh()
+        edit_dialog(self.actor, None, open_it)
 
-            with ui.row().classes('w-full justify-end'):
-                ui.button(t('Cancel'), on_click=dialog.close).props('flat')
-                ui.button(t('Save'), on_click=save).mark('save-modality')
-        dialog.open()
+    def edit(self, existing: Modality) -> None:
+        async def saved(_modality: Modality) -> None:
+            await self.rows.refresh()
+
+        edit_dialog(self.actor, existing, saved)
+
+
+def edit_dialog(actor: Actor, existing: Modality | None, saved: Callable[[Modality], Awaitable[None]]) -> None:
+    """The dialog that adds a modality (existing None) or edits one; `saved` gets the modality once it is saved."""
+    form = ModalityCreate.model_validate(existing, from_attributes=True) if existing else ModalityCreate()
+    modality_id = existing.id if existing else None
+    with ui.dialog() as dialog, ui.card().classes('w-96'):
+        ui.label(t('Edit modality') if existing else t('Add a modality')).classes('text-h6')
+        _form_fields(form)
+
+        async def save() -> None:
+            if modality_id is None:
+                done = await perform(modalities.add, form, by=actor, success=t('Modality added'))
+            else:
+                done = await perform(modalities.update, modality_id, form, by=actor, success=t('Saved'))
+            if done is not FAILED:
+                dialog.close()
+                await saved(done)
+
+        with ui.row().classes('w-full justify-end'):
+            ui.button(t('Cancel'), on_click=dialog.close).props('flat')
+            ui.button(t('Save'), on_click=save).mark('save-modality')
+    dialog.open()
+
+
+def _last_seen(seen: LastSeen | None) -> ui.label:
+    """When the modality last called, and a warning colour when that association was refused."""
+    if seen is None:
+        return ui.label(t('never')).classes('text-grey-7')
+    when = format_datetime(seen.at)
+    if seen.result == associations.REJECTED:
+        return ui.label(f'{when} · {t("refused")}').classes('text-negative')
+    return ui.label(when)
 
 
 def _form_fields(form: ModalityCreate) -> None:
