@@ -1,7 +1,7 @@
 """The radiologists' reading worklist: studies ready to read, urgent first, then oldest.
 
-A study is waiting to be read while it is ready and has no final report. A radiologist claims one; an
-admin assigns one to a radiologist. The turnaround (time since the first image arrived) turns amber and
+A study is waiting to be read while it is ready and has no final report. A radiologist claims one; a
+technician or an admin assigns one to a radiologist. The turnaround (time since the first image arrived) turns amber and
 red past thresholds the administrator sets (options turnaround_amber_minutes / turnaround_red_minutes).
 """
 
@@ -134,8 +134,8 @@ def release(study_id: int, *, by: Actor) -> Study:
 
 
 def assign(study_id: int, user_id: int, *, by: Actor) -> Study:
-    """An admin gives a study to a radiologist."""
-    require(by, Permission.ASSIGN_STUDIES)
+    """A technician or an admin gives a study to a radiologist."""
+    require(by, Permission.ASSIGN_READERS)
     with db.transaction() as session:
         study = _get(session, study_id)
         doctor = session.get(User, user_id)
@@ -165,7 +165,7 @@ def set_urgent(study_id: int, urgent: bool, *, by: Actor) -> Study:
 
 def radiologists(*, by: Actor) -> list[tuple[int, str]]:
     """The active radiologists a study can be assigned to."""
-    require(by, Permission.ASSIGN_STUDIES)
+    require(by, Permission.ASSIGN_READERS)
     with db.reading() as session:
         rows = session.exec(
             select(User).where(User.role == 'radiologist', col(User.active).is_(True)).order_by(col(User.username))

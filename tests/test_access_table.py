@@ -92,3 +92,14 @@ async def test_each_role_gets_exactly_the_routes_the_table_allows(user: User, cl
             assert response.status_code not in (401, 403), f'{role} refused at {path}'
         else:
             assert response.status_code == 403, f'{role} got {response.status_code} at {path}'
+
+
+def test_technicians_mark_urgent_assign_readers_and_correct_studies_but_only_administrators_manage_jobs() -> None:
+    technician, admin = Role.TECHNICIAN.value, Role.ADMIN.value
+    for permission in (access.Permission.READ_IMAGES, access.Permission.ASSIGN_READERS):  # set_urgent; assign
+        assert technician in access.PERMISSIONS[permission], permission
+    assert access.PERMISSIONS[access.Permission.RECONCILE_STUDIES] == {technician, admin}  # accession, patient
+    assert access.PERMISSIONS[access.Permission.ASSIGN_READERS] == {technician, admin}
+    # releasing a colleague's claim and reassigning a draft stay the administrators', as do retry and discard
+    assert access.PERMISSIONS[access.Permission.ASSIGN_STUDIES] == {admin}
+    assert access.PERMISSIONS[access.Permission.MANAGE_JOBS] == {admin}

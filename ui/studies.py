@@ -19,6 +19,7 @@ from .i18n import format_date, t, tn
 from .live_lists import Debounce, SharedRead
 from .shell import FAILED, current_actor, fetch, nav, perform, screen
 from .study_removal import removal_button
+from .study_work import work_button
 
 STATE_COLOURS = {'receiving': 'orange', 'processing': 'primary', 'ready': 'positive'}
 THUMBNAIL_ROUTE = '/studies/thumbnails/{series_id}'
@@ -166,6 +167,7 @@ def study_card(study: StudySummary, actions: Callable[[], None] | None = None) -
             ui.button(t('Open'), icon='visibility', on_click=lambda s=study.id: ui.navigate.to(f'/viewer/{s}')).props(
                 'flat dense no-caps'
             ).mark(f'open-{study.id}')
+            work_button(study.id, current_actor())  # technicians: urgent, the radiologist, accession and patient
             study_export.export_button(study.id, current_actor())
             removal_button(study, current_actor())  # administrators, last: delete (to the trash) or move
         if study.series:
