@@ -10,10 +10,14 @@ sight with `gc.freeze()`, and young generations are collected less often, so ful
 
 import gc
 import logging
+import time
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 THRESHOLDS = (20_000, 10, 10)  # allocations before a young collection; young collections per older one
+SLOW_PAUSE_S = 0.2  # a full collection longer than this is logged: nothing was answered meanwhile
+_started: list[float] = []
 
 
 def tune() -> None:
@@ -21,4 +25,22 @@ def tune() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*THRESHOLDS)
+    if _watch not in gc.callbacks:
+        gc.callbacks.append(_watch)
     log.debug('garbage collector: %d start-up objects frozen, thresholds %s', gc.get_freeze_count(), THRESHOLDS)
+
+
+def _watch(phase: str, info: dict[str, Any]) -> None:
+    """Log the full collections that held the process up for long (the event loop answered nothing meanwhile)."""
+    if info.get('generation') != 2:
+        return
+    if phase == 'start':
+        _started[:] = [time.perf_counter()]
+    elif _started:
+        paused = time.perf_counter() - _started.pop()
+        if paused >= SLOW_PAUSE_S:
+            log.info(
+                'garbage collection paused the web process %.0f ms (%d objects freed)',
+                paused * 1000,
+                info.get('collected', 0),
+            )
