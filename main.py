@@ -62,6 +62,7 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
     import ui as screens
     from jobs import broker, heartbeat, scheduler
     from ui import asgi, health, heap, i18n, live, threads
+    from ui.admin import ops_server
 
     _open_database(settings, migrate=True)
     _ensure_first_admin(settings)
@@ -79,7 +80,9 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
             scaled=settings.redis_url is not None,
         )
         app.on_shutdown(listener.stop)
+        ops_server.configure(settings, probe=listener.health, port=listener.port, tls_port=listener.tls_port)
     else:  # the listener runs as its own `scp` process
+        ops_server.configure(settings)  # the admin home: the listener by the `scp` processes' heartbeats
         health.register(
             settings.data_dir,
             {'broker': broker.ping, 'dicom': None},

@@ -24,6 +24,8 @@ from .models import Job
 log = logging.getLogger(__name__)
 
 ACTIVE = ('queued', 'running')
+DISCARDED = 'discarded'  # a failed job an administrator chose not to retry: finished, kept for the record
+FINISHED = ('done', 'failed', DISCARDED)
 QUEUED_GRACE_S = 60.0  # a queued job not started within this is sent again (longer than a retry's backoff)
 LEASE_S = 60.0  # a running job's lease; the process running it renews it at every sweep (every few seconds)
 RESEND_MAX_S = 300.0  # a job waiting long (a deep queue) is sent again at most this often
@@ -63,7 +65,7 @@ def start(job_id: int, *, take_over: bool = False) -> Started | None:
     now = clock.now()
     with db.transaction() as session:
         job = session.exec(select(Job).where(Job.id == job_id).with_for_update()).first()
-        if job is None or job.state in ('done', 'failed'):
+        if job is None or job.state in FINISHED:
             return None
         if job.state == 'running' and not take_over and job.due_at is not None and _aware(job.due_at) > now:
             return None
@@ -118,6 +120,29 @@ def retry(job_id: int, *, by: Actor) -> Job:
         audit.record(session, by, 'job.retry', job)
         events.publish_after(session, events.JobQueued(job_id, job.kind))
         events.publish_after(session, events.JobChanged(job_id, job.kind, 'queued'))
+    return job
+
+
+def discard(job_id: int, *, by: Actor) -> Job:
+    """Give up a failed job for good (the administrator's Discard): never retried, kept and audited."""
+    require(by, Permission.MANAGE_JOBS)
+    with db.transaction() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise NotFound('No job {job_id}', job_id=job_id)
+        if job.state != 'failed':
+            raise InvalidTransition('Only a failed job can be discarded')
+        job.state, job.updated_at = DISCARDED, clock.now()
+        session.add(job)
+        audit.record(
+            session,
+            by,
+            'job.discard',
+            job,
+            detail={'kind': job.kind, 'object_id': job.object_id, 'changes': {'state': ['failed', DISCARDED]}},
+        )
+        events.publish_after(session, events.JobChanged(job_id, job.kind, DISCARDED))
+    log.info('job %s (%s of %s) discarded by %s', job_id, job.kind, job.object_id, by.username)
     return job
 
 

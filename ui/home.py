@@ -1,14 +1,16 @@
-"""Home: a greeting and the screens this role uses, as large tiles that work on a tablet."""
+"""Home: a greeting and the screens this role uses, as large tiles that work on a tablet; the administrator's home
+opens with the operations dashboard (ui/admin/ops_dashboard.py)."""
 
 from nicegui import ui
 
-from domain import access, backup_runs
+from domain import access
 
 from . import restore_page
-from .admin.backups import state_card
-from .admin.work_state import glance, work_card
+from .admin.ops_dashboard import OpsDashboard
 from .i18n import t
-from .shell import FAILED, current_actor, menu_for, nav, perform, screen
+from .shell import current_actor, menu_for, nav, screen
+
+DASHBOARD = '/admin/jobs'  # who may open the Jobs screen sees the dashboard: jobs, listener, disk, backups, arrivals
 
 
 def register() -> None:
@@ -19,14 +21,8 @@ def register() -> None:
         actor = current_actor()
         ui.label(t('Welcome, {name}', name=actor.username)).classes('text-h5').mark('welcome')
         await restore_page.offer(actor)  # admins of a fresh install: restore from a backup
-        if access.may_open(actor.role, '/admin/backups'):  # the administrator sees how fresh the last backup is
-            shown = await perform(backup_runs.status)
-            if shown is not FAILED:
-                state_card(shown)
-        if access.may_open(actor.role, '/admin/jobs'):  # and whether background work is getting done
-            seen = await perform(glance)
-            if seen is not FAILED:
-                work_card(*seen)
+        if access.may_open(actor.role, DASHBOARD):
+            await OpsDashboard(actor).build()
         with ui.row().classes('gap-4 flex-wrap'):
             for item in menu_for(actor.role):
                 if item.path == '/':
