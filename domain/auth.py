@@ -18,7 +18,7 @@ from passlib.context import CryptContext
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from . import audit, clock, db, throttle
+from . import audit, clock, db, option_rules, options, throttle
 from .access import Actor, Permission, require
 from .errors import InvalidInput, SecondFactorRequired, SessionExpired
 from .models import User, UserSession
@@ -36,18 +36,25 @@ passwords = CryptContext(schemes=['argon2'], deprecated='auto')
 @dataclass
 class _Policy:
     idle: timedelta = timedelta(minutes=15)
-    lifetime: timedelta = timedelta(hours=8)
-    kiosk_lifetime: timedelta = timedelta(hours=24)
 
 
 policy = _Policy()
 
 
 def configure(settings: Settings) -> None:
-    """Take the idle timeout and the session lifetimes (staff, kiosk) from the settings."""
+    """Take the idle timeout from the settings, and the session lifetimes' defaults (staff, kiosk): the
+    administrator sets each role's lifetime on the Settings screen (options session_hours_<role>)."""
     policy.idle = timedelta(minutes=settings.idle_timeout_minutes)
-    policy.lifetime = timedelta(hours=settings.session_lifetime_hours)
-    policy.kiosk_lifetime = timedelta(hours=settings.kiosk_session_lifetime_hours)
+    for key in option_rules.SESSION_KEYS.values():
+        options.set_default(key, settings.session_lifetime_hours)
+    options.set_default(option_rules.KIOSK_SESSION_KEY, settings.kiosk_session_lifetime_hours)
+
+
+def lifetime(kind: str, role: str) -> timedelta:
+    """How long a session lasts after sign-in, used or not: a waiting-room screen's (kind 'kiosk') or its role's."""
+    key = option_rules.KIOSK_SESSION_KEY if kind == 'kiosk' else option_rules.SESSION_KEYS.get(role)
+    hours = options.recent(key) if key else min(options.recent(k) for k in option_rules.SESSION_KEYS.values())
+    return timedelta(hours=float(hours))
 
 
 def check_password_rules(username: str, password: str) -> None:
@@ -229,7 +236,6 @@ def _actor(user_session: UserSession, user: User, token_hash: str, address: str)
 
 def _check(user_session: UserSession, user: User, actor: Actor, *, touch: bool = True) -> None:
     now = clock.now()
-    lifetime = policy.kiosk_lifetime if user_session.kind == 'kiosk' else policy.lifetime
     reason = None
     if user_session.ended_at is not None:
         reason = user_session.end_reason or 'ended'
@@ -241,7 +247,7 @@ def _check(user_session: UserSession, user: User, actor: Actor, *, touch: bool =
         reason = 'role-changed'
     elif now - user_session.last_seen > policy.idle:
         reason = 'idle'
-    elif now - user_session.created_at > lifetime:
+    elif now - user_session.created_at > lifetime(user_session.kind, user.role):
         reason = 'lifetime'
     if reason is not None:
         log.info('session of user %s ended: %s', user.id, reason)

@@ -95,7 +95,8 @@ class ReportRow:
 def start(study_id: int, template_id: int, *, language: str | None = None, by: Actor) -> Report:
     """Open a draft report for a study with a template version (the study's draft if it already has one)."""
     require(by, Permission.WRITE_REPORTS)
-    language = language or by.language or 'en'  # the screen passes the reader's language (else PACS_LANGUAGE)
+    # the screen passes the one chosen; else the clinic's report language, else the account's
+    language = language or str(options.get('report_language')) or by.language or 'en'
     if language not in LANGUAGES:
         raise InvalidInput('Unknown report language {language}', language=language)
     with db.transaction() as session:

@@ -1,6 +1,7 @@
 """Processing of arriving images: deciding a study is complete, extracting metadata, building thumbnails.
 
-A study is complete after QUIET_SECONDS without a new image: `arm(study_id)` (called by the receiving
+A study is complete after its quiet period without a new image (the administrator's option study_quiet_seconds,
+QUIET_SECONDS unless set; read when used, so a change needs no restart): `arm(study_id)` (called by the receiving
 pipeline after each new image) sends one delayed `decide_complete` per study at a time, which sends
 itself again if images kept coming. Completion queues one metadata job and one thumbnail job per
 series (database jobs, so a crash loses nothing); the last of them to finish makes the study ready.
@@ -19,14 +20,14 @@ from typing import Any
 import dramatiq
 
 from dicom import parse, render, storage
-from domain import studies
+from domain import options, studies
 
 from . import broker, runner
 from .runner import job_actor
 
 log = logging.getLogger(__name__)
 
-QUIET_SECONDS = 1.0
+QUIET_SECONDS = options.DEFAULTS['study_quiet_seconds']  # the quiet period while the administrator sets none
 DECIDE_RETRIES = 20  # for a genuine error; an unreachable database or broker: runner's outage retries
 THUMBNAIL_EDGE = 256
 
@@ -42,13 +43,17 @@ def arm(study_id: int) -> None:
     Never raises: the image is committed and its sender must hear success. A decision that cannot be
     sent leaves the study unarmed (the next image tries again) and to the sweeper.
     """
+    try:
+        quiet = quiet_seconds()
+    except Exception:  # the option cannot be read just now: the default; the decision reads it again
+        quiet = QUIET_SECONDS
     now = time.monotonic()
     with _lock:
         if _armed.get(study_id, 0.0) > now:
             return
-        _armed[study_id] = now + QUIET_SECONDS
+        _armed[study_id] = now + quiet
     try:
-        decide_complete.send_with_options(args=(study_id,), delay=int(QUIET_SECONDS * 1000))
+        decide_complete.send_with_options(args=(study_id,), delay=int(quiet * 1000))
     except Exception as error:
         with _lock:
             _armed.pop(study_id, None)
@@ -61,6 +66,11 @@ def arm(study_id: int) -> None:
             )
         return
     _send_failing.clear()
+
+
+def quiet_seconds() -> float:
+    """The quiet period after which a study is complete (the option as read at most a few seconds ago)."""
+    return float(options.recent('study_quiet_seconds'))
 
 
 def requeue_receiving() -> int:
@@ -79,7 +89,7 @@ def requeue_receiving() -> int:
 def decide_complete(study_id: int) -> None:
     """Move the study on to processing if it has been quiet long enough, else look again later."""
     try:
-        left = studies.complete_if_quiet(study_id, QUIET_SECONDS)
+        left = studies.complete_if_quiet(study_id, quiet_seconds())
         if left > 0:
             with _lock:
                 _armed[study_id] = time.monotonic() + left

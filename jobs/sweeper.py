@@ -58,9 +58,10 @@ class Sweeper:
         swept.renewed = len(running)
 
     def _decide(self, swept: Swept) -> None:
-        for study_id in studies.overdue_decisions(media.QUIET_SECONDS, DECIDE_AFTER_S):
+        quiet = media.quiet_seconds()
+        for study_id in studies.overdue_decisions(quiet, DECIDE_AFTER_S):
             try:
-                studies.complete_if_quiet(study_id, media.QUIET_SECONDS)  # its jobs go out through dispatch
+                studies.complete_if_quiet(study_id, quiet)  # its jobs go out through dispatch
             except Exception as error:
                 if runner.dependency_down(error):
                     raise

@@ -1,5 +1,6 @@
 """The waiting-room kiosk: large type, no menus, read-only; initials and times only unless the admin allows
-names. It keeps its session alive and follows the board live, so it can hang on a wall all day."""
+names. Its title and columns are the admin's (Settings). It keeps its session alive and follows the board and
+the settings live, so it can hang on a wall all day."""
 
 from nicegui import ui
 
@@ -12,7 +13,6 @@ from .board import STATE_COLOURS
 from .i18n import format_time, t
 from .shell import FAILED, current_actor, fetch, perform, screen
 
-SHOWN = ('waiting', 'in-room', 'in-scan', 'review')
 TITLES = {
     'waiting': N_('Please wait'),
     'in-room': N_('Called in'),
@@ -38,8 +38,9 @@ class Kiosk:
         ui.query('body').classes('bg-grey-10')
         with ui.column().classes('w-full q-pa-lg gap-6'):
             with ui.row().classes('w-full items-center'):
-                clinic = await fetch(options.get, 'clinic_name')
-                ui.label(clinic).classes('text-h2 text-white').mark('screen-title')
+                self.title = (
+                    ui.label().classes('text-h2 text-white').mark('screen-title').props('data-testid=kiosk-heading')
+                )
                 ui.space()
                 clock_label = ui.label().classes('text-h2 text-grey-4').mark('kiosk-clock')
             await self.board()
@@ -52,11 +53,13 @@ class Kiosk:
     @ui.refreshable_method
     async def board(self) -> None:
         cards = await perform(appointments.day, appointments.today(), by=self.actor, include_closed=False)
-        names = await fetch(options.get, 'kiosk_show_names')
+        shown = await fetch(options.get_many, 'kiosk_title', 'clinic_name', 'kiosk_show_names', 'kiosk_states')
+        self.title.set_text(shown['kiosk_title'] or shown['clinic_name'])
+        names = bool(shown['kiosk_show_names'])
         if cards is FAILED:
             return
         with ui.row().classes('w-full gap-6 no-wrap items-start'):
-            for state in SHOWN:
+            for state in (state for state in shown['kiosk_states'] if state in TITLES):
                 with ui.column().classes('grow basis-0 gap-3').mark(f'kiosk-{state}'):
                     ui.label(t(TITLES[state])).classes(f'text-h3 text-{STATE_COLOURS[state]}-4')
                     for item in (c for c in cards if c.state == state):

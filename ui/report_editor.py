@@ -12,7 +12,7 @@ from typing import Any
 
 from nicegui import ui
 
-from domain import access, events, reporting, templates
+from domain import access, events, options, reporting, templates
 from domain.access import Actor, Permission
 from domain.errors import DomainError
 from domain.models import ReportDraft
@@ -279,7 +279,8 @@ async def _start_form(study_id: int, actor: Actor) -> None:
     if offered is FAILED or offered is None:  # None: the page was left while loading
         return
     language = current_language()  # the account's, else the browser's, else PACS_LANGUAGE
-    choice = {'template': offered[0].id if offered else None, 'language': language}
+    clinic_language = await fetch(options.get, 'report_language')  # the administrator's default, if set
+    choice = {'template': offered[0].id if offered else None, 'language': clinic_language or language}
 
     async def start() -> None:
         report = await perform(reporting.start, study_id, choice['template'], language=choice['language'], by=actor)
