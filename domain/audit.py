@@ -16,17 +16,18 @@ import logging
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 
 from sqlalchemy import Row, func, text
 from sqlmodel import Session, col, select
 
-from . import audit_chain, audit_checkpoints, clock, db, keys
+from . import audit_chain, audit_checkpoints, audit_filters, audit_vocabulary, clock, db, keys
 from .access import Actor, Permission, require
 from .audit_chain import GENESIS, ChainReport
 from .audit_checkpoints import Checkpoint
+from .audit_filters import AuditFilter
 from .errors import N_, Message
 from .models import AuditEvent
 
@@ -51,8 +52,17 @@ def record(
     object_id: object = None,
     outcome: str = 'success',
     detail: dict[str, Any] | None = None,
+    changes: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append an audit event inside the caller's transaction (it commits with the change it records)."""
+    """Append an audit event inside the caller's transaction (it commits with the change it records).
+
+    `changes` ({field: (old, new)}) goes into the detail as 'changes', the form the audit viewer shows as old -> new.
+    """
+    if changes:
+        detail = {
+            **(detail or {}),
+            'changes': {str(k): [_plain(old), _plain(new)] for k, (old, new) in changes.items()},
+        }
     if obj is not None:
         if getattr(obj, 'id', 0) is None:
             session.flush()
@@ -169,28 +179,36 @@ def search(
     username: str = '',
     action: str = '',
     object_id: str = '',
-    since: datetime | None = None,
-    until: datetime | None = None,
+    patient: str = '',
+    outcome: str = '',
+    since: date | None = None,
+    until: date | None = None,
     offset: int = 0,
     limit: int = 100,
+    filters: AuditFilter | None = None,
 ) -> AuditPage:
-    """Audit events newest first, filtered as the administrator asks."""
+    """Audit events newest first, filtered as the administrator asks (`filters`, or the same fields one by one:
+    days are local days, both inclusive; a datetime is an exact moment, `until` exclusive)."""
     require(by, Permission.VIEW_AUDIT)
-    query = select(AuditEvent)
-    if username:
-        query = query.where(col(AuditEvent.username).ilike(f'%{username}%'))
-    if action:
-        query = query.where(col(AuditEvent.action).ilike(f'%{action}%'))
-    if object_id:
-        query = query.where(AuditEvent.object_id == object_id)
-    if since:
-        query = query.where(AuditEvent.at >= since)
-    if until:
-        query = query.where(AuditEvent.at < until)
+    asked = filters or AuditFilter(username, action, object_id, patient, outcome, since, until)
     with db.reading() as session:
+        query = select(AuditEvent).where(*audit_filters.where(session, asked))
         total = session.exec(select(func.count()).select_from(query.subquery())).one()
         rows = session.exec(query.order_by(col(AuditEvent.id).desc()).offset(offset).limit(limit)).all()
     return AuditPage(rows, total)
+
+
+def patient_accesses(patient_id: int, *, by: Actor, limit: int = 200) -> Sequence[AuditEvent]:
+    """Who opened, viewed or exported this patient's record, studies and reports, newest first (administrators)."""
+    require(by, Permission.VIEW_AUDIT)
+    with db.reading() as session:
+        about = audit_filters.about_patient(session, patient_id)
+        return session.exec(
+            select(AuditEvent)
+            .where(about, col(AuditEvent.action).in_(audit_vocabulary.ACCESS_ACTIONS))
+            .order_by(col(AuditEvent.id).desc())
+            .limit(limit)
+        ).all()
 
 
 def history(object_type: str, object_id: object, *, by: Actor, permission: Permission) -> Sequence[AuditEvent]:
@@ -202,6 +220,18 @@ def history(object_type: str, object_id: object, *, by: Actor, permission: Permi
             .where(AuditEvent.object_type == object_type, AuditEvent.object_id == str(object_id))
             .order_by(col(AuditEvent.id))
         ).all()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _plain(value: object) -> object:
+    """A changed value as JSON keeps it (a day or a moment as ISO text, anything else unknown as its text)."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
 
 
 # ---------------------------------------------------------------- the key, and trails of earlier versions

@@ -180,7 +180,14 @@ def finalise(report_id: int, *, by: Actor) -> Report:
         patient = session.get(Patient, study.patient_ref_id) if study.patient_ref_id else None
         report.content_sha256 = content_digest(report, template, study, patient, by.username)
         session.add(report)
-        audit.record(session, by, 'report.finalise', report, detail={'sha256': report.content_sha256})
+        audit.record(
+            session,
+            by,
+            'report.finalise',
+            report,
+            detail={'sha256': report.content_sha256},
+            changes={'state': (DRAFT, FINAL)},
+        )
         if study.appointment_id is not None:
             appointments.report_finalised(session, study.appointment_id)
         work.enqueue(session, PDF_JOB, report.id or 0)
@@ -227,10 +234,15 @@ def add_addendum(report_id: int, text: str, *, by: Actor) -> Report:
                 'signed_at': _iso(now),
             }
         )
-        parent.state, parent.pdf_rendered_at = ADDENDED, None
+        previous_state, parent.state, parent.pdf_rendered_at = parent.state, ADDENDED, None
         session.add_all([addendum, parent])
         audit.record(
-            session, by, 'report.addendum', parent, detail={'addendum': addendum.id, 'sha256': addendum.content_sha256}
+            session,
+            by,
+            'report.addendum',
+            parent,
+            detail={'addendum': addendum.id, 'sha256': addendum.content_sha256},
+            changes={'state': (previous_state, ADDENDED)},
         )
         work.enqueue(session, PDF_JOB, parent.id or 0)
         _changed(session, parent)

@@ -108,7 +108,7 @@ def update(
         session.add(user)
         if 'role' in changes or ('active' in changes and not user.active):
             auth.end_sessions_of(session, user.id or 0, 'account-changed')
-        audit.record(session, by, 'user.update', user, detail={k: v for k, v in changes.items() if k != 'full_name'})
+        audit.record(session, by, 'user.update', user, changes={k: v for k, v in changes.items() if k != 'full_name'})
         events.publish_after(session, events.UserChanged(user.id or 0))
     return user
 

@@ -14,6 +14,7 @@ from . import live, thumbnails
 from .i18n import format_date, format_datetime, t
 from .legal_hold import LegalHoldToggle
 from .live_lists import Debounce, SharedRead
+from .patient_access_log import patient_access_log
 from .patients import SEX_OPTIONS, patient_inputs, submit_form
 from .shell import FAILED, current_actor, perform, screen
 
@@ -61,6 +62,7 @@ class PatientPage:
 
     async def build(self) -> None:
         await self.details()
+        patient_access_log(self.patient_id, self.actor)  # administrators only; read when opened
         with ui.tabs().classes('w-full') as tabs:
             timeline_tab = ui.tab(t('Timeline')).mark('tab-timeline')
             history_tab = ui.tab(t('History')).mark('tab-history')
