@@ -153,3 +153,18 @@ async def test_other_roles_see_no_dashboard(technician: User) -> None:
     await technician.should_see(marker='welcome')
     await technician.should_not_see(marker='daily-chart')
     await technician.should_not_see(marker='failed-job-list')
+
+
+async def test_a_job_failing_while_the_home_is_open_appears_with_its_buttons(admin: User) -> None:
+    from domain import work
+
+    with db.transaction() as session:
+        queued = work.enqueue(session, 'build_thumbnails', 9)
+    job_id = queued.id or 0
+    await admin.open('/')
+    await admin.should_see(marker='work-state-attention')  # waiting with no worker
+    await admin.should_not_see(marker='failed-job-list')
+    assert work.start(job_id) is not None
+    work.fail(job_id, 'Thumbnails: no pixels')
+    await admin.should_see(marker=f'discard-{job_id}')
+    await admin.should_see('1 job failed')
