@@ -104,6 +104,26 @@ async def test_the_test_worklist_shows_todays_booked_appointment_for_that_scanne
     assert (row['modality'], row['station'], row['status']) == ('CT', 'CT_ROOM1', 'SCHEDULED')
 
 
+async def test_asked_by_its_ae_title_the_worklist_holds_only_the_steps_booked_in_its_room(
+    admin: User, clinic: Clinic
+) -> None:
+    first, second = room('CT_ROOM1', 'CT', 'CT 1'), room('CT_ROOM2', 'CT', 'CT 2')
+    head, jane = procedure(clinic, 'CT-HEAD', 'CT'), patient(clinic, 'Doe', 'Jane')
+    here = booking(clinic, jane, first, head, at(9))
+    elsewhere = booking(clinic, jane, second, head, at(10))
+    await admin.open(f'/admin/modalities/{first.id}')
+    admin.find(marker='test-worklist').click()
+    await admin.should_see(marker='worklist-table')
+    assert [row['accession'] for row in admin.find(ui.table).elements.pop().rows] == [
+        here.accession_number,
+        elsewhere.accession_number,
+    ]
+    admin.find('The scanner asks for its AE title (CT_ROOM1)').click()
+    admin.find(marker='test-worklist').click()
+    await admin.should_see(marker='worklist-count', content='1 scheduled step for today')
+    assert [row['accession'] for row in admin.find(ui.table).elements.pop().rows] == [here.accession_number]
+
+
 async def test_the_page_lists_the_associations_of_a_push_and_the_list_shows_when_it_was_last_seen(
     admin: User, clinic: Clinic, listener: Listener
 ) -> None:

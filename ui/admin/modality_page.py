@@ -159,7 +159,7 @@ class ModalityPage:
                     BY_MODALITY: t('The scanner asks for its modality ({code})', code=modality.modality),
                     BY_STATION: t('The scanner asks for its AE title ({ae_title})', ae_title=modality.ae_title),
                 }
-                ui.toggle(choices, value=self.asks_by).bind_value(self, 'asks_by').mark('asks-by')
+                ui.radio(choices, value=self.asks_by).props('inline').bind_value(self, 'asks_by').mark('asks-by')
                 ui.button(t('Test worklist'), icon='playlist_play', on_click=self.run_worklist).mark('test-worklist')
             self.worklist()
 
