@@ -12,9 +12,10 @@ from nicegui.testing import User
 from PIL import Image
 from sqlmodel import col, select
 
-from domain import db, options, reporting
+from domain import db, options, reporting, templates
 from domain.models import AuditEvent
-from tests.conftest import Clinic
+from tests.conftest import Clinic, eventually
+from tests.report_fixtures import make_study
 
 
 def audited(key: str) -> list[dict[str, Any]]:
@@ -180,3 +181,26 @@ async def test_a_logo_that_is_no_image_or_too_large_is_refused(admin: User, clin
     await admin.should_see(marker='no-logo')
     assert options.get('clinic_logo') == ''
     assert audited('clinic_logo') == []
+
+
+async def test_an_open_kiosk_follows_its_title_and_columns_live(receptionist: User, clinic: Clinic) -> None:
+    await receptionist.open('/kiosk')
+    await receptionist.should_see(marker='kiosk-in-scan')
+    options.put_many({'kiosk_title': 'Sunrise Imaging', 'kiosk_states': ['waiting']}, by=clinic.admin.actor)
+    await receptionist.should_see('Sunrise Imaging')
+    await receptionist.should_not_see(marker='kiosk-in-scan')
+    await receptionist.should_see(marker='kiosk-waiting')
+
+
+async def test_a_new_report_is_offered_in_the_clinics_report_language(radiologist: User, clinic: Clinic) -> None:
+    reporting.configure(clinic.data_dir)
+    templates.seed_shipped()
+    options.put('report_language', 'es', by=clinic.admin.actor)
+    study = make_study()
+    await radiologist.open(f'/studies/{study.study_id}/report')
+    await radiologist.should_see(marker='report-language')
+    assert radiologist.find(kind=ui.select, marker='report-language').elements.pop().value == 'es'
+    radiologist.find(marker='start-report').click()
+    await eventually(lambda: reporting.for_study(study.study_id, by=clinic.admin.actor), 'the new report')
+    report = reporting.for_study(study.study_id, by=clinic.admin.actor)
+    assert report is not None and report.language == 'es'
