@@ -33,7 +33,7 @@ def changes_of(action: str, object_id: str, detail: Mapping[str, Any]) -> list[C
         recorded = detail.get(key)
         if isinstance(recorded, Mapping):
             found += [Change(str(f), *pair) for f, pair in recorded.items() if _pair(pair)]
-    if 'from' in detail and 'to' in detail and not isinstance(detail['to'], Mapping):
+    if 'from' in detail and 'to' in detail:
         field = object_id if action == 'setting.change' else FROM_TO_FIELDS.get(action, 'value')
         found.append(Change(field, detail['from'], detail['to']))
     found += [Change(key, *detail[key]) for key in TOP_LEVEL_PAIRS if _pair(detail.get(key))]

@@ -60,6 +60,12 @@ def test_every_known_action_has_terms_of_its_own_family() -> None:
             [Change('host', '10.0.0.1', '10.0.0.2')],
         ),
         ('setting.change', 'kiosk_title', {'from': 'Old', 'to': 'New'}, [Change('kiosk_title', 'Old', 'New')]),
+        (
+            'setting.change',
+            'clinic_logo',
+            {'from': None, 'to': {'bytes': 9}},
+            [Change('clinic_logo', None, {'bytes': 9})],
+        ),
         ('appointment.move', '3', {'from': 'booked', 'to': 'arrived'}, [Change('state', 'booked', 'arrived')]),
         ('user.update', '4', {'role': ['technician', 'admin']}, [Change('role', 'technician', 'admin')]),
         ('study.legal_hold', '5', {'legal_hold': [False, True], 'reason': 'x'}, [Change('legal_hold', False, True)]),

@@ -171,3 +171,28 @@ async def test_a_receptionist_gets_no_who_saw_list(receptionist: User, clinic: C
     await receptionist.should_see(marker='patient-name')
     await receptionist.should_not_see(marker='patient-access-log')
     await receptionist.should_not_see('Who saw this record')
+
+
+async def test_export_without_search_writes_what_the_inputs_ask_and_shows_it(admin: User, clinic: Clinic) -> None:
+    _failed_sign_in('mallory')
+    await admin.open('/admin/audit')
+    await admin.should_see(marker='audit-table')
+    admin.find(marker='audit-user').type('mallory')
+    admin.find(marker='audit-export').click()
+    response = await admin.download.next(timeout=20)
+    rows = list(csv.DictReader(io.StringIO(response.content.decode('utf-8-sig'))))
+    assert [row['user'] for row in rows] == ['mallory']
+    await admin.should_see('1–1 of 1')
+
+
+async def test_an_unknown_patient_id_exports_nothing(admin: User, clinic: Clinic) -> None:
+    await admin.open('/admin/audit')
+    await admin.should_see(marker='audit-table')
+    admin.find(marker='audit-patient').type('NO-SUCH-ID')
+    admin.find(marker='audit-export').click()
+    await admin.should_see('No patient with the ID NO-SUCH-ID')
+    admin.find(marker='audit-patient').clear()
+    admin.find(marker='audit-export').click()  # then a valid one: it is the only download and the only export
+    await admin.download.next(timeout=20)
+    assert len(admin.download.http_responses) == 1
+    assert audit.search(by=clinic.admin.actor, action='audit.export').total == 1

@@ -49,6 +49,7 @@ class AuditPage:
         self.actor = actor
         self.offset = 0
         self.applied = AuditFilter()  # what the list shows (and Export CSV writes): the last search that ran
+        self.answered = False  # the last search ran (a Patient ID not on file does not)
 
     async def build(self) -> None:
         self.form = AuditFilterForm(self.search, audit_vocabulary.known_actions())
@@ -64,6 +65,7 @@ class AuditPage:
     @ui.refreshable_method
     async def results(self) -> None:
         page = await perform(audit.search, by=self.actor, filters=self.applied, offset=self.offset, limit=PAGE_SIZE)
+        self.answered = page is not FAILED
         if page is FAILED:
             return
         columns = [{'name': n, 'label': t(label), 'field': n, 'align': 'left'} for n, label in COLUMNS]
@@ -96,9 +98,16 @@ class AuditPage:
         self.applied, self.offset = asked, 0
         await self.results.refresh()
 
-    def export(self) -> None:
-        """The events the list shows (all pages, newest first), as the route writes them."""
-        ui.download.from_url(audit_export.url(self.applied))
+    async def export(self) -> None:
+        """The events the inputs ask for (all pages, newest first), as the route writes them; the list shows them."""
+        asked = self.form.asked()
+        if asked is None:
+            return
+        if asked != self.applied:
+            self.applied, self.offset = asked, 0
+            await self.results.refresh()
+        if self.answered:  # else the list's notice says why (a Patient ID not on file)
+            ui.download.from_url(audit_export.url(self.applied))
 
     async def verify(self) -> None:
         report = await perform(audit.verify, by=self.actor)
