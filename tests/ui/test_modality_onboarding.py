@@ -87,6 +87,17 @@ async def test_a_modality_just_added_opens_its_page_with_the_settings_to_enter_o
     await admin.should_not_see(marker='copy-tls-port')  # DICOM over TLS is off in this clinic
 
 
+async def test_with_dicom_tls_on_the_page_shows_the_tls_port_a_modality_that_requires_it_must_use(
+    admin: User, clinic: Clinic
+) -> None:
+    modality_checks.configure(clinic.settings.model_copy(update={'tls': 'auto', 'dicom_tls_port': 2762}))
+    entered = ModalityCreate(ae_title='MR_SECURE', host='127.0.0.1', port=104, modality='MR', tls_required=True)
+    secure = modalities.add(entered, by=clinic.admin.actor)
+    await admin.open(f'/admin/modalities/{secure.id}')
+    await admin.should_see(marker='copy-tls-port', content='2762')
+    await admin.should_see('This modality is accepted only over the DICOM TLS port')
+
+
 async def test_the_test_worklist_shows_todays_booked_appointment_for_that_scanner(admin: User, clinic: Clinic) -> None:
     ct, mr = room('CT_ROOM1', 'CT', 'CT 1'), room('MR_ROOM1', 'MR', 'MR 1')
     head, knee = procedure(clinic, 'CT-HEAD', 'CT'), procedure(clinic, 'MR-KNEE', 'MR')
