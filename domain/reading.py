@@ -154,9 +154,11 @@ def set_urgent(study_id: int, urgent: bool, *, by: Actor) -> Study:
     require(by, Permission.READ_IMAGES)
     with db.transaction() as session:
         study = _get(session, study_id)
-        study.urgent = urgent
+        previous, study.urgent = study.urgent, urgent
         session.add(study)
-        audit.record(session, by, 'study.urgent', study, detail={'urgent': urgent})
+        audit.record(
+            session, by, 'study.urgent', study, detail={'urgent': urgent, 'changes': {'urgent': [previous, urgent]}}
+        )
         events.publish_after(session, events.StudyUpdated(study_id, study.state))
     if study.appointment_id is not None:
         appointments.set_urgent(study.appointment_id, urgent, by=_as_system(by))

@@ -79,7 +79,7 @@ async def test_a_technician_marks_a_study_urgent(technician: User, clinic: Clini
     technician.find(marker='work-urgent').click()
     await technician.should_see('Marked urgent')
     assert study(study_id).urgent
-    assert audited('study.urgent', study_id) == [{'urgent': True}]
+    assert audited('study.urgent', study_id) == [{'urgent': True, 'changes': {'urgent': [False, True]}}]
 
 
 async def test_a_technician_gives_a_study_to_a_radiologist(technician: User, clinic: Clinic) -> None:
