@@ -17,7 +17,8 @@ class ArrivalsCard(SettingsCard):
     keys = ('study_quiet_seconds', 'accept_any_ae')
 
     def fields(self) -> None:
-        self.bound('study_quiet_seconds', ui.number(t('Study complete after (seconds)'), step=0.5, format='%.1f'))
+        quiet = ui.number(t('Study complete after (seconds)'), step=0.5, format='%.1f').classes('w-64')
+        self.bound('study_quiet_seconds', quiet)
         ui.label(
             t('A study is complete, and its thumbnails are made, once no new image has come for this long')
         ).classes('text-caption text-grey-7')

@@ -19,7 +19,9 @@ class SessionsCard(SettingsCard):
     def fields(self) -> None:
         with ui.grid(columns=2).classes('w-full gap-x-4'):
             for role, key in SESSION_KEYS.items():
-                self.bound(key, ui.number(t('{role} (hours)', role=t(role)), step=1, format='%d'))
+                role_name = t(role)
+                label = t('{role} (hours)', role=role_name[:1].upper() + role_name[1:])
+                self.bound(key, ui.number(label, step=1, format='%d'))
             self.bound(KIOSK_SESSION_KEY, ui.number(t('Waiting-room screen (hours)'), step=1, format='%d'))
         staff, kiosk = options.default(SESSION_KEYS['admin']), options.default(KIOSK_SESSION_KEY)
         ui.label(
