@@ -298,13 +298,19 @@ def modality_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def demo_command(settings: Settings, _args: argparse.Namespace) -> int:
-    """Fill a new, empty database with a realistic clinic day to try every screen."""
-    from domain import demo
+    """Fill a new, empty database with a realistic clinic day to try every screen: images, reports and PDFs too."""
+    from dicom import storage, synthetic
+    from domain import demo, demo_studies
+    from jobs import settle
 
     _open_database(settings, migrate=True)
     _ensure_first_admin(settings)
-    summary = demo.fill(by=system('demo'))
-    print(f'demo clinic ready: {summary.patients} patients, {summary.appointments} appointments today')
+    storage.configure(settings.data_dir, min_free_bytes=settings.min_free_disk_mb * 1024 * 1024)
+    summary = demo.fill(by=system('demo'), imaging=demo_studies.Imaging(synthetic.acquire, settle.run_pending))
+    print(
+        f'demo clinic ready: {summary.patients} patients, {summary.appointments} appointments today, '
+        f'{summary.studies} studies with images, {summary.reports} reports'
+    )
     print(f'staff accounts {", ".join(summary.usernames)} share the password "{summary.password}"')
     return 0
 
