@@ -90,6 +90,10 @@ EXACT: dict[str, tuple[Code, str, Code | None]] = {
     'series.trash': (INSTANCES_ACCESSED, 'D', None),
     'study.move': (INSTANCES_ACCESSED, 'U', None),
     'job.retry': (APPLICATION_ACTIVITY, 'E', None),
+    'job.discard': (APPLICATION_ACTIVITY, 'E', None),
+    'modality.echo': (APPLICATION_ACTIVITY, 'E', None),  # C-ECHO from ClinicPACS to the modality
+    'modality.worklist_test': (QUERY, 'E', None),  # what the modality's worklist query would be answered
+    'study.correct': (INSTANCES_ACCESSED, 'U', None),  # patient or accession data of an upload, in the index
     'audit.export': (AUDIT_LOG_USED, 'R', None),
 }
 

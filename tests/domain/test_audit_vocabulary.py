@@ -27,7 +27,8 @@ from domain.audit_changes import Change
         ('appointment.book', 'success', ('110109', 'Order Record', 'C', None, '0')),
         ('mpps.update', 'success', ('110111', 'Procedure Record', 'U', None, '0')),
         ('job.retry', 'success', ('110100', 'Application Activity', 'E', None, '0')),
-        ('modality.echo', 'failure', ('110113', 'Security Alert', 'E', '110128', '8')),  # a newer screen's action
+        ('modality.echo', 'failure', ('110100', 'Application Activity', 'E', None, '8')),
+        ('forwarding.pause', 'success', ('110113', 'Security Alert', 'E', '110128', '0')),  # an action not in the table
     ],
 )
 def test_an_action_gets_its_dicom_audit_terms(action: str, outcome: str, expected: tuple) -> None:
