@@ -16,9 +16,9 @@ from .. import live
 from ..i18n import current_language, format_datetime, job_error_text, t
 from ..shell import FAILED, current_actor, nav, perform, screen
 from .backup_policy import PolicyCard
+from .ops_cards import line, status_card
 
 STATE_COLOURS = {'ok': 'positive', 'amber': 'warning', 'red': 'negative', 'off': 'grey'}
-EDGE_COLOURS = {'ok': 'var(--q-positive)', 'amber': 'var(--q-warning)', 'red': 'var(--q-negative)', 'off': '#9e9e9e'}
 STATE_NAMES = {'ok': N_('up to date'), 'amber': N_('overdue'), 'red': N_('needs attention'), 'off': N_('off')}
 RUN_COLOURS = {'queued': 'grey', 'running': 'primary', 'done': 'positive', 'failed': 'negative'}
 KIND_NAMES = {
@@ -40,18 +40,9 @@ def register() -> None:
 def state_card(shown: BackupState) -> None:
     """The last verified backup's age, green, amber, red or grey, linking to the Backups screen."""
     colour = STATE_COLOURS.get(shown.state, 'grey')
-    with (
-        ui.card()
-        .classes('w-72 cursor-pointer')
-        .style(f'border-left: 4px solid {EDGE_COLOURS.get(shown.state, "#9e9e9e")}')
-        .on('click', lambda: ui.navigate.to('/admin/backups'))
-        .mark(f'backup-state-{shown.state}')
-    ):
-        with ui.row().classes('items-center gap-2'):
-            ui.icon('backup', size='md', color=colour)
-            ui.label(t('Backups')).classes('text-subtitle1')
-            ui.badge(t(STATE_NAMES.get(shown.state, shown.state)), color=colour)
-        ui.label(verified_text(shown)).classes('text-body2')
+    badge = t(STATE_NAMES.get(shown.state, shown.state))
+    with status_card(t('Backups'), 'backup', colour, badge, mark=f'backup-state-{shown.state}', link='/admin/backups'):
+        line(verified_text(shown))
         if shown.reason:
             ui.label(t(shown.reason)).classes('text-caption text-grey-8')
 

@@ -1,5 +1,5 @@
 """The admin home's status card: an icon, a title and a state badge over a few lines, its left edge in the state's
-colour, opening the screen that deals with it. The Jobs, DICOM listener and data disk cards are made with it."""
+colour, opening the screen that deals with it. The Backups, Jobs, DICOM listener and data disk cards are made of it."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
