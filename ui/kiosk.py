@@ -20,6 +20,7 @@ TITLES = {
     'review': N_('Done'),
 }
 KEEP_ALIVE_S = 60.0
+SHOWN_OPTIONS = ('kiosk_title', 'clinic_name', 'kiosk_show_names', 'kiosk_states')  # what the wall redraws for
 
 
 def register() -> None:
@@ -48,12 +49,12 @@ class Kiosk:
         ui.timer(KEEP_ALIVE_S, self.keep_alive)
         ui.timer(KEEP_ALIVE_S, self.board.refresh)
         live.on(events.AppointmentChanged).subscribe(self.board.refresh)
-        live.on(events.SettingChanged).subscribe(self.board.refresh)
+        live.on(events.SettingChanged).subscribe(self.on_setting)
 
     @ui.refreshable_method
     async def board(self) -> None:
         cards = await perform(appointments.day, appointments.today(), by=self.actor, include_closed=False)
-        shown = await fetch(options.get_many, 'kiosk_title', 'clinic_name', 'kiosk_show_names', 'kiosk_states')
+        shown = await fetch(options.get_many, *SHOWN_OPTIONS)
         self.title.set_text(shown['kiosk_title'] or shown['clinic_name'])
         names = bool(shown['kiosk_show_names'])
         if cards is FAILED:
@@ -72,6 +73,10 @@ class Kiosk:
             ui.label(item.patient_name if names else item.patient_initials).classes('text-h4')
             if item.state == 'in-room' and item.room:
                 ui.label(item.room).classes('text-h5 text-grey-5')
+
+    def on_setting(self, event: events.SettingChanged) -> None:
+        if event.key in SHOWN_OPTIONS:
+            self.board.refresh()
 
     async def keep_alive(self) -> None:
         if not await fetch(auth.is_alive, current_actor(), touch=True):
