@@ -1,8 +1,9 @@
 """What an audit event says changed, old and new, whichever way the service that recorded it wrote the detail.
 
 Services record changes as `changes` or `changed` ({field: [old, new]}, see audit.record and audit.apply_changes),
-as a `from`/`to` pair (a state, a setting's value, an assignee), or, in events of earlier versions, as a field's
-[old, new] pair at the top of the detail (an account's role, a legal hold).
+as a `from`/`to` pair (a state, a setting's value, an assignee), as `from_x`/`to_x` or `x_from`/`x_to` pairs (a
+study's patient, an appointment's room), or, in events of earlier versions, as a field's [old, new] pair at the top
+of the detail (an account's role, a legal hold).
 """
 
 from collections.abc import Mapping
@@ -19,7 +20,8 @@ class Change(NamedTuple):
 FROM_TO_FIELDS = {
     'appointment.move': 'state',
     'mpps.update': 'status',
-    'study.assign': 'assigned to',
+    'appointment.reschedule': 'scheduled_at',
+    'study.assign': 'assigned_to',
     'report.reassign': 'author',
     'report.take_over': 'author',
 }
@@ -37,6 +39,11 @@ def changes_of(action: str, object_id: str, detail: Mapping[str, Any]) -> list[C
         field = object_id if action == 'setting.change' else FROM_TO_FIELDS.get(action, 'value')
         found.append(Change(field, detail['from'], detail['to']))
     found += [Change(key, *detail[key]) for key in TOP_LEVEL_PAIRS if _pair(detail.get(key))]
+    for key in detail:  # from_patient / to_patient, modality_from / modality_to
+        if key.startswith('from_') and f'to_{key[5:]}' in detail:
+            found.append(Change(key[5:], detail[key], detail[f'to_{key[5:]}']))
+        elif key.endswith('_from') and f'{key[:-5]}_to' in detail:
+            found.append(Change(key[:-5], detail[key], detail[f'{key[:-5]}_to']))
     return found
 
 

@@ -70,6 +70,13 @@ def test_every_known_action_has_terms_of_its_own_family() -> None:
         ('appointment.move', '3', {'from': 'booked', 'to': 'arrived'}, [Change('state', 'booked', 'arrived')]),
         ('user.update', '4', {'role': ['technician', 'admin']}, [Change('role', 'technician', 'admin')]),
         ('study.legal_hold', '5', {'legal_hold': [False, True], 'reason': 'x'}, [Change('legal_hold', False, True)]),
+        ('study.move', '6', {'from_patient': 1, 'to_patient': 2, 'reason': 'x'}, [Change('patient', 1, 2)]),
+        (
+            'appointment.reschedule',
+            '8',
+            {'from': '09:00', 'to': '10:00', 'state': 'scheduled', 'modality_from': 1, 'modality_to': 2},
+            [Change('scheduled_at', '09:00', '10:00'), Change('modality', 1, 2)],
+        ),
         ('study.export', '6', {'series': [1, 2], 'instances': 4}, []),
         ('study.release', '6', {'from': 3}, []),
     ],
