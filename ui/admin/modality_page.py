@@ -6,15 +6,16 @@ from nicegui import ui
 from dicom import echo
 from domain import associations, modalities, modality_checks
 from domain.access import Actor
-from domain.errors import N_
+from domain.errors import N_, DomainError
 from domain.modality_checks import BY_MODALITY, BY_STATION, EchoResult, ScannerSettings, WorklistTest
 from domain.models import DicomAssociation, Modality, display_person_name
 
 from ..i18n import format_datetime, t, tn
-from ..shell import FAILED, current_actor, perform, screen
+from ..shell import FAILED, current_actor, fetch, perform, screen
 from .modalities import edit_dialog
 
 SHOWN_ASSOCIATIONS = 20
+WATCH_S = 5.0  # how often an open page looks for a new association (the admin watching a scanner's first push)
 # Why an association was refused or how it ended (domain.modalities, domain.associations): shown translated.
 REASONS = (
     N_('unknown AE title'),
@@ -59,6 +60,7 @@ class ModalityPage:
         self.modality_id, self.actor = modality_id, actor
         self.asks_by = BY_MODALITY
         self.tested: WorklistTest | None = None
+        self.newest_association: int | None = None
 
     async def build(self) -> None:
         modality = await perform(modalities.get, self.modality_id, by=self.actor)
@@ -80,6 +82,7 @@ class ModalityPage:
         self.worklist_card()
         with ui.card().classes('w-full'):
             await self.association_list()
+        ui.timer(WATCH_S, self.watch_associations)
 
     def heading(self) -> None:
         modality = self.modality
@@ -212,6 +215,7 @@ class ModalityPage:
         recent = await perform(associations.recent, self.modality.ae_title, by=self.actor, limit=SHOWN_ASSOCIATIONS)
         if recent is FAILED:
             return
+        self.newest_association = recent[0].id if recent else None
         if not recent:
             ui.label(t('{ae_title} has not called ClinicPACS yet', ae_title=self.modality.ae_title)).classes(
                 'text-grey-7'
@@ -224,6 +228,15 @@ class ModalityPage:
         ui.table(columns=columns, rows=rows, row_key='id').props('dense flat').classes('w-full').mark(
             'associations-table'
         )
+
+    async def watch_associations(self) -> None:
+        """Redraw the last associations once a new one is logged; a refusal here is shown by the next action."""
+        try:
+            newest = await fetch(associations.recent, self.modality.ae_title, by=self.actor, limit=1)
+        except DomainError:
+            return
+        if (newest[0].id if newest else None) != self.newest_association:
+            self.association_list.refresh()
 
     def edit(self) -> None:
         async def saved(_modality: Modality) -> None:
