@@ -28,8 +28,8 @@ from .access import Actor, Permission, require
 from .audit_chain import GENESIS, ChainReport
 from .audit_checkpoints import Checkpoint
 from .audit_filters import AuditFilter
-from .errors import N_, Message
-from .models import AuditEvent
+from .errors import N_, Message, NotFound
+from .models import AuditEvent, Patient
 
 log = logging.getLogger(__name__)
 
@@ -198,17 +198,27 @@ def search(
     return AuditPage(rows, total)
 
 
-def patient_accesses(patient_id: int, *, by: Actor, limit: int = 200) -> Sequence[AuditEvent]:
+@dataclass(frozen=True)
+class PatientAccesses:
+    patient_id: str  # the clinic's Patient ID (what the audit page's Patient filter takes)
+    events: Sequence[AuditEvent]
+
+
+def patient_accesses(patient_id: int, *, by: Actor, limit: int = 200) -> PatientAccesses:
     """Who opened, viewed or exported this patient's record, studies and reports, newest first (administrators)."""
     require(by, Permission.VIEW_AUDIT)
     with db.reading() as session:
+        patient = session.get(Patient, patient_id)
+        if patient is None:
+            raise NotFound('No such patient')
         about = audit_filters.about_patient(session, patient_id)
-        return session.exec(
+        events = session.exec(
             select(AuditEvent)
             .where(about, col(AuditEvent.action).in_(audit_vocabulary.ACCESS_ACTIONS))
             .order_by(col(AuditEvent.id).desc())
             .limit(limit)
         ).all()
+    return PatientAccesses(patient.patient_id, events)
 
 
 def history(object_type: str, object_id: object, *, by: Actor, permission: Permission) -> Sequence[AuditEvent]:

@@ -2,6 +2,7 @@
 studies and reports. Collapsed, it costs the page one element; the list is read when it is opened."""
 
 from typing import Any
+from urllib.parse import urlencode
 
 from nicegui import ui
 
@@ -44,18 +45,22 @@ class PatientAccessLog:
             await self.load()
 
     async def load(self) -> None:
-        events = await perform(audit.patient_accesses, self.patient_id, by=self.actor)
+        found = await perform(audit.patient_accesses, self.patient_id, by=self.actor)
         self.expansion.clear()
-        if events is FAILED:
+        if found is FAILED:
             return
         with self.expansion:
-            if not events:
+            if found.events:
+                columns = [{'name': n, 'label': t(label), 'field': n, 'align': 'left'} for n, label in COLUMNS]
+                rows = [_row(event) for event in found.events]
+                ui.table(columns=columns, rows=rows, row_key='id').props('dense flat').classes('w-full').mark(
+                    'patient-access-table'
+                )
+            else:
                 ui.label(t('Nobody has opened this record yet')).classes('text-grey-7').mark('patient-access-none')
-                return
-            columns = [{'name': n, 'label': t(label), 'field': n, 'align': 'left'} for n, label in COLUMNS]
-            ui.table(columns=columns, rows=[_row(event) for event in events], row_key='id').props('dense flat').classes(
-                'w-full'
-            ).mark('patient-access-table')
+            ui.link(
+                t('Every audit event about this record'), f'/admin/audit?{urlencode({"patient": found.patient_id})}'
+            )
 
 
 def _row(event: Any) -> dict[str, Any]:

@@ -165,6 +165,22 @@ async def test_an_admin_sees_who_saw_a_patients_record(admin: User, clinic: Clin
     assert seen[-1] == ('receptionist1', opened)
 
 
+async def test_the_who_saw_list_leads_to_every_event_about_the_record(admin: User, clinic: Clinic) -> None:
+    patient = _register(clinic, 'Followed')
+    await admin.open(f'/patients/{patient.id}')
+    await admin.should_see(marker='patient-access-log')
+    (expansion,) = admin.find(kind=ui.expansion, marker='patient-access-log').elements
+    assert admin.client is not None
+    with admin.client:
+        expansion.open()
+    await admin.should_see('Every audit event about this record')
+    admin.find('Every audit event about this record').click()
+    await admin.should_see('1–2 of 2')  # registered, and opened by the admin just now
+    assert [row['action'] for row in _rows(admin)] == ['patient.view', 'patient.create']
+    (typed,) = admin.find(kind=ui.input, marker='audit-patient').elements
+    assert typed.value == patient.patient_id
+
+
 async def test_a_receptionist_gets_no_who_saw_list(receptionist: User, clinic: Clinic) -> None:
     patient = _register(clinic, 'Private')
     await receptionist.open(f'/patients/{patient.id}')

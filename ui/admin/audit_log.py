@@ -38,21 +38,22 @@ def register() -> None:
     audit_export.register()
 
     @screen('/admin/audit', title='Audit')
-    async def audit_page() -> None:
-        await AuditPage(current_actor()).build()
+    async def audit_page(patient: str = '') -> None:
+        await AuditPage(current_actor(), AuditFilter(patient=patient.strip()[:64])).build()
 
 
 class AuditPage:
     """The question, a page of matching events with paging, the CSV export of all of them, and the chain check."""
 
-    def __init__(self, actor: Actor) -> None:
+    def __init__(self, actor: Actor, asked: AuditFilter) -> None:
         self.actor = actor
         self.offset = 0
-        self.applied = AuditFilter()  # what the list shows (and Export CSV writes): the last search that ran
+        self.applied = asked  # what the list shows (and Export CSV writes): the last search that ran
         self.answered = False  # the last search ran (a Patient ID not on file does not)
 
     async def build(self) -> None:
         self.form = AuditFilterForm(self.search, audit_vocabulary.known_actions())
+        self.form.patient.value = self.applied.patient  # a link from a patient's page asks about that record
         with ui.row().classes('items-center gap-2 w-full'):
             ui.button(t('Export CSV'), icon='download', on_click=self.export).props(
                 'outline data-testid=audit-export'
