@@ -12,12 +12,16 @@ from pynetdicom import AE
 from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 
+from dicom.listener import Listener
 from domain import associations, db, modalities
 from domain.models import DicomAssociation
-from tests.conftest import wait_until
+from tests.conftest import Clinic, wait_until
 from tests.dicom.conftest import SCU_AE, Pacs, instance_rows, sample, send, send_file_as_is, with_meta
+from tests.security import test_dicom_tls as tls
+from tests.security.dicom_peer import echo
 
 MR_IMAGE = '1.2.840.10008.5.1.4.1.1.4'
+certificate, listener = tls.certificate, tls.listener  # the TLS listener of the TLS attack tests, as fixtures here
 VERIFICATION = '1.2.840.10008.1.1'
 STUDY_ROOT_FIND = '1.2.840.10008.5.1.4.1.2.2.1'
 
@@ -81,3 +85,19 @@ def test_a_log_that_cannot_be_written_never_fails_a_store(
     assert instance_rows() == 1
     monkeypatch.undo()
     assert _logged(SCU_AE) == []
+
+
+def test_an_association_over_the_tls_port_is_logged_as_such(
+    clinic: Clinic, listener: Listener, certificate: tuple[Path, Path]
+) -> None:
+    assert echo(tls._tls_port(listener), clinic.settings.ae_title, tls.SECURE, tls=tls._client_context(certificate[0]))
+    [row] = wait_until(lambda: _logged(tls.SECURE), 'the association in the log')
+    assert (row.result, row.tls, row.echoes) == ('accepted', True, 1)
+
+
+def test_a_modality_that_must_use_tls_calling_on_the_plain_port_is_logged_refused(
+    clinic: Clinic, listener: Listener
+) -> None:
+    assert not echo(listener.port, clinic.settings.ae_title, tls.SECURE)
+    [row] = _logged(tls.SECURE)
+    assert (row.result, row.reason, row.tls) == ('rejected', modalities.TLS_REQUIRED, False)
