@@ -17,7 +17,7 @@ from sqlmodel import select
 from dicom import scp, storage
 from dicom.ingest import Ingest
 from dicom.listener import Listener
-from domain import appointments, db, modalities, modality_checks
+from domain import appointments, associations, db, modalities, modality_checks
 from domain.modalities import ModalityCreate
 from domain.models import AuditEvent, Modality
 from tests.conftest import Clinic, eventually, free_port, listening, need_tool
@@ -150,6 +150,13 @@ async def test_the_page_lists_the_associations_of_a_push_and_the_list_shows_when
     await admin.open('/admin/modalities')
     await admin.should_see(marker='last-seen-CT_ROOM1')
     await admin.should_not_see(marker='last-seen-CT_ROOM1', content='never')
+
+
+async def test_the_list_shows_when_the_last_association_of_a_modality_was_refused(admin: User, clinic: Clinic) -> None:
+    _modality(clinic, 'CT_ROOM1')
+    associations.record('CT_ROOM1', '10.9.9.9', result=associations.REJECTED, reason=modalities.WRONG_HOST)
+    await admin.open('/admin/modalities')
+    await admin.should_see(marker='last-seen-CT_ROOM1', content='refused')
 
 
 async def test_an_echo_to_a_running_dicom_node_succeeds_and_is_audited(
