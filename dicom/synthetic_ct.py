@@ -120,18 +120,27 @@ def _head_hu(x: np.ndarray, y: np.ndarray, z: np.ndarray, folds: Texture, gyri: 
 # ---------------------------------------------------------------- the chest
 
 
-def _vessel_tracks(rng: np.random.Generator, count: int = 170) -> np.ndarray:
-    """Pulmonary vessels as straight segments from either hilum: x0 y0 z0 x1 y1 z1 radius0 radius1 (mm)."""
+def _vessel_tracks(rng: np.random.Generator, trunks: int = 44, branches: int = 4) -> np.ndarray:
+    """Pulmonary vessels as straight segments: trunks from either hilum, each with branches further out towards
+    the periphery, thinner as they go (x0 y0 z0 x1 y1 z1 radius0 radius1, millimetres)."""
     tracks = []
-    for _ in range(count):
-        side = rng.choice((-1.0, 1.0))
-        start = np.array([side * 32, 12, -85]) + rng.normal(0, 6, 3)
-        direction = rng.normal(0, 1, 3) + np.array([side * 0.9, 0.1, 0.0])
-        direction[2] = np.sign(direction[2] or 1) * max(abs(direction[2]), 0.55)  # runs up or down, crossing slices
-        direction /= np.linalg.norm(direction)
-        end = start + direction * rng.uniform(60, 130)
-        tracks.append([*start, *end, rng.uniform(3.0, 5.0), rng.uniform(0.6, 1.2)])
+    for _ in range(trunks):
+        side = float(rng.choice((-1.0, 1.0)))
+        start = np.array([side * 32, 12, -85]) + rng.normal(0, 5, 3)
+        end = start + _outward(rng, side) * rng.uniform(60, 95)
+        tracks.append([*start, *end, rng.uniform(3.5, 5.0), 2.5])
+        for _branch in range(branches):
+            fork = start + (end - start) * rng.uniform(0.35, 1.0)
+            tip = fork + _outward(rng, side) * rng.uniform(45, 90)
+            tracks.append([*fork, *tip, rng.uniform(1.6, 2.4), rng.uniform(0.5, 0.9)])
     return np.array(tracks, np.float32)
+
+
+def _outward(rng: np.random.Generator, side: float) -> np.ndarray:
+    """A direction away from the hilum, steep enough to cross the axial slices."""
+    direction = rng.normal(0, 1, 3) + np.array([side * 1.2, 0.0, 0.0])
+    direction[2] = np.sign(direction[2] or 1) * max(abs(direction[2]), 0.45)
+    return np.asarray(direction / np.linalg.norm(direction))
 
 
 def _chest_hu(

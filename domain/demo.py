@@ -72,7 +72,7 @@ DAY = (
     (6, 3, 5, 10, 30, 'in-room', False, ''),
     (5, 2, 4, 11, 0, 'in-scan', False, ''),
     (7, 1, 3, 11, 0, 'waiting', True, ''),
-    (10, 3, 5, 11, 30, 'waiting', False, ''),
+    (10, 3, 5, 12, 0, 'scheduled', False, ''),
     (11, 1, 2, 13, 0, 'no-show', False, ''),
     (0, 2, 4, 14, 0, 'cancelled', False, ''),
     (4, 3, 5, 14, 30, 'scheduled', False, ''),
@@ -121,6 +121,7 @@ def fill(*, by: Actor, imaging: Imaging, password: str | None = None) -> DemoSum
     ]
     today = appointments.today()
     day = Day(imaging, doctors, today)
+    day.scan(demo_studies.unmatched(UNMATCHED_KEY, today, ROOMS[3][0]), '')  # the walk-in came first, at 7:10
     for key, (who, room, what, hour, minute, state, urgent, reading) in enumerate(DAY, start=1):
         when = datetime.combine(today, time(hour, minute), tzinfo=appointments.local_zone())
         made = appointments.book(
@@ -141,7 +142,6 @@ def fill(*, by: Actor, imaging: Imaging, password: str | None = None) -> DemoSum
             day.scan(order, reading)
             if reading == 'dx-chest':  # last year's radiograph of the same patient, to compare with
                 day.scan(demo_studies.prior_for(PRIOR_KEY, people[who], today, order.station), 'prior')
-    day.scan(demo_studies.unmatched(UNMATCHED_KEY, today, ROOMS[3][0]), '')
     imaging.settle()  # metadata and thumbnails: the studies are ready, their cards in Review
     day.read()
     imaging.settle()  # the PDFs of what was signed
