@@ -25,8 +25,8 @@ def chart_options(daily: Daily) -> dict[str, Any]:
     return {
         'animation': False,
         'tooltip': {'trigger': 'axis'},
-        'legend': {'data': [studies, images]},
-        'grid': {'left': 48, 'right': 56, 'top': 40, 'bottom': 28},
+        'legend': {'data': [studies, images], 'top': 0},
+        'grid': {'left': 48, 'right': 56, 'top': 48, 'bottom': 28},
         'xAxis': {
             'type': 'category',
             'data': [dates.format_skeleton('MMMd', d.day, locale=language) for d in daily.days],

@@ -130,7 +130,10 @@ def disk_card(room: DiskSeen, growth_per_day: int) -> None:
             t('{free} free of {total}', free=size_text(room.disk.free_bytes), total=size_text(room.disk.total_bytes)),
             mark='disk-free',
         )
-        line(t('Growing {size} a day', size=size_text(growth_per_day)), mark='disk-growth')
+        if growth_per_day:
+            line(t('Growing {size} a day', size=size_text(growth_per_day)), mark='disk-growth')
+        else:
+            line(t('Nothing arrived in the last {count} days', count=ops_figures.DAYS), mark='disk-growth')
         if days_left is not None and days_left < DAYS_LEFT_SHOWN:
             line(tn('Full in about {count} day', 'Full in about {count} days', days_left), mark='disk-days-left')
         if room.disk.free_bytes < room.min_free_bytes:
