@@ -30,33 +30,38 @@ class StudyWorkDialog:
     def __init__(self, actor: Actor, study_id: int) -> None:
         self.actor, self.study_id = actor, study_id
         self.urgent = False  # as saved: the switch put back after a refusal is no change to save
+        self.doctors: dict[int, str] | None = None  # the radiologists, for those who may assign them
 
     async def open(self) -> None:
         shown = await perform(study_corrections.work, self.study_id, by=self.actor)
         if shown is FAILED:
             return
-        self.urgent = shown.urgent
-        doctors: dict[int, str] | None = None
         if access.may(self.actor, Permission.ASSIGN_READERS):
             found = await perform(reading.radiologists, by=self.actor)
             if found is FAILED:
                 return
-            doctors = dict(found)
+            self.doctors = dict(found)
         with ui.context.client.content:  # not inside the card, which a change to the study draws again
             self.dialog = ui.dialog()
         self.dialog.on('hide', self.dialog.delete)  # built again at each opening
         with self.dialog, ui.card().classes('w-[34rem] max-w-full').mark('study-work'):
             ui.label(t('Urgency, reader and details')).classes('text-h6')
-            self.urgency = ui.switch(t('Urgent'), value=shown.urgent, on_change=self.set_urgent).mark('work-urgent')
-            if doctors is not None:
-                self.reader(shown, doctors)
-            ui.separator()
-            self.accession(shown)
-            ui.separator()
-            await self.patient(shown)
+            await self.body(shown)
             with ui.row().classes('w-full justify-end'):
                 ui.button(t('Close'), on_click=self.dialog.close).props('flat')
         self.dialog.open()
+
+    @ui.refreshable_method
+    async def body(self, shown: StudyWork) -> None:
+        """Drawn again after the accession number is saved: it may have filed the study under a patient."""
+        self.urgent = shown.urgent
+        self.urgency = ui.switch(t('Urgent'), value=shown.urgent, on_change=self.set_urgent).mark('work-urgent')
+        if self.doctors is not None:
+            self.reader(shown, dict(self.doctors))
+        ui.separator()
+        self.accession(shown)
+        ui.separator()
+        await self.patient(shown)
 
     def reader(self, shown: StudyWork, doctors: dict[int, str]) -> None:
         if shown.assigned_to_id is not None and shown.assigned_to_id not in doctors:  # a reader no longer active
@@ -121,8 +126,12 @@ class StudyWorkDialog:
             lambda: study_corrections.correct_accession(self.study_id, value, by=self.actor),
             {'accession_number': self.accession_input},
         )
-        if saved is not FAILED:
-            ui.notify(t('Accession number saved'), type='positive')
+        if saved is FAILED:
+            return
+        ui.notify(t('Accession number saved'), type='positive')
+        shown = await perform(study_corrections.work, self.study_id, by=self.actor)
+        if shown is not FAILED:
+            await self.body.refresh(shown)
 
     async def file_under(self, patient_id: int) -> None:
         """The reconcile flow's own service: the study goes under the chosen patient (audited from -> to)."""

@@ -166,3 +166,17 @@ def test_the_accession_number_of_another_patients_booking_is_refused(clinic: Cli
     with pytest.raises(Conflict):
         study_corrections.correct_accession(study_id, booked.accession_number, by=clinic.technician.actor)
     assert study(study_id).accession_number == '' and audited('study.correct', study_id) == []
+
+
+async def test_the_dialog_shows_the_patient_a_bookings_accession_number_filed_the_study_under(
+    technician: User, clinic: Clinic
+) -> None:
+    jane = patient(clinic)
+    booked = booking(clinic, jane, room(), procedure(clinic), at(9))
+    study_id = arrive(clinic, PatientID='', PatientName='', AccessionNumber='')
+    await open_dialog(technician, study_id)
+    technician.find(marker='work-accession').type(booked.accession_number)
+    technician.find(marker='work-save-accession').click()
+    await technician.should_see(f'Patient: Doe, Jane · {jane.patient_id}')
+    await technician.should_see('From its appointment')
+    assert not technician.find(marker='work-accession').elements.pop().enabled
