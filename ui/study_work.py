@@ -66,6 +66,9 @@ class StudyWorkDialog:
     def reader(self, shown: StudyWork, doctors: dict[int, str]) -> None:
         if shown.assigned_to_id is not None and shown.assigned_to_id not in doctors:  # a reader no longer active
             doctors[shown.assigned_to_id] = shown.assigned_to
+        if not doctors:
+            ui.label(t('No radiologist account is active')).classes('text-grey-7').mark('work-reader')
+            return
         ui.select(
             doctors, label=t('Radiologist to read it'), value=shown.assigned_to_id, on_change=self.assign
         ).classes('w-full').mark('work-reader')
