@@ -97,7 +97,7 @@ def _head_hu(x: np.ndarray, y: np.ndarray, z: np.ndarray, folds: Texture, gyri: 
     hu[brain] = 38  # grey matter
     white = ellipsoid(x, y, z, (0, 4, 10), (54, 72, 64)) < 1 + 0.1 * gyri(x, y, z)
     hu[brain & white] = 28
-    sulci = brain & (r > 0.78) & (folds(x, y, z) > 0.9)
+    sulci = brain & (r > 0.74) & (np.abs(folds(x, y, z)) < 0.1)  # the folds' zero lines wind like sulci
     hu[sulci | (brain & (r > 0.89))] = 9  # sulci and the CSF under the skull
     falx = brain & (np.abs(x) < 1.2) & ((y < -30) | (y > 40)) & (z > -15)
     hu[falx] = 62
