@@ -8,42 +8,43 @@ Stopping cleanly removes the row, so a worker that was shut down is not counted 
 import logging
 import os
 import socket
-import threading
 import uuid
 
 from domain import heartbeats
+
+from .periodic import Periodic
 
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY = 360  # beats between deleting the rows of long-dead processes (an hour)
 
 
-class Heartbeat:
+class Heartbeat(Periodic):
     """A stoppable thread calling beat() every `interval` seconds (at once when started)."""
 
     def __init__(self, role: str, *, jobs: bool, interval: float = heartbeats.BEAT_SECONDS) -> None:
-        self.role, self.jobs, self.interval = role, jobs, interval
+        super().__init__(
+            'heartbeat',
+            interval,
+            self._write,
+            log=log,
+            failed='heartbeat failed; trying again every %(interval).0f s',
+            recovered='heartbeat written again',
+        )
+        self.role, self.jobs = role, jobs
         self.process_id = uuid.uuid4().hex
         self.host, self.pid = socket.gethostname(), os.getpid()
-        self.failing = False  # the last beat failed (logged once per outage)
         self._beats = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
+    def start(self) -> bool:
         """Start the thread (once)."""
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._loop, name='heartbeat', daemon=True)
-        self._thread.start()
-        log.info('heartbeat of %s %s (pid %s) every %.0f s', self.role, self.process_id, self.pid, self.interval)
+        if started := super().start():
+            log.info('heartbeat of %s %s (pid %s) every %.0f s', self.role, self.process_id, self.pid, self.interval)
+        return started
 
     def stop(self) -> None:
         """Stop the thread and remove this process's row (best effort: the database may be gone)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        super().stop()
         try:
             heartbeats.leave(self.process_id)
         except Exception:  # a row left behind stops counting after heartbeats.ALIVE_SECONDS
@@ -51,25 +52,13 @@ class Heartbeat:
 
     def beat(self) -> bool:
         """Write this process's row now; False (logged at the first failure only) when the database is not there."""
-        try:
-            heartbeats.beat(self.process_id, role=self.role, host=self.host, pid=self.pid, jobs=self.jobs)
-            if self._beats % PRUNE_EVERY == 0:
-                heartbeats.prune()
-        except Exception:
-            if not self.failing:
-                log.warning('heartbeat failed; trying again every %.0f s', self.interval, exc_info=True)
-            self.failing = True
-            return False
-        if self.failing:
-            log.info('heartbeat written again')
-        self.failing = False
-        self._beats += 1
-        return True
+        return self.guarded_tick()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.beat()
-            self._stop.wait(self.interval)
+    def _write(self) -> None:
+        heartbeats.beat(self.process_id, role=self.role, host=self.host, pid=self.pid, jobs=self.jobs)
+        if self._beats % PRUNE_EVERY == 0:
+            heartbeats.prune()
+        self._beats += 1
 
 
 _running: list[Heartbeat] = []
