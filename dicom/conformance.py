@@ -25,7 +25,7 @@ from domain import access
 from domain.access import Actor
 from domain.settings import Settings
 
-from . import commitment, delivery, pixel_frames, qido, render, scp, sending, stow, transcode
+from . import commitment, delivery, echo, pixel_frames, qido, render, scp, sending, stow, transcode
 from .ingest import Ingest
 
 PATH = '/dicomweb/conformance'
@@ -204,6 +204,13 @@ def initiated() -> list[Initiated]:
             f'{SCP} (on a new association the PACS proposes the SCP role by SCP/SCU role selection)',
             ', '.join(_syntax(uid) for uid in commitment.SYNTAXES),
             "the requesting association while it is open, else a new one to the modality's entered host and port",
+        ),
+        Initiated(
+            "Echo on a modality's page (C-ECHO), by an administrator",
+            f'{_name(echo.VERIFICATION)} (`{echo.VERIFICATION}`)',
+            SCU,
+            "the Verification context alone, with pynetdicom's default transfer syntaxes",
+            "the modality's entered AE title, host and port, called from the PACS's own AE title",
         ),
     ]
 

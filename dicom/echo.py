@@ -21,6 +21,8 @@ from domain.modality_checks import EchoCall, EchoResult
 
 log = logging.getLogger(__name__)
 
+VERIFICATION = str(Verification)  # the one SOP class an echo proposes (dicom/conformance.py lists it)
+
 SERVICE_USER, ACSE_PROVIDER, PRESENTATION_PROVIDER = 0x01, 0x02, 0x03  # A-ASSOCIATE-RJ source (PS3.8 9.3.4)
 CALLING_AE_NOT_RECOGNISED, CALLED_AE_NOT_RECOGNISED = 0x03, 0x07  # diagnostics of the service-user
 TEMPORARY_CONGESTION, LOCAL_LIMIT_EXCEEDED = 0x01, 0x02  # diagnostics of the presentation-service provider
