@@ -1,6 +1,7 @@
 """The report screens as a radiologist, an admin and the reception use them."""
 
 import pytest
+from nicegui import ui
 from nicegui.testing import User
 
 from domain import report_ownership, reporting, templates, users
@@ -158,6 +159,14 @@ async def test_a_broken_template_edit_is_refused_and_kept(admin: User, clinic: C
     await admin.should_see('The template is not valid')
     assert box.value.startswith('{"name": {"en": "Free"}')
     assert [t.version for t in templates.versions('free', by=clinic.admin.actor)] == [1]
+
+
+async def test_the_templates_page_holds_no_logo_upload_and_links_to_the_settings_that_do(admin: User) -> None:
+    await admin.open('/admin/templates')
+    await admin.should_see(marker='edit-us-thyroid')
+    await admin.should_not_see(kind=ui.upload)  # the logo is uploaded on the Settings screen only
+    admin.find(marker='logo-settings-link').click()
+    await admin.should_see(marker='settings-logo')
 
 
 async def test_reports_are_searched_by_text_and_state(radiologist: User, clinic: Clinic) -> None:

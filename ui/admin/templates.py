@@ -1,14 +1,13 @@
 """Templates: the report templates as data; an edit is saved as a new version, old reports keep theirs.
 
-Also the clinic logo printed in every report's header.
+The clinic logo printed in every report's header is set on the Settings screen (ui/admin/settings_clinic.py).
 """
 
 import json
 
-from nicegui import events as ui_events
 from nicegui import ui
 
-from domain import options, reporting, templates
+from domain import templates
 from domain.access import Actor
 from domain.errors import DomainError
 
@@ -25,7 +24,7 @@ def register() -> None:
 
 
 class TemplatesPage:
-    """The template list with its offered switches, the JSON editor of the chosen one, and the logo."""
+    """The template list with its offered switches, the JSON editor of the chosen one, and where the logo is set."""
 
     def __init__(self, actor: Actor) -> None:
         self.actor = actor
@@ -41,7 +40,9 @@ class TemplatesPage:
                 )
             with ui.card().classes('grow'):
                 await self.editor()
-        await self.logo()
+        ui.link(t('The clinic logo in the report header is set under Settings'), '/admin/settings').mark(
+            'logo-settings-link'
+        )
 
     @ui.refreshable_method
     async def listing(self) -> None:
@@ -115,17 +116,3 @@ class TemplatesPage:
         self.code = saved.code
         await self.listing.refresh()
         await self.editor.refresh()
-
-    async def logo(self) -> None:
-        with ui.card().classes('w-full max-w-xl'):
-            ui.label(t('Logo in the report header')).classes('text-h6')
-            logo = await perform(options.get, 'clinic_logo')
-            if logo and logo is not FAILED and (preview := reporting.logo_preview(logo)):
-                ui.image(preview).classes('w-48').mark('logo-preview')
-            ui.upload(on_upload=self.uploaded, auto_upload=True, max_file_size=reporting.LOGO_MAX_BYTES).props(
-                'accept="image/png,image/jpeg"'
-            ).mark('logo-upload')
-
-    async def uploaded(self, event: ui_events.UploadEventArguments) -> None:
-        data = await event.file.read()
-        await perform(reporting.set_logo, data, by=self.actor, success=t('Logo saved'))
