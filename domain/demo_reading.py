@@ -35,8 +35,8 @@ def dx_chest(study_id: int, order: Order, *, by: Actor) -> int:
     scale = calibration.from_attributes(
         {'ImagerPixelSpacing': [order.pixel_mm] * 2, 'EstimatedRadiographicMagnificationFactor': order.magnification}
     )
-    heart = _measure(study_id, pa, 'length', order.marks['heart'], scale=scale, label='Heart width', by=by)
-    thorax = _measure(study_id, pa, 'length', order.marks['thorax'], scale=scale, label='Thorax width', by=by)
+    heart = _measure(study_id, pa, 'length', order.marks['heart'], scale=scale, label='Herzbreite', by=by)
+    thorax = _measure(study_id, pa, 'length', order.marks['thorax'], scale=scale, label='Thoraxbreite', by=by)
     viewing.set_key_image(study_id, pa, 1, True, note='PA', by=by)
     report_id = _start(study_id, 'xr-chest', 'de', by)
     values = {'ctr': f'{heart / thorax:.2f}', 'lungs': 'clear', 'effusion': 'no'}
@@ -46,7 +46,7 @@ def dx_chest(study_id: int, order: Order, *, by: Actor) -> int:
 
 def compare_with_prior(report_id: int, prior_date: date, *, by: Actor) -> None:
     """The addendum after the prior was compared: nothing has changed."""
-    text = f'Nachtrag: Im Vergleich zur Voraufnahme vom {prior_date:%d.%m.%Y} unveränderter Befund.'
+    text = f'Im Vergleich zur Voraufnahme vom {prior_date:%d.%m.%Y} unveränderter Befund.'
     reporting.add_addendum(report_id, richtext.from_text(text), by=by)
 
 
@@ -75,13 +75,13 @@ def obstetric(study_id: int, order: Order, *, by: Actor) -> int:
     )
     bpd = _measure(study_id, head, 'length', order.marks['bpd'], scale=region, label='BPD', by=by)
     (x0, y0), (x1, y1) = order.marks['head']
-    _measure(study_id, head, 'ellipse', order.marks['head'], scale=region, label='Head outline', by=by)
+    _measure(study_id, head, 'ellipse', order.marks['head'], scale=region, label='Contour céphalique', by=by)
     hc = circumference(abs(x1 - x0) * order.pixel_mm, abs(y1 - y0) * order.pixel_mm)
     (x0, y0), (x1, y1) = order.marks['abdomen']
-    _measure(study_id, belly, 'ellipse', order.marks['abdomen'], scale=region, label='Abdomen outline', by=by)
+    _measure(study_id, belly, 'ellipse', order.marks['abdomen'], scale=region, label='Contour abdominal', by=by)
     ac = circumference(abs(x1 - x0) * order.pixel_mm, abs(y1 - y0) * order.pixel_mm)
     fl = _measure(study_id, femur, 'length', order.marks['femur'], scale=region, label='FL', by=by)
-    for instance_id, note in ((head, 'BPD / HC'), (belly, 'AC'), (femur, 'FL')):
+    for instance_id, note in ((head, 'BIP / PC'), (belly, 'PA'), (femur, 'LF')):
         viewing.set_key_image(study_id, instance_id, 1, True, note=note, by=by)
     report_id = _start(study_id, 'us-obstetrics', 'fr', by)
     values = {
@@ -93,8 +93,12 @@ def obstetric(study_id: int, order: Order, *, by: Actor) -> int:
         'presentation': 'cephalic',
         'placenta': 'anterior',
     }
+    findings = (
+        'Grossesse monofœtale intra-utérine, activité cardiaque présente.\n'
+        'Liquide amniotique en quantité normale. Placenta antérieur, non prævia.'
+    )
     impression = 'Grossesse monofœtale évolutive. Biométrie concordante avec le terme.'
-    _sign(report_id, values, impression, 'fr', by)
+    _sign(report_id, values, impression, 'fr', by, findings=findings)
     return report_id
 
 
@@ -121,10 +125,16 @@ def _start(study_id: int, code: str, language: str, by: Actor) -> int:
     return reporting.start(study_id, template.id or 0, language=language, by=by).id or 0
 
 
-def _sign(report_id: int, values: dict[str, str], impression: str, language: str, by: Actor) -> None:
+def _sign(
+    report_id: int, values: dict[str, str], impression: str, language: str, by: Actor, *, findings: str = ''
+) -> None:
+    """Fill in the report as the doctor would (the template's normal findings unless others are given), then sign."""
     shown = reporting.view(report_id, by=by, audited=False)
     draft = ReportDraft(
-        values=values, findings=shown.report.findings, impression=richtext.from_text(impression), language=language
+        values=values,
+        findings=richtext.from_text(findings) if findings else shown.report.findings,
+        impression=richtext.from_text(impression),
+        language=language,
     )
     reporting.save_draft(report_id, draft, by=by)
     reporting.finalise(report_id, by=by)

@@ -154,4 +154,4 @@ def test_a_finalised_reports_pdf_opens_with_its_key_images(demo_served: DemoServ
     assert data.startswith(b'%PDF')
     pdf = PdfReader(BytesIO(data))
     assert keys >= 1 and sum(len(page.images) for page in pdf.pages) >= keys
-    assert 'Nachtrag' in ''.join(page.extract_text() for page in pdf.pages)  # the addendum is printed too
+    assert 'Voraufnahme' in ''.join(page.extract_text() for page in pdf.pages)  # the addendum is printed too
