@@ -17,7 +17,9 @@ from .retention import RUN_JOB as RETENTION_JOB
 # A job waiting (queued, or running but for the long kinds below) longer than this: nobody does the work.
 PENDING_LIMIT_S = 900
 # A study still receiving this long after its last image: its "is the study complete?" decision was lost. The quiet
-# period is a second (jobs/media.py QUIET_SECONDS); the margin covers a backlog of the decisions behind a large push.
+# period is the administrator's option study_quiet_seconds (domain/options.py, read by jobs/media.py and the sweeper),
+# at most 120 s (domain/option_rules.py), so a fixed limit holds for any setting; what is left of it beyond the quiet
+# period covers a backlog of the decisions behind a large push.
 RECEIVING_LIMIT_S = 300
 # A study still processing (metadata, thumbnails) this long after its last image: its jobs failed or were lost.
 PROCESSING_LIMIT_S = 1800

@@ -2,8 +2,9 @@
 
 from datetime import timedelta
 
-from domain import clock, db, health_facts, heartbeats
+from domain import clock, db, health_facts, heartbeats, option_rules
 from domain.models import Job, Study
+from jobs import sweeper
 from tests.conftest import Clinic
 
 WORKER = 'a' * 32
@@ -86,6 +87,14 @@ def test_a_study_receiving_past_the_quiet_period_and_margin_is_stuck(clinic: Cli
     _add(Study(study_instance_uid='1.2.840.3', state='ready'))
     facts = health_facts.gather()
     assert (facts.stuck_receiving, facts.stuck_processing, facts.stuck_studies) == (1, 0, 1)
+
+
+def test_a_study_in_the_longest_quiet_period_an_admin_may_set_is_not_stuck(clinic: Clinic) -> None:
+    longest = option_rules.RULES['study_quiet_seconds']
+    assert isinstance(longest, option_rules.Number)
+    _add(Study(study_instance_uid='1.2.840.1', state='receiving'))
+    clock.advance(timedelta(seconds=longest.high + sweeper.DECIDE_AFTER_S))  # the sweeper decides it only now
+    assert health_facts.gather().stuck_receiving == 0
 
 
 def test_a_study_processing_past_its_bound_is_stuck(clinic: Clinic) -> None:
