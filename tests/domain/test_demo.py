@@ -18,7 +18,7 @@ from domain import appointments, auth, calibration, db, demo, demo_studies, read
 from domain.access import system
 from domain.demo_studies import Imaging
 from domain.errors import Conflict
-from domain.models import Appointment, Instance, KeyImage, Report, Series, Study
+from domain.models import Appointment, Instance, KeyImage, Measurement, Report, Series, Study
 from domain.settings import Settings
 from jobs import settle
 from tests.conftest import Clinic
@@ -181,6 +181,20 @@ def test_final_reports_carry_measured_values_and_their_pdfs_the_key_images(clini
     chest = next(r for r in final if 'ctr' in r.values)
     sizes = demo_studies.CHEST_SIZES
     assert float(chest.values['ctr']) == pytest.approx(sizes['heart'] / sizes['thorax'], abs=0.01)
+
+
+def test_each_measurement_is_what_the_viewer_measures_on_that_image(clinic_demo: DemoClinic) -> None:
+    measured = all_of(Measurement)
+    assert {m.label for m in measured} >= {'BPD', 'FL', 'Herzbreite', 'Thoraxbreite'}
+    for measurement in measured:
+        instance = next(i for i in all_of(Instance) if i.id == measurement.instance_id)
+        scale = calibration.from_attributes(facts.describe(storage.absolute(instance.file_path)), measurement.points[0])
+        value, unit, _ = calibration.measure(measurement.kind, measurement.points, scale)
+        assert (value, unit, scale.describe()) == (
+            pytest.approx(measurement.value),
+            measurement.unit,
+            measurement.calibration,
+        )
 
 
 def test_the_chest_radiograph_has_last_years_prior_to_compare_with(clinic_demo: DemoClinic) -> None:
