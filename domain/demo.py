@@ -204,7 +204,8 @@ def _refuse_real_data() -> None:
 
 def _place(made: Appointment, state: str) -> None:
     """Put a booked appointment where the demo day has it, a while ago (scanned ones got there through their
-    images and reports: their state stays as the pipeline left it)."""
+    images and reports: their state stays as the pipeline left it, only its times move back, so the board and the
+    reading worklist show how long each has waited)."""
     since = clock.now() - timedelta(minutes=5 + 7 * (made.id or 0) % 50)
     with db.transaction() as session:
         row = session.get(Appointment, made.id)
@@ -214,3 +215,7 @@ def _place(made: Appointment, state: str) -> None:
             row.state = state
         row.state_changed_at = since
         session.add(row)
+        for study in session.exec(select(Study).where(Study.appointment_id == row.id)).all():
+            arrived = since - timedelta(minutes=20 if state != 'review' else 90 + 60 * row.urgent)
+            study.first_arrival, study.last_arrival, study.ready_at = arrived, arrived + timedelta(minutes=2), since
+            session.add(study)

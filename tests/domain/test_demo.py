@@ -94,7 +94,7 @@ def test_the_demo_fills_a_day_in_every_state_and_refuses_to_run_twice(clinic_dem
     assert {c.state for c in cards} == {*appointments.BOARD_ORDER, 'cancelled', 'no-show'}
     assert any(c.urgent for c in cards) and clinic_demo.summary.patients == len(demo.PEOPLE)
     waiting = reading.worklist(by=TEST)
-    assert waiting[0].urgent and 'CT' in waiting[0].modalities
+    assert waiting[0].urgent and 'CT' in waiting[0].modalities and waiting[0].level in ('amber', 'red')  # long waited
     with pytest.raises(Conflict, match='already holds data'):
         demo.fill(by=system('demo'), imaging=imaging())
 
