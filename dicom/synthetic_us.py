@@ -98,6 +98,7 @@ class Sector:
         return frame
 
     def attributes(self, sop_class: str, description: str, *, cine: bool = False) -> dict[str, Any]:
+        """The header of an image of this sector: its calibrated region and, for a cine, the frame timing."""
         region = Dataset()
         region.RegionSpatialFormat, region.RegionDataType, region.RegionFlags = 1, 1, 0
         reach = self.depth_mm / self.px

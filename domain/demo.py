@@ -84,6 +84,8 @@ PRIOR_KEY, UNMATCHED_KEY = 101, 102  # study numbers of last year's prior and of
 
 @dataclass(frozen=True)
 class DemoSummary:
+    """What the demo made, for the console to print."""
+
     password: str
     usernames: tuple[str, ...]
     patients: int

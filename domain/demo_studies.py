@@ -43,6 +43,7 @@ class Order:
 
     @property
     def study_uid(self) -> str:
+        """The Study Instance UID the scanner gives the order's study."""
         return f'{UID_ROOT}.1.{self.key}'
 
     @property
