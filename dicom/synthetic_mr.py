@@ -86,7 +86,9 @@ def _labels(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
     label = np.zeros(x.shape, np.uint8)
     limb = ellipse(x, y, (0, 8), (62, 56))
     label[limb < 1] = FAT
-    muscle = (ellipse(x, y, (0, 26), (46, 26)) < 1) | ((ellipse(x, y, (0, -22), (40, 20)) < 1) & (z > 48))
+    calf_and_hamstrings = ellipse(x, y, (0, 26), (46, 26)) < 1
+    quadriceps = ellipsoid(x, y, z, (0, -20, 125), (42, 22, 85)) < 1  # tapering down to its tendon
+    muscle = calf_and_hamstrings | quadriceps
     label[muscle & (limb < 0.95)] = MUSCLE
     femur = _femur(x, y, z)
     tibia = _tibia(x, y, z)
