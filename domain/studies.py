@@ -126,6 +126,7 @@ class StudySummary:
     source_ae: str
     last_arrival: Any
     series: tuple[SeriesSummary, ...] = ()
+    urgent: bool = False
 
     @property
     def matched(self) -> bool:

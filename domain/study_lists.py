@@ -128,6 +128,7 @@ def _summaries(session: Session, rows: Sequence[tuple[Study, Patient | None]]) -
             source_ae=study.source_ae,
             last_arrival=study.last_arrival,
             series=tuple(series_by_study.get(study.id or 0, ())),
+            urgent=study.urgent,
         )
         for study, patient in rows
     ]

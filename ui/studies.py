@@ -149,6 +149,8 @@ def study_card(study: StudySummary, actions: Callable[[], None] | None = None) -
     with ui.card().classes('w-full q-pa-sm').mark(f'study-{study.id}') as card:
         with ui.row().classes('items-center w-full gap-3'):
             ui.badge(t(study.state), color=STATE_COLOURS.get(study.state, 'grey')).mark(f'state-{study.id}')
+            if study.urgent:
+                ui.badge(t('urgent'), color='negative').mark(f'urgent-{study.id}')
             if study.clinic_patient_name is not None:
                 ui.link(study.clinic_patient_name, f'/patients/{study.patient_ref_id}').classes('text-weight-medium')
             else:

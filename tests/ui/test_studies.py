@@ -13,7 +13,7 @@ from nicegui.testing import User
 from pydicom.data import get_testdata_file
 
 from dicom import ingest, storage
-from domain import clock, db, modalities, patients, studies, users
+from domain import clock, db, modalities, patients, reading, studies, users
 from domain.models import PatientCreate
 from jobs import media
 from tests.conftest import Clinic, sign_in
@@ -170,8 +170,10 @@ async def test_an_admin_enters_a_modality(admin: User) -> None:
     admin.find(marker='ae-title').type('US_ROOM2')
     admin.find(marker='host').type('10.1.1.20')
     admin.find(marker='save-modality').click()
-    await admin.should_see(marker='modality-US_ROOM2')
+    await admin.should_see(marker='modality-ae-title', content='US_ROOM2')  # its onboarding page opens
     assert modalities.is_allowed('US_ROOM2')
+    await admin.open('/admin/modalities')
+    await admin.should_see(marker='modality-US_ROOM2')
 
 
 async def test_a_bad_ae_title_is_refused_with_a_reason_and_the_form_kept(admin: User) -> None:
@@ -273,3 +275,13 @@ async def test_qido_answers_400_for_a_date_or_number_it_cannot_read(screens: Use
     for query in ('StudyDate=20261201', 'StudyDate=20261101-', 'StudyDate=-20261201', 'StudyDate=20261101-20261201'):
         assert (await screens.http_client.get(f'/dicomweb/studies?{query}', auth=auth)).status_code == 200, query
     assert (await screens.http_client.get('/dicomweb/series?SeriesNumber=2', auth=auth)).status_code == 200
+
+
+async def test_an_urgent_study_carries_its_badge_in_the_list(technician: User, clinic: Clinic) -> None:
+    study_id = arrive(clinic)
+    await technician.open('/studies')
+    await technician.should_see(marker=f'study-{study_id}')
+    await technician.should_not_see(marker=f'urgent-{study_id}')
+    reading.set_urgent(study_id, True, by=clinic.radiologist.actor)
+    await technician.open('/studies')
+    await technician.should_see(marker=f'urgent-{study_id}')
