@@ -7,14 +7,16 @@ from pathlib import Path
 import pytest
 from nicegui import ui
 from nicegui.testing import User
+from sqlmodel import select
 
-from domain import db, patients, retention, retention_rules
-from domain.models import Patient, PatientCreate, Study
+from domain import db, patients, retention, retention_rules, work
+from domain.models import Job, Patient, PatientCreate, Study
 from domain.retention_rules import RetentionRuleCreate
 from tests.conftest import Clinic, eventually, job_worker, sign_in
 from tests.domain.test_retention import arrive_study
 from tests.viewer.conftest import pages  # noqa: F401 - the viewer's pages with storage configured
 from tests.viewer.studies import ct_series
+from ui.admin import retention_runs
 
 
 @pytest.fixture
@@ -121,3 +123,21 @@ async def test_the_jobs_screen_names_a_retention_run(admin: User, clinic: Clinic
     await admin.should_see(marker='jobs-queued')
     admin.find(marker='jobs-queued').click()
     await admin.should_see(f'Retention run {run_id}')
+
+
+async def test_a_run_whose_job_was_discarded_says_so_and_stops_polling(
+    admin: User, clinic: Clinic, patient: Patient
+) -> None:
+    old = arrive_study(clinic, patient.patient_id, date(2009, 1, 2), 'US', 'Cine loop')
+    rule = retention_rules.add(RetentionRuleCreate(name='Old cine', description='cine'), by=clinic.admin.actor)
+    run_id = retention.confirm(rule.id or 0, [old], by=clinic.admin.actor)
+    with db.transaction() as session:  # its job failed (no worker runs here) …
+        job = session.exec(select(Job).where(Job.kind == retention.RUN_JOB, Job.object_id == run_id)).one()
+        job.state, job.error = 'failed', 'disk gone'
+        session.add(job)
+    work.discard(job.id or 0, by=clinic.admin.actor)  # … and the administrator gave it up
+    await admin.open('/admin/retention')
+    await admin.should_see(marker=f'run-discarded-{run_id}')
+    await admin.should_not_see(marker=f'run-failed-{run_id}')
+    panel_timers = [t for t in admin.find(kind=ui.timer).elements if t.interval == retention_runs.POLL_S]
+    assert panel_timers and not any(t.active for t in panel_timers)

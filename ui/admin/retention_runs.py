@@ -2,7 +2,7 @@
 
 from nicegui import ui
 
-from domain import retention_runs
+from domain import retention_runs, work
 from domain.access import Actor
 from domain.retention_runs import RunRow, RunStudy
 
@@ -34,7 +34,7 @@ class RunsPanel:
         rows = await perform(retention_runs.runs, by=self.actor, limit=SHOWN_RUNS)
         if rows is FAILED:
             return
-        self.timer.active = any(row.state != 'done' and row.job_state != 'failed' for row in rows)
+        self.timer.active = any(row.state != 'done' and row.job_state not in ('failed', work.DISCARDED) for row in rows)
         if not rows:
             ui.label(t('No run yet')).classes('text-grey-7').mark('no-runs')
         for row in rows:
@@ -52,6 +52,10 @@ class RunsPanel:
                 with ui.row().classes('items-center gap-2 text-negative').mark(f'run-failed-{row.id}'):
                     ui.label(t('The job failed: {error}', error=job_error_text(row.job_error)))
                     ui.link(t('Retry it under Jobs'), '/admin/jobs')
+            elif row.job_state == work.DISCARDED:
+                ui.label(t('Its job was discarded: the run stays unfinished')).classes('text-grey-8').mark(
+                    f'run-discarded-{row.id}'
+                )
             if row.removed or row.skipped:
                 self.outcomes(await perform(retention_runs.run_studies, row.id, by=self.actor))
 
