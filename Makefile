@@ -13,7 +13,7 @@ LOCK_ARGS := pyproject.toml --extra test --universal --python-version 3.11 --gen
 # every worker has its own databases and ports (tests/conftest.py). `make test PYTEST_WORKERS=0` runs serially.
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test test-stress lint types format lock lock-check migration bench clean
+.PHONY: run test test-stress lint types format lock lock-check migration bench screenshots clean
 
 run: $(STAMP)
 	$(PY) main.py serve
@@ -73,6 +73,10 @@ messages: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/startup.py
+
+# The README's pictures (docs/screenshots/), taken from a new demo clinic in headless chromium.
+screenshots: $(STAMP)
+	$(PY) tools/screenshots.py --language en
 
 $(STAMP): $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
