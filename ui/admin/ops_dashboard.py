@@ -120,7 +120,7 @@ def disk_card(room: DiskSeen, growth_per_day: int) -> None:
     """The data disk: free space, how fast it fills (from what arrived lately) and how long that lasts."""
     days_left = room.disk.days_left(growth_per_day)
     if room.disk.free_bytes < room.min_free_bytes:
-        colour, badge = 'negative', t('disk full')
+        colour, badge = 'negative', t('no space left')
     elif days_left is not None and days_left < DAYS_LEFT_WARNING:
         colour, badge = 'warning', t('filling up')
     else:
