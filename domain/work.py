@@ -109,11 +109,7 @@ def retry(job_id: int, *, by: Actor) -> Job:
     """Queue a failed job again (the administrator's Retry)."""
     require(by, Permission.MANAGE_JOBS)
     with db.transaction() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise NotFound('No job {job_id}', job_id=job_id)
-        if job.state != 'failed':
-            raise InvalidTransition('Only a failed job can be retried')
+        job = _failed(session, job_id, InvalidTransition('Only a failed job can be retried'))
         job.state, job.attempts, job.updated_at, job.finished_at = 'queued', 0, clock.now(), None
         job.due_at = job.updated_at + timedelta(seconds=QUEUED_GRACE_S)
         session.add(job)
@@ -127,11 +123,7 @@ def discard(job_id: int, *, by: Actor) -> Job:
     """Give up a failed job for good (the administrator's Discard): never retried, kept and audited."""
     require(by, Permission.MANAGE_JOBS)
     with db.transaction() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise NotFound('No job {job_id}', job_id=job_id)
-        if job.state != 'failed':
-            raise InvalidTransition('Only a failed job can be discarded')
+        job = _failed(session, job_id, InvalidTransition('Only a failed job can be discarded'))
         job.state, job.updated_at = DISCARDED, clock.now()
         session.add(job)
         audit.record(
@@ -143,6 +135,16 @@ def discard(job_id: int, *, by: Actor) -> Job:
         )
         events.publish_after(session, events.JobChanged(job_id, job.kind, DISCARDED))
     log.info('job %s (%s of %s) discarded by %s', job_id, job.kind, job.object_id, by.username)
+    return job
+
+
+def _failed(session: Session, job_id: int, otherwise: InvalidTransition) -> Job:
+    """The failed job an administrator acts on; NotFound, or `otherwise` when it is not failed."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound('No job {job_id}', job_id=job_id)
+    if job.state != 'failed':
+        raise otherwise
     return job
 
 
