@@ -57,7 +57,11 @@ export default {
   watch: {
     invert() { this.draw(); }, showoverlay() { this.draw(); }, active() { this.draw(); },
     tool() { this.points = []; this.draw(); },
-    playing(value) { value ? this.startCine() : this.stopCine(); },
+    playing(value) {
+      if (value) { this.startCine(); return; }
+      this.stopCine();
+      this.$emit('index', this.current); // where cine stopped: its reports (every 250 ms) may have missed it
+    },
     fps() { if (this.playing) { this.stopCine(); this.startCine(); } },
   },
   methods: {
@@ -235,7 +239,7 @@ export default {
       if (e.key in steps) { e.preventDefault(); this.step(steps[e.key]); }
     },
     onDown(e) {
-      this.$el.focus();
+      this.$el.focus({ preventScroll: true }); // the page must not move under the pointer
       this.$emit('activate');
       try { this.$el.setPointerCapture(e.pointerId); } catch (error) { /* synthetic or finished pointer */ }
       this.pointers.set(e.pointerId, [e.offsetX, e.offsetY]);
