@@ -70,7 +70,7 @@ def build(found: StudyAnnotations, header: Dataset, *, creator: str, now: dateti
     ds.SOPInstanceUID = _uid()
     for keyword in COPIED:
         if keyword in header:
-            ds[keyword] = header[keyword]
+            setattr(ds, keyword, header[keyword].value)
         elif keyword in REQUIRED:
             setattr(ds, keyword, '')  # type 2: present, maybe empty
     ds.StudyInstanceUID = found.study_instance_uid
