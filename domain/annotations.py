@@ -164,13 +164,13 @@ def for_export(study_id: int, *, by: Actor) -> StudyAnnotations:
         rows = session.exec(
             select(Annotation).where(Annotation.study_id == study_id).order_by(col(Annotation.id))
         ).all()
+        if not rows:
+            raise NotFound('This study has no annotations')
         pictured = session.exec(
             select(Instance, Series.series_instance_uid)
             .join(Series, col(Series.id) == Instance.series_id)
-            .where(col(Instance.id).in_({row.instance_id for row in rows}))
+            .where(col(Instance.id).in_(sorted({row.instance_id for row in rows})))
         ).all()
-    if not rows:
-        raise NotFound('This study has no annotations')
     images = {
         instance.id or 0: AnnotatedImage(
             instance.id or 0,
