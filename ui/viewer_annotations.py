@@ -124,7 +124,12 @@ class Annotations:
             self.row(row)
 
     def row(self, row: AnnotationView) -> None:
-        with ui.row().classes('w-full items-center no-wrap gap-1').mark('annotation-row'):
+        with (
+            ui.row()
+            .classes('w-full items-center no-wrap gap-1')
+            .mark('annotation-row')
+            .props('data-testid=annotation-row')
+        ):
             shown = row.text or t(KIND_NAMES.get(row.kind, row.kind))
             ui.label(shown).classes('text-body2 grow').mark(f'annotation-{row.id}')
             if annotations.may_change(row, self.viewer.actor):

@@ -235,7 +235,7 @@ export default {
       if (e.key in steps) { e.preventDefault(); this.step(steps[e.key]); }
     },
     onDown(e) {
-      this.$el.focus();
+      this.$el.focus({ preventScroll: true }); // a scroll here would shift the offsets read below
       this.$emit('activate');
       try { this.$el.setPointerCapture(e.pointerId); } catch (error) { /* synthetic or finished pointer */ }
       this.pointers.set(e.pointerId, [e.offsetX, e.offsetY]);

@@ -107,7 +107,9 @@ def test_an_arrow_survives_a_reload_and_is_in_the_presentation_state(served: Ser
     middle = ((tail[0] + head[0]) / 2, (tail[1] + head[1]) / 2)
     assert not _amber_near(browser, canvas, *middle)  # nothing drawn there yet
 
-    wait_for(browser, marker('tool-arrow')).click()
+    tool = wait_for(browser, marker('tool-arrow'))
+    tool.click()
+    WebDriverWait(browser, WAIT_S).until(lambda _: 'text-accent' in (tool.get_attribute('class') or ''))  # chosen
     _pointer(browser, canvas, 'pointerdown', *tail)
     _pointer(browser, canvas, 'pointermove', *middle)
     _pointer(browser, canvas, 'pointerup', *head)
