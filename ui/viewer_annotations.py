@@ -75,7 +75,7 @@ class Annotations:
     def watch(self, viewport: 'Viewport') -> None:
         """Listen to a viewport's canvas for new and moved annotations."""
         viewport.canvas.on('annotate', lambda e: self.on_annotate(viewport, e.args))
-        viewport.canvas.on('annotation-move', lambda e: self.on_move(e.args))
+        viewport.canvas.on('annotationMove', lambda e: self.on_move(e.args))
 
     async def on_annotate(self, viewport: 'Viewport', args: dict[str, Any]) -> None:
         index = int(args.get('index', viewport.index))

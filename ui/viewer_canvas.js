@@ -417,7 +417,7 @@ export default {
     noteMove(drag, to) {
       const dx = to[0] - drag.start[0], dy = to[1] - drag.start[1];
       drag.mark.points = drag.original.map((p, n) => (drag.handle === 'all' || drag.handle === n ? [p[0] + dx, p[1] + dy] : p.slice()));
-      drag.moved = true;
+      drag.moved = drag.moved || dx !== 0 || dy !== 0;
       this.draw();
     },
     noteUp(drag, to) {
@@ -426,8 +426,9 @@ export default {
         if (Math.hypot(to[0] - drag.from[0], to[1] - drag.from[1]) > 2) {
           this.$emit('annotate', { kind: 'arrow', index: this.current, points: [round(drag.from), round(to)] });
         }
-      } else if (drag.moved) {
-        this.$emit('annotation-move', { id: drag.mark.id, points: drag.mark.points.map(round) });
+      } else {
+        this.noteMove(drag, to); // where the pointer was let go
+        if (drag.moved) this.$emit('annotationMove', { id: drag.mark.id, points: drag.mark.points.map(round) });
       }
       this.draw();
     },

@@ -1,4 +1,5 @@
-"""An arrow drawn in the viewer in real chromium survives a reload (pixels on the canvas) and is in the GSPS."""
+"""An arrow drawn in the viewer in real chromium survives a reload (pixels on the canvas), is moved by its head
+and is in the GSPS where it was left."""
 
 import io
 import subprocess
@@ -120,9 +121,24 @@ def test_an_arrow_survives_a_reload_and_is_in_the_presentation_state(served: Ser
     WebDriverWait(browser, WAIT_S).until(lambda _: _amber_near(browser, canvas, *middle))
     assert not _amber_near(browser, canvas, width / 2 - 80, height / 2 - 60)  # off the arrow: still grey
 
-    answer = httpx.get(f'{served.url}/viewer/1/annotations.dcm', auth=('admin', ADMIN_PASSWORD), timeout=WAIT_S)
-    assert answer.status_code == 200
-    ds = pydicom.dcmread(io.BytesIO(answer.content))
+    # the author drags the head 30 CSS pixels down: the arrow is moved, not a new one drawn
+    tool = wait_for(browser, marker('tool-arrow'))
+    tool.click()
+    WebDriverWait(browser, WAIT_S).until(lambda _: 'text-accent' in (tool.get_attribute('class') or ''))
+    moved = (head[0], head[1] + 30)
+    _pointer(browser, canvas, 'pointerdown', *head)
+    _pointer(browser, canvas, 'pointermove', head[0], head[1] + 15)
+    _pointer(browser, canvas, 'pointerup', *moved)
+
+    def presentation_state() -> pydicom.Dataset | None:
+        answer = httpx.get(f'{served.url}/viewer/1/annotations.dcm', auth=('admin', ADMIN_PASSWORD), timeout=WAIT_S)
+        assert answer.status_code == 200
+        found = pydicom.dcmread(io.BytesIO(answer.content))
+        shaft = found.GraphicAnnotationSequence[0].GraphicObjectSequence[0]
+        return found if abs(float(shaft.GraphicData[3]) - ((moved[1] - height / 2) / scale + SIZE / 2)) < 0.6 else None
+
+    ds = wait_until(presentation_state, 'the moved arrow in the presentation state')
+    head = moved
     assert ds.SOPClassUID == '1.2.840.10008.5.1.4.1.1.11.1'
     (item,) = ds.GraphicAnnotationSequence
     assert (
@@ -130,6 +146,7 @@ def test_an_arrow_survives_a_reload_and_is_in_the_presentation_state(served: Ser
         == ds.ReferencedSeriesSequence[0].ReferencedImageSequence[0].ReferencedSOPInstanceUID
     )
     assert ds.ReferencedSeriesSequence[0].SeriesInstanceUID == SERIES_UID
+    assert len(item.GraphicObjectSequence) == 2  # one arrow (shaft and head): moved, not drawn again
     shaft = item.GraphicObjectSequence[0]
     expected = [
         (tail[0] - width / 2) / scale + SIZE / 2,
