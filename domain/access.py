@@ -158,6 +158,7 @@ ROUTES: dict[str, frozenset[str]] = {
     '/reports/{report_id}/pdf': ALL_STAFF,
     '/studies/{study_id}/export': frozenset({T, D, A}),  # the export zip (ui/study_export.py, dicom/export.py)
     '/ohif/{path:path}': frozenset({T, D, A}),  # the OHIF viewer's files (ui/ohif.py); its images come by DICOMweb
+    '/viewer/{study_id}/annotations.dcm': frozenset({T, D, A}),  # the annotations as a GSPS (ui/viewer_annotations)
     '/admin/audit/export.csv': frozenset({A}),  # the audit page's filtered events as CSV (ui/admin/audit_export.py)
 }
 

@@ -108,6 +108,7 @@ FAMILIES: dict[str, tuple[Code, Code | None]] = {
     'instance': (INSTANCES_ACCESSED, None),
     'measurement': (INSTANCES_ACCESSED, None),
     'key_image': (INSTANCES_ACCESSED, None),
+    'annotation': (INSTANCES_ACCESSED, None),
     'dicom': (INSTANCES_TRANSFERRED, None),
     'user': (SECURITY_ALERT, USER_SECURITY_CHANGED),
     'mfa': (SECURITY_ALERT, USER_SECURITY_CHANGED),
@@ -133,7 +134,8 @@ VERBS: dict[str, str] = {
 }
 # the action names services record (besides EXACT's), offered as the audit page's Action search suggests
 OTHER_ACTIONS = (
-    'appointment.book', 'appointment.cancel', 'appointment.move', 'appointment.reschedule', 'appointment.urgent',
+    'annotation.change', 'annotation.create', 'annotation.delete', 'annotation.export', 'appointment.book',
+    'appointment.cancel', 'appointment.move', 'appointment.reschedule', 'appointment.urgent',
     'dicom.commitment.report', 'dicom.commitment.request', 'forwarding.add', 'forwarding.delete',
     'forwarding.disable', 'forwarding.enable', 'forwarding.update', 'instance.tags', 'key_image.add',
     'key_image.remove', 'measurement.create', 'measurement.delete', 'measurement.label', 'mfa.disable', 'mfa.enrol',

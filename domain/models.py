@@ -412,6 +412,22 @@ class KeyImage(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now)
 
 
+class Annotation(SQLModel, table=True):
+    """An arrow or a text label a member of staff put on an image (domain.annotations); exported as a GSPS."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key='study.id', index=True)
+    instance_id: int = Field(foreign_key='instance.id')
+    frame: int = 1
+    kind: str = Field(max_length=16)  # arrow (points: tail, head), text (points: anchor)
+    points: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # image pixels (x, y)
+    text: str = Field(default='', max_length=200)
+    created_by: str = Field(default='', max_length=64)
+    created_at: datetime = Field(default_factory=clock.now)
+    changed_by: str = Field(default='', max_length=64)
+    changed_at: datetime | None = None
+
+
 # ---------------------------------------------------------------- trash (deleted studies and series, kept a while)
 
 

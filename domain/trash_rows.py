@@ -23,7 +23,7 @@ from .errors import Conflict
 log = logging.getLogger(__name__)
 
 # Tables whose rows belong to a study or series and go to the trash with it (the root table itself is added).
-CARRIED = frozenset({'series', 'instance', 'measurement', 'key_image', 'report', 'forward'})
+CARRIED = frozenset({'series', 'instance', 'measurement', 'key_image', 'annotation', 'report', 'forward'})
 # Columns naming a file relative to the data directory: the file goes to the trash with its row.
 FILE_COLUMNS: dict[str, tuple[str, ...]] = {
     'instance': ('file_path',),

@@ -13,9 +13,10 @@ import os
 import secrets
 from pathlib import Path
 
-from dicom import render
-from domain import at_rest, options, reporting
+from dicom import key_images, render
+from domain import annotations, at_rest, options, reporting
 from domain.access import system
+from domain.annotations import AnnotationView
 from domain.errors import NotFound
 from domain.reporting import ReportView
 from reports import pdf
@@ -35,7 +36,8 @@ def render_report_pdf(report_id: int) -> None:
     if view.report.state == reporting.DRAFT:
         return
     clinic = clinic_header()
-    relative = f'reports/{report_id}-{_edition(view, clinic)}.pdf'
+    marks = annotations.on_frames(view.study.id or 0, [(key.instance_id, key.frame) for key in view.key_images])
+    relative = f'reports/{report_id}-{_edition(view, clinic, marks)}.pdf'
     target = reporting.data_dir() / relative
     if (
         view.report.pdf_rendered_at is not None
@@ -43,7 +45,10 @@ def render_report_pdf(report_id: int) -> None:
         and _sha256_of(target) == view.report.pdf_sha256
     ):
         return
-    pictures = [pdf.Picture(_key_image(view, key.instance_id, key.frame), key.note) for key in view.key_images]
+    pictures = [
+        pdf.Picture(_key_image(view, key.instance_id, key.frame, marks.get((key.instance_id, key.frame), [])), key.note)
+        for key in view.key_images
+    ]
     from reports import printing  # WeasyPrint loads with the first PDF, not at start-up
 
     data = printing.render_pdf(view, clinic, pictures)
@@ -66,7 +71,7 @@ def clinic_header() -> pdf.Clinic:
     return pdf.Clinic(str(options.get('clinic_name')), str(options.get('clinic_address')), logo)
 
 
-def _edition(view: ReportView, clinic: pdf.Clinic) -> str:
+def _edition(view: ReportView, clinic: pdf.Clinic, marks: dict[tuple[int, int], list[AnnotationView]]) -> str:
     printed = [
         view.report.content_sha256 or '',
         view.report.language,
@@ -75,16 +80,17 @@ def _edition(view: ReportView, clinic: pdf.Clinic) -> str:
         hashlib.sha256(clinic.logo or b'').hexdigest(),
         *(a.content_sha256 or '' for a in view.addenda),
         *(f'{k.instance_id}:{k.frame}:{k.note}' for k in view.key_images),
+        *(f'{a.id}:{a.points}:{a.text}' for shown in marks.values() for a in shown),  # drawn on the key images
     ]
     return hashlib.sha256('\n'.join(printed).encode('utf-8')).hexdigest()[:16]
 
 
-def _key_image(view: ReportView, instance_id: int, frame: int) -> bytes | None:
+def _key_image(view: ReportView, instance_id: int, frame: int, marks: list[AnnotationView]) -> bytes | None:
     path = view.files.get(instance_id)
     if path is None:
         return None
     try:
-        return render.render_png(reporting.data_dir() / path, frame, max_edge=KEY_IMAGE_EDGE)
+        return key_images.annotated_png(reporting.data_dir() / path, frame, marks, max_edge=KEY_IMAGE_EDGE)
     except (render.RenderError, OSError) as error:
         log.warning(
             'key image of instance %s frame %s left out of report %s: %s', instance_id, frame, view.report.id, error

@@ -16,6 +16,7 @@ from .guard import route_guard
 from .i18n import t, tn
 from .legal_hold import LegalHoldToggle
 from .shell import FAILED, current_actor, fetch, perform, screen
+from .viewer_annotations import Annotations, register_route
 from .viewer_canvas import ViewerCanvas
 from .viewer_side import SidePanel, series_strip
 from .viewer_toolbar import ViewerToolbar
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 def register() -> None:
     wado.register(route_guard)
+    register_route()
 
     @screen('/viewer/{study_id}', title='Viewer')
     async def viewer_page(study_id: int) -> None:
@@ -62,6 +64,7 @@ class Viewer:
         self.dragged: tuple[StudyView, SeriesView] | None = None
         self.may_measure = access.may(actor, Permission.MEASURE)
         self.may_view_tags = access.may(actor, Permission.VIEW_TAGS)
+        self.notes = Annotations(self)  # arrows and text labels (ui/viewer_annotations.py)
         self.tools = ViewerToolbar(self)
 
     # ------------------------------------------------------------ layout
@@ -106,6 +109,7 @@ class Viewer:
         canvas.on('window', lambda e: self.on_window(viewport, e.args))
         canvas.on('measure', lambda e: self.on_measure(viewport, e.args))
         canvas.on('activate', lambda: self.activate(viewport))
+        self.notes.watch(viewport)
         return viewport
 
     # ------------------------------------------------------------ viewports
@@ -245,6 +249,7 @@ class Viewer:
         self.measurements = [] if found is FAILED else found
         keys = await perform(viewing.key_images, self.study.id, by=self.actor)
         self.key_frames = set() if keys is FAILED else {(k.instance_id, k.frame) for k in keys}
+        await self.notes.load()
 
     async def on_marks_changed(self, event: events.MeasurementsChanged) -> None:
         if event.study_id not in {v.study.id for v in self.viewports if v.study} | {self.study.id}:
@@ -262,7 +267,7 @@ class Viewer:
             for m in self.measurements
             if (m.instance_id, m.frame) in places
         ]
-        viewport.canvas.marks(marks)
+        viewport.canvas.marks(marks + self.notes.marks(places))
 
     async def toggle_key(self) -> None:
         viewport = self.current()

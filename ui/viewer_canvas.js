@@ -239,7 +239,7 @@ export default {
       if (e.key in steps) { e.preventDefault(); this.step(steps[e.key]); }
     },
     onDown(e) {
-      this.$el.focus({ preventScroll: true }); // the page must not move under the pointer
+      this.$el.focus({ preventScroll: true }); // the page must not move under the pointer (nor the offsets below)
       this.$emit('activate');
       try { this.$el.setPointerCapture(e.pointerId); } catch (error) { /* synthetic or finished pointer */ }
       this.pointers.set(e.pointerId, [e.offsetX, e.offsetY]);
@@ -248,6 +248,7 @@ export default {
       const at = this.toImage(e.offsetX, e.offsetY);
       this.drag = { mode, x: e.offsetX, y: e.offsetY, startWin: this.win ? this.win.slice() : this.fileWin ? this.fileWin.slice() : null,
                     startPan: [this.view.panX, this.view.panY], startIndex: this.current, from: at, to: at };
+      if (['arrow', 'text'].includes(mode) && this.noteDown(at, e.offsetX, e.offsetY)) return;
       if (mode === 'angle') {
         this.points.push(at);
         if (this.points.length === 3) { this.emitMeasure('angle', this.points); this.points = []; }
@@ -276,8 +277,10 @@ export default {
       } else if (drag.mode === 'scroll') {
         const target = drag.startIndex + Math.round(dy / 8);
         if (target !== this.current) this.step(target - this.current);
-      } else if (['length', 'ellipse', 'rectangle'].includes(drag.mode)) {
+      } else if (['length', 'ellipse', 'rectangle', 'arrow'].includes(drag.mode)) {
         drag.to = this.toImage(e.offsetX, e.offsetY); this.draw();
+      } else if (drag.mode === 'move-note') {
+        this.noteMove(drag, this.toImage(e.offsetX, e.offsetY));
       }
     },
     onUp(e) {
@@ -292,6 +295,7 @@ export default {
         if (Math.hypot(to[0] - drag.from[0], to[1] - drag.from[1]) > 1) this.emitMeasure(drag.mode, [drag.from, to]);
         this.draw();
       }
+      if (['arrow', 'move-note'].includes(drag.mode)) this.noteUp(drag, this.toImage(e.offsetX, e.offsetY));
     },
     pinchDistance() { const [a, b] = [...this.pointers.values()]; return Math.hypot(a[0] - b[0], a[1] - b[1]) || 1; },
     emitMeasure(kind, points) {
@@ -347,11 +351,15 @@ export default {
       ctx.lineWidth = 1.5 / s;
       ctx.font = `${13 / s}px sans-serif`;
       const shapes = this.marks.filter((m) => m.index === this.current);
+      if (this.drag && this.drag.mode === 'arrow') {
+        shapes.push({ kind: 'arrow', points: [this.drag.from, this.drag.to], text: '', draft: true });
+      }
       if (this.drag && ['length', 'ellipse', 'rectangle'].includes(this.drag.mode)) {
         shapes.push({ kind: this.drag.mode, points: [this.drag.from, this.drag.to], text: '', draft: true });
       }
       if (this.points.length) shapes.push({ kind: 'polyline', points: this.points, text: '', draft: true });
       for (const m of shapes) {
+        if (m.kind === 'arrow' || m.kind === 'text') { this.drawNote(ctx, m, s); continue; }
         ctx.strokeStyle = m.draft ? '#ffeb3b' : '#4fc3f7';
         ctx.fillStyle = ctx.strokeStyle;
         const p = m.points;
@@ -376,6 +384,85 @@ export default {
           ctx.restore();
         }
       }
+    },
+    // ------------------------------------------------------------ annotations (arrows and text labels)
+    // Marks with kind 'arrow' (tail, head) or 'text' (anchor) carry an id and whether this user may move them.
+    // The arrow tool draws a new arrow unless it grabs an end (or the shaft) of one it may move; the text tool
+    // asks Python for a label at the click unless it grabs a label. Python saves; nothing is kept here.
+    noteDown(at, cx, cy) {
+      const rect = this.$el.getBoundingClientRect();
+      const reach = 10 / this.scale(rect.width, rect.height);
+      const grabbed = this.grabNote(at, reach);
+      if (grabbed) {
+        this.drag = { mode: 'move-note', mark: grabbed.mark, handle: grabbed.handle, start: at,
+                      original: grabbed.mark.points.map((p) => p.slice()), x: cx, y: cy };
+        return true;
+      }
+      if (this.drag.mode === 'text') {
+        this.drag = null;
+        this.$emit('annotate', { kind: 'text', index: this.current, points: [[+at[0].toFixed(2), +at[1].toFixed(2)]] });
+        return true;
+      }
+      return false; // a new arrow: dragged like a length
+    },
+    grabNote(at, reach) {
+      const near = (p) => Math.hypot(p[0] - at[0], p[1] - at[1]) <= reach;
+      for (const m of this.marks.filter((n) => n.index === this.current && n.editable && n.id)) {
+        if (m.kind === 'text' && near(m.points[0])) return { mark: m, handle: 'all' };
+        if (m.kind !== 'arrow') continue;
+        if (near(m.points[1])) return { mark: m, handle: 1 };
+        if (near(m.points[0])) return { mark: m, handle: 0 };
+        const [a, b] = m.points, dx = b[0] - a[0], dy = b[1] - a[1], length2 = dx * dx + dy * dy || 1;
+        const k = Math.max(0, Math.min(1, ((at[0] - a[0]) * dx + (at[1] - a[1]) * dy) / length2));
+        if (near([a[0] + k * dx, a[1] + k * dy])) return { mark: m, handle: 'all' };
+      }
+      return null;
+    },
+    noteMove(drag, to) {
+      const dx = to[0] - drag.start[0], dy = to[1] - drag.start[1];
+      drag.mark.points = drag.original.map((p, n) => (drag.handle === 'all' || drag.handle === n ? [p[0] + dx, p[1] + dy] : p.slice()));
+      drag.moved = drag.moved || dx !== 0 || dy !== 0;
+      this.draw();
+    },
+    noteUp(drag, to) {
+      const round = (p) => [+p[0].toFixed(2), +p[1].toFixed(2)];
+      if (drag.mode === 'arrow') {
+        if (Math.hypot(to[0] - drag.from[0], to[1] - drag.from[1]) > 2) {
+          this.$emit('annotate', { kind: 'arrow', index: this.current, points: [round(drag.from), round(to)] });
+        }
+      } else {
+        this.noteMove(drag, to); // where the pointer was let go
+        if (drag.moved) this.$emit('annotationMove', { id: drag.mark.id, points: drag.mark.points.map(round) });
+      }
+      this.draw();
+    },
+    arrowHead(tail, head) {
+      // The same arrowhead dicom/gsps.py writes: a quarter of the length, 4 to 24 pixels, wings at 25 degrees.
+      const dx = head[0] - tail[0], dy = head[1] - tail[1];
+      const size = Math.min(24, Math.max(4, Math.hypot(dx, dy) * 0.25)), angle = Math.atan2(dy, dx), wing = 25 * Math.PI / 180;
+      return [1, -1].map((side) => [head[0] - size * Math.cos(angle - side * wing), head[1] - size * Math.sin(angle - side * wing)]);
+    },
+    drawNote(ctx, m, s) {
+      ctx.save();
+      ctx.strokeStyle = ctx.fillStyle = m.draft ? '#ffeb3b' : '#ffb300';
+      ctx.lineWidth = 2.5 / s;
+      ctx.lineCap = ctx.lineJoin = 'round';
+      const p = m.points;
+      if (m.kind === 'arrow') {
+        const [left, right] = this.arrowHead(p[0], p[1]);
+        ctx.beginPath();
+        ctx.moveTo(p[0][0], p[0][1]); ctx.lineTo(p[1][0], p[1][1]);
+        ctx.moveTo(left[0], left[1]); ctx.lineTo(p[1][0], p[1][1]); ctx.lineTo(right[0], right[1]);
+        ctx.stroke();
+      }
+      if (m.text) {
+        ctx.translate(p[0][0], p[0][1]);
+        ctx.scale(this.view.flipH ? -1 : 1, this.view.flipV ? -1 : 1);
+        ctx.rotate(-this.view.rotate * Math.PI / 180);
+        ctx.font = `bold ${14 / s}px sans-serif`;
+        ctx.fillText(m.text, 4 / s, -4 / s);
+      }
+      ctx.restore();
     },
     drawOverlay(ctx, rect) {
       ctx.font = '12px sans-serif';

@@ -45,6 +45,8 @@ class SidePanel:
                 self.measurement(row)
             ui.separator()
             ui.label(t('Key images: {n}', n=len(self.viewer.key_frames))).classes('text-subtitle2').mark('key-count')
+            ui.separator()
+            self.viewer.notes.panel()
 
     def measurement(self, row: MeasurementView) -> None:
         with (

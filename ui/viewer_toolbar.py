@@ -9,6 +9,7 @@ from domain.models import display_person_name
 
 from .i18n import format_date, t
 from .shell import fetch
+from .viewer_annotations import TOOLS as NOTE_TOOLS
 from .viewer_side import show_shortcuts, show_tags
 from .viewer_tools import PRESETS, TOOL_KEYS, file_windows
 
@@ -66,6 +67,13 @@ class ViewerToolbar:
                     ui.button(icon=icon, on_click=lambda n=name: self.set_tool(n))
                     .props(f'flat dense data-testid=tool-{name}')
                     .tooltip(label)
+                    .mark(f'tool-{name}')
+                )
+            for name, icon, label in NOTE_TOOLS:  # arrows and text labels (ui/viewer_annotations.py)
+                self.tool_buttons[name] = (
+                    ui.button(icon=icon, on_click=lambda n=name: self.set_tool(n))
+                    .props(f'flat dense data-testid=tool-{name}')
+                    .tooltip(t(label))
                     .mark(f'tool-{name}')
                 )
 
