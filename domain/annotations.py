@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from . import audit, clock, db, events
+from . import audit, clock, db, events, viewing
 from .access import Actor, Permission, require
 from .errors import InvalidInput, NotAllowed, NotFound
 from .models import Annotation, Instance, Role, Series, Study
@@ -77,7 +77,7 @@ def add(
     require(by, Permission.READ_IMAGES)
     checked, words = _checked(kind, points, text)
     with db.transaction() as session:
-        _instance_in_study(session, study_id, instance_id)
+        viewing.instance_in_study(session, study_id, instance_id)
         row = Annotation(
             study_id=study_id,
             instance_id=instance_id,
@@ -227,14 +227,6 @@ def _row(session: Session, annotation_id: int) -> Annotation:
     if row is None:
         raise NotFound('This annotation is not on file')
     return row
-
-
-def _instance_in_study(session: Session, study_id: int, instance_id: int) -> None:
-    found = session.exec(
-        select(Instance.id).join(Series).where(Instance.id == instance_id, Series.study_id == study_id)
-    ).first()
-    if found is None:
-        raise NotFound('No such image in this study')
 
 
 def _view(row: Annotation) -> AnnotationView:

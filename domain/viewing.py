@@ -280,7 +280,7 @@ def add_measurement(
         raise InvalidInput('Unknown measurement kind {kind}', kind=kind)
     value, unit, extra = measure(kind, points, calibration)
     with db.transaction() as session:
-        _instance_in_study(session, study_id, instance_id)
+        instance_in_study(session, study_id, instance_id)
         row = Measurement(
             study_id=study_id,
             instance_id=instance_id,
@@ -348,7 +348,7 @@ def set_key_image(study_id: int, instance_id: int, frame: int, key: bool, *, not
     require(by, Permission.MEASURE)
     frame = max(1, int(frame))
     with db.transaction() as session:
-        _instance_in_study(session, study_id, instance_id)
+        instance_in_study(session, study_id, instance_id)
         row = session.exec(select(KeyImage).where(KeyImage.instance_id == instance_id, KeyImage.frame == frame)).first()
         if key and row is None:
             row = KeyImage(
@@ -401,7 +401,8 @@ def _series_view(row: Series, instances: list[Instance]) -> SeriesView:
     )
 
 
-def _instance_in_study(session: Session, study_id: int, instance_id: int) -> None:
+def instance_in_study(session: Session, study_id: int, instance_id: int) -> None:
+    """NotFound unless the instance belongs to the study (a measurement's or an annotation's image)."""
     found = session.exec(
         select(Instance.id).join(Series).where(Instance.id == instance_id, Series.study_id == study_id)
     ).first()
