@@ -6,7 +6,7 @@ from typing import Any
 
 from nicegui import ui
 
-from dicom import viewer_facts, wado
+from dicom import viewer_facts, wado, wado_mpr
 from domain import access, calibration, events, viewing
 from domain.access import Actor, Permission
 from domain.viewing import InstanceView, MeasurementView, SeriesView, StudyView
@@ -17,6 +17,7 @@ from .i18n import t, tn
 from .legal_hold import LegalHoldToggle
 from .shell import FAILED, current_actor, fetch, perform, screen
 from .viewer_canvas import ViewerCanvas
+from .viewer_mpr import MprMode
 from .viewer_side import SidePanel, series_strip
 from .viewer_toolbar import ViewerToolbar
 from .viewer_tools import KIND_NAMES, file_windows, frame_url, measurement_text, orientation, overlay
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 def register() -> None:
     wado.register(route_guard)
+    wado_mpr.register(route_guard)
 
     @screen('/viewer/{study_id}', title='Viewer')
     async def viewer_page(study_id: int) -> None:
@@ -62,6 +64,7 @@ class Viewer:
         self.dragged: tuple[StudyView, SeriesView] | None = None
         self.may_measure = access.may(actor, Permission.MEASURE)
         self.may_view_tags = access.may(actor, Permission.VIEW_TAGS)
+        self.mpr = MprMode(self)
         self.tools = ViewerToolbar(self)
 
     # ------------------------------------------------------------ layout
