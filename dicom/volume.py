@@ -172,19 +172,28 @@ def _read(path: Path) -> _Slice:
     if 'ImagePositionPatient' not in ds or 'ImageOrientationPatient' not in ds or 'PixelSpacing' not in ds:
         raise VolumeError('A slice of this series has no position, orientation or pixel spacing; MPR needs them')
     slope, intercept = float(ds.get('RescaleSlope', 1) or 1), float(ds.get('RescaleIntercept', 0) or 0)
-    values = pixels.astype(np.int16 if slope == int(slope) and pixels.itemsize <= 2 else np.float32)
-    if slope != 1.0 or intercept != 0.0:
-        scaled = pixels.astype(np.float32) * np.float32(slope) + np.float32(intercept)
-        fits = values.dtype == np.int16 and float(scaled.min()) >= -32768 and float(scaled.max()) <= 32767
-        values = scaled.astype(np.int16) if fits else scaled
     return _Slice(
-        values,
+        _modality_values(pixels, slope, intercept),
         np.array([float(v) for v in ds.ImagePositionPatient]),
         np.array([float(v) for v in ds.ImageOrientationPatient]),
         (float(ds.PixelSpacing[0]), float(ds.PixelSpacing[1])),
         _window(ds),
         str(ds.get('PhotometricInterpretation', '')).strip().upper() == 'MONOCHROME1',
     )
+
+
+def _modality_values(pixels: np.ndarray, slope: float, intercept: float) -> np.ndarray:
+    """Stored values through the rescale (PS3.3 C.11.1): int16 when they stay whole and fit (CT), else float32."""
+    if slope == int(slope) and intercept == int(intercept) and pixels.dtype.kind in 'iu' and pixels.itemsize <= 2:
+        values = pixels.astype(np.int32)
+        if slope != 1:
+            values *= int(slope)
+        if intercept != 0:
+            values += int(intercept)
+        if int(values.min()) >= -32768 and int(values.max()) <= 32767:
+            return values.astype(np.int16)
+    scaled: np.ndarray = pixels.astype(np.float32) * np.float32(slope) + np.float32(intercept)
+    return scaled
 
 
 def _window(ds: pydicom.Dataset) -> Window | None:

@@ -15,6 +15,7 @@ from dicom import mpr, wado_mpr
 from dicom.render import RenderError
 from dicom.volume import Volume
 from domain.errors import N_
+from domain.viewing import SeriesView, StudyView
 
 from .i18n import t
 from .shell import FAILED, perform
@@ -41,6 +42,7 @@ class MprMode:
         self.on = False
         self.series_id = 0
         self.volume: Volume | None = None
+        self.opened: tuple[StudyView, SeriesView] | None = None  # the study and series shown as MPR
         self.voxel = (0, 0, 0)
         self.slab, self.thickness = 'thin', 10.0
         self.listening: set[int] = set()
@@ -88,7 +90,7 @@ class MprMode:
             return
         if volume is FAILED:
             return
-        self.on, self.series_id, self.volume = True, series.id, volume
+        self.on, self.series_id, self.volume, self.opened = True, series.id, volume, (study, series)
         nz, ny, nx = volume.shape
         self.voxel = (nx // 2, ny // 2, nz // 2)
         self.viewer.layout = 3
@@ -115,10 +117,8 @@ class MprMode:
             viewport.canvas.info(crosshair=None, message='')
         self.viewer.tools.set_tool('scroll')
         self.viewer.set_layout(1)
-        first = self.viewer.viewports[0]
-        series = next((s for s in self.viewer.study.series if s.id == self.series_id), None)
-        if series is not None and first.study is not None:
-            await self.viewer.show_series(first, first.study, series)
+        if self.opened is not None:
+            await self.viewer.show_series(self.viewer.viewports[0], *self.opened)
 
     # ------------------------------------------------------------ planes
 
