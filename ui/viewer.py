@@ -109,6 +109,7 @@ class Viewer:
         canvas.on('window', lambda e: self.on_window(viewport, e.args))
         canvas.on('measure', lambda e: self.on_measure(viewport, e.args))
         canvas.on('activate', lambda: self.activate(viewport))
+        self.mpr.listen(viewport, n)
         return viewport
 
     # ------------------------------------------------------------ viewports

@@ -235,7 +235,7 @@ export default {
       if (e.key in steps) { e.preventDefault(); this.step(steps[e.key]); }
     },
     onDown(e) {
-      this.$el.focus();
+      this.$el.focus({ preventScroll: true }); // a scroll here would shift offsetX/Y, which Chrome reads lazily
       this.$emit('activate');
       try { this.$el.setPointerCapture(e.pointerId); } catch (error) { /* synthetic or finished pointer */ }
       this.pointers.set(e.pointerId, [e.offsetX, e.offsetY]);
@@ -391,6 +391,7 @@ export default {
       ctx.moveTo(x, 0); ctx.lineTo(x, y - gap); ctx.moveTo(x, y + gap); ctx.lineTo(x, rows);
       ctx.stroke();
       this.$el.dataset.crosshair = `${x.toFixed(2)},${y.toFixed(2)}`;
+      if (this.info.voxel) this.$el.dataset.voxel = this.info.voxel.join(',');
     },
     drawOverlay(ctx, rect) {
       ctx.font = '12px sans-serif';

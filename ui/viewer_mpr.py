@@ -2,8 +2,8 @@
 
 The planes are server-rendered images (dicom/wado_mpr.py) that the existing canvas scrolls, windows and zooms like
 any series. A click with the crosshair tool, or a scroll in one plane, moves the shared point: the other planes go
-to the slice through it and draw the crosshair there. The grid carries the point as `data-voxel="x,y,z"` (voxel
-indices in patient axes, dicom/volume.py) for the people and tests that check it.
+to the slice through it and draw the crosshair there. Each plane's canvas carries the point as `data-voxel="x,y,z"`
+(voxel indices in patient axes, dicom/volume.py) beside `data-crosshair` for the tests that check it.
 """
 
 import logging
@@ -45,13 +45,12 @@ class MprMode:
         self.opened: tuple[StudyView, SeriesView] | None = None  # the study and series shown as MPR
         self.voxel = (0, 0, 0)
         self.slab, self.thickness = 'thin', 10.0
-        self.listening: set[int] = set()
 
     def controls(self) -> None:
         """The toolbar's MPR button and slab settings (shown while MPR is on)."""
         self.button = (
             ui.button(t('MPR'), icon='view_in_ar', on_click=self.toggle)
-            .props('flat dense no-caps')
+            .props('flat dense no-caps data-testid=mpr')
             .tooltip(t('Axial, coronal and sagittal planes of this series'))
             .mark('mpr')
         )
@@ -63,7 +62,7 @@ class MprMode:
             # the toolbar colours it with the other tools (ViewerToolbar.set_tool)
             self.viewer.tools.tool_buttons['crosshair'] = (
                 ui.button(icon='add', on_click=self.crosshair_tool)
-                .props('flat dense')
+                .props('flat dense data-testid=tool-crosshair')
                 .tooltip(t('Crosshair: click a point to show it in all three planes'))
                 .mark('tool-crosshair')
             )
@@ -97,9 +96,8 @@ class MprMode:
         self.viewer.grid.style('grid-template-columns:repeat(3,1fr);grid-template-rows:1fr')
         for n, plane_viewport in enumerate(self.viewer.viewports):
             plane_viewport.box.set_visibility(n < 3)
-        for plane, plane_viewport in zip(mpr.PLANES, self.viewer.viewports, strict=False):
+        for plane_viewport in self.viewer.viewports[:3]:
             plane_viewport.study, plane_viewport.series, plane_viewport.images = study, series, []
-            self.listen(plane_viewport, plane)
         self.show_planes()
         self.crosshair_tool()
         self.slab_row.set_visibility(True)
@@ -112,9 +110,8 @@ class MprMode:
         self.on, self.volume = False, None
         self.slab_row.set_visibility(False)
         self.button.props('color=primary')
-        self.viewer.grid.props(remove='data-voxel')
         for viewport in self.viewer.viewports[:3]:
-            viewport.canvas.info(crosshair=None, message='')
+            viewport.canvas.info(crosshair=None, voxel=None, message='')
         self.viewer.tools.set_tool('scroll')
         self.viewer.set_layout(1)
         if self.opened is not None:
@@ -156,14 +153,15 @@ class MprMode:
         return [f'{t("Voxel")} {x}, {y}, {z}', f'{t("Value")} {value:g}']
 
     def place_crosshair(self) -> None:
-        """Draw the crosshair at the shared point in every plane and publish the point on the grid."""
+        """Draw the crosshair at the shared point in every plane, whose viewport carries the point as data-voxel."""
         if self.volume is None:
             return
+        x, y, z = self.voxel
         for plane, viewport in zip(mpr.PLANES, self.viewer.viewports, strict=False):
             _index, column, row = mpr.point_of(self.volume, plane, self.voxel)
-            viewport.canvas.info(crosshair=[round(column, 2), round(row, 2)], overlay=self.overlay(plane))
-        x, y, z = self.voxel
-        self.viewer.grid.props(f'data-voxel={x},{y},{z}')
+            viewport.canvas.info(
+                crosshair=[round(column, 2), round(row, 2)], voxel=[x, y, z], overlay=self.overlay(plane)
+            )
 
     def slab_planes(self, plane: str) -> int:
         """The slab's thickness in this plane's slices (at least one): mm over the spacing across the plane."""
@@ -174,11 +172,9 @@ class MprMode:
 
     # ------------------------------------------------------------ what the canvases report
 
-    def listen(self, viewport: 'Viewport', plane: str) -> None:
-        if id(viewport) in self.listening:
-            return
-        self.listening.add(id(viewport))
-        n = self.viewer.viewports.index(viewport)
+    def listen(self, viewport: 'Viewport', n: int) -> None:
+        """Hear the canvas' crosshair clicks and scrolls (Viewer.viewport calls this as it makes each canvas: a
+        listener added after the page is sent makes NiceGUI render the element anew)."""
         viewport.canvas.on('point', lambda e: self.on_point(n, e.args))
         viewport.canvas.on('index', lambda e: self.on_scroll(n, int(e.args)), throttle=0.08)
 
