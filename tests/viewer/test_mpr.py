@@ -102,6 +102,17 @@ def test_thick_slabs_take_the_maximum_minimum_or_mean(tmp_path: Path) -> None:
     assert minip.max() == -1000
 
 
+def test_a_sagittal_slab_gathers_the_voxels_beside_the_plane(tmp_path: Path) -> None:
+    found = _load(tmp_path)
+    assert mpr.reslice(found, 'sagittal', 7).max() == -1000  # x = 7 misses the voxel at x = 5
+    mip = mpr.reslice(found, 'sagittal', 7, thickness=5, mode='mip')  # x = 5 … 9
+    rows, columns = _peak(mip)
+    assert columns == {9} and rows <= {12, 13} and mip.max() == pytest.approx(500)  # 1000 HU half a row up/down
+    thin_peak = mpr.reslice(found, 'sagittal', 5).max()
+    assert mpr.reslice(found, 'sagittal', 7, thickness=5, mode='avg').max() == pytest.approx((thin_peak - 4000) / 5)
+    assert mpr.reslice(found, 'sagittal', 7, thickness=5, mode='minip').max() == -1000
+
+
 def test_the_cache_keeps_the_newest_volumes_within_its_bytes(tmp_path: Path) -> None:
     found = _load(tmp_path)
     cache = volume.VolumeCache(max_bytes=int(found.nbytes * 2.5))
