@@ -10,7 +10,7 @@ from nicegui.testing import User
 from dicom import mpr, volume, wado_mpr
 from domain import audit, db
 from domain.models import Series
-from tests.conftest import Clinic
+from tests.conftest import Clinic, sign_in
 
 from .studies import ct_series, ingest
 from .synthetic import write_volume
@@ -179,3 +179,19 @@ async def test_bad_planes_and_series_that_are_no_volume_are_answered_plainly(
     response = await pages.http_client.get(f'/mpr/{_series_id(two_slices.id)}/axial/avg/1/0', auth=_auth(clinic))
     assert response.status_code == 422
     assert 'at least 3 slices' in response.json()['detail']
+
+
+# ---------------------------------------------------------------- the viewer
+
+
+async def test_mpr_of_an_unevenly_spaced_series_tells_the_doctor_why(
+    pages: User, clinic: Clinic, tmp_path: Path
+) -> None:
+    positions = [[0.0, 0.0, n * 2.0 + (1.0 if n > 10 else 0.0)] for n in range(SHAPE[0])]
+    study = ingest(clinic, *write_volume(tmp_path, SHAPE, BRIGHT, positions=positions))
+    await sign_in(pages, clinic.radiologist)
+    await pages.open(f'/viewer/{study.id}')
+    await pages.should_see(marker='viewer-ready')
+    pages.find(marker='mpr').click()
+    await pages.should_see('The slices are not evenly spaced (2.00–3.00 mm apart); MPR needs a regular series')
+    await pages.should_not_see(marker='mpr-slab')
