@@ -72,7 +72,8 @@ def register(route_guard: Callable[[str], Callable[..., Awaitable[Actor]]]) -> N
 def volume_for(series_id: int, *, by: Actor) -> Volume:
     """The series' volume after the role check (read from the files the first time, then from the cache)."""
     files = viewing.series_files(series_id, by=by)
-    key = (series_id, len(files.file_paths))  # NOTE: a series that gains slices is read again
+    # the UID and the files: a series that gains slices is read again, and so is a new series given a deleted one's id
+    key = (files.series_instance_uid, hash(files.file_paths))
     try:
         return volumes.get(key, [storage.absolute(path) for path in files.file_paths])
     except FileNotFoundError:

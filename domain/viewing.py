@@ -203,8 +203,9 @@ class SeriesFiles:
 
     study_id: int
     series_id: int
+    series_instance_uid: str
     modality: str
-    file_paths: tuple[str, ...]  # relative to the data directory, in no particular order
+    file_paths: tuple[str, ...]  # relative to the data directory, sorted
 
 
 def series_files(series_id: int, *, by: Actor) -> SeriesFiles:
@@ -218,7 +219,7 @@ def series_files(series_id: int, *, by: Actor) -> SeriesFiles:
             select(Instance.file_path).where(Instance.series_id == series_id, Instance.state != 'missing')
         ).all()
     record_view(series.study_id, by=by)
-    return SeriesFiles(series.study_id, series_id, series.modality, tuple(paths))
+    return SeriesFiles(series.study_id, series_id, series.series_instance_uid, series.modality, tuple(sorted(paths)))
 
 
 def tag_source(instance_id: int, *, by: Actor) -> FrameSource:
