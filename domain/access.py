@@ -155,6 +155,7 @@ ROUTES: dict[str, frozenset[str]] = {
     '/dicomweb/studies/{study}/series/{series}/instances/{instance}/thumbnail': frozenset({T, D, A}),
     '/dicomweb/studies/{study}/rendered': frozenset({T, D, A}),
     '/dicomweb/studies/{study}/series/{series}/rendered': frozenset({T, D, A}),
+    '/mpr/{series_id}/{plane}/{mode}/{thickness}/{index}': frozenset({T, D, A}),  # MPR images (dicom/wado_mpr.py)
     '/reports/{report_id}/pdf': ALL_STAFF,
     '/studies/{study_id}/export': frozenset({T, D, A}),  # the export zip (ui/study_export.py, dicom/export.py)
     '/ohif/{path:path}': frozenset({T, D, A}),  # the OHIF viewer's files (ui/ohif.py); its images come by DICOMweb

@@ -197,6 +197,31 @@ def instance_file(instance_id: int, *, by: Actor) -> FrameSource:
     return FrameSource(study_id, instance.id or 0, instance.file_path, instance.number_of_frames)
 
 
+@dataclass(frozen=True)
+class SeriesFiles:
+    """The files of one series, for building its volume (MPR)."""
+
+    study_id: int
+    series_id: int
+    series_instance_uid: str
+    modality: str
+    file_paths: tuple[str, ...]  # relative to the data directory, sorted
+
+
+def series_files(series_id: int, *, by: Actor) -> SeriesFiles:
+    """Every stored file of a series (MPR reads them as one volume); audits the first view of the study."""
+    require(by, Permission.READ_IMAGES)
+    with db.reading() as session:
+        series = session.get(Series, series_id)
+        if series is None:
+            raise NotFound('This series is not on file')
+        paths = session.exec(
+            select(Instance.file_path).where(Instance.series_id == series_id, Instance.state != 'missing')
+        ).all()
+    record_view(series.study_id, by=by)
+    return SeriesFiles(series.study_id, series_id, series.series_instance_uid, series.modality, tuple(sorted(paths)))
+
+
 def tag_source(instance_id: int, *, by: Actor) -> FrameSource:
     """The file whose header the tag browser lists (radiologists and administrators); audited."""
     require(by, Permission.VIEW_TAGS)

@@ -6,7 +6,7 @@ from typing import Any
 
 from nicegui import ui
 
-from dicom import viewer_facts, wado
+from dicom import viewer_facts, wado, wado_mpr
 from domain import access, calibration, events, viewing
 from domain.access import Actor, Permission
 from domain.viewing import InstanceView, MeasurementView, SeriesView, StudyView
@@ -18,6 +18,7 @@ from .legal_hold import LegalHoldToggle
 from .shell import FAILED, current_actor, fetch, perform, screen
 from .viewer_annotations import Annotations, register_route
 from .viewer_canvas import ViewerCanvas
+from .viewer_mpr import MprMode
 from .viewer_side import SidePanel, series_strip
 from .viewer_toolbar import ViewerToolbar
 from .viewer_tools import KIND_NAMES, file_windows, frame_url, measurement_text, orientation, overlay
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 def register() -> None:
     wado.register(route_guard)
     register_route()
+    wado_mpr.register(route_guard)
 
     @screen('/viewer/{study_id}', title='Viewer')
     async def viewer_page(study_id: int) -> None:
@@ -65,6 +67,7 @@ class Viewer:
         self.may_measure = access.may(actor, Permission.MEASURE)
         self.may_view_tags = access.may(actor, Permission.VIEW_TAGS)
         self.notes = Annotations(self)  # arrows and text labels (ui/viewer_annotations.py)
+        self.mpr = MprMode(self)
         self.tools = ViewerToolbar(self)
 
     # ------------------------------------------------------------ layout
@@ -110,6 +113,7 @@ class Viewer:
         canvas.on('measure', lambda e: self.on_measure(viewport, e.args))
         canvas.on('activate', lambda: self.activate(viewport))
         self.notes.watch(viewport)
+        self.mpr.listen(viewport, n)
         return viewport
 
     # ------------------------------------------------------------ viewports

@@ -239,13 +239,14 @@ export default {
       if (e.key in steps) { e.preventDefault(); this.step(steps[e.key]); }
     },
     onDown(e) {
-      this.$el.focus({ preventScroll: true }); // the page must not move under the pointer (nor the offsets below)
+      this.$el.focus({ preventScroll: true }); // the page must not move under the pointer (nor offsetX/Y below)
       this.$emit('activate');
       try { this.$el.setPointerCapture(e.pointerId); } catch (error) { /* synthetic or finished pointer */ }
       this.pointers.set(e.pointerId, [e.offsetX, e.offsetY]);
       if (this.pointers.size === 2) { this.pinch = this.pinchDistance(); this.drag = null; return; }
       const mode = e.button === 2 ? 'wl' : e.button === 1 ? 'pan' : this.tool;
       const at = this.toImage(e.offsetX, e.offsetY);
+      if (mode === 'crosshair') { this.emitPoint(at); this.drag = null; return; }
       this.drag = { mode, x: e.offsetX, y: e.offsetY, startWin: this.win ? this.win.slice() : this.fileWin ? this.fileWin.slice() : null,
                     startPan: [this.view.panX, this.view.panY], startIndex: this.current, from: at, to: at };
       if (['arrow', 'text'].includes(mode) && this.noteDown(at, e.offsetX, e.offsetY)) return;
@@ -325,6 +326,7 @@ export default {
         ctx.drawImage(entry, 0, 0, cols, rows);
         ctx.filter = 'none';
         this.drawMarks(ctx, rect);
+        if (this.info.crosshair) this.drawCrosshair(ctx, rect);
         ctx.restore();
         window.viewerStats.drawn += 1;
         this.$el.dataset.drawn = String((+this.$el.dataset.drawn || 0) + 1);
@@ -463,6 +465,24 @@ export default {
         ctx.fillText(m.text, 4 / s, -4 / s);
       }
       ctx.restore();
+    },
+    // ------------------------------------------------------------ MPR crosshair (ui/viewer_mpr.py)
+    emitPoint(at) {
+      this.$emit('point', { index: this.current, x: +at[0].toFixed(2), y: +at[1].toFixed(2) });
+    },
+    drawCrosshair(ctx, rect) {
+      // Two lines through the linked point, with a gap so the voxel under it stays visible.
+      const [x, y] = this.info.crosshair;
+      const [cols, rows] = this.imgsize();
+      const s = this.scale(rect.width, rect.height);
+      const gap = 10 / s;
+      ctx.strokeStyle = '#66bb6a'; ctx.lineWidth = 1 / s;
+      ctx.beginPath();
+      ctx.moveTo(0, y); ctx.lineTo(x - gap, y); ctx.moveTo(x + gap, y); ctx.lineTo(cols, y);
+      ctx.moveTo(x, 0); ctx.lineTo(x, y - gap); ctx.moveTo(x, y + gap); ctx.lineTo(x, rows);
+      ctx.stroke();
+      this.$el.dataset.crosshair = `${x.toFixed(2)},${y.toFixed(2)}`;
+      if (this.info.voxel) this.$el.dataset.voxel = this.info.voxel.join(',');
     },
     drawOverlay(ctx, rect) {
       ctx.font = '12px sans-serif';

@@ -50,6 +50,7 @@ class ViewerToolbar:
                 ui.button(str(count), on_click=lambda c=count: self.viewer.set_layout(c)).props('flat dense').tooltip(
                     t('{n} viewports', n=count)
                 ).mark(f'layout-{count}')
+        self.viewer.mpr.controls()
         with ui.button_group().props('flat'):
             for name, icon, label in (
                 ('scroll', 'swap_vert', t('Scroll')),

@@ -56,3 +56,53 @@ def write_image(
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
     return path
+
+
+def write_volume(
+    folder: Path,
+    shape: tuple[int, int, int],
+    bright: tuple[int, int, int],
+    *,
+    pixel_mm: float = 1.0,
+    gap_mm: float = 2.0,
+    orientation: tuple[float, ...] = (1, 0, 0, 0, 1, 0),
+    positions: list[list[float]] | None = None,
+    bright_size: int = 1,
+    **attributes: Any,
+) -> list[Path]:
+    """A CT series of `shape` (slices, rows, columns) of -1000 HU with one bright cube (1000 HU) at `bright`
+    (column, row, slice); slice n lies at n * gap_mm along the normal unless `positions` says otherwise. Instance
+    numbers run backwards, so only the positions give the order."""
+    slices, rows, columns = shape
+    column, row, where = bright
+    row_dir, column_dir = np.array(orientation[:3], float), np.array(orientation[3:], float)
+    normal = np.cross(row_dir, column_dir)
+    study_uid, series_uid = generate_uid(), generate_uid()
+    half = bright_size // 2
+    paths = []
+    for n in range(slices):
+        pixels = np.zeros((rows, columns), np.uint16)
+        if abs(n - where) <= half:
+            pixels[max(0, row - half) : row + half + 1, max(0, column - half) : column + half + 1] = 2000
+        position = positions[n] if positions is not None else list(normal * n * gap_mm)
+        paths.append(
+            write_image(
+                folder / f'{n:04d}.dcm',
+                pixels,
+                study_uid=study_uid,
+                series_uid=series_uid,
+                InstanceNumber=slices - n,
+                RescaleSlope=1,
+                RescaleIntercept=-1000,
+                BitsStored=12,
+                PixelSpacing=[pixel_mm, pixel_mm],
+                SliceThickness=gap_mm,
+                ImageOrientationPatient=[float(v) for v in orientation],
+                ImagePositionPatient=[float(v) for v in position],
+                WindowCenter=40,
+                WindowWidth=400,
+                SeriesNumber=1,
+                **attributes,
+            )
+        )
+    return paths

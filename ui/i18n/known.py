@@ -92,3 +92,17 @@ VIEWER = (
     N_('Liver'),
     N_('Abdomen'),
 )
+
+# dicom/volume.py: why a series cannot be shown as MPR (VolumeError, shown through error_text)
+MPR_REFUSALS = (
+    N_('MPR needs at least {count} slices; this series has {found}'),
+    N_('The slices of this series differ in size; MPR needs one regular stack'),
+    N_('The slices of this series differ in orientation; MPR needs one regular stack'),
+    N_('Two slices of this series share a position; MPR needs one regular stack'),
+    N_('The slices are not evenly spaced ({low}–{high} mm apart); MPR needs a regular series'),
+    N_('This series was acquired with a gantry tilt; MPR of tilted slices is not offered'),
+    N_('A slice of this series has no position, orientation or pixel spacing; MPR needs them'),
+    N_('MPR reads series of single-frame grey slices; this series is multi-frame or colour'),
+    N_('This series is acquired at an oblique angle; MPR shows straight planes only'),
+    N_('The orientation of this series is not consistent; MPR needs one regular stack'),
+)
