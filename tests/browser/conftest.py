@@ -4,8 +4,8 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.conftest import WAIT_S, free_port
+from tests.conftest import WAIT_S, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = 'browser admin password'
@@ -44,24 +44,32 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         PACS_ADMIN_PASSWORD=ADMIN_PASSWORD,
         PACS_ACCEPT_ANY_AE='true',
     )
-    log = (data_dir.parent / 'serve.log').open('w')
+    with serving(environment, data_dir) as url:
+        yield Served(url, data_dir, dicom_port)
+
+
+@contextmanager
+def serving(environment: dict[str, str], data_dir: Path) -> Iterator[str]:
+    """`main.py serve` with this environment for the block; yields its URL once /health answers (its output goes
+    to serve.log beside the data directory, quoted when it ends or does not answer)."""
+    log_path = data_dir.parent / 'serve.log'
+    log = log_path.open('w')
     process = subprocess.Popen(
         [sys.executable, 'main.py', 'serve'], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
     )
-    url = f'http://127.0.0.1:{http_port}'
+    url = f'http://127.0.0.1:{environment["PACS_HTTP_PORT"]}'
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f'serve exited: {log_path.read_text()[-2000:]}')
+        try:
+            return httpx.get(f'{url}/health', timeout=1).status_code in (200, 503)
+        except httpx.HTTPError:
+            return False
+
     try:
-        deadline = time.monotonic() + 3 * WAIT_S  # a whole server starting on a loaded machine
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f'serve exited: {(data_dir.parent / "serve.log").read_text()[-2000:]}')
-            try:
-                if httpx.get(f'{url}/health', timeout=1).status_code in (200, 503):
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError(f'serve did not answer /health: {(data_dir.parent / "serve.log").read_text()[-2000:]}')
-        yield Served(url, data_dir, dicom_port)
+        wait_until(answers, f'serve to answer /health ({log_path})', timeout=3 * WAIT_S)  # a loaded machine
+        yield url
     finally:
         process.terminate()
         try:

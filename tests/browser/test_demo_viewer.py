@@ -6,14 +6,12 @@ import re
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from pypdf import PdfReader
 from selenium import webdriver
@@ -22,7 +20,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.conftest import ROOT, log_in, marker, wait_for
+from tests.browser.conftest import ROOT, log_in, marker, serving, wait_for
 from tests.conftest import WAIT_S, free_port
 
 pytestmark = pytest.mark.browser
@@ -60,29 +58,8 @@ def demo_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServed
     assert filled.returncode == 0, filled.stderr[-3000:]
     password = re.search(r'share the password "([^"]+)"', filled.stdout)
     assert password, filled.stdout
-    log = (data_dir.parent / 'serve.log').open('w')
-    process = subprocess.Popen(
-        [sys.executable, 'main.py', 'serve'], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f'http://127.0.0.1:{http_port}'
-    try:
-        deadline = time.monotonic() + 3 * WAIT_S
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if httpx.get(f'{url}/health', timeout=1).status_code in (200, 503):
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)  # the poll interval while the server starts
-        else:
-            raise RuntimeError(f'serve did not answer: {(data_dir.parent / "serve.log").read_text()[-2000:]}')
+    with serving(environment, data_dir) as url:
         yield DemoServed(url, data_dir, password.group(1))
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def query(served: DemoServed, sql: str) -> list[tuple[Any, ...]]:
