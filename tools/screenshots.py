@@ -10,10 +10,8 @@ and the first page of a finalised report's PDF (rendered by poppler's `pdftoppm`
 
 import argparse
 import json
-import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,7 +27,10 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN_PASSWORD = 'screenshots admin password'
+sys.path.insert(0, str(ROOT))
+
+from bench.startup import ADMIN_PASSWORD, free_port, serve_env  # noqa: E402 - after the path to the checkout
+
 WAIT_S = 60.0
 
 
@@ -43,7 +44,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix='clinicpacs-screenshots-'))
     try:
-        environment = _environment(work)
+        environment = serve_env(work, free_port())  # bench/startup.py's: this data dir, free ports, its password
         made = subprocess.run(
             [sys.executable, 'main.py', 'demo'], cwd=ROOT, env=environment, check=True, capture_output=True, text=True
         )
@@ -187,18 +188,6 @@ def _demo_studies(environment: dict[str, str]) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _environment(work: Path) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith('PACS_')}
-    environment.update(
-        PACS_DATA_DIR=str(work),
-        PACS_HTTP_PORT=str(_free_port()),
-        PACS_DICOM_PORT=str(_free_port()),
-        PACS_ADMIN_PASSWORD=ADMIN_PASSWORD,
-        PACS_SECRET='screenshots-secret-' + 'x' * 32,
-    )
-    return environment
-
-
 def _wait_healthy(url: str, server: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
@@ -212,12 +201,6 @@ def _wait_healthy(url: str, server: subprocess.Popen, log: Path) -> None:
             pass
         time.sleep(0.3)
     raise SystemExit('main.py serve did not answer /health')
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
 
 
 if __name__ == '__main__':
