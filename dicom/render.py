@@ -309,14 +309,14 @@ def _prepare(array: np.ndarray, header: Dataset, frame: int, frames: int) -> Fra
         return Frame(_rgb8(array, int(header.get('BitsStored', 8) or 8)), True, False, (), None, frames)
     if 'ModalityLUTSequence' in header and 'RescaleSlope' not in header:
         values = apply_modality_lut(array, header).astype(np.float32)
-        return Frame(values, False, photometric == 'MONOCHROME1', _windows(header, frame), None, frames)
+        return Frame(values, False, photometric == 'MONOCHROME1', file_windows(header, frame), None, frames)
     slope, intercept = _rescale(header, frame)
     values = array.astype(np.float32)
     if slope != 1.0:
         values *= np.float32(slope)
     if intercept != 0.0:
         values += np.float32(intercept)
-    windows = _windows(header, frame)
+    windows = file_windows(header, frame)
     bits = int(header.get('BitsStored', 16) or 16)
     natural = (
         Window(127.5, 255.0, 'LINEAR_EXACT')
@@ -393,7 +393,8 @@ def _rescale(header: Dataset, frame: int) -> tuple[float, float]:
         return 1.0, 0.0
 
 
-def _windows(header: Dataset, frame: int) -> tuple[Window, ...]:
+def file_windows(header: Dataset, frame: int) -> tuple[Window, ...]:
+    """The windows the file suggests for a frame (its own, or its functional groups'), in order."""
     source: Any = header if 'WindowCenter' in header else _functional(header, frame, 'FrameVOILUTSequence')
     if source is None or 'WindowCenter' not in source or 'WindowWidth' not in source:
         return ()

@@ -25,7 +25,7 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from domain.errors import InvalidInput
 
 from . import storage
-from .render import RenderError, Window, auto_window
+from .render import RenderError, Window, auto_window, file_windows
 
 log = logging.getLogger(__name__)
 
@@ -278,15 +278,9 @@ def _only_stored_bits(values: np.ndarray, item: _Slice) -> None:
 
 
 def _window(ds: pydicom.Dataset) -> Window | None:
-    centre, width = ds.get('WindowCenter'), ds.get('WindowWidth')
-    if centre is None or width is None:
-        return None
-    centre = centre[0] if isinstance(centre, pydicom.multival.MultiValue) else centre
-    width = width[0] if isinstance(width, pydicom.multival.MultiValue) else width
-    try:
-        return Window(float(centre), max(1.0, float(width)))
-    except (TypeError, ValueError):
-        return None
+    """The file's first window (as the rendered frames read it), at least 1 wide."""
+    found = file_windows(ds, 1)  # single-frame slices: frame 1
+    return Window(found[0].center, max(1.0, found[0].width), found[0].function) if found else None
 
 
 def _to_patient_axes(
