@@ -1,9 +1,10 @@
 """Who may hold the DICOM listener: how many connections one address may keep, and which peer may associate.
 
 - Slots: at most PACS_DICOM_PEER_ASSOCIATIONS connections from one address (waiting for their association request or
-  associated) and MAX_ASSOCIATIONS in all. A connection beyond either is closed as it is accepted (socketserver's
-  `verify_request`), so one address cannot take every slot. Refusing for lack of slots is remembered for
-  SATURATED_S, during which /health reports the listener as saturated.
+  associated; a released or aborted one no longer counts while its thread winds down) and MAX_ASSOCIATIONS in all.
+  A connection beyond either is closed as it is accepted (socketserver's `verify_request`), so one address cannot
+  take every slot. Refusing for lack of slots is remembered for SATURATED_S, during which /health reports the
+  listener as saturated.
 - A connection that sends no A-ASSOCIATE-RQ within PACS_DICOM_REQUEST_TIMEOUT_S is dropped: that is the AE's ACSE
   timeout, which pynetdicom also gives each association's ARTIM timer (PS3.8 9.1.5); dicom/scp.py sets it.
 - TLS: the handshake runs on the connection's own thread, limited by that same timeout, never in the accept loop
@@ -46,7 +47,7 @@ class Slots:
     def take(self, address: str) -> bool:
         """Take a slot for a new connection from this address; False: none is free (the connection is closed)."""
         with self._lock:
-            held = [assoc.requestor.address for assoc in self.ae.active_associations if assoc.is_acceptor]
+            held = [assoc.requestor.address for assoc in self.ae.active_associations if _holds(assoc)]
             held += [peer for peer, count in self._starting.items() for _ in range(count)]
             if len(held) >= self.total:
                 why = f'all {self.total} association slots in use'
@@ -76,6 +77,12 @@ class Slots:
         with self._lock:
             recent = sorted(why for why, when in self._refused.items() if now - when <= SATURATED_S)
         return f'refusing connections: {"; ".join(recent)}' if recent else None
+
+
+def _holds(assoc: Any) -> bool:
+    """An association we accepted that is waiting for its request or open. pynetdicom lists an association until
+    its thread ends, after the release or abort and their handlers: a peer calling again at once is not refused."""
+    return bool(assoc.is_acceptor and not (assoc.is_released or assoc.is_aborted or assoc.is_rejected))
 
 
 class PeerServer(ThreadedAssociationServer):
