@@ -428,6 +428,37 @@ class Annotation(SQLModel, table=True):
     changed_at: datetime | None = None
 
 
+# ---------------------------------------------------------------- the viewer: hanging protocols, shortcuts
+
+
+class HangingProtocol(SQLModel, table=True):
+    """How a kind of study opens in the viewer (domain.hanging_protocols): a rule (modality, a pattern on the body
+    part or study description, priors wanted) and its stages, each a layout with what goes in each viewport (JSON,
+    described in domain.hanging_protocols). Shared (owner_id None, edited by an admin) or a radiologist's own."""
+
+    __tablename__ = 'hanging_protocol'
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    owner_id: int | None = Field(default=None, foreign_key='user.id', index=True)  # None: shared
+    modality: str = Field(default='', max_length=16, index=True)  # '': any
+    pattern: str = Field(default='', max_length=200)  # matched on body part and study description; '': any
+    priors: int = 0  # same-modality priors of the same body part it opens beside the study
+    stages: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    rank: int = 0  # the lower first among protocols that match equally well
+    active: bool = True
+    changed_by: str = Field(default='', max_length=64)
+    changed_at: datetime = Field(default_factory=clock.now)
+
+
+class ViewerPreference(SQLModel, table=True):
+    """A user's own viewer settings: keyboard shortcuts (action -> key), kept across workstations."""
+
+    __tablename__ = 'viewer_preference'
+    user_id: int = Field(foreign_key='user.id', primary_key=True)
+    shortcuts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    changed_at: datetime = Field(default_factory=clock.now)
+
+
 # ---------------------------------------------------------------- trash (deleted studies and series, kept a while)
 
 
