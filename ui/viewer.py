@@ -82,7 +82,7 @@ class Viewer:
             '.series-card{cursor:pointer;user-select:none}'
         )
         self.tools.build()
-        with ui.row().classes('w-full no-wrap gap-2 items-start'):
+        with ui.row().classes('viewer-main w-full no-wrap gap-2 items-start'):
             with ui.column().classes('viewer-strip w-36 gap-2 shrink-0').mark('series-strip'):
                 series_strip(self, self.study)
             self.grid = ui.element('div').classes('viewer-grid grow').mark('viewports')

@@ -25,8 +25,12 @@ READING_CSS = """
 body.reading-mode .q-header, body.reading-mode .q-drawer, body.reading-mode .viewer-strip,
 body.reading-mode .viewer-side { display: none !important; }
 body.reading-mode .q-page-container { padding: 0 !important; }
-body.reading-mode .q-page { padding: 4px !important; }
-body.reading-mode .viewer-grid { height: calc(100vh - 56px) !important; }
+body.reading-mode .nicegui-content { height: 100vh; flex-wrap: nowrap; overflow: hidden; padding: 0; }
+body.reading-mode .nicegui-column:has(> .viewer-main) {
+  flex: 1 1 0; min-height: 0; flex-wrap: nowrap; padding: 4px !important; gap: 4px !important; max-width: none;
+}
+body.reading-mode .viewer-main { flex: 1 1 0; min-height: 0; align-items: stretch !important; }
+body.reading-mode .viewer-grid { height: auto !important; min-height: 0 !important; }
 """
 
 
