@@ -245,3 +245,19 @@ def _fills_the_screen(browser: Any, canvas: Any) -> bool:
     width, height = browser.execute_script('return [window.innerWidth, window.innerHeight]')
     box = canvas.rect
     return near(box['y'] + box['height'], height, 12) and box['width'] >= 0.95 * width - 20
+
+
+def test_the_series_cards_loading_bar_ends_full_and_hidden(browser: Any) -> None:
+    """The canvas reports its preload (loaded / total) and the card's bar ends full, then hidden."""
+    found = WebDriverWait(browser, WAIT_S).until(
+        lambda b: b.execute_script(
+            """
+            const cards = [...document.querySelectorAll('.series-card')];
+            const card = cards.find((c) => c.textContent.includes('thin 2 mm'));
+            const model = card && card.querySelector('.q-linear-progress__model');
+            const bar = card && card.querySelector('.q-linear-progress');
+            return model && model.style.transform.startsWith('scale3d(1,') ? [bar.offsetParent === null] : null;
+            """
+        )
+    )
+    assert found == [True]  # full, and not on screen
