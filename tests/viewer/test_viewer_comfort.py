@@ -294,6 +294,25 @@ async def test_the_scroll_and_window_links_switch_off_each_on_its_own(
     assert right.index == 1
 
 
+async def test_zoom_and_pan_follow_relative_to_the_fitted_image_until_that_link_is_off(
+    pages: User, clinic: Clinic, tmp_path: Path
+) -> None:
+    study = _two_spacings(clinic, tmp_path)
+    _left, right = await _side_by_side(pages, clinic, study)
+    applied: list[dict[str, float]] = []
+    right.canvas.apply_view = applied.append  # what the right canvas is told to show
+    pages.find(marker='viewport-0').trigger('viewChange', {'zoom': 2.5, 'panX': 0.1, 'panY': -0.2})
+    assert applied == []  # not linked yet
+    pages.find(marker='link').click()
+    pages.find(marker='viewport-0').trigger('viewChange', {'zoom': 2.5, 'panX': 0.1, 'panY': -0.2})
+    await eventually(lambda: applied == [{'zoom': 2.5, 'panX': 0.1, 'panY': -0.2}], 'the right zoomed and panned')
+    pages.find(marker='link-zoom').click()  # zoom / pan link off
+    pages.find(marker='viewport-0').trigger('viewChange', {'zoom': 4.0, 'panX': 0, 'panY': 0})
+    pages.find(marker='viewport-0').trigger('window', [10, 20])  # a round trip after the view change
+    await eventually(lambda: right.window == [10.0, 20.0], 'the window still linked')
+    assert len(applied) == 1
+
+
 async def test_compare_with_lists_the_priors_and_opens_one_beside_linked(
     pages: User, clinic: Clinic, tmp_path: Path
 ) -> None:
