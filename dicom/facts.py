@@ -44,6 +44,7 @@ SIMPLE = (
     'SeriesDate',
     'ContentDate',
     'ContentTime',
+    'FrameOfReferenceUID',
 )
 VECTORS = (
     'PixelSpacing',

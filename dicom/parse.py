@@ -57,6 +57,7 @@ EXTRA_KEYWORDS = (
     'ImagerPixelSpacing',
     'ImagePositionPatient',
     'ImageOrientationPatient',
+    'FrameOfReferenceUID',  # linked scroll by position (domain/slice_positions.py)
     'SamplesPerPixel',
     'PhotometricInterpretation',
     'BitsAllocated',

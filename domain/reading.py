@@ -8,6 +8,7 @@ red past thresholds the administrator sets (options turnaround_amber_minutes / t
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import exists
 from sqlmodel import Session, col, select
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 READY = 'ready'
 DONE_REPORTS = ('final', 'addended')
 MINE, UNASSIGNED = 'mine', 'unassigned'
+WORKLIST_ORDER = (col(Study.urgent).desc(), col(Study.first_arrival), col(Study.id))  # urgent first, then oldest
 
 
 @dataclass(frozen=True)
@@ -47,22 +49,13 @@ def worklist(
 ) -> list[ReadingRow]:
     """Studies ready to read (no final report yet): urgent first, then oldest; optional filters."""
     require(by, Permission.READ_IMAGES)
-    done = exists().where(col(Report.study_id) == Study.id, col(Report.state).in_(DONE_REPORTS))
     query = (
         select(Study, Patient, User)
-        .where(Study.state == READY, ~done)
+        .where(*_waiting(by=by, modality=modality, on=on, who=who))
         .join(Patient, col(Patient.id) == Study.patient_ref_id, isouter=True)
         .join(User, col(User.id) == Study.assigned_to_id, isouter=True)
-        .order_by(col(Study.urgent).desc(), col(Study.first_arrival), col(Study.id))
+        .order_by(*WORKLIST_ORDER)
     )
-    if modality:
-        query = query.where(col(Study.modalities).contains(modality.strip().upper()))
-    if on is not None:
-        query = query.where(Study.study_date == on)
-    if who == MINE:
-        query = query.where(Study.assigned_to_id == by.user_id)
-    elif who == UNASSIGNED:
-        query = query.where(col(Study.assigned_to_id).is_(None))
     amber, red = thresholds()
     with db.reading() as session:
         rows = session.exec(query.limit(limit)).all()
@@ -97,6 +90,33 @@ def worklist(
             )
         )
     return found
+
+
+def next_unread(current_study_id: int, *, by: Actor) -> int | None:
+    """The study the viewer's "Next unread" opens: the one after this in the worklist's default list (same order,
+    no filters), else the first before it; None when no other study waits to be read."""
+    require(by, Permission.READ_IMAGES)
+    with db.reading() as session:
+        waiting = list(session.exec(select(Study.id).where(*_waiting(by=by)).order_by(*WORKLIST_ORDER)).all())
+    if current_study_id in waiting:
+        at = waiting.index(current_study_id)
+        waiting = waiting[at + 1 :] + waiting[:at]
+    return waiting[0] if waiting else None
+
+
+def _waiting(*, by: Actor, modality: str = '', on: date | None = None, who: str = '') -> list[Any]:
+    """The worklist's conditions on Study: ready, no final report, and the optional filters."""
+    done = exists().where(col(Report.study_id) == Study.id, col(Report.state).in_(DONE_REPORTS))
+    conditions: list[Any] = [Study.state == READY, ~done]
+    if modality:
+        conditions.append(col(Study.modalities).contains(modality.strip().upper()))
+    if on is not None:
+        conditions.append(Study.study_date == on)
+    if who == MINE:
+        conditions.append(Study.assigned_to_id == by.user_id)
+    elif who == UNASSIGNED:
+        conditions.append(col(Study.assigned_to_id).is_(None))
+    return conditions
 
 
 def thresholds() -> tuple[int, int]:

@@ -9,7 +9,7 @@ what is saved never depends on the browser's arithmetic.
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from .access import Actor, Permission, require
 from .calibration import KINDS, Calibration, measure
 from .errors import InvalidInput, NotFound
 from .models import AuditEvent, Instance, KeyImage, Measurement, Series, Study
+from .slice_positions import SliceGeometry, from_attributes
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ class InstanceView:
     rows: int | None
     columns: int | None
     file_path: str  # relative to the data directory
+    # from the index; empty until the metadata job has read the header
+    geometry: SliceGeometry = field(default_factory=SliceGeometry)
 
 
 @dataclass(frozen=True)
@@ -411,7 +414,14 @@ def _series_view(row: Series, instances: list[Instance]) -> SeriesView:
     ordered = sorted(instances, key=lambda i: (i.instance_number is None, i.instance_number or 0, i.id or 0))
     views = tuple(
         InstanceView(
-            i.id or 0, i.sop_instance_uid, i.instance_number, max(1, i.number_of_frames), i.rows, i.columns, i.file_path
+            i.id or 0,
+            i.sop_instance_uid,
+            i.instance_number,
+            max(1, i.number_of_frames),
+            i.rows,
+            i.columns,
+            i.file_path,
+            from_attributes(i.attributes or {}),
         )
         for i in ordered
     )

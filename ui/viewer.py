@@ -18,6 +18,8 @@ from .legal_hold import LegalHoldToggle
 from .shell import FAILED, current_actor, fetch, perform, screen
 from .viewer_annotations import Annotations, register_route
 from .viewer_canvas import ViewerCanvas
+from .viewer_comfort import Comfort
+from .viewer_links import Links
 from .viewer_mpr import MprMode
 from .viewer_side import SidePanel, series_strip
 from .viewer_toolbar import ViewerToolbar
@@ -68,6 +70,8 @@ class Viewer:
         self.may_view_tags = access.may(actor, Permission.VIEW_TAGS)
         self.notes = Annotations(self)  # arrows and text labels (ui/viewer_annotations.py)
         self.mpr = MprMode(self)
+        self.links = Links(self)  # linked scroll, zoom/pan, W/L and "Compare with…" (ui/viewer_links.py)
+        self.comfort = Comfort(self)  # full screen, next unread, loading progress, own shortcuts (ui/viewer_comfort.py)
         self.tools = ViewerToolbar(self)
 
     # ------------------------------------------------------------ layout
@@ -78,19 +82,21 @@ class Viewer:
             '.series-card{cursor:pointer;user-select:none}'
         )
         self.tools.build()
-        with ui.row().classes('w-full no-wrap gap-2 items-start'):
-            with ui.column().classes('w-36 gap-2 shrink-0').mark('series-strip'):
+        with ui.row().classes('viewer-main w-full no-wrap gap-2 items-start'):
+            with ui.column().classes('viewer-strip w-36 gap-2 shrink-0').mark('series-strip'):
                 series_strip(self, self.study)
             self.grid = ui.element('div').classes('viewer-grid grow').mark('viewports')
-            with ui.column().classes('w-72 gap-2 shrink-0'):
+            with ui.column().classes('viewer-side w-72 gap-2 shrink-0'):
                 await LegalHoldToggle(self.actor, study_id=self.study.id).build()
                 self.side = SidePanel(self)
         for n in range(4):
             self.viewports.append(self.viewport(n))
-        ui.keyboard(on_key=self.tools.on_key, ignore=['input', 'select', 'button', 'textarea'])
+        ui.keyboard(on_key=self.tools.on_key, ignore=['input', 'select', 'button', 'textarea']).mark('viewer-keys')
         self.set_layout(1)
         await self.load_marks()
         await self.side.render()
+        await self.links.fill_priors()
+        await self.comfort.load_shortcuts()
         live.on(events.MeasurementsChanged).subscribe(self.on_marks_changed)
         if self.study.series:
             await ui.context.client.connected()
@@ -112,6 +118,8 @@ class Viewer:
         canvas.on('window', lambda e: self.on_window(viewport, e.args))
         canvas.on('measure', lambda e: self.on_measure(viewport, e.args))
         canvas.on('activate', lambda: self.activate(viewport))
+        canvas.on('viewChange', lambda e: self.links.viewed(viewport, e.args))
+        canvas.on('progress', lambda e: self.comfort.progress(viewport, e.args))
         self.notes.watch(viewport)
         self.mpr.listen(viewport, n)
         return viewport
@@ -198,21 +206,11 @@ class Viewer:
             return
         viewport.index = max(0, min(len(viewport.images) - 1, index))
         await self.image_changed(viewport)
-        if self.linked and viewport.series is not None:
-            fraction = viewport.index / max(1, len(viewport.images) - 1)
-            for other in self.viewports[: self.layout]:
-                if other is not viewport and other.images and not self.tools.playing:
-                    other.index = round(fraction * (len(other.images) - 1))
-                    other.canvas.go_to(other.index)
-                    await self.image_changed(other)
+        await self.links.scrolled(viewport)
 
     def on_window(self, viewport: Viewport, window: list[float]) -> None:
         viewport.window = [float(window[0]), float(window[1])]
-        if self.linked:
-            for other in self.viewports[: self.layout]:
-                if other is not viewport and other.images:
-                    other.window = viewport.window
-                    other.canvas.window(viewport.window)
+        self.links.windowed(viewport)
 
     async def on_measure(self, viewport: Viewport, args: dict[str, Any]) -> None:
         if not self.may_measure or not viewport.images or viewport.study is None:
@@ -293,7 +291,7 @@ class Viewer:
         current = self.current().series
         match = next((s for s in prior.series if current and s.modality == current.modality), prior.series[0])
         await self.show_series(self.viewports[1], prior, match)
-        self.tools.link.value = True
+        self.links.switched_on_by_itself()
 
 
 # ---------------------------------------------------------------- plain helpers

@@ -118,9 +118,10 @@ export default {
         while (next < order.length) {
           const url = this.url(order[next++], win);
           if (!this.cache.has(url)) await this.load(url);
+          this.emitProgress(false, win);
         }
       };
-      Promise.all([worker(), worker(), worker(), worker()]).then(() => { this.prefetching = false; });
+      Promise.all([worker(), worker(), worker(), worker()]).then(() => { this.prefetching = false; this.emitProgress(true, win); });
     },
     async requestWindowed() {
       // At most one request in flight; when it lands, ask for the newest window if it changed meanwhile.
@@ -203,6 +204,7 @@ export default {
       this.stopCine();
       this.frames = frames; this.cache.clear(); this.prefetching = false;
       this.win = win; this.fileWin = win; this.marks = [];
+      this.progressDone = false; this.lastProgress = 0;
       this.current = Math.max(0, Math.min(frames.length - 1, index || 0));
       this.view = { zoom: 0, panX: 0, panY: 0, rotate: 0, flipH: false, flipV: false };
       this.show(this.current);
@@ -212,6 +214,37 @@ export default {
     setMarks(marks) { this.marks = marks; this.draw(); },
     setWindow(win) { this.win = win; this.requestWindowed(); },
     getWindow() { return this.win || this.fileWin; },
+    // ------------------------------------------------------------ linked zoom/pan and loading progress (ui/viewer_links.py)
+    // A view is told relative to the fitted image and the viewport's size, so viewports of other sizes or
+    // images of other matrices line up; reported at most every 80 ms (and once more when the gesture settles).
+    emitView() {
+      const now = performance.now();
+      clearTimeout(this.viewTimer);
+      if (now - (this.lastView || 0) < 80) { this.viewTimer = setTimeout(() => this.emitView(), 80); return; }
+      this.lastView = now;
+      const r = this.$el.getBoundingClientRect();
+      const fit = this.baseScale(r.width, r.height) || 1;
+      this.$emit('viewChange', { zoom: this.view.zoom > 0 ? this.view.zoom / fit : 0,
+                                 panX: this.view.panX / Math.max(1, r.width), panY: this.view.panY / Math.max(1, r.height) });
+    },
+    applyView(v) {
+      // Another viewport's zoom and pan, without reporting it back.
+      const r = this.$el.getBoundingClientRect();
+      this.view.zoom = v.zoom > 0 ? v.zoom * this.baseScale(r.width, r.height) : 0;
+      this.view.panX = v.panX * r.width; this.view.panY = v.panY * r.height;
+      this.draw();
+    },
+    emitProgress(done, win) {
+      // How many frames of the series are in the cache (first full load only), at most every 200 ms.
+      if (this.progressDone || !this.frames.length) return;
+      const now = performance.now();
+      if (!done && now - (this.lastProgress || 0) < 200) return;
+      this.lastProgress = now;
+      let loaded = 0;
+      for (let i = 0; i < this.frames.length; i++) if (this.cache.has(this.url(i, win))) loaded += 1;
+      if (loaded >= this.frames.length) this.progressDone = true;
+      this.$emit('progress', { loaded, total: this.frames.length });
+    },
     resetView() { this.view = { zoom: 0, panX: 0, panY: 0, rotate: 0, flipH: false, flipV: false }; this.draw(); this.report(); },
     fit() { this.view.zoom = 0; this.view.panX = 0; this.view.panY = 0; this.draw(); this.report(); },
     oneToOne() { this.view.zoom = 1 / (window.devicePixelRatio || 1); this.draw(); this.report(); },
@@ -225,6 +258,7 @@ export default {
       const r = this.$el.getBoundingClientRect();
       this.$emit('view', { zoom: this.scale(r.width, r.height), rotate: this.view.rotate, flipH: this.view.flipH,
                            flipV: this.view.flipV });
+      this.emitView();
     },
     // ------------------------------------------------------------ input
     onWheel(e) {
@@ -272,7 +306,7 @@ export default {
         this.win = [start[0] + dy * k, Math.max(1, start[1] + dx * k)];
         this.requestWindowed();
       } else if (drag.mode === 'pan') {
-        this.view.panX = drag.startPan[0] + dx; this.view.panY = drag.startPan[1] + dy; this.draw();
+        this.view.panX = drag.startPan[0] + dx; this.view.panY = drag.startPan[1] + dy; this.draw(); this.emitView();
       } else if (drag.mode === 'zoom') {
         drag.y = e.offsetY; this.zoomBy(Math.exp(-dy / 200));
       } else if (drag.mode === 'scroll') {

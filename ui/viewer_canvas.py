@@ -38,3 +38,7 @@ class ViewerCanvas(ui.element, component='viewer_canvas.js'):
 
     def go_to(self, index: int) -> None:
         self.run_method('goTo', index)
+
+    def apply_view(self, view: dict[str, float]) -> None:
+        """Another viewport's zoom and pan (relative to the fitted image and the viewport), as linked zoom/pan."""
+        self.run_method('applyView', view)

@@ -1,4 +1,4 @@
-"""The viewer's side panel (priors, measurements, key images) and its dialogs (DICOM tags, shortcuts)."""
+"""The viewer's side panel (priors, measurements, key images), its series strip and the DICOM tags dialog."""
 
 from typing import TYPE_CHECKING
 
@@ -10,7 +10,7 @@ from domain.viewing import MeasurementView, StudyView
 
 from .i18n import format_date, format_datetime, t
 from .shell import FAILED, fetch, perform
-from .viewer_tools import SHORTCUTS, calibration_text, frame_url, measurement_text
+from .viewer_tools import calibration_text, frame_url, measurement_text
 
 if TYPE_CHECKING:
     from .viewer import Viewer
@@ -91,6 +91,7 @@ def series_strip(viewer: 'Viewer', study: StudyView) -> None:
                 ).classes('w-full').props('fit=contain height=96px')
             ui.label(f'{series.series_number or ""} {series.modality} · {series.frames}').classes('text-caption')
             ui.label(series.description).classes('text-caption text-grey-7 ellipsis')
+            viewer.comfort.bar(series.id)  # loading progress (ui/viewer_comfort.py)
         card.on('click', lambda s=series, st=study: viewer.show_series(viewer.viewports[viewer.active], st, s))
         card.on('dragstart', lambda s=series, st=study: setattr(viewer, 'dragged', (st, s)))
 
@@ -121,17 +122,5 @@ async def show_tags(viewer: 'Viewer') -> None:
             .mark('tag-table')
         )
         table.bind_filter_from(search, 'value')
-        ui.button(t('Close'), on_click=dialog.close)
-    dialog.open()
-
-
-def show_shortcuts() -> None:
-    """The keyboard shortcuts, as a sheet."""
-    with ui.dialog() as dialog, ui.card().mark('shortcut-sheet'):
-        ui.label(t('Keyboard shortcuts')).classes('text-h6')
-        for keys, action in SHORTCUTS:
-            with ui.row().classes('w-full gap-4 no-wrap'):
-                ui.label(t(keys)).classes('w-56 font-mono text-caption')
-                ui.label(t(action))
         ui.button(t('Close'), on_click=dialog.close)
     dialog.open()

@@ -1,5 +1,8 @@
 """The viewer's toolbar and keyboard: layout, tools, window presets, invert, cine, link, key image, tags."""
 
+import functools
+import inspect
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nicegui import ui
@@ -10,8 +13,8 @@ from domain.models import display_person_name
 from .i18n import format_date, t
 from .shell import fetch
 from .viewer_annotations import TOOLS as NOTE_TOOLS
-from .viewer_side import show_shortcuts, show_tags
-from .viewer_tools import PRESETS, TOOL_KEYS, file_windows
+from .viewer_side import show_tags
+from .viewer_tools import PRESETS, file_windows
 
 if TYPE_CHECKING:
     from .viewer import Viewer
@@ -103,7 +106,8 @@ class ViewerToolbar:
             .classes('w-16')
             .mark('speed')
         )
-        self.link = ui.checkbox(t('Link'), on_change=lambda e: setattr(self.viewer, 'linked', e.value)).mark('link')
+        self.viewer.links.controls()  # Link, what is linked, Compare with… (ui/viewer_links.py)
+        self.link = self.viewer.links.checkbox
         ui.button(icon='text_fields', on_click=self.toggle_corner_text).props('flat dense').tooltip(
             t('Corner text on / off')
         ).mark('corner-text')
@@ -120,9 +124,10 @@ class ViewerToolbar:
             ui.button(icon='list_alt', on_click=lambda: show_tags(self.viewer)).props('flat dense').tooltip(
                 t('DICOM tags')
             ).mark('tags')
-        ui.button(icon='keyboard', on_click=show_shortcuts).props('flat dense').tooltip(t('Keyboard shortcuts')).mark(
-            'shortcuts'
-        )
+        ui.button(icon='keyboard', on_click=self.viewer.comfort.show_shortcuts).props('flat dense').tooltip(
+            t('Keyboard shortcuts')
+        ).mark('shortcuts')
+        self.viewer.comfort.controls()  # next unread study, full-screen reading (ui/viewer_comfort.py)
 
     # ------------------------------------------------------------ actions
 
@@ -196,33 +201,50 @@ class ViewerToolbar:
         marked = instance is not None and (instance.id, frame) in self.viewer.key_frames
         self.key_button.props(f'icon={"star" if marked else "star_border"} color={"accent" if marked else "primary"}')
 
+    def actions(self) -> dict[str, Callable[[], Any]]:
+        """Action name -> what it does (ui/viewer_shortcuts.py names the actions and their default keys)."""
+        viewer, canvas = self.viewer, self.viewer.current().canvas
+        found: dict[str, Callable[[], Any]] = {
+            'fit': lambda: viewer.call('fit'),
+            'one-to-one': lambda: viewer.call('oneToOne'),
+            'rotate': lambda: viewer.call('rotate90'),
+            'flip-h': lambda: viewer.call('flipHorizontal'),
+            'flip-v': lambda: viewer.call('flipVertical'),
+            'invert': self.toggle_invert,
+            'reset': self.reset,
+            'cine': self.toggle_cine,
+            'corner-text': self.toggle_corner_text,
+            'zoom-in': lambda: canvas.run_method('zoomBy', 1.25),
+            'zoom-out': lambda: canvas.run_method('zoomBy', 0.8),
+            'layout-1': lambda: viewer.set_layout(1),
+            'layout-2': lambda: viewer.set_layout(2),
+            'layout-4': lambda: viewer.set_layout(4),
+            'full-screen': viewer.comfort.toggle_full_screen,
+            'next-unread': viewer.comfort.next_unread,
+            'shortcuts': viewer.comfort.show_shortcuts,
+        }
+        for tool in ('scroll', 'pan', 'zoom', 'wl', *MEASURING_TOOLS):
+            if viewer.may_measure or tool not in MEASURING_TOOLS:
+                found[f'tool-{tool}'] = functools.partial(self.set_tool, tool)
+        if viewer.may_measure:
+            found['key-image'] = viewer.toggle_key
+        if viewer.may_view_tags:
+            found['tags'] = lambda: show_tags(viewer)
+        return found
+
     async def on_key(self, event: Any) -> None:
+        """A key pressed over the viewer: this user's key -> action name -> what it does."""
         if not event.action.keydown or event.modifiers.ctrl or event.modifiers.meta:
             return
+        comfort = self.viewer.comfort
+        if comfort.capturing is not None:  # the shortcut sheet is waiting for a new key
+            return
         key = str(event.key.name if hasattr(event.key, 'name') else event.key)
-        canvas = self.viewer.current().canvas
-        actions = {
-            'f': lambda: self.viewer.call('fit'),
-            'o': lambda: self.viewer.call('oneToOne'),
-            'r': lambda: self.viewer.call('rotate90'),
-            'h': lambda: self.viewer.call('flipHorizontal'),
-            'v': lambda: self.viewer.call('flipVertical'),
-            'i': self.toggle_invert,
-            '0': self.reset,
-            ' ': self.toggle_cine,
-            'c': self.toggle_corner_text,
-            '+': lambda: canvas.run_method('zoomBy', 1.25),
-            '-': lambda: canvas.run_method('zoomBy', 0.8),
-            '1': lambda: self.viewer.set_layout(1),
-            '2': lambda: self.viewer.set_layout(2),
-            '4': lambda: self.viewer.set_layout(4),
-            '?': show_shortcuts,
-        }
-        if key in TOOL_KEYS and (self.viewer.may_measure or TOOL_KEYS[key] not in MEASURING_TOOLS):
-            self.set_tool(TOOL_KEYS[key])
-        elif key == 'k' and self.viewer.may_measure:
-            await self.viewer.toggle_key()
-        elif key == 't' and self.viewer.may_view_tags:
-            await show_tags(self.viewer)
-        elif key in actions:
-            actions[key]()
+        if key == 'Escape':
+            comfort.set_reading_mode(False)
+            return
+        action = self.actions().get(comfort.action_for(key) or '')
+        if action is not None:
+            result = action()
+            if inspect.isawaitable(result):
+                await result

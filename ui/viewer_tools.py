@@ -28,25 +28,15 @@ PRESETS: dict[str, list[tuple[str, float, float]]] = {
 
 OPPOSITE = {'L': 'R', 'R': 'L', 'A': 'P', 'P': 'A', 'H': 'F', 'F': 'H'}
 
+# The pointer gestures and fixed keys of the shortcut sheet; keyed actions, which each doctor may change, are
+# ui/viewer_shortcuts.py ACTIONS.
 SHORTCUTS: list[tuple[str, str]] = [
     (N_('Wheel, ↑ ↓, Page Up/Down, Home/End'), N_('Previous / next image')),
     (N_('Right-drag'), N_('Window / level')),
     (N_('Ctrl + wheel, + / −'), N_('Zoom')),
     (N_('Middle-drag'), N_('Pan')),
-    ('F', N_('Fit to viewport')),
-    ('O', N_('One to one')),
-    ('R', N_('Rotate 90°')),
-    ('H / V', N_('Flip horizontal / vertical')),
-    ('I', N_('Invert')),
-    (N_('0 or double-click'), N_('Reset')),
-    (N_('Space'), N_('Play / pause cine')),
-    ('S, P, Z, W', N_('Scroll, pan, zoom, window tools')),
-    ('L, A, E, Q', N_('Length, angle, ellipse, rectangle')),
-    ('K', N_('Key image on / off')),
-    ('T', N_('DICOM tags')),
-    ('C', N_('Corner text on / off')),
-    ('1, 2, 4', N_('One, two or four viewports')),
-    ('?', N_('This list')),
+    (N_('Double-click'), N_('Reset')),
+    ('Esc', N_('Leave full-screen reading')),
 ]
 
 # What a measurement of each kind is called when it is saved.
@@ -66,17 +56,6 @@ CALIBRATION_WORDS = {
     'at the detector': N_('at the detector'),
 }
 MAGNIFICATION = re.compile(r'corrected for magnification (?P<factor>\S+)')
-
-TOOL_KEYS = {
-    's': 'scroll',
-    'p': 'pan',
-    'z': 'zoom',
-    'w': 'wl',
-    'l': 'length',
-    'a': 'angle',
-    'e': 'ellipse',
-    'q': 'rectangle',
-}
 
 
 def orientation(facts: dict[str, Any]) -> dict[str, str] | None:

@@ -7,6 +7,7 @@ import pytest
 
 from domain import calibration
 from ui import i18n
+from ui.viewer_shortcuts import ACTIONS
 from ui.viewer_tools import SHORTCUTS, calibration_text
 
 
@@ -40,6 +41,6 @@ def test_an_unknown_calibration_text_is_shown_as_stored(german: None) -> None:
 
 
 def test_the_shortcut_sheet_is_translated(german: None) -> None:
-    actions = [i18n.t(action) for _keys, action in SHORTCUTS]
+    actions = [i18n.t(action) for _keys, action in SHORTCUTS] + [i18n.t(action.label) for action in ACTIONS]
     assert 'Vorheriges / nächstes Bild' in actions
     assert 'Diese Liste' in actions
