@@ -1,0 +1,491 @@
+"""Hanging protocols: how a kind of study opens in the viewer, stored as data (table hanging_protocol).
+
+A protocol is a rule and its stages. The rule: `modality` ('' any; alternatives with '|', 'CR|DX'), matched against
+the study's modalities; `pattern` ('' any), matched case-insensitively on the Body Part Examined of the study's
+series and the study description: alternatives separated by '|', each a few words that must all occur as
+substrings ('chest|thorax', 'head|brain'); `priors`, how many earlier studies of the patient with the same modality
+and body part open beside it. The stages (the viewer's `[` and `]` step through them) are each a layout ("1x1",
+"1x2", "2x2", "1x3") and a list of viewports: which series ({by: description | plane | number | index, value}),
+a window preset (a name of ui/viewer_tools.py PRESETS, '' the file's own window), cine on or off, and which study
+(prior: 0 this one, 1 the newest matching prior, ...). A stage that needs a prior the patient does not have is
+skipped. When a viewport's series rule finds nothing, the first series not yet placed in that stage is shown.
+
+Choice: a radiologist's own protocols before the shared ones, then the more specific rule (modality and pattern
+given) before the less, then `rank`, then the oldest. Shared protocols are edited by an administrator; each
+radiologist saves, renames and deletes their own. The shipped set is stored by `seed_shipped()` at start-up, each
+shipped protocol once per install (an administrator who deletes one does not get it back).
+"""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from sqlmodel import Session, col, or_, select
+
+from . import audit, clock, db
+from .access import Actor, Permission, require, system
+from .errors import N_, InvalidInput, NotAllowed, NotFound
+from .hanging_shipped import SHIPPED
+from .models import AuditEvent, HangingProtocol
+from .viewing import PriorStudy, SeriesView, StudyView
+
+log = logging.getLogger(__name__)
+
+LAYOUTS: dict[str, int] = {'1x1': 1, '1x2': 2, '2x2': 4, '1x3': 3}  # name -> viewports
+PLANES = ('axial', 'coronal', 'sagittal')
+# NOTE: the names of ui/viewer_tools.py PRESETS (domain may not import ui; tests/domain/test_hanging_protocols.py
+# checks the two agree).
+PRESET_NAMES = frozenset({'Soft tissue', 'Lung', 'Bone', 'Brain', 'Abdomen', 'Liver', 'Mediastinum', 'Narrow', 'Wide'})
+MAX_PRIORS, MAX_STAGES = 3, 8
+SEED_ACTION = 'hanging_protocol.seed'
+
+
+class SeriesRule(BaseModel):
+    """Which series a viewport shows: by description words, plane, series number or place in reading order."""
+
+    model_config = ConfigDict(extra='forbid')
+    by: Literal['description', 'plane', 'number', 'index'] = 'index'
+    value: str | int = 0
+
+
+class ViewportRule(BaseModel):
+    """One viewport of a stage."""
+
+    model_config = ConfigDict(extra='forbid')
+    series: SeriesRule = Field(default_factory=SeriesRule)
+    preset: str = ''
+    prior: int = Field(default=0, ge=0, le=MAX_PRIORS)
+    cine: bool = False
+
+
+class Stage(BaseModel):
+    """A layout and what goes into each of its viewports."""
+
+    model_config = ConfigDict(extra='forbid')
+    layout: Literal['1x1', '1x2', '2x2', '1x3'] = '1x1'
+    viewports: list[ViewportRule] = Field(default_factory=lambda: [ViewportRule()], min_length=1)
+
+
+class ProtocolInput(BaseModel):
+    """A protocol as a form or the viewer's "save layout" sends it (checked by `check`)."""
+
+    name: str = ''
+    modality: str = ''
+    pattern: str = ''
+    priors: int = 0
+    stages: list[Stage] = Field(default_factory=lambda: [Stage()])
+    rank: int = 0
+    active: bool = True
+
+    @field_validator('name', 'modality', 'pattern')
+    @classmethod
+    def _stripped(cls, value: str) -> str:
+        return value.strip()
+
+
+_STAGES = TypeAdapter(list[Stage])
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A stored protocol with its stages parsed."""
+
+    id: int
+    name: str
+    owner_id: int | None
+    modality: str
+    pattern: str
+    priors: int
+    stages: tuple[Stage, ...]
+    rank: int
+    active: bool
+    changed_by: str
+
+    @property
+    def shared(self) -> bool:
+        return self.owner_id is None
+
+    def as_input(self) -> ProtocolInput:
+        """The protocol as a form edits it."""
+        return ProtocolInput(
+            name=self.name,
+            modality=self.modality,
+            pattern=self.pattern,
+            priors=self.priors,
+            stages=[stage.model_copy(deep=True) for stage in self.stages],
+            rank=self.rank,
+            active=self.active,
+        )
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What one viewport of a stage shows: a series of this study or of a prior, its preset and cine."""
+
+    study: StudyView
+    series: SeriesView
+    preset: str
+    cine: bool
+
+
+# ---------------------------------------------------------------- choosing and resolving
+
+
+def matching(study: StudyView, *, by: Actor) -> list[Protocol]:
+    """The active protocols (the user's own and the shared ones) whose rule fits the study, best first."""
+    require(by, Permission.READ_IMAGES)
+    with db.reading() as session:
+        query = select(HangingProtocol).where(col(HangingProtocol.active).is_(True), _visible_to(by))
+        rows = session.exec(query).all()
+    return rank(study, [_view(row) for row in rows], by.user_id)
+
+
+def choose(study: StudyView, *, by: Actor) -> Protocol | None:
+    """The protocol the study opens with, or None (the viewer then shows the first series alone)."""
+    found = matching(study, by=by)
+    return found[0] if found else None
+
+
+def rank(study: StudyView, protocols: Sequence[Protocol], user_id: int | None) -> list[Protocol]:
+    """The protocols that fit the study, best first: own before shared, specific before general, rank, age."""
+    fitting = [p for p in protocols if fits(p, study.modalities, _regions(study))]
+    return sorted(
+        fitting,
+        key=lambda p: (
+            not (user_id is not None and p.owner_id == user_id),
+            -(bool(p.modality) * 2 + bool(p.pattern)),
+            p.rank,
+            p.id,
+        ),
+    )
+
+
+def fits(protocol: Protocol, modalities: str, regions: str) -> bool:
+    """The rule fits a study of these modalities (backslash-joined) whose body parts and description are `regions`."""
+    if protocol.modality:
+        wanted = {m.strip().upper() for m in protocol.modality.split('|') if m.strip()}
+        if not wanted & {m.strip().upper() for m in modalities.split('\\') if m.strip()}:
+            return False
+    return pattern_matches(protocol.pattern, regions)
+
+
+def pattern_matches(pattern: str, text: str) -> bool:
+    """'' matches anything; else any '|' alternative whose words all occur in the text (case-insensitive)."""
+    if not pattern.strip():
+        return True
+    folded = text.casefold()
+    return any(
+        alternative.split() and all(word in folded for word in alternative.split())
+        for alternative in pattern.casefold().split('|')
+    )
+
+
+def matching_priors(protocol: Protocol, study: StudyView, priors: Sequence[PriorStudy]) -> list[PriorStudy]:
+    """The patient's earlier studies the protocol may open beside this one (newest first, at most `priors`):
+    the same modality and the same body part (or, where body parts are not known, fitting the protocol's pattern)."""
+    if protocol.priors <= 0:
+        return []
+    own_parts = {s.body_part.casefold() for s in study.series if s.body_part}
+    modalities = {m for m in study.modalities.split('\\') if m}
+    found = []
+    for prior in priors:
+        if study.study_date and prior.study_date and prior.study_date > study.study_date:
+            continue  # a later study is not a prior of this one
+        if not modalities & {m for m in prior.modalities.split('\\') if m}:
+            continue
+        parts = {p.casefold() for p in prior.body_parts.split('\\') if p}
+        if own_parts and parts:
+            if not own_parts & parts:
+                continue
+        elif not pattern_matches(protocol.pattern, f'{prior.body_parts} {prior.description}'):
+            continue
+        found.append(prior)
+    return found[: protocol.priors]
+
+
+def usable_stages(protocol: Protocol, priors_open: int) -> list[int]:
+    """The stages that can be shown with this many priors open (a stage needing a missing prior is skipped);
+    never empty: with no usable stage, the first one is shown with what there is."""
+    usable = [n for n, stage in enumerate(protocol.stages) if all(v.prior <= priors_open for v in stage.viewports)]
+    return usable or [0]
+
+
+def resolve(protocol: Protocol, stage: int, study: StudyView, priors: Sequence[StudyView]) -> list[Placement | None]:
+    """What each viewport of a stage shows (None: nothing to show there). A missing prior falls back to this study,
+    a series rule that finds nothing to the first series not yet placed in the stage."""
+    rules = protocol.stages[stage].viewports[: LAYOUTS[protocol.stages[stage].layout]]
+    placed: set[int] = set()
+    result: list[Placement | None] = []
+    for rule in rules:
+        source = priors[rule.prior - 1] if 0 < rule.prior <= len(priors) else study
+        shown = [s for s in source.series if s.instances]
+        series = _pick(rule.series, shown) or next((s for s in shown if s.id not in placed), None)
+        if series is None and shown:
+            series = shown[0]
+        if series is None:
+            result.append(None)
+            continue
+        placed.add(series.id)
+        result.append(Placement(source, series, rule.preset, rule.cine))
+    return result
+
+
+def layout_name(count: int) -> str:
+    """The stage layout of a viewer showing this many viewports."""
+    return {1: '1x1', 2: '1x2', 3: '1x3', 4: '2x2'}.get(count, '1x1')
+
+
+# ---------------------------------------------------------------- keeping them
+
+
+def own_and_shared(*, by: Actor) -> list[Protocol]:
+    """The user's own protocols and the shared ones (active or not), shared first, by name."""
+    require(by, Permission.READ_IMAGES)
+    with db.reading() as session:
+        rows = session.exec(select(HangingProtocol).where(_visible_to(by))).all()
+    return sorted((_view(row) for row in rows), key=lambda p: (not p.shared, p.name.casefold(), p.id))
+
+
+def shared(*, by: Actor) -> list[Protocol]:
+    """The shared protocols, active or not, by modality, rank and name (the administrator's list)."""
+    require(by, Permission.MANAGE_HANGING_PROTOCOLS)
+    with db.reading() as session:
+        rows = session.exec(select(HangingProtocol).where(col(HangingProtocol.owner_id).is_(None))).all()
+    return sorted((_view(row) for row in rows), key=lambda p: (p.modality, p.rank, p.name.casefold(), p.id))
+
+
+def get(protocol_id: int, *, by: Actor) -> Protocol:
+    """One protocol the user may see (shared, or their own)."""
+    require(by, Permission.READ_IMAGES)
+    with db.reading() as session:
+        row = session.get(HangingProtocol, protocol_id)
+    if row is None or (row.owner_id is not None and row.owner_id != by.user_id):
+        raise NotFound('This hanging protocol is not on file')
+    return _view(row)
+
+
+def create(data: ProtocolInput, *, shared: bool = False, by: Actor) -> Protocol:
+    """Store a new protocol: the user's own, or (administrators) a shared one."""
+    _require_change(None if shared else by.user_id, by)
+    checked = check(data)
+    with db.transaction() as session:
+        row = HangingProtocol(
+            **_columns(checked), owner_id=None if shared else by.user_id, changed_by=by.username, changed_at=clock.now()
+        )
+        session.add(row)
+        audit.record(session, by, 'hanging_protocol.create', row, detail={'name': row.name, 'shared': shared})
+    log.info('hanging protocol %s created (%s)', row.id, 'shared' if shared else 'own')
+    return _view(row)
+
+
+def update(protocol_id: int, data: ProtocolInput, *, by: Actor) -> Protocol:
+    """Change a protocol: an administrator a shared one, a radiologist their own."""
+    _may_change(protocol_id, by)
+    checked = check(data)
+    with db.transaction() as session:
+        row = _changeable(session, protocol_id)
+        wanted = _columns(checked)
+        changes = {k: (getattr(row, k), v) for k, v in wanted.items() if getattr(row, k) != v}
+        for key, (_, value) in changes.items():
+            setattr(row, key, value)
+        row.changed_by, row.changed_at = by.username, clock.now()
+        session.add(row)
+        if changes:
+            audit.record(
+                session,
+                by,
+                'hanging_protocol.update',
+                row,
+                changes={k: ('…', '…') if k == 'stages' else v for k, v in changes.items()},
+            )
+    return _view(row)
+
+
+def rename(protocol_id: int, name: str, *, by: Actor) -> Protocol:
+    """Give a protocol another name."""
+    current = get(protocol_id, by=by)
+    return update(protocol_id, current.as_input().model_copy(update={'name': name.strip()}), by=by)
+
+
+def set_active(protocol_id: int, active: bool, *, by: Actor) -> Protocol:
+    """Offer a protocol to the viewer, or stop offering it (kept for later)."""
+    current = get(protocol_id, by=by)
+    return update(protocol_id, current.as_input().model_copy(update={'active': active}), by=by)
+
+
+def delete(protocol_id: int, *, by: Actor) -> None:
+    """Remove a protocol."""
+    _may_change(protocol_id, by)
+    with db.transaction() as session:
+        row = _changeable(session, protocol_id)
+        audit.record(session, by, 'hanging_protocol.delete', row, detail={'name': row.name})
+        session.delete(row)
+    log.info('hanging protocol %s deleted', protocol_id)
+
+
+def check(data: ProtocolInput) -> ProtocolInput:
+    """The protocol if it is valid; else InvalidInput naming each field (and stage, viewport) that is not."""
+    problems: dict[str, str] = {}
+    if not data.name or len(data.name) > 120:
+        problems['name'] = N_('Give the protocol a name (at most 120 characters)')
+    modalities = [m.strip() for m in data.modality.upper().split('|')] if data.modality else []
+    if len(data.modality) > 16 or any(not m.isalnum() or not 2 <= len(m) <= 16 for m in modalities):
+        problems['modality'] = N_('A modality code such as CT, or several joined by | (CR|DX)')
+    if len(data.pattern) > 200:
+        problems['pattern'] = N_('The pattern is too long (at most 200 characters)')
+    if not 0 <= data.priors <= MAX_PRIORS:
+        problems['priors'] = N_('Between 0 and {most} priors', most=MAX_PRIORS)
+    if not 1 <= len(data.stages) <= MAX_STAGES:
+        problems['stages'] = N_('Between 1 and {most} stages', most=MAX_STAGES)
+    for n, stage in enumerate(data.stages, start=1):
+        if problem := _stage_problem(stage, data.priors):
+            problems.setdefault('stages', N_('Stage {stage}: {problem}', stage=n, problem=problem))
+    if problems:
+        raise InvalidInput('The protocol is not valid: {problems}', problems, problems='; '.join(problems.values()))
+    return data.model_copy(update={'modality': '|'.join(modalities)})
+
+
+def parse_stages(value: Any) -> list[Stage]:
+    """Stages from JSON-like data (the administrator's editor); InvalidInput saying where it is wrong."""
+    try:
+        return _STAGES.validate_python(value if isinstance(value, list) else [value])
+    except ValidationError as error:
+        first = error.errors()[0]
+        loc = list(first['loc'])
+        if loc and isinstance(loc[0], int):
+            loc[0] = f'stage {loc[0] + 1}'
+        if len(loc) > 2 and loc[1] == 'viewports' and isinstance(loc[2], int):
+            loc[1:3] = [f'viewport {loc[2] + 1}']
+        where = ' → '.join(str(part) for part in loc) or '-'
+        raise InvalidInput(
+            'The stages are not valid at {where}: {problem}',
+            {'stages': N_('The stages are not valid at {where}: {problem}', where=where, problem=first['msg'])},
+            where=where,
+            problem=first['msg'],
+        ) from None
+
+
+def seed_shipped() -> int:
+    """Store the shipped shared protocols not stored before on this install; returns how many were added."""
+    added = 0
+    with db.transaction() as session:
+        done = {
+            str((detail or {}).get('code'))
+            for detail in session.exec(select(AuditEvent.detail).where(AuditEvent.action == SEED_ACTION)).all()
+        }
+        for code, shipped in SHIPPED.items():
+            if code in done:
+                continue
+            checked = check(ProtocolInput.model_validate(shipped))
+            row = HangingProtocol(**_columns(checked), owner_id=None, changed_by='system', changed_at=clock.now())
+            session.add(row)
+            audit.record(session, system('start-up'), SEED_ACTION, row, detail={'code': code})
+            added += 1
+    if added:
+        log.info('seeded %d shipped hanging protocols', added)
+    return added
+
+
+# ---------------------------------------------------------------- private helpers
+
+
+def _visible_to(by: Actor) -> Any:
+    """The shared protocols and the user's own."""
+    return or_(col(HangingProtocol.owner_id).is_(None), col(HangingProtocol.owner_id) == (by.user_id or -1))
+
+
+def _regions(study: StudyView) -> str:
+    parts = ' '.join(sorted({s.body_part for s in study.series if s.body_part}))
+    return f'{parts} {study.description}'
+
+
+def _pick(rule: SeriesRule, shown: Sequence[SeriesView]) -> SeriesView | None:
+    value = str(rule.value).strip()
+    if rule.by == 'description':
+        return next((s for s in shown if value and pattern_matches(value, s.description)), None)
+    if rule.by == 'plane':
+        return next((s for s in shown if s.plane == value.lower()), None)
+    if rule.by == 'number':
+        return next((s for s in shown if str(s.series_number) == value), None)
+    index = int(value) if value.lstrip('-').isdigit() else 0
+    return shown[index] if 0 <= index < len(shown) else None
+
+
+def _stage_problem(stage: Stage, priors: int) -> str:
+    count = LAYOUTS[stage.layout]
+    if len(stage.viewports) > count:
+        return N_('the layout {layout} has {count} viewports, not {given}', layout=stage.layout, count=count,
+                  given=len(stage.viewports))  # fmt: skip
+    for n, viewport in enumerate(stage.viewports, start=1):
+        if viewport.preset and viewport.preset not in PRESET_NAMES:
+            return N_('viewport {n}: no window preset is called {preset}', n=n, preset=viewport.preset)
+        if viewport.prior > priors:
+            return N_('viewport {n} shows prior {prior}, but the protocol opens {priors}', n=n, prior=viewport.prior,
+                      priors=priors)  # fmt: skip
+        if viewport.series.by == 'plane' and str(viewport.series.value).lower() not in PLANES:
+            return N_('viewport {n}: the plane is axial, coronal or sagittal', n=n)
+        if viewport.series.by in ('number', 'index') and not str(viewport.series.value).strip().isdigit():
+            return N_('viewport {n}: the series number or index is a whole number', n=n)
+    return ''
+
+
+def _require_change(owner_id: int | None, by: Actor) -> None:
+    if owner_id is None:
+        require(by, Permission.MANAGE_HANGING_PROTOCOLS)
+    else:
+        require(by, Permission.OWN_HANGING_PROTOCOLS)
+        if not by.is_user:
+            raise NotAllowed('Only a signed-in user keeps hanging protocols of their own')
+
+
+def _may_change(protocol_id: int, by: Actor) -> None:
+    """Refuse unless the user may change this protocol (checked before the write: a refusal is audited apart)."""
+    with db.reading() as session:
+        row = session.get(HangingProtocol, protocol_id)
+    if row is None:
+        raise NotFound('This hanging protocol is not on file')
+    if row.owner_id is not None and row.owner_id != by.user_id:
+        require(by, Permission.MANAGE_HANGING_PROTOCOLS)  # audits the refusal for anyone not an administrator
+        raise NotAllowed('This hanging protocol belongs to another radiologist')
+    _require_change(row.owner_id, by)
+
+
+def _changeable(session: Session, protocol_id: int) -> HangingProtocol:
+    row = session.get(HangingProtocol, protocol_id)
+    if row is None:
+        raise NotFound('This hanging protocol is not on file')
+    return row
+
+
+def _columns(data: ProtocolInput) -> dict[str, Any]:
+    return {
+        'name': data.name,
+        'modality': data.modality,
+        'pattern': data.pattern,
+        'priors': data.priors,
+        'stages': [stage.model_dump() for stage in data.stages],
+        'rank': data.rank,
+        'active': data.active,
+    }
+
+
+def _view(row: HangingProtocol) -> Protocol:
+    try:
+        stages = tuple(Stage.model_validate(item) for item in row.stages) or (Stage(),)
+    except ValidationError:
+        log.warning('hanging protocol %s has stages this version cannot read; showing one image', row.id)
+        stages = (Stage(),)
+    return Protocol(
+        row.id or 0,
+        row.name,
+        row.owner_id,
+        row.modality,
+        row.pattern,
+        row.priors,
+        stages,
+        row.rank,
+        row.active,
+        row.changed_by,
+    )
