@@ -33,6 +33,7 @@ from .viewing import PriorStudy, SeriesView, StudyView
 
 log = logging.getLogger(__name__)
 
+Layout = Literal['1x1', '1x2', '2x2', '1x3']
 LAYOUTS: dict[str, int] = {'1x1': 1, '1x2': 2, '2x2': 4, '1x3': 3}  # name -> viewports
 PLANES = ('axial', 'coronal', 'sagittal')
 # NOTE: the names of ui/viewer_tools.py PRESETS (domain may not import ui; tests/domain/test_hanging_protocols.py
@@ -64,7 +65,7 @@ class Stage(BaseModel):
     """A layout and what goes into each of its viewports."""
 
     model_config = ConfigDict(extra='forbid')
-    layout: Literal['1x1', '1x2', '2x2', '1x3'] = '1x1'
+    layout: Layout = '1x1'
     viewports: list[ViewportRule] = Field(default_factory=lambda: [ViewportRule()], min_length=1)
 
 
@@ -232,9 +233,10 @@ def resolve(protocol: Protocol, stage: int, study: StudyView, priors: Sequence[S
     return result
 
 
-def layout_name(count: int) -> str:
+def layout_name(count: int) -> Layout:
     """The stage layout of a viewer showing this many viewports."""
-    return {1: '1x1', 2: '1x2', 3: '1x3', 4: '2x2'}.get(count, '1x1')
+    names: dict[int, Layout] = {1: '1x1', 2: '1x2', 3: '1x3', 4: '2x2'}
+    return names.get(count, '1x1')
 
 
 # ---------------------------------------------------------------- keeping them

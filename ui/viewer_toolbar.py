@@ -37,6 +37,7 @@ class ViewerToolbar:
             ).mark('viewer-study')
             self.status = ui.label('').classes('text-caption text-grey-7 q-mr-md')
             self.layouts_and_tools()
+            self.viewer.hanging.controls()  # hanging protocol name, menu and stages (ui/viewer_protocols.py)
             self.presets = ui.button(t('Presets'), icon='tune').props('flat dense no-caps').mark('presets')
             with self.presets, ui.menu() as self.preset_menu:
                 pass
@@ -224,5 +225,7 @@ class ViewerToolbar:
             await self.viewer.toggle_key()
         elif key == 't' and self.viewer.may_view_tags:
             await show_tags(self.viewer)
+        elif key in (']', '['):  # next / previous hanging protocol stage
+            await self.viewer.hanging.step(1 if key == ']' else -1)
         elif key in actions:
             actions[key]()

@@ -46,6 +46,7 @@ SHORTCUTS: list[tuple[str, str]] = [
     ('T', N_('DICOM tags')),
     ('C', N_('Corner text on / off')),
     ('1, 2, 4', N_('One, two or four viewports')),
+    ('[ / ]', N_('Previous / next hanging protocol stage')),
     ('?', N_('This list')),
 ]
 
