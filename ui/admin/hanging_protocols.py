@@ -70,7 +70,7 @@ class HangingProtocolsPage:
                 self.row(protocol)
 
     def row(self, protocol: Protocol) -> None:
-        ui.link(protocol.name).on('click', lambda p=protocol: self.edit(p)).classes('cursor-pointer').mark(
+        ui.button(protocol.name, on_click=lambda p=protocol: self.edit(p)).props('flat dense no-caps align=left').mark(
             f'protocol-{protocol.id}'
         )
         for text in (protocol.modality, protocol.pattern):
