@@ -215,7 +215,7 @@ def usable_stages(protocol: Protocol, priors_open: int) -> list[int]:
 
 def resolve(protocol: Protocol, stage: int, study: StudyView, priors: Sequence[StudyView]) -> list[Placement | None]:
     """What each viewport of a stage shows (None: nothing to show there). A missing prior falls back to this study,
-    a series rule that finds nothing to the first series not yet placed in the stage."""
+    a series rule that finds nothing to the first series not yet placed in the stage (None when every one is)."""
     rules = protocol.stages[stage].viewports[: LAYOUTS[protocol.stages[stage].layout]]
     placed: set[int] = set()
     result: list[Placement | None] = []
@@ -223,9 +223,7 @@ def resolve(protocol: Protocol, stage: int, study: StudyView, priors: Sequence[S
         source = priors[rule.prior - 1] if 0 < rule.prior <= len(priors) else study
         shown = [s for s in source.series if s.instances]
         series = _pick(rule.series, shown) or next((s for s in shown if s.id not in placed), None)
-        if series is None and shown:
-            series = shown[0]
-        if series is None:
+        if series is None:  # nothing fits that is not on screen already: leave the viewport empty
             result.append(None)
             continue
         placed.add(series.id)

@@ -128,7 +128,10 @@ class HangingProtocols:
             return
         stage = self.stages[self.position]
         placements = hanging_protocols.resolve(protocol, stage, viewer.study, self.priors)
-        viewer.set_layout(LAYOUTS[protocol.stages[stage].layout])
+        count = LAYOUTS[protocol.stages[stage].layout]
+        while count > 1 and (count > len(placements) or placements[count - 1] is None):
+            count -= 1  # a radiograph with one view: no empty viewport beside it
+        viewer.set_layout(count)
         for viewport, placement in zip(viewer.viewports, placements, strict=False):
             if placement is None:
                 continue
@@ -137,8 +140,6 @@ class HangingProtocols:
             if placement.cine and len(viewport.images) > 1 and not viewer.tools.playing:
                 viewer.tools.toggle_cine()
         viewer.activate(viewer.viewports[0])
-        if len(self.priors) and any(p and p.study.id != viewer.study.id for p in placements):
-            viewer.linked = False  # a prior beside: scrolled on its own unless the doctor links them
         self.refresh_controls()
 
     # ------------------------------------------------------------ saving one's own

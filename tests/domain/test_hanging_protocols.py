@@ -194,6 +194,9 @@ def test_a_series_rule_that_finds_nothing_falls_back_to_a_series_not_yet_shown(s
     rule.stages[0].viewports[1].series.by, rule.stages[0].viewports[1].series.value = 'description', 'OBLIQUE'
     first, second = hanging_protocols.resolve(rule, 0, study, [])
     assert first and second and (first.series.description, second.series.description) == ('CHEST PA', 'CHEST LATERAL')
+    single = _open(shipped, _study('1.4.2', 'DX', 'CHEST', [('CHEST PA', 'CHEST', None)]))
+    only, empty = hanging_protocols.resolve(protocol, 1, single, [])
+    assert only and only.series.description == 'CHEST PA' and empty is None  # not the same view twice
 
 
 @pytest.mark.parametrize(
