@@ -66,6 +66,7 @@ class HangingProtocols:
                 .tooltip(t('Next stage (])'))
                 .mark('stage-next')
             )
+        self.dialogs = ui.element('div')  # the dialogs live here, not in the menu that refresh_controls clears
         self.refresh_controls()
 
     def refresh_controls(self) -> None:
@@ -175,7 +176,8 @@ class HangingProtocols:
             'modality': study.modalities.split('\\')[0] if study.modalities else '',
             'pattern': '|'.join(parts) or (study.description.split()[-1].lower() if study.description else ''),
         }
-        with ui.dialog() as dialog, ui.card().classes('w-96').mark('protocol-save-dialog'):
+        self.dialogs.clear()
+        with self.dialogs, ui.dialog() as dialog, ui.card().classes('w-96').mark('protocol-save-dialog'):
             ui.label(t('Save layout as my protocol')).classes('text-h6')
             inputs = {
                 'name': ui.input(t('Name')).bind_value(form, 'name').classes('w-full').mark('protocol-name'),
@@ -213,7 +215,8 @@ class HangingProtocols:
 
     async def own_dialog(self) -> None:
         """The radiologist's own protocols: rename or delete."""
-        with ui.dialog() as dialog, ui.card().classes('w-[32rem]').mark('protocol-own-dialog'):
+        self.dialogs.clear()
+        with self.dialogs, ui.dialog() as dialog, ui.card().classes('w-[32rem]').mark('protocol-own-dialog'):
             ui.label(t('My protocols')).classes('text-h6')
             await OwnProtocols(self).rows()
             ui.button(t('Close'), on_click=dialog.close).props('flat')
@@ -234,7 +237,7 @@ class OwnProtocols:
             ui.label(t('You have no protocols of your own yet')).classes('text-grey-7').mark('protocol-own-empty')
         for protocol in mine:
             with ui.row().classes('w-full items-center no-wrap'):
-                ui.input(value=protocol.name, on_change=lambda e, p=protocol: self.rename(p.id, e.value)).props(
+                ui.input(value=protocol.name, on_change=lambda e, p=protocol: self.rename(p.id, e.value or '')).props(
                     'dense debounce=800'
                 ).classes('grow').mark(f'own-protocol-{protocol.id}')
                 ui.label(protocol.modality or t('any')).classes('text-caption w-16')

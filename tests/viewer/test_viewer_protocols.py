@@ -11,6 +11,7 @@ from nicegui.testing import User
 from pydicom.uid import generate_uid
 
 from domain import hanging_protocols
+from domain.hanging_protocols import ProtocolInput, Stage
 from domain.models import Study
 from tests.conftest import Clinic, sign_in
 
@@ -119,3 +120,20 @@ async def test_a_technician_may_not_save_a_protocol(pages: User, clinic: Clinic,
     await pages.should_see(marker='viewer-ready')
     await pages.should_see('CT chest: prior beside, lung and mediastinum')
     await pages.should_not_see(marker='protocol-save')
+
+
+async def test_a_radiologist_renames_and_deletes_their_own_in_the_viewer(
+    pages: User, clinic: Clinic, chest: tuple[Study, Study]
+) -> None:
+    mine = hanging_protocols.create(
+        ProtocolInput(name='Old name', modality='CT', stages=[Stage()]), by=clinic.radiologist.actor
+    )
+    pages.find(marker='protocol-own').click()
+    await pages.should_see(marker='protocol-own-dialog')
+    pages.find(marker=f'own-protocol-{mine.id}').clear().type('New name')
+    await pages.should_see('Saved')
+    assert hanging_protocols.get(mine.id, by=clinic.radiologist.actor).name == 'New name'
+    pages.find(marker=f'own-protocol-delete-{mine.id}').click()
+    await pages.should_see('Protocol deleted')
+    await pages.should_see(marker='protocol-own-empty')
+    assert not [p for p in hanging_protocols.own_and_shared(by=clinic.radiologist.actor) if not p.shared]
