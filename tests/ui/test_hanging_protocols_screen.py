@@ -1,8 +1,6 @@
 """The administrator's shared hanging protocols (/admin/hanging-protocols): edit, refuse with the input kept, add,
 switch off and delete."""
 
-import json
-
 from nicegui.testing import User
 
 from domain import hanging_protocols
@@ -14,20 +12,42 @@ def _shared(clinic: Clinic, name: str) -> Protocol:
     return next(p for p in hanging_protocols.shared(by=clinic.admin.actor) if p.name == name)
 
 
+def _set(user: User, mark: str, value: object) -> None:
+    """Choose in a select (or set a number) as the browser would."""
+    user.find(marker=mark).elements.pop().value = value
+
+
 async def test_an_admin_edits_a_shipped_protocol(admin: User, clinic: Clinic) -> None:
     hanging_protocols.seed_shipped()
     knee = _shared(clinic, 'MR knee by plane')
     await admin.open('/admin/hanging-protocols')
     admin.find(marker=f'protocol-{knee.id}').click()
     await admin.should_see(marker='protocol-editor')
+    await admin.should_see(marker='stage-1-viewport-3-value')  # 1x3: sagittal, coronal, axial
     admin.find(marker='protocol-pattern').clear().type('knee|genou')
-    stages = [{'layout': '1x2', 'viewports': [{'series': {'by': 'plane', 'value': 'sagittal'}, 'preset': 'Wide'}]}]
-    admin.find(marker='protocol-stages').clear().type(json.dumps(stages))
+    _set(admin, 'stage-1-layout', '1x2')
+    await admin.should_not_see(marker='stage-1-viewport-3-value')
+    _set(admin, 'stage-1-viewport-1-preset', 'Wide')
+    admin.find(marker='stage-add').click()
+    await admin.should_see(marker='stage-2-viewport-1-by')
+    _set(admin, 'stage-2-viewport-1-by', 'description')
+    admin.find(marker='stage-2-viewport-1-value').clear().type('PD|proton')
+    admin.find(marker='stage-2-viewport-1-cine').click()
     admin.find(marker='protocol-submit').click()
     await admin.should_see('Protocol saved')
     changed = _shared(clinic, 'MR knee by plane')
     assert changed.pattern == 'knee|genou' and changed.changed_by == 'admin1'
-    assert [(s.layout, s.viewports[0].preset) for s in changed.stages] == [('1x2', 'Wide')]
+    first, second = changed.stages
+    assert (first.layout, [(v.series.by, v.series.value, v.preset) for v in first.viewports]) == (
+        '1x2',
+        [('plane', 'sagittal', 'Wide'), ('plane', 'coronal', '')],
+    )
+    assert (second.layout, second.viewports[0].series.by, second.viewports[0].series.value) == (
+        '1x1',
+        'description',
+        'PD|proton',
+    )
+    assert second.viewports[0].cine
 
 
 async def test_a_refused_edit_says_where_and_keeps_what_was_typed(admin: User, clinic: Clinic) -> None:
@@ -36,18 +56,20 @@ async def test_a_refused_edit_says_where_and_keeps_what_was_typed(admin: User, c
     await admin.open('/admin/hanging-protocols')
     admin.find(marker=f'protocol-{chest.id}').click()
     await admin.should_see(marker='protocol-editor')
-    typed = '[{"layout": "1x2", "viewports": [{"preset": "Sunset"}]}]'
-    admin.find(marker='protocol-stages').clear().type(typed)
+    _set(admin, 'stage-2-viewport-2-by', 'plane')
+    admin.find(marker='stage-2-viewport-2-value').clear().type('oblique')
     admin.find(marker='protocol-name').clear().type('Chest radiograph')
     admin.find(marker='protocol-submit').click()
-    await admin.should_see('Stage 1: viewport 1: no window preset is called Sunset')
-    assert admin.find(marker='protocol-stages').elements.pop().value == typed
+    await admin.should_see('Stage 2: viewport 2: the plane is axial, coronal or sagittal')
+    assert admin.find(marker='stage-2-viewport-2-value').elements.pop().value == 'oblique'
     assert admin.find(marker='protocol-name').elements.pop().value == 'Chest radiograph'
-    assert _shared(clinic, 'Chest X-ray with prior').stages == chest.stages  # nothing saved
+    assert _shared(clinic, 'Chest X-ray with prior') == chest  # nothing saved
 
-    admin.find(marker='protocol-stages').clear().type('[{"layout": "1x2", "viewports": [')
+    _set(admin, 'protocol-priors', 0)  # the first stage shows prior 1
+    admin.find(marker='stage-2-viewport-2-value').clear().type('axial')
     admin.find(marker='protocol-submit').click()
-    await admin.should_see('The stages are not JSON')
+    await admin.should_see('Stage 1: viewport 2 shows prior 1, but the protocol opens 0')
+    assert _shared(clinic, 'Chest X-ray with prior') == chest
 
 
 async def test_an_admin_adds_a_shared_protocol_then_switches_it_off_and_deletes_it(admin: User, clinic: Clinic) -> None:

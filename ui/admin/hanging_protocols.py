@@ -1,30 +1,25 @@
 """Shared hanging protocols: how each kind of study opens in every radiologist's viewer (domain.hanging_protocols).
 
 The list offers each protocol on or off, and deletes it; the form edits the rule (name, modality, pattern, priors,
-rank) and the stages. Stages are typed as JSON (the format is shown beside the editor) and checked on save: a
-refusal says which stage, viewport and field is wrong, and the form keeps what was typed.
+rank) and the stages (ui/admin/hanging_stages.py), checked on save: a refusal says which stage, viewport and field
+is wrong, and the form keeps what was typed.
 """
 
-import json
 from typing import Any
 
 from nicegui import ui
 
 from domain import hanging_protocols
 from domain.access import Actor
-from domain.errors import N_, InvalidInput
+from domain.errors import N_
 from domain.hanging_protocols import Protocol, ProtocolInput, Stage
 
 from ..i18n import t
 from ..patients import submit_form
 from ..shell import FAILED, current_actor, nav, perform, screen
+from .hanging_stages import StagesEditor
 
 HEADINGS = (N_('Name'), N_('Modality'), N_('Pattern'), N_('Priors'), N_('Stages'), N_('Offered'), '')
-EXAMPLE = (
-    '[{"layout": "1x2", "viewports": [\n'
-    '  {"series": {"by": "index", "value": 0}, "preset": "Lung", "prior": 0, "cine": false},\n'
-    '  {"series": {"by": "description", "value": "lung|chest"}, "preset": "Lung", "prior": 1}]}]'
-)
 
 
 def register() -> None:
@@ -42,6 +37,7 @@ class HangingProtocolsPage:
         self.actor = actor
         self.editing: int | None = None  # the protocol in the form (None: a new one)
         self.form: dict[str, Any] = {}
+        self.stages = StagesEditor([])
 
     async def build(self) -> None:
         with ui.row().classes('items-center w-full'):
@@ -95,8 +91,8 @@ class HangingProtocolsPage:
             'pattern': data.pattern,
             'priors': data.priors,
             'rank': data.rank,
-            'stages': json.dumps([stage.model_dump() for stage in data.stages], indent=2),
         }
+        self.stages = StagesEditor(list(data.stages))
         self.editor.clear()
         self.editor.set_visibility(True)
         with self.editor:
@@ -131,30 +127,15 @@ class HangingProtocolsPage:
                 .tooltip(t('The lower first among protocols that fit a study equally well'))
                 .mark('protocol-rank'),
             }
-        with ui.row().classes('items-start gap-4 w-full no-wrap'):
-            self.inputs['stages'] = (
-                ui.textarea(t('Stages (JSON)'))
-                .bind_value(form, 'stages')
-                .props('outlined autogrow')
-                .classes('grow font-mono')
-                .mark('protocol-stages')
-            )
-            with ui.column().classes('w-96 text-caption text-grey-8'):
-                ui.label(t('Layouts: 1x1, 1x2, 2x2, 1x3. Series by: description (words), plane (axial, coronal, '
-                           'sagittal), number or index (0 the first). Preset: a window preset name or empty for the '
-                           "file's own. Prior: 0 this study, 1 the newest matching prior."))  # fmt: skip
-                ui.code(EXAMPLE, language='json').classes('w-full')
+        ui.label(t('Stages')).classes('text-subtitle1 q-mt-sm')
+        ui.label(t('The viewer opens the first stage; [ and ] step through them')).classes('text-caption text-grey-7')
+        self.stages.show()
 
     async def save(self) -> None:
         form, actor, editing = self.form, self.actor, self.editing
 
         def store() -> Protocol:
-            try:
-                stages: list[Stage] = hanging_protocols.parse_stages(json.loads(form['stages'] or '[]'))
-            except json.JSONDecodeError as error:
-                message = N_('The stages are not JSON (line {line}, column {column})', line=error.lineno,
-                             column=error.colno)  # fmt: skip
-                raise InvalidInput(message.msgid, {'stages': message}, **message.params) from None
+            stages: list[Stage] = hanging_protocols.parse_stages(self.stages.stages())
             data = ProtocolInput(
                 name=form['name'] or '',
                 modality=form['modality'] or '',
