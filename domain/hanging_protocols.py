@@ -26,7 +26,7 @@ from sqlmodel import Session, col, or_, select
 
 from . import audit, clock, db
 from .access import Actor, Permission, require, system
-from .errors import N_, InvalidInput, NotAllowed, NotFound
+from .errors import N_, InvalidInput, Message, NotAllowed, NotFound
 from .hanging_shipped import SHIPPED
 from .models import AuditEvent, HangingProtocol
 from .viewing import PriorStudy, SeriesView, StudyView
@@ -327,7 +327,7 @@ def delete(protocol_id: int, *, by: Actor) -> None:
 
 def check(data: ProtocolInput) -> ProtocolInput:
     """The protocol if it is valid; else InvalidInput naming each field (and stage, viewport) that is not."""
-    problems: dict[str, str] = {}
+    problems: dict[str, Message] = {}
     if not data.name or len(data.name) > 120:
         problems['name'] = N_('Give the protocol a name (at most 120 characters)')
     modalities = [m.strip() for m in data.modality.upper().split('|')] if data.modality else []
@@ -340,10 +340,11 @@ def check(data: ProtocolInput) -> ProtocolInput:
     if not 1 <= len(data.stages) <= MAX_STAGES:
         problems['stages'] = N_('Between 1 and {most} stages', most=MAX_STAGES)
     for n, stage in enumerate(data.stages, start=1):
-        if problem := _stage_problem(stage, data.priors):
-            problems.setdefault('stages', N_('Stage {stage}: {problem}', stage=n, problem=problem))
+        if 'stages' not in problems and (problem := _stage_problem(stage, n, data.priors)):
+            problems['stages'] = problem
     if problems:
-        raise InvalidInput('The protocol is not valid: {problems}', problems, problems='; '.join(problems.values()))
+        first = next(iter(problems.values()))  # the notice says the first; each field shows its own
+        raise InvalidInput(first.msgid, problems, **first.params)
     return data.model_copy(update={'modality': '|'.join(modalities)})
 
 
@@ -413,22 +414,23 @@ def _pick(rule: SeriesRule, shown: Sequence[SeriesView]) -> SeriesView | None:
     return shown[index] if 0 <= index < len(shown) else None
 
 
-def _stage_problem(stage: Stage, priors: int) -> str:
+def _stage_problem(stage: Stage, n: int, priors: int) -> Message | None:
     count = LAYOUTS[stage.layout]
     if len(stage.viewports) > count:
-        return N_('the layout {layout} has {count} viewports, not {given}', layout=stage.layout, count=count,
-                  given=len(stage.viewports))  # fmt: skip
-    for n, viewport in enumerate(stage.viewports, start=1):
+        return N_('Stage {stage}: the layout {layout} has {count} viewports, not {given}', stage=n,
+                  layout=stage.layout, count=count, given=len(stage.viewports))  # fmt: skip
+    for k, viewport in enumerate(stage.viewports, start=1):
         if viewport.preset and viewport.preset not in PRESET_NAMES:
-            return N_('viewport {n}: no window preset is called {preset}', n=n, preset=viewport.preset)
+            return N_('Stage {stage}, viewport {n}: no window preset is called {preset}', stage=n, n=k,
+                      preset=viewport.preset)  # fmt: skip
         if viewport.prior > priors:
-            return N_('viewport {n} shows prior {prior}, but the protocol opens {priors}', n=n, prior=viewport.prior,
-                      priors=priors)  # fmt: skip
+            return N_('Stage {stage}, viewport {n} shows prior {prior}, but the protocol opens {priors}', stage=n,
+                      n=k, prior=viewport.prior, priors=priors)  # fmt: skip
         if viewport.series.by == 'plane' and str(viewport.series.value).lower() not in PLANES:
-            return N_('viewport {n}: the plane is axial, coronal or sagittal', n=n)
+            return N_('Stage {stage}, viewport {n}: the plane is axial, coronal or sagittal', stage=n, n=k)
         if viewport.series.by in ('number', 'index') and not str(viewport.series.value).strip().isdigit():
-            return N_('viewport {n}: the series number or index is a whole number', n=n)
-    return ''
+            return N_('Stage {stage}, viewport {n}: the series number or index is a whole number', stage=n, n=k)
+    return None
 
 
 def _require_change(owner_id: int | None, by: Actor) -> None:

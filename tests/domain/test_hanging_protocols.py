@@ -210,7 +210,7 @@ def test_a_series_rule_that_finds_nothing_falls_back_to_a_series_not_yet_shown(s
         (
             ProtocolInput(name='x', stages=[Stage(layout='1x1', viewports=[ViewportRule(), ViewportRule()])]),
             'stages',
-            '1x1 has 1 viewports, not 2',
+            'Stage 1: the layout 1x1 has 1 viewports, not 2',
         ),
     ],
 )
@@ -220,6 +220,7 @@ def test_an_invalid_protocol_is_refused_with_a_message_naming_the_problem(
     with pytest.raises(InvalidInput) as refused:
         hanging_protocols.create(data, by=clinic.radiologist.actor)
     assert field in refused.value.fields and words in str(refused.value.fields[field])
+    assert words in str(refused.value)  # the notice says it too
     with db.reading() as session:
         assert session.exec(select(func.count()).select_from(HangingProtocol)).one() == 0
 

@@ -60,7 +60,7 @@ async def test_a_refused_edit_says_where_and_keeps_what_was_typed(admin: User, c
     admin.find(marker='stage-2-viewport-2-value').clear().type('oblique')
     admin.find(marker='protocol-name').clear().type('Chest radiograph')
     admin.find(marker='protocol-submit').click()
-    await admin.should_see('Stage 2: viewport 2: the plane is axial, coronal or sagittal')
+    await admin.should_see('Stage 2, viewport 2: the plane is axial, coronal or sagittal')
     assert admin.find(marker='stage-2-viewport-2-value').elements.pop().value == 'oblique'
     assert admin.find(marker='protocol-name').elements.pop().value == 'Chest radiograph'
     assert _shared(clinic, 'Chest X-ray with prior') == chest  # nothing saved
@@ -68,7 +68,7 @@ async def test_a_refused_edit_says_where_and_keeps_what_was_typed(admin: User, c
     _set(admin, 'protocol-priors', 0)  # the first stage shows prior 1
     admin.find(marker='stage-2-viewport-2-value').clear().type('axial')
     admin.find(marker='protocol-submit').click()
-    await admin.should_see('Stage 1: viewport 2 shows prior 1, but the protocol opens 0')
+    await admin.should_see('Stage 1, viewport 2 shows prior 1, but the protocol opens 0')
     assert _shared(clinic, 'Chest X-ray with prior') == chest
 
 

@@ -102,13 +102,15 @@ async def test_a_radiologist_saves_the_layout_as_their_own_protocol(
 async def test_a_refused_save_keeps_what_was_typed(pages: User, clinic: Clinic, chest: tuple[Study, Study]) -> None:
     pages.find(marker='protocol-save').click()
     await pages.should_see(marker='protocol-save-dialog')
+    pages.find(marker='protocol-name').type('Mine')
     pages.find(marker='protocol-modality').clear().type('C T')
     pages.find(marker='protocol-pattern').clear().type('lung|thorax')
     pages.find(marker='protocol-save-submit').click()
-    await pages.should_see('The protocol is not valid')
+    await pages.should_see('A modality code such as CT, or several joined by | (CR|DX)')
     await pages.should_see(marker='protocol-save-dialog')
     assert pages.find(marker='protocol-pattern').elements.pop().value == 'lung|thorax'
     assert pages.find(marker='protocol-modality').elements.pop().value == 'C T'
+    assert pages.find(marker='protocol-name').elements.pop().value == 'Mine'
     assert not [p for p in hanging_protocols.own_and_shared(by=clinic.radiologist.actor) if not p.shared]
 
 
