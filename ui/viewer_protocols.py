@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from nicegui import ui
 
-from domain import access, hanging_protocols, viewing
+from domain import access, hanging_layout, hanging_protocols, viewing
 from domain.access import Permission
-from domain.hanging_protocols import LAYOUTS, Protocol, ProtocolInput, SeriesRule, Stage, ViewportRule
+from domain.hanging_layout import LAYOUTS, Protocol, ProtocolInput, SeriesRule, Stage, ViewportRule
 from domain.viewing import SeriesView, StudyView
 
 from .i18n import t
@@ -104,14 +104,14 @@ class HangingProtocols:
         self.protocol, self.priors = protocol, []
         if protocol.priors:
             candidates = await perform(viewing.priors, self.viewer.study.id, by=self.viewer.actor)
-            chosen = [] if candidates is FAILED else hanging_protocols.matching_priors(
+            chosen = [] if candidates is FAILED else hanging_layout.matching_priors(
                 protocol, self.viewer.study, candidates
             )  # fmt: skip
             for prior in chosen:
                 opened = await perform(viewing.open_study, prior.id, by=self.viewer.actor)
                 if opened is not FAILED and opened.series:
                     self.priors.append(opened)
-        self.stages = hanging_protocols.usable_stages(protocol, len(self.priors))
+        self.stages = hanging_layout.usable_stages(protocol, len(self.priors))
         self.position = 0
         log.info('viewer hangs study %s with protocol %s', self.viewer.study.id, protocol.id)
         await self.show_stage()
@@ -128,7 +128,7 @@ class HangingProtocols:
         if protocol is None:
             return
         stage = self.stages[self.position]
-        placements = hanging_protocols.resolve(protocol, stage, viewer.study, self.priors)
+        placements = hanging_layout.resolve(protocol, stage, viewer.study, self.priors)
         count = LAYOUTS[protocol.stages[stage].layout]
         while count > 1 and (count > len(placements) or placements[count - 1] is None):
             count -= 1  # a radiograph with one view: no empty viewport beside it
@@ -164,7 +164,7 @@ class HangingProtocols:
                     cine=bool(viewport.canvas.prop('playing')),
                 )
             )
-        return Stage(layout=hanging_protocols.layout_name(viewer.layout), viewports=rules), priors
+        return Stage(layout=hanging_layout.layout_name(viewer.layout), viewports=rules), priors
 
     async def save_dialog(self) -> None:
         """Name the layout on screen and keep it as the radiologist's own protocol (kept open on refusal)."""
@@ -210,7 +210,7 @@ class HangingProtocols:
         self.options = [] if found is FAILED else found
         if select is not None and any(p.id == select.id for p in self.options):
             self.protocol = next(p for p in self.options if p.id == select.id)
-            self.stages, self.position = hanging_protocols.usable_stages(self.protocol, len(self.priors)), 0
+            self.stages, self.position = hanging_layout.usable_stages(self.protocol, len(self.priors)), 0
         self.refresh_controls()
 
     async def own_dialog(self) -> None:

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from domain import db, hanging_protocols, viewing
+from domain import db, hanging_layout, hanging_protocols, viewing
 from domain.errors import InvalidInput
-from domain.hanging_protocols import Protocol, ProtocolInput, Stage, ViewportRule
+from domain.hanging_layout import Protocol, ProtocolInput, Stage, ViewportRule
 from domain.models import HangingProtocol, Instance, Series, Study
 from tests.conftest import Clinic
 from ui.viewer_tools import PRESETS
@@ -90,7 +90,7 @@ def test_the_shipped_set_is_stored_once_and_a_deleted_one_stays_deleted(clinic: 
 
 
 def test_the_preset_names_a_protocol_may_use_are_the_viewers_presets() -> None:
-    assert hanging_protocols.PRESET_NAMES == {name for presets in PRESETS.values() for name, _c, _w in presets}
+    assert hanging_layout.PRESET_NAMES == {name for presets in PRESETS.values() for name, _c, _w in presets}
 
 
 def test_a_ct_chest_with_a_prior_opens_lung_windows_with_the_prior_on_the_right(shipped: Clinic) -> None:
@@ -102,16 +102,16 @@ def test_a_ct_chest_with_a_prior_opens_lung_windows_with_the_prior_on_the_right(
     assert protocol is not None and protocol.name.startswith('CT chest')
 
     candidates = viewing.priors(study_id, by=shipped.radiologist.actor)
-    priors = hanging_protocols.matching_priors(protocol, study, candidates)
+    priors = hanging_layout.matching_priors(protocol, study, candidates)
     assert [p.id for p in priors] == [prior_id]
     opened = [_open(shipped, p.id) for p in priors]
-    stages = hanging_protocols.usable_stages(protocol, len(opened))
+    stages = hanging_layout.usable_stages(protocol, len(opened))
     assert stages == [0, 1]
-    left, right = hanging_protocols.resolve(protocol, stages[0], study, opened)
+    left, right = hanging_layout.resolve(protocol, stages[0], study, opened)
     assert left and right
     assert (left.study.id, left.preset) == (study_id, 'Lung')
     assert (right.study.id, right.preset) == (prior_id, 'Lung')
-    left, right = hanging_protocols.resolve(protocol, stages[1], study, opened)
+    left, right = hanging_layout.resolve(protocol, stages[1], study, opened)
     assert left and right
     assert (left.study.id, left.preset, right.study.id, right.preset) == (study_id, 'Lung', study_id, 'Mediastinum')
 
@@ -120,7 +120,7 @@ def test_without_a_prior_the_stage_that_needs_one_is_skipped(shipped: Clinic) ->
     study = _open(shipped, _study('1.8.1', 'CT', 'CT THORAX', [('AXIAL', '', AXIAL)]))
     protocol = hanging_protocols.choose(study, by=shipped.radiologist.actor)
     assert protocol is not None and protocol.name.startswith('CT chest')
-    assert hanging_protocols.usable_stages(protocol, 0) == [1]
+    assert hanging_layout.usable_stages(protocol, 0) == [1]
 
 
 def test_a_knee_mr_hangs_its_series_by_plane(shipped: Clinic) -> None:
@@ -135,7 +135,7 @@ def test_a_knee_mr_hangs_its_series_by_plane(shipped: Clinic) -> None:
     )
     protocol = hanging_protocols.choose(study, by=shipped.radiologist.actor)
     assert protocol is not None and protocol.stages[0].layout == '1x3'
-    placed = hanging_protocols.resolve(protocol, 0, study, [])
+    placed = hanging_layout.resolve(protocol, 0, study, [])
     assert [p.series.description for p in placed if p] == ['PD', 'COR T1', 'AX T2 FS']
     assert [s.plane for s in study.series] == ['axial', 'coronal', 'sagittal']
 
@@ -150,7 +150,7 @@ def test_ultrasound_opens_alone_with_cine_and_a_study_no_rule_fits_opens_with_no
     us = _open(shipped, _study('1.6.1', 'US', 'US ABDOMEN', [('', 'ABDOMEN', None)]))
     protocol = hanging_protocols.choose(us, by=shipped.radiologist.actor)
     assert protocol is not None
-    (placement,) = hanging_protocols.resolve(protocol, 0, us, [])
+    (placement,) = hanging_layout.resolve(protocol, 0, us, [])
     assert placement and placement.cine
     other = _open(shipped, _study('1.6.2', 'CT', 'CT ABDOMEN', [('', 'ABDOMEN', AXIAL)]))
     assert hanging_protocols.choose(other, by=shipped.radiologist.actor) is None
@@ -172,30 +172,30 @@ def test_a_more_specific_rule_wins_then_the_rank() -> None:
         return Protocol(n, f'p{n}', None, modality, pattern, 0, (Stage(),), rank, True, '')
 
     study = viewing.StudyView(1, '1', None, '', '', '', '', '', None, 'CT CHEST LUNG', 'CT', 'ready', ())
-    found = hanging_protocols.rank(
+    found = hanging_layout.rank(
         study,
         [protocol(1, '', '', 0), protocol(2, 'CT', '', 0), protocol(3, 'CT', 'chest', 5), protocol(4, 'CT', 'lung', 1)],
         None,
     )
     assert [p.id for p in found] == [4, 3, 2, 1]
-    assert hanging_protocols.rank(study, [protocol(5, 'MR', '', 0), protocol(6, 'CT', 'head', 0)], None) == []
+    assert hanging_layout.rank(study, [protocol(5, 'MR', '', 0), protocol(6, 'CT', 'head', 0)], None) == []
 
 
 def test_a_series_rule_that_finds_nothing_falls_back_to_a_series_not_yet_shown(shipped: Clinic) -> None:
     study = _open(shipped, _study('1.4.1', 'DX', 'CHEST', [('CHEST PA', 'CHEST', None), ('CHEST LATERAL', '', None)]))
     protocol = hanging_protocols.choose(study, by=shipped.radiologist.actor)
     assert protocol is not None and protocol.modality == 'CR|DX'
-    assert hanging_protocols.usable_stages(protocol, 0) == [1]
-    left, right = hanging_protocols.resolve(protocol, 1, study, [])
+    assert hanging_layout.usable_stages(protocol, 0) == [1]
+    left, right = hanging_layout.resolve(protocol, 1, study, [])
     assert left and right and (left.series.description, right.series.description) == ('CHEST PA', 'CHEST LATERAL')
     rule = Protocol(
         9, 'x', None, 'DX', '', 0, (Stage(layout='1x2', viewports=[ViewportRule(), ViewportRule()]),), 0, True, ''
     )
     rule.stages[0].viewports[1].series.by, rule.stages[0].viewports[1].series.value = 'description', 'OBLIQUE'
-    first, second = hanging_protocols.resolve(rule, 0, study, [])
+    first, second = hanging_layout.resolve(rule, 0, study, [])
     assert first and second and (first.series.description, second.series.description) == ('CHEST PA', 'CHEST LATERAL')
     single = _open(shipped, _study('1.4.2', 'DX', 'CHEST', [('CHEST PA', 'CHEST', None)]))
-    only, empty = hanging_protocols.resolve(protocol, 1, single, [])
+    only, empty = hanging_layout.resolve(protocol, 1, single, [])
     assert only and only.series.description == 'CHEST PA' and empty is None  # not the same view twice
 
 
@@ -227,12 +227,12 @@ def test_an_invalid_protocol_is_refused_with_a_message_naming_the_problem(
 
 def test_stages_typed_as_json_are_refused_saying_where() -> None:
     with pytest.raises(InvalidInput) as refused:
-        hanging_protocols.parse_stages([{'layout': '3x3', 'viewports': []}])
+        hanging_layout.parse_stages([{'layout': '3x3', 'viewports': []}])
     assert 'stage 1 → layout' in str(refused.value)
     with pytest.raises(InvalidInput) as refused:
-        hanging_protocols.parse_stages([{'layout': '1x2', 'viewports': [{'series': {'by': 'colour'}}]}])
+        hanging_layout.parse_stages([{'layout': '1x2', 'viewports': [{'series': {'by': 'colour'}}]}])
     assert 'stage 1 → viewport 1 → series → by' in str(refused.value)
-    assert hanging_protocols.parse_stages([{'layout': '1x2'}])[0].layout == '1x2'
+    assert hanging_layout.parse_stages([{'layout': '1x2'}])[0].layout == '1x2'
 
 
 def test_changes_are_audited(clinic: Clinic) -> None:

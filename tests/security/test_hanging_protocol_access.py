@@ -10,7 +10,7 @@ from sqlmodel import select
 from domain import db, hanging_protocols, users
 from domain.access import Actor, system
 from domain.errors import NotAllowed, NotFound
-from domain.hanging_protocols import Protocol, ProtocolInput, Stage
+from domain.hanging_layout import Protocol, ProtocolInput, Stage
 from domain.models import AuditEvent, UserCreate
 from tests.conftest import PASSWORD, Clinic, sign_in
 

@@ -4,7 +4,7 @@ switch off and delete."""
 from nicegui.testing import User
 
 from domain import hanging_protocols
-from domain.hanging_protocols import Protocol
+from domain.hanging_layout import Protocol
 from tests.conftest import Clinic
 
 

@@ -11,7 +11,7 @@ from nicegui.testing import User
 from pydicom.uid import generate_uid
 
 from domain import hanging_protocols
-from domain.hanging_protocols import ProtocolInput, Stage
+from domain.hanging_layout import ProtocolInput, Stage
 from domain.models import Study
 from tests.conftest import Clinic, sign_in
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from nicegui import ui
 
-from domain import hanging_protocols
+from domain import hanging_layout, hanging_protocols
 from domain.access import Actor
 from domain.errors import N_
-from domain.hanging_protocols import Protocol, ProtocolInput, Stage
+from domain.hanging_layout import Protocol, ProtocolInput, Stage
 
 from ..i18n import t
 from ..patients import submit_form
@@ -117,7 +117,7 @@ class HangingProtocolsPage:
                 .classes('w-72')
                 .tooltip(t('Words that must all occur; alternatives separated by |'))
                 .mark('protocol-pattern'),
-                'priors': ui.number(t('Priors'), min=0, max=hanging_protocols.MAX_PRIORS, format='%d')
+                'priors': ui.number(t('Priors'), min=0, max=hanging_layout.MAX_PRIORS, format='%d')
                 .bind_value(form, 'priors')
                 .classes('w-24')
                 .mark('protocol-priors'),
@@ -135,7 +135,7 @@ class HangingProtocolsPage:
         form, actor, editing = self.form, self.actor, self.editing
 
         def store() -> Protocol:
-            stages: list[Stage] = hanging_protocols.parse_stages(self.stages.stages())
+            stages: list[Stage] = hanging_layout.parse_stages(self.stages.stages())
             data = ProtocolInput(
                 name=form['name'] or '',
                 modality=form['modality'] or '',

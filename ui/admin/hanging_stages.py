@@ -9,7 +9,7 @@ from typing import Any
 from nicegui import ui
 
 from domain.errors import N_
-from domain.hanging_protocols import LAYOUTS, MAX_PRIORS, MAX_STAGES, PRESET_NAMES, Stage
+from domain.hanging_layout import LAYOUTS, MAX_PRIORS, MAX_STAGES, PRESET_NAMES, Stage
 
 from ..i18n import t
 
