@@ -17,7 +17,20 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from domain import at_rest, audit, auth, backup_schedule, db, mfa, modality_checks, options, reporting, templates, users
+from domain import (
+    at_rest,
+    audit,
+    auth,
+    backup_schedule,
+    db,
+    hanging_protocols,
+    mfa,
+    modality_checks,
+    options,
+    reporting,
+    templates,
+    users,
+)
 from domain.access import system
 from domain.errors import DomainError
 from domain.models import Role, UserCreate
@@ -67,6 +80,7 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
     _open_database(settings, migrate=True)
     _ensure_first_admin(settings)
     templates.seed_shipped()
+    hanging_protocols.seed_shipped()
     _start_jobs(settings, run_workers=settings.redis_url is None)
     heartbeat.start('serve', jobs=settings.redis_url is None)  # /health counts the processes that run jobs
     i18n.set_clinic_language(settings.language)
@@ -305,6 +319,7 @@ def demo_command(settings: Settings, _args: argparse.Namespace) -> int:
 
     _open_database(settings, migrate=True)
     _ensure_first_admin(settings)
+    hanging_protocols.seed_shipped()
     storage.configure(settings.data_dir, min_free_bytes=settings.min_free_disk_mb * 1024 * 1024)
     summary = demo.fill(by=system('demo'), imaging=demo_studies.Imaging(synthetic.acquire, settle.run_pending))
     print(
@@ -349,6 +364,7 @@ def _serve_processes(settings: Settings) -> int:
     _open_database(settings, migrate=True)  # and the first admin, once, before any web process starts
     _ensure_first_admin(settings)
     templates.seed_shipped()
+    hanging_protocols.seed_shipped()
     db.dispose()
     verbose = logging.getLogger().isEnabledFor(logging.DEBUG)
     return web_processes.supervise(settings, [sys.executable, str(Path(__file__).resolve())], verbose=verbose)

@@ -49,6 +49,8 @@ class Permission(StrEnum):
     DELETE_STUDIES = 'delete-studies'  # move to the trash, restore, purge, move to another patient
     EXPORT_STUDIES = 'export-studies'  # a study as a zip with a DICOMDIR (patient CD/USB), maybe de-identified
     MANAGE_RETENTION = 'manage-retention'  # retention rules, their runs and legal holds
+    OWN_HANGING_PROTOCOLS = 'own-hanging-protocols'  # save, rename, delete one's own (domain/hanging_protocols.py)
+    MANAGE_HANGING_PROTOCOLS = 'manage-hanging-protocols'  # the shared ones (ui/admin/hanging_protocols.py)
 
 
 R, T, D, A = Role.RECEPTIONIST.value, Role.TECHNICIAN.value, Role.RADIOLOGIST.value, Role.ADMIN.value
@@ -86,6 +88,8 @@ PERMISSIONS: dict[Permission, frozenset[str]] = {
     Permission.DELETE_STUDIES: frozenset({A}),
     Permission.EXPORT_STUDIES: frozenset({T, D, A}),
     Permission.MANAGE_RETENTION: frozenset({A}),
+    Permission.OWN_HANGING_PROTOCOLS: frozenset({D, A}),
+    Permission.MANAGE_HANGING_PROTOCOLS: frozenset({A}),
 }
 
 PUBLIC = frozenset({'public'})
@@ -121,6 +125,7 @@ SCREENS: dict[str, frozenset[str]] = {
     '/admin/trash': frozenset({A}),  # deleted studies and series: restore or delete now (ui/admin/trash.py)
     '/admin/retention': frozenset({A}),  # retention rules, preview, confirmed runs (ui/admin/retention.py)
     '/admin/restore': frozenset({A}),  # restore a backup onto an empty install (ui/restore_page.py)
+    '/admin/hanging-protocols': frozenset({A}),  # the shared hanging protocols (ui/admin/hanging_protocols.py)
     '/admin/backups': frozenset({A}),  # backup policy, key pair, runs, archives, drills (ui/admin/backups.py)
 }
 

@@ -52,6 +52,8 @@ class SeriesView:
     description: str
     thumbnail_path: str | None
     instances: tuple[InstanceView, ...]
+    body_part: str = ''  # Body Part Examined as the modality sent it
+    plane: str = ''  # axial, coronal, sagittal (from the indexed Image Orientation (Patient)), '' unknown
 
     @property
     def frames(self) -> int:
@@ -85,6 +87,7 @@ class PriorStudy:
     description: str
     modalities: str
     num_instances: int
+    body_parts: str = ''  # its series' Body Part Examined, backslash-joined (hanging protocols match on it)
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,24 @@ def priors(study_id: int, *, by: Actor) -> list[PriorStudy]:
         else:
             return []
         rows = session.exec(query.order_by(col(Study.study_date).desc(), col(Study.id).desc()).limit(50)).all()
-    return [PriorStudy(row.id or 0, row.study_date, row.description, row.modalities, row.num_instances) for row in rows]
+        parts: dict[int, set[str]] = {}
+        ids = [row.id for row in rows]
+        for found_id, part in session.exec(
+            select(Series.study_id, Series.body_part).where(col(Series.study_id).in_(ids)).distinct()
+        ).all():
+            if part:
+                parts.setdefault(found_id, set()).add(part)
+    return [
+        PriorStudy(
+            row.id or 0,
+            row.study_date,
+            row.description,
+            row.modalities,
+            row.num_instances,
+            '\\'.join(sorted(parts.get(row.id or 0, ()))),
+        )
+        for row in rows
+    ]
 
 
 def frame_source(study_uid: str, series_uid: str, instance_uid: str, *, by: Actor) -> FrameSource:
@@ -433,7 +453,39 @@ def _series_view(row: Series, instances: list[Instance]) -> SeriesView:
         row.description,
         row.thumbnail_path,
         views,
+        row.body_part,
+        plane_of(ordered[0].attributes.get(ORIENTATION_TAG) if ordered else None, row.description),
     )
+
+
+ORIENTATION_TAG = '00200037'  # Image Orientation (Patient), as the metadata job indexes it (DICOM JSON)
+PLANE_WORDS = {
+    'sagittal': frozenset({'sag', 'sagittal'}),
+    'coronal': frozenset({'cor', 'coronal'}),
+    'axial': frozenset({'ax', 'axial', 'tra', 'trans', 'transverse'}),
+}
+
+
+def plane_of(orientation: Any, description: str = '') -> str:
+    """A series' plane from its first image's indexed Image Orientation (Patient) (PS3.3 C.7.6.2.1.1): the
+    patient axis the slice normal runs along; else a word of its description (SAG, COR, AX); else ''.
+
+    Read from the index the metadata job fills, never from the files, so opening a study stays one query."""
+    values = orientation.get('Value') if isinstance(orientation, dict) else None
+    if isinstance(values, list) and len(values) == 6:
+        try:
+            (a, b, c), (d, e, f) = [float(v) for v in values[:3]], [float(v) for v in values[3:]]
+        except (TypeError, ValueError):
+            values = None
+        else:
+            normal = (abs(b * f - c * e), abs(c * d - a * f), abs(a * e - b * d))
+            if max(normal) > 0.5:
+                return ('sagittal', 'coronal', 'axial')[normal.index(max(normal))]
+    words = set(description.lower().replace('_', ' ').split())
+    for plane, names in PLANE_WORDS.items():
+        if words & names:
+            return plane
+    return ''
 
 
 def instance_in_study(session: Session, study_id: int, instance_id: int) -> None:

@@ -21,6 +21,7 @@ from .viewer_canvas import ViewerCanvas
 from .viewer_comfort import Comfort
 from .viewer_links import Links
 from .viewer_mpr import MprMode
+from .viewer_protocols import HangingProtocols
 from .viewer_side import SidePanel, series_strip
 from .viewer_toolbar import ViewerToolbar
 from .viewer_tools import KIND_NAMES, file_windows, frame_url, measurement_text, orientation, overlay
@@ -72,6 +73,7 @@ class Viewer:
         self.mpr = MprMode(self)
         self.links = Links(self)  # linked scroll, zoom/pan, W/L and "Compare with…" (ui/viewer_links.py)
         self.comfort = Comfort(self)  # full screen, next unread, loading progress, own shortcuts (ui/viewer_comfort.py)
+        self.hanging = HangingProtocols(self)  # the study's hanging protocol (ui/viewer_protocols.py)
         self.tools = ViewerToolbar(self)
 
     # ------------------------------------------------------------ layout
@@ -100,7 +102,8 @@ class Viewer:
         live.on(events.MeasurementsChanged).subscribe(self.on_marks_changed)
         if self.study.series:
             await ui.context.client.connected()
-            await self.show_series(self.viewports[0], self.study, self.study.series[0])
+            if not await self.hanging.open():  # no protocol fits: the first series alone
+                await self.show_series(self.viewports[0], self.study, self.study.series[0])
         else:
             ui.label(t('This study has no images yet')).mark('viewer-empty')
 
@@ -128,24 +131,31 @@ class Viewer:
 
     def set_layout(self, count: int) -> None:
         self.layout = count
-        columns, rows = {1: (1, 1), 2: (2, 1), 4: (2, 2)}[count]
+        columns, rows = {1: (1, 1), 2: (2, 1), 3: (3, 1), 4: (2, 2)}[count]
         self.grid.style(f'grid-template-columns:repeat({columns},1fr);grid-template-rows:repeat({rows},1fr)')
         for n, viewport in enumerate(self.viewports):
             viewport.box.set_visibility(n < count)
         if self.active >= count:
             self.activate(self.viewports[0])
 
-    async def show_series(self, viewport: Viewport, study: StudyView, series: SeriesView, index: int = 0) -> None:
+    async def show_series(
+        self,
+        viewport: Viewport,
+        study: StudyView,
+        series: SeriesView,
+        index: int = 0,
+        window: list[float] | None = None,
+    ) -> None:
         viewport.study, viewport.series = study, series
         viewport.images = [
             (instance, frame) for instance in series.instances for frame in range(1, instance.number_of_frames + 1)
         ]
-        viewport.index, viewport.window = min(index, max(0, len(viewport.images) - 1)), None
+        viewport.index, viewport.window = min(index, max(0, len(viewport.images) - 1)), window  # a protocol's preset
         frames = [
             [frame_url(study, series, instance, frame), instance.columns or 0, instance.rows or 0]
             for instance, frame in viewport.images
         ]
-        viewport.canvas.frames(frames, viewport.index, None)
+        viewport.canvas.frames(frames, viewport.index, window)
         self.activate(viewport)
         await self.image_changed(viewport)
         self.send_marks(viewport)

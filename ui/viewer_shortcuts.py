@@ -55,6 +55,8 @@ ACTIONS: tuple[Action, ...] = (
     Action('tags', 't', N_('DICOM tags')),
     Action('full-screen', 'F', N_('Full-screen reading')),
     Action('next-unread', 'N', N_('Next unread study')),
+    Action('stage-previous', '[', N_('Previous hanging protocol stage')),
+    Action('stage-next', ']', N_('Next hanging protocol stage')),
     Action('shortcuts', '?', N_('This list')),
 )
 DEFAULTS = {action.name: action.key for action in ACTIONS}

@@ -40,6 +40,7 @@ class ViewerToolbar:
             ).mark('viewer-study')
             self.status = ui.label('').classes('text-caption text-grey-7 q-mr-md')
             self.layouts_and_tools()
+            self.viewer.hanging.controls()  # hanging protocol name, menu and stages (ui/viewer_protocols.py)
             self.presets = ui.button(t('Presets'), icon='tune').props('flat dense no-caps').mark('presets')
             with self.presets, ui.menu() as self.preset_menu:
                 pass
@@ -222,6 +223,8 @@ class ViewerToolbar:
             'full-screen': viewer.comfort.toggle_full_screen,
             'next-unread': viewer.comfort.next_unread,
             'shortcuts': viewer.comfort.show_shortcuts,
+            'stage-next': lambda: viewer.hanging.step(1),
+            'stage-previous': lambda: viewer.hanging.step(-1),
         }
         for tool in ('scroll', 'pan', 'zoom', 'wl', *MEASURING_TOOLS):
             if viewer.may_measure or tool not in MEASURING_TOOLS:

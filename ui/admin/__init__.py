@@ -4,6 +4,7 @@ from . import (
     audit_log,
     backups,
     forwarding,
+    hanging_protocols,
     job_list,
     modalities,
     modality_page,
@@ -26,6 +27,7 @@ def register() -> None:
     modalities.register()
     modality_page.register()
     forwarding.register()
+    hanging_protocols.register()
     backups.register()
     retention.register()
     trash.register()
