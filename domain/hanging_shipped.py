@@ -1,10 +1,13 @@
 """The shared hanging protocols every install starts with (stored once by domain.hanging_protocols.seed_shipped).
 
+Names are stored in English and shown translated where the stored name is still a shipped one (t(name)).
 Keys are stable codes: the seed remembers which codes it stored (in the audit), so a renamed or deleted shipped
 protocol stays as the administrator left it. The format is domain.hanging_protocols' (rule, then stages).
 """
 
 from typing import Any
+
+from domain.errors import N_
 
 
 def _viewport(
@@ -15,7 +18,7 @@ def _viewport(
 
 SHIPPED: dict[str, dict[str, Any]] = {
     'ct-head': {
-        'name': 'CT head: brain and bone',
+        'name': N_('CT head: brain and bone'),
         'modality': 'CT',
         'pattern': 'head|brain|skull',
         'priors': 1,
@@ -25,7 +28,7 @@ SHIPPED: dict[str, dict[str, Any]] = {
         ],
     },
     'ct-chest': {
-        'name': 'CT chest: prior beside, lung and mediastinum',
+        'name': N_('CT chest: prior beside, lung and mediastinum'),
         'modality': 'CT',
         'pattern': 'chest|thorax|lung',
         'priors': 1,
@@ -35,7 +38,7 @@ SHIPPED: dict[str, dict[str, Any]] = {
         ],
     },
     'xr-chest': {
-        'name': 'Chest X-ray with prior',
+        'name': N_('Chest X-ray with prior'),
         'modality': 'CR|DX',
         'pattern': 'chest|thorax',
         'priors': 1,
@@ -45,7 +48,7 @@ SHIPPED: dict[str, dict[str, Any]] = {
         ],
     },
     'us': {
-        'name': 'Ultrasound: cine',
+        'name': N_('Ultrasound: cine'),
         'modality': 'US',
         'pattern': '',
         'priors': 0,
@@ -53,7 +56,7 @@ SHIPPED: dict[str, dict[str, Any]] = {
         'stages': [{'layout': '1x1', 'viewports': [_viewport(cine=True)]}],
     },
     'mr-knee': {
-        'name': 'MR knee by plane',
+        'name': N_('MR knee by plane'),
         'modality': 'MR',
         'pattern': 'knee',
         'priors': 0,

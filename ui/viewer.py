@@ -82,6 +82,10 @@ class Viewer:
         ui.add_css(
             '.viewer-grid{display:grid;gap:4px;height:calc(100vh - 190px);min-height:360px}'
             '.series-card{cursor:pointer;user-select:none}'
+            # a tablet: the side panel goes below the viewports and the strip narrows, so two viewports fit
+            '@media (max-width:1100px){.viewer-main{flex-wrap:wrap!important}'
+            '.viewer-grid{flex:1 1 0;min-width:0}.viewer-side{flex-basis:100%;width:100%!important}'
+            '.viewer-strip{width:6.5rem!important}}'
         )
         self.tools.build()
         with ui.row().classes('viewer-main w-full no-wrap gap-2 items-start'):

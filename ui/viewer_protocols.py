@@ -70,7 +70,7 @@ class HangingProtocols:
         self.refresh_controls()
 
     def refresh_controls(self) -> None:
-        self.button.text = self.protocol.name if self.protocol else t('No protocol')
+        self.button.text = t(self.protocol.name) if self.protocol else t('No protocol')
         many = len(self.stages) > 1
         self.previous.set_visibility(many)
         self.next.set_visibility(many)
@@ -79,7 +79,7 @@ class HangingProtocols:
         with self.menu:
             for protocol in self.options:
                 ui.menu_item(
-                    ('✓ ' if self.protocol and protocol.id == self.protocol.id else '') + protocol.name,
+                    ('✓ ' if self.protocol and protocol.id == self.protocol.id else '') + t(protocol.name),
                     on_click=lambda p=protocol: self.use(p),
                 ).mark(f'protocol-option-{protocol.id}')
             if self.may_save:

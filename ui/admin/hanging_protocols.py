@@ -66,7 +66,8 @@ class HangingProtocolsPage:
                 self.row(protocol)
 
     def row(self, protocol: Protocol) -> None:
-        ui.button(protocol.name, on_click=lambda p=protocol: self.edit(p)).props('flat dense no-caps align=left').mark(
+        name = t(protocol.name)  # a shipped name in the reader's language; one the admin typed as typed
+        ui.button(name, on_click=lambda p=protocol: self.edit(p)).props('flat dense no-caps align=left').mark(
             f'protocol-{protocol.id}'
         )
         for text in (protocol.modality, protocol.pattern):
