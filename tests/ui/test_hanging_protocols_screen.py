@@ -3,9 +3,9 @@ switch off and delete."""
 
 from nicegui.testing import User
 
-from domain import hanging_protocols
+from domain import hanging_protocols, users
 from domain.hanging_layout import Protocol
-from tests.conftest import Clinic
+from tests.conftest import Clinic, sign_in
 
 
 def _shared(clinic: Clinic, name: str) -> Protocol:
@@ -96,3 +96,17 @@ async def test_an_admin_adds_a_shared_protocol_then_switches_it_off_and_deletes_
 async def test_the_admin_menu_links_the_screen(admin: User) -> None:
     await admin.open('/')
     await admin.should_see('Hanging protocols')
+
+
+async def test_shipped_names_are_shown_in_the_readers_language_and_an_admins_own_name_as_typed(
+    screens: User, clinic: Clinic
+) -> None:
+    hanging_protocols.seed_shipped()
+    knee = _shared(clinic, 'MR knee by plane')
+    users.set_language('ru', by=clinic.admin.actor)
+    await sign_in(screens, clinic.admin)
+    await screens.open('/admin/hanging-protocols')
+    await screens.should_see('МРТ колена по плоскостям', marker=f'protocol-{knee.id}')
+    hanging_protocols.rename(knee.id, 'Колено (наш)', by=clinic.admin.actor)
+    await screens.open('/admin/hanging-protocols')
+    await screens.should_see('Колено (наш)', marker=f'protocol-{knee.id}')
