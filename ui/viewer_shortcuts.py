@@ -42,6 +42,7 @@ ACTIONS: tuple[Action, ...] = (
     Action('zoom-out', '-', N_('Zoom out')),
     Action('layout-1', '1', N_('{n} viewports', n=1)),
     Action('layout-2', '2', N_('{n} viewports', n=2)),
+    Action('layout-3', '3', N_('{n} viewports', n=3)),
     Action('layout-4', '4', N_('{n} viewports', n=4)),
     Action('tool-scroll', 's', N_('Scroll')),
     Action('tool-pan', 'p', N_('Pan')),

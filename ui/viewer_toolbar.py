@@ -50,7 +50,7 @@ class ViewerToolbar:
 
     def layouts_and_tools(self) -> None:
         with ui.button_group().props('flat'):
-            for count in (1, 2, 4):
+            for count in (1, 2, 3, 4):
                 ui.button(str(count), on_click=lambda c=count: self.viewer.set_layout(c)).props('flat dense').tooltip(
                     t('{n} viewports', n=count)
                 ).mark(f'layout-{count}')
@@ -219,6 +219,7 @@ class ViewerToolbar:
             'zoom-out': lambda: canvas.run_method('zoomBy', 0.8),
             'layout-1': lambda: viewer.set_layout(1),
             'layout-2': lambda: viewer.set_layout(2),
+            'layout-3': lambda: viewer.set_layout(3),
             'layout-4': lambda: viewer.set_layout(4),
             'full-screen': viewer.comfort.toggle_full_screen,
             'next-unread': viewer.comfort.next_unread,

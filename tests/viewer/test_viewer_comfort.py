@@ -337,3 +337,15 @@ def test_the_index_holds_each_slices_geometry_once_the_metadata_job_has_run(clin
     after = viewing.open_study(study.id or 0, by=clinic.admin.actor).series[1].instances
     assert [i.geometry.position for i in after] == [(0.0, 0.0, 3.0 + 5 * n) for n in range(4)]
     assert {i.geometry.frame_of_reference for i in after} == {FRAME}
+
+
+async def test_three_viewports_side_by_side_by_button_and_by_key(pages: User, clinic: Clinic, tmp_path: Path) -> None:
+    study = ct_series(clinic, tmp_path, slices=2)
+    await _open(pages, clinic, 'radiologist', study.id)
+    pages.find(marker='layout-3').click()
+    await eventually(lambda: viewer_of(pages).layout == 3, 'the 1x3 layout by its button')
+    assert [viewport.box.visible for viewport in viewer_of(pages).viewports] == [True, True, True, False]
+    _press(pages, 'viewer-keys', '1')
+    await eventually(lambda: viewer_of(pages).layout == 1, 'one viewport by key')
+    _press(pages, 'viewer-keys', '3')
+    await eventually(lambda: viewer_of(pages).layout == 3, 'three viewports by key')
