@@ -119,11 +119,13 @@ export default {
       this.prefetching = true;
       const run = this.prefetchRun = (this.prefetchRun || 0) + 1;
       const win = this.win ? this.win.slice() : null;
+      const frames = this.frames;
+      const urls = frames.map((_frame, i) => this.url(i, win));
       const nearest = () => {
         const ahead = this.direction || 1;
-        for (let d = 1; d < this.frames.length; d++) {
+        for (let d = 1; d < urls.length; d++) {
           for (const i of [this.current + ahead * d, this.current - ahead * d]) {
-            const url = i >= 0 && i < this.frames.length ? this.url(i, win) : null;
+            const url = i >= 0 && i < urls.length ? urls[i] : null;
             if (url && !this.cache.has(url) && !this.loading.has(url)) return url;
           }
         }
@@ -132,7 +134,7 @@ export default {
       const others = () => window.viewerScrolled && window.viewerScrolled.by !== this
                            && performance.now() - window.viewerScrolled.at < 400;
       const worker = async () => {
-        while (this.prefetchRun === run) {
+        while (this.prefetchRun === run && this.frames === frames) {
           if (others()) { await new Promise((resolve) => setTimeout(resolve, 100)); continue; }
           const url = nearest();
           if (!url) return;
