@@ -6,7 +6,9 @@ uncompressed), then in this process, as the MPR route does it (dicom/wado_mpr.py
   middle resliced, windowed and encoded as the canvas asks for it (JPEG, viewport 1024); the files are in the
   operating system's page cache after the first round, as on a server that just received the study;
 - warm: axial, coronal and sagittal images at random positions (thin and a 10 mm MIP slab), each rendered
-  to JPEG as above. Prints medians (and p90) in milliseconds.
+  to JPEG as above. Prints medians (and p90) in milliseconds, and the machine's load average before and after.
+The first round also pays for the process's first touch of 157 MB of memory (slow on a VM that backs memory lazily);
+later rounds reuse the memory the previous round freed. bench/viewer.py measures the same through HTTP.
 
     .venv/bin/python bench/mpr.py [--rounds 5] [--reslices 200]
 """
@@ -37,6 +39,7 @@ def main() -> None:
     parser.add_argument('--rounds', type=int, default=5)
     parser.add_argument('--reslices', type=int, default=200)
     args = parser.parse_args()
+    print(f'load average before: {_load()}')
     folder = Path(tempfile.gettempdir()) / 'mpr-corpus'
     files = viewer_corpus.build(folder, slices=SLICES)['ct']
     cold = []
@@ -61,6 +64,11 @@ def main() -> None:
                 times.append((time.perf_counter() - start) * 1000)
             label = f'{plane} reslice, {"thin" if thickness == 1 else f"{mode} slab of {thickness}"}'
             _report(label, times, 20)
+    print(f'load average after: {_load()}')
+
+
+def _load() -> str:
+    return ' '.join(Path('/proc/loadavg').read_text().split()[:3])
 
 
 def _report(name: str, times: list[float], target: float) -> None:

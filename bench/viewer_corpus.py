@@ -1,4 +1,5 @@
-"""The viewer benchmark's images: a 200-slice 512×512 CT, a 2500×2000 radiograph and a 640×480 ultrasound loop.
+"""The viewer benchmark's images: a 200-slice 512×512 CT, a 2500×2000 radiograph and a 640×480 ultrasound loop,
+and for MPR a few 300-slice 512×512 CTs (each its own study, so each is read from cold).
 
 Built from pydicom-data's real CT slice and ultrasound image (pixels shifted per slice / frame so no two
 images are alike), written uncompressed to a folder; `python bench/viewer_corpus.py FOLDER` makes them.
@@ -60,6 +61,22 @@ def build(folder: Path, slices: int = 200, loop_frames: int = 60) -> dict[str, l
     return made
 
 
+def build_mpr(folder: Path, copies: int, slices: int = 300) -> list[list[Path]]:
+    """`copies` CT series of `slices` 512×512 slices 1.25 mm apart (once), each its own study and series."""
+    series = [sorted(folder.glob(f'mpr{n}-*.dcm')) for n in range(copies)]
+    if all(len(files) == slices for files in series):
+        return series
+    first = build(folder / 'mpr0', slices=slices)['ct']  # the same pixels in every copy: each is read on its own
+    for n in range(copies):
+        study, uid = generate_uid(), generate_uid()
+        series[n] = []
+        for k, source in enumerate(first):
+            ds = pydicom.dcmread(source)
+            _identify(ds, study, uid, f'MPR{n}', k + 1)
+            series[n].append(_save(ds, folder / f'mpr{n}-{k:03d}.dcm'))
+    return series
+
+
 def _identify(ds: pydicom.Dataset, study: str, series: str, patient: str, number: int) -> None:
     ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
     ds.SOPInstanceUID = generate_uid()
@@ -79,13 +96,17 @@ if __name__ == '__main__':
     print({name: len(files) for name, files in built.items()})
 
 
-def load(data_dir: Path, files: list[Path]) -> None:
-    """Put the files into a ClinicPACS data directory through the real ingest (before `main.py serve`)."""
+def load(data_dir: Path, files: list[Path]) -> dict[str, tuple[int, int]]:
+    """Put the files into a ClinicPACS data directory through the real ingest (before `main.py serve`); returns
+    each series' (study id, series id) by its UID."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from sqlmodel import select
+
     from dicom import storage
     from dicom.ingest import Ingest
     from domain import db
     from domain.access import modality
+    from domain.models import Series
     from domain.settings import Settings
 
     settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
@@ -95,4 +116,7 @@ def load(data_dir: Path, files: list[Path]) -> None:
     pipeline = Ingest()
     for path in files:
         pipeline.accept_file(path, by=modality('BENCH'))
+    with db.reading() as session:
+        found = {row.series_instance_uid: (row.study_id, row.id) for row in session.exec(select(Series)).all()}
     db.dispose()
+    return found

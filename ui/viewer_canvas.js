@@ -26,6 +26,7 @@ export default {
     this.info = { overlay: {}, orient: null, spacing: 0, message: '' };
     this.marks = [];
     this.cache = new Map(); // url -> ImageBitmap or {error}
+    this.loading = new Map(); // url -> the promise of its entry, while it is being fetched
     this.current = 0;
     this.win = null;
     this.fileWin = null;
@@ -74,8 +75,15 @@ export default {
       if (w) query += `&window=${w[0].toFixed(2)},${Math.max(1, w[1]).toFixed(2)},LINEAR`;
       return `${base}?${query}`;
     },
-    async load(url) {
-      if (this.cache.has(url)) return this.cache.get(url);
+    load(url) {
+      // One request per frame: a frame being prefetched is not asked for again when it is scrolled to.
+      if (this.cache.has(url)) return Promise.resolve(this.cache.get(url));
+      if (!this.loading.has(url)) {
+        this.loading.set(url, this.fetchFrame(url).finally(() => this.loading.delete(url)));
+      }
+      return this.loading.get(url);
+    },
+    async fetchFrame(url) {
       window.viewerStats.requests += 1;
       let entry;
       try {
@@ -103,25 +111,42 @@ export default {
       this.draw();
       this.prefetch(i);
     },
-    prefetch(from) {
-      // Neighbours first, then outwards through the whole series, a few requests at a time.
+    prefetch() {
+      // The whole series, a few requests at a time, each worker taking the frame nearest the one shown that is not
+      // asked for yet (ahead in the direction of scrolling first), so prefetching follows the scrolling. Paused
+      // while another viewport of the page is being scrolled (MPR's three planes): its frames come first.
       if (this.prefetching) return;
       this.prefetching = true;
-      const order = [];
-      for (let d = 1; d < this.frames.length; d++) {
-        if (from + d < this.frames.length) order.push(from + d);
-        if (from - d >= 0) order.push(from - d);
-      }
+      const run = this.prefetchRun = (this.prefetchRun || 0) + 1;
       const win = this.win ? this.win.slice() : null;
-      let next = 0;
+      const frames = this.frames;
+      const urls = frames.map((_frame, i) => this.url(i, win));
+      const nearest = () => {
+        const ahead = this.direction || 1;
+        for (let d = 1; d < urls.length; d++) {
+          for (const i of [this.current + ahead * d, this.current - ahead * d]) {
+            const url = i >= 0 && i < urls.length ? urls[i] : null;
+            if (url && !this.cache.has(url) && !this.loading.has(url)) return url;
+          }
+        }
+        return null;
+      };
+      const others = () => window.viewerScrolled && window.viewerScrolled.by !== this
+                           && performance.now() - window.viewerScrolled.at < 400;
       const worker = async () => {
-        while (next < order.length) {
-          const url = this.url(order[next++], win);
-          if (!this.cache.has(url)) await this.load(url);
+        while (this.prefetchRun === run && this.frames === frames) {
+          if (others()) { await new Promise((resolve) => setTimeout(resolve, 100)); continue; }
+          const url = nearest();
+          if (!url) return;
+          await this.load(url);
           this.emitProgress(false, win);
         }
       };
-      Promise.all([worker(), worker(), worker(), worker()]).then(() => { this.prefetching = false; this.emitProgress(true, win); });
+      Promise.all([worker(), worker(), worker(), worker()]).then(() => {
+        if (this.prefetchRun !== run) return;
+        this.prefetching = false;
+        this.emitProgress(true, win);
+      });
     },
     async requestWindowed() {
       // At most one request in flight; when it lands, ask for the newest window if it changed meanwhile.
@@ -140,6 +165,8 @@ export default {
       if (!this.frames.length) return;
       const next = Math.max(0, Math.min(this.frames.length - 1, this.current + delta));
       if (next === this.current) return;
+      this.direction = Math.sign(delta);
+      window.viewerScrolled = { by: this, at: performance.now() }; // other viewports pause their prefetching
       this.current = next;
       this.show(next);
       this.$emit('index', next);

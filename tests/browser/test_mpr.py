@@ -140,3 +140,38 @@ def test_a_point_clicked_in_one_plane_lands_the_others_on_its_voxel(served: Serv
         beside = _css_point(browser, planes[plane], plane, column + 12, row + 12)  # off the cube and both lines
         assert _grey(browser, planes[plane], *beside) < 40, plane
     browser.save_screenshot(str(served.data_dir.parent / 'mpr.png'))
+
+
+def test_scrolling_a_plane_asks_the_server_once_for_each_image(served: Served, browser, tmp_path: Path) -> None:
+    # the canvas prefetches each plane while the doctor scrolls it: an image on its way is awaited, not asked again
+    _push(served, tmp_path)
+    log_in(browser, served.url)
+    browser.get(f'{served.url}/viewer/1')
+    first = wait_for(browser, marker('viewport-0'))
+    WebDriverWait(browser, WAIT_S).until(lambda _: int(first.get_attribute('data-drawn') or 0) > 0)
+    browser.execute_script('performance.setResourceTimingBufferSize(10000)')
+    wait_for(browser, marker('mpr')).click()
+    planes = _Planes(browser)
+    WebDriverWait(browser, WAIT_S).until(lambda _: planes['coronal'].get_attribute('data-index') == '64')
+    browser.execute_script(
+        """
+        for (let n = 0; n < 40; n++) {
+          arguments[0].dispatchEvent(new WheelEvent('wheel', {deltaY: 100, bubbles: true, cancelable: true}));
+        }
+    """,
+        planes['coronal'],
+    )
+    WebDriverWait(browser, WAIT_S).until(lambda _: planes['coronal'].get_attribute('data-index') == '104')
+    counts = {'axial': SLICES, 'coronal': SIZE, 'sagittal': SIZE}
+    for plane, count in counts.items():  # every image of every plane has arrived
+        WebDriverWait(browser, WAIT_S).until(
+            lambda _, p=plane, n=count: (
+                browser.execute_script('return getElement(arguments[0]).cache.size', planes[p]) >= n
+            )
+        )
+    asked = browser.execute_script(
+        "return performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.includes('/mpr/'))"
+    )
+    twice = {url for url in asked if asked.count(url) > 1}
+    assert not twice, f'{len(twice)} images were asked for twice, e.g. {sorted(twice)[:3]}'
+    assert len(asked) == sum(counts.values())
