@@ -10,10 +10,9 @@ axial, coronal and sagittal planes are plain slices of the array.
 """
 
 import logging
-import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,24 +49,18 @@ class Volume:
         return int(self.voxels.nbytes)
 
 
-def load(paths: Sequence[Path], memory: Callable[[int], np.ndarray | None] | None = None) -> Volume:
-    """Read every slice of a series and build its volume; VolumeError when the geometry is not one regular stack.
-    `memory(size)` may offer bytes to fill rather than new memory (VolumeCache: an evicted volume's)."""
+def load(paths: Sequence[Path]) -> Volume:
+    """Read every slice of a series and build its volume; VolumeError when the geometry is not one regular stack."""
     if len(paths) < MIN_SLICES:
         raise VolumeError(
             'MPR needs at least {count} slices; this series has {found}', count=MIN_SLICES, found=len(paths)
         )
-    with volume_read.Reading(paths, memory) as reading:
+    with volume_read.Reading(paths) as reading:
         return _build(reading)
 
 
 class VolumeCache:
-    """Volumes by series (any key naming one), least recently used first out, bounded by bytes; the newest stays.
-
-    The last volume dropped is kept aside: the next volume read goes into its memory when the size fits and nothing
-    holds it any more (no request still reslicing it, no viewer's MPR mode showing it). That spares the page faults
-    of 150 MB of fresh memory, which on a VM whose host backs memory lazily cost from tens of ms to over a second.
-    """
+    """Volumes by series (any key naming one), least recently used first out, bounded by bytes; the newest stays."""
 
     def __init__(self, max_bytes: int = 1024 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
@@ -75,7 +68,6 @@ class VolumeCache:
         self._bytes = 0
         self._lock = threading.Lock()
         self._building = threading.Lock()  # one volume read at a time: two would double the memory and the wait
-        self._dropped: Volume | None = None  # the last volume dropped, whose memory the next volume may reuse
 
     def get(self, series_id: Hashable, paths: Sequence[Path]) -> Volume:
         """The series' volume, read from the files on the first call."""
@@ -86,7 +78,7 @@ class VolumeCache:
             found = self.cached(series_id)
             if found is not None:
                 return found
-            volume = load(paths, self._spare_memory)
+            volume = load(paths)
             self.put(series_id, volume)
             log.info('MPR volume of series %s: %s voxels, %.0f MB', series_id, volume.shape, volume.nbytes / 1e6)
             return volume
@@ -105,38 +97,17 @@ class VolumeCache:
             self._volumes[series_id] = volume
             self._bytes += volume.nbytes
             while self._bytes > self.max_bytes and len(self._volumes) > 1:
-                _key, self._dropped = self._volumes.popitem(last=False)
-                self._bytes -= self._dropped.nbytes
+                _key, dropped = self._volumes.popitem(last=False)
+                self._bytes -= dropped.nbytes
 
     def clear(self) -> None:
         with self._lock:
             self._volumes.clear()
             self._bytes = 0
-            self._dropped = None
 
     @property
     def nbytes(self) -> int:
         return self._bytes
-
-    def _spare_memory(self, size: int) -> np.ndarray | None:
-        """The dropped volume's memory as writable bytes, when it is `size` to `size` × 1.25 bytes and nobody holds the
-        volume, its voxels or a view of them; else None (and it is let go)."""
-        with self._lock:
-            dropped, self._dropped = self._dropped, None
-        if dropped is None:
-            return None
-        voxels = dropped.voxels
-        owner = voxels if voxels.base is None else voxels.base
-        # CPython reference counts: `dropped` and the call's argument; `voxels`, the volume's field and the argument
-        # (and `owner` when voxels own their memory); `owner`, voxels' base and the argument. One more is a reader.
-        if owner is voxels:
-            held = sys.getrefcount(dropped) > 2 or sys.getrefcount(voxels) > 4
-        else:
-            held = sys.getrefcount(dropped) > 2 or sys.getrefcount(voxels) > 3 or sys.getrefcount(owner) > 3
-        fits = isinstance(owner, np.ndarray) and size <= owner.nbytes <= size * 1.25 and owner.flags.c_contiguous
-        if held or not fits or not owner.flags.writeable:
-            return None
-        return owner.reshape(-1).view(np.uint8)
 
 
 # ---------------------------------------------------------------- private helpers

@@ -14,7 +14,7 @@ Bits above BitsStored are dropped with the sign extended first (PS3.5 8.1.1).
 
 import io
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -87,9 +87,8 @@ class Headers:
 class Reading:
     """One series being read: its headers, then its pixels into one stack (a context manager: it owns two threads)."""
 
-    def __init__(self, paths: Sequence[Path], memory: Callable[[int], np.ndarray | None] | None = None) -> None:
+    def __init__(self, paths: Sequence[Path]) -> None:
         self.paths = list(paths)
-        self.memory = memory  # writable bytes (1-D uint8) of at least the size asked for, to fill instead of new memory
         self.pool = ThreadPoolExecutor(READERS, thread_name_prefix='mpr-read')
 
     def __enter__(self) -> 'Reading':
@@ -121,10 +120,7 @@ class Reading:
     def stack(self, slices: Sequence[SliceHeader], order: Sequence[int]) -> np.ndarray:
         """The slices' modality values (PS3.3 C.11.1) as one [slice, row, column] array, slice `order[n]` at place n:
         int16 when every value fits (CT), else float32."""
-        shape, dtype = (len(order), *slices[0].shape), np.dtype(_value_type(slices))
-        size = int(np.prod(shape)) * dtype.itemsize
-        spare = self.memory(size) if self.memory is not None else None
-        target = spare[:size].view(dtype).reshape(shape) if spare is not None else np.empty(shape, dtype)
+        target = np.empty((len(order), *slices[0].shape), _value_type(slices))
         fills = [self.pool.submit(_fill, target[n], self.paths[k], slices[k]) for n, k in enumerate(order)]
         for done in fills:
             done.result()  # the first failure is raised

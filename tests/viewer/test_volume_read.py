@@ -1,7 +1,6 @@
 """MPR's slice reader: uncompressed pixels read at the offset where pydicom's header read stops, others decoded."""
 
 import copy
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -148,38 +147,3 @@ def test_a_slice_cut_short_is_refused_as_unreadable(tmp_path: Path) -> None:
     paths[1].write_bytes(paths[1].read_bytes()[:-100])
     with pytest.raises(RenderError, match='cut short'):
         volume.load(paths)
-
-
-def _owner(found: volume.Volume) -> np.ndarray:
-    """The array that owns the volume's memory."""
-    return found.voxels if found.voxels.base is None else found.voxels.base
-
-
-@pytest.mark.parametrize(
-    ('orientation', 'kept'), [((1, 0, 0, 0, 1, 0), True), ((1, 0, 0, 0, -1, 0), False)], ids=['as-stored', 'turned']
-)
-def test_a_volume_read_after_one_was_dropped_reuses_its_memory_unless_someone_still_holds_it(
-    tmp_path: Path, orientation: tuple[int, ...], kept: bool
-) -> None:
-    # stored head first with rows towards posterior, the volume is the stack it was read into; turned into patient
-    # axes, it is a copy, and the dropped memory only holds the stack while it is turned
-    shape = (20, 32, 24)
-    series = [
-        write_volume(tmp_path / name, shape, (5, 9, 13 + n), orientation=orientation) for n, name in enumerate('abcd')
-    ]
-    cache = volume.VolumeCache(max_bytes=int(np.prod(shape) * 2 * 1.5))  # room for one volume
-    first = cache.get('a', series[0])
-    memory_of_a = weakref.ref(_owner(first))  # not a reference that would keep the memory in use
-    del first
-    second = cache.get('b', series[1])  # 'a' is dropped; its memory waits for the next volume
-    third = cache.get('c', series[2])  # read into a's memory
-    reused = memory_of_a()
-    assert (reused is not None and np.shares_memory(reused, third.voxels)) == kept
-    del reused
-    assert np.array_equal(third.voxels, volume.load(series[2]).voxels)
-    assert int((third.voxels == 1000).sum()) == 1
-    # 'b' is dropped now, but a reader (here: this test) still holds it: its memory is left alone
-    fourth = cache.get('d', series[3])
-    assert not np.shares_memory(second.voxels, fourth.voxels)
-    assert np.array_equal(second.voxels, volume.load(series[1]).voxels)
-    assert np.array_equal(fourth.voxels, volume.load(series[3]).voxels)
