@@ -2,11 +2,9 @@
 the buttons and `[` `]`, and a radiologist saves the layout on screen as their own protocol."""
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from nicegui import ui
 from nicegui.testing import User
 from pydicom.uid import generate_uid
 
@@ -59,10 +57,10 @@ KEY = {'repeat': False, 'code': '', 'location': 0, **dict.fromkeys(('altKey', 'c
 
 
 def _key(user: User, name: str) -> None:
-    """A key pressed and released, as NiceGUI's keyboard element receives it from the browser."""
-    keyboard = user.find(kind=ui.keyboard).elements.pop()
+    """A key pressed and released over the viewer, as its keyboard element receives them from the browser (the page
+    has a second keyboard element, the shortcut sheet's, listening only while a new key is being chosen)."""
     for action in ('keydown', 'keyup'):
-        keyboard._handle_key(SimpleNamespace(args={**KEY, 'action': action, 'key': name}))
+        user.find(marker='viewer-keys').trigger('key', {**KEY, 'action': action, 'key': name})
 
 
 async def test_a_ct_chest_opens_with_its_protocol_and_steps_through_the_stages(
