@@ -93,7 +93,7 @@ VIEWER = (
     N_('Abdomen'),
 )
 
-# dicom/volume.py: why a series cannot be shown as MPR (VolumeError, shown through error_text)
+# dicom/volume_read.py (VolumeError, re-exported by dicom/volume.py): why a series cannot be shown as MPR
 MPR_REFUSALS = (
     N_('MPR needs at least {count} slices; this series has {found}'),
     N_('The slices of this series differ in size; MPR needs one regular stack'),
