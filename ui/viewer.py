@@ -178,6 +178,8 @@ class Viewer:
             return
         instance, _frame = viewport.images[viewport.index]
         facts = await self.describe(instance)
+        if not viewport.images or viewport.images[viewport.index][0] is not instance:
+            return  # scrolled on meanwhile: the call for the image now shown writes the corner text
         if 'problem' in facts:
             viewport.canvas.info(message=_problem_text(facts), overlay={}, orient=None, spacing=0)
             return

@@ -97,7 +97,9 @@ class Annotations:
 
     async def ask_text(self, value: str) -> str | None:
         """The label's text from a small dialog (None when the doctor cancels)."""
-        with ui.dialog() as dialog, ui.card().mark('annotation-dialog'):
+        # In the page's own content, not where the click came from: the side panel is rebuilt whenever annotations
+        # change (another viewer's edit, this viewer's last move), which would delete a dialog opened inside it.
+        with ui.context.client.content, ui.dialog() as dialog, ui.card().mark('annotation-dialog'):
             field = ui.input(t('Text'), value=value).props('autofocus').classes('w-64').mark('annotation-text')
             field.on('keydown.enter', lambda: dialog.submit(field.value))
             with ui.row():

@@ -12,6 +12,7 @@ viewer reads anyway (dicom.viewer_facts.describe, cached per image), up to MAX_H
 "Compare with…" lists the patient's prior studies (date, modality, description) and opens one beside.
 """
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from nicegui import ui
@@ -40,6 +41,7 @@ class Links:
         self.kinds = {SCROLL: True, ZOOM: True, WINDOW: True}
         self.stacks: dict[int, Stack] = {}  # series id -> geometry of its images in scroll order
         self.anchor: dict[int, tuple[int, int]] = {}  # id(viewport) -> (series id, index) when the link came on
+        self.following = asyncio.Lock()
 
     # ------------------------------------------------------------ controls
 
@@ -101,18 +103,20 @@ class Links:
         """The viewport shows another image: the linked ones go to theirs."""
         if not self.on(SCROLL) or viewport.series is None or self.viewer.tools.playing:
             return
-        source = await self.stack(viewport)
-        for other in self.shown():
-            if other is viewport or other.series is None:
-                continue
-            found = slice_positions.follow(
-                source, viewport.index, await self.stack(other), anchor=self.anchor_of(viewport, other)
-            )
-            if found is None or found.index == other.index:
-                continue
-            other.index = found.index
-            other.canvas.go_to(other.index)
-            await self.viewer.image_changed(other)
+        # One follow at a time, each from where the viewport stands once the stacks are read: index reports arrive
+        # faster than a first header read, and a late follow from an old index would move the others back.
+        async with self.following:
+            source = await self.stack(viewport)
+            for other in self.shown():
+                if other is viewport or other.series is None:
+                    continue
+                target = await self.stack(other)
+                found = slice_positions.follow(source, viewport.index, target, anchor=self.anchor_of(viewport, other))
+                if found is None or found.index == other.index:
+                    continue
+                other.index = found.index
+                other.canvas.go_to(other.index)
+                await self.viewer.image_changed(other)
 
     def windowed(self, viewport: 'Viewport') -> None:
         if not self.on(WINDOW):
