@@ -129,3 +129,28 @@ def wait_for_picture(
 
 def near(a: float, b: float, tolerance: float) -> bool:
     return abs(a - b) <= tolerance
+
+
+def wheel(browser: Any, element: Any, delta: int) -> None:
+    """One wheel step over the element, as the browser would send it."""
+    browser.execute_script(
+        "arguments[0].dispatchEvent(new WheelEvent('wheel', {deltaY: arguments[1], bubbles: true, cancelable: true}));",
+        element,
+        delta,
+    )
+
+
+def pointer(browser: Any, element: Any, kind: str, x: float, y: float) -> None:
+    """A primary-button pointer event at (x, y) CSS pixels from the element's top left corner."""
+    browser.execute_script(
+        """
+        const [el, kind, x, y] = arguments;
+        const r = el.getBoundingClientRect();
+        el.dispatchEvent(new PointerEvent(kind, {bubbles: true, clientX: r.left + x, clientY: r.top + y,
+            button: 0, buttons: kind === 'pointerup' ? 0 : 1, pointerId: 9, isPrimary: true}));
+        """,
+        element,
+        kind,
+        x,
+        y,
+    )

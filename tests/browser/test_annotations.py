@@ -11,6 +11,7 @@ import pydicom
 import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.browser.canvas import pointer
 from tests.browser.conftest import ADMIN_PASSWORD, Served, log_in, marker, wait_for
 from tests.conftest import WAIT_S, need_tool, wait_until
 from tests.viewer.synthetic import write_image
@@ -51,21 +52,6 @@ def _push_ct(served: Served, folder: Path) -> None:
         return found.status_code == 200 and bool(found.json())
 
     wait_until(arrived, 'the study did not arrive')
-
-
-def _pointer(browser, element, kind: str, x: float, y: float) -> None:
-    browser.execute_script(
-        """
-        const [el, kind, x, y] = arguments;
-        const r = el.getBoundingClientRect();
-        el.dispatchEvent(new PointerEvent(kind, {bubbles: true, clientX: r.left + x, clientY: r.top + y,
-            button: 0, buttons: kind === 'pointerup' ? 0 : 1, pointerId: 9, isPrimary: true}));
-    """,
-        element,
-        kind,
-        x,
-        y,
-    )
 
 
 def _amber_near(browser, element, x: float, y: float) -> bool:
@@ -111,9 +97,9 @@ def test_an_arrow_survives_a_reload_and_is_in_the_presentation_state(served: Ser
     tool = wait_for(browser, marker('tool-arrow'))
     tool.click()
     WebDriverWait(browser, WAIT_S).until(lambda _: 'text-accent' in (tool.get_attribute('class') or ''))  # chosen
-    _pointer(browser, canvas, 'pointerdown', *tail)
-    _pointer(browser, canvas, 'pointermove', *middle)
-    _pointer(browser, canvas, 'pointerup', *head)
+    pointer(browser, canvas, 'pointerdown', *tail)
+    pointer(browser, canvas, 'pointermove', *middle)
+    pointer(browser, canvas, 'pointerup', *head)
     wait_for(browser, marker('annotation-row'))
 
     browser.refresh()
@@ -126,9 +112,9 @@ def test_an_arrow_survives_a_reload_and_is_in_the_presentation_state(served: Ser
     tool.click()
     WebDriverWait(browser, WAIT_S).until(lambda _: 'text-accent' in (tool.get_attribute('class') or ''))
     moved = (head[0], head[1] + 30)
-    _pointer(browser, canvas, 'pointerdown', *head)
-    _pointer(browser, canvas, 'pointermove', head[0], head[1] + 15)
-    _pointer(browser, canvas, 'pointerup', *moved)
+    pointer(browser, canvas, 'pointerdown', *head)
+    pointer(browser, canvas, 'pointermove', head[0], head[1] + 15)
+    pointer(browser, canvas, 'pointerup', *moved)
 
     def presentation_state() -> pydicom.Dataset | None:
         answer = httpx.get(f'{served.url}/viewer/1/annotations.dcm', auth=('admin', ADMIN_PASSWORD), timeout=WAIT_S)

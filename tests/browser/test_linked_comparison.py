@@ -18,7 +18,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.canvas import Box, Snapshot, near, snapshot, wait_for_picture
+from tests.browser.canvas import Box, Snapshot, near, pointer, snapshot, wait_for_picture, wheel
 from tests.browser.conftest import ADMIN_PASSWORD, Served, headless_chromium, log_in, marker, wait_for
 from tests.conftest import WAIT_S, need_tool, wait_until
 from tests.viewer.synthetic import write_image
@@ -112,33 +112,10 @@ def _click(browser: Any, xpath: str) -> None:
     WebDriverWait(browser, WAIT_S).until(expected_conditions.element_to_be_clickable((By.XPATH, xpath))).click()
 
 
-def _wheel(browser: Any, element: Any, delta: int) -> None:
-    browser.execute_script(
-        "arguments[0].dispatchEvent(new WheelEvent('wheel', {deltaY: arguments[1], bubbles: true, cancelable: true}));",
-        element,
-        delta,
-    )
-
-
-def _pointer(browser: Any, element: Any, kind: str, x: float, y: float) -> None:
-    browser.execute_script(
-        """
-        const [el, kind, x, y] = arguments;
-        const r = el.getBoundingClientRect();
-        el.dispatchEvent(new PointerEvent(kind, {bubbles: true, clientX: r.left + x, clientY: r.top + y,
-            button: 0, buttons: kind === 'pointerup' ? 0 : 1, pointerId: 9, isPrimary: true}));
-        """,
-        element,
-        kind,
-        x,
-        y,
-    )
-
-
 def _drag(browser: Any, element: Any, dy: float) -> None:
-    _pointer(browser, element, 'pointerdown', 100, 100)
-    _pointer(browser, element, 'pointermove', 100, 100 + dy)
-    _pointer(browser, element, 'pointerup', 100, 100 + dy)
+    pointer(browser, element, 'pointerdown', 100, 100)
+    pointer(browser, element, 'pointermove', 100, 100 + dy)
+    pointer(browser, element, 'pointerup', 100, 100 + dy)
 
 
 LINK = '//*[contains(@class, "q-checkbox")][.//*[normalize-space()="Link"]]'
@@ -153,16 +130,16 @@ def _side_by_side_linked(browser: Any) -> tuple[Any, Any]:
     """The thick series in viewport 1 beside the thin one, linked."""
     _click(browser, '//*[contains(@class, "q-btn-group")]//button[normalize-space()="2"]')
     left, right = _viewport(browser, 0), _viewport(browser, 1)
-    _pointer(browser, right, 'pointerdown', 50, 50)  # a click makes it the active viewport
-    _pointer(browser, right, 'pointerup', 50, 50)
+    pointer(browser, right, 'pointerdown', 50, 50)  # a click makes it the active viewport
+    pointer(browser, right, 'pointerup', 50, 50)
     _click(browser, '//*[contains(@class, "series-card")][.//*[contains(text(), "thick 5 mm")]]')
     wait_for_picture(browser, right, _at_z(3), 'the thick series at z 3 on the right')
     _click(browser, LINK)
     WebDriverWait(browser, WAIT_S).until(
         lambda b: b.find_element(By.XPATH, LINK).get_attribute('aria-checked') == 'true'
     )
-    _pointer(browser, left, 'pointerdown', 50, 50)
-    _pointer(browser, left, 'pointerup', 50, 50)
+    pointer(browser, left, 'pointerdown', 50, 50)
+    pointer(browser, left, 'pointerup', 50, 50)
     return left, right
 
 
@@ -170,7 +147,7 @@ def test_linked_scroll_lands_on_the_slice_at_the_same_position(browser: Any) -> 
     left, right = _side_by_side_linked(browser)
     # thin z 2n beside the nearest thick slice (3, 8, 13, 18); by index fraction z 4 would pair with 8, z 10 with 18
     for n, nearest in ((1, 3), (2, 3), (3, 8), (4, 8), (5, 8)):
-        _wheel(browser, left, 100)
+        wheel(browser, left, 100)
         wait_for_picture(browser, left, _at_z(2 * n), f'the thin series at z {2 * n}')
         wait_for_picture(browser, right, lambda s, z=nearest: _at_z(z)(s), f'the thick series following to z {nearest}')
 
@@ -178,7 +155,7 @@ def test_linked_scroll_lands_on_the_slice_at_the_same_position(browser: Any) -> 
 def test_with_the_window_link_off_the_other_viewport_keeps_its_pixels(browser: Any) -> None:
     left, right = _side_by_side_linked(browser)
     for _ in range(5):
-        _wheel(browser, left, 100)
+        wheel(browser, left, 100)
     wait_for_picture(browser, left, _at_z(10), 'the thin series at z 10')
     before = wait_for_picture(browser, right, _at_z(8), 'the thick series at z 8')
     _click(browser, '//*[@data-testid="tool-wl"]')
@@ -198,10 +175,10 @@ def test_with_the_window_link_off_the_other_viewport_keeps_its_pixels(browser: A
     wait_for_picture(browser, left, lambda s: _z(s) < _z(left_before) - 2, 'the left darker again')
     # Scroll away and back (linked): the right draws slice z 8 again, with the window it had, not the left's new one.
     for _ in range(3):
-        _wheel(browser, left, -100)
+        wheel(browser, left, -100)
     wait_for_picture(browser, right, lambda s: s.index == 0, 'the right at its first slice')
     for _ in range(3):
-        _wheel(browser, left, 100)
+        wheel(browser, left, 100)
     wait_for_picture(
         browser, right, lambda s: s.index == 1 and near(_z(s), _z(linked), 0.3), 'the right as before, at z 8'
     )
@@ -212,13 +189,13 @@ def test_zoom_is_linked(browser: Any) -> None:
     left, right = _side_by_side_linked(browser)
     _click(browser, '//button[.//i[normalize-space()="text_fields"]]')  # no corner text: only the image is bright
     for _ in range(5):
-        _wheel(browser, left, 100)
+        wheel(browser, left, 100)
     shown = wait_for_picture(browser, right, _at_z(8), 'the thick series at z 8 (grey 102)')
     fitted = shown.bright_box(threshold=80)  # the inactive viewport's frame is darker (51)
     assert fitted is not None and near(fitted.width, shown.width, 2 * shown.step + 4), shown.describe()
     _click(browser, '//*[@data-testid="tool-zoom"]')
     for _ in range(4):
-        _wheel(browser, left, -100)  # zoom in, 1.1 times a notch
+        wheel(browser, left, -100)  # zoom in, 1.1 times a notch
     wait_for_picture(
         browser,
         right,

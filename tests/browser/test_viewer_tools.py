@@ -19,7 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.canvas import Box, Snapshot, near, snapshot, wait_for_picture
+from tests.browser.canvas import Box, Snapshot, near, pointer, snapshot, wait_for_picture, wheel
 from tests.browser.conftest import ADMIN_PASSWORD, Served, headless_chromium, log_in, marker, wait_for
 from tests.conftest import WAIT_S, need_tool, wait_until
 from tests.viewer.synthetic import write_image
@@ -189,29 +189,6 @@ def _bar(shot: Snapshot) -> Box:
     return box
 
 
-def _wheel(browser: Any, element: Any, delta: int) -> None:
-    browser.execute_script(
-        "arguments[0].dispatchEvent(new WheelEvent('wheel', {deltaY: arguments[1], bubbles: true, cancelable: true}));",
-        element,
-        delta,
-    )
-
-
-def _pointer(browser: Any, element: Any, kind: str, x: float, y: float) -> None:
-    browser.execute_script(
-        """
-        const [el, kind, x, y] = arguments;
-        const r = el.getBoundingClientRect();
-        el.dispatchEvent(new PointerEvent(kind, {bubbles: true, clientX: r.left + x, clientY: r.top + y,
-            button: 0, buttons: kind === 'pointerup' ? 0 : 1, pointerId: 9, isPrimary: true}));
-        """,
-        element,
-        kind,
-        x,
-        y,
-    )
-
-
 def _series_card(browser: Any, description: str) -> Any:
     return WebDriverWait(browser, WAIT_S).until(
         lambda b: b.find_element(
@@ -313,7 +290,7 @@ def test_zoom_enlarges_the_bar_about_the_centre(browser: Any) -> None:
         lambda b: 'accent' in b.find_element(By.XPATH, BUTTONS['tool-zoom']).get_attribute('class')
     )
     for _ in range(3):
-        _wheel(browser, canvas, -100)
+        wheel(browser, canvas, -100)
     wait_for_picture(
         browser,
         canvas,
@@ -337,10 +314,10 @@ def test_pan_moves_the_image_with_the_pointer(browser: Any) -> None:
     WebDriverWait(browser, WAIT_S).until(
         lambda b: 'accent' in b.find_element(By.XPATH, BUTTONS['tool-pan']).get_attribute('class')
     )
-    _pointer(browser, canvas, 'pointerdown', 300, 300)
+    pointer(browser, canvas, 'pointerdown', 300, 300)
     for step in range(1, 5):
-        _pointer(browser, canvas, 'pointermove', 300 + step * 30, 300 + step * 15)
-    _pointer(browser, canvas, 'pointerup', 420, 360)
+        pointer(browser, canvas, 'pointermove', 300 + step * 30, 300 + step * 15)
+    pointer(browser, canvas, 'pointerup', 420, 360)
     assert browser.execute_script('return [window.scrollX, window.scrollY]') == [0, 0]  # the page stayed put
     wait_for_picture(
         browser,
@@ -391,7 +368,7 @@ def test_a_key_image_marked_after_pausing_cine_is_the_slice_on_screen(browser: A
 def test_the_wheel_scrolls_one_slice_at_a_time(browser: Any) -> None:
     canvas = _viewport(browser, 0)
     for n in (1, 2):
-        _wheel(browser, canvas, 100)
+        wheel(browser, canvas, 100)
         wait_for_picture(browser, canvas, _at(n, _shows_a), f'slice {n} drawn')
 
 
@@ -402,8 +379,8 @@ def test_side_by_side_draws_each_viewport_with_its_own_series(browser: Any) -> N
     _click(browser, 'layout-2')
     left, right = _viewport(browser, 0), _viewport(browser, 1)
     wait_for_picture(browser, left, _shows_a, 'pattern A fitted in the narrower left viewport')
-    _pointer(browser, right, 'pointerdown', 50, 50)  # a click makes it the active viewport
-    _pointer(browser, right, 'pointerup', 50, 50)
+    pointer(browser, right, 'pointerdown', 50, 50)  # a click makes it the active viewport
+    pointer(browser, right, 'pointerup', 50, 50)
     _series_card(browser, 'pattern B').click()
     wait_for_picture(browser, right, _shows_b, 'pattern B in the right viewport')
     assert _beside(left, right)
@@ -417,8 +394,8 @@ def test_side_by_side_draws_each_viewport_with_its_own_series(browser: Any) -> N
     corner = _viewport(browser, 3)
     assert _beside(left, right) and _beside(_viewport(browser, 2), corner)
     assert near(corner.location['x'], right.location['x'], 2) and corner.location['y'] > right.location['y'] + 50
-    _pointer(browser, corner, 'pointerdown', 50, 50)
-    _pointer(browser, corner, 'pointerup', 50, 50)
+    pointer(browser, corner, 'pointerdown', 50, 50)
+    pointer(browser, corner, 'pointerup', 50, 50)
     _series_card(browser, 'pattern A').click()
     wait_for_picture(browser, corner, _shows_a, 'pattern A in the bottom-right quarter')
     assert _shows_b(snapshot(browser, right)) and _shows_a(snapshot(browser, left))
@@ -434,7 +411,7 @@ def test_linked_scroll_moves_the_prior_beside_it(browser: Any) -> None:
     _wait_linked(browser)
 
     for n in (1, 2, 3):
-        _wheel(browser, left, 100)
+        wheel(browser, left, 100)
         wait_for_picture(browser, left, _at(n, _shows_a), f'slice {n} on the left')
     wait_for_picture(browser, right, _at(3, _shows_b), 'the prior scrolled along to slice 3')
 
@@ -442,16 +419,16 @@ def test_linked_scroll_moves_the_prior_beside_it(browser: Any) -> None:
 def test_the_link_toggle_makes_the_other_viewport_follow(browser: Any) -> None:
     _click(browser, 'layout-2')
     left, right = _viewport(browser, 0), _viewport(browser, 1)
-    _pointer(browser, right, 'pointerdown', 50, 50)
-    _pointer(browser, right, 'pointerup', 50, 50)
+    pointer(browser, right, 'pointerdown', 50, 50)
+    pointer(browser, right, 'pointerup', 50, 50)
     _series_card(browser, 'pattern B').click()
     wait_for_picture(browser, right, _shows_b, 'pattern B in the right viewport')
 
     _click(browser, 'link')
     _wait_linked(browser)
-    _wheel(browser, left, 100)
+    wheel(browser, left, 100)
     wait_for_picture(browser, left, _at(1, _shows_a), 'slice 1 on the left')
     wait_for_picture(browser, right, _at(1, _shows_b), 'the right viewport following to 1')
-    _wheel(browser, right, 100)
+    wheel(browser, right, 100)
     wait_for_picture(browser, right, _at(2, _shows_b), 'slice 2 on the right')
     wait_for_picture(browser, left, _at(2, _shows_a), 'the left viewport following to 2')
