@@ -17,7 +17,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.conftest import WAIT_S, free_port, wait_until
+from tests.conftest import WAIT_S, free_port, need_tool, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = 'browser admin password'
@@ -28,6 +28,16 @@ class Served:
     url: str
     data_dir: Path
     dicom_port: int
+
+    def push(self, calling_ae: str, files: list[Path]) -> None:
+        """Send the files to the served listener with DCMTK's storescu, as modality `calling_ae`."""
+        storescu = need_tool('storescu')
+        subprocess.run(
+            [storescu, '-aet', calling_ae, '-aec', 'CLINICPACS', '127.0.0.1', str(self.dicom_port), *map(str, files)],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
 
 
 @pytest.fixture(scope='module')

@@ -7,7 +7,6 @@ window (50 / 350), and 128 in the files' own window (0 / 1000) that would show i
 """
 
 import sqlite3
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.canvas import Snapshot, wait_for_picture
 from tests.browser.conftest import ADMIN_PASSWORD, Served, headless_chromium, log_in, marker, wait_for
-from tests.conftest import WAIT_S, need_tool, wait_until
+from tests.conftest import WAIT_S, wait_until
 from tests.viewer.synthetic import write_image
 
 pytestmark = pytest.mark.browser
@@ -71,13 +70,7 @@ def study(served: Served, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A CT chest and last year's CT chest of the same patient, pushed by storescu; the viewer's address."""
     folder = tmp_path_factory.mktemp('hanging')
     files = [*_study(folder, STUDY_UID, '20261201', prior=False), *_study(folder, PRIOR_UID, '20251201', prior=True)]
-    storescu = need_tool('storescu')
-    subprocess.run(
-        [storescu, '-aet', 'HANGTEST', '-aec', 'CLINICPACS', '127.0.0.1', str(served.dicom_port), *map(str, files)],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    served.push('HANGTEST', files)
 
     def both_arrived() -> bool:
         found = httpx.get(f'{served.url}/dicomweb/studies', auth=('admin', ADMIN_PASSWORD), timeout=5)

@@ -6,7 +6,6 @@ viewport shows tells at which z it is: scrolling the 2 mm series must land the 5
 the same fraction of its stack.
 """
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.canvas import Box, Snapshot, near, pointer, snapshot, wait_for_picture, wheel
 from tests.browser.conftest import ADMIN_PASSWORD, Served, headless_chromium, log_in, marker, wait_for
-from tests.conftest import WAIT_S, need_tool, wait_until
+from tests.conftest import WAIT_S, wait_until
 from tests.viewer.synthetic import write_image
 
 pytestmark = pytest.mark.browser
@@ -55,13 +54,7 @@ def _series(folder: Path, number: int, description: str, levels: list[float]) ->
 def study(served: Served, tmp_path_factory: pytest.TempPathFactory) -> str:
     folder = tmp_path_factory.mktemp('linked')
     files = [*_series(folder, 1, 'thin 2 mm', THIN), *_series(folder, 2, 'thick 5 mm', THICK)]
-    storescu = need_tool('storescu')
-    subprocess.run(
-        [storescu, '-aet', 'LINKTEST', '-aec', 'CLINICPACS', '127.0.0.1', str(served.dicom_port), *map(str, files)],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    served.push('LINKTEST', files)
 
     def arrived() -> bool:
         found = httpx.get(

@@ -7,7 +7,6 @@ proves which slice a viewport shows.
 """
 
 import sqlite3
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.canvas import Box, Snapshot, near, pointer, snapshot, wait_for_picture, wheel
 from tests.browser.conftest import ADMIN_PASSWORD, Served, headless_chromium, log_in, marker, wait_for
-from tests.conftest import WAIT_S, need_tool, wait_until
+from tests.conftest import WAIT_S, wait_until
 from tests.viewer.synthetic import write_image
 
 pytestmark = pytest.mark.browser
@@ -76,13 +75,7 @@ def study(served: Served, tmp_path_factory: pytest.TempPathFactory) -> str:
         *_series(folder, STUDY_UID, 2, 'pattern B', '20261201', turned=True),
         *_series(folder, PRIOR_UID, 1, 'prior B', '20251201', turned=True),
     ]
-    storescu = need_tool('storescu')
-    subprocess.run(
-        [storescu, '-aet', 'TOOLSTEST', '-aec', 'CLINICPACS', '127.0.0.1', str(served.dicom_port), *map(str, files)],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    served.push('TOOLSTEST', files)
 
     def both_arrived() -> bool:
         found = httpx.get(f'{served.url}/dicomweb/studies', auth=('admin', ADMIN_PASSWORD), timeout=5)
