@@ -5,7 +5,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
         libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fonts-dejavu-core make haproxy \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY pyproject.toml requirements.lock Makefile ./
+COPY pyproject.toml requirements.lock requirements-pip.lock Makefile ./
 RUN python -m venv .venv && make .venv/.installed
 COPY . .
 ENV PACS_DATA_DIR=/data

@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LOCK := requirements.lock
+# pip itself, pinned: the venv's own pip (23.2 on Debian 12) mis-resolves a pinned package's extras under --require-hashes.
+PIP_LOCK := requirements-pip.lock
 # The lock: every package of the app and its tests, pinned with hashes, for any platform on Python 3.11+.
 LOCK_ARGS := pyproject.toml --extra test --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command 'make lock' --quiet
@@ -78,8 +80,9 @@ bench: $(STAMP)
 screenshots: $(STAMP)
 	$(PY) tools/screenshots.py --language en
 
-$(STAMP): $(LOCK)
+$(STAMP): $(LOCK) $(PIP_LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --require-hashes -r $(PIP_LOCK)
 	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
 	touch $(STAMP)
 

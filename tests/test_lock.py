@@ -58,3 +58,10 @@ def test_the_lock_satisfies_every_requirement_of_pyproject() -> None:
         if pinned is None or not requirement.specifier.contains(pinned[0], prereleases=True):
             disagree.append(f'{requirement} (lock: {pinned[0] if pinned else "absent"})')
     assert not disagree, f'pyproject.toml and requirements.lock disagree; run `make lock`: {disagree}'
+
+
+def test_pip_itself_is_the_pinned_one() -> None:
+    """The venv's own pip (23.2 on Debian 12) resolved nicegui's uvicorn[standard] past its pin, so pip comes first."""
+    (pin,) = [match for line in (ROOT / 'requirements-pip.lock').read_text().splitlines() if (match := PIN.match(line))]
+    assert pin['name'] == 'pip'
+    assert metadata.version('pip') == pin['version'], 'run `make clean test`: pip is not requirements-pip.lock'
