@@ -136,7 +136,9 @@ class Viewer:
     def set_layout(self, count: int) -> None:
         self.layout = count
         columns, rows = {1: (1, 1), 2: (2, 1), 3: (3, 1), 4: (2, 2)}[count]
-        self.grid.style(f'grid-template-columns:repeat({columns},1fr);grid-template-rows:repeat({rows},1fr)')
+        self.grid.style(
+            f'grid-template-columns:repeat({columns},minmax(0,1fr));grid-template-rows:repeat({rows},minmax(0,1fr))'
+        )
         for n, viewport in enumerate(self.viewports):
             viewport.box.set_visibility(n < count)
         if self.active >= count:

@@ -6,7 +6,7 @@ window.viewerStats = window.viewerStats || { drawn: 0, dropped: 0, requests: 0 }
 
 export default {
   template: `<div style="position:relative;width:100%;height:100%;overflow:hidden;background:#000;touch-action:none"
-      tabindex="0"><canvas ref="canvas" style="width:100%;height:100%;display:block"></canvas></div>`,
+      tabindex="0"><canvas ref="canvas" style="position:absolute;inset:0;width:100%;height:100%;display:block"></canvas></div>`,
   props: {
     tool: { type: String, default: 'scroll' },
     invert: { type: Boolean, default: false },

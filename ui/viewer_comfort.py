@@ -1,10 +1,11 @@
 """Reading comfort: full-screen reading, the doctor's own shortcuts, loading progress on the series strip and
 "Next unread study" without going back to the worklist.
 
-Full-screen reading asks the browser for full screen (NiceGUI's ui.fullscreen, the Fullscreen API) and hides
-the application's header and menu, the series strip and the side panel with a class on the page, so the
-viewports get the whole screen even where the browser refuses full screen. Esc leaves both: the browser ends its
-full screen by itself (ui.fullscreen reports it) and the viewer's keyboard sees Esc when the browser did not.
+Full-screen reading asks the browser for full screen (the Fullscreen API, within the click itself: browsers grant
+it only there, not after a round trip to the server) and hides the application's header and menu, the series strip
+and the side panel with a class on the page, so the viewports get the whole screen even where the browser refuses
+full screen. Esc leaves both: the browser ends its full screen by itself (the page reports that it left, never a
+refusal) and the viewer's keyboard sees Esc when the browser was not in full screen.
 """
 
 from collections.abc import Callable
@@ -32,6 +33,19 @@ body.reading-mode .nicegui-column:has(> .viewer-main) {
 body.reading-mode .viewer-main { flex: 1 1 0; min-height: 0; align-items: stretch !important; }
 body.reading-mode .viewer-grid { height: auto !important; min-height: 0 !important; }
 """
+# In the click's own handling, only when entering: a click that leaves reading mode finds the class on the page.
+ASK_FULL_SCREEN = """() => {
+  if (!document.fullscreenElement && !document.body.classList.contains('reading-mode')) {
+    document.documentElement.requestFullscreen().catch(() => {});
+  }
+}"""
+# Once per page: tell the server when the browser leaves a full screen it had entered (Esc, its own controls).
+REPORT_FULL_SCREEN_LEFT = """<script>
+document.addEventListener('fullscreenchange', () => {
+  if (document.fullscreenElement) { window.pacsWasFullScreen = true; }
+  else if (window.pacsWasFullScreen) { window.pacsWasFullScreen = false; emitEvent('reading_full_screen_left'); }
+});
+</script>"""
 
 
 class Comfort:
@@ -50,7 +64,8 @@ class Comfort:
     def controls(self) -> None:
         """Toolbar buttons: next unread study, full-screen reading; the keyboard that captures a new shortcut."""
         ui.add_css(READING_CSS)
-        self.full_screen = ui.fullscreen(on_value_change=self.browser_full_screen)
+        ui.add_body_html(REPORT_FULL_SCREEN_LEFT)
+        ui.on('reading_full_screen_left', lambda: self.set_reading_mode(False))
         self.capture_keys = ui.keyboard(on_key=self.captured, active=False, ignore=[]).mark('shortcut-capture')
         ui.button(icon='skip_next', on_click=self.next_unread).props('flat dense').tooltip(t('Next unread study')).mark(
             'next-unread'
@@ -61,6 +76,8 @@ class Comfort:
             .tooltip(t('Full-screen reading'))
             .mark('full-screen')
         )
+        # Browsers grant full screen only within a click's own handling: ask there, not after the round trip.
+        self.full_screen_button.on('click', js_handler=ASK_FULL_SCREEN)
 
     # ------------------------------------------------------------ full screen
 
@@ -73,17 +90,15 @@ class Comfort:
         self.reading_mode = on
         if on:
             ui.query('body').classes(add='reading-mode')
-            self.full_screen.enter()
-            ui.run_javascript('document.activeElement && document.activeElement.blur()')  # Esc must reach the viewer
+            # Shift+F comes by the server: the browser may still count the key press as the user's gesture.
+            ui.run_javascript(
+                'if (!document.fullscreenElement) document.documentElement.requestFullscreen().catch(() => {});'
+                'document.activeElement && document.activeElement.blur()'  # Esc must reach the viewer
+            )
         else:
             ui.query('body').classes(remove='reading-mode')
-            self.full_screen.exit()
+            ui.run_javascript('if (document.fullscreenElement) document.exitFullscreen().catch(() => {})')
         self.full_screen_button.props(f'icon={"fullscreen_exit" if on else "fullscreen"}')
-
-    def browser_full_screen(self, event: Any) -> None:
-        """The browser left full screen (Esc, or its own controls): leave reading mode too."""
-        if not event.value:
-            self.set_reading_mode(False)
 
     # ------------------------------------------------------------ shortcuts
 

@@ -93,7 +93,7 @@ class MprMode:
         nz, ny, nx = volume.shape
         self.voxel = (nx // 2, ny // 2, nz // 2)
         self.viewer.layout = 3
-        self.viewer.grid.style('grid-template-columns:repeat(3,1fr);grid-template-rows:1fr')
+        self.viewer.grid.style('grid-template-columns:repeat(3,minmax(0,1fr));grid-template-rows:minmax(0,1fr)')
         for n, plane_viewport in enumerate(self.viewer.viewports):
             plane_viewport.box.set_visibility(n < 3)
         for plane_viewport in self.viewer.viewports[:3]:

@@ -203,11 +203,15 @@ def test_full_screen_reading_hides_the_shell_and_escape_brings_it_back(browser: 
     assert header.is_displayed()
     _click(browser, '//button[.//i[normalize-space()="fullscreen"]]')
     WebDriverWait(browser, WAIT_S).until(lambda b: not header.is_displayed())
+    # Asked within the click itself: the browser grants it (headless chromium's screen, 800 × 600, is smaller than
+    # the window, so the viewports must shrink to fit: a canvas once kept its old height and ran off the bottom).
+    WebDriverWait(browser, WAIT_S).until(lambda b: b.execute_script('return !!document.fullscreenElement'), 'full')
     assert not browser.find_element(By.XPATH, '//*[contains(@class, "series-card")]').is_displayed()
     WebDriverWait(browser, WAIT_S).until(lambda b: _fills_the_screen(b, canvas), 'the viewport down to the bottom')
     wait_for_picture(browser, canvas, _at_z(0), 'the image redrawn in the whole screen')
     browser.find_element(By.TAG_NAME, 'body').send_keys('\ue00c')  # Escape
     WebDriverWait(browser, WAIT_S).until(lambda b: header.is_displayed())
+    WebDriverWait(browser, WAIT_S).until(lambda b: b.execute_script('return !document.fullscreenElement'), 'left')
 
 
 def _fills_the_screen(browser: Any, canvas: Any) -> bool:
