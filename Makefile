@@ -12,7 +12,8 @@ LOCK_ARGS := pyproject.toml --extra test --universal --python-version 3.11 --gen
 	--custom-compile-command 'make lock' --quiet
 
 # pytest-xdist workers for `make test`, each test file whole on one worker (a module's served ClinicPACS starts once);
-# every worker has its own databases and ports (tests/conftest.py). `make test PYTEST_WORKERS=0` runs serially.
+# every worker has its own databases and ports (tests/conftest.py), the longest files first (its HEAVY_FIRST).
+# `make test PYTEST_WORKERS=0` runs serially.
 PYTEST_WORKERS ?= 2
 
 .PHONY: run test test-stress lint types format lock lock-check migration bench screenshots clean
@@ -24,7 +25,7 @@ test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # `make test` three times in a row while tools/cpu_burner.py keeps every core busy (it stops with the target, on
 # Ctrl-C, or by itself after STRESS_MAX_S); passes only at 3/3.

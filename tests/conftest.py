@@ -117,6 +117,35 @@ class Clinic:
         return getattr(self, role)
 
 
+# Files that start servers, browsers, peers or their own PostgreSQL/Redis, run first so the two xdist workers finish
+# together (`make test` passes --no-loadscope-reorder: xdist's own order, most tests first, left these few-test,
+# minute-long files for the end, one worker busy for minutes while the other had nothing left). Roughly longest first.
+HEAVY_FIRST = (
+    'tests/browser/',
+    'tests/faults/',
+    'tests/test_web_processes.py',
+    'tests/domain/test_backup_during_push.py',
+    'tests/dicom/test_stow_served.py',
+    'tests/security/test_ops_access.py',
+    'tests/test_cli.py',
+    'tests/domain/test_demo.py',
+    'tests/dicom/test_retrieve_peers.py',
+    'tests/test_serve.py',
+    'tests/test_health_served.py',
+    'tests/security/test_dicom_limits.py',
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """HEAVY_FIRST's files first, in its order; the rest as collected (a stable sort keeps each file's own order)."""
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split('::', 1)[0]
+        return next((n for n, prefix in enumerate(HEAVY_FIRST) if path.startswith(prefix)), len(HEAVY_FIRST))
+
+    items.sort(key=rank)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Service tests run on every configured database; the rest on SQLite."""
     if 'backend' in metafunc.fixturenames or 'clinic' in metafunc.fixturenames:
