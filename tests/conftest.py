@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from nicegui import context
+from nicegui import ElementFilter, context
 from nicegui.testing import User
 from nicegui.testing.user_navigate import UserNavigate
 from nicegui.testing.user_notify import UserNotify
@@ -260,6 +260,19 @@ def wait_until(check: Callable[[], T | None], what: str, *, timeout: float = WAI
             raise AssertionError(f'waited {timeout:.0f} s for {what}')
         time.sleep(POLL_S)  # the poll interval of this condition wait, not a wait for time to pass
     return result
+
+
+def press(user: User, marker: str, action: str, id: str | int, value: str = '') -> None:
+    """Click the `action` button of row `id` in a list drawn as one element (ui/html_actions.py): the event a browser
+    sends when such a button is clicked."""
+    user.find(marker=marker).trigger('click', {'action': action, 'id': str(id), 'value': value})
+
+
+def pressable(user: User, marker: str, button_mark: str) -> bool:
+    """Whether the list marked `marker` shows a button marked `button_mark` (ui/html_actions.py's data-mark)."""
+    assert user.client is not None
+    with user.client:
+        return any(f'data-mark="{button_mark}"' in str(e.content) for e in ElementFilter(marker=marker))
 
 
 class PatientUser(User):
