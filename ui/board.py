@@ -12,6 +12,7 @@ from domain.access import Actor
 from domain.errors import N_, DomainError
 
 from . import live
+from .html_actions import button_html, listen
 from .i18n import format_day, format_time, t, tn
 from .live_lists import Debounce, SharedRead
 from .shell import FAILED, current_actor, nav, perform, screen
@@ -57,21 +58,25 @@ def register() -> None:
 
 @dataclass
 class Shown:
-    """A card on this board: what it showed when drawn, its element, its summary and the minutes it shows."""
+    """A card on this board: what it showed when drawn, its element (the whole card, one element) and its minutes."""
 
     card: appointments.Card
-    element: ui.card
-    summary: ui.html
+    element: ui.html
     minutes: int
 
 
 class StatusBoard:
-    """Today's appointments in one column per state; a change redraws only the cards it touched."""
+    """Today's appointments in one column per state; a change redraws only the cards it touched.
+
+    A card is one element, its move buttons HTML in it (ui/html_actions.py): one listener per column sends the move
+    clicked. A busy day's board draws some 80 cards on every page view, and NiceGUI elements are what a page view
+    costs the server (four per card were half of the board's CPU, bench/uiload.py --page-cpu).
+    """
 
     def __init__(self, actor: Actor) -> None:
         self.actor, self.day = actor, appointments.today()
         self.shown: dict[int, Shown] = {}
-        self.columns: dict[str, tuple[ui.badge, ui.column]] = {}
+        self.columns: dict[str, tuple[ui.html, ui.column]] = {}
         self.more: dict[str, ui.button] = {}  # a column's "Show all" below its first COLUMN_CARDS cards
         self.expanded: set[str] = set()  # columns whose every card is drawn
         self.totals: dict[str, int] = {}  # cards per container, drawn or not
@@ -124,13 +129,11 @@ class StatusBoard:
         with (
             ui.column()
             .classes(f'min-w-[13rem] w-56 gap-2 q-pa-sm rounded-borders bg-{colour}-1')
-            .mark(f'column-{state}')
-        ) as column:
-            with ui.row().classes('w-full items-center'):
-                ui.label(t(COLUMN_TITLES[state])).classes(f'text-subtitle1 text-{colour}-10')
-                ui.space()
-                badge = ui.badge('0', color=colour)
-        self.columns[state] = (badge, column)
+            .mark(f'column-{state}') as column
+        ):
+            heading = ui.html(column_heading(state, 0), sanitize=False).classes('w-full')
+        listen(column, {'move': self.move_pressed})
+        self.columns[state] = (heading, column)
 
     def show_all_button(self, state: str) -> None:
         """A column's "Show all", after its cards (a card placed later goes to its index among them, above it)."""
@@ -169,7 +172,7 @@ class StatusBoard:
                 with self.area:
                     self.closed = ui.expansion().classes('w-full')
                     with self.closed:
-                        self.closed_row = ui.row().classes('gap-2')
+                        self.closed_row = listen(ui.row().classes('gap-2'), {'move': self.move_pressed})
             container: ui.element = self.closed_row  # type: ignore[assignment]
         else:
             container = self.columns[item.state][1]
@@ -181,9 +184,9 @@ class StatusBoard:
             element.move(target_index=offset + position.index(item.id))
 
     def count(self) -> None:
-        for state, (badge, _) in self.columns.items():
+        for state, (heading, _) in self.columns.items():
             total = self.totals.get(state, 0)
-            badge.set_text(str(total))
+            heading.set_content(column_heading(state, total))
             hidden = total - sum(1 for s in self.shown.values() if s.card.state == state)
             self.more[state].set_text(tn('Show all ({count})', 'Show all ({count})', total))
             self.more[state].set_visibility(hidden > 0)
@@ -193,33 +196,41 @@ class StatusBoard:
             self.closed.set_visibility(closed > 0)
 
     def card(self, item: appointments.Card, now: datetime) -> Shown:
-        """A card: its summary (one element: a busy board draws a hundred cards on every page view) and its moves."""
+        """A card: its summary and its move buttons, one element (a busy board draws a hundred cards per page view)."""
         colour = STATE_COLOURS.get(item.state, 'grey')
         minutes = appointments.minutes_in_state(item, now)
-        with (
-            ui.card()
-            .classes(f'w-full q-pa-sm gap-1 border-l-4 border-{colour}')
-            .style(  # a row that wraps: the summary fills the first line, the move buttons follow below it
-                'flex-flow: row wrap; align-items: center; '
-                f'border-left: 5px solid var(--q-{"negative" if item.urgent else "primary"})'
+        element = (
+            ui.html(self.card_html(item, minutes), sanitize=False)
+            .classes(f'q-card w-full q-pa-sm border-l-4 border-{colour}')
+            .style(f'border-left: 5px solid var(--q-{"negative" if item.urgent else "primary"})')
+            .mark(
+                f'card-{item.accession_number} heading-{item.accession_number} state-{item.accession_number} '
+                f'since-{item.accession_number}'
             )
-            .mark(f'card-{item.accession_number}')
-        ) as element:
-            summary = (
-                ui.html(card_summary(item, minutes), sanitize=False)
-                .classes('w-full')
-                .mark(f'heading-{item.accession_number} state-{item.accession_number} since-{item.accession_number}')
-            )
-            self.moves(item)
-        return Shown(item, element, summary, minutes)
+        )
+        return Shown(item, element, minutes)
 
-    def moves(self, item: appointments.Card) -> None:
-        targets = appointments.allowed_moves(item.state, self.actor)
-        for target in targets:  # below the summary, in the card's own row (no row element of their own)
-            labels = BACK_LABELS if appointments.is_step_back(item.state, target) else MOVE_LABELS
-            ui.button(t(labels.get(target, target)), on_click=lambda s=target: self.move(item, s)).props(
-                'dense no-caps size=sm outline'
-            ).mark(f'move-{item.accession_number}-{target}')
+    def card_html(self, item: appointments.Card, minutes: int) -> str:
+        """The summary, then the moves this user may make, in a row that wraps below it."""
+        buttons = ''.join(
+            button_html(
+                t((BACK_LABELS if appointments.is_step_back(item.state, target) else MOVE_LABELS).get(target, target)),
+                'move',
+                item.id,
+                target,
+                mark=f'move-{item.accession_number}-{target}',
+            )
+            for target in appointments.allowed_moves(item.state, self.actor)
+        )
+        moves = f'<div class="row gap-1 q-mt-xs">{buttons}</div>' if buttons else ''
+        return card_summary(item, minutes) + moves
+
+    async def move_pressed(self, appointment_id: str, state: str) -> None:
+        """A move button of a card on this board (the service checks the move and who makes it)."""
+        shown = self.shown.get(int(appointment_id)) if appointment_id.isdigit() else None
+        if shown is None:  # a card no longer drawn here (or not an id at all): nothing to move
+            return
+        await self.move(shown.card, state)
 
     async def move(self, item: appointments.Card, state: str) -> None:
         await perform(appointments.move, item.id, state, by=self.actor)
@@ -262,7 +273,7 @@ class StatusBoard:
             minutes = appointments.minutes_in_state(shown.card, now)
             if shown.minutes != minutes:
                 shown.minutes = minutes
-                shown.summary.set_content(card_summary(shown.card, minutes))
+                shown.element.set_content(self.card_html(shown.card, minutes))
 
 
 SHARED_DAY: SharedRead[list[appointments.Card]] = SharedRead(appointments.day)
@@ -271,6 +282,17 @@ CLOSED = 'closed'
 
 def _container_of(item: appointments.Card) -> str:
     return CLOSED if item.state in (appointments.CANCELLED, appointments.NO_SHOW) else item.state
+
+
+def column_heading(state: str, total: int) -> str:
+    """A column's title and how many cards it holds (drawn or not)."""
+    colour = STATE_COLOURS[state]
+    return (
+        f'<div class="row items-center no-wrap"><span class="text-subtitle1 text-{colour}-10">'
+        f'{escape(t(COLUMN_TITLES[state]))}</span><span class="col"></span>'
+        f'<span class="q-badge flex inline items-center no-wrap q-badge--single-line bg-{colour} text-white">'
+        f'{total}</span></div>'
+    )
 
 
 def minutes_text(minutes: int) -> str:

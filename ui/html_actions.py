@@ -13,7 +13,7 @@ same event a browser sends.
 import inspect
 from collections.abc import Awaitable, Callable
 from html import escape
-from typing import Any
+from typing import Any, TypeVar
 
 from nicegui import ui
 
@@ -29,11 +29,16 @@ BUTTON_CLASSES = (
 )
 
 Handler = Callable[[str, str], Awaitable[None] | None]
+E = TypeVar('E', bound=ui.element)
 
 
 def action_html(content: str, handlers: dict[str, Handler]) -> ui.html:
     """A `ui.html` whose `data-action` buttons call `handlers[action](id, value)` on the server."""
-    element = ui.html(content, sanitize=False)
+    return listen(ui.html(content, sanitize=False), handlers)
+
+
+def listen(element: E, handlers: dict[str, Handler]) -> E:
+    """One click listener on `element` for the `data-action` buttons anywhere inside it (its HTML children too)."""
 
     async def dispatch(event: Any) -> None:
         args = event.args if isinstance(event.args, dict) else {}
@@ -61,4 +66,3 @@ def button_html(
         '<span class="q-btn__content text-center col items-center q-anchor--skip justify-center row">'
         f'<span class="block">{escape(label)}</span></span></button>'
     )
-

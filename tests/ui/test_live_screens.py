@@ -24,7 +24,9 @@ async def test_a_move_redraws_only_the_card_that_moved(receptionist: User, clini
     await receptionist.should_see(marker=f'card-{still.accession_number}')
     before = receptionist.find(marker=f'card-{still.accession_number}').elements.pop()
     await asyncio.to_thread(appointments.move, moved.id or 0, 'waiting', by=clinic.receptionist.actor)
-    await receptionist.should_see(marker=f'move-{moved.accession_number}-in-room')
+    await receptionist.should_see(
+        marker=f'card-{moved.accession_number}', content=f'data-mark="move-{moved.accession_number}-in-room"'
+    )
     await receptionist.should_see(marker=f'state-{moved.accession_number}', content='>waiting<')
     assert receptionist.find(marker=f'card-{still.accession_number}').elements.pop() is before  # untouched
     waiting = receptionist.find(marker='column-waiting').elements.pop()

@@ -7,7 +7,7 @@ from nicegui.testing import User
 
 from domain import appointments, clock, db, options
 from domain.models import Appointment, Study
-from tests.conftest import Clinic, sign_in
+from tests.conftest import Clinic, press, sign_in
 from tests.domain.reception_fixtures import at, booking, patient, procedure, room
 
 
@@ -115,9 +115,13 @@ async def test_the_board_moves_a_card_and_another_open_session_sees_it_without_a
     desk = create_user()
     await sign_in(desk, clinic.receptionist)
     await desk.open('/board')
-    await desk.should_see(marker=f'move-{made.accession_number}-waiting')
-    desk.find(marker=f'move-{made.accession_number}-waiting').click()
-    await watcher.should_see(marker=f'move-{made.accession_number}-in-room')
+    await desk.should_see(
+        marker=f'card-{made.accession_number}', content=f'data-mark="move-{made.accession_number}-waiting"'
+    )
+    press(desk, 'column-scheduled', 'move', made.id or 0, 'waiting')
+    await watcher.should_see(
+        marker=f'card-{made.accession_number}', content=f'data-mark="move-{made.accession_number}-in-room"'
+    )
     await watcher.should_see(marker=f'state-{made.accession_number}', content='>waiting<')
 
 
@@ -138,7 +142,10 @@ async def test_a_receptionist_cannot_start_a_scan(receptionist: User, clinic: Cl
     appointments.move(made.id, 'in-room', by=clinic.receptionist.actor)
     await receptionist.open('/board')
     await receptionist.should_see(marker=f'card-{made.accession_number}')
-    await receptionist.should_not_see(marker=f'move-{made.accession_number}-in-scan')
+    assert (
+        f'move-{made.accession_number}-in-scan'
+        not in receptionist.find(marker=f'card-{made.accession_number}').elements.pop().content
+    )
 
 
 async def test_the_kiosk_shows_initials_and_times_but_no_names_and_no_menu(receptionist: User, clinic: Clinic) -> None:
