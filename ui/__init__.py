@@ -19,6 +19,7 @@ from . import (
     report_search,
     restore_page,
     session_cookie,
+    shell,
     studies,
     unmatched,
     upload,
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 def register_pages() -> None:
     """Register every screen and the app-wide error handling."""
+    shell.add_shell_css()
     login.register()
     session_cookie.register()
     home.register()

@@ -52,6 +52,7 @@ async def test_a_screen_the_role_may_not_use_is_refused_and_audited(receptionist
 
 
 async def test_sign_out_ends_the_session(admin: User) -> None:
+    admin.find(marker='user-menu').click()  # the menu is built when it opens
     admin.find(marker='sign-out').click()
     await admin.should_see(marker='sign-in')
     await admin.open('/')
