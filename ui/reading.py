@@ -9,6 +9,7 @@ from domain import access, appointments, events, reading
 from domain.access import Actor, Permission
 
 from . import live
+from .html_actions import Handler, action_html, button_html
 from .i18n import format_datetime, t, tn
 from .live_lists import Debounce
 from .patients import parse_date
@@ -25,6 +26,10 @@ GRID_CSS = """
   .reading-grid .wide-only { display: none; }
 }
 """
+ICON_BUTTON_CLASSES = (  # what ui.button(icon=...).props('flat dense') renders as
+    'q-btn q-btn-item non-selectable no-outline q-btn--flat q-btn--rectangle text-primary q-btn--actionable '
+    'q-focusable q-hoverable q-btn--dense'
+)
 
 
 def register() -> None:
@@ -42,16 +47,15 @@ class ReadingWorklist:
         self.actor = actor
         self.may_claim = access.may(actor, Permission.CLAIM_STUDIES)
         self.may_assign = access.may(actor, Permission.ASSIGN_STUDIES)
-        self.doctors: dict[int, str] = {}
+        self.readers: dict[int, int | None] = {}  # study id -> who reads it, as the list shows it
         self.limit = PAGE_SIZE
+        self.dialog: ui.dialog | None = None  # the one assign dialog, built when first needed
+        self.study_id = 0  # the study the assign dialog is for
 
     async def build(self) -> None:
         ui.add_css(GRID_CSS)
-        if self.may_assign:
-            found = await perform(reading.radiologists, by=self.actor)
-            self.doctors = {} if found is FAILED else dict(found)
         self.filters()
-        with ui.card().classes('w-full'):
+        with ui.card().classes('w-full') as self.card:
             await self.rows()
         refresh_soon = Debounce(self.rows.refresh)  # a burst of arrivals or draft saves is one redraw
         for kind in (events.StudyReady, events.StudyUpdated, events.ReportFinalised, events.ReportChanged):
@@ -98,8 +102,13 @@ class ReadingWorklist:
         if not found:
             ui.label(t('Nothing waits to be read')).classes('text-grey-7').mark('nothing-to-read')
             return
-        with ui.grid().classes('reading-grid w-full items-center gap-x-3 gap-y-1'):
-            headings = (
+        shown = found[: self.limit]
+        self.readers = {row.study_id: row.assigned_to_id for row in shown}
+        # The whole list, buttons and links included, is one element: a worklist draws dozens of rows on every page
+        # view, and each NiceGUI element costs the server far more than its HTML (ui/html_actions.py).
+        headings = ''.join(
+            f'<div class="text-caption text-grey-7{" wide-only" if wide_only else ""}">{escape(heading)}</div>'
+            for heading, wide_only in (
                 ('', False),
                 (t('Patient'), False),
                 (t('Modality'), True),
@@ -109,73 +118,135 @@ class ReadingWorklist:
                 (t('Reader'), False),
                 ('', False),
             )
-            ui.html(
-                ''.join(
-                    f'<div class="text-caption text-grey-7{" wide-only" if wide_only else ""}">{escape(heading)}</div>'
-                    for heading, wide_only in headings
-                ),
-                sanitize=False,
-            ).style('display: contents')
-            for row in found[: self.limit]:
-                self.row(row)
+        )
+        handlers: dict[str, Handler] = {'claim': self.on_claim, 'assign': self.on_assign, 'flag': self.on_flag}
+        action_html(headings + ''.join(self.row(row) for row in shown), handlers).classes(
+            'reading-grid w-full items-center gap-x-3 gap-y-1'
+        ).style('display: grid').mark('reading-list')
         if len(found) > self.limit:
             ui.button(t('Show more'), icon='expand_more', on_click=self.show_more).props('flat no-caps').mark(
                 'reading-more'
             )
 
-    def row(self, row: reading.ReadingRow) -> None:
-        # The six cells that only show text are one element (its box does not count in the grid): a worklist draws
-        # dozens of rows on every page view.
+    def row(self, row: reading.ReadingRow) -> str:
+        """One study's eight grid cells as HTML, every value escaped."""
+        sid = row.study_id
         urgent = ('priority_high', 'text-negative') if row.urgent else ('remove', 'text-grey-4')
         arrived = format_datetime(row.arrived_at, zone=appointments.local_zone())
-        ui.html(
-            f'<i class="q-icon notranslate material-icons {urgent[1]}" aria-hidden="true">{urgent[0]}</i>'
+        reader = f'<span>{escape(row.assigned_to or t("unassigned"))}</span>'
+        if self.may_assign:
+            reader += ' ' + button_html(t('Assign…'), 'assign', sid, mark=f'assign-{sid}')
+        claim = ''
+        if self.may_claim and row.assigned_to_id is None:
+            claim = button_html(t('Claim'), 'claim', sid, mark=f'claim-{sid}', outline=False, size='md')
+        # Links, not round trips; the browser's own tooltip (a Quasar tooltip is one more element per button)
+        view = _icon_link('visibility', t('Open in viewer'), f'/viewer/{sid}', mark=f'view-{sid}')
+        report = _icon_link('edit_note', t('Report'), f'/studies/{sid}/report', mark=f'report-{sid}')
+        flag = _toggle_button('flag', t('Urgent'), 'flag', sid, pressed=row.urgent, mark=f'flag-{sid}')
+        return (
+            f'<div data-mark="reading-row" style="display: contents">'
+            f'<i class="q-icon notranslate material-icons {urgent[1]}" aria-hidden="true" data-mark="urgent-{sid}">'
+            f'{urgent[0]}</i>'
             f'<div><div class="text-weight-medium">{escape(row.patient_name)}</div>'
             f'<div class="text-caption">{escape(row.patient_id)} · {escape(row.accession_number)}</div></div>'
             f'<div class="wide-only">{escape(row.modalities)}</div>'
             f'<div>{escape(row.description or "—")}</div>'
             f'<div class="wide-only">{escape(arrived)}</div>'
-            f'<div class="{LEVEL_COLOURS[row.level]}">{escape(_waited(row.waited_minutes))}</div>',
-            sanitize=False,
-        ).style('display: contents').mark(f'reading-row urgent-{row.study_id} waited-{row.level or "ok"}')
-        if self.may_assign:
-            ui.select(
-                self.doctors, value=row.assigned_to_id, on_change=lambda e: self.assign(row.study_id, e.value)
-            ).props('dense clearable').classes('w-full').mark(f'assign-{row.study_id}')
-        else:
-            ui.label(row.assigned_to or t('unassigned'))
-        with ui.row().classes('gap-1 no-wrap'):
-            if self.may_claim and row.assigned_to_id is None:
-                ui.button(t('Claim'), on_click=lambda: self.claim(row.study_id)).props('dense no-caps').mark(
-                    f'claim-{row.study_id}'
-                )
-            # Links, not round trips; the browser's own tooltip (a Quasar tooltip is one more element per button)
-            _link_button('visibility', t('Open in viewer'), f'/viewer/{row.study_id}').mark(f'view-{row.study_id}')
-            _link_button('edit_note', t('Report'), f'/studies/{row.study_id}/report').mark(f'report-{row.study_id}')
-            flag = ui.button(icon='flag', on_click=lambda: self.urgent(row.study_id, not row.urgent))
-            flag.props('flat dense').mark(f'flag-{row.study_id}')
-            flag.props['title'] = flag.props['aria-label'] = t('Urgent')
+            f'<div class="{LEVEL_COLOURS[row.level]}" data-mark="waited-{row.level or "ok"}">'
+            f'{escape(_waited(row.waited_minutes))}</div>'
+            f'<div class="row items-center gap-x-2">{reader}</div>'
+            f'<div class="row items-center no-wrap gap-1">{claim}{view}{report}{flag}</div>'
+            '</div>'
+        )
 
-    async def claim(self, study_id: int) -> None:
-        await perform(reading.claim, study_id, by=self.actor, success=t('Claimed'))
-        await self.rows.refresh()
+    async def on_claim(self, id: str, value: str) -> None:
+        if (study_id := _study_id(id)) is not None:
+            await perform(reading.claim, study_id, by=self.actor, success=t('Claimed'))
+            await self.rows.refresh()
+
+    async def on_flag(self, id: str, value: str) -> None:
+        if (study_id := _study_id(id)) is not None and value in ('0', '1'):
+            await perform(reading.set_urgent, study_id, value == '1', by=self.actor)
+            await self.rows.refresh()
+
+    async def on_assign(self, id: str, value: str) -> None:
+        """Open the one assign dialog for this study with the active radiologists (asked for now, so the list is
+        current; the service refuses whoever may not assign)."""
+        if (study_id := _study_id(id)) is None:
+            return
+        found = await perform(reading.radiologists, by=self.actor)
+        if found is FAILED:
+            return
+        doctors = dict(found)
+        if self.dialog is None:
+            self.dialog = self.assign_dialog()
+        self.study_id = study_id
+        reader = self.readers.get(study_id)
+        self.doctor.set_options(doctors, value=reader if reader in doctors else None)
+        self.dialog.open()
+
+    def assign_dialog(self) -> ui.dialog:
+        """Built once, outside the list, so a live redraw of the list leaves it open."""
+        with self.card, ui.dialog() as dialog, ui.card().classes('w-80'):
+            self.doctor = (
+                ui.select({}, label=t('Radiologist to read it'), value=None)
+                .props('clearable')
+                .classes('w-full')
+                .mark('assign-reader')
+            )
+            with ui.row().classes('w-full justify-end'):
+                ui.button(t('Cancel'), on_click=dialog.close).props('flat no-caps').mark('assign-cancel')
+                ui.button(t('Save'), on_click=self.save_assignment).props('no-caps').mark('assign-save')
+        return dialog
+
+    async def save_assignment(self) -> None:
+        assert self.dialog is not None
+        self.dialog.close()
+        await self.assign(self.study_id, self.doctor.value)
 
     async def assign(self, study_id: int, user_id: int | None) -> None:
+        if study_id in self.readers and self.readers[study_id] == user_id:
+            return  # nothing changed
         if user_id is None:
             await perform(reading.release, study_id, by=self.actor)
         else:
             await perform(reading.assign, study_id, user_id, by=self.actor, success=t('Assigned'))
         await self.rows.refresh()
 
-    async def urgent(self, study_id: int, value: bool) -> None:
-        await perform(reading.set_urgent, study_id, value, by=self.actor)
-        await self.rows.refresh()
+
+def _study_id(id: str) -> int | None:
+    """A study id from a click on the list; anything else (a forged or garbled event) is None."""
+    try:
+        study_id = int(id)
+    except ValueError:
+        return None
+    return study_id if 0 < study_id < 2**63 else None  # what the database can hold
 
 
-def _link_button(icon: str, label: str, href: str) -> ui.button:
-    button = ui.button(icon=icon).props(f'flat dense href={href}')
-    button.props['title'] = button.props['aria-label'] = label
-    return button
+def _icon_link(icon: str, label: str, href: str, *, mark: str) -> str:
+    """A flat, dense Quasar icon button that is a plain link, with the browser's tooltip."""
+    return (
+        f'<a href="{escape(href)}" class="{ICON_BUTTON_CLASSES}" title="{escape(label)}" '
+        f'aria-label="{escape(label)}" data-mark="{escape(mark)}">{_icon_content(icon)}</a>'
+    )
+
+
+def _toggle_button(icon: str, label: str, action: str, id: int, *, pressed: bool, mark: str) -> str:
+    """A flat, dense Quasar icon button that sends `action` for the list (ui/html_actions.py) with the value to
+    set: '0' when it is pressed now, '1' when not."""
+    return (
+        f'<button type="button" class="{ICON_BUTTON_CLASSES}" title="{escape(label)}" aria-label="{escape(label)}" '
+        f'aria-pressed="{"true" if pressed else "false"}" data-action="{escape(action)}" data-id="{id}" '
+        f'data-value="{"0" if pressed else "1"}" data-mark="{escape(mark)}">{_icon_content(icon)}</button>'
+    )
+
+
+def _icon_content(icon: str) -> str:
+    return (
+        '<span class="q-focus-helper"></span>'
+        '<span class="q-btn__content text-center col items-center q-anchor--skip justify-center row">'
+        f'<i class="q-icon notranslate material-icons" aria-hidden="true" role="img">{escape(icon)}</i></span>'
+    )
 
 
 def _waited(minutes: int) -> str:
