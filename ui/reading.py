@@ -1,6 +1,8 @@
 """The radiologists' reading worklist: ready studies, urgent first then oldest, with the turnaround turning
 amber and red past the admin's thresholds; claim, assign, mark urgent, open in the viewer or report."""
 
+from dataclasses import dataclass
+from datetime import tzinfo
 from html import escape
 
 from nicegui import ui
@@ -9,8 +11,8 @@ from domain import access, appointments, events, reading
 from domain.access import Actor, Permission
 
 from . import live
-from .html_actions import Handler, action_html, button_html
-from .i18n import format_datetime, t, tn
+from .html_actions import Handler, action_html
+from .i18n import current_language, format_datetime, t, tn
 from .live_lists import Debounce
 from .patients import parse_date
 from .shell import FAILED, current_actor, nav, perform, screen
@@ -25,11 +27,22 @@ GRID_CSS = """
   .reading-grid { grid-template-columns: 2rem 1.6fr 1.4fr 5rem 1fr auto; }
   .reading-grid .wide-only { display: none; }
 }
+.reading-grid .rw-btn {
+  display: inline-flex; align-items: center; justify-content: center; min-height: 2em; padding: 0.285em;
+  border: 0; border-radius: 4px; background: none; color: var(--q-primary); font: inherit; font-size: 14px;
+  font-weight: 500; line-height: 1.715em; text-decoration: none; cursor: pointer; user-select: none;
+}
+.reading-grid .rw-btn:hover { background: rgba(0, 0, 0, 0.08); }
+.reading-grid .rw-btn:focus-visible { outline: 2px solid var(--q-primary); outline-offset: 1px; }
+.reading-grid .rw-btn > i { font-size: 1.715em; }
+.reading-grid .rw-btn[aria-pressed='true'] { color: var(--q-negative); }
+.reading-grid .rw-claim {
+  padding: 0.285em 0.6em; background: var(--q-primary); color: #fff;
+  box-shadow: 0 1px 5px rgba(0, 0, 0, 0.2), 0 2px 2px rgba(0, 0, 0, 0.14), 0 3px 1px -2px rgba(0, 0, 0, 0.12);
+}
+.reading-grid .rw-claim:hover { background: var(--q-primary); filter: brightness(1.1); }
+.reading-grid .rw-assign { padding: 0 0.5em; border: 1px solid currentColor; font-size: 0.75rem; }
 """
-ICON_BUTTON_CLASSES = (  # what ui.button(icon=...).props('flat dense') renders as
-    'q-btn q-btn-item non-selectable no-outline q-btn--flat q-btn--rectangle text-primary q-btn--actionable '
-    'q-focusable q-hoverable q-btn--dense'
-)
 
 
 def register() -> None:
@@ -105,22 +118,34 @@ class ReadingWorklist:
         shown = found[: self.limit]
         self.readers = {row.study_id: row.assigned_to_id for row in shown}
         # The whole list, buttons and links included, is one element: a worklist draws dozens of rows on every page
-        # view, and each NiceGUI element costs the server far more than its HTML (ui/html_actions.py).
+        # view, and each NiceGUI element costs the server far more than its HTML (ui/html_actions.py). The buttons
+        # are short HTML styled by GRID_CSS: the list's HTML is escaped once more and sent on every view.
+        language = current_language()
         headings = ''.join(
             f'<div class="text-caption text-grey-7{" wide-only" if wide_only else ""}">{escape(heading)}</div>'
             for heading, wide_only in (
                 ('', False),
-                (t('Patient'), False),
-                (t('Modality'), True),
-                (t('Study'), False),
-                (t('Arrived'), True),
-                (t('Waiting'), False),
-                (t('Reader'), False),
+                (t('Patient', language), False),
+                (t('Modality', language), True),
+                (t('Study', language), False),
+                (t('Arrived', language), True),
+                (t('Waiting', language), False),
+                (t('Reader', language), False),
                 ('', False),
             )
         )
+        texts = _RowTexts(
+            unassigned=escape(t('unassigned', language)),
+            assign=escape(t('Assign…', language)),
+            claim=escape(t('Claim', language)),
+            viewer=escape(t('Open in viewer', language)),
+            report=escape(t('Report', language)),
+            urgent=escape(t('Urgent', language)),
+            language=language,
+            zone=appointments.local_zone(),
+        )
         handlers: dict[str, Handler] = {'claim': self.on_claim, 'assign': self.on_assign, 'flag': self.on_flag}
-        action_html(headings + ''.join(self.row(row) for row in shown), handlers).classes(
+        action_html(headings + ''.join(self.row(row, texts) for row in shown), handlers).classes(
             'reading-grid w-full items-center gap-x-3 gap-y-1'
         ).style('display: grid').mark('reading-list')
         if len(found) > self.limit:
@@ -128,35 +153,45 @@ class ReadingWorklist:
                 'reading-more'
             )
 
-    def row(self, row: reading.ReadingRow) -> str:
+    def row(self, row: reading.ReadingRow, texts: '_RowTexts') -> str:
         """One study's eight grid cells as HTML, every value escaped."""
         sid = row.study_id
         urgent = ('priority_high', 'text-negative') if row.urgent else ('remove', 'text-grey-4')
-        arrived = format_datetime(row.arrived_at, zone=appointments.local_zone())
-        reader = f'<span>{escape(row.assigned_to or t("unassigned"))}</span>'
+        arrived = format_datetime(row.arrived_at, zone=texts.zone, language=texts.language)
+        reader = f'<span>{escape(row.assigned_to) if row.assigned_to else texts.unassigned}</span>'
         if self.may_assign:
-            reader += ' ' + button_html(t('Assign…'), 'assign', sid, mark=f'assign-{sid}')
+            reader += (
+                f'<button type="button" class="rw-btn rw-assign" data-action="assign" data-id="{sid}" '
+                f'data-mark="assign-{sid}">{texts.assign}</button>'
+            )
         claim = ''
         if self.may_claim and row.assigned_to_id is None:
-            claim = button_html(t('Claim'), 'claim', sid, mark=f'claim-{sid}', outline=False, size='md')
+            claim = (
+                f'<button type="button" class="rw-btn rw-claim" data-action="claim" data-id="{sid}" '
+                f'data-mark="claim-{sid}">{texts.claim}</button>'
+            )
         # Links, not round trips; the browser's own tooltip (a Quasar tooltip is one more element per button)
-        view = _icon_link('visibility', t('Open in viewer'), f'/viewer/{sid}', mark=f'view-{sid}')
-        report = _icon_link('edit_note', t('Report'), f'/studies/{sid}/report', mark=f'report-{sid}')
-        flag = _toggle_button('flag', t('Urgent'), 'flag', sid, pressed=row.urgent, mark=f'flag-{sid}')
+        pressed = 'true' if row.urgent else 'false'
         return (
-            f'<div data-mark="reading-row" style="display: contents">'
-            f'<i class="q-icon notranslate material-icons {urgent[1]}" aria-hidden="true" data-mark="urgent-{sid}">'
-            f'{urgent[0]}</i>'
+            '<div data-mark="reading-row" style="display: contents">'
+            f'<i class="q-icon material-icons {urgent[1]}" aria-hidden="true" data-mark="urgent-{sid}">{urgent[0]}</i>'
             f'<div><div class="text-weight-medium">{escape(row.patient_name)}</div>'
             f'<div class="text-caption">{escape(row.patient_id)} · {escape(row.accession_number)}</div></div>'
             f'<div class="wide-only">{escape(row.modalities)}</div>'
             f'<div>{escape(row.description or "—")}</div>'
             f'<div class="wide-only">{escape(arrived)}</div>'
             f'<div class="{LEVEL_COLOURS[row.level]}" data-mark="waited-{row.level or "ok"}">'
-            f'{escape(_waited(row.waited_minutes))}</div>'
+            f'{escape(_waited(row.waited_minutes, texts.language))}</div>'
             f'<div class="row items-center gap-x-2">{reader}</div>'
-            f'<div class="row items-center no-wrap gap-1">{claim}{view}{report}{flag}</div>'
-            '</div>'
+            f'<div class="row items-center no-wrap gap-1">{claim}'
+            f'<a class="rw-btn" href="/viewer/{sid}" title="{texts.viewer}" aria-label="{texts.viewer}" '
+            f'data-mark="view-{sid}"><i class="q-icon material-icons">visibility</i></a>'
+            f'<a class="rw-btn" href="/studies/{sid}/report" title="{texts.report}" aria-label="{texts.report}" '
+            f'data-mark="report-{sid}"><i class="q-icon material-icons">edit_note</i></a>'
+            f'<button type="button" class="rw-btn" title="{texts.urgent}" aria-label="{texts.urgent}" '
+            f'aria-pressed="{pressed}" data-action="flag" data-id="{sid}" data-value="{"0" if row.urgent else "1"}" '
+            f'data-mark="flag-{sid}"><i class="q-icon material-icons">flag</i></button>'
+            '</div></div>'
         )
 
     async def on_claim(self, id: str, value: str) -> None:
@@ -223,35 +258,23 @@ def _study_id(id: str) -> int | None:
     return study_id if 0 < study_id < 2**63 else None  # what the database can hold
 
 
-def _icon_link(icon: str, label: str, href: str, *, mark: str) -> str:
-    """A flat, dense Quasar icon button that is a plain link, with the browser's tooltip."""
-    return (
-        f'<a href="{escape(href)}" class="{ICON_BUTTON_CLASSES}" title="{escape(label)}" '
-        f'aria-label="{escape(label)}" data-mark="{escape(mark)}">{_icon_content(icon)}</a>'
-    )
+@dataclass(frozen=True)
+class _RowTexts:
+    """What every row says the same, translated and escaped once per drawing of the list."""
+
+    unassigned: str
+    assign: str
+    claim: str
+    viewer: str
+    report: str
+    urgent: str
+    language: str
+    zone: tzinfo
 
 
-def _toggle_button(icon: str, label: str, action: str, id: int, *, pressed: bool, mark: str) -> str:
-    """A flat, dense Quasar icon button that sends `action` for the list (ui/html_actions.py) with the value to
-    set: '0' when it is pressed now, '1' when not."""
-    return (
-        f'<button type="button" class="{ICON_BUTTON_CLASSES}" title="{escape(label)}" aria-label="{escape(label)}" '
-        f'aria-pressed="{"true" if pressed else "false"}" data-action="{escape(action)}" data-id="{id}" '
-        f'data-value="{"0" if pressed else "1"}" data-mark="{escape(mark)}">{_icon_content(icon)}</button>'
-    )
-
-
-def _icon_content(icon: str) -> str:
-    return (
-        '<span class="q-focus-helper"></span>'
-        '<span class="q-btn__content text-center col items-center q-anchor--skip justify-center row">'
-        f'<i class="q-icon notranslate material-icons" aria-hidden="true" role="img">{escape(icon)}</i></span>'
-    )
-
-
-def _waited(minutes: int) -> str:
+def _waited(minutes: int, language: str) -> str:
     if minutes < 60:
-        return t('{n} min', n=minutes)
+        return t('{n} min', language, n=minutes)
     if minutes < 48 * 60:
-        return t('{h} h {m} min', h=minutes // 60, m=minutes % 60)
-    return tn('{count} day', '{count} days', minutes // (24 * 60))
+        return t('{h} h {m} min', language, h=minutes // 60, m=minutes % 60)
+    return tn('{count} day', '{count} days', minutes // (24 * 60), language)
