@@ -20,9 +20,12 @@ from .shell import FAILED, current_actor, nav, perform, screen
 LEVEL_COLOURS = {'': 'text-grey-8', 'amber': 'text-amber-9 text-weight-bold', 'red': 'text-negative text-weight-bold'}
 PAGE_SIZE = 30  # rows drawn at first; 'Show more' adds as many
 MODALITIES = ['', 'CT', 'MR', 'US', 'CR', 'DX', 'MG', 'XA', 'NM', 'PT', 'OT']
-# On a tablet (below 900 px) the modality and arrival columns give way, so the row's buttons stay on screen.
+# On a tablet (below 900 px) the modality and arrival columns give way, so the row's buttons stay on screen. The
+# rows' buttons and links look like dense Quasar buttons (flat; Claim filled, Assign… outlined) from
+# these few classes: Quasar's own class lists would double the HTML of every row.
 GRID_CSS = """
 .reading-grid { grid-template-columns: 2rem 1.6fr 5rem 1.4fr 6rem 7rem 1.2fr auto; }
+.reading-grid .rw-row { display: contents; }
 @media (max-width: 900px) {
   .reading-grid { grid-template-columns: 2rem 1.6fr 1.4fr 5rem 1fr auto; }
   .reading-grid .wide-only { display: none; }
@@ -34,7 +37,7 @@ GRID_CSS = """
 }
 .reading-grid .rw-btn:hover { background: rgba(0, 0, 0, 0.08); }
 .reading-grid .rw-btn:focus-visible { outline: 2px solid var(--q-primary); outline-offset: 1px; }
-.reading-grid .rw-btn > i { font-size: 1.715em; }
+.reading-grid .rw-btn > i { font-size: 1.715em; line-height: 1; }
 .reading-grid .rw-btn[aria-pressed='true'] { color: var(--q-negative); }
 .reading-grid .rw-claim {
   padding: 0.285em 0.6em; background: var(--q-primary); color: #fff;
@@ -173,7 +176,7 @@ class ReadingWorklist:
         # Links, not round trips; the browser's own tooltip (a Quasar tooltip is one more element per button)
         pressed = 'true' if row.urgent else 'false'
         return (
-            '<div data-mark="reading-row" style="display: contents">'
+            '<div class="rw-row" data-mark="reading-row">'
             f'<i class="q-icon material-icons {urgent[1]}" aria-hidden="true" data-mark="urgent-{sid}">{urgent[0]}</i>'
             f'<div><div class="text-weight-medium">{escape(row.patient_name)}</div>'
             f'<div class="text-caption">{escape(row.patient_id)} · {escape(row.accession_number)}</div></div>'
@@ -185,12 +188,12 @@ class ReadingWorklist:
             f'<div class="row items-center gap-x-2">{reader}</div>'
             f'<div class="row items-center no-wrap gap-1">{claim}'
             f'<a class="rw-btn" href="/viewer/{sid}" title="{texts.viewer}" aria-label="{texts.viewer}" '
-            f'data-mark="view-{sid}"><i class="q-icon material-icons">visibility</i></a>'
+            f'data-mark="view-{sid}"><i class="material-icons">visibility</i></a>'
             f'<a class="rw-btn" href="/studies/{sid}/report" title="{texts.report}" aria-label="{texts.report}" '
-            f'data-mark="report-{sid}"><i class="q-icon material-icons">edit_note</i></a>'
+            f'data-mark="report-{sid}"><i class="material-icons">edit_note</i></a>'
             f'<button type="button" class="rw-btn" title="{texts.urgent}" aria-label="{texts.urgent}" '
             f'aria-pressed="{pressed}" data-action="flag" data-id="{sid}" data-value="{"0" if row.urgent else "1"}" '
-            f'data-mark="flag-{sid}"><i class="q-icon material-icons">flag</i></button>'
+            f'data-mark="flag-{sid}"><i class="material-icons">flag</i></button>'
             '</div></div>'
         )
 
