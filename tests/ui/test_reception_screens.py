@@ -7,7 +7,7 @@ from nicegui.testing import User
 
 from domain import appointments, clock, db, options
 from domain.models import Appointment, Study
-from tests.conftest import Clinic, press, sign_in
+from tests.conftest import Clinic, eventually, press, pressable, sign_in
 from tests.domain.reception_fixtures import at, booking, patient, procedure, room
 
 
@@ -175,10 +175,10 @@ async def test_the_reading_worklist_lets_a_radiologist_claim_the_oldest_study(
         session.add(Study(study_instance_uid='9.2', modalities='MR', state='ready', description='New knee'))
     await radiologist.open('/reading')
     await radiologist.should_see('Old chest')
-    await radiologist.should_see(marker='waited-red')
-    radiologist.find(marker=f'claim-{old.id}').click()
+    assert pressable(radiologist, 'reading-list', 'waited-red')
+    press(radiologist, 'reading-list', 'claim', old.id or 0)
     await radiologist.should_see('Claimed')
-    await radiologist.should_not_see(marker=f'claim-{old.id}')
+    await eventually(lambda: not pressable(radiologist, 'reading-list', f'claim-{old.id}'), 'the claim button gone')
 
 
 async def test_an_admin_adds_a_procedure(admin: User) -> None:
