@@ -106,11 +106,16 @@ def record_alone(by: Actor, action: str, **kwargs: Any) -> None:
 
 
 def record_refusal(by: Actor, action: str, **kwargs: Any) -> None:
-    """Record that the actor was refused; never raises, since the refusal itself must go on."""
-    try:
-        record_alone(by, action, outcome='denied', **kwargs)
-    except Exception:
-        log.exception('could not audit a refusal for %s', by.username)
+    """Record that the actor was refused; never raises, since the refusal itself must go on. A refusal met inside a
+    transaction is written once that transaction has rolled back (db.after_transactions)."""
+
+    def write() -> None:
+        try:
+            record_alone(by, action, outcome='denied', **kwargs)
+        except Exception:
+            log.exception('could not audit a refusal for %s', by.username)
+
+    db.after_transactions(write)
 
 
 def verify(*, by: Actor, batch: int = 5000) -> ChainReport:

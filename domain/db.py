@@ -5,6 +5,7 @@ failing half-way (the audit hash chain relies on seeing the latest row); reads u
 """
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,18 +57,40 @@ def engine() -> Engine:
     return _engines['write']
 
 
+# This thread's open write transactions, and what waits for them to end (after_transactions).
+_open = threading.local()
+
+
 @contextmanager
 def transaction() -> Iterator[Session]:
     """A session that commits on success and rolls back on any exception."""
-    with Session(engine(), expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        for callback in session.info.pop('after_commit', []):
-            callback()
+    depth = getattr(_open, 'depth', 0)
+    _open.depth = depth + 1
+    try:
+        with Session(engine(), expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            for callback in session.info.pop('after_commit', []):
+                callback()
+    finally:
+        _open.depth = depth
+        if depth == 0:
+            for waiting in _open.__dict__.pop('after_end', []):
+                waiting()
+
+
+def after_transactions(callback: Callable[[], object]) -> None:
+    """Run `callback` now, or once this thread's open transactions have ended, committed or rolled back: a write of
+    its own (a refusal's audit event) must not wait for the write lock a transaction of this very thread holds
+    (SQLite: 30 s, then "database is locked", and the event was lost). `callback` must not raise."""
+    if getattr(_open, 'depth', 0) == 0:
+        callback()
+    else:
+        _open.__dict__.setdefault('after_end', []).append(callback)
 
 
 def after_commit(session: Session, callback: Callable[[], object]) -> None:

@@ -94,3 +94,6 @@ def test_a_technician_who_assigns_readers_cannot_reassign_a_draft_or_release_a_c
     with db.reading() as session:
         assert session.get(Report, report_id).author_id == clinic.radiologist.user_id  # type: ignore[union-attr]
         assert session.get(Study, study_id).assigned_to_id == clinic.radiologist.user_id  # type: ignore[union-attr]
+    # Both refusals are in the trail; the release's came inside its own write transaction, whose lock the refusal's
+    # audit waited 30 s for on SQLite, then lost ("database is locked").
+    assert _refusals(actor.username) == ['denied:assign-studies', 'denied:assign-studies']
