@@ -12,7 +12,7 @@ from domain.access import Actor
 from domain.errors import N_, DomainError
 
 from . import live
-from .html_actions import button_html, listen
+from .html_actions import button_html, listen, row_id
 from .i18n import format_day, format_time, t, tn
 from .live_lists import Debounce, SharedRead
 from .shell import FAILED, current_actor, nav, perform, screen
@@ -227,7 +227,7 @@ class StatusBoard:
 
     async def move_pressed(self, appointment_id: str, state: str) -> None:
         """A move button of a card on this board (the service checks the move and who makes it)."""
-        shown = self.shown.get(int(appointment_id)) if appointment_id.isdigit() else None
+        shown = self.shown.get(row_id(appointment_id) or 0)
         if shown is None:  # a card no longer drawn here (or not an id at all): nothing to move
             return
         await self.move(shown.card, state)

@@ -53,6 +53,23 @@ def listen(element: E, handlers: dict[str, Handler]) -> E:
     return element
 
 
+def action_attributes(action: str, id: str | int, value: str = '', *, mark: str = '') -> str:
+    """The attributes that make an HTML button send `{action, id, value}` (CLICK_JS reads them), escaped here."""
+    return (
+        f'data-action="{escape(action)}" data-id="{escape(str(id))}" data-value="{escape(value)}" '
+        f'data-mark="{escape(mark)}"'
+    )
+
+
+def row_id(id: str) -> int | None:
+    """A database id from a press; anything else (a forged or garbled event) is None."""
+    try:
+        number = int(id)
+    except ValueError:
+        return None
+    return number if 0 < number < 2**63 else None  # what the database can hold
+
+
 def button_html(
     label: str, action: str, id: str | int, value: str = '', *, mark: str = '', outline: bool = True, size: str = 'sm'
 ) -> str:
@@ -60,8 +77,8 @@ def button_html(
     look = 'q-btn--outline text-primary' if outline else 'q-btn--standard bg-primary text-white'
     font = {'sm': 'font-size: 0.75rem', 'md': ''}.get(size, '')
     return (
-        f'<button type="button" class="{BUTTON_CLASSES} {look}" style="{font}" data-action="{escape(action)}" '
-        f'data-id="{escape(str(id))}" data-value="{escape(value)}" data-mark="{escape(mark)}">'
+        f'<button type="button" class="{BUTTON_CLASSES} {look}" style="{font}" '
+        f'{action_attributes(action, id, value, mark=mark)}>'
         '<span class="q-focus-helper"></span>'
         '<span class="q-btn__content text-center col items-center q-anchor--skip justify-center row">'
         f'<span class="block">{escape(label)}</span></span></button>'

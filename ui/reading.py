@@ -12,7 +12,7 @@ from domain import access, appointments, events, reading
 from domain.access import Actor, Permission
 
 from . import live
-from .html_actions import Handler, action_html
+from .html_actions import Handler, action_attributes, action_html, row_id
 from .i18n import current_language, format_datetime, t, tn
 from .live_lists import Debounce
 from .patients import parse_date
@@ -163,18 +163,15 @@ class ReadingWorklist:
         urgent = ('priority_high', 'text-negative') if row.urgent else ('remove', 'text-grey-4')
         reader = f'<span>{escape(row.assigned_to) if row.assigned_to else texts.unassigned}</span>'
         if self.may_assign:
-            reader += (
-                f'<button type="button" class="rw-btn rw-assign" data-action="assign" data-id="{sid}" '
-                f'data-mark="assign-{sid}">{texts.assign}</button>'
-            )
+            press = action_attributes('assign', sid, mark=f'assign-{sid}')
+            reader += f'<button type="button" class="rw-btn rw-assign" {press}>{texts.assign}</button>'
         claim = ''
         if self.may_claim and row.assigned_to_id is None:
-            claim = (
-                f'<button type="button" class="rw-btn rw-claim" data-action="claim" data-id="{sid}" '
-                f'data-mark="claim-{sid}">{texts.claim}</button>'
-            )
+            press = action_attributes('claim', sid, mark=f'claim-{sid}')
+            claim = f'<button type="button" class="rw-btn rw-claim" {press}>{texts.claim}</button>'
         # Links, not round trips; the browser's own tooltip (a Quasar tooltip is one more element per button)
         pressed = 'true' if row.urgent else 'false'
+        flag = action_attributes('flag', sid, '0' if row.urgent else '1', mark=f'flag-{sid}')
         return (
             '<div class="rw-row" data-mark="reading-row">'
             f'<i class="q-icon material-icons {urgent[1]}" aria-hidden="true" data-mark="urgent-{sid}">{urgent[0]}</i>'
@@ -192,25 +189,24 @@ class ReadingWorklist:
             f'<a class="rw-btn" href="/studies/{sid}/report" title="{texts.report}" aria-label="{texts.report}" '
             f'data-mark="report-{sid}"><i class="material-icons">edit_note</i></a>'
             f'<button type="button" class="rw-btn" title="{texts.urgent}" aria-label="{texts.urgent}" '
-            f'aria-pressed="{pressed}" data-action="flag" data-id="{sid}" data-value="{"0" if row.urgent else "1"}" '
-            f'data-mark="flag-{sid}"><i class="material-icons">flag</i></button>'
+            f'aria-pressed="{pressed}" {flag}><i class="material-icons">flag</i></button>'
             '</div></div>'
         )
 
     async def on_claim(self, id: str, value: str) -> None:
-        if (study_id := _study_id(id)) is not None:
+        if (study_id := row_id(id)) is not None:
             await perform(reading.claim, study_id, by=self.actor, success=t('Claimed'))
             await self.rows.refresh()
 
     async def on_flag(self, id: str, value: str) -> None:
-        if (study_id := _study_id(id)) is not None and value in ('0', '1'):
+        if (study_id := row_id(id)) is not None and value in ('0', '1'):
             await perform(reading.set_urgent, study_id, value == '1', by=self.actor)
             await self.rows.refresh()
 
     async def on_assign(self, id: str, value: str) -> None:
         """Open the one assign dialog for this study with the active radiologists (asked for now, so the list is
         current; the service refuses whoever may not assign)."""
-        if (study_id := _study_id(id)) is None:
+        if (study_id := row_id(id)) is None:
             return
         found = await perform(reading.radiologists, by=self.actor)
         if found is FAILED:
@@ -250,15 +246,6 @@ class ReadingWorklist:
         else:
             await perform(reading.assign, study_id, user_id, by=self.actor, success=t('Assigned'))
         await self.rows.refresh()
-
-
-def _study_id(id: str) -> int | None:
-    """A study id from a click on the list; anything else (a forged or garbled event) is None."""
-    try:
-        study_id = int(id)
-    except ValueError:
-        return None
-    return study_id if 0 < study_id < 2**63 else None  # what the database can hold
 
 
 @dataclass(frozen=True)
