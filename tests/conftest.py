@@ -268,11 +268,16 @@ def press(user: User, marker: str, action: str, id: str | int, value: str = '') 
     user.find(marker=marker).trigger('click', {'action': action, 'id': str(id), 'value': value})
 
 
-def pressable(user: User, marker: str, button_mark: str) -> bool:
-    """Whether the list marked `marker` shows a button marked `button_mark` (ui/html_actions.py's data-mark)."""
+def shown_html(user: User, marker: str) -> str:
+    """The HTML of the elements marked `marker` (a list drawn as one element), as the user's page holds it."""
     assert user.client is not None
     with user.client:
-        return any(f'data-mark="{button_mark}"' in str(e.content) for e in ElementFilter(marker=marker))
+        return ''.join(str(e.content) for e in ElementFilter(marker=marker))
+
+
+def pressable(user: User, marker: str, button_mark: str) -> bool:
+    """Whether the list marked `marker` shows a button marked `button_mark` (ui/html_actions.py's data-mark)."""
+    return f'data-mark="{button_mark}"' in shown_html(user, marker)
 
 
 class PatientUser(User):

@@ -5,14 +5,14 @@ HTML in one element (ui/html_actions.py; the tests press them with tests/conftes
 import re
 from datetime import timedelta
 
-from nicegui import ElementFilter, ui
+from nicegui import ui
 from nicegui.testing import User
 from sqlmodel import col, select
 
 from domain import clock, db
 from domain.models import AuditEvent, Study
 from domain.reading import UNASSIGNED
-from tests.conftest import Clinic, eventually, press, pressable
+from tests.conftest import Clinic, eventually, press, pressable, shown_html
 from ui import reading
 
 LIST = 'reading-list'
@@ -50,10 +50,11 @@ def _actions(study_id: int) -> list[str]:
     return [e.action for e in events if e.action.startswith('study.')]
 
 
-def _list_html(user: User) -> str:
-    assert user.client is not None
-    with user.client:
-        return ''.join(str(e.content) for e in ElementFilter(marker=LIST))
+async def _assign_dialog(admin: User, study_id: int) -> ui.select:
+    """Press a row's Assign… and return the open dialog's choice of reader."""
+    press(admin, LIST, 'assign', study_id)
+    await admin.should_see(marker='assign-reader')
+    return admin.find(kind=ui.select, marker='assign-reader').elements.pop()
 
 
 async def test_a_long_worklist_draws_its_first_page_and_the_rest_on_request(radiologist: User, clinic: Clinic) -> None:
@@ -70,7 +71,7 @@ async def test_a_row_opens_the_viewer_and_the_report_by_link(radiologist: User, 
     (study,) = _ready_studies(1)
     await radiologist.open('/reading')
     await radiologist.should_see('Chest 000')
-    html = _list_html(radiologist)
+    html = shown_html(radiologist, LIST)
     viewer = re.search(rf'<a [^>]*data-mark="view-{study.id}"[^>]*>', html)
     report = re.search(rf'<a [^>]*data-mark="report-{study.id}"[^>]*>', html)
     assert viewer is not None and report is not None
@@ -98,9 +99,7 @@ async def test_an_admin_assigns_a_study_to_a_radiologist(admin: User, clinic: Cl
     (study,) = _ready_studies(1)
     await admin.open('/reading')
     await admin.should_see('Chest 000')
-    press(admin, LIST, 'assign', study.id)
-    await admin.should_see(marker='assign-reader')
-    admin.find(kind=ui.select, marker='assign-reader').elements.pop().value = clinic.radiologist.user_id
+    (await _assign_dialog(admin, study.id or 0)).value = clinic.radiologist.user_id
     admin.find(marker='assign-save').click()
     await admin.should_see('Assigned')
     assert _study(study.id or 0).assigned_to_id == clinic.radiologist.user_id
@@ -112,9 +111,7 @@ async def test_an_admin_releases_a_study_by_clearing_its_reader(admin: User, cli
     (study,) = _ready_studies(1, assigned_to_id=clinic.radiologist.user_id)
     await admin.open('/reading')
     await admin.should_see('Test radiologist')
-    press(admin, LIST, 'assign', study.id)
-    await admin.should_see(marker='assign-reader')
-    reader = admin.find(kind=ui.select, marker='assign-reader').elements.pop()
+    reader = await _assign_dialog(admin, study.id or 0)
     assert reader.value == clinic.radiologist.user_id  # the dialog starts from the study's reader
     reader.value = None
     admin.find(marker='assign-save').click()
@@ -127,9 +124,7 @@ async def test_cancelling_the_assign_dialog_changes_nothing(admin: User, clinic:
     (study,) = _ready_studies(1)
     await admin.open('/reading')
     await admin.should_see('Chest 000')
-    press(admin, LIST, 'assign', study.id)
-    await admin.should_see(marker='assign-reader')
-    admin.find(kind=ui.select, marker='assign-reader').elements.pop().value = clinic.radiologist.user_id
+    (await _assign_dialog(admin, study.id or 0)).value = clinic.radiologist.user_id
     admin.find(marker='assign-cancel').click()
     dialog = admin.find(kind=ui.dialog).elements.pop()
     await eventually(lambda: not dialog.value, 'the dialog closed')
@@ -151,13 +146,15 @@ async def test_the_flag_marks_a_study_urgent_and_back(radiologist: User, clinic:
     (study,) = _ready_studies(1)
     await radiologist.open('/reading')
     await radiologist.should_see('Chest 000')
-    assert 'priority_high' not in _list_html(radiologist)
+    assert 'priority_high' not in shown_html(radiologist, LIST)
     press(radiologist, LIST, 'flag', study.id, '1')
-    await eventually(lambda: 'priority_high' in _list_html(radiologist), 'the urgent mark')
+    await eventually(lambda: 'priority_high' in shown_html(radiologist, LIST), 'the urgent mark')
     assert _study(study.id or 0).urgent
-    assert re.search(rf'data-value="0" data-mark="flag-{study.id}"', _list_html(radiologist))  # pressed again: not
+    assert re.search(
+        rf'data-value="0" data-mark="flag-{study.id}"', shown_html(radiologist, LIST)
+    )  # pressed again: not
     press(radiologist, LIST, 'flag', study.id, '0')
-    await eventually(lambda: 'priority_high' not in _list_html(radiologist), 'the urgent mark gone')
+    await eventually(lambda: 'priority_high' not in shown_html(radiologist, LIST), 'the urgent mark gone')
     assert not _study(study.id or 0).urgent
 
 
@@ -198,4 +195,4 @@ async def test_values_are_escaped_in_the_list(radiologist: User, clinic: Clinic)
         session.add(Study(study_instance_uid='9.8', modalities='CT', state='ready', description='<b>bold</b> & co'))
     await radiologist.open('/reading')
     await radiologist.should_see('&lt;b&gt;bold&lt;/b&gt; &amp; co')
-    assert '<b>bold</b>' not in _list_html(radiologist)
+    assert '<b>bold</b>' not in shown_html(radiologist, LIST)
