@@ -33,12 +33,9 @@ body.reading-mode .nicegui-column:has(> .viewer-main) {
 body.reading-mode .viewer-main { flex: 1 1 0; min-height: 0; align-items: stretch !important; }
 body.reading-mode .viewer-grid { height: auto !important; min-height: 0 !important; }
 """
+ENTER_FULL_SCREEN = 'if (!document.fullscreenElement) document.documentElement.requestFullscreen().catch(() => {});'
 # In the click's own handling, only when entering: a click that leaves reading mode finds the class on the page.
-ASK_FULL_SCREEN = """() => {
-  if (!document.fullscreenElement && !document.body.classList.contains('reading-mode')) {
-    document.documentElement.requestFullscreen().catch(() => {});
-  }
-}"""
+ASK_FULL_SCREEN = f"() => {{ if (!document.body.classList.contains('reading-mode')) {{ {ENTER_FULL_SCREEN} }} }}"
 # Once per page: tell the server when the browser leaves a full screen it had entered (Esc, its own controls).
 REPORT_FULL_SCREEN_LEFT = """<script>
 document.addEventListener('fullscreenchange', () => {
@@ -92,8 +89,8 @@ class Comfort:
             ui.query('body').classes(add='reading-mode')
             # Shift+F comes by the server: the browser may still count the key press as the user's gesture.
             ui.run_javascript(
-                'if (!document.fullscreenElement) document.documentElement.requestFullscreen().catch(() => {});'
-                'document.activeElement && document.activeElement.blur()'  # Esc must reach the viewer
+                ENTER_FULL_SCREEN
+                + 'document.activeElement && document.activeElement.blur()'  # Esc must reach the viewer
             )
         else:
             ui.query('body').classes(remove='reading-mode')
