@@ -155,16 +155,15 @@ async def fetch(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> 
     return await threads.io(function, *args, **kwargs)
 
 
-# The clinic's colours and the framed pages' background, once for every page (ui.colors and a body query were two
-# more elements on every page view).
-SHELL_CSS = """
-body { --q-primary: #1f5f8b; --q-secondary: #4a8db7; --q-accent: #e39b2d; --q-positive: #2e7d32; }
-body:has(.q-header) { background: #fafafa; }
-"""
+# The framed pages' background, once for every page (a body query was one more element on every page view).
+SHELL_CSS = 'body:has(.q-header) { background: #fafafa; }'
 
 
 def add_shell_css() -> None:
-    """SHELL_CSS in every page's head (once, however often the pages are registered)."""
+    """The clinic's colours for the whole app (NiceGUI's app.colors: ui.colors was an element on every page view;
+    a stylesheet loses to the colours NiceGUI sets on the page's body) and SHELL_CSS in every page's head (once,
+    however often the pages are registered)."""
+    app.colors(primary='#1f5f8b', secondary='#4a8db7', accent='#e39b2d', positive='#2e7d32')
     if SHELL_CSS not in Client.shared_head_html:
         ui.add_css(SHELL_CSS, shared=True)
 
