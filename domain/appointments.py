@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from . import audit, clock, db, events
+from . import audit, clock, db, events, short_ids
 from .access import Actor, Permission, may, require
 from .errors import N_, Conflict, InvalidInput, InvalidTransition, NotFound
 from .models import Appointment, AppointmentCreate, Modality, Patient, Procedure, Study
@@ -62,6 +62,7 @@ class Card:
 
     id: int
     accession_number: str
+    short_id: str  # domain.short_ids ('' on a row from before them)
     state: str
     state_changed_at: datetime
     scheduled_at: datetime
@@ -112,6 +113,7 @@ def book(data: AppointmentCreate, *, by: Actor) -> Appointment:
             procedure_id=procedure.id,
             modality_id=modality.id,
             accession_number=uuid.uuid4().hex[:16],
+            short_id=short_ids.unused_code(session),
             scheduled_at=start,
             duration_minutes=duration,
             urgent=data.urgent,
@@ -438,6 +440,7 @@ def _card(appointment: Appointment, patient: Patient, procedure: Procedure | Non
     return Card(
         id=appointment.id or 0,
         accession_number=appointment.accession_number,
+        short_id=appointment.short_id or '',
         state=appointment.state,
         state_changed_at=_utc(appointment.state_changed_at),
         scheduled_at=_utc(appointment.scheduled_at),

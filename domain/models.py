@@ -267,6 +267,7 @@ class Appointment(SQLModel, table=True):
     procedure_id: int | None = Field(default=None, foreign_key='procedure.id')
     modality_id: int | None = Field(default=None, foreign_key='modality.id')
     accession_number: str = Field(max_length=16, unique=True, index=True)
+    short_id: str | None = Field(default=None, max_length=8, unique=True, index=True)  # domain.short_ids
     scheduled_at: datetime
     duration_minutes: int = 20
     state: str = Field(default='scheduled', max_length=16)
@@ -311,6 +312,7 @@ class Study(SQLModel, table=True):
     patient_birth_date: str = Field(default='', max_length=8)
     patient_sex: str = Field(default='', max_length=16)
     accession_number: str = Field(default='', max_length=16)
+    short_id: str | None = Field(default=None, max_length=8, unique=True, index=True)  # domain.short_ids
     study_date: date | None = Field(default=None, index=True)
     study_time: str = Field(default='', max_length=16)
     study_id: str = Field(default='', max_length=16)

@@ -19,7 +19,7 @@ from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from . import appointments, db
+from . import appointments, db, short_ids
 from .access import Actor, Permission, require
 from .models import (
     Appointment,
@@ -249,7 +249,7 @@ def timeline(patient_id: int, *, by: Actor) -> list[TimelineEntry]:
                     appointment.id or 0,
                     title,
                     appointment.state,
-                    f'{appointment.accession_number} {room}'.strip(),
+                    ' '.join(part for part in (appointment.short_id, appointment.accession_number, room) if part),
                 )
             )
         studies = session.exec(select(Study).where(Study.patient_ref_id == patient_id)).all()
@@ -273,7 +273,7 @@ def timeline(patient_id: int, *, by: Actor) -> list[TimelineEntry]:
                 study.id or 0,
                 study.description or study.modalities or 'Study',
                 study.state,
-                f'{study.modalities} {study.accession_number}'.strip(),
+                ' '.join(part for part in (study.short_id, study.modalities, study.accession_number) if part),
                 thumbs,
                 tuple((s.thumbnail_sha256 or '')[:16] for s in with_thumbnail),
             )
@@ -331,7 +331,8 @@ def patient_of_appointment(appointment_id: int, *, by: Actor) -> int | None:
 
 
 def _exact_ids(session: Session, text: str) -> list[int]:
-    """Patients an identifier names exactly: clinic Patient ID, national ID, or an accession number."""
+    """Patients an identifier names exactly: clinic Patient ID, national ID, an accession number or a short study ID
+    (as typed: any case, with spaces or a dash)."""
     upper = text.upper()
     found = set(
         session.exec(
@@ -344,6 +345,9 @@ def _exact_ids(session: Session, text: str) -> list[int]:
             select(Study.patient_ref_id).where(Study.accession_number == text, col(Study.patient_ref_id).is_not(None))
         ).all()
     )
+    if code := short_ids.typed(text):
+        found |= set(session.exec(select(Appointment.patient_id).where(Appointment.short_id == code)).all())
+        found |= set(session.exec(select(Study.patient_ref_id).where(Study.short_id == code)).all())
     return [i for i in found if i is not None]
 
 

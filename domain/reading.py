@@ -35,6 +35,7 @@ class ReadingRow:
     modalities: str
     description: str
     accession_number: str
+    short_id: str
     study_date: date | None
     arrived_at: datetime
     waited_minutes: int
@@ -80,6 +81,7 @@ def worklist(
                 study.modalities,
                 study.description,
                 study.accession_number,
+                study.short_id or '',
                 study.study_date,
                 arrived,
                 waited,

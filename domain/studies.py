@@ -21,7 +21,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from . import appointments, audit, clock, db, events, work
+from . import appointments, audit, clock, db, events, short_ids, work
 from .access import Actor, Permission, require
 from .errors import Conflict, InvalidInput
 from .models import Appointment, Instance, Patient, Series, Study
@@ -127,6 +127,7 @@ class StudySummary:
     last_arrival: Any
     series: tuple[SeriesSummary, ...] = ()
     urgent: bool = False
+    short_id: str = ''
 
     @property
     def matched(self) -> bool:
@@ -290,6 +291,7 @@ def _new_study(session: Session, header: InstanceHeader, by: Actor, now: Any) ->
         patient = session.exec(select(Patient).where(Patient.patient_id == header.patient_id)).first()
         if patient is not None:
             study.patient_ref_id = patient.merged_into_id or patient.id
+    study.short_id = short_ids.code_for_arrival(session, appointment)
     session.add(study)
     session.flush()
     audit.record(

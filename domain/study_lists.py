@@ -3,10 +3,10 @@
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import Session, col, select
 
-from . import audit, db, events
+from . import audit, db, events, short_ids
 from .access import Actor, Permission, require
 from .errors import NotFound
 from .models import Patient, Series, Study
@@ -29,16 +29,17 @@ def listing(
         query = query.where(Study.state == state)
     if text.strip():
         like = f'%{text.strip()}%'
-        query = query.where(
-            or_(
-                col(Study.patient_name).ilike(like),
-                col(Study.dicom_patient_id).ilike(like),
-                col(Study.accession_number).ilike(like),
-                col(Study.description).ilike(like),
-                col(Patient.family_name).ilike(like),
-                col(Patient.patient_id).ilike(like),
-            )
-        )
+        matches: list[ColumnElement[bool]] = [
+            col(Study.patient_name).ilike(like),
+            col(Study.dicom_patient_id).ilike(like),
+            col(Study.accession_number).ilike(like),
+            col(Study.description).ilike(like),
+            col(Patient.family_name).ilike(like),
+            col(Patient.patient_id).ilike(like),
+        ]
+        if code := short_ids.typed(text):  # 'abcd-2345' finds study ABCD2345
+            matches.append(col(Study.short_id) == code)
+        query = query.where(or_(*matches))
     with db.reading() as session:
         rows = session.exec(query.order_by(col(Study.last_arrival).desc(), col(Study.id).desc()).limit(limit)).all()
         return _summaries(session, rows)
@@ -119,6 +120,7 @@ def _summaries(session: Session, rows: Sequence[tuple[Study, Patient | None]]) -
             clinic_patient_name=patient.name if patient is not None else None,
             appointment_id=study.appointment_id,
             accession_number=study.accession_number,
+            short_id=study.short_id or '',
             study_date=study.study_date,
             description=study.description,
             modalities=study.modalities,

@@ -78,6 +78,7 @@ class StudyView:
     modalities: str
     state: str
     series: tuple[SeriesView, ...]
+    short_id: str = ''
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ def open_study(study_id: int, *, by: Actor) -> StudyView:
         study.modalities,
         study.state,
         series,
+        study.short_id or '',
     )
 
 

@@ -99,6 +99,7 @@ def document(view: ReportView, clinic: Clinic, pictures: list[Picture]) -> dict[
         'study_description': study.description,
         'study_date': study.study_date.isoformat() if study.study_date else '',
         'accession': study.accession_number,
+        'short_id': study.short_id or '',
         'referrer': study.referring_physician.replace('^', ' '),
         'sections': sections,
         'findings': richtext.clean(report.findings),

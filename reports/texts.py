@@ -33,6 +33,13 @@ TEXTS: dict[str, dict[str, str]] = {
         'fr': 'N° d’examen',
         'de': 'Auftragsnummer',
     },
+    'short_id': {
+        'en': 'Study ID',
+        'ru': 'Код исследования',
+        'es': 'ID del estudio',
+        'fr': 'ID d’examen',
+        'de': 'Studien-ID',
+    },
     'referrer': {
         'en': 'Referring physician',
         'ru': 'Направивший врач',

@@ -6,7 +6,7 @@ from itertools import count
 
 from sqlmodel import select
 
-from domain import clock, db, reporting, templates
+from domain import clock, db, reporting, short_ids, templates
 from domain.access import Actor
 from domain.models import (
     Appointment,
@@ -55,6 +55,7 @@ def make_study(
         appointment = Appointment(
             patient_id=patient.id or 0,
             accession_number=f'A{n:07d}',
+            short_id=short_ids.unused_code(session),
             scheduled_at=clock.now() - timedelta(hours=1),
             state='review',
         )
@@ -67,6 +68,7 @@ def make_study(
             patient_name=f'{family_name}^{given_name}',
             dicom_patient_id=patient.patient_id,
             accession_number=appointment.accession_number,
+            short_id=appointment.short_id,
             study_date=date(2024, 3, 1),
             description=description,
             modalities=modality,

@@ -71,9 +71,12 @@ def test_an_install_with_data_upgrades_from_the_first_release(tmp_path: Path) ->
             _insert(connection, 'user_session', token_hash='t', user_id=user)
             patient = _insert(connection, 'patient', patient_id='P1', family_name='A')
             modality = _insert(connection, 'modality', ae_title='CT1')
-            _insert(connection, 'appointment', patient_id=patient, modality_id=modality, accession_number='A1')
-            study = _insert(connection, 'study', study_instance_uid='1.2', patient_ref_id=patient)
-            _insert(connection, 'series', study_id=study, series_instance_uid='1.2.1')
+            booked = _insert(connection, 'appointment', patient_id=patient, modality_id=modality, accession_number='A1')
+            for uid in ('1.2', '1.3'):
+                study = _insert(
+                    connection, 'study', study_instance_uid=uid, patient_ref_id=patient, appointment_id=booked
+                )
+            _insert(connection, 'series', study_id=study, series_instance_uid='1.3.1')
         db.upgrade()
         with db.engine().connect() as connection:
             counts = {
@@ -81,7 +84,12 @@ def test_an_install_with_data_upgrades_from_the_first_release(tmp_path: Path) ->
                 for table in ('user', 'user_session', 'patient', 'modality', 'appointment', 'study', 'series')
             }
             foreign_keys = connection.execute(text('PRAGMA foreign_keys')).scalar_one()
-        assert counts == dict.fromkeys(counts, 1)
+            booked_code = connection.execute(text('SELECT short_id FROM appointment')).scalar_one()
+            study_codes = connection.execute(text('SELECT short_id FROM study ORDER BY id')).scalars().all()
+        assert counts == {**dict.fromkeys(counts, 1), 'study': 2}
+        # 0013: a short study ID on every row; the first study of a booking takes the booking's, the second its own
+        assert len(booked_code) == 8 and study_codes[0] == booked_code
+        assert len(study_codes[1]) == 8 and study_codes[1] != booked_code
         assert foreign_keys == 1, 'foreign keys are checked again after the migration'
         assert not _differences()
     finally:

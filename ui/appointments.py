@@ -85,7 +85,9 @@ class DaySchedule:
         ):
             card_heading(item)
             with ui.row().classes('w-full items-center gap-1'):
-                ui.label(f'{item.procedure} · {item.accession_number}').classes('text-caption')
+                ui.label(' · '.join(p for p in (item.procedure, item.short_id, item.accession_number) if p)).classes(
+                    'text-caption'
+                )
                 ui.space()
                 ui.badge(t(item.state), color=colour).mark(f'state-{item.accession_number}')
             if self.may_book or self.may_check_in:

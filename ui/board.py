@@ -321,6 +321,11 @@ def card_summary(item: appointments.Card, minutes: int) -> str:
     )
 
 
+def short_id_html(code: str) -> str:
+    """A short study ID as every screen shows it: fixed-width letters, easy to read out."""
+    return f'<span class="short-id" style="font-family: monospace; letter-spacing: 0.05em">{escape(code)}</span>'
+
+
 def heading_html(item: appointments.Card, *, with_caption: bool) -> str:
     """Time, patient (a link) and urgency, with the procedure and room below if asked."""
     time = escape(format_time(item.scheduled_at, zone=appointments.local_zone()))
@@ -330,7 +335,8 @@ def heading_html(item: appointments.Card, *, with_caption: bool) -> str:
         if item.urgent
         else ''
     )
-    caption = f'<div class="text-caption">{escape(item.procedure)} · {escape(item.room)}</div>' if with_caption else ''
+    parts = [escape(item.procedure), escape(item.room)] + ([short_id_html(item.short_id)] if item.short_id else [])
+    caption = f'<div class="text-caption">{" · ".join(parts)}</div>' if with_caption else ''
     return (
         f'<div class="row items-center gap-1"><span class="text-weight-bold">{time}</span> '
         f'<a class="nicegui-link text-body2" href="/patients/{item.patient_id}">{escape(item.patient_name)}</a>'

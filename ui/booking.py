@@ -141,7 +141,14 @@ class BookingForm:
         made = await submit_form(lambda: appointments.book(self.form, by=self.actor), self.fields)
         if made is FAILED:
             return
-        ui.notify(t('Booked: accession number {accession}', accession=made.accession_number), type='positive')
+        ui.notify(
+            t(
+                'Booked: study ID {code}, accession number {accession}',
+                code=made.short_id,
+                accession=made.accession_number,
+            ),
+            type='positive',
+        )
         await self.after()
 
 

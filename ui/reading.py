@@ -12,6 +12,7 @@ from domain import access, appointments, events, reading
 from domain.access import Actor, Permission
 
 from . import live
+from .board import short_id_html
 from .html_actions import Handler, action_attributes, action_html, row_id
 from .i18n import current_language, format_datetime, t, tn
 from .live_lists import Debounce
@@ -176,7 +177,7 @@ class ReadingWorklist:
             '<div class="rw-row" data-mark="reading-row">'
             f'<i class="q-icon material-icons {urgent[1]}" aria-hidden="true" data-mark="urgent-{sid}">{urgent[0]}</i>'
             f'<div><div class="text-weight-medium">{escape(row.patient_name)}</div>'
-            f'<div class="text-caption">{escape(row.patient_id)} · {escape(row.accession_number)}</div></div>'
+            f'<div class="text-caption">{_ids(row)}</div></div>'
             f'<div class="wide-only">{escape(row.modalities)}</div>'
             f'<div>{escape(row.description or "—")}</div>'
             f'<div class="wide-only">{_arrived(row.arrived_at, texts.zone, texts.language)}</div>'
@@ -275,3 +276,9 @@ def _waited(minutes: int, language: str) -> str:
     if minutes < 48 * 60:
         return t('{h} h {m} min', language, h=minutes // 60, m=minutes % 60)
     return tn('{count} day', '{count} days', minutes // (24 * 60), language)
+
+
+def _ids(row: reading.ReadingRow) -> str:
+    """Patient ID, short study ID and accession number, those the study has."""
+    parts = [escape(row.patient_id), short_id_html(row.short_id) if row.short_id else '', escape(row.accession_number)]
+    return ' · '.join(part for part in parts if part)

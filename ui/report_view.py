@@ -30,7 +30,8 @@ def header(shown: ReportView) -> None:
         )
         ui.label(patient.patient_id if patient else study.dicom_patient_id).classes('text-grey-7')
         when = format_date(study.study_date) if study.study_date else ''
-        ui.label(f'{when} · {study.description} · {study.accession_number}').classes('text-grey-7')
+        parts = (when, study.description, study.short_id or '', study.accession_number)
+        ui.label(' · '.join(part for part in parts if part)).classes('text-grey-7').mark('report-study')
         ui.space()
         ui.label(f'{templates.label(shown.definition.name, report.language)} v{shown.template.version}')
         ui.badge(t(report.state), color=STATE_COLOURS.get(report.state, 'grey')).mark('report-state')

@@ -161,6 +161,8 @@ def study_card(study: StudySummary, actions: Callable[[], None] | None = None) -
             ui.label(study.modalities.replace('\\', ', ')).classes('text-weight-medium')
             ui.label(study.description).classes('text-grey-9')
             ui.space()
+            if study.short_id:
+                ui.label(study.short_id).classes('short-id font-mono text-weight-medium').mark(f'short-id-{study.id}')
             if study.accession_number:
                 ui.label(f'{t("Accession")} {study.accession_number}').classes('text-grey-7')
             ui.label(counts_text(study.num_series, study.num_instances)).mark(f'counts-{study.id}')

@@ -82,7 +82,7 @@ def overlay(study: StudyView, facts: dict[str, Any], series_label: str) -> dict[
     if study.patient_birth_date:
         top_left.append(f'{t("Born")} {_date(study.patient_birth_date)} {study.patient_sex}'.strip())
     studied = format_date(study.study_date) if study.study_date else ''
-    top_right = [study.description or study.modalities, studied, study.accession_number]
+    top_right = [study.description or study.modalities, studied, study.short_id, study.accession_number]
     bottom_right = [series_label]
     if 'InstanceNumber' in facts:
         bottom_right.append(f'{t("Instance")} {facts["InstanceNumber"]}')

@@ -27,7 +27,7 @@ from domain import (
 )
 from domain.access import system
 from domain.errors import Conflict, InvalidInput, NotAllowed
-from domain.models import AuditEvent, PatientCreate, UserCreate
+from domain.models import Appointment, AuditEvent, PatientCreate, Study, UserCreate
 from domain.settings import Settings
 from tests.conftest import PG_URL, Clinic
 from tests.domain.test_audit import _unkeyed_trail
@@ -337,6 +337,37 @@ def test_an_archive_of_an_earlier_version_restores_with_its_trail_keyed_and_with
         first = session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).first()
     assert first is not None
     assert first.hash != audit_chain.unkeyed_digest(first)
+
+
+def test_bookings_and_studies_of_an_archive_from_before_short_ids_get_one_on_restore(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    from tests.domain.reception_fixtures import at, booking, patient, procedure, room
+
+    booked = booking(clinic, patient(clinic), room(), procedure(clinic), at(9))
+    with db.transaction() as session:
+        session.add(Study(study_instance_uid='1.2.3', appointment_id=booked.id, patient_ref_id=booked.patient_id))
+    old_archive = tmp_path / 'clinicpacs-before-0013.tar'
+    with tarfile.open(old_archive, 'w') as archive, db.engine().connect() as connection:
+        lines = [  # rows as a version without the short_id column dumped them
+            json.dumps({'t': table.name, 'r': {k: v for k, v in row.items() if k != 'short_id'}}, default=encode)
+            for table in backup_snapshot.tables()
+            for row in backup_snapshot.rows(connection, table)
+            for encode in (backup_snapshot.encode,)
+        ]
+        payload = ('\n'.join(lines) + '\n').encode()
+        for name, data in (('database.jsonl', payload), ('manifest.json', b'{"format": 1}')):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+
+    backup.restore(old_archive, clinic.data_dir, by=system('console'), identity=KEY, force=True)
+
+    with db.reading() as session:
+        appointment_code = session.exec(select(Appointment.short_id)).one()
+        study_code = session.exec(select(Study.short_id)).one()
+    assert appointment_code and len(appointment_code) == 8
+    assert study_code == appointment_code
 
 
 def _schema_on(url: str) -> tuple[str, Any]:

@@ -11,8 +11,8 @@ from pydicom.data import get_testdata_file
 from pypdf import PdfReader
 
 import jobs  # noqa: F401 - the broker first
-from domain import options, reporting, work
-from domain.models import ReportDraft
+from domain import db, options, reporting, work
+from domain.models import ReportDraft, Study
 from jobs.reports import render_report_pdf
 from tests.conftest import Clinic, need_tool
 from tests.report_fixtures import add_key_image, add_measurement, final_report, make_study, template_id
@@ -49,6 +49,13 @@ def _stored(report_id: int, clinic: Clinic) -> tuple[Path, bytes]:
     return path, data
 
 
+def _short_id(study_id: int) -> str:
+    with db.reading() as session:
+        study = session.get(Study, study_id)
+        assert study is not None and study.short_id
+        return study.short_id
+
+
 def _text(data: bytes, tmp_path: Path) -> str:
     path = tmp_path / 'report.pdf'
     path.write_bytes(data)
@@ -71,6 +78,7 @@ def test_the_pdf_prints_the_report_in_its_language(clinic_reports: Clinic, tmp_p
     assert heading in text and field in text and footer in text
     assert f'{field} 171 mm' in text and choice in text
     assert '<i>Smith</i>, Jane' in text  # markup in a name prints as text
+    assert _short_id(study.study_id) in text
     assert 'Clinic <Sunrise> & Co' in text and 'Port Town' in text
     assert 'Hepatomegaly.' in text and 'Test radiologist' in text
     signed = reporting.view(report_id, by=clinic_reports.admin.actor, audited=False).report.content_sha256

@@ -67,6 +67,17 @@ async def test_a_long_worklist_draws_its_first_page_and_the_rest_on_request(radi
     await radiologist.should_not_see(marker='reading-more')
 
 
+async def test_a_row_shows_the_studys_short_id(radiologist: User, clinic: Clinic) -> None:
+    (study,) = _ready_studies(1)
+    with db.transaction() as session:
+        row = session.get(Study, study.id)
+        assert row is not None
+        row.short_id = 'KX7P2M9Q'
+    await radiologist.open('/reading')
+    await radiologist.should_see(marker=LIST)
+    assert '>KX7P2M9Q</span>' in shown_html(radiologist, LIST)
+
+
 async def test_a_row_opens_the_viewer_and_the_report_by_link(radiologist: User, clinic: Clinic) -> None:
     (study,) = _ready_studies(1)
     await radiologist.open('/reading')

@@ -99,7 +99,7 @@ async def test_a_receptionist_books_a_patient_and_gets_an_accession_number(recep
     receptionist.find(f'{head.name} (CT)').click()
     receptionist.find(marker='booking-time').clear().type('10:30')
     receptionist.find(marker='booking-save').click()
-    await receptionist.should_see('Booked: accession number A')
+    await receptionist.should_see('Booked: study ID ')
     await receptionist.should_see(marker=f'room-{ct.ae_title}')
     await receptionist.should_see(marker='appointment')
 
@@ -134,6 +134,17 @@ async def test_the_board_shows_the_time_in_the_current_state(receptionist: User,
     await receptionist.open('/board')
     await receptionist.should_see(marker=f'since-{made.accession_number}')
     await receptionist.should_see('1 h 15 min')
+
+
+async def test_a_board_card_and_the_day_schedule_show_the_short_study_id(receptionist: User, clinic: Clinic) -> None:
+    made = booking(clinic, patient(clinic), room(), procedure(clinic), at(9))
+    assert made.short_id
+    await receptionist.open('/board')
+    await receptionist.should_see(marker=f'card-{made.accession_number}')
+    card = receptionist.find(marker=f'card-{made.accession_number}').elements.pop()
+    assert f'>{made.short_id}</span>' in card.content
+    await receptionist.open('/appointments')
+    await receptionist.should_see(made.short_id, retries=20)
 
 
 async def test_a_receptionist_cannot_start_a_scan(receptionist: User, clinic: Clinic) -> None:

@@ -14,7 +14,7 @@ from pydicom.data import get_testdata_file
 
 from dicom import ingest, storage
 from domain import clock, db, modalities, patients, reading, studies, users
-from domain.models import PatientCreate
+from domain.models import PatientCreate, Study
 from jobs import media
 from tests.conftest import Clinic, sign_in
 
@@ -93,6 +93,31 @@ async def test_the_thumbnail_route_serves_the_png_to_staff_who_may_see_studies(s
     receptionist = clinic.receptionist
     response = await screens.http_client.get(url, auth=(receptionist.username, receptionist.password))
     assert response.status_code == 403
+
+
+async def test_a_study_shows_its_short_id_and_is_found_by_it_as_typed(technician: User, clinic: Clinic) -> None:
+    wanted = arrive(clinic)
+    other = arrive(
+        clinic,
+        StudyInstanceUID='1.2.826.0.1.3680043.9.5.1',
+        SeriesInstanceUID='1.2.826.0.1.3680043.9.5.1.1',
+        SOPInstanceUID='1.2.826.0.1.3680043.9.5.2',
+    )
+    code = studies_get(wanted).short_id
+    await technician.open('/studies')
+    await technician.should_see(marker=f'short-id-{wanted}')
+    assert technician.find(marker=f'short-id-{wanted}').elements.pop().text == code
+    await technician.should_see(marker=f'short-id-{other}')
+    technician.find(marker='study-search').type(f'{code[:4].lower()} {code[4:]}')
+    await technician.should_not_see(marker=f'short-id-{other}', retries=20)
+    await technician.should_see(marker=f'short-id-{wanted}')
+
+
+def studies_get(study_id: int) -> Study:
+    with db.reading() as session:
+        study = session.get(Study, study_id)
+        assert study is not None and study.short_id
+        return study
 
 
 async def test_an_unmatched_study_is_assigned_to_the_right_patient_with_a_search(

@@ -44,3 +44,13 @@ def test_the_shortcut_sheet_is_translated(german: None) -> None:
     actions = [i18n.t(action) for _keys, action in SHORTCUTS] + [i18n.t(action.label) for action in ACTIONS]
     assert 'Vorheriges / nächstes Bild' in actions
     assert 'Diese Liste' in actions
+
+
+def test_the_corner_text_names_the_study_by_its_short_id_and_accession(german: None) -> None:
+    from domain.viewing import StudyView
+    from ui.viewer_tools import overlay
+
+    study = StudyView(
+        1, '1.2', None, 'Doe^Jane', 'P1', '', 'F', 'A00000042', None, 'CT HEAD', 'CT', 'ready', (), 'KX7P2M9Q'
+    )
+    assert overlay(study, {}, 'Series 1')['tr'] == ['CT HEAD', 'KX7P2M9Q', 'A00000042']
