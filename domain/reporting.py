@@ -16,10 +16,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, cast, or_
+from sqlalchemy import ColumnElement, String, cast, or_
 from sqlmodel import Session, col, select
 
-from . import appointments, at_rest, audit, clock, db, events, options, report_ownership, richtext, work
+from . import appointments, at_rest, audit, clock, db, events, options, report_ownership, richtext, short_ids, work
 from .access import Actor, Permission, require
 from .errors import Conflict, InvalidInput, InvalidTransition, NotAllowed, NotFound
 from .models import Instance, KeyImage, Measurement, Patient, Report, ReportDraft, ReportTemplate, Series, Study, User
@@ -349,14 +349,15 @@ def search(text: str = '', state: str = '', *, by: Actor, limit: int = 100) -> l
     if words := text.strip():
         pattern = f'%{words}%'
         addenda = select(Report.parent_id).where(col(Report.findings).ilike(pattern))
-        query = query.where(
-            or_(
-                col(Report.findings).ilike(pattern),
-                col(Report.impression).ilike(pattern),
-                cast(Report.values, String).ilike(pattern),
-                col(Report.id).in_(addenda),
-            )
-        )
+        matches: list[ColumnElement[bool]] = [
+            col(Report.findings).ilike(pattern),
+            col(Report.impression).ilike(pattern),
+            cast(Report.values, String).ilike(pattern),
+            col(Report.id).in_(addenda),
+        ]
+        if code := short_ids.typed(words):  # the study's short ID, as typed
+            matches.append(col(Study.short_id) == code)
+        query = query.where(or_(*matches))
     with db.reading() as session:
         rows = session.exec(query.order_by(col(Report.last_saved_at).desc()).limit(limit)).all()
     audit.record_alone(by, 'report.search', object_type='report', detail={'state': state, 'found': len(rows)})

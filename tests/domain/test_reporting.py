@@ -6,7 +6,7 @@ from sqlmodel import select
 from domain import audit, db, report_ownership, reporting, richtext, users, work
 from domain.access import Actor, system
 from domain.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed
-from domain.models import Appointment, AuditEvent, Report, ReportDraft, UserCreate
+from domain.models import Appointment, AuditEvent, Report, ReportDraft, Study, UserCreate
 from tests.conftest import Clinic
 from tests.report_fixtures import ABDOMEN_VALUES, final_report, make_study, template_id
 
@@ -222,6 +222,9 @@ def test_reports_are_found_by_their_text_and_by_state(clinic: Clinic, study) -> 
     assert [r.id for r in reporting.search('', 'addended', by=doctor)] == [final_id]
     assert [r.id for r in reporting.search('cholelithiasis', by=doctor)] == [final_id]
     assert [r.patient_name for r in reporting.search('renal', by=doctor)] == ['Petrov, Anna']
+    with db.reading() as session:
+        code = session.get(Study, study.study_id).short_id  # type: ignore[union-attr]
+    assert code and [r.id for r in reporting.search(code.lower(), by=doctor)] == [final_id]
     with pytest.raises(InvalidInput):
         reporting.search('', 'signed', by=doctor)
 
