@@ -12,7 +12,8 @@ from typing import Any
 
 from nicegui import ui
 
-from domain import access, events, options, reporting, templates
+from dicom import sr_import
+from domain import access, events, options, reporting, sr_values, templates
 from domain.access import Actor, Permission
 from domain.errors import DomainError
 from domain.models import ReportDraft
@@ -77,8 +78,11 @@ class DraftEditor:
         self.inputs: dict[str, Any] = {}
         self.flag_holders: dict[str, ui.element] = {}
         self.computed_labels: dict[str, ui.label] = {}
+        self.imported: dict[str, sr_values.Match] = {}  # field -> the value the scanner's SR has for it
 
     async def build(self) -> None:
+        found = await fetch(sr_import.study_values, self.report.study_id, by=self.actor)
+        self.imported = sr_values.matches(found, self.definition.fields())
         header(self.shown)
         with ui.column().classes('w-full') as self.ownership:
             await OwnershipPanel(self.shown, self.actor).build()
@@ -125,8 +129,7 @@ class DraftEditor:
             field = ui.input(value=str(current or ''), on_change=lambda e: self.put(spec.key, e.value))
             if spec.unit:
                 field.props(f'suffix="{spec.unit}"')
-            if spec.normal is not None:
-                field.props(f'hint="{t("normal")} {normal_range(spec)}"')
+            self.show_source(spec, field, current)
         self.editable.append(field)
         return field.props('dense').classes('w-full').mark(f'field-{spec.key}')
 
@@ -154,11 +157,25 @@ class DraftEditor:
         if self.saved_by is not None:
             self.saved_by.text = t('Unsaved changes…')
 
+    def show_source(self, spec: FieldDef, field: ui.input, value: Any) -> None:
+        """The field's hint: its normal range, and where its value came from when the scanner's SR gave it."""
+        hints = [f'{t("normal")} {normal_range(spec)}'] if spec.normal is not None else []
+        match = self.imported.get(spec.key)
+        if match is not None and str(value or '') == match.text:
+            hints.append(t('from the scanner’s structured report ({source})', source=match.value.source))
+        if hints:
+            field.props['hint'] = ' · '.join(hints)
+        else:
+            field.props(remove='hint')
+
     def put(self, key: str, value: Any) -> None:
         if value is None or value == '':
             self.draft.values.pop(key, None)
         else:
             self.draft.values[key] = value
+        if key in self.imported and isinstance(self.inputs.get(key), ui.input):  # typed over: no longer the SR's
+            spec = next(spec for spec in self.definition.fields() if spec.key == key)
+            self.show_source(spec, self.inputs[key], value)
         self.changed()
 
     def insert(self, key: str, value: str) -> None:
@@ -284,8 +301,10 @@ async def _start_form(study_id: int, actor: Actor) -> None:
 
     async def start() -> None:
         report = await perform(reporting.start, study_id, choice['template'], language=choice['language'], by=actor)
-        if report is not FAILED:
-            ui.navigate.to(f'/reports/{report.id}')
+        if report is FAILED:
+            return
+        await perform(sr_import.fill_report, report.id, study_id, by=actor)  # what the scanner measured, if it sent it
+        ui.navigate.to(f'/reports/{report.id}')
 
     with ui.card().classes('w-full max-w-xl'):
         ui.label(t('Choose the template for this report')).classes('text-h6')

@@ -39,6 +39,31 @@ async def test_a_radiologist_starts_a_report_for_a_study_with_a_template(radiolo
     assert report is not None and report.state == 'draft'
 
 
+async def test_a_report_started_on_a_study_with_the_scanners_sr_shows_its_values_and_their_source(
+    radiologist: User, clinic: Clinic
+) -> None:
+    from pydicom.uid import generate_uid
+
+    from dicom import ingest, storage
+    from tests.dicom.test_sr_import import ob_sr
+
+    storage.configure(clinic.data_dir, min_free_bytes=0)
+    ingest.share(ingest.Ingest())
+    sr = ob_sr(generate_uid(), clinic.data_dir.parent / 'ob-sr.dcm')
+    study_id = ingest.shared().accept_file(sr, by=clinic.technician.actor).study_id
+    await radiologist.open(f'/studies/{study_id}/report')
+    await radiologist.should_see(marker='template')
+    radiologist.find(marker='template').click()
+    radiologist.find('Obstetric ultrasound (version 1)').click()
+    radiologist.find(marker='start-report').click()
+    await radiologist.should_see(marker='field-bpd')
+    bpd = radiologist.find(kind=ui.input, marker='field-bpd').elements.pop()
+    assert bpd.value == '52.3'
+    assert 'from the scanner’s structured report (GE Healthcare Voluson E10, 2026-12-01)' in bpd.props['hint']
+    radiologist.find(kind=ui.input, marker='field-bpd').type('1')  # typed over: the value is the doctor's now
+    await eventually(lambda: 'structured report' not in bpd.props.get('hint', ''), 'the source hint gone')
+
+
 async def test_typing_is_saved_by_itself_and_shows_who_saved(radiologist: User, clinic: Clinic) -> None:
     report_id = _draft(clinic)
     await radiologist.open(f'/reports/{report_id}')
