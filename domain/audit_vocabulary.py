@@ -143,12 +143,13 @@ OTHER_ACTIONS = (
     'measurement.delete', 'measurement.label', 'mfa.disable', 'mfa.enrol', 'mfa.recovery_codes', 'mfa.reset',
     'modality.add', 'modality.disable', 'modality.enable', 'modality.update', 'mpps.create', 'mpps.update',
     'patient.create', 'patient.legal_hold', 'patient.legal_hold_release', 'patient.merge', 'patient.merged-in',
-    'patient.unmerge', 'patient.update', 'patient.view', 'procedure.create', 'procedure.update', 'report.addendum',
-    'report.delete', 'report.finalise', 'report.import', 'report.reassign', 'report.render', 'report.save',
-    'report.start', 'report.take_over', 'report.view', 'retention.add', 'retention.delete', 'retention.update',
-    'series.restore', 'setting.change', 'study.assign', 'study.claim', 'study.legal_hold', 'study.legal_hold_release',
-    'study.release', 'study.restore', 'study.urgent', 'study.view', 'template.activate', 'template.retire',
-    'template.seed', 'template.version', 'user.create', 'user.password', 'user.unlock',
+    'patient.unmerge', 'patient.update', 'patient.view', 'procedure.create', 'procedure.update',
+    'report.accept_suggestion', 'report.addendum', 'report.delete', 'report.discard_suggestion', 'report.finalise',
+    'report.import', 'report.reassign', 'report.render', 'report.save', 'report.start', 'report.suggest',
+    'report.take_over', 'report.view', 'retention.add', 'retention.delete', 'retention.update', 'series.restore',
+    'setting.change', 'study.assign', 'study.claim', 'study.legal_hold', 'study.legal_hold_release', 'study.release',
+    'study.restore', 'study.urgent', 'study.view', 'template.activate', 'template.retire', 'template.seed',
+    'template.version', 'user.create', 'user.password', 'user.unlock',
 )  # fmt: skip
 # events about a patient's record that are someone looking at it or taking it away (the "who saw" list)
 ACCESS_ACTIONS = ('patient.view', 'study.view', 'report.view', 'report.download', 'study.export')

@@ -25,6 +25,7 @@ from . import live
 from .i18n import LANGUAGE_NAMES, current_language, format_datetime, t
 from .report_measurements import measurements
 from .report_ownership import OwnershipPanel, handovers, save_unless_taken, taken_over_banner
+from .report_suggestions import Suggestions
 from .report_view import final_report, header, key_images, register_pdf_route
 from .shell import FAILED, current_actor, fetch, perform, screen
 
@@ -90,6 +91,7 @@ class DraftEditor:
         self.fields()
         self.show_flags(self.shown)
         self.texts()
+        Suggestions(self.report_id, self.actor, self.language, lambda: self.save(wait=True)).build()
         measurements(self.shown, self.definition.fields(), self.language, self.insert)
         key_images(self.shown)
         self.actions()

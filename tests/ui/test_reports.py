@@ -64,6 +64,23 @@ async def test_a_report_started_on_a_study_with_the_scanners_sr_shows_its_values
     await eventually(lambda: 'structured report' not in bpd.props.get('hint', ''), 'the source hint gone')
 
 
+async def test_a_suggested_draft_is_shown_marked_and_taken_into_the_report_only_when_accepted(
+    radiologist: User, clinic: Clinic
+) -> None:
+    report_id = _draft(clinic, code='us-obstetrics')
+    values = {'bpd': '52.3', 'hc': '190', 'ac': '170', 'fl': '38'}
+    reporting.save_draft(report_id, ReportDraft(values=values), by=clinic.radiologist.actor)
+    await radiologist.open(f'/reports/{report_id}')
+    radiologist.find(marker='suggest-draft').click()
+    await radiologist.should_see(marker='suggestion-measurements')
+    await radiologist.should_see('not part of the report until you accept it')
+    await radiologist.should_see('Fetal biometry: BPD 52.3 mm, HC 190 mm, AC 170 mm, FL 38 mm.')
+    assert 'Fetal biometry' not in _saved(report_id, clinic).findings
+    radiologist.find(marker='accept-measurements').click()
+    await eventually(lambda: 'Fetal biometry: BPD 52.3 mm' in _saved(report_id, clinic).findings, 'the accepted text')
+    assert _saved(report_id, clinic).state == 'draft'
+
+
 async def test_typing_is_saved_by_itself_and_shows_who_saved(radiologist: User, clinic: Clinic) -> None:
     report_id = _draft(clinic)
     await radiologist.open(f'/reports/{report_id}')
