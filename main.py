@@ -73,6 +73,7 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
     from nicegui import app, ui
 
     import ui as screens
+    from dicom import onnx_models
     from jobs import broker, heartbeat, scheduler
     from ui import asgi, health, heap, i18n, live, threads
     from ui.admin import ops_server
@@ -81,6 +82,7 @@ def serve(settings: Settings, _args: argparse.Namespace | None = None) -> int:
     _ensure_first_admin(settings)
     templates.seed_shipped()
     hanging_protocols.seed_shipped()
+    onnx_models.register_folder(settings.models_dir or settings.data_dir / 'models')  # draft plug-ins, if any
     _start_jobs(settings, run_workers=settings.redis_url is None)
     heartbeat.start('serve', jobs=settings.redis_url is None)  # /health counts the processes that run jobs
     i18n.set_clinic_language(settings.language)

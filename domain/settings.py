@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     encrypt_at_rest: bool = False  # DICOM files, thumbnails and PDFs written sealed with a data key (domain/at_rest)
     at_rest_key_file: Path | None = None  # wraps that data key; outside the data directory, 0600, kept apart
     backup_passphrase: SecretStr | None = None  # seals backup archives (or a prompt, or a public key)
+    models_dir: Path | None = None  # ONNX draft models and their manifests (dicom/onnx_models.py); <data dir>/models
 
     @field_validator('database_url')
     @classmethod
@@ -71,7 +72,7 @@ class Settings(BaseSettings):
             raise ValueError('must start with redis://, rediss:// or unix://')
         return value or None
 
-    @field_validator('at_rest_key_file', 'tls_cert', 'tls_key', mode='before')
+    @field_validator('at_rest_key_file', 'tls_cert', 'tls_key', 'models_dir', mode='before')
     @classmethod
     def _key_file_unset_when_empty(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
