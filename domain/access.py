@@ -115,6 +115,7 @@ SCREENS: dict[str, frozenset[str]] = {
     '/board': ALL_STAFF,
     '/kiosk': ALL_STAFF,
     '/reading': frozenset({D, A}),
+    '/dashboard': frozenset({D, A}),  # turnaround and workload (ui/dashboard.py): one's own, or everyone's (admin)
     '/admin/procedures': frozenset({A}),
     '/studies': frozenset({T, D, A}),
     '/unmatched': frozenset({T, A}),

@@ -7,6 +7,7 @@ from . import (
     admin,
     appointments,
     board,
+    dashboard,
     errors,
     home,
     kiosk,
@@ -45,6 +46,7 @@ def register_pages() -> None:
     board.register()
     kiosk.register()
     reading.register()
+    dashboard.register()
     studies.register()
     unmatched.register()
     upload.register()

@@ -1,0 +1,139 @@
+"""Reading figures for the dashboards (issue 18): turnaround from the first image to the signed report, each
+radiologist's workload, and studies per day by modality.
+
+Turnaround is counted for reports signed in the window (an addendum is not a report of its own) as whole minutes
+from the study's first image to the signature; p50 and p90 by nearest rank (the value below which that share of
+reports lie, one of the measured values). A radiologist sees their own figures; the administrator everyone's.
+"""
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from sqlalchemy import exists, func
+from sqlmodel import col, select
+
+from . import appointments, clock, db
+from .access import Actor, Permission, require
+from .errors import NotAllowed
+from .models import Report, Role, Study, User
+from .reading import DONE_REPORTS, READY
+
+DAYS = 30
+NOT_IMAGES = {'SR', 'PR', 'KO', 'DOC'}  # a study is counted under its first modality that has images
+
+
+@dataclass(frozen=True)
+class Turnaround:
+    reports: int
+    p50_minutes: int | None
+    p90_minutes: int | None
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One radiologist: reports signed in the window, drafts open now, ready studies given to them still unread."""
+
+    reader_id: int
+    name: str
+    signed: int
+    drafts: int
+    waiting: int
+
+
+@dataclass(frozen=True)
+class ModalityDays:
+    days: tuple[date, ...]  # oldest first, today last
+    counts: dict[str, tuple[int, ...]]  # modality -> studies per day, beside `days`
+
+
+def nearest_rank(values: list[int], share: float) -> int | None:
+    """The value below or at which `share` of the sorted values lie (nearest-rank percentile)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def turnaround(*, by: Actor, days: int = DAYS, reader_id: int | None = None) -> Turnaround:
+    """p50/p90 turnaround of the reports signed in the last `days` days (one reader's, or everyone's: admin)."""
+    reader_id = _reader(by, reader_id)
+    since = clock.now() - timedelta(days=days)
+    query = (
+        select(Study.first_arrival, Report.signed_at)
+        .join(Report, col(Report.study_id) == Study.id)
+        .where(Report.kind == 'report', col(Report.signed_at).is_not(None), col(Report.signed_at) >= since)
+    )
+    if reader_id is not None:
+        query = query.where(Report.signed_by_id == reader_id)
+    with db.reading() as session:
+        rows = session.exec(query).all()
+    minutes = [max(0, int((_utc(signed) - _utc(arrived)).total_seconds() // 60)) for arrived, signed in rows if signed]
+    return Turnaround(len(minutes), nearest_rank(minutes, 0.5), nearest_rank(minutes, 0.9))
+
+
+def workload(*, by: Actor, days: int = DAYS) -> list[Workload]:
+    """Every active radiologist's workload, most signed first (administrators)."""
+    require(by, Permission.ASSIGN_STUDIES)
+    with db.reading() as session:
+        readers = session.exec(select(User).where(User.role == Role.RADIOLOGIST.value, col(User.active))).all()
+    found = [_workload(reader.id or 0, reader.full_name or reader.username, days) for reader in readers]
+    return sorted(found, key=lambda w: (-w.signed, w.name))
+
+
+def my_workload(*, by: Actor, days: int = DAYS) -> Workload:
+    """The signed-in radiologist's own workload."""
+    require(by, Permission.WRITE_REPORTS)
+    return _workload(by.user_id or 0, by.username, days)
+
+
+def studies_by_modality(*, by: Actor, days: int = DAYS, zone: tzinfo | None = None) -> ModalityDays:
+    """Studies per day of the clinic's calendar by modality, over the last `days` days (administrators)."""
+    require(by, Permission.MANAGE_JOBS)
+    zone = zone or appointments.local_zone()
+    today = clock.now().astimezone(zone).date()
+    calendar = tuple(today - timedelta(days=back) for back in range(days - 1, -1, -1))
+    start = datetime.combine(calendar[0], time(0, 0), tzinfo=zone).astimezone(UTC)
+    with db.reading() as session:
+        rows = session.exec(select(Study.first_arrival, Study.modalities).where(Study.first_arrival >= start)).all()
+    per_day: dict[str, Counter[date]] = defaultdict(Counter)
+    for arrived, modalities in rows:
+        shown = [m for m in modalities.split('\\') if m]
+        modality = next((m for m in shown if m not in NOT_IMAGES), shown[0] if shown else 'OT')
+        per_day[modality][_utc(arrived).astimezone(zone).date()] += 1
+    return ModalityDays(
+        calendar, {modality: tuple(counts[day] for day in calendar) for modality, counts in sorted(per_day.items())}
+    )
+
+
+def _workload(reader_id: int, name: str, days: int) -> Workload:
+    since = clock.now() - timedelta(days=days)
+    done = exists().where(col(Report.study_id) == Study.id, col(Report.state).in_(DONE_REPORTS))
+    with db.reading() as session:
+        signed = session.exec(
+            select(func.count()).where(
+                Report.kind == 'report', Report.signed_by_id == reader_id, col(Report.signed_at) >= since
+            )
+        ).one()
+        drafts = session.exec(
+            select(func.count()).where(Report.kind == 'report', Report.state == 'draft', Report.author_id == reader_id)
+        ).one()
+        waiting = session.exec(
+            select(func.count()).where(Study.state == READY, Study.assigned_to_id == reader_id, ~done)
+        ).one()
+    return Workload(reader_id, name, int(signed), int(drafts), int(waiting))
+
+
+def _reader(by: Actor, reader_id: int | None) -> int | None:
+    """Whose turnaround: an administrator's choice (None: everyone), a radiologist's own."""
+    if by.role == Role.ADMIN.value:
+        return reader_id
+    require(by, Permission.WRITE_REPORTS)
+    if reader_id not in (None, by.user_id):
+        raise NotAllowed('Only your own figures')
+    return by.user_id
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
