@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from . import audit, db, events, report_ownership, richtext
 from .access import Actor, Permission, require
-from .errors import InvalidTransition, NotFound
+from .errors import NotFound
 from .models import Instance, Report, ReportTemplate, Series, Study
 from .templates import TemplateDefinition, definition
 
@@ -96,7 +96,7 @@ def accept(report_id: int, plugin_name: str, *, by: Actor) -> Suggestion:
     if suggestion is None or suggestion.empty:
         raise NotFound('The suggestion is no longer there')
     with db.transaction() as session:
-        report = _draft(session, report_id, by)
+        report = report_ownership.authors_draft(session, report_id, by)
         filled = {k: v for k, v in suggestion.values.items() if report.values.get(k) in (None, '')}
         report.values = {**report.values, **filled}
         report.findings = _added(report.findings, suggestion.findings)
@@ -119,7 +119,7 @@ def discard(report_id: int, plugin_name: str, *, by: Actor) -> None:
     require(by, Permission.WRITE_REPORTS)
     _plugin(plugin_name)
     with db.transaction() as session:
-        report = _draft(session, report_id, by)
+        report = report_ownership.authors_draft(session, report_id, by)
         audit.record(session, by, 'report.discard_suggestion', report, detail={'plugin': plugin_name})
 
 
@@ -135,16 +135,6 @@ def _plugin(name: str) -> Plugin:
     if name not in _plugins:
         raise NotFound('No draft plug-in {name}', name=name)
     return _plugins[name]
-
-
-def _draft(session: Session, report_id: int, by: Actor) -> Report:
-    report = session.exec(select(Report).where(Report.id == report_id).with_for_update()).first()
-    if report is None or report.kind != 'report':
-        raise NotFound('No report {report_id}', report_id=report_id)
-    if report.state != 'draft':
-        raise InvalidTransition('A final report cannot be changed; add an addendum')
-    report_ownership.check_author(session, report, by)
-    return report
 
 
 def _context(report_id: int) -> DraftContext:

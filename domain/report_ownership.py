@@ -53,6 +53,18 @@ def reassign(report_id: int, user_id: int, *, by: Actor) -> Report:
     return _hand_over(report_id, user_id, by=by, action=REASSIGN)
 
 
+def authors_draft(session: Session, report_id: int, by: Actor) -> Report:
+    """The draft report, locked for the change its author is about to make (a suggestion or an import into it);
+    refused when it is no draft or not theirs."""
+    report = session.exec(select(Report).where(Report.id == report_id).with_for_update()).first()
+    if report is None or report.kind != 'report':
+        raise NotFound('No report {report_id}', report_id=report_id)
+    if report.state != 'draft':
+        raise InvalidTransition('A final report cannot be changed; add an addendum')
+    check_author(session, report, by)
+    return report
+
+
 def check_author(session: Session, report: Report, by: Actor) -> None:
     """Refuse unless the actor wrote this draft (call inside the transaction that changes it)."""
     if by.user_id is not None and by.user_id == report.author_id:

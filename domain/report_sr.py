@@ -6,8 +6,7 @@ from sqlmodel import col, select
 
 from . import audit, db, events, report_ownership
 from .access import Actor, Permission, require
-from .errors import InvalidTransition, NotFound
-from .models import Instance, Report, ReportTemplate, Series
+from .models import Instance, ReportTemplate, Series
 from .sr_values import SrValue, matches
 from .templates import definition
 
@@ -34,12 +33,7 @@ def fill(report_id: int, values: list[SrValue], *, by: Actor) -> list[str]:
     audited with the fields filled and the SR instances they came from. Returns the keys of the fields filled."""
     require(by, Permission.WRITE_REPORTS)
     with db.transaction() as session:
-        report = session.exec(select(Report).where(Report.id == report_id).with_for_update()).first()
-        if report is None or report.kind != 'report':
-            raise NotFound('No report {report_id}', report_id=report_id)
-        if report.state != 'draft':
-            raise InvalidTransition('A final report cannot be changed; add an addendum')
-        report_ownership.check_author(session, report, by)
+        report = report_ownership.authors_draft(session, report_id, by)
         template = session.get(ReportTemplate, report.template_id)
         assert template is not None
         typed = {key for key, value in report.values.items() if value not in (None, '')}
