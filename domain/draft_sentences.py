@@ -11,8 +11,7 @@ from typing import Any
 
 from . import obstetrics
 from .drafting import DraftContext, Suggestion, register
-from .report_values import parse_number
-from .templates import FieldDef
+from .report_values import flags, normal_range, number_text, parse_number
 from .templates import label as pick_label
 
 SENTENCES: dict[str, dict[str, str]] = {
@@ -95,7 +94,7 @@ class MeasurementSentences:
 def _biometry(context: DraftContext) -> tuple[list[str], list[str]]:
     language = context.language
     numbers = {key: parse_number(context.values.get(key)) for key in ('bpd', 'hc', 'ac', 'fl')}
-    measured = [f'{key.upper()} {_number(value)} mm' for key, value in numbers.items() if value is not None]
+    measured = [f'{key.upper()} {number_text(value)} mm' for key, value in numbers.items() if value is not None]
     if not measured:
         return [], []
     result = obstetrics.biometry(
@@ -114,18 +113,21 @@ def _biometry(context: DraftContext) -> tuple[list[str], list[str]]:
 
 
 def _out_of_range(context: DraftContext) -> list[str]:
+    """A sentence for each number the editor flags as outside its normal range (report_values.flags)."""
+    specs = {spec.key: spec for spec in context.template.fields()}
     sentences = []
-    for spec in context.template.fields():
-        value = parse_number(context.values.get(spec.key)) if spec.type == 'number' else None
-        if value is None or spec.normal is None or spec.normal[0] <= value <= spec.normal[1]:
+    for flag in flags(context.template, context.values):
+        value = parse_number(flag.value)
+        if flag.kind != 'out-of-range' or value is None or flag.high is None:
             continue
+        spec = specs[flag.key]
         sentences.append(
             _say(
-                'above' if value > spec.normal[1] else 'below',
+                'above' if value > flag.high else 'below',
                 context.language,
                 label=pick_label(spec.label, context.language),
-                value=_with_unit(value, spec),
-                range=f'{_number(spec.normal[0])}–{_number(spec.normal[1])} {spec.unit}'.strip(),
+                value=f'{number_text(value)} {spec.unit}'.strip(),
+                range=f'{normal_range(spec)} {spec.unit}'.strip(),
             )
         )
     return sentences
@@ -134,14 +136,6 @@ def _out_of_range(context: DraftContext) -> list[str]:
 def _say(key: str, language: str, **values: Any) -> str:
     texts = SENTENCES[key]
     return texts.get(language, texts['en']).format(**values)
-
-
-def _with_unit(value: float, spec: FieldDef) -> str:
-    return f'{_number(value)} {spec.unit}'.strip()
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f'{value:g}'
 
 
 register(MeasurementSentences())

@@ -29,7 +29,7 @@ class Flag:
         if self.kind == 'not-a-number':
             return N_('Not a number')
         if self.kind == 'out-of-range':
-            return N_('Outside the normal range {low}–{high}', low=_num(self.low), high=_num(self.high))
+            return N_('Outside the normal range {low}–{high}', low=number_text(self.low), high=number_text(self.high))
         return N_('Not one of the choices')
 
 
@@ -101,10 +101,11 @@ def computed(definition: TemplateDefinition, values: dict[str, Any], exam_date: 
 
 def normal_range(field: FieldDef) -> str:
     """The printed normal range: '0–150'."""
-    return '' if field.normal is None else f'{_num(field.normal[0])}–{_num(field.normal[1])}'
+    return '' if field.normal is None else f'{number_text(field.normal[0])}–{number_text(field.normal[1])}'
 
 
-def _num(value: float | None) -> str:
+def number_text(value: float | None) -> str:
+    """A number as a report prints it: 150, 0.5, 52.3 ('' for none)."""
     if value is None:
         return ''
     return str(int(value)) if float(value).is_integer() else f'{value:g}'
