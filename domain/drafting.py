@@ -10,16 +10,18 @@ sends. A plug-in that fails is logged and left out; the others still answer.
 """
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
-from sqlmodel import select
+from sqlmodel import Session, col, select
 
 from . import audit, db, events, report_ownership, richtext
 from .access import Actor, Permission, require
 from .errors import NotFound
 from .models import Instance, Report, ReportTemplate, Series, Study
+from .report_values import is_blank
 from .templates import TemplateDefinition, definition
 
 log = logging.getLogger(__name__)
@@ -97,11 +99,7 @@ def accept(report_id: int, plugin_name: str, *, by: Actor) -> Suggestion:
         raise NotFound('The suggestion is no longer there')
     with db.transaction() as session:
         report = report_ownership.authors_draft(session, report_id, by)
-        filled = {k: v for k, v in suggestion.values.items() if report.values.get(k) in (None, '')}
-        report.values = {**report.values, **filled}
-        report.findings = _added(report.findings, suggestion.findings)
-        report.impression = _added(report.impression, suggestion.impression)
-        session.add(report)
+        filled = into_draft(session, report, suggestion.values, suggestion.findings, suggestion.impression)
         audit.record(
             session,
             by,
@@ -109,7 +107,6 @@ def accept(report_id: int, plugin_name: str, *, by: Actor) -> Suggestion:
             report,
             detail={'plugin': plugin_name, 'fields': sorted(filled), 'sentences': len(suggestion.findings)},
         )
-        events.publish_after(session, events.ReportChanged(report.id or 0, report.study_id, report.state))
     log.info('report %s: suggestion of %s accepted', report_id, plugin_name)
     return suggestion
 
@@ -123,6 +120,27 @@ def discard(report_id: int, plugin_name: str, *, by: Actor) -> None:
         audit.record(session, by, 'report.discard_suggestion', report, detail={'plugin': plugin_name})
 
 
+def into_draft(
+    session: Session,
+    report: Report,
+    values: dict[str, str],
+    findings: Sequence[str] = (),
+    impression: Sequence[str] = (),
+) -> dict[str, str]:
+    """Write into a draft its author is changing (report_ownership.authors_draft): the values of fields still blank
+    (never over what a doctor typed), the sentences after its findings and impression; editors hear of it after the
+    commit. Returns the values written."""
+    filled = {key: value for key, value in values.items() if is_blank(report.values.get(key))}
+    if not (filled or findings or impression):
+        return {}
+    report.values = {**report.values, **filled}
+    report.findings = _added(report.findings, findings)
+    report.impression = _added(report.impression, impression)
+    session.add(report)
+    events.publish_after(session, events.ReportChanged(report.id or 0, report.study_id, report.state))
+    return filled
+
+
 def _ask(plugin: Plugin, context: DraftContext) -> Suggestion | None:
     try:
         return plugin.suggest(context)
@@ -132,9 +150,10 @@ def _ask(plugin: Plugin, context: DraftContext) -> Suggestion | None:
 
 
 def _plugin(name: str) -> Plugin:
-    if name not in _plugins:
+    offered = {plugin.name: plugin for plugin in plugins()}  # the shipped one registered, as for suggestions()
+    if name not in offered:
         raise NotFound('No draft plug-in {name}', name=name)
-    return _plugins[name]
+    return offered[name]
 
 
 def _context(report_id: int) -> DraftContext:
@@ -147,7 +166,7 @@ def _context(report_id: int) -> DraftContext:
         assert template is not None and study is not None
         images = session.exec(
             select(Instance.id, Instance.sop_class_uid, Instance.file_path)
-            .join(Series, Series.id == Instance.series_id)  # type: ignore[arg-type]
+            .join(Series, col(Series.id) == Instance.series_id)
             .where(Series.study_id == study.id)
         ).all()
     return DraftContext(
@@ -163,7 +182,7 @@ def _context(report_id: int) -> DraftContext:
     )
 
 
-def _added(html: str, sentences: list[str]) -> str:
+def _added(html: str, sentences: Sequence[str]) -> str:
     """The rich text with the sentences as a paragraph after it."""
     if not sentences:
         return html

@@ -4,7 +4,7 @@ import logging
 
 from sqlmodel import col, select
 
-from . import audit, db, events, report_ownership
+from . import audit, db, drafting, report_ownership
 from .access import Actor, Permission, require
 from .models import Instance, ReportTemplate, Series
 from .sr_values import SrValue, matches
@@ -36,20 +36,11 @@ def fill(report_id: int, values: list[SrValue], *, by: Actor) -> list[str]:
         report = report_ownership.authors_draft(session, report_id, by)
         template = session.get(ReportTemplate, report.template_id)
         assert template is not None
-        typed = {key for key, value in report.values.items() if value not in (None, '')}
-        candidates = matches(values, definition(template).fields())
-        found = {key: match for key, match in candidates.items() if key not in typed}
-        if not found:
+        found = matches(values, definition(template).fields())
+        filled = drafting.into_draft(session, report, {key: match.text for key, match in found.items()})
+        if not filled:
             return []
-        report.values = {**report.values, **{key: match.text for key, match in found.items()}}
-        session.add(report)
-        audit.record(
-            session,
-            by,
-            'report.import',
-            report,
-            detail={'fields': sorted(found), 'instances': sorted({m.value.instance_id for m in found.values()})},
-        )
-        events.publish_after(session, events.ReportChanged(report.id or 0, report.study_id, report.state))
-    log.info('report %s: %d fields filled from the structured report', report_id, len(found))
-    return sorted(found)
+        instances = sorted({found[key].value.instance_id for key in filled})
+        audit.record(session, by, 'report.import', report, detail={'fields': sorted(filled), 'instances': instances})
+    log.info('report %s: %d fields filled from the structured report', report_id, len(filled))
+    return sorted(filled)
