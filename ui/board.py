@@ -323,7 +323,7 @@ def card_summary(item: appointments.Card, minutes: int) -> str:
 
 def short_id_html(code: str) -> str:
     """A short study ID as every screen shows it: fixed-width letters, easy to read out."""
-    return f'<span class="short-id" style="font-family: monospace; letter-spacing: 0.05em">{escape(code)}</span>'
+    return f'<span class="short-id font-mono">{escape(code)}</span>'
 
 
 def heading_html(item: appointments.Card, *, with_caption: bool) -> str:
