@@ -11,13 +11,13 @@ import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
 
 from dicom import ingest, onnx_models, storage
 from domain import drafting, reporting
 from tests.conftest import Clinic
 from tests.report_fixtures import template_id
+from tests.viewer.synthetic import write_image
 
 CR = '1.2.840.10008.5.1.4.1.1.1'
 SIDE = 8
@@ -49,21 +49,9 @@ def brightness_model(path: Path) -> Path:
 
 def radiograph(path: Path, grey: int, study_uid: str) -> Path:
     """A 64x64 chest radiograph of one grey level, windowed 0..255."""
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = CR
-    ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID, ds.SOPInstanceUID = CR, ds.file_meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, generate_uid()
-    ds.Modality, ds.PatientName, ds.PatientID = 'CR', 'Chest^Test', 'CR-1'
-    ds.Rows = ds.Columns = 64
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, 'MONOCHROME2'
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
-    ds.WindowCenter, ds.WindowWidth = 128, 256
-    ds.PixelData = np.full((64, 64), grey, dtype=np.uint8).tobytes()
-    ds.save_as(path, enforce_file_format=True)
-    return path
+    pixels = np.full((64, 64), grey, dtype=np.uint8)
+    window = {'WindowCenter': 128, 'WindowWidth': 256}
+    return write_image(path, pixels, sop_class=CR, study_uid=study_uid, Modality='CR', **window)
 
 
 @pytest.fixture
