@@ -161,7 +161,7 @@ def _header_of(dataset: Dataset, transfer_syntax_uid: str) -> InstanceHeader:
         patient_birth_date=_text(dataset, 'PatientBirthDate')[:8],
         patient_sex=_text(dataset, 'PatientSex'),
         accession_number=_text(dataset, 'AccessionNumber'),
-        study_date=_date(_text(dataset, 'StudyDate')),
+        study_date=dicom_date(_text(dataset, 'StudyDate')),
         study_time=_text(dataset, 'StudyTime'),
         study_id=_text(dataset, 'StudyID'),
         study_description=_text(dataset, 'StudyDescription'),
@@ -196,7 +196,8 @@ def _integer(dataset: Dataset, keyword: str) -> int | None:
         return None
 
 
-def _date(text: str) -> date | None:
+def dicom_date(text: str) -> date | None:
+    """A DA value (YYYYMMDD, also the old YYYY.MM.DD) as a date; None when it is not a valid one."""
     digits = text.replace('.', '').replace('-', '')[:8]
     try:
         return date(int(digits[:4]), int(digits[4:6]), int(digits[6:8])) if len(digits) == 8 else None

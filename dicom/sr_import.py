@@ -17,6 +17,7 @@ from domain.access import Actor
 from domain.sr_values import SrValue
 
 from . import storage
+from .parse import dicom_date
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,5 @@ def _source(dataset: Dataset) -> str:
     """Who measured: the device (manufacturer and model, else station name) and the document's date."""
     device = ' '.join(str(dataset.get(k, '')).strip() for k in ('Manufacturer', 'ManufacturerModelName')).strip()
     device = device or str(dataset.get('StationName', '')).strip()
-    day = str(dataset.get('ContentDate', '') or dataset.get('StudyDate', ''))
-    when = f'{day[:4]}-{day[4:6]}-{day[6:8]}' if len(day) == 8 and day.isdigit() else ''
-    return ', '.join(part for part in (device or 'SR', when) if part)
+    day = dicom_date(str(dataset.get('ContentDate', '') or dataset.get('StudyDate', '')))
+    return ', '.join(part for part in (device or 'SR', day.isoformat() if day else '') if part)
