@@ -13,6 +13,7 @@ from domain import dashboards
 from domain.access import Actor
 from domain.models import Role
 
+from .board import minutes_text
 from .i18n import current_language, t
 from .shell import FAILED, current_actor, nav, perform, screen
 
@@ -94,11 +95,7 @@ def _figure(label: str, value: object, mark: str) -> None:
 
 
 def _duration(minutes: int | None) -> str:
-    if minutes is None:
-        return '—'
-    if minutes < 60:
-        return t('{n} min', n=minutes)
-    return t('{h} h {m} min', h=minutes // 60, m=minutes % 60)
+    return '—' if minutes is None else minutes_text(minutes)
 
 
 def _bars(categories: list[str], series: list[tuple[str, list[int]]], *, stacked: bool, horizontal: bool) -> dict:
