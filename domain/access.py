@@ -54,21 +54,23 @@ class Permission(StrEnum):
 
 
 R, T, D, A = Role.RECEPTIONIST.value, Role.TECHNICIAN.value, Role.RADIOLOGIST.value, Role.ADMIN.value
-ALL_STAFF = frozenset({R, T, D, A})
+C = Role.CENTRE.value  # a diagnostic centre's staff: its own data only (domain.centres scopes every query)
+ALL_STAFF = frozenset({R, T, D, A, C})
+VIEWERS = frozenset({T, D, A, C})  # who may look at images (a centre sees its own)
 
 PERMISSIONS: dict[Permission, frozenset[str]] = {
-    Permission.VIEW_PATIENTS: frozenset({R, T, D, A}),
-    Permission.EDIT_PATIENTS: frozenset({R, A}),
+    Permission.VIEW_PATIENTS: frozenset({R, T, D, A, C}),
+    Permission.EDIT_PATIENTS: frozenset({R, A, C}),
     Permission.MERGE_PATIENTS: frozenset({A}),
-    Permission.VIEW_SCHEDULE: frozenset({R, T, D, A}),
-    Permission.BOOK_APPOINTMENTS: frozenset({R, A}),
-    Permission.CHECK_IN: frozenset({R, A}),
+    Permission.VIEW_SCHEDULE: frozenset({R, T, D, A, C}),
+    Permission.BOOK_APPOINTMENTS: frozenset({R, A, C}),
+    Permission.CHECK_IN: frozenset({R, A, C}),
     Permission.RUN_SCANS: frozenset({T, A}),
-    Permission.VIEW_BOARD: frozenset({R, T, D, A}),
-    Permission.VIEW_STUDIES: frozenset({T, D, A}),
+    Permission.VIEW_BOARD: frozenset({R, T, D, A, C}),
+    Permission.VIEW_STUDIES: frozenset({T, D, A, C}),
     Permission.RECONCILE_STUDIES: frozenset({T, A}),
-    Permission.UPLOAD_STUDIES: frozenset({T, A}),
-    Permission.READ_IMAGES: frozenset({T, D, A}),
+    Permission.UPLOAD_STUDIES: frozenset({T, A, C}),
+    Permission.READ_IMAGES: frozenset({T, D, A, C}),
     Permission.MEASURE: frozenset({D, A}),
     Permission.VIEW_TAGS: frozenset({D, A}),
     Permission.CLAIM_STUDIES: frozenset({D}),
@@ -76,17 +78,17 @@ PERMISSIONS: dict[Permission, frozenset[str]] = {
     Permission.ASSIGN_READERS: frozenset({T, A}),
     Permission.WRITE_REPORTS: frozenset({D, A}),
     Permission.FINALISE_REPORTS: frozenset({D}),
-    Permission.VIEW_REPORTS: frozenset({R, T, D, A}),
+    Permission.VIEW_REPORTS: frozenset({R, T, D, A, C}),
     Permission.MANAGE_USERS: frozenset({A}),
     Permission.MANAGE_MODALITIES: frozenset({A}),
     Permission.MANAGE_TEMPLATES: frozenset({A}),
     Permission.MANAGE_SETTINGS: frozenset({A}),
     Permission.VIEW_AUDIT: frozenset({A}),
     Permission.MANAGE_JOBS: frozenset({A}),
-    Permission.STORE_DICOM: frozenset({MODALITY, T, A}),
-    Permission.QUERY_DICOM: frozenset({MODALITY, T, D, A}),
+    Permission.STORE_DICOM: frozenset({MODALITY, T, A, C}),
+    Permission.QUERY_DICOM: frozenset({MODALITY, T, D, A, C}),
     Permission.DELETE_STUDIES: frozenset({A}),
-    Permission.EXPORT_STUDIES: frozenset({T, D, A}),
+    Permission.EXPORT_STUDIES: frozenset({T, D, A, C}),
     Permission.MANAGE_RETENTION: frozenset({A}),
     Permission.OWN_HANGING_PROTOCOLS: frozenset({D, A}),
     Permission.MANAGE_HANGING_PROTOCOLS: frozenset({A}),
@@ -99,7 +101,7 @@ SCREENS: dict[str, frozenset[str]] = {
     '/login': PUBLIC,
     '/certificate': PUBLIC,  # only with TLS on: how to install the clinic's certificate on a tablet
     '/': ALL_STAFF,
-    '/viewer/{study_id}': frozenset({T, D, A}),
+    '/viewer/{study_id}': VIEWERS,
     '/account': ALL_STAFF,
     '/admin/users': frozenset({A}),
     '/admin/audit': frozenset({A}),
@@ -117,9 +119,9 @@ SCREENS: dict[str, frozenset[str]] = {
     '/reading': frozenset({D, A}),
     '/dashboard': frozenset({D, A}),  # turnaround and workload (ui/dashboard.py): one's own, or everyone's (admin)
     '/admin/procedures': frozenset({A}),
-    '/studies': frozenset({T, D, A}),
+    '/studies': VIEWERS,
     '/unmatched': frozenset({T, A}),
-    '/upload': frozenset({T, A}),
+    '/upload': frozenset({T, A, C}),
     '/admin/modalities': frozenset({A}),
     '/admin/modalities/{modality_id}': frozenset({A}),  # one modality: echo, test worklist, associations
     '/admin/forwarding': frozenset({A}),
@@ -137,40 +139,40 @@ ROUTES: dict[str, frozenset[str]] = {
     '/certificate.crt': PUBLIC,  # only with TLS on: the certificate itself
     '/auth/session': PUBLIC,  # trades a sign-in ticket for the session cookie (ui/session_cookie.py)
     '/auth/signed-out': PUBLIC,
-    '/studies/thumbnails/{series_id}': frozenset({T, D, A}),
+    '/studies/thumbnails/{series_id}': VIEWERS,
     '/thumbnails/{series_id}': ALL_STAFF,  # a matched study's series on a patient's timeline (ui/thumbnails.py)
-    '/dicomweb/studies': frozenset({T, D, A}),
-    '/dicomweb/series': frozenset({T, D, A}),
-    '/dicomweb/instances': frozenset({T, D, A}),
-    '/dicomweb/studies/{study}': frozenset({T, D, A}),
-    '/dicomweb/studies/{study}/series': frozenset({T, D, A}),
-    '/dicomweb/studies/{study}/instances': frozenset({T, D, A}),
-    '/dicomweb/studies/{study}/series/{series}/instances': frozenset({T, D, A}),
-    '/dicomweb/studies/{study}/series/{series}/instances/{instance}/rendered': frozenset({T, D, A}),
-    '/dicomweb/studies/{study}/series/{series}/instances/{instance}/frames/{frame}/rendered': frozenset({T, D, A}),
+    '/dicomweb/studies': VIEWERS,
+    '/dicomweb/series': VIEWERS,
+    '/dicomweb/instances': VIEWERS,
+    '/dicomweb/studies/{study}': VIEWERS,
+    '/dicomweb/studies/{study}/series': VIEWERS,
+    '/dicomweb/studies/{study}/instances': VIEWERS,
+    '/dicomweb/studies/{study}/series/{series}/instances': VIEWERS,
+    '/dicomweb/studies/{study}/series/{series}/instances/{instance}/rendered': VIEWERS,
+    '/dicomweb/studies/{study}/series/{series}/instances/{instance}/frames/{frame}/rendered': VIEWERS,
     # WADO-RS (dicom/wado_rs.py, wado_frames.py, wado_thumbnails.py); '/dicomweb/studies/{study}' (GET, POST STOW) above
-    '/dicomweb/studies/{study}/metadata': frozenset({T, D, A}),
-    '/dicomweb/studies/{study}/series/{series}': frozenset({T, D, A}),
-    '/dicomweb/studies/{study}/series/{series}/metadata': frozenset({T, D, A}),
-    '/dicomweb/studies/{study}/series/{series}/instances/{instance}': frozenset({T, D, A}),
-    '/dicomweb/studies/{study}/series/{series}/instances/{instance}/metadata': frozenset({T, D, A}),
-    '/dicomweb/studies/{study}/series/{series}/instances/{instance}/frames/{frames}': frozenset({T, D, A}),
-    '/dicomweb/studies/{study}/series/{series}/instances/{instance}/bulkdata/{tags:path}': frozenset({T, D, A}),
-    '/dicomweb/studies/{study}/thumbnail': frozenset({T, D, A}),
-    '/dicomweb/studies/{study}/series/{series}/thumbnail': frozenset({T, D, A}),
-    '/dicomweb/studies/{study}/series/{series}/instances/{instance}/thumbnail': frozenset({T, D, A}),
-    '/dicomweb/studies/{study}/rendered': frozenset({T, D, A}),
-    '/dicomweb/studies/{study}/series/{series}/rendered': frozenset({T, D, A}),
-    '/mpr/{series_id}/{plane}/{mode}/{thickness}/{index}': frozenset({T, D, A}),  # MPR images (dicom/wado_mpr.py)
+    '/dicomweb/studies/{study}/metadata': VIEWERS,
+    '/dicomweb/studies/{study}/series/{series}': VIEWERS,
+    '/dicomweb/studies/{study}/series/{series}/metadata': VIEWERS,
+    '/dicomweb/studies/{study}/series/{series}/instances/{instance}': VIEWERS,
+    '/dicomweb/studies/{study}/series/{series}/instances/{instance}/metadata': VIEWERS,
+    '/dicomweb/studies/{study}/series/{series}/instances/{instance}/frames/{frames}': VIEWERS,
+    '/dicomweb/studies/{study}/series/{series}/instances/{instance}/bulkdata/{tags:path}': VIEWERS,
+    '/dicomweb/studies/{study}/thumbnail': VIEWERS,
+    '/dicomweb/studies/{study}/series/{series}/thumbnail': VIEWERS,
+    '/dicomweb/studies/{study}/series/{series}/instances/{instance}/thumbnail': VIEWERS,
+    '/dicomweb/studies/{study}/rendered': VIEWERS,
+    '/dicomweb/studies/{study}/series/{series}/rendered': VIEWERS,
+    '/mpr/{series_id}/{plane}/{mode}/{thickness}/{index}': VIEWERS,  # MPR images (dicom/wado_mpr.py)
     '/reports/{report_id}/pdf': ALL_STAFF,
-    '/studies/{study_id}/export': frozenset({T, D, A}),  # the export zip (ui/study_export.py, dicom/export.py)
-    '/ohif/{path:path}': frozenset({T, D, A}),  # the OHIF viewer's files (ui/ohif.py); its images come by DICOMweb
-    '/viewer/{study_id}/annotations.dcm': frozenset({T, D, A}),  # the annotations as a GSPS (ui/viewer_annotations)
+    '/studies/{study_id}/export': VIEWERS,  # the export zip (ui/study_export.py, dicom/export.py)
+    '/ohif/{path:path}': VIEWERS,  # the OHIF viewer's files (ui/ohif.py); its images come by DICOMweb
+    '/viewer/{study_id}/annotations.dcm': VIEWERS,  # the annotations as a GSPS (ui/viewer_annotations)
     '/admin/audit/export.csv': frozenset({A}),  # the audit page's filtered events as CSV (ui/admin/audit_export.py)
 }
 
 # Where each role lands after login.
-HOME: dict[str, str] = {R: '/board', T: '/studies', D: '/reading', A: '/'}
+HOME: dict[str, str] = {R: '/board', T: '/studies', D: '/reading', A: '/', C: '/studies'}
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,7 @@ class Actor:
     session: str | None = field(default=None, repr=False)  # hash of the login session's token
     language: str = ''  # the account's language; '': the browser's, else the clinic's
     kiosk: bool = False  # a waiting-room screen's session: it opens /kiosk and nothing else
+    centres: frozenset[int] | None = None  # the diagnostic centres whose data they see (domain.centres); None: all
 
     @property
     def is_user(self) -> bool:
@@ -196,8 +199,10 @@ def system(name: str = 'system') -> Actor:
 
 
 def modality(ae_title: str, address: str = '') -> Actor:
-    """The actor for a DICOM association, named by its calling AE title."""
-    return Actor(role=MODALITY, username=ae_title, address=address)
+    """The actor for a DICOM association, named by its calling AE title; a centre's modality sees that centre."""
+    from . import centres
+
+    return Actor(role=MODALITY, username=ae_title, address=address, centres=centres.of_modality(ae_title))
 
 
 def may(by: Actor, permission: Permission) -> bool:
@@ -214,7 +219,11 @@ def may_open(role: str | None, path: str) -> bool:
 
 
 def require(by: Actor, permission: Permission) -> None:
-    """Refuse (and audit the refusal) unless the actor may do this and their session is live."""
+    """Refuse (and audit the refusal) unless the actor may do this and their session is live; what follows in this
+    call sees only the actor's centres (domain.centres)."""
+    from . import centres
+
+    centres.set_scope(by.centres)
     if by.session is not None:
         from . import auth
 

@@ -18,7 +18,7 @@ from passlib.context import CryptContext
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from . import audit, clock, db, option_rules, options, throttle
+from . import audit, centres, clock, db, option_rules, options, throttle
 from .access import Actor, Permission, require
 from .errors import InvalidInput, SecondFactorRequired, SessionExpired
 from .models import User, UserSession
@@ -231,6 +231,7 @@ def _actor(user_session: UserSession, user: User, token_hash: str, address: str)
         session=token_hash,
         language=user.language,
         kiosk=user_session.kind == 'kiosk',
+        centres=centres.of_user(user),
     )
 
 

@@ -135,8 +135,12 @@ def counts(connection: Connection) -> dict[str, int]:
 
 
 def holds_data(connection: Connection) -> bool:
-    """True when any table has a row."""
-    return any(connection.execute(select(table).limit(1)).first() for table in tables())
+    """True when any table has a row (the centre an empty install starts with, domain.centres, is not data)."""
+    return any(
+        connection.execute(select(table).limit(1)).first()
+        for table in tables()
+        if table.name != models.Centre.__tablename__
+    )
 
 
 def load(connection: Connection, lines: Iterable[bytes]) -> int:

@@ -154,9 +154,10 @@ def _driver_execute(connection: Connection, statement: str) -> None:
 
 def create_all() -> None:
     """Create every table directly from the models; for tests only (Alembic owns the schema)."""
-    from . import models  # noqa: F401 - registers the tables
+    from . import centres, models  # noqa: F401 - registers the tables
 
     SQLModel.metadata.create_all(engine())
+    centres.ensure_default()
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:

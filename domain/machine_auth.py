@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from . import audit, db, sign_in, throttle
+from . import audit, centres, db, sign_in, throttle
 from .access import Actor
 from .errors import SecondFactorRequired
 from .models import User
@@ -79,4 +79,11 @@ def _unchanged(user: User | None, remembered: _Verified) -> bool:
 
 
 def _actor(user: User, address: str) -> Actor:
-    return Actor(role=user.role, username=user.username, user_id=user.id, address=address[:64], language=user.language)
+    return Actor(
+        role=user.role,
+        username=user.username,
+        user_id=user.id,
+        address=address[:64],
+        language=user.language,
+        centres=centres.of_user(user),
+    )

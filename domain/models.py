@@ -44,6 +44,8 @@ class Role(StrEnum):
     TECHNICIAN = 'technician'
     RADIOLOGIST = 'radiologist'
     ADMIN = 'admin'
+    CENTRE = 'centre'  # a diagnostic centre's own staff member: its patients, bookings, studies, reports, bills
+
 
 
 # ---------------------------------------------------------------- staff, sessions, audit, jobs
@@ -61,6 +63,30 @@ class User(SQLModel, table=True):
     password_changed_at: datetime = Field(default_factory=clock.now)
     mfa_secret: str | None = Field(default=None, max_length=255)  # the TOTP secret, encrypted (domain.mfa)
     mfa_enabled_at: datetime | None = None
+    # None: the reading group's (or the single clinic's) own staff; else the diagnostic centre they work for
+    centre_id: int | None = Field(default=None, foreign_key='centre.id', index=True)
+
+
+class Centre(SQLModel, table=True):
+    """A diagnostic centre the reading group reports for (domain.centres): it owns its patients, appointments, studies
+    and reports. Every install has one, the clinic itself, created by the migration that brought centres."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120, unique=True)
+    address: str = Field(default='', max_length=500)
+    contact: str = Field(default='', max_length=200)  # a person, a phone number, an e-mail address
+    currency: str = Field(default='USD', max_length=3)  # ISO 4217: what its studies are billed in
+    logo: str = Field(default='', sa_column=Column(Text, nullable=False, server_default=''))  # base64 PNG/JPEG
+    active: bool = True
+    created_at: datetime = Field(default_factory=clock.now)
+
+
+class ServedCentre(SQLModel, table=True):
+    """A reading-group radiologist reads for this centre; one with no rows reads for every centre."""
+
+    __tablename__ = 'served_centre'
+    user_id: int = Field(foreign_key='user.id', primary_key=True)
+    centre_id: int = Field(foreign_key='centre.id', primary_key=True)
 
 
 class RecoveryCode(SQLModel, table=True):
@@ -183,6 +209,7 @@ class Patient(SQLModel, table=True):
     legal_hold: bool = Field(default=False, sa_column_kwargs={'server_default': sa_false()})  # never removed
     created_at: datetime = Field(default_factory=clock.now)
     updated_at: datetime = Field(default_factory=clock.now)
+    centre_id: int | None = Field(default=None, foreign_key='centre.id', index=True)  # domain.centres
 
     @property
     def name(self) -> str:
@@ -227,6 +254,7 @@ class Modality(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now)
     any_host: bool = False  # False: associations are accepted only from `host`
     tls_required: bool = False  # True: only over the DICOM TLS port
+    centre_id: int | None = Field(default=None, foreign_key='centre.id')  # its pushes land in this centre
 
 
 class DicomAssociation(SQLModel, table=True):
@@ -277,6 +305,7 @@ class Appointment(SQLModel, table=True):
     notes: str = Field(default='', max_length=1000)
     created_at: datetime = Field(default_factory=clock.now)
     created_by: str = Field(default='', max_length=64)
+    centre_id: int | None = Field(default=None, foreign_key='centre.id', index=True)  # domain.centres
 
 
 class PerformedStep(SQLModel, table=True):
@@ -335,6 +364,7 @@ class Study(SQLModel, table=True):
     assigned_to_id: int | None = Field(default=None, foreign_key='user.id')
     assigned_at: datetime | None = None
     legal_hold: bool = Field(default=False, sa_column_kwargs={'server_default': sa_false()})  # never removed
+    centre_id: int | None = Field(default=None, foreign_key='centre.id', index=True)  # domain.centres
 
 
 class Series(SQLModel, table=True):
@@ -547,6 +577,8 @@ class UserCreate(SQLModel):
     role: str = Role.RECEPTIONIST.value
     password: str = ''
     language: str = ''  # '': follow the browser
+    centre_id: int | None = None  # the diagnostic centre they work for (a centre account: required with several)
+
 
 
 class PatientCreate(SQLModel):

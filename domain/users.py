@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from . import audit, auth, clock, db, events
+from . import audit, auth, centres, clock, db, events
 from .access import Actor, Permission, require
 from .errors import Conflict, InvalidInput, NotFound
-from .models import Role, User, UserCreate
+from .models import Centre, Role, User, UserCreate
 from .settings import LANGUAGES
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ def create(data: UserCreate, *, by: Actor) -> User:
             role=data.role,
             password_hash=auth.hash_password(data.password),
             language=data.language,
+            centre_id=_centre_for(session, data.role, data.centre_id),
         )
         session.add(user)
         audit.record(session, by, 'user.create', user, detail={'username': username, 'role': data.role})
@@ -159,6 +160,21 @@ def _check_role(role: str) -> None:
         raise InvalidInput(
             'Unknown role {role}; choose one of {roles}', {'role': 'unknown'}, role=role, roles=', '.join(ROLES)
         )
+
+
+def _centre_for(session: Session, role: str, centre_id: int | None) -> int | None:
+    """The centre an account works for: the one chosen (it must exist); a centre account always has one."""
+    if centre_id is not None:
+        if session.get(Centre, centre_id) is None:
+            raise InvalidInput('Choose a centre from the list', {'centre': 'unknown'})
+        return centre_id
+    if role == Role.CENTRE.value:
+        with centres.unscoped():
+            known = session.exec(select(Centre.id).limit(2)).all()
+        if len(known) != 1:
+            raise InvalidInput('Choose the centre this account works for', {'centre': 'required'})
+        return known[0]
+    return None
 
 
 def _check_language(language: str) -> None:

@@ -20,7 +20,7 @@ import psycopg
 import redis.exceptions
 from sqlalchemy import exc as sa_exc
 
-from domain import work
+from domain import centres, work
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,7 @@ def job_actor(
 
     def decorate(function: Callable[[int], None]) -> JobActor:
         def run(job_id: int) -> None:
+            centres.set_scope(None)  # a job sees every centre, whatever this worker thread did before
             try:
                 attempt(job_id)
             except DependencyDown:

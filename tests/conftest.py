@@ -108,6 +108,7 @@ class Clinic:
     technician: Account
     radiologist: Account
     admin: Account
+    centre: Account  # the centre role, of the clinic's one centre
 
     @property
     def data_dir(self) -> Path:

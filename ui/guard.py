@@ -16,7 +16,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from domain import access, audit, auth, machine_auth, throttle
+from domain import access, audit, auth, centres, machine_auth, throttle
 from domain.access import Actor
 from domain.errors import AccountLocked, LoginFailed, Throttled
 
@@ -110,6 +110,7 @@ def route_guard(path: str) -> Callable[[Request], Awaitable[Actor]]:
             await threads.io(audit.record_refusal, actor, 'route.denied', object_type='route', object_id=path)
             log.warning('route %s refused for user %s (%s)', path, actor.user_id, actor.role)
             raise HTTPException(status_code=403, detail='Your role may not use this')
+        centres.set_scope(actor.centres)  # the route's own work (ui/threads copies it) sees only their centres
         return actor
 
     return dependency

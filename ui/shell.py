@@ -18,7 +18,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import Client, app, ui
 
-from domain import access, audit, auth, users
+from domain import access, audit, auth, centres, users
 from domain.access import Actor
 from domain.errors import DomainError, SessionExpired
 
@@ -87,6 +87,7 @@ def screen(path: str, *, title: str, frame: bool = True) -> Callable[[Callable[.
             if actor.kiosk and path != '/kiosk':  # a waiting-room tablet's session opens nothing else
                 return RedirectResponse('/kiosk')
             app.storage.client['actor'] = actor
+            centres.set_scope(actor.centres)
             if app.storage.user.get('language') != actor.language:  # stored to disk: written only when it changes
                 app.storage.user['language'] = actor.language
             ui.page_title(f'{t(title)} · ClinicPACS')

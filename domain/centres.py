@@ -1,0 +1,239 @@
+"""Diagnostic centres: who owns which patients, appointments, studies and reports, and who may see them.
+
+A centre's own staff (the centre role, and technicians or doctors given a centre) see only their centre's rows;
+a reading-group radiologist limited to some centres (ServedCentre) sees only theirs; everyone else sees every
+centre. The limit is a scope, set from the caller by `access.require`/`access.may` (or `acting_as`) for the rest of
+the call, and applied to every ORM statement of that thread or task (SQLAlchemy's `with_loader_criteria`): a page,
+a DICOMweb route or a DIMSE handler can therefore not reach another centre's row by id, by UID or in a list, even
+through a query written without centres in mind. System work (jobs, start-up, the console) has no scope.
+
+New patients, appointments and studies land in the caller's centre when the scope names one, else in the centre
+given, else in the default centre (the first): with one centre nothing about the clinic changes.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from sqlalchemy import Table, event
+from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session, col, select
+
+from .models import (
+    Annotation,
+    Appointment,
+    Centre,
+    Instance,
+    KeyImage,
+    Measurement,
+    Modality,
+    Patient,
+    PerformedStep,
+    Report,
+    Series,
+    ServedCentre,
+    Study,
+)
+
+log = logging.getLogger(__name__)
+
+Scope = frozenset[int] | None  # None: every centre
+
+_scope: ContextVar[Scope] = ContextVar('centre_scope', default=None)
+_default: dict[str, int] = {}
+_default_lock = threading.Lock()
+
+
+def current() -> Scope:
+    """The centres the work being done now may see (None: all)."""
+    return _scope.get()
+
+
+def set_scope(centres: Scope) -> None:
+    """Limit the rest of this thread's or task's work to these centres (access.require/may call it)."""
+    if _scope.get() != centres:
+        _scope.set(centres)
+
+
+@contextmanager
+def scoped(centres: Scope) -> Iterator[None]:
+    """Limit the work inside to these centres, then restore what was there."""
+    token = _scope.set(centres)
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+@contextmanager
+def unscoped() -> Iterator[None]:
+    """Work the system does on behalf of a scoped caller that must see every centre (numbering, uniqueness)."""
+    with scoped(None):
+        yield
+
+
+def visible(centre_id: int | None, centres: Scope) -> bool:
+    """True when a row of this centre may be seen under this scope."""
+    return centres is None or centre_id in centres
+
+
+def default_id() -> int:
+    """The centre rows land in when nothing else decides: the first one (the clinic itself)."""
+    if 'id' not in _default:
+        from . import db
+
+        with _default_lock, unscoped(), db.reading() as session:
+            found = session.exec(select(col(Centre.id)).order_by(col(Centre.id)).limit(1)).first()
+            if found is None:
+                raise RuntimeError('no centre: the schema was not migrated (domain.centres.ensure_default)')
+            _default['id'] = found
+    return _default['id']
+
+
+def forget_default() -> None:
+    """A restore or a test replaced the database: look the default centre up again."""
+    _default.clear()
+
+
+def ensure_default(clinic_name: str = 'ClinicPACS') -> None:
+    """A schema made without the migrations (tests) gets the clinic's centre (domain.db.create_all)."""
+    from . import db
+
+    with unscoped(), db.transaction() as session:
+        fill_missing(session, clinic_name)
+
+
+def fill_missing(session: Session, clinic_name: str = 'ClinicPACS') -> None:
+    """Make sure there is a centre and every patient, appointment and study has one (rows restored from an archive
+    made before centres belong to the first)."""
+    forget_default()
+    with unscoped():
+        if session.exec(select(col(Centre.id)).limit(1)).first() is None:
+            session.add(Centre(name=clinic_name))
+            session.flush()
+        first = session.exec(select(col(Centre.id)).order_by(col(Centre.id)).limit(1)).one()
+        for model in (Patient, Appointment, Study):
+            table = _table(model)
+            session.execute(table.update().where(table.c.centre_id.is_(None)).values(centre_id=first))
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+def _within(column: Any, centres: frozenset[int]) -> Any:
+    return col(column).in_(sorted(centres))
+
+
+def _study_ids(centres: frozenset[int]) -> Any:
+    return select(col(Study.id)).where(_within(Study.centre_id, centres))
+
+
+def _criteria(centres: frozenset[int]) -> list[Any]:
+    """One `with_loader_criteria` per table that holds a centre's data, directly or through its study."""
+    studies = _study_ids(centres)
+    return [
+        with_loader_criteria(Patient, _within(Patient.centre_id, centres), include_aliases=True),
+        with_loader_criteria(Appointment, _within(Appointment.centre_id, centres), include_aliases=True),
+        with_loader_criteria(Study, _within(Study.centre_id, centres), include_aliases=True),
+        with_loader_criteria(Series, col(Series.study_id).in_(studies), include_aliases=True),
+        with_loader_criteria(
+            Instance,
+            col(Instance.series_id).in_(select(col(Series.id)).where(col(Series.study_id).in_(studies))),
+            include_aliases=True,
+        ),
+        with_loader_criteria(Report, col(Report.study_id).in_(studies), include_aliases=True),
+        with_loader_criteria(Measurement, col(Measurement.study_id).in_(studies), include_aliases=True),
+        with_loader_criteria(KeyImage, col(KeyImage.study_id).in_(studies), include_aliases=True),
+        with_loader_criteria(Annotation, col(Annotation.study_id).in_(studies), include_aliases=True),
+        with_loader_criteria(
+            PerformedStep,
+            col(PerformedStep.appointment_id).in_(
+                select(col(Appointment.id)).where(_within(Appointment.centre_id, centres))
+            ),
+            include_aliases=True,
+        ),
+    ]
+
+
+@event.listens_for(OrmSession, 'do_orm_execute')
+def _limit_to_scope(state: ORMExecuteState) -> None:
+    centres = _scope.get()
+    if centres is None or state.is_column_load or state.is_relationship_load:
+        return
+    if state.is_select or state.is_update or state.is_delete:
+        state.statement = state.statement.options(*_criteria(centres))
+
+
+@event.listens_for(Patient, 'before_insert')
+@event.listens_for(Appointment, 'before_insert')
+@event.listens_for(Study, 'before_insert')
+def _land_in_a_centre(_mapper: Any, connection: Any, row: Any) -> None:
+    centres = _scope.get()
+    if row.centre_id is None:
+        row.centre_id = _owner_of(connection, row)
+    if row.centre_id is None:
+        row.centre_id = next(iter(centres)) if centres is not None and len(centres) == 1 else default_id()
+    if centres is not None and row.centre_id not in centres:
+        raise ValueError(f'centre {row.centre_id} is outside the caller’s centres')
+
+
+def _owner_of(connection: Any, row: Any) -> int | None:
+    """An appointment or a study belongs to its patient's centre (a study without one: its appointment's)."""
+    patient_id = row.patient_id if isinstance(row, Appointment) else getattr(row, 'patient_ref_id', None)
+    if patient_id is not None:
+        table = _table(Patient)
+        found: int | None = connection.execute(select(table.c.centre_id).where(table.c.id == patient_id)).scalar()
+        return found
+    if isinstance(row, Study) and row.appointment_id is not None:
+        table = _table(Appointment)
+        found = connection.execute(select(table.c.centre_id).where(table.c.id == row.appointment_id)).scalar()
+        return found
+    return None
+
+
+def of_user(user: Any) -> Scope:
+    """The centres a member of staff sees: their centre's; a radiologist's served centres; else all (None)."""
+    if user.centre_id is not None:
+        return frozenset({user.centre_id})
+    if user.role != 'radiologist' or user.id is None:
+        return None
+    from . import db
+
+    with unscoped(), db.reading() as session:
+        served = session.exec(select(ServedCentre.centre_id).where(ServedCentre.user_id == user.id)).all()
+    return frozenset(served) or None
+
+
+_modalities: dict[str, tuple[float, Scope]] = {}
+MODALITY_CACHE_S = 30.0  # a modality moved to another centre is seen by every process within this
+
+
+def of_modality(ae_title: str) -> Scope:
+    """The centre a calling AE title belongs to ({its centre}), or None for a modality of no centre or none known."""
+    now = time.monotonic()
+    cached = _modalities.get(ae_title)
+    if cached is not None and now - cached[0] < MODALITY_CACHE_S:
+        return cached[1]
+    from . import db
+
+    if not db.configured():
+        return None
+    with unscoped(), db.reading() as session:
+        found = session.exec(select(Modality.centre_id).where(Modality.ae_title == ae_title)).first()
+    scope = frozenset({found}) if found is not None else None
+    if len(_modalities) > 1000:
+        _modalities.clear()
+    _modalities[ae_title] = (now, scope)
+    return scope
+
+
+def forget_modalities() -> None:
+    """A modality was saved in this process: ask the database again."""
+    _modalities.clear()
