@@ -51,6 +51,8 @@ class Permission(StrEnum):
     MANAGE_RETENTION = 'manage-retention'  # retention rules, their runs and legal holds
     OWN_HANGING_PROTOCOLS = 'own-hanging-protocols'  # save, rename, delete one's own (domain/hanging_protocols.py)
     MANAGE_HANGING_PROTOCOLS = 'manage-hanging-protocols'  # the shared ones (ui/admin/hanging_protocols.py)
+    MANAGE_BILLING = 'manage-billing'  # prices, currencies, exchange rates, credit notes (domain/billing.py)
+    VIEW_BILLING = 'view-billing'  # statements and amounts due: a centre's staff see their own (domain/statements.py)
 
 
 R, T, D, A = Role.RECEPTIONIST.value, Role.TECHNICIAN.value, Role.RADIOLOGIST.value, Role.ADMIN.value
@@ -92,6 +94,8 @@ PERMISSIONS: dict[Permission, frozenset[str]] = {
     Permission.MANAGE_RETENTION: frozenset({A}),
     Permission.OWN_HANGING_PROTOCOLS: frozenset({D, A}),
     Permission.MANAGE_HANGING_PROTOCOLS: frozenset({A}),
+    Permission.MANAGE_BILLING: frozenset({A}),
+    Permission.VIEW_BILLING: frozenset({A, C}),
 }
 
 PUBLIC = frozenset({'public'})
@@ -130,6 +134,8 @@ SCREENS: dict[str, frozenset[str]] = {
     '/admin/restore': frozenset({A}),  # restore a backup onto an empty install (ui/restore_page.py)
     '/admin/hanging-protocols': frozenset({A}),  # the shared hanging protocols (ui/admin/hanging_protocols.py)
     '/admin/backups': frozenset({A}),  # backup policy, key pair, runs, archives, drills (ui/admin/backups.py)
+    '/admin/billing': frozenset({A}),  # prices, currencies, rates, statements, credit notes (ui/admin/billing.py)
+    '/billing': frozenset({A, C}),  # a centre's amounts due and statements (ui/billing.py)
 }
 
 # HTTP routes that are not screens, by path as FastAPI declares it.
@@ -169,6 +175,8 @@ ROUTES: dict[str, frozenset[str]] = {
     '/ohif/{path:path}': VIEWERS,  # the OHIF viewer's files (ui/ohif.py); its images come by DICOMweb
     '/viewer/{study_id}/annotations.dcm': VIEWERS,  # the annotations as a GSPS (ui/viewer_annotations)
     '/admin/audit/export.csv': frozenset({A}),  # the audit page's filtered events as CSV (ui/admin/audit_export.py)
+    '/billing/statements/{centre_id}/{month}.pdf': frozenset({A, C}),  # a centre's own only (ui/billing.py)
+    '/billing/statements/{centre_id}/{month}.csv': frozenset({A, C}),
 }
 
 # Where each role lands after login.

@@ -124,6 +124,7 @@ FAMILIES: dict[str, tuple[Code, Code | None]] = {
     'backup': (SECURITY_ALERT, SECURITY_CONFIGURATION),
     'audit': (AUDIT_LOG_USED, None),
     'job': (APPLICATION_ACTIVITY, None),
+    'billing': (APPLICATION_ACTIVITY, None),  # prices, charges, credit notes, statements (domain/billing.py)
 }
 
 # the verb an action ends with: its EventActionCode (anything else on a record is an update, U)
@@ -136,7 +137,9 @@ VERBS: dict[str, str] = {
 # the action names services record (besides EXACT's), offered as the audit page's Action search suggests
 OTHER_ACTIONS = (
     'annotation.change', 'annotation.create', 'annotation.delete', 'annotation.export', 'appointment.book',
-    'appointment.cancel', 'appointment.move', 'appointment.reschedule', 'appointment.urgent', 'dicom.commitment.report',
+    'appointment.cancel', 'appointment.move', 'appointment.reschedule', 'appointment.urgent', 'billing.charge.create',
+    'billing.credit_note.create', 'billing.currency.add', 'billing.price.add', 'billing.price.end',
+    'billing.price.update', 'billing.rate.add', 'billing.statement.export', 'dicom.commitment.report',
     'dicom.commitment.request', 'forwarding.add', 'forwarding.delete', 'forwarding.disable', 'forwarding.enable',
     'forwarding.update', 'hanging_protocol.create', 'hanging_protocol.delete', 'hanging_protocol.seed',
     'hanging_protocol.update', 'instance.tags', 'key_image.add', 'key_image.remove', 'measurement.create',

@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -29,7 +30,9 @@ from sqlalchemy import (
     Connection,
     Date,
     DateTime,
+    Float,
     Integer,
+    Numeric,
     Table,
     TypeDecorator,
     bindparam,
@@ -135,12 +138,9 @@ def counts(connection: Connection) -> dict[str, int]:
 
 
 def holds_data(connection: Connection) -> bool:
-    """True when any table has a row (the centre an empty install starts with, domain.centres, is not data)."""
-    return any(
-        connection.execute(select(table).limit(1)).first()
-        for table in tables()
-        if table.name != models.Centre.__tablename__
-    )
+    """True when any table has a row (the centre and the currencies an empty install starts with are not data)."""
+    seeded = {models.Centre.__tablename__, models.Currency.__tablename__}
+    return any(connection.execute(select(table).limit(1)).first() for table in tables() if table.name not in seeded)
 
 
 def load(connection: Connection, lines: Iterable[bytes]) -> int:
@@ -203,9 +203,11 @@ def fix_sequences(connection: Connection) -> None:
 
 
 def encode(value: Any) -> Any:
-    """A value JSON does not know, as text (dates and times)."""
+    """A value JSON does not know, as text (dates and times; money as its exact decimal digits)."""
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
     raise TypeError(f'cannot back up a {type(value).__name__}')
 
 
@@ -221,6 +223,8 @@ def decode(table: Table, row: dict[str, Any]) -> dict[str, Any]:
             decoded[name] = datetime.fromisoformat(stored)
         elif stored is not None and isinstance(base, Date):
             decoded[name] = date.fromisoformat(stored)
+        elif stored is not None and isinstance(base, Numeric) and not isinstance(base, Float):
+            decoded[name] = Decimal(str(stored))
         else:
             decoded[name] = stored
     return decoded

@@ -28,12 +28,15 @@ from .models import (
     Annotation,
     Appointment,
     Centre,
+    Charge,
+    CreditNote,
     Instance,
     KeyImage,
     Measurement,
     Modality,
     Patient,
     PerformedStep,
+    Price,
     Report,
     Series,
     ServedCentre,
@@ -159,6 +162,9 @@ def _criteria(centres: frozenset[int]) -> list[Any]:
             ),
             include_aliases=True,
         ),
+        with_loader_criteria(Price, _within(Price.centre_id, centres), include_aliases=True),
+        with_loader_criteria(Charge, _within(Charge.centre_id, centres), include_aliases=True),
+        with_loader_criteria(CreditNote, _within(CreditNote.centre_id, centres), include_aliases=True),
     ]
 
 

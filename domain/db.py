@@ -154,10 +154,11 @@ def _driver_execute(connection: Connection, statement: str) -> None:
 
 def create_all() -> None:
     """Create every table directly from the models; for tests only (Alembic owns the schema)."""
-    from . import centres, models  # noqa: F401 - registers the tables
+    from . import centres, currencies, models  # noqa: F401 - registers the tables
 
     SQLModel.metadata.create_all(engine())
     centres.ensure_default()
+    currencies.ensure_seeded()
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:

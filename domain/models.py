@@ -4,10 +4,11 @@ Times are aware UTC datetimes (see domain.clock). JSON columns hold small struct
 """
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, event
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, event
 from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
@@ -736,3 +737,88 @@ class BackupRun(SQLModel, table=True):
     verified_at: datetime | None = None  # read back (a backup) or restored and compared (a drill)
     outcome: str = Field(default='', sa_column=Column(Text, nullable=False))  # what a drill or check found
     error: str | None = Field(default=None, sa_column=Column(Text))  # the last failed attempt's error
+
+
+# ---------------------------------------------------------------- billing (domain/billing.py, domain/statements.py)
+
+MONEY_SCALE = 4  # decimal places a money column keeps: every ISO 4217 currency has at most four minor units
+
+
+def _money(*, index: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(Numeric(18, MONEY_SCALE), nullable=False, index=index)
+
+
+def _currency_code() -> Column:  # type: ignore[type-arg]
+    return Column(String(3), ForeignKey('currency.code'), nullable=False)
+
+
+class Currency(SQLModel, table=True):
+    """An ISO 4217 currency prices, charges and statements may be in; amounts are rounded to its minor units."""
+
+    code: str = Field(primary_key=True, max_length=3)
+    minor_units: int = 2  # decimal places (Babel's currency precision: USD 2, JPY 0, KWD 3)
+    added_by: str = Field(default='', max_length=64)
+    added_at: datetime = Field(default_factory=clock.now)
+
+
+class Price(SQLModel, table=True):
+    """What a centre charges for a procedure, or for any study of a modality, from a day on (until it is ended)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    centre_id: int = Field(foreign_key='centre.id', index=True)
+    procedure_id: int | None = Field(default=None, foreign_key='procedure.id')  # None: a modality's price
+    modality: str = Field(default='', max_length=16)  # '' when a procedure is priced
+    currency: str = Field(sa_column=_currency_code())
+    amount: Decimal = Field(sa_column=_money())
+    valid_from: date
+    valid_until: date | None = None  # the first day it no longer applies (None: still offered)
+    created_by: str = Field(default='', max_length=64)
+    created_at: datetime = Field(default_factory=clock.now)
+
+
+class Charge(SQLModel, table=True):
+    """A study's price, frozen when its report was finalised: later price changes leave it as it is."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    # no foreign keys to the study and its report: a bill outlives a study purged from the index (retention, trash)
+    study_id: int = Field(unique=True)  # one charge per study, whatever addenda follow
+    report_id: int
+    short_id: str = Field(default='', max_length=8)  # the study's short ID, as the statement prints it
+    centre_id: int = Field(foreign_key='centre.id', index=True)
+    price_id: int | None = Field(default=None, foreign_key='price.id')
+    procedure_id: int | None = Field(default=None, foreign_key='procedure.id')
+    modality: str = Field(default='', max_length=16)
+    description: str = Field(default='', max_length=200)  # what was priced: the procedure's or the study's name
+    currency: str = Field(sa_column=_currency_code())
+    amount: Decimal = Field(sa_column=_money())
+    charged_on: date = Field(index=True)  # the day the report was finalised (UTC): the statement's month
+    charged_at: datetime = Field(default_factory=clock.now)
+
+
+class CreditNote(SQLModel, table=True):
+    """A correction in a centre's favour, printed as a negative line on its statement for `month`."""
+
+    __tablename__ = 'credit_note'
+    id: int | None = Field(default=None, primary_key=True)
+    centre_id: int = Field(foreign_key='centre.id', index=True)
+    charge_id: int | None = Field(default=None, foreign_key='charge.id', index=True)  # None: the month as a whole
+    month: str = Field(max_length=7, index=True)  # 'YYYY-MM': the statement it appears on
+    currency: str = Field(sa_column=_currency_code())
+    amount: Decimal = Field(sa_column=_money())  # positive: what is taken off
+    reason: str = Field(max_length=500)
+    created_by: str = Field(default='', max_length=64)
+    created_at: datetime = Field(default_factory=clock.now)
+
+
+class ExchangeRate(SQLModel, table=True):
+    """One unit of `currency` is worth `rate` units of `base` from `valid_on` on (entered by an administrator)."""
+
+    __tablename__ = 'exchange_rate'
+    __table_args__ = (UniqueConstraint('currency', 'base', 'valid_on', name='uq_exchange_rate'),)
+    id: int | None = Field(default=None, primary_key=True)
+    currency: str = Field(sa_column=_currency_code())
+    base: str = Field(sa_column=_currency_code())
+    rate: Decimal = Field(sa_column=Column(Numeric(20, 10), nullable=False))
+    valid_on: date = Field(index=True)
+    entered_by: str = Field(default='', max_length=64)
+    entered_at: datetime = Field(default_factory=clock.now)

@@ -19,7 +19,20 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, cast, or_
 from sqlmodel import Session, col, select
 
-from . import appointments, at_rest, audit, clock, db, events, options, report_ownership, richtext, short_ids, work
+from . import (
+    appointments,
+    at_rest,
+    audit,
+    billing,
+    clock,
+    db,
+    events,
+    options,
+    report_ownership,
+    richtext,
+    short_ids,
+    work,
+)
 from .access import Actor, Permission, require
 from .errors import Conflict, InvalidInput, InvalidTransition, NotAllowed, NotFound
 from .models import Instance, KeyImage, Measurement, Patient, Report, ReportDraft, ReportTemplate, Series, Study, User
@@ -190,6 +203,7 @@ def finalise(report_id: int, *, by: Actor) -> Report:
         )
         if study.appointment_id is not None:
             appointments.report_finalised(session, study.appointment_id)
+        billing.freeze(session, study, report, by)
         work.enqueue(session, PDF_JOB, report.id or 0)
         _changed(session, report)
         events.publish_after(session, events.ReportFinalised(report.id or 0, report.study_id))
