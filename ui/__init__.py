@@ -6,6 +6,7 @@ from . import (
     account,
     admin,
     appointments,
+    billing,
     board,
     dashboard,
     errors,
@@ -47,6 +48,7 @@ def register_pages() -> None:
     kiosk.register()
     reading.register()
     dashboard.register()
+    billing.register()
     studies.register()
     unmatched.register()
     upload.register()

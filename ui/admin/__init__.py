@@ -3,6 +3,7 @@
 from . import (
     audit_log,
     backups,
+    billing,
     forwarding,
     hanging_protocols,
     job_list,
@@ -31,3 +32,4 @@ def register() -> None:
     backups.register()
     retention.register()
     trash.register()
+    billing.register()
