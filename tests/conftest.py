@@ -35,7 +35,7 @@ from nicegui.testing.user_notify import UserNotify
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import ProgrammingError
 
-from domain import auth, clock, db, events, options, users, viewing
+from domain import auth, centres, clock, db, events, models, options, users, viewing
 from domain.access import Actor, system
 from domain.models import Role, UserCreate
 from domain.settings import Settings
@@ -97,8 +97,11 @@ class Account:
 
     @property
     def actor(self) -> Actor:
-        """An actor for calling services directly (no login session to check)."""
-        return Actor(role=self.role, username=self.username, user_id=self.user_id, address='127.0.0.1')
+        """An actor for calling services directly (no login session to check), seeing its account's centres."""
+        with db.reading() as session:
+            staff = session.get(models.User, self.user_id)
+        seen = centres.of_user(staff) if staff is not None else None
+        return Actor(role=self.role, username=self.username, user_id=self.user_id, address='127.0.0.1', centres=seen)
 
 
 @dataclass(frozen=True)
@@ -237,6 +240,7 @@ def clinic(database: Settings) -> Clinic:
 @pytest.fixture(autouse=True)
 def _fresh_process_state() -> Iterator[None]:
     yield
+    centres.set_scope(None)  # a service called directly by a test as centre staff limited this thread's queries
     events.reset()
     options.clear_overrides()
     clock.reset()

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from dicom import scp, storage
 from dicom.ingest import Ingest
-from domain import db, modalities
+from domain import centres, db, modalities
 from domain.modalities import ModalityCreate
 from domain.models import Instance
 from tests.conftest import Clinic
@@ -43,7 +43,7 @@ def sample(name: str) -> Path:
 
 
 def instance_rows() -> int:
-    with db.reading() as session:
+    with centres.unscoped(), db.reading() as session:
         return session.exec(select(func.count()).select_from(Instance)).one()
 
 
