@@ -5,7 +5,7 @@ from nicegui.testing import User
 
 from domain import centres
 from tests.billing_fixtures import add_centre, billed, price
-from tests.conftest import Clinic, sign_in
+from tests.conftest import Clinic, eventually, sign_in
 
 
 async def test_an_administrator_adds_a_price_to_the_centre_price_list(admin: User) -> None:
@@ -15,7 +15,7 @@ async def test_an_administrator_adds_a_price_to_the_centre_price_list(admin: Use
     admin.find(marker='price-add').click()
     await admin.should_see('Price added')
     await admin.should_not_see(marker='no-prices')
-    assert _value(admin, 'price-amount') == ''
+    await eventually(lambda: _value(admin, 'price-amount') == '', 'the form emptied for the next price')
 
 
 async def test_a_rejected_price_keeps_what_was_typed_and_says_why(admin: User) -> None:
