@@ -58,7 +58,7 @@ class CreditDialog:
         self.inputs: dict[str, Any] = {}
 
     def open(self) -> None:
-        charges = {None: t('The month as a whole')}
+        charges: dict[int | None, str] = {None: t('The month as a whole')}
         charges.update(
             {
                 line.charge_id: f'{line.reference} · {self.shown.shown(line.amount, line.currency)} {line.currency}'
