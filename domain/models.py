@@ -48,7 +48,6 @@ class Role(StrEnum):
     CENTRE = 'centre'  # a diagnostic centre's own staff member: its patients, bookings, studies, reports, bills
 
 
-
 # ---------------------------------------------------------------- staff, sessions, audit, jobs
 
 
@@ -579,7 +578,6 @@ class UserCreate(SQLModel):
     password: str = ''
     language: str = ''  # '': follow the browser
     centre_id: int | None = None  # the diagnostic centre they work for (a centre account: required with several)
-
 
 
 class PatientCreate(SQLModel):
