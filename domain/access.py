@@ -108,6 +108,7 @@ SCREENS: dict[str, frozenset[str]] = {
     '/viewer/{study_id}': VIEWERS,
     '/account': ALL_STAFF,
     '/admin/users': frozenset({A}),
+    '/admin/centres': frozenset({A}),  # the diagnostic centres served (ui/admin/centres.py)
     '/admin/audit': frozenset({A}),
     '/admin/jobs': frozenset({A}),
     '/admin/settings': frozenset({A}),
@@ -121,7 +122,7 @@ SCREENS: dict[str, frozenset[str]] = {
     '/board': ALL_STAFF,
     '/kiosk': ALL_STAFF,
     '/reading': frozenset({D, A}),
-    '/dashboard': frozenset({D, A}),  # turnaround and workload (ui/dashboard.py): one's own, or everyone's (admin)
+    '/dashboard': frozenset({D, A, C}),  # turnaround and workload (ui/dashboard.py): one's own, or everyone's (admin)
     '/admin/procedures': frozenset({A}),
     '/studies': VIEWERS,
     '/unmatched': frozenset({T, A}),
@@ -180,7 +181,7 @@ ROUTES: dict[str, frozenset[str]] = {
 }
 
 # Where each role lands after login.
-HOME: dict[str, str] = {R: '/board', T: '/studies', D: '/reading', A: '/', C: '/studies'}
+HOME: dict[str, str] = {R: '/board', T: '/studies', D: '/reading', A: '/', C: '/dashboard'}
 
 
 @dataclass(frozen=True)

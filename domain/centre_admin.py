@@ -158,6 +158,16 @@ def served(user_id: int, *, by: Actor) -> frozenset[int]:
         return frozenset(session.exec(select(ServedCentre.centre_id).where(ServedCentre.user_id == user_id)).all())
 
 
+def served_by_user(*, by: Actor) -> dict[int, frozenset[int]]:
+    """Every reading-group radiologist limited to some centres, with those centres."""
+    require(by, Permission.MANAGE_USERS)
+    limits: dict[int, set[int]] = {}
+    with db.reading() as session:
+        for user_id, centre_id in session.exec(select(ServedCentre.user_id, ServedCentre.centre_id)).all():
+            limits.setdefault(user_id, set()).add(centre_id)
+    return {user_id: frozenset(ids) for user_id, ids in limits.items()}
+
+
 def set_served(user_id: int, centre_ids: set[int], *, by: Actor) -> None:
     """Limit a reading-group radiologist to these centres (empty: every centre); their sessions end."""
     require(by, Permission.MANAGE_USERS)

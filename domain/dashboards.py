@@ -1,5 +1,5 @@
 """Reading figures for the dashboards (issue 18): turnaround from the first image to the signed report, each
-radiologist's workload, and studies per day by modality.
+radiologist's workload, studies per day by modality and by centre, and a centre's studies by where they stand.
 
 Turnaround is counted for reports signed in the window (an addendum is not a report of its own) as whole minutes
 from the study's first image to the signature; p50 and p90 by nearest rank (the value below which that share of
@@ -17,10 +17,11 @@ from sqlmodel import col, select
 from . import appointments, clock, db
 from .access import Actor, Permission, require
 from .errors import NotAllowed
-from .models import Report, Role, Study, User
+from .models import Centre, Report, Role, Study, User
 from .reading import DONE_REPORTS, READY
 
 DAYS = 30
+STUDY_STATES = ('arriving', 'to read', 'reporting', 'reported')  # studies_by_state's keys, in the order shown
 NOT_IMAGES = {'SR', 'PR', 'KO', 'DOC'}  # a study is counted under its first modality that has images
 
 
@@ -92,9 +93,7 @@ def studies_by_modality(*, by: Actor, days: int = DAYS, zone: tzinfo | None = No
     """Studies per day of the clinic's calendar by modality, over the last `days` days (administrators)."""
     require(by, Permission.MANAGE_JOBS)
     zone = zone or appointments.local_zone()
-    today = clock.now().astimezone(zone).date()
-    calendar = tuple(today - timedelta(days=back) for back in range(days - 1, -1, -1))
-    start = datetime.combine(calendar[0], time(0, 0), tzinfo=zone).astimezone(UTC)
+    calendar, start = _calendar(days, zone)
     with db.reading() as session:
         rows = session.exec(select(Study.first_arrival, Study.modalities).where(Study.first_arrival >= start)).all()
     per_day: dict[str, Counter[date]] = defaultdict(Counter)
@@ -105,6 +104,62 @@ def studies_by_modality(*, by: Actor, days: int = DAYS, zone: tzinfo | None = No
     return ModalityDays(
         calendar, {modality: tuple(counts[day] for day in calendar) for modality, counts in sorted(per_day.items())}
     )
+
+
+def studies_by_centre(*, by: Actor, days: int = DAYS, zone: tzinfo | None = None) -> ModalityDays:
+    """Studies per day of the clinic's calendar by centre (keyed by its name), over the last `days` days."""
+    require(by, Permission.MANAGE_JOBS)
+    zone = zone or appointments.local_zone()
+    calendar, start = _calendar(days, zone)
+    with db.reading() as session:
+        rows = session.exec(
+            select(Study.first_arrival, Centre.name)
+            .join(Centre, col(Centre.id) == Study.centre_id)
+            .where(Study.first_arrival >= start)
+        ).all()
+    per_day: dict[str, Counter[date]] = defaultdict(Counter)
+    for arrived, name in rows:
+        per_day[name][_utc(arrived).astimezone(zone).date()] += 1
+    return ModalityDays(
+        calendar, {name: tuple(counts[day] for day in calendar) for name, counts in sorted(per_day.items())}
+    )
+
+
+def studies_by_state(*, by: Actor, days: int = DAYS) -> dict[str, int]:
+    """The caller's studies that arrived in the last `days` days by where they stand: still arriving, waiting to be
+    read, a report being written, reported (a centre sees its own: domain.centres)."""
+    require(by, Permission.VIEW_STUDIES)
+    since = clock.now() - timedelta(days=days)
+    reports = (
+        select(Report.study_id, func.max(Report.state).label('state'))
+        .where(Report.kind == 'report')
+        .group_by(col(Report.study_id))
+        .subquery()
+    )
+    with db.reading() as session:
+        rows = session.exec(
+            select(Study.state, reports.c.state)
+            .select_from(Study)
+            .outerjoin(reports, reports.c.study_id == Study.id)
+            .where(Study.first_arrival >= since)
+        ).all()
+    counts: Counter[str] = Counter()
+    for study_state, report_state in rows:
+        if report_state in DONE_REPORTS:
+            counts['reported'] += 1
+        elif report_state == 'draft':
+            counts['reporting'] += 1
+        elif study_state == READY:
+            counts['to read'] += 1
+        else:
+            counts['arriving'] += 1
+    return {state: counts[state] for state in STUDY_STATES}
+
+
+def _calendar(days: int, zone: tzinfo) -> tuple[tuple[date, ...], datetime]:
+    today = clock.now().astimezone(zone).date()
+    calendar = tuple(today - timedelta(days=back) for back in range(days - 1, -1, -1))
+    return calendar, datetime.combine(calendar[0], time(0, 0), tzinfo=zone).astimezone(UTC)
 
 
 def _workload(reader_id: int, name: str, days: int) -> Workload:
@@ -126,9 +181,15 @@ def _workload(reader_id: int, name: str, days: int) -> Workload:
 
 
 def _reader(by: Actor, reader_id: int | None) -> int | None:
-    """Whose turnaround: an administrator's choice (None: everyone), a radiologist's own."""
+    """Whose turnaround: an administrator's choice (None: everyone), a radiologist's own, a centre's of its studies
+    (domain.centres limits the query to them)."""
     if by.role == Role.ADMIN.value:
         return reader_id
+    if by.role == Role.CENTRE.value:
+        require(by, Permission.VIEW_REPORTS)
+        if reader_id is not None:
+            raise NotAllowed('Only your centre’s figures')
+        return None
     require(by, Permission.WRITE_REPORTS)
     if reader_id not in (None, by.user_id):
         raise NotAllowed('Only your own figures')

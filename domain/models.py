@@ -593,6 +593,7 @@ class PatientCreate(SQLModel):
     national_id: str = ''
     address: str = ''
     notes: str = ''
+    centre_id: int | None = None  # where a new patient is registered (domain.centres; asked only with several)
 
 
 class AppointmentCreate(SQLModel):

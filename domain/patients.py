@@ -15,7 +15,7 @@ from typing import TypedDict
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from . import audit, clock, db, events, patient_search
+from . import audit, centre_admin, centres, clock, db, events, patient_search
 from .access import Actor, Permission, require
 from .errors import N_, Conflict, DuplicatePatient, InvalidInput, NotFound
 from .models import Appointment, AuditEvent, Patient, PatientCreate, Study
@@ -71,7 +71,7 @@ def register(data: PatientCreate, *, by: Actor, confirmed_new: bool = False) -> 
             if twins and twins[0].strong:
                 raise DuplicatePatient(twins[0].id, 'A patient with these details is already registered')
         _check_national_id(session, values['national_id'], None)
-        patient = Patient(patient_id=f'NEW-{uuid.uuid4().hex}', **values)
+        patient = Patient(patient_id=f'NEW-{uuid.uuid4().hex}', centre_id=_centre_of_new(data, by), **values)
         patient.name_key = patient_search.name_key(patient.family_name, patient.given_name, patient.middle_name)
         session.add(patient)
         session.flush()
@@ -299,10 +299,25 @@ def _birth_date(value: date | str | None, problems: dict[str, str]) -> date | No
     return value
 
 
+def _centre_of_new(data: PatientCreate, by: Actor) -> int | None:
+    """The centre a new patient belongs to: the one chosen (which the caller must serve), else the caller's own;
+    staff of several centres must choose once there are several."""
+    if data.centre_id is not None:
+        if not centres.visible(data.centre_id, by.centres):
+            raise InvalidInput('Choose a centre from the list', {'centre': 'unknown'})
+        return data.centre_id
+    if by.centres is not None and len(by.centres) == 1:
+        return next(iter(by.centres))
+    if centre_admin.several():
+        raise InvalidInput('Choose the centre this patient is registered at', {'centre': 'required'})
+    return None
+
+
 def _check_national_id(session: Session, national_id: str | None, own_id: int | None) -> None:
     if not national_id:
         return
-    holder = session.exec(select(Patient.id).where(Patient.national_id == national_id)).first()
+    with centres.unscoped():  # unique across centres: another centre's holder is named by id only, never shown
+        holder = session.exec(select(Patient.id).where(Patient.national_id == national_id)).first()
     if holder is not None and holder != own_id:
         raise NationalIdTaken(holder, 'Another patient already has this national ID')
 

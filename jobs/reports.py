@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path
 
 from dicom import key_images, render
-from domain import annotations, at_rest, options, reporting
+from domain import annotations, at_rest, centre_admin, centres, options, reporting
 from domain.access import system
 from domain.annotations import AnnotationView
 from domain.errors import NotFound
@@ -35,7 +35,7 @@ def render_report_pdf(report_id: int) -> None:
     view = reporting.view(report_id, by=SYSTEM, audited=False)
     if view.report.state == reporting.DRAFT:
         return
-    clinic = clinic_header()
+    clinic = header_for(view.study.centre_id)
     marks = annotations.on_frames(view.study.id or 0, [(key.instance_id, key.frame) for key in view.key_images])
     relative = f'reports/{report_id}-{_edition(view, clinic, marks)}.pdf'
     target = reporting.data_dir() / relative
@@ -58,6 +58,15 @@ def render_report_pdf(report_id: int) -> None:
             if stale != target:
                 stale.unlink(missing_ok=True)
     log.info('report %s PDF stored (%d bytes, %d key images)', report_id, len(data), len(pictures))
+
+
+def header_for(centre_id: int | None) -> pdf.Clinic:
+    """The header a report is printed under: the diagnostic centre's own (issue 18) for a study of any centre but
+    the first, which is the clinic itself and prints as the administrator set the clinic's details."""
+    if centre_id is None or centre_id == centres.default_id():
+        return clinic_header()
+    centre = centre_admin.get(centre_id, by=SYSTEM)
+    return pdf.Clinic(centre.name, centre.address, centre_admin.logo_bytes(centre))
 
 
 def clinic_header() -> pdf.Clinic:

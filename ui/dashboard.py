@@ -1,21 +1,31 @@
-"""The reading dashboard (issue 18): a radiologist's own queue and turnaround; for the administrator everyone's
-turnaround, each radiologist's workload and the studies per day by modality, as NiceGUI's own ECharts (no CDN).
+"""The dashboards (issue 18): a radiologist's own queue and turnaround; a diagnostic centre's studies by where they
+stand, their turnaround and the amounts due; for the administrator everyone's turnaround, each radiologist's
+workload, the studies per day by modality and by centre and the revenue per currency, as NiceGUI's own ECharts.
 
 Figures are read once per visit, each with one call off the event loop; the window is the last 30 days.
 """
 
+from decimal import Decimal
 from typing import Any
 
-from babel import dates
+from babel import dates, numbers
 from nicegui import ui
 
-from domain import dashboards
+from domain import billing, dashboards
 from domain.access import Actor
+from domain.errors import N_
 from domain.models import Role
 
 from .board import minutes_text
 from .i18n import current_language, t
 from .shell import FAILED, current_actor, nav, perform, screen
+
+STATE_LABELS = {
+    'arriving': N_('Images arriving'),
+    'to read': N_('Waiting to be read'),
+    'reporting': N_('Report being written'),
+    'reported': N_('Reported'),
+}
 
 
 def register() -> None:
@@ -30,24 +40,48 @@ class Dashboard:
     def __init__(self, actor: Actor) -> None:
         self.actor = actor
         self.admin = actor.role == Role.ADMIN.value
+        self.centre = actor.role == Role.CENTRE.value
 
     async def build(self) -> None:
         ui.label(t('Last {days} days', days=dashboards.DAYS)).classes('text-caption text-grey-7')
         with ui.row().classes('gap-4 flex-wrap items-stretch'):
-            if not self.admin:
+            if self.centre:
+                await self.centre_cards()
+            elif not self.admin:
                 mine = await perform(dashboards.my_workload, by=self.actor)
                 if mine is not FAILED:
                     self.queue_card(mine)
             turnaround = await perform(dashboards.turnaround, by=self.actor)
             if turnaround is not FAILED:
                 self.turnaround_card(turnaround)
+            if self.admin:
+                revenue = await perform(billing.revenue, self.actor, dashboards.DAYS)
+                if revenue is not FAILED:
+                    _money_card(t('Revenue'), revenue, 'revenue')
         if self.admin:
-            workload = await perform(dashboards.workload, by=self.actor)
-            if workload is not FAILED:
-                self.workload_chart(workload)
-            days = await perform(dashboards.studies_by_modality, by=self.actor)
-            if days is not FAILED:
-                self.modality_chart(days)
+            await self.admin_charts()
+
+    async def centre_cards(self) -> None:
+        states = await perform(dashboards.studies_by_state, by=self.actor)
+        if states is not FAILED:
+            with ui.card().classes('w-72').mark('study-states'):
+                ui.label(t('Your studies')).classes('text-subtitle1')
+                for state, count in states.items():
+                    _figure(t(STATE_LABELS[state]), count, f'state-{state.replace(" ", "-")}')
+        due = await perform(billing.amounts_due, self.actor)
+        if due is not FAILED:
+            _money_card(t('Amounts due'), due, 'amounts-due')
+
+    async def admin_charts(self) -> None:
+        workload = await perform(dashboards.workload, by=self.actor)
+        if workload is not FAILED:
+            self.workload_chart(workload)
+        days = await perform(dashboards.studies_by_modality, by=self.actor)
+        if days is not FAILED:
+            self.days_chart(days, t('Studies per day by modality'), 'modality-chart')
+        by_centre = await perform(dashboards.studies_by_centre, by=self.actor)
+        if by_centre is not FAILED and len(by_centre.counts) > 1:  # one centre: the chart above says it all
+            self.days_chart(by_centre, t('Studies per day by centre'), 'centre-chart')
 
     def queue_card(self, mine: dashboards.Workload) -> None:
         with ui.card().classes('w-72').mark('my-queue'):
@@ -57,7 +91,13 @@ class Dashboard:
             _figure(t('Reports signed'), mine.signed, 'queue-signed')
 
     def turnaround_card(self, shown: dashboards.Turnaround) -> None:
-        title = t('Turnaround, all radiologists') if self.admin else t('Your turnaround')
+        title = (
+            t('Turnaround, all radiologists')
+            if self.admin
+            else t('Turnaround of your studies')
+            if self.centre
+            else t('Your turnaround')
+        )
         with ui.card().classes('w-72').mark('turnaround'):
             ui.label(title).classes('text-subtitle1')
             ui.label(t('From the first image to the signed report')).classes('text-caption text-grey-7')
@@ -78,14 +118,24 @@ class Dashboard:
                 'workload-chart'
             )
 
-    def modality_chart(self, shown: dashboards.ModalityDays) -> None:
+    def days_chart(self, shown: dashboards.ModalityDays, title: str, mark: str) -> None:
         language = current_language()
         days = [dates.format_skeleton('MMMd', day, locale=language) for day in shown.days]
         with ui.card().classes('w-full max-w-screen-lg'):
-            ui.label(t('Studies per day by modality')).classes('text-subtitle1')
-            series = [(modality, list(counts)) for modality, counts in shown.counts.items()]
+            ui.label(title).classes('text-subtitle1')
+            series = [(name, list(counts)) for name, counts in shown.counts.items()]
             chart = _bars(days, series, stacked=True, horizontal=False)
-            ui.echart(chart).classes('w-full h-64').mark('modality-chart')
+            ui.echart(chart).classes('w-full h-64').mark(mark)
+
+
+def _money_card(title: str, amounts: dict[str, Decimal], mark: str) -> None:
+    """Amounts per currency, never added across currencies (the consolidated view is on the billing screen)."""
+    with ui.card().classes('w-72').mark(mark):
+        ui.label(title).classes('text-subtitle1')
+        if not amounts:
+            ui.label('—').classes('text-h6')
+        for code, amount in amounts.items():
+            _figure(code, numbers.format_currency(amount, code, locale=current_language()), f'{mark}-{code}')
 
 
 def _figure(label: str, value: object, mark: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from nicegui import ui
 
-from domain import access, events, patient_search, patients
+from domain import access, centre_admin, events, patient_search, patients
 from domain.access import Permission
 from domain.errors import DomainError, DuplicatePatient, InvalidInput, SessionExpired
 from domain.models import Patient, PatientCreate
@@ -162,11 +162,20 @@ class RegistrationDialog:
         self.actor, self.form = actor, PatientCreate(sex='U')
 
     async def open(self) -> None:
+        found = await perform(centre_admin.list_all, by=self.actor, active_only=True)
+        choices = {c.id or 0: c.name for c in found} if found is not FAILED else {}
         with ui.dialog() as self.dialog, ui.card().classes('w-[52rem] max-w-full'):
             ui.label(t('Register a patient')).classes('text-h6')
             with ui.row().classes('w-full no-wrap gap-6'):
                 with ui.column().classes('grow'):
                     self.inputs = patient_inputs(self.form, on_change=self.twins.refresh)
+                    if len(choices) > 1:  # the reading group registers for one of several centres (issue 18)
+                        self.inputs['centre'] = (
+                            ui.select(choices, label=t('Centre'))
+                            .bind_value(self.form, 'centre_id')
+                            .classes('w-64')
+                            .mark('centre')
+                        )
                 with ui.column().classes('w-72'):
                     await self.twins()
             with ui.row():

@@ -22,7 +22,7 @@ from domain import access, audit, auth, centres, users
 from domain.access import Actor
 from domain.errors import DomainError, SessionExpired
 
-from . import session_cookie, threads
+from . import centre_notices, session_cookie, threads
 from .i18n import choose_language, error_text, language_choices, t
 
 log = logging.getLogger(__name__)
@@ -190,6 +190,7 @@ def _frame(actor: Actor, title: str) -> None:
         ui.space()
         UserMenu(actor)
     ui.timer(SESSION_CHECK_S, _check_session_alive, immediate=False)  # the page was built for a live session
+    centre_notices.watch(actor)
 
 
 class UserMenu:

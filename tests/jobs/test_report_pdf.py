@@ -228,3 +228,23 @@ def test_finalising_queues_the_pdf_through_the_broker_and_announces_it(clinic_re
         unsubscribe()
     assert ready == [report_id]
     assert reporting.pdf_file(report_id, by=clinic_reports.receptionist.actor).is_file()
+
+
+def test_a_centres_report_is_printed_under_the_centres_own_header(clinic_reports: Clinic, tmp_path: Path) -> None:
+    from domain import centre_admin, centres
+    from domain.centre_admin import CentreData
+
+    other = centre_admin.create(
+        CentreData(name='Harbour Imaging Centre', address='7 Quay Street\nBay City'), by=clinic_reports.admin.actor
+    )
+    ours = make_study()
+    with centres.scoped(frozenset({other.id or 0})):
+        theirs = make_study()
+    texts = {}
+    for name, study in (('ours', ours), ('theirs', theirs)):
+        report_id = final_report(study, clinic_reports.radiologist.actor)
+        _run_pdf_jobs()
+        texts[name] = _text(_stored(report_id, clinic_reports)[1], tmp_path)
+    assert 'Harbour Imaging Centre' in texts['theirs'] and '7 Quay Street' in texts['theirs']
+    assert 'Clinic <Sunrise> & Co' not in texts['theirs']
+    assert 'Clinic <Sunrise> & Co' in texts['ours'] and 'Harbour Imaging Centre' not in texts['ours']

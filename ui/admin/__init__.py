@@ -4,6 +4,7 @@ from . import (
     audit_log,
     backups,
     billing,
+    centres,
     forwarding,
     hanging_protocols,
     job_list,
@@ -33,3 +34,4 @@ def register() -> None:
     retention.register()
     trash.register()
     billing.register()
+    centres.register()

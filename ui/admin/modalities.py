@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
-from domain import associations, modalities, options
+from domain import associations, centre_admin, modalities, options
 from domain.access import Actor
 from domain.associations import LastSeen
 from domain.errors import N_
@@ -42,8 +42,11 @@ class ModalitiesPage:
 
     def __init__(self, actor: Actor) -> None:
         self.actor = actor
+        self.centres: dict[int, str] = {}  # shown as a column once there are several (issue 18)
 
     async def build(self) -> None:
+        found = await perform(centre_admin.list_all, by=self.actor)
+        self.centres = {c.id or 0: c.name for c in found} if found is not FAILED and len(found) > 1 else {}
         with ui.row().classes('items-center w-full'):
             ui.button(t('Add a modality'), icon='add', on_click=self.add).mark('add-modality')
             ui.space()
@@ -78,10 +81,12 @@ class ModalitiesPage:
         seen = await perform(associations.last_seen, [modality.ae_title for modality in entered], by=self.actor)
         if seen is FAILED:
             return
-        with ui.grid(columns='9rem 1fr 5rem 5rem 8rem 1fr 6rem 10rem auto').classes(
+        centre = ' 12rem' if self.centres else ''
+        with ui.grid(columns=f'9rem 1fr 5rem 5rem 8rem 1fr{centre} 6rem 10rem auto').classes(
             'w-full items-center gap-x-4 gap-y-1'
         ):
-            for heading in HEADINGS:
+            headings = [*HEADINGS[:6], *([N_('Centre')] if centre else []), *HEADINGS[6:]]
+            for heading in headings:
                 ui.label(t(heading)).classes('text-caption text-grey-7')
             for modality in entered:
                 self.row(modality, seen.get(modality.ae_title))
@@ -97,6 +102,15 @@ class ModalitiesPage:
                 ui.icon('lock', size='xs').tooltip(t('TLS required')).mark(f'tls-{code}')
         for text in (str(modality.port), modality.modality, modality.room, modality.description):
             ui.label(text)
+        if self.centres:
+            modality_id = modality.id or 0
+            ui.select(
+                {0: t('The patient’s centre'), **self.centres},
+                value=modality.centre_id or 0,
+                on_change=lambda e: perform(
+                    centre_admin.set_modality_centre, modality_id, e.value or None, by=self.actor, success=t('Saved')
+                ),
+            ).props('dense').tooltip(t('The centre its images land in')).mark(f'centre-{code}')
         ui.label(t('active') if active else t('disabled')).classes('text-positive' if active else 'text-grey')
         _last_seen(seen).mark(f'last-seen-{code}')
         with ui.row().classes('gap-1'):

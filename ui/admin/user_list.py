@@ -10,6 +10,7 @@ from domain.models import Role, User, UserCreate
 from .. import live
 from ..i18n import language_choices, t
 from ..shell import FAILED, current_actor, nav, perform, screen
+from .user_centres import StaffCentres
 
 ROLE_OPTIONS = {role.value: role.value for role in Role}
 HEADINGS = (N_('Username'), N_('Name'), N_('Role'), N_('State'), N_('Two-step'), '')
@@ -29,8 +30,10 @@ class UsersPage:
     def __init__(self, actor: Actor) -> None:
         self.actor = actor
         self.form = UserCreate()  # kept while the dialog is open, so a refused form loses nothing
+        self.centres = StaffCentres(actor)
 
     async def build(self) -> None:
+        await self.centres.load()
         self.add_dialog = self.new_user_dialog()
         ui.button(t('Add a user'), icon='person_add', on_click=self.add_dialog.open).mark('add-user')
         with ui.card().classes('w-full'):
@@ -42,8 +45,13 @@ class UsersPage:
         accounts = await perform(users.list_all, by=self.actor)
         if accounts is FAILED:
             return
-        with ui.grid(columns='1fr 1.5fr 10rem 7rem 6rem auto').classes('w-full items-center gap-x-4 gap-y-1'):
-            for heading in HEADINGS:
+        if self.centres.shown:
+            await self.centres.load()  # a radiologist's centres may have changed
+        centre = ['14rem'] if self.centres.shown else []
+        columns = ' '.join(['1fr', '1.5fr', '10rem', *centre, '7rem', '6rem', 'auto'])
+        headings = [*HEADINGS[:3], *([N_('Centre')] if centre else []), *HEADINGS[3:]]
+        with ui.grid(columns=columns).classes('w-full items-center gap-x-4 gap-y-1'):
+            for heading in headings:
                 ui.label(t(heading)).classes('text-caption text-grey-7')
             for account in accounts:
                 self.row(account)
@@ -55,6 +63,8 @@ class UsersPage:
         ui.select(
             {k: t(k) for k in ROLE_OPTIONS}, value=account.role, on_change=lambda e: self.change_role(name, e.value)
         ).props('dense').mark(f'role-{name}')
+        if self.centres.shown:
+            self.centres.cell(account)
         ui.label(t('active') if account.active else t('disabled')).classes(
             'text-positive' if account.active else 'text-grey'
         )
@@ -99,6 +109,8 @@ class UsersPage:
             ui.select({k: t(k) for k in ROLE_OPTIONS}, label=t('Role')).bind_value(self.form, 'role').classes(
                 'w-full'
             ).mark('new-role')
+            if self.centres.shown:
+                self.centres.new_user_select(self.form)
             ui.select(language_choices(), label=t('Language')).bind_value(self.form, 'language').classes('w-full')
             ui.input(t('Password'), password=True).bind_value(self.form, 'password').classes('w-full').mark(
                 'new-password'
