@@ -5,7 +5,7 @@ Each group names where the texts come from. When a screen marks its own table wi
 
 from domain.errors import N_
 
-ROLES = (N_('receptionist'), N_('technician'), N_('radiologist'), N_('admin'))
+ROLES = (N_('receptionist'), N_('technician'), N_('radiologist'), N_('admin'), N_('centre'))
 
 # ui/board.py COLUMN_TITLES and actions; ui/kiosk.py TITLES; ui/reading.py
 BOARD = (
