@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import exists
 from sqlmodel import Session, col, select
 
-from . import appointments, audit, clock, db, events, options
+from . import appointments, audit, centres, clock, db, events, options
 from .access import Actor, Permission, require
 from .errors import Conflict, InvalidInput, NotFound
-from .models import Patient, Report, Study, User, display_person_name
+from .models import Centre, Patient, Report, Study, User, display_person_name
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ class ReadingRow:
     assigned_to_id: int | None
     assigned_to: str
     report_state: str
+    centre: str = ''  # the diagnostic centre's name, once the reading group serves several (domain.centres)
 
 
 def worklist(
@@ -65,6 +66,10 @@ def worklist(
                 select(Report.study_id, Report.state).where(col(Report.study_id).in_([s.id for s, _, _ in rows]))
             ).all()
         )
+        with centres.unscoped():
+            names = dict(session.exec(select(Centre.id, Centre.name)).all())
+    if len(names) < 2:  # one centre: nothing to tell apart
+        names = {}
     now = clock.now()
     found = []
     for study, patient, user in rows:
@@ -89,6 +94,7 @@ def worklist(
                 study.assigned_to_id,
                 (user.full_name or user.username) if user else '',
                 drafts.get(study.id or 0, ''),
+                names.get(study.centre_id or 0, ''),
             )
         )
     return found

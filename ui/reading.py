@@ -279,6 +279,12 @@ def _waited(minutes: int, language: str) -> str:
 
 
 def _ids(row: reading.ReadingRow) -> str:
-    """Patient ID, short study ID and accession number, those the study has."""
-    parts = [escape(row.patient_id), short_id_html(row.short_id) if row.short_id else '', escape(row.accession_number)]
+    """The centre (with several), patient ID, short study ID and accession number, those the study has."""
+    centre = f'<span class="text-weight-medium" data-mark="centre">{escape(row.centre)}</span>' if row.centre else ''
+    parts = [
+        centre,
+        escape(row.patient_id),
+        short_id_html(row.short_id) if row.short_id else '',
+        escape(row.accession_number),
+    ]
     return ' · '.join(part for part in parts if part)

@@ -9,7 +9,7 @@ from domain import centre_admin, centres, db
 from domain.centre_admin import CentreData
 from domain.models import Centre, Patient, ServedCentre, Study
 from domain.models import User as Staff
-from tests.conftest import Clinic, eventually, sign_in
+from tests.conftest import Clinic, eventually, shown_html, sign_in
 from tests.report_fixtures import final_report, make_study
 
 
@@ -144,3 +144,19 @@ async def test_the_admin_dashboard_shows_studies_by_centre_once_there_are_severa
     chart = admin.find(kind=ui.echart, marker='centre-chart').elements.pop()
     assert sorted(s['name'] for s in chart.options['series']) == sorted(['ClinicPACS', 'Sunrise Diagnostics'])
     await admin.should_see(marker='revenue')
+
+
+async def test_the_reading_worklist_names_each_studys_centre_once_there_are_several(
+    radiologist: User, clinic: Clinic
+) -> None:
+    make_study(family_name='Kumar')
+    await radiologist.open('/reading')
+    await radiologist.should_see(marker='reading-list')
+    assert 'data-mark="centre"' not in shown_html(radiologist, 'reading-list')  # one centre: as before
+    other = _second_centre(clinic)
+    with centres.scoped(frozenset({other})):
+        make_study(family_name='Patel')
+    await radiologist.open('/reading')
+    await radiologist.should_see(marker='reading-list')
+    shown = shown_html(radiologist, 'reading-list')
+    assert 'Sunrise Diagnostics' in shown and 'ClinicPACS' in shown
