@@ -16,7 +16,20 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func
 from sqlmodel import select
 
-from . import appointments, clock, db, demo_reading, demo_studies, modalities, patients, procedures, templates, users
+from . import (
+    appointments,
+    billing,
+    centres,
+    clock,
+    db,
+    demo_reading,
+    demo_studies,
+    modalities,
+    patients,
+    procedures,
+    templates,
+    users,
+)
 from .access import Actor
 from .demo_studies import Imaging, Order
 from .errors import Conflict
@@ -45,6 +58,8 @@ PROCEDURES = (
     ('DX-CHEST', 'Chest X-ray', 'DX', 10),
     ('US-OB', 'Obstetric ultrasound', 'US', 30),
 )
+PRICES = {'CT': '120.00', 'MR': '250.00', 'US': '60.00', 'DX': '35.00'}  # USD per study of the modality: the
+# clinic's price list, so that the reports signed today show as charges on Billing and as revenue on the Dashboard
 PEOPLE = (
     ('Doe', 'Jane', '1980-05-17', 'F', '+1 555 010 2030'),
     ('Müller', 'Jürgen', '1962-11-03', 'M', ''),
@@ -115,6 +130,10 @@ def fill(*, by: Actor, imaging: Imaging, password: str | None = None) -> DemoSum
         for ae, kind, room in ROOMS
     ]
     offered = [procedures.create(code, name, kind, minutes, by=by) for code, name, kind, minutes in PROCEDURES]
+    for kind, amount in PRICES.items():
+        billing.add_price(
+            billing.PriceForm(centre_id=centres.default_id(), modality=kind, currency='USD', amount=amount), by=by
+        )
     people = [
         patients.register(
             PatientCreate(family_name=f, given_name=g, birth_date=b, sex=s, phone=p), by=by, confirmed_new=True

@@ -218,3 +218,17 @@ def pixel_hashes() -> dict[str, str]:
         instance.sop_instance_uid: hashlib.sha256(header(instance).PixelData).hexdigest()
         for instance in all_of(Instance)
     }
+
+
+def test_the_reports_signed_in_the_demo_are_billed_at_the_clinics_prices(clinic_demo: DemoClinic) -> None:
+    from decimal import Decimal
+
+    from domain import billing
+    from domain.models import Charge
+
+    charges = all_of(Charge)
+    finals = [r for r in all_of(Report) if r.kind == 'report' and r.state in ('final', 'addended')]
+    assert len(charges) == len(finals) > 0
+    prices = {Decimal(amount) for amount in demo.PRICES.values()}
+    assert {Decimal(c.amount) for c in charges} <= prices and {c.currency for c in charges} == {'USD'}
+    assert billing.revenue(system('test'), 30) == {'USD': sum((Decimal(c.amount) for c in charges), Decimal(0))}

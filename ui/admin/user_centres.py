@@ -60,7 +60,7 @@ class StaffCentres:
                     label=t('Reads for (all when empty)'),
                     value=sorted(self.served.get(user_id, frozenset())),
                     on_change=lambda e: self.set_served(user_id, set(e.value or [])),
-                ).props('dense use-chips').classes('min-w-48').mark(f'served-{name}')
+                ).props('dense use-chips').classes('w-60').mark(f'served-{name}')
 
     async def set_centre(self, user_id: int, centre_id: int | None) -> None:
         await perform(centre_admin.set_staff_centre, user_id, centre_id, by=self.actor, success=t('Saved'))
