@@ -22,6 +22,7 @@ from domain import (
     audit,
     auth,
     backup_schedule,
+    centre_admin,
     db,
     hanging_protocols,
     mfa,
@@ -31,8 +32,8 @@ from domain import (
     templates,
     users,
 )
-from domain.access import system
-from domain.errors import DomainError
+from domain.access import Actor, system
+from domain.errors import DomainError, InvalidInput
 from domain.models import Role, UserCreate
 from domain.settings import Settings, SettingsError, load
 
@@ -159,14 +160,29 @@ def migrate(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def _centre_named(name: str, console: Actor) -> int:
+    """The id of the diagnostic centre with this name (case aside), or a clear error."""
+    found = [c for c in centre_admin.list_all(by=console) if c.name.casefold() == name.strip().casefold()]
+    if not found:
+        raise InvalidInput('No such centre')
+    return found[0].id or 0
+
+
 def user(settings: Settings, args: argparse.Namespace) -> int:
     """Manage staff accounts from the console."""
     _open_database(settings, migrate=True)
     console = system('console')
     if args.user_command == 'add':
+        centre_id = _centre_named(args.centre, console) if args.centre else None
         password = args.password or _read_password()
         created = users.create(
-            UserCreate(username=args.username, full_name=args.full_name or '', role=args.role, password=password),
+            UserCreate(
+                username=args.username,
+                full_name=args.full_name or '',
+                role=args.role,
+                password=password,
+                centre_id=centre_id,
+            ),
             by=console,
         )
         print(f'added {created.username} ({created.role})')
@@ -542,6 +558,9 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument('--role', required=True, choices=[role.value for role in Role])
     add.add_argument('--password', help='read from the terminal or standard input when omitted')
     add.add_argument('--full-name')
+    add.add_argument(
+        '--centre', help='the diagnostic centre the account works for, by name (the centre role needs one)'
+    )
     passwd = user_commands.add_parser('passwd', help='set a new password')
     passwd.add_argument('username')
     passwd.add_argument('--password')

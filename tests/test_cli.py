@@ -106,3 +106,19 @@ def test_a_backup_sealed_to_a_public_key_opens_only_with_its_private_key(tmp_pat
     nowhere = run_main(data_dir, 'backup', '--public-key', public, '--output', str(private / 'inside-a-file'))
     assert nowhere.returncode == 2
     assert nowhere.stderr.strip() == f'clinicpacs: Not a directory ({private / "inside-a-file"})'
+
+
+def test_a_centres_account_is_added_from_the_console_by_the_centres_name(data_dir: Path) -> None:
+    added = run_main(data_dir, 'user', 'add', 'desk', '--role', 'centre', '--password', 'desk password 1')
+    assert added.returncode == 0, added.stderr  # one centre, the clinic's own: it is the one
+    unknown = run_main(
+        data_dir, 'user', 'add', 'desk2', '--role', 'centre', '--centre', 'Nowhere', '--password', 'desk password 1'
+    )
+    assert unknown.returncode == 2 and 'No such centre' in unknown.stderr
+    named = run_main(
+        data_dir, 'user', 'add', 'desk3', '--role', 'centre', '--centre', 'clinicpacs', '--password', 'desk password 1'
+    )
+    assert named.returncode == 0, named.stderr
+    with sqlite3.connect(data_dir / 'clinicpacs.sqlite3') as connection:
+        rows = dict(connection.execute("SELECT username, centre_id FROM user WHERE username LIKE 'desk%'").fetchall())
+    assert rows == {'desk': 1, 'desk3': 1}
