@@ -3,13 +3,15 @@
 - Obstetric biometry (a template with the Hadlock calculator): the measurements, the gestational age by ultrasound
   with the measurements it rests on, the estimated fetal weight and the due date; the impression names the age.
   (Weight centiles need the age by dates, which the templates do not collect, so none is given.)
+- A thyroid nodule (a template with the ACR TI-RADS features, domain.draft_thyroid): its features with their points,
+  the TR level and the advice for its size, once all five features are filled.
 - Any template: each number outside its normal range as a sentence saying so, with the range.
 Nothing is guessed: a sentence is only written from values the doctor (or the scanner's SR) entered.
 """
 
 from typing import Any
 
-from . import obstetrics
+from . import draft_thyroid, obstetrics
 from .drafting import DraftContext, Suggestion, register
 from .report_values import flags, normal_range, number_text, parse_number
 from .templates import label as pick_label
@@ -85,6 +87,7 @@ class MeasurementSentences:
         impression: list[str] = []
         if context.template.calculator == 'hadlock':
             findings, impression = _biometry(context)
+        findings += draft_thyroid.sentences(context)
         findings += _out_of_range(context)
         if not findings and not impression:
             return None

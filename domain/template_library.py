@@ -337,6 +337,205 @@ OBSTETRICS = {
     ],
 }
 
+NODULE = section(  # the scored features of ACR TI-RADS (domain/tirads.py); left blank for a thyroid without nodules
+    'nodule',
+    L(
+        'Dominant nodule (ACR TI-RADS)',
+        'Доминантный узел (ACR TI-RADS)',
+        'Nódulo dominante (ACR TI-RADS)',
+        'Nodule dominant (ACR TI-RADS)',
+        'Dominanter Knoten (ACR TI-RADS)',
+    ),
+    [
+        choice(
+            'nodule_location',
+            L('Location', 'Локализация', 'Localización', 'Localisation', 'Lage'),
+            [
+                ('right', L('right lobe', 'правая доля', 'lóbulo derecho', 'lobe droit', 'rechter Lappen')),
+                ('left', L('left lobe', 'левая доля', 'lóbulo izquierdo', 'lobe gauche', 'linker Lappen')),
+                ('isthmus', L('isthmus', 'перешеек', 'istmo', 'isthme', 'Isthmus')),
+            ],
+        ),
+        number(
+            'nodule_diameter',
+            L(
+                'Maximum diameter',
+                'Максимальный размер',
+                'Diámetro máximo',
+                'Diamètre maximal',
+                'Maximaler Durchmesser',
+            ),
+            'mm',
+        ),
+        # NOTE: the choice values are the keys of tirads.POINTS; a new value needs its points there.
+        choice(
+            'nodule_composition',
+            L('Composition', 'Структура', 'Composición', 'Composition', 'Zusammensetzung'),
+            [
+                (
+                    'cystic',
+                    L(
+                        'cystic or almost completely cystic',
+                        'кистозный или почти полностью кистозный',
+                        'quístico o casi completamente quístico',
+                        'kystique ou presque entièrement kystique',
+                        'zystisch oder fast vollständig zystisch',
+                    ),
+                ),
+                ('spongiform', L('spongiform', 'губчатый', 'espongiforme', 'spongiforme', 'spongiform')),
+                (
+                    'mixed',
+                    L(
+                        'mixed cystic and solid',
+                        'смешанный кистозно-солидный',
+                        'mixto quístico y sólido',
+                        'mixte kystique et solide',
+                        'gemischt zystisch-solide',
+                    ),
+                ),
+                (
+                    'solid',
+                    L(
+                        'solid or almost completely solid',
+                        'солидный или почти полностью солидный',
+                        'sólido o casi completamente sólido',
+                        'solide ou presque entièrement solide',
+                        'solide oder fast vollständig solide',
+                    ),
+                ),
+            ],
+        ),
+        choice(
+            'nodule_echogenicity',
+            ECHOGENICITY,
+            [
+                ('anechoic', L('anechoic', 'анэхогенный', 'anecoico', 'anéchogène', 'echofrei')),
+                (
+                    'iso_hyper',
+                    L(
+                        'hyperechoic or isoechoic',
+                        'гиперэхогенный или изоэхогенный',
+                        'hiperecoico o isoecoico',
+                        'hyperéchogène ou isoéchogène',
+                        'echoreich oder echogleich',
+                    ),
+                ),
+                ('hypo', L('hypoechoic', 'гипоэхогенный', 'hipoecoico', 'hypoéchogène', 'echoarm')),
+                (
+                    'very_hypo',
+                    L(
+                        'very hypoechoic',
+                        'выраженно гипоэхогенный',
+                        'muy hipoecoico',
+                        'très hypoéchogène',
+                        'sehr echoarm',
+                    ),
+                ),
+            ],
+        ),
+        choice(
+            'nodule_shape',
+            L('Shape', 'Форма', 'Forma', 'Forme', 'Form'),
+            [
+                (
+                    'wider',
+                    L(
+                        'wider-than-tall',
+                        'ширина больше высоты',
+                        'más ancho que alto',
+                        'plus large que haut',
+                        'breiter als hoch',
+                    ),
+                ),
+                (
+                    'taller',
+                    L(
+                        'taller-than-wide',
+                        'высота больше ширины',
+                        'más alto que ancho',
+                        'plus haut que large',
+                        'höher als breit',
+                    ),
+                ),
+            ],
+        ),
+        choice(
+            'nodule_margin',
+            L('Margin', 'Контур', 'Márgenes', 'Contours', 'Rand'),
+            [
+                ('smooth', L('smooth', 'ровный', 'lisos', 'réguliers', 'glatt')),
+                ('ill_defined', L('ill-defined', 'нечёткий', 'mal definidos', 'mal définis', 'unscharf')),
+                (
+                    'lobulated_irregular',
+                    L(
+                        'lobulated or irregular',
+                        'дольчатый или неровный',
+                        'lobulados o irregulares',
+                        'lobulés ou irréguliers',
+                        'lobuliert oder unregelmäßig',
+                    ),
+                ),
+                (
+                    'extrathyroidal',
+                    L(
+                        'extra-thyroidal extension',
+                        'экстратиреоидное распространение',
+                        'extensión extratiroidea',
+                        'extension extrathyroïdienne',
+                        'extrathyreoidale Ausbreitung',
+                    ),
+                ),
+            ],
+        ),
+        choice(
+            'nodule_foci',
+            L('Echogenic foci', 'Эхогенные включения', 'Focos ecogénicos', 'Foyers échogènes', 'Echogene Foci'),
+            [
+                (
+                    'none',
+                    L(
+                        'none or large comet-tail artifacts',
+                        'нет или крупные артефакты «хвост кометы»',
+                        'ninguno o artefactos grandes en cola de cometa',
+                        'aucun ou grands artefacts en queue de comète',
+                        'keine oder große Kometenschweifartefakte',
+                    ),
+                ),
+                (
+                    'macro',
+                    L(
+                        'macrocalcifications',
+                        'макрокальцинаты',
+                        'macrocalcificaciones',
+                        'macrocalcifications',
+                        'Makroverkalkungen',
+                    ),
+                ),
+                (
+                    'rim',
+                    L(
+                        'peripheral (rim) calcifications',
+                        'периферические (ободковые) кальцинаты',
+                        'calcificaciones periféricas (en anillo)',
+                        'calcifications périphériques (en coquille)',
+                        'periphere (Rand-)Verkalkungen',
+                    ),
+                ),
+                (
+                    'punctate',
+                    L(
+                        'punctate echogenic foci',
+                        'точечные эхогенные включения',
+                        'focos ecogénicos puntiformes',
+                        'foyers échogènes ponctués',
+                        'punktförmige echogene Foci',
+                    ),
+                ),
+            ],
+        ),
+    ],
+)
+
 THYROID = {
     'sections': [
         section(
@@ -379,6 +578,7 @@ THYROID = {
                 'Schilddrüse normal groß und homogen, keine Knoten.',
             ),
         ),
+        NODULE,
     ],
 }
 

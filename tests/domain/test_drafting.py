@@ -118,3 +118,43 @@ def test_a_failing_plug_in_is_logged_and_the_others_still_answer(
         found = drafting.suggestions(report_id, by=clinic.radiologist.actor)
     assert [s.plugin for s in found] == ['measurements']
     assert f'draft plug-in broken failed on report {report_id}' in caplog.text
+
+
+THYROID_NODULE = {
+    'nodules': 'yes',
+    'nodule_location': 'right',
+    'nodule_diameter': '18',
+    'nodule_composition': 'solid',
+    'nodule_echogenicity': 'hypo',
+    'nodule_shape': 'wider',
+    'nodule_margin': 'smooth',
+    'nodule_foci': 'none',
+}
+
+
+def test_a_thyroid_nodules_features_become_its_ti_rads_level_and_advice(clinic: Clinic) -> None:
+    report_id = _draft(clinic, 'us-thyroid', THYROID_NODULE)
+    (suggestion,) = drafting.suggestions(report_id, by=clinic.radiologist.actor)
+    assert suggestion.findings == [
+        'Dominant nodule in the right lobe, 18 mm: solid or almost completely solid (2), hypoechoic (2), '
+        'wider-than-tall (0), smooth margin (0), no echogenic foci or only large comet-tail artifacts (0) '
+        '— ACR TI-RADS score 4, TR4 (moderately suspicious); FNA recommended (≥ 15 mm).'
+    ]
+    assert suggestion.impression == []
+
+
+def test_the_ti_rads_sentence_is_in_the_reports_language(clinic: Clinic) -> None:
+    values = {**THYROID_NODULE, 'nodule_location': 'isthmus', 'nodule_diameter': '12,5', 'nodule_shape': 'taller'}
+    report_id = _draft(clinic, 'us-thyroid', values, language='ru')
+    (suggestion,) = drafting.suggestions(report_id, by=clinic.radiologist.actor)
+    assert suggestion.findings == [
+        'Доминантный узел в перешейке, 12.5 мм: солидный или почти полностью солидный (2), гипоэхогенный (2), '
+        'вертикально ориентированный (3), с ровным контуром (0), '
+        'без эхогенных включений или только с крупными артефактами «хвост кометы» (0) '
+        '— сумма баллов ACR TI-RADS 7, TR5 (высокоподозрительный); рекомендована ТАБ (≥ 10 мм).'
+    ]
+
+
+def test_a_thyroid_nodule_with_a_feature_left_blank_gets_no_ti_rads_sentence(clinic: Clinic) -> None:
+    report_id = _draft(clinic, 'us-thyroid', {**THYROID_NODULE, 'nodule_margin': ''})
+    assert drafting.suggestions(report_id, by=clinic.radiologist.actor) == []
