@@ -111,27 +111,32 @@ def definition(template: ReportTemplate) -> TemplateDefinition:
 
 
 def seed_shipped() -> int:
-    """Store the shipped templates whose codes are not yet on file; returns how many were added."""
+    """Store the shipped templates whose codes are not yet on file, and a new version of a shipped template whose
+    definition changed with an update of the program (unless an administrator made its newest version: their
+    edits win); reports keep the version they were written with. Returns how many versions were added."""
     added = 0
     with db.transaction() as session:
-        known = set(session.exec(select(ReportTemplate.code)).all())
+        newest = {row.code: row for row in session.exec(select(ReportTemplate).order_by(col(ReportTemplate.version)))}
         for shipped in SHIPPED:
-            if shipped['code'] in known:
-                continue
             parsed = TemplateDefinition.model_validate(shipped['definition'])
+            on_file = newest.get(shipped['code'])
+            if on_file is not None and (on_file.created_by != 'system' or on_file.definition == parsed.model_dump()):
+                continue
             template = ReportTemplate(
                 code=shipped['code'],
-                version=1,
+                version=1 if on_file is None else on_file.version + 1,
                 name=shipped['name']['en'],
                 modality=shipped['modality'],
                 definition=parsed.model_dump(),
+                active=True if on_file is None else on_file.active,
                 created_by='system',
             )
             session.add(template)
-            audit.record(session, system('start-up'), 'template.seed', template, detail={'code': template.code})
+            detail = {'code': template.code, 'version': template.version}
+            audit.record(session, system('start-up'), 'template.seed', template, detail=detail)
             added += 1
     if added:
-        log.info('seeded %d shipped report templates', added)
+        log.info('seeded %d shipped report template versions', added)
     return added
 
 

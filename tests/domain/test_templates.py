@@ -119,3 +119,34 @@ def test_a_stored_logo_that_is_not_base64_has_no_preview() -> None:
 def test_a_gif_logo_is_refused(clinic: Clinic) -> None:
     with pytest.raises(InvalidInput, match='PNG or JPEG'):
         reporting.set_logo(b'GIF89a' + b'\0' * 20, by=clinic.admin.actor)
+
+
+def test_a_shipped_template_changed_by_an_update_gets_a_new_version_unless_an_admin_edited_it(
+    clinic: Clinic,
+) -> None:
+    from sqlmodel import select, update
+
+    from domain import db
+    from domain.models import ReportTemplate
+
+    templates.seed_shipped()
+    with db.transaction() as session:  # as the thyroid template was before its TI-RADS section shipped
+        session.execute(
+            update(ReportTemplate)
+            .where(ReportTemplate.code == 'us-thyroid')
+            .values(definition={'sections': [{'key': 'thyroid', 'title': {'en': 'Thyroid'}, 'fields': []}]})
+        )
+        session.execute(update(ReportTemplate).where(ReportTemplate.code == 'us-pelvis').values(created_by='admin1'))
+        session.execute(
+            update(ReportTemplate)
+            .where(ReportTemplate.code == 'us-pelvis')
+            .values(definition={'sections': [{'key': 'pelvis', 'title': {'en': 'Pelvis'}, 'fields': []}]})
+        )
+    assert templates.seed_shipped() == 1
+    with db.reading() as session:
+        thyroid = session.exec(select(ReportTemplate).where(ReportTemplate.code == 'us-thyroid')).all()
+        pelvis = session.exec(select(ReportTemplate).where(ReportTemplate.code == 'us-pelvis')).all()
+    assert sorted(t.version for t in thyroid) == [1, 2] and len(pelvis) == 1
+    newest = templates.definition(max(thyroid, key=lambda t: t.version))
+    assert 'nodule_composition' in {f.key for f in newest.fields()}
+    assert templates.seed_shipped() == 0
