@@ -117,9 +117,13 @@ def test_the_worklist_offers_only_the_centres_appointments(clinic: Clinic, split
     staff = users.create(UserCreate(username='centreb', role='centre', password=PASSWORD, centre_id=b_id), by=admin)
     b_actor = Actor(role='centre', username='centreb', user_id=staff.id, address='127.0.0.1', centres=frozenset({b_id}))
     head = procedure(clinic, 'CT-HEAD', 'CT')
-    for who, actor, where in (('Betatown', b_actor, b_room), ('Alphaville', clinic.receptionist.actor, a_room)):
+    a_id = centres.default_id()
+    for who, actor, where, centre in (
+        ('Betatown', b_actor, b_room, None),  # a centre's own desk registers into its centre
+        ('Alphaville', clinic.receptionist.actor, a_room, a_id),  # the reading group's reception chooses
+    ):
         registered = patients.register(
-            PatientCreate(family_name=who, given_name='Pat', birth_date=date(1980, 1, 2), sex='F'),
+            PatientCreate(family_name=who, given_name='Pat', birth_date=date(1980, 1, 2), sex='F', centre_id=centre),
             by=actor,
             confirmed_new=True,
         )
