@@ -17,11 +17,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, event
+from sqlalchemy import Integer, Table, event
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
 from .models import (
@@ -130,18 +133,53 @@ def _table(model: Any) -> Table:
     return table
 
 
-def _within(column: Any, centres: frozenset[int]) -> Any:
-    return col(column).in_(sorted(centres))
+class _CentreColumn(FunctionElement[int]):
+    """A row's centre column as a scope's criteria test it: `+centre_id` on SQLite, the column elsewhere.
+
+    The unary plus keeps SQLite's planner off the centre_id index. SQLite has no statistics (nothing runs ANALYZE)
+    and took that index for every scoped statement that had another condition: all of a centre's appointments,
+    then sorted, for one day's worklist; all of its patients for one birth date; all of its studies for one
+    accession number. A scoped statement now gets the plan of the same statement unscoped, and the centre is a
+    filter on the rows it reads. PostgreSQL's planner knows how many rows a centre has: it gets the plain column.
+    """
+
+    type = Integer()
+    name = 'centre_column'
+    inherit_cache = True
+
+
+@compiles(_CentreColumn)
+def _plain_column(element: _CentreColumn, compiler: Any, **kw: Any) -> str:
+    rendered: str = compiler.process(element.clauses, **kw)
+    return rendered
+
+
+@compiles(_CentreColumn, 'sqlite')
+def _column_off_its_index(element: _CentreColumn, compiler: Any, **kw: Any) -> str:
+    rendered: str = compiler.process(element.clauses, **kw)
+    return f'+{rendered}'
+
+
+def _within(column: Any, centres: frozenset[int], *, by_index: bool = False) -> Any:
+    """The column names one of the centres; `by_index` where the centre is what selects the rows (a subquery
+    listing a centre's studies), else as a filter on rows found another way (_CentreColumn)."""
+    values = sorted(centres)
+    return col(column).in_(values) if by_index else _CentreColumn(col(column)).in_(values)
 
 
 def _study_ids(centres: frozenset[int]) -> Any:
-    return select(col(Study.id)).where(_within(Study.centre_id, centres))
+    return select(col(Study.id)).where(_within(Study.centre_id, centres, by_index=True))
 
 
-def _criteria(centres: frozenset[int]) -> list[Any]:
-    """One `with_loader_criteria` per table that holds a centre's data, directly or through its study."""
+@lru_cache(maxsize=256)
+def _criteria(centres: frozenset[int]) -> tuple[Any, ...]:
+    """One `with_loader_criteria` per table that holds a centre's data, directly or through its study.
+
+    Made once per scope and kept: building the thirteen options took about 1.5 ms of every scoped statement
+    (a search runs five), more than most of the statements themselves.
+    """
     studies = _study_ids(centres)
-    return [
+    return (
         with_loader_criteria(Patient, _within(Patient.centre_id, centres), include_aliases=True),
         with_loader_criteria(Appointment, _within(Appointment.centre_id, centres), include_aliases=True),
         with_loader_criteria(Study, _within(Study.centre_id, centres), include_aliases=True),
@@ -158,14 +196,14 @@ def _criteria(centres: frozenset[int]) -> list[Any]:
         with_loader_criteria(
             PerformedStep,
             col(PerformedStep.appointment_id).in_(
-                select(col(Appointment.id)).where(_within(Appointment.centre_id, centres))
+                select(col(Appointment.id)).where(_within(Appointment.centre_id, centres, by_index=True))
             ),
             include_aliases=True,
         ),
         with_loader_criteria(Price, _within(Price.centre_id, centres), include_aliases=True),
         with_loader_criteria(Charge, _within(Charge.centre_id, centres), include_aliases=True),
         with_loader_criteria(CreditNote, _within(CreditNote.centre_id, centres), include_aliases=True),
-    ]
+    )
 
 
 @event.listens_for(OrmSession, 'do_orm_execute')
