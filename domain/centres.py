@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, Table, event
+from sqlalchemy import Integer, Table, event, exists
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
 from sqlalchemy.orm import Session as OrmSession
@@ -160,15 +160,34 @@ def _column_off_its_index(element: _CentreColumn, compiler: Any, **kw: Any) -> s
     return f'+{rendered}'
 
 
-def _within(column: Any, centres: frozenset[int], *, by_index: bool = False) -> Any:
-    """The column names one of the centres; `by_index` where the centre is what selects the rows (a subquery
-    listing a centre's studies), else as a filter on rows found another way (_CentreColumn)."""
-    values = sorted(centres)
-    return col(column).in_(values) if by_index else _CentreColumn(col(column)).in_(values)
+def _within(column: Any, centres: frozenset[int]) -> Any:
+    """The column names one of the centres, as a filter on rows found another way (_CentreColumn)."""
+    return _CentreColumn(col(column)).in_(sorted(centres))
 
 
-def _study_ids(centres: frozenset[int]) -> Any:
-    return select(col(Study.id)).where(_within(Study.centre_id, centres, by_index=True))
+# Plain table aliases (not ORM entities, so no scope's criteria reach them) for the correlated lookups below.
+_STUDY = _table(Study).alias('scope_study')
+_SERIES = _table(Series).alias('scope_series')
+_APPOINTMENT = _table(Appointment).alias('scope_appointment')
+
+
+def _of_study(column: Any, centres: frozenset[int]) -> Any:
+    """The row's study belongs to one of the centres: a correlated EXISTS that finds that one study by its key.
+
+    `study_id IN (SELECT id FROM study WHERE centre_id IN …)` listed all of a centre's studies for every statement,
+    even one instance fetched by id: 65 ms at 50,000 studies, against 0.3 ms unscoped.
+    """
+    return exists().where(_STUDY.c.id == col(column), _within(_STUDY.c.centre_id, centres))
+
+
+def _of_series(column: Any, centres: frozenset[int]) -> Any:
+    return exists().where(
+        _SERIES.c.id == col(column), _STUDY.c.id == _SERIES.c.study_id, _within(_STUDY.c.centre_id, centres)
+    )
+
+
+def _of_appointment(column: Any, centres: frozenset[int]) -> Any:
+    return exists().where(_APPOINTMENT.c.id == col(column), _within(_APPOINTMENT.c.centre_id, centres))
 
 
 @lru_cache(maxsize=256)
@@ -178,27 +197,18 @@ def _criteria(centres: frozenset[int]) -> tuple[Any, ...]:
     Made once per scope and kept: building the thirteen options took about 1.5 ms of every scoped statement
     (a search runs five), more than most of the statements themselves.
     """
-    studies = _study_ids(centres)
     return (
         with_loader_criteria(Patient, _within(Patient.centre_id, centres), include_aliases=True),
         with_loader_criteria(Appointment, _within(Appointment.centre_id, centres), include_aliases=True),
         with_loader_criteria(Study, _within(Study.centre_id, centres), include_aliases=True),
-        with_loader_criteria(Series, col(Series.study_id).in_(studies), include_aliases=True),
+        with_loader_criteria(Series, _of_study(Series.study_id, centres), include_aliases=True),
+        with_loader_criteria(Instance, _of_series(Instance.series_id, centres), include_aliases=True),
+        with_loader_criteria(Report, _of_study(Report.study_id, centres), include_aliases=True),
+        with_loader_criteria(Measurement, _of_study(Measurement.study_id, centres), include_aliases=True),
+        with_loader_criteria(KeyImage, _of_study(KeyImage.study_id, centres), include_aliases=True),
+        with_loader_criteria(Annotation, _of_study(Annotation.study_id, centres), include_aliases=True),
         with_loader_criteria(
-            Instance,
-            col(Instance.series_id).in_(select(col(Series.id)).where(col(Series.study_id).in_(studies))),
-            include_aliases=True,
-        ),
-        with_loader_criteria(Report, col(Report.study_id).in_(studies), include_aliases=True),
-        with_loader_criteria(Measurement, col(Measurement.study_id).in_(studies), include_aliases=True),
-        with_loader_criteria(KeyImage, col(KeyImage.study_id).in_(studies), include_aliases=True),
-        with_loader_criteria(Annotation, col(Annotation.study_id).in_(studies), include_aliases=True),
-        with_loader_criteria(
-            PerformedStep,
-            col(PerformedStep.appointment_id).in_(
-                select(col(Appointment.id)).where(_within(Appointment.centre_id, centres, by_index=True))
-            ),
-            include_aliases=True,
+            PerformedStep, _of_appointment(PerformedStep.appointment_id, centres), include_aliases=True
         ),
         with_loader_criteria(Price, _within(Price.centre_id, centres), include_aliases=True),
         with_loader_criteria(Charge, _within(Charge.centre_id, centres), include_aliases=True),

@@ -181,6 +181,10 @@ def _routes(role: str) -> list[str]:
     )
 
 
+BOTH = pytest.mark.parametrize('backend', ['sqlite', 'postgres'], indirect=True)  # the scope's SQL on each
+
+
+@BOTH
 @pytest.mark.parametrize('role', STAFF)
 async def test_every_route_answers_another_centres_ids_with_nothing(
     two: tuple[Centre, Centre], user: User, clinic: Clinic, role: str
@@ -201,6 +205,7 @@ async def test_every_route_answers_another_centres_ids_with_nothing(
     assert answered_own, f'no route answered {role} about its own centre: the check could not fail'
 
 
+@BOTH
 async def test_a_search_of_dicomweb_lists_only_the_own_centre(
     two: tuple[Centre, Centre], user: User, clinic: Clinic
 ) -> None:
@@ -211,6 +216,7 @@ async def test_a_search_of_dicomweb_lists_only_the_own_centre(
     assert a.pushed.study_instance_uid in uids and b.pushed.study_instance_uid not in uids
 
 
+@BOTH
 async def test_services_called_directly_by_centre_staff_refuse_another_centres_rows(
     two: tuple[Centre, Centre], clinic: Clinic
 ) -> None:

@@ -27,6 +27,9 @@ from tests.dicom.conftest import SCU_AE, Pacs, find, sample, send
 from tests.domain.reception_fixtures import at, procedure, room
 
 
+pytestmark = pytest.mark.parametrize('backend', ['sqlite', 'postgres'], indirect=True)  # the scope's SQL on each
+
+
 @pytest.fixture
 def split(pacs: Pacs, tmp_path: Path) -> tuple[Pacs, str, str]:
     """TESTSCU works for centre A (the clinic's own), CENTREB for centre B; each pushed one study of its own."""
