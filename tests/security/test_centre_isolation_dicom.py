@@ -26,7 +26,6 @@ from tests.conftest import PASSWORD, Clinic
 from tests.dicom.conftest import SCU_AE, Pacs, find, sample, send
 from tests.domain.reception_fixtures import at, procedure, room
 
-
 pytestmark = pytest.mark.parametrize('backend', ['sqlite', 'postgres'], indirect=True)  # the scope's SQL on each
 
 
