@@ -14,10 +14,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from . import audit, clock, db, events, short_ids
+from . import audit, centres, clock, db, events, short_ids
 from .access import Actor, Permission, may, require
 from .errors import N_, Conflict, InvalidInput, InvalidTransition, NotFound
 from .models import Appointment, AppointmentCreate, Modality, Patient, Procedure, Study
@@ -103,6 +103,7 @@ def book(data: AppointmentCreate, *, by: Actor) -> Appointment:
         modality = session.get(Modality, data.modality_id)
         if modality is None or not modality.active:
             raise InvalidInput('This room is not in use', {'modality_id': 'inactive'})
+        _check_centre(modality, patient.centre_id)
         duration = data.duration_minutes or procedure.duration_minutes
         if not 1 <= duration <= 24 * 60:
             raise InvalidInput('The duration is 1 to 1440 minutes', {'duration_minutes': 'range'})
@@ -157,6 +158,8 @@ def reschedule(appointment_id: int, when: datetime, *, by: Actor, modality_id: i
         if appointment.state not in RESCHEDULABLE:
             raise _refuse(session, by, appointment, 'reschedule', N_('An examination under way cannot be rescheduled'))
         room = modality_id or appointment.modality_id
+        if modality_id is not None and (moved_to := session.get(Modality, modality_id)) is not None:
+            _check_centre(moved_to, appointment.centre_id)
         start = _utc(when)
         _check_free(session, room or 0, start, appointment.duration_minutes, appointment.id, urgent=appointment.urgent)
         detail = {
@@ -269,12 +272,20 @@ def card(appointment_id: int, *, by: Actor) -> Card:
 
 
 def rooms(*, by: Actor) -> Sequence[Modality]:
-    """The rooms (modalities) appointments can be booked into."""
+    """The rooms (modalities) appointments can be booked into: a centre's staff see their centre's and the shared
+    ones (a room of no centre)."""
     require(by, Permission.VIEW_SCHEDULE)
+    query = select(Modality).where(col(Modality.active).is_(True))
+    if by.centres is not None:
+        query = query.where(or_(col(Modality.centre_id).is_(None), col(Modality.centre_id).in_(sorted(by.centres))))
     with db.reading() as session:
-        return session.exec(
-            select(Modality).where(col(Modality.active).is_(True)).order_by(col(Modality.room), col(Modality.ae_title))
-        ).all()
+        return session.exec(query.order_by(col(Modality.room), col(Modality.ae_title))).all()
+
+
+def _check_centre(room: Modality, centre_id: int | None) -> None:
+    """A centre's room takes its own centre's patients only (its scanner's worklist would not offer another's)."""
+    if room.centre_id is not None and centre_id is not None and room.centre_id != centre_id:
+        raise InvalidInput('This room belongs to another centre', {'modality_id': 'centre'})
 
 
 def allowed_moves(state: str, by: Actor) -> list[str]:
@@ -413,14 +424,15 @@ def _check_free(
     if urgent:
         return  # an urgent examination may be squeezed in
     end = start + timedelta(minutes=minutes)
-    others = session.exec(
-        select(Appointment).where(
-            Appointment.modality_id == modality_id,
-            col(Appointment.state).not_in((CANCELLED, NO_SHOW)),
-            col(Appointment.scheduled_at) < end,
-            col(Appointment.scheduled_at) > start - timedelta(hours=24),
-        )
-    ).all()
+    with centres.unscoped():  # a room shared by centres is busy whichever centre booked it
+        others = session.exec(
+            select(Appointment).where(
+                Appointment.modality_id == modality_id,
+                col(Appointment.state).not_in((CANCELLED, NO_SHOW)),
+                col(Appointment.scheduled_at) < end,
+                col(Appointment.scheduled_at) > start - timedelta(hours=24),
+            )
+        ).all()
     for other in others:
         if other.id != own_id and _utc(other.scheduled_at) + timedelta(minutes=other.duration_minutes) > start:
             local = _utc(other.scheduled_at).astimezone(local_zone())
