@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, update
 from sqlmodel import Session, col, select
 
+from . import centres
 from .models import Appointment, Study
 
 ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'  # no 0, O, 1, I
@@ -29,13 +30,14 @@ def new_code() -> str:
 
 
 def unused_code(session: Session) -> str:
-    """A code no study and no appointment has."""
+    """A code no study and no appointment of any centre has."""
     while True:
         code = new_code()
-        taken = (
-            session.exec(select(Study.id).where(Study.short_id == code)).first()
-            or session.exec(select(Appointment.id).where(Appointment.short_id == code)).first()
-        )
+        with centres.unscoped():  # unique across centres, whoever asks
+            taken = (
+                session.exec(select(Study.id).where(Study.short_id == code)).first()
+                or session.exec(select(Appointment.id).where(Appointment.short_id == code)).first()
+            )
         if taken is None:
             return code
 

@@ -73,6 +73,7 @@ def assign(study_id: int, patient_id: int, *, by: Actor) -> StudySummary:
             raise NotFound('No patient {patient_id}', patient_id=patient_id)
         previous = study.patient_ref_id
         study.patient_ref_id = patient.id
+        study.centre_id = patient.centre_id  # a study belongs to its patient's centre (domain.centres)
         session.add(study)
         audit.record(session, by, 'study.assign', study, detail={'from_patient': previous, 'to_patient': patient.id})
         events.publish_after(session, events.StudyMatched(study_id, patient.id or 0))

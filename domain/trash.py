@@ -304,6 +304,7 @@ def move_study(study_id: int, patient_id: int, *, by: Actor, reason: str) -> Non
             if booked_for is not None and booked_for.patient_id != patient.id:
                 study.appointment_id = None  # the booking was the other patient's: the link goes with the mistake
         study.patient_ref_id = patient.id
+        study.centre_id = patient.centre_id  # a study belongs to its patient's centre (domain.centres)
         session.add(study)
         audit.record(
             session,
