@@ -53,7 +53,7 @@ class Assets:
 def render_html(view: ReportView, clinic: Clinic, pictures: list[Picture]) -> str:
     """The report as an HTML document for WeasyPrint."""
     language = view.report.language
-    template = _environment().get_template('report.html')
+    template = environment().get_template('report.html')
     return template.render(doc=document(view, clinic, pictures), t=lambda key: text(key, language))
 
 
@@ -130,7 +130,8 @@ def css_string(value: object) -> str:
     return ''.join(ch if ch.isalnum() or ch in ' .,:;-_()/' else f'\\{ord(ch):x} ' for ch in str(value))
 
 
-def _environment() -> Environment:
+def environment() -> Environment:
+    """The templates of the printed documents (reports and statements), HTML escaped, with their filters."""
     environment = Environment(
         loader=FileSystemLoader(HERE / 'templates'),
         autoescape=select_autoescape(['html']),

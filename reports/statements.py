@@ -7,11 +7,9 @@ own (reports/pdf.py, reports/printing.py). WeasyPrint is loaded with the first s
 import logging
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-
 from domain.statements import Statement
 
-from .pdf import HERE, Assets, css_string
+from .pdf import Assets, environment
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +70,7 @@ def text(key: str, language: str) -> str:
 def render_html(shown: Statement, language: str = 'en') -> str:
     """The statement as an HTML document for WeasyPrint."""
     language = language if language in LANGUAGES else 'en'
-    template = _environment().get_template('statement.html')
+    template = environment().get_template('statement.html')
     return template.render(doc=document(shown, language), t=lambda key: text(key, language))
 
 
@@ -115,14 +113,3 @@ def document(shown: Statement, language: str) -> dict[str, Any]:
         ],
         'totals': [f'{shown.shown(amount, code)} {code}' for code, amount in shown.totals.items()],
     }
-
-
-def _environment() -> Environment:
-    environment = Environment(
-        loader=FileSystemLoader(HERE / 'templates'),
-        autoescape=select_autoescape(['html']),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.filters['css_string'] = css_string
-    return environment

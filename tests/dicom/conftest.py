@@ -3,11 +3,14 @@
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
-from pynetdicom import AE
+from pynetdicom import AE, build_role, evt
+from pynetdicom.presentation import DEFAULT_TRANSFER_SYNTAXES
+from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet  # type: ignore[attr-defined]
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -141,3 +144,37 @@ def find(pacs: Pacs, model: str, query: pydicom.Dataset) -> list[pydicom.Dataset
     finally:
         assoc.release()  # type: ignore[attr-defined]
     return answers
+
+
+def c_get(
+    pacs: Pacs, study_uids: list[str], contexts: dict[str, list[str]], *, ae_title: str = SCU_AE
+) -> tuple[list[pydicom.Dataset], list[Any]]:
+    """C-GET of the studies with the requestor taking the storage SCP role in exactly these contexts (syntaxes
+    [] for the default ones); what arrived and every response."""
+    received: list[pydicom.Dataset] = []
+
+    def on_store(event: evt.Event) -> int:
+        dataset = event.dataset
+        dataset.file_meta = event.file_meta
+        received.append(dataset)
+        return 0x0000
+
+    ae = AE(ae_title=ae_title)
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 10
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
+    for storage_class, syntaxes in contexts.items():
+        ae.add_requested_context(storage_class, syntaxes or DEFAULT_TRANSFER_SYNTAXES)
+    assoc = ae.associate(
+        '127.0.0.1',
+        pacs.port,
+        ae_title=pacs.ae_title,
+        ext_neg=[build_role(storage_class, scp_role=True) for storage_class in contexts],
+        evt_handlers=[(evt.EVT_C_STORE, on_store)],
+    )
+    assert assoc.is_established
+    query = pydicom.Dataset()
+    query.QueryRetrieveLevel = 'STUDY'
+    query.StudyInstanceUID = '\\'.join(study_uids)
+    responses = list(assoc.send_c_get(query, StudyRootQueryRetrieveInformationModelGet))
+    assoc.release()
+    return received, responses

@@ -3,7 +3,6 @@
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pydicom
@@ -33,7 +32,7 @@ from domain import db, modalities
 from domain.modalities import ModalityCreate
 from domain.models import Instance, Series
 from tests.conftest import need_tool
-from tests.dicom.conftest import SCU_AE, Pacs, associate, find, sample, send
+from tests.dicom.conftest import SCU_AE, Pacs, associate, c_get, find, sample, send
 
 
 @pytest.fixture
@@ -321,35 +320,6 @@ def test_findscu_gets_the_optional_keys_at_every_level(
 # ---------------------------------------------------------------- retrieve delivers what it can, fails the rest alone
 
 
-def _get(pacs: Pacs, study_uids: list[str], contexts: dict[str, list[str]]) -> tuple[list[Dataset], list[Any]]:
-    """C-GET of the studies with the requestor taking the storage SCP role in exactly these contexts."""
-    received: list[Dataset] = []
-
-    def on_store(event: evt.Event) -> int:
-        dataset = event.dataset
-        dataset.file_meta = event.file_meta
-        received.append(dataset)
-        return 0x0000
-
-    ae = AE(ae_title=SCU_AE)
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 10
-    ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
-    for storage_class, syntaxes in contexts.items():
-        ae.add_requested_context(storage_class, syntaxes)
-    assoc = ae.associate(
-        '127.0.0.1',
-        pacs.port,
-        ae_title=pacs.ae_title,
-        ext_neg=[build_role(storage_class, scp_role=True) for storage_class in contexts],
-        evt_handlers=[(evt.EVT_C_STORE, on_store)],
-    )
-    assert assoc.is_established
-    query = _query('STUDY', StudyInstanceUID='\\'.join(study_uids))
-    responses = list(assoc.send_c_get(query, StudyRootQueryRetrieveInformationModelGet))
-    assoc.release()
-    return received, responses
-
-
 @pytest.fixture
 def ct_and_jpeg(stored: Pacs) -> tuple[pydicom.Dataset, pydicom.Dataset]:
     jpeg = pydicom.dcmread(sample('SC_rgb_jpeg_dcmtk.dcm'))
@@ -361,7 +331,7 @@ def test_c_get_sends_a_jpeg_image_decoded_when_the_requestor_takes_only_uncompre
     stored: Pacs, ct_and_jpeg: tuple[pydicom.Dataset, pydicom.Dataset]
 ) -> None:
     _ct, jpeg = ct_and_jpeg
-    received, responses = _get(
+    received, responses = c_get(
         stored, [jpeg.StudyInstanceUID], {SecondaryCaptureImageStorage: [ImplicitVRLittleEndian]}
     )
     assert responses[-1][0].Status == 0x0000
@@ -374,7 +344,7 @@ def test_c_get_fails_only_the_image_no_accepted_context_can_carry(
     stored: Pacs, ct_and_jpeg: tuple[pydicom.Dataset, pydicom.Dataset], caplog: pytest.LogCaptureFixture
 ) -> None:
     ct, jpeg = ct_and_jpeg
-    received, responses = _get(
+    received, responses = c_get(
         stored,
         [ct.StudyInstanceUID, jpeg.StudyInstanceUID],
         {CTImageStorage: [JPEGBaseline8Bit], SecondaryCaptureImageStorage: [JPEGBaseline8Bit]},
@@ -396,7 +366,7 @@ def test_an_unreadable_stored_file_fails_alone_and_the_others_still_arrive(
     with db.reading() as session:
         [relative] = session.exec(select(Instance.file_path).where(Instance.sop_instance_uid == ct.SOPInstanceUID))
     storage.absolute(relative).write_bytes(b'not DICOM at all' * 64)
-    received, responses = _get(
+    received, responses = c_get(
         stored,
         [ct.StudyInstanceUID, jpeg.StudyInstanceUID],
         {CTImageStorage: [ExplicitVRLittleEndian], SecondaryCaptureImageStorage: [ExplicitVRLittleEndian]},
