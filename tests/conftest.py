@@ -137,6 +137,7 @@ HEAVY_FIRST = (
     'tests/test_serve.py',
     'tests/test_health_served.py',
     'tests/security/test_dicom_limits.py',
+    'tests/security/test_centre_isolation.py',
 )
 
 
