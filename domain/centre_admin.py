@@ -45,12 +45,6 @@ def list_all(*, by: Actor, active_only: bool = False) -> Sequence[Centre]:
         return session.exec(query).all()
 
 
-def several() -> bool:
-    """True once the reading group serves more than one centre (screens then show and ask for the centre)."""
-    with centres.unscoped(), db.reading() as session:
-        return len(session.exec(select(col(Centre.id)).limit(2)).all()) > 1
-
-
 def get(centre_id: int, *, by: Actor) -> Centre:
     """One centre, if the caller may see it."""
     require(by, Permission.VIEW_PATIENTS)

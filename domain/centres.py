@@ -2,16 +2,16 @@
 
 A centre's own staff (the centre role, and technicians or doctors given a centre) see only their centre's rows;
 a reading-group radiologist limited to some centres (ServedCentre) sees only theirs; everyone else sees every
-centre. The limit is a scope, set from the caller by `access.require`/`access.may` (or `acting_as`) for the rest of
-the call, and applied to every ORM statement of that thread or task (SQLAlchemy's `with_loader_criteria`): a page,
-a DICOMweb route or a DIMSE handler can therefore not reach another centre's row by id, by UID or in a list, even
-through a query written without centres in mind. System work (jobs, start-up, the console) has no scope.
+centre. The limit is a scope, set from the caller by `access.require` (and by the screen, the route guard and
+ui/threads from the browser's actor) for the rest of the call, and applied to every ORM statement of that thread or
+task (SQLAlchemy's `with_loader_criteria`): a page, a DICOMweb route or a DIMSE handler can therefore not reach
+another centre's row by id, by UID or in a list, even through a query written without centres in mind. System work
+(jobs, start-up, the console) has no scope.
 
 New patients, appointments and studies land in the caller's centre when the scope names one, else in the centre
 given, else in the default centre (the first): with one centre nothing about the clinic changes.
 """
 
-import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -41,12 +41,11 @@ from .models import (
     PerformedStep,
     Price,
     Report,
+    Role,
     Series,
     ServedCentre,
     Study,
 )
-
-log = logging.getLogger(__name__)
 
 Scope = frozenset[int] | None  # None: every centre
 
@@ -55,13 +54,8 @@ _default: dict[str, int] = {}
 _default_lock = threading.Lock()
 
 
-def current() -> Scope:
-    """The centres the work being done now may see (None: all)."""
-    return _scope.get()
-
-
 def set_scope(centres: Scope) -> None:
-    """Limit the rest of this thread's or task's work to these centres (access.require/may call it)."""
+    """Limit the rest of this thread's or task's work to these centres (access.require calls it)."""
     if _scope.get() != centres:
         _scope.set(centres)
 
@@ -86,6 +80,14 @@ def unscoped() -> Iterator[None]:
 def visible(centre_id: int | None, centres: Scope) -> bool:
     """True when a row of this centre may be seen under this scope."""
     return centres is None or centre_id in centres
+
+
+def several() -> bool:
+    """True once the reading group serves more than one centre (screens then show and ask for the centre)."""
+    from . import db
+
+    with unscoped(), db.reading() as session:
+        return len(session.exec(select(col(Centre.id)).limit(2)).all()) > 1
 
 
 def default_id() -> int:
@@ -256,7 +258,7 @@ def of_user(user: Any) -> Scope:
     """The centres a member of staff sees: their centre's; a radiologist's served centres; else all (None)."""
     if user.centre_id is not None:
         return frozenset({user.centre_id})
-    if user.role != 'radiologist' or user.id is None:
+    if user.role != Role.RADIOLOGIST.value or user.id is None:
         return None
     from . import db
 

@@ -8,6 +8,7 @@ reports lie, one of the measured values). A radiologist sees their own figures; 
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
@@ -96,13 +97,22 @@ def studies_by_modality(*, by: Actor, days: int = DAYS, zone: tzinfo | None = No
     calendar, start = _calendar(days, zone)
     with db.reading() as session:
         rows = session.exec(select(Study.first_arrival, Study.modalities).where(Study.first_arrival >= start)).all()
+    return _per_day(calendar, zone, ((arrived, _first_with_images(modalities)) for arrived, modalities in rows))
+
+
+def _first_with_images(modalities: str) -> str:
+    """A study's modality as counted: its first one that has images."""
+    shown = [m for m in modalities.split('\\') if m]
+    return next((m for m in shown if m not in NOT_IMAGES), shown[0] if shown else 'OT')
+
+
+def _per_day(calendar: tuple[date, ...], zone: tzinfo, arrivals: Iterable[tuple[datetime, str]]) -> ModalityDays:
+    """Studies per calendar day by key, from (first arrival, key) pairs."""
     per_day: dict[str, Counter[date]] = defaultdict(Counter)
-    for arrived, modalities in rows:
-        shown = [m for m in modalities.split('\\') if m]
-        modality = next((m for m in shown if m not in NOT_IMAGES), shown[0] if shown else 'OT')
-        per_day[modality][_utc(arrived).astimezone(zone).date()] += 1
+    for arrived, key in arrivals:
+        per_day[key][_utc(arrived).astimezone(zone).date()] += 1
     return ModalityDays(
-        calendar, {modality: tuple(counts[day] for day in calendar) for modality, counts in sorted(per_day.items())}
+        calendar, {key: tuple(counts[day] for day in calendar) for key, counts in sorted(per_day.items())}
     )
 
 
@@ -117,12 +127,7 @@ def studies_by_centre(*, by: Actor, days: int = DAYS, zone: tzinfo | None = None
             .join(Centre, col(Centre.id) == Study.centre_id)
             .where(Study.first_arrival >= start)
         ).all()
-    per_day: dict[str, Counter[date]] = defaultdict(Counter)
-    for arrived, name in rows:
-        per_day[name][_utc(arrived).astimezone(zone).date()] += 1
-    return ModalityDays(
-        calendar, {name: tuple(counts[day] for day in calendar) for name, counts in sorted(per_day.items())}
-    )
+    return _per_day(calendar, zone, rows)
 
 
 def studies_by_state(*, by: Actor, days: int = DAYS) -> dict[str, int]:

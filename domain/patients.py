@@ -15,7 +15,7 @@ from typing import TypedDict
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from . import audit, centre_admin, centres, clock, db, events, patient_search
+from . import audit, centres, clock, db, events, patient_search
 from .access import Actor, Permission, require
 from .errors import N_, Conflict, DuplicatePatient, InvalidInput, NotFound
 from .models import Appointment, AuditEvent, Patient, PatientCreate, Study
@@ -308,7 +308,7 @@ def _centre_of_new(data: PatientCreate, by: Actor) -> int | None:
         return data.centre_id
     if by.centres is not None and len(by.centres) == 1:
         return next(iter(by.centres))
-    if centre_admin.several():
+    if centres.several():
         raise InvalidInput('Choose the centre this patient is registered at', {'centre': 'required'})
     return None
 

@@ -169,11 +169,9 @@ def _centre_for(session: Session, role: str, centre_id: int | None) -> int | Non
             raise InvalidInput('Choose a centre from the list', {'centre': 'unknown'})
         return centre_id
     if role == Role.CENTRE.value:
-        with centres.unscoped():
-            known = session.exec(select(Centre.id).limit(2)).all()
-        if len(known) != 1:
+        if centres.several():
             raise InvalidInput('Choose the centre this account works for', {'centre': 'required'})
-        return known[0]
+        return centres.default_id()
     return None
 
 
