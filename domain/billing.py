@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
-from . import audit, centres, clock, currencies, db
+from . import audit, centre_admin, centres, clock, currencies, db
 from .access import Actor, Permission, require
 from .errors import N_, Conflict, InvalidInput, NotFound
 from .modalities import MODALITY_CODES
@@ -62,11 +62,7 @@ class PriceForm:
 def centres_for(*, by: Actor) -> Sequence[Centre]:
     """The centres whose billing the caller sees (a centre's staff: their own), by name."""
     require(by, Permission.VIEW_BILLING)
-    with db.reading() as session:
-        statement = select(Centre).order_by(col(Centre.name))
-        if by.centres is not None:
-            statement = statement.where(col(Centre.id).in_(sorted(by.centres)))
-        return session.exec(statement).all()
+    return centre_admin.list_all(by=by)
 
 
 def check_centre(by: Actor, centre_id: int) -> None:

@@ -114,12 +114,13 @@ def set_logo(centre_id: int, data: bytes | None, *, by: Actor) -> None:
 
 
 def logo_bytes(centre: Centre) -> bytes | None:
-    """The centre's logo as stored (None without one)."""
+    """The centre's logo as stored, for its reports and statements (None without one, or when it is not base64)."""
     if not centre.logo:
         return None
     try:
         return base64.b64decode(centre.logo, validate=True)
     except (binascii.Error, ValueError):
+        log.warning('centre %s has a logo that is not base64: printed without it', centre.id)
         return None
 
 

@@ -8,11 +8,8 @@ day of the month), rounds it to the base currency, then adds them up; a currency
 Lines carry the study's short ID, never a patient's name.
 """
 
-import base64
-import binascii
 import csv
 import io
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -20,12 +17,10 @@ from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
-from . import audit, billing, clock, currencies, db
+from . import audit, billing, centre_admin, clock, currencies, db
 from .access import Actor, Permission, may, require
 from .errors import N_, InvalidInput, NotFound
 from .models import Centre, Charge, CreditNote, Report, Study
-
-log = logging.getLogger(__name__)
 
 CSV_FIELDS = ('date', 'type', 'reference', 'modality', 'description', 'currency', 'amount')
 
@@ -287,12 +282,7 @@ def _credit_line(note: CreditNote, corrected: dict[int | None, Charge], places: 
 
 
 def _header(centre: Centre) -> CentreHeader:
-    logo = None
-    if centre.logo:
-        try:
-            logo = base64.b64decode(centre.logo, validate=True)
-        except (binascii.Error, ValueError):
-            log.warning('centre %s has a logo that is not base64: left out of its statement', centre.id)
+    logo = centre_admin.logo_bytes(centre)
     return CentreHeader(centre.id or 0, centre.name, centre.address, centre.contact, centre.currency, logo)
 
 
