@@ -15,6 +15,7 @@
 """
 
 import contextlib
+import gc
 import logging
 import ssl
 import threading
@@ -31,6 +32,7 @@ from domain import modalities
 
 log = logging.getLogger(__name__)
 
+YOUNG_COLLECTION_TURNS = 60  # serve_forever() turns between two collections of the young generations
 SATURATED_S = 30.0  # /health says saturated this long after the last refusal for lack of slots
 REJECTED_PERMANENT, SERVICE_USER, CALLING_AE_NOT_RECOGNISED = 0x01, 0x01, 0x03  # A-ASSOCIATE-RJ (PS3.8 9.3.4)
 
@@ -97,6 +99,7 @@ class PeerServer(ThreadedAssociationServer):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.slots, self.tls, self.handshake_timeout = slots, tls, handshake_timeout
+        self._turns = 0
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
         """Accept the connection only while its address and the listener have a free slot (accept-loop thread)."""
@@ -113,6 +116,19 @@ class PeerServer(ThreadedAssociationServer):
             super().finish_request(request, client_address)
         finally:
             self.slots.started(address)
+
+    def service_actions(self) -> None:
+        """socketserver's hook, called by serve_forever() at every turn (every request, every half second idle).
+
+        pynetdicom's own collects *all* of the process's garbage (`gc.collect()`) every 60 turns, to free its dead
+        associations. In `serve` the listener shares its process with the web server, whose heap holds every open
+        page's elements: each such full collection held the GIL for 0.5-1.5 s under load, in which no page or
+        socket message was answered (bench/uiload.py, py-spy). The young generations hold a finished association's
+        objects; older garbage is the interpreter's automatic collector's to free (ui/heap.py tunes it).
+        """
+        self._turns += 1
+        if self._turns % YOUNG_COLLECTION_TURNS == 0:
+            gc.collect(1)
 
     def shutdown(self) -> None:
         """Stop accepting and close the socket (the AE never listed this server: dicom/scp.py started it)."""
