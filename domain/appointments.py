@@ -13,14 +13,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 from sqlalchemy import or_, update
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from . import audit, centres, clock, db, events, short_ids
 from .access import Actor, Permission, may, require
 from .errors import N_, Conflict, InvalidInput, InvalidTransition, NotFound
-from .models import Appointment, AppointmentCreate, Modality, Patient, Procedure, Study
+from .models import Appointment, AppointmentCreate, Modality, Patient, Procedure, Study, display_name
 
 log = logging.getLogger(__name__)
 
@@ -238,37 +240,24 @@ def day(on: date, *, by: Actor, modality_id: int | None = None, include_closed: 
     """Every appointment of a (local) day, by time: the board, the day view per room and the kiosk read this."""
     require(by, Permission.VIEW_SCHEDULE)
     start, end = day_bounds(on)
-    query = (
-        select(Appointment, Patient, Procedure, Modality)
-        .join(Patient, col(Patient.id) == Appointment.patient_id)
-        .join(Procedure, col(Procedure.id) == Appointment.procedure_id, isouter=True)
-        .join(Modality, col(Modality.id) == Appointment.modality_id, isouter=True)
-        .where(col(Appointment.scheduled_at) >= start, col(Appointment.scheduled_at) < end)
-        .order_by(col(Appointment.scheduled_at), col(Appointment.id))
-    )
+    query = _cards().where(col(Appointment.scheduled_at) >= start, col(Appointment.scheduled_at) < end)
     if modality_id is not None:
         query = query.where(Appointment.modality_id == modality_id)
     if not include_closed:
         query = query.where(col(Appointment.state).not_in((CANCELLED, NO_SHOW)))
     with db.reading() as session:
-        rows = session.exec(query).all()
-    return [_card(*row) for row in rows]
+        rows = session.execute(query.order_by(col(Appointment.scheduled_at), col(Appointment.id))).all()
+    return [_card(row) for row in rows]
 
 
 def card(appointment_id: int, *, by: Actor) -> Card:
     """One appointment as a card."""
     require(by, Permission.VIEW_SCHEDULE)
     with db.reading() as session:
-        row = session.exec(
-            select(Appointment, Patient, Procedure, Modality)
-            .join(Patient, col(Patient.id) == Appointment.patient_id)
-            .join(Procedure, col(Procedure.id) == Appointment.procedure_id, isouter=True)
-            .join(Modality, col(Modality.id) == Appointment.modality_id, isouter=True)
-            .where(Appointment.id == appointment_id)
-        ).first()
+        row = session.execute(_cards().where(Appointment.id == appointment_id)).first()
     if row is None:
         raise NotFound('No such appointment')
-    return _card(*row)
+    return _card(row)
 
 
 def rooms(*, by: Actor) -> Sequence[Modality]:
@@ -447,24 +436,60 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _card(appointment: Appointment, patient: Patient, procedure: Procedure | None, modality: Modality | None) -> Card:
-    initials = ''.join(part[:1].upper() + '.' for part in (patient.given_name, patient.family_name) if part)
+# A card's columns only: the board reads a whole day of cards on every view, and loading four ORM objects per
+# appointment was a fifth of the web process's CPU with 100 staff (bench/uiload.py, py-spy).
+_CARD_COLUMNS: tuple[Any, ...] = (
+    col(Appointment.id),
+    col(Appointment.accession_number),
+    col(Appointment.short_id),
+    col(Appointment.state),
+    col(Appointment.state_changed_at),
+    col(Appointment.scheduled_at),
+    col(Appointment.duration_minutes),
+    col(Appointment.urgent),
+    col(Appointment.modality_id),
+    col(Appointment.notes),
+    col(Patient.id).label('patient_id'),
+    col(Patient.family_name),
+    col(Patient.given_name),
+    col(Patient.middle_name),
+    col(Patient.patient_id).label('clinic_patient_id'),
+    col(Procedure.name).label('procedure'),
+    col(Procedure.modality).label('procedure_modality'),
+    col(Modality.modality).label('room_modality'),
+    col(Modality.room),
+    col(Modality.ae_title),
+)
+
+
+def _cards() -> Any:
+    """The SELECT of cards (its rows for `_card`), every appointment until narrowed."""
+    return (
+        select_columns(*_CARD_COLUMNS)
+        .join(Patient, col(Patient.id) == Appointment.patient_id)
+        .join(Procedure, col(Procedure.id) == Appointment.procedure_id, isouter=True)
+        .join(Modality, col(Modality.id) == Appointment.modality_id, isouter=True)
+    )
+
+
+def _card(row: Any) -> Card:
+    initials = ''.join(part[:1].upper() + '.' for part in (row.given_name, row.family_name) if part)
     return Card(
-        id=appointment.id or 0,
-        accession_number=appointment.accession_number,
-        short_id=appointment.short_id or '',
-        state=appointment.state,
-        state_changed_at=_utc(appointment.state_changed_at),
-        scheduled_at=_utc(appointment.scheduled_at),
-        duration_minutes=appointment.duration_minutes,
-        urgent=appointment.urgent,
-        patient_id=patient.id or 0,
-        patient_name=patient.name,
+        id=row.id or 0,
+        accession_number=row.accession_number,
+        short_id=row.short_id or '',
+        state=row.state,
+        state_changed_at=_utc(row.state_changed_at),
+        scheduled_at=_utc(row.scheduled_at),
+        duration_minutes=row.duration_minutes,
+        urgent=row.urgent,
+        patient_id=row.patient_id or 0,
+        patient_name=display_name(row.family_name, row.given_name, row.middle_name),
         patient_initials=initials,
-        clinic_patient_id=patient.patient_id,
-        procedure=procedure.name if procedure else '',
-        modality=procedure.modality if procedure else (modality.modality if modality else ''),
-        room=(modality.room or modality.ae_title) if modality else '',
-        modality_id=appointment.modality_id,
-        notes=appointment.notes,
+        clinic_patient_id=row.clinic_patient_id,
+        procedure=row.procedure or '',
+        modality=row.procedure_modality if row.procedure is not None else (row.room_modality or ''),
+        room=(row.room or row.ae_title) if row.ae_title is not None else '',
+        modality_id=row.modality_id,
+        notes=row.notes,
     )
