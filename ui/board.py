@@ -2,7 +2,6 @@
 its current state; staff move cards as their role allows, and every open browser sees each change at once."""
 
 from dataclasses import dataclass
-from datetime import datetime
 from html import escape
 
 from nicegui import ui
@@ -58,30 +57,31 @@ def register() -> None:
 
 @dataclass
 class Shown:
-    """A card on this board: what it showed when drawn, its element (the whole card, one element) and its minutes."""
+    """A card on this board: what it showed when drawn and its minutes in state."""
 
     card: appointments.Card
-    element: ui.html
     minutes: int
 
 
 class StatusBoard:
-    """Today's appointments in one column per state; a change redraws only the cards it touched.
+    """Today's appointments in one column per state; a change redraws only the columns it touched.
 
-    A card is one element, its move buttons HTML in it (ui/html_actions.py): one listener per column sends the move
-    clicked. A busy day's board draws some 80 cards on every page view, and NiceGUI elements are what a page view
-    costs the server (four per card were half of the board's CPU, bench/uiload.py --page-cpu).
+    A column's cards are one element, their move buttons HTML in it (ui/html_actions.py): one listener per column
+    sends the move clicked. A busy day's board draws some 70 cards on every page view, and NiceGUI elements are what
+    a page view costs the server, in CPU and in what the garbage collector walks while the page is open (a card an
+    element was 40 % of the web process's elements with 100 staff, bench/uiload.py).
     """
 
     def __init__(self, actor: Actor) -> None:
         self.actor, self.day = actor, appointments.today()
         self.shown: dict[int, Shown] = {}
+        self.order: dict[str, list[int]] = {}  # the cards drawn in each container (column or closed), in time order
         self.columns: dict[str, tuple[ui.html, ui.column]] = {}
+        self.bodies: dict[str, ui.html] = {}  # each container's cards, one element
         self.more: dict[str, ui.button] = {}  # a column's "Show all" below its first COLUMN_CARDS cards
         self.expanded: set[str] = set()  # columns whose every card is drawn
         self.totals: dict[str, int] = {}  # cards per container, drawn or not
         self.closed: ui.expansion | None = None
-        self.closed_row: ui.row | None = None
         self.update_soon = Debounce(self.update)
 
     async def build(self) -> None:
@@ -99,19 +99,20 @@ class StatusBoard:
     def draw(self, cards: list[appointments.Card]) -> None:
         """The whole board, from nothing (first build, and a new day)."""
         self.area.clear()
-        self.shown, self.columns, self.more, self.closed, self.closed_row = {}, {}, {}, None, None
-        now = clock.now()
-        with self.area, ui.row().classes('w-full gap-3 items-start no-wrap overflow-auto'):
-            for state in appointments.BOARD_ORDER:
-                self.column(state)
-        for item in self.visible(cards):
-            self.place(item, now)
-        for state in appointments.BOARD_ORDER:
-            self.show_all_button(state)
-        self.count()
+        self.shown, self.order, self.columns, self.bodies, self.more, self.closed = {}, {}, {}, {}, {}, None
+        with self.area:
+            with ui.row().classes('w-full gap-3 items-start no-wrap overflow-auto'):
+                for state in appointments.BOARD_ORDER:
+                    self.column(state)
+            self.closed = ui.expansion().classes('w-full')
+            with self.closed:
+                self.bodies[CLOSED] = listen(
+                    ui.html('', sanitize=False).classes('row gap-2 w-full'), {'move': self.move_pressed}
+                )
+        self.apply(cards)
 
     async def update(self) -> None:
-        """Redraw only the cards that differ from what the database holds now."""
+        """Redraw only the columns whose cards differ from what the database holds now."""
         if appointments.today() != self.day:
             self.day = appointments.today()
             self.day_label.set_text(format_day(self.day))
@@ -132,18 +133,15 @@ class StatusBoard:
             .mark(f'column-{state}') as column
         ):
             heading = ui.html(column_heading(state, 0), sanitize=False).classes('w-full')
-        listen(column, {'move': self.move_pressed})
-        self.columns[state] = (heading, column)
-
-    def show_all_button(self, state: str) -> None:
-        """A column's "Show all", after its cards (a card placed later goes to its index among them, above it)."""
-        with self.columns[state][1]:
+            self.bodies[state] = ui.html('', sanitize=False).classes('column no-wrap gap-2 w-full')
             self.more[state] = (
                 ui.button(on_click=lambda: self.expand(state))
                 .props('flat dense no-caps size=sm')
                 .classes('w-full')
                 .mark(f'more-{state}')
             )
+        listen(column, {'move': self.move_pressed})
+        self.columns[state] = (heading, column)
 
     def visible(self, cards: list[appointments.Card]) -> list[appointments.Card]:
         """The cards drawn: the first COLUMN_CARDS of each column in time order, all of an expanded one (a busy
@@ -165,29 +163,44 @@ class StatusBoard:
         if cards is not FAILED:
             self.apply(cards)
 
-    def place(self, item: appointments.Card, now: datetime, position: list[int] | None = None) -> None:
-        """Draw a card in its column (or among the closed ones), at its place in time order."""
-        if _container_of(item) == CLOSED:
-            if self.closed is None:
-                with self.area:
-                    self.closed = ui.expansion().classes('w-full')
-                    with self.closed:
-                        self.closed_row = listen(ui.row().classes('gap-2'), {'move': self.move_pressed})
-            container: ui.element = self.closed_row  # type: ignore[assignment]
-        else:
-            container = self.columns[item.state][1]
-        with container:
-            self.shown[item.id] = self.card(item, now)
-        element = self.shown[item.id].element
-        if position is not None:
-            offset = 1 if container is not self.closed_row else 0  # a column's first child is its title row
-            element.move(target_index=offset + position.index(item.id))
+    def apply(self, cards: list[appointments.Card]) -> None:
+        """Redraw the containers whose cards (or their order) changed; the others stay as they are."""
+        now = clock.now()
+        order: dict[str, list[int]] = {container: [] for container in self.bodies}
+        changed: set[str] = set()
+        shown: dict[int, Shown] = {}
+        for item in self.visible(cards):
+            container = _container_of(item)
+            order[container].append(item.id)
+            before = self.shown.get(item.id)
+            if before is not None and before.card == item:
+                shown[item.id] = before
+            else:
+                shown[item.id] = Shown(item, appointments.minutes_in_state(item, now))
+                changed.add(container)
+        self.shown = shown
+        for container, ids in order.items():
+            if container in changed or ids != self.order.get(container):
+                self.order[container] = ids
+                self.render(container)
+        self.count()
+
+    def render(self, container: str) -> None:
+        """Draw a container's cards anew, one element; its markers name each card it holds (tests find them)."""
+        cards = [self.shown[i] for i in self.order.get(container, [])]
+        body = self.bodies[container]
+        body.set_content(''.join(self.card(shown) for shown in cards))
+        body.mark(
+            ' '.join(
+                f'card-{a} heading-{a} state-{a} since-{a}' for a in (shown.card.accession_number for shown in cards)
+            )
+        )
 
     def count(self) -> None:
         for state, (heading, _) in self.columns.items():
             total = self.totals.get(state, 0)
             heading.set_content(column_heading(state, total))
-            hidden = total - sum(1 for s in self.shown.values() if s.card.state == state)
+            hidden = total - len(self.order.get(state, []))
             self.more[state].set_text(tn('Show all ({count})', 'Show all ({count})', total))
             self.more[state].set_visibility(hidden > 0)
         closed = self.totals.get(CLOSED, 0)
@@ -195,20 +208,16 @@ class StatusBoard:
             self.closed.set_text(tn('Cancelled and no-show ({count})', 'Cancelled and no-show ({count})', closed))
             self.closed.set_visibility(closed > 0)
 
-    def card(self, item: appointments.Card, now: datetime) -> Shown:
-        """A card: its summary and its move buttons, one element (a busy board draws a hundred cards per page view)."""
+    def card(self, shown: Shown) -> str:
+        """A card's HTML: its summary and its move buttons in a frame coloured by its state and urgency."""
+        item = shown.card
         colour = STATE_COLOURS.get(item.state, 'grey')
-        minutes = appointments.minutes_in_state(item, now)
-        element = (
-            ui.html(self.card_html(item, minutes), sanitize=False)
-            .classes(f'q-card w-full q-pa-sm border-l-4 border-{colour}')
-            .style(f'border-left: 5px solid var(--q-{"negative" if item.urgent else "primary"})')
-            .mark(
-                f'card-{item.accession_number} heading-{item.accession_number} state-{item.accession_number} '
-                f'since-{item.accession_number}'
-            )
+        edge = 'negative' if item.urgent else 'primary'
+        return (
+            f'<div class="q-card w-full q-pa-sm border-l-4 border-{colour}" '
+            f'style="border-left: 5px solid var(--q-{edge})" data-card="{escape(item.accession_number)}">'
+            f'{self.card_html(item, shown.minutes)}</div>'
         )
-        return Shown(item, element, minutes)
 
     def card_html(self, item: appointments.Card, minutes: int) -> str:
         """The summary, then the moves this user may make, in a row that wraps below it."""
@@ -238,22 +247,6 @@ class StatusBoard:
         if cards is not FAILED:
             self.apply(cards)
 
-    def apply(self, cards: list[appointments.Card]) -> None:
-        """Delete the cards that left, redraw the ones that changed, each at its place; the rest stay as they are."""
-        now = clock.now()
-        drawn = self.visible(cards)
-        current = {item.id for item in drawn}
-        for gone in [i for i in self.shown if i not in current]:
-            self.shown.pop(gone).element.delete()
-        for item in drawn:
-            shown = self.shown.get(item.id)
-            if shown is not None and shown.card == item:
-                continue
-            if shown is not None:
-                shown.element.delete()
-            self.place(item, now, position=[c.id for c in drawn if _container_of(c) == _container_of(item)])
-        self.count()
-
     async def on_appointment(self, event: events.AppointmentChanged) -> None:
         SHARED_DAY.changed(event)
         await self.update_soon()
@@ -269,11 +262,14 @@ class StatusBoard:
             await self.update()
             return
         now = clock.now()
+        moved_on: set[str] = set()
         for shown in self.shown.values():
             minutes = appointments.minutes_in_state(shown.card, now)
             if shown.minutes != minutes:
                 shown.minutes = minutes
-                shown.element.set_content(self.card_html(shown.card, minutes))
+                moved_on.add(_container_of(shown.card))
+        for container in moved_on:
+            self.render(container)
 
 
 SHARED_DAY: SharedRead[list[appointments.Card]] = SharedRead(appointments.day)
