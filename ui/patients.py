@@ -15,7 +15,7 @@ from domain.models import Patient, PatientCreate
 from . import live
 from .i18n import error_text, format_date, t
 from .live_lists import Debounce, SharedRead
-from .shell import FAILED, current_actor, fetch, nav, perform, screen
+from .shell import FAILED, ITEM_LINK_CLASSES, current_actor, fetch, nav, perform, screen
 
 SEX_OPTIONS = {'F': 'female', 'M': 'male', 'O': 'other', 'U': 'unknown'}
 MODALITIES = ['', 'CT', 'MR', 'US', 'CR', 'DX', 'MG', 'XA', 'NM', 'PT', 'OT']
@@ -90,10 +90,12 @@ class PatientSearch:
             ui.label(t('No exact match; the closest names:')).classes('text-caption text-grey-7')
         if not page.rows:
             ui.label(t('No patient found')).classes('text-grey-7').mark('no-patients')
-        with ui.list().props('bordered separator').classes('w-full'):
-            for row in page.rows:  # two elements a row: a page of results is built on every search
-                with ui.item(on_click=lambda r=row: ui.navigate.to(f'/patients/{r.id}')).mark('patient-row'):
-                    ui.html(_row_html(row), sanitize=False).classes('row no-wrap w-full')
+        # The page of results is one element, each row a plain link: it is built on every search and every view of
+        # the list, and stays in the server's memory as long as the page is open.
+        rows = ''.join(_row_html(row) for row in page.rows)
+        ui.html(f'<div class="q-list q-list--bordered q-list--separator">{rows}</div>', sanitize=False).classes(
+            'w-full'
+        ).mark('patient-rows')
         self.pager(page)
 
     def filters(self) -> patient_search.SearchFilters:
@@ -138,15 +140,17 @@ def _drawn(page: patient_search.SearchPage) -> tuple:
 
 
 def _row_html(row: Patient) -> str:
+    """A result: name, Patient ID, birth date and sex, phone; a link to the patient's page (as a Quasar item looks)."""
     sex = t(SEX_OPTIONS.get(row.sex, ''))
     birth = format_date(row.birth_date) if row.birth_date else ''
     return (
+        f'<a class="{ITEM_LINK_CLASSES}" href="/patients/{row.id}"><div class="q-focus-helper" tabindex="-1"></div>'
         '<div class="q-item__section column q-item__section--main justify-center">'
         f'<div class="q-item__label text-weight-medium">{escape(row.name)}</div>'
         f'<div class="q-item__label q-item__label--caption text-caption">'
         f'{escape(row.patient_id)} · {escape(birth)} · {escape(sex)}</div></div>'
         '<div class="q-item__section column q-item__section--side justify-center">'
-        f'<div class="q-item__label q-item__label--caption text-caption">{escape(row.phone)}</div></div>'
+        f'<div class="q-item__label q-item__label--caption text-caption">{escape(row.phone)}</div></div></a>'
     )
 
 

@@ -34,7 +34,7 @@ PAGE_BUILD_TIMEOUT_S = 30.0
 P = ParamSpec('P')
 R = TypeVar('R')
 FAILED: Any = object()  # what perform() returns when it showed the problem to the user
-NAV_ENTRY_CLASSES = 'q-item q-item-type row no-wrap q-item--clickable q-link cursor-pointer q-hoverable'
+ITEM_LINK_CLASSES = 'q-item q-item-type row no-wrap q-item--clickable q-link cursor-pointer q-hoverable'
 
 
 @dataclass(frozen=True)
@@ -223,7 +223,7 @@ class UserMenu:
 def _nav_entry(item: NavItem) -> str:
     icon = f'<i class="q-icon notranslate material-icons text-primary" aria-hidden="true">{escape(item.icon)}</i>'
     return (
-        f'<a class="{NAV_ENTRY_CLASSES}" href="{escape(item.path)}"><div class="q-focus-helper" tabindex="-1"></div>'
+        f'<a class="{ITEM_LINK_CLASSES}" href="{escape(item.path)}"><div class="q-focus-helper" tabindex="-1"></div>'
         f'<div class="q-item__section column q-item__section--avatar q-item__section--side justify-center">{icon}</div>'
         f'<div class="q-item__section column q-item__section--main justify-center">{escape(t(item.label))}</div></a>'
     )

@@ -1,5 +1,6 @@
 """Reception's screens through the simulated user: patients, the patient page, booking, board, kiosk, reading."""
 
+import re
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -7,7 +8,7 @@ from nicegui.testing import User
 
 from domain import appointments, clock, db, options
 from domain.models import Appointment, Study
-from tests.conftest import Clinic, eventually, press, pressable, sign_in
+from tests.conftest import Clinic, eventually, press, pressable, shown_html, sign_in
 from tests.domain.reception_fixtures import at, booking, patient, procedure, room
 
 
@@ -53,7 +54,10 @@ async def test_search_finds_a_patient_by_names_in_any_order(receptionist: User, 
     receptionist.find(marker='patient-search').type('jane doe')
     await receptionist.should_see('Doe, Jane')
     await receptionist.should_not_see('Smith, John', retries=20)
-    receptionist.find(marker='patient-row').click()
+    link = re.search(r'href="(/patients/\d+)"', shown_html(receptionist, 'patient-rows'))
+    assert link is not None, 'the row is no link to the patient page'
+    await receptionist.open(link.group(1))
+    await receptionist.should_see('Doe, Jane')
     await receptionist.should_see(marker='patient-id')
 
 
