@@ -79,8 +79,14 @@ class Browser:
 
     def __init__(self, base_url: str, *, language: str = 'en') -> None:
         self.base_url = base_url
+        # A new connection per request: a kept-alive one that the server closes when idle (uvicorn: after 5 s, about
+        # a think time) can meet the next GET on its way and fail it, which a browser would send again unseen.
         self.http = httpx.AsyncClient(
-            base_url=base_url, headers={'Accept-Language': language}, timeout=TIMEOUT_S, follow_redirects=True
+            base_url=base_url,
+            headers={'Accept-Language': language},
+            timeout=TIMEOUT_S,
+            follow_redirects=True,
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
         self.tab_id = str(uuid.uuid4())
         self.last_search = ''
