@@ -15,7 +15,7 @@ from domain.models import Patient, PatientCreate
 from . import live
 from .i18n import error_text, format_date, t
 from .live_lists import Debounce, SharedRead
-from .shell import FAILED, ITEM_LINK_CLASSES, current_actor, fetch, nav, perform, screen
+from .shell import FAILED, current_actor, fetch, item_link, nav, perform, screen
 
 SEX_OPTIONS = {'F': 'female', 'M': 'male', 'O': 'other', 'U': 'unknown'}
 MODALITIES = ['', 'CT', 'MR', 'US', 'CR', 'DX', 'MG', 'XA', 'NM', 'PT', 'OT']
@@ -143,14 +143,14 @@ def _row_html(row: Patient) -> str:
     """A result: name, Patient ID, birth date and sex, phone; a link to the patient's page (as a Quasar item looks)."""
     sex = t(SEX_OPTIONS.get(row.sex, ''))
     birth = format_date(row.birth_date) if row.birth_date else ''
-    return (
-        f'<a class="{ITEM_LINK_CLASSES}" href="/patients/{row.id}"><div class="q-focus-helper" tabindex="-1"></div>'
+    return item_link(
+        f'/patients/{row.id}',
         '<div class="q-item__section column q-item__section--main justify-center">'
         f'<div class="q-item__label text-weight-medium">{escape(row.name)}</div>'
         f'<div class="q-item__label q-item__label--caption text-caption">'
         f'{escape(row.patient_id)} · {escape(birth)} · {escape(sex)}</div></div>'
         '<div class="q-item__section column q-item__section--side justify-center">'
-        f'<div class="q-item__label q-item__label--caption text-caption">{escape(row.phone)}</div></div></a>'
+        f'<div class="q-item__label q-item__label--caption text-caption">{escape(row.phone)}</div></div>',
     )
 
 

@@ -220,12 +220,21 @@ class UserMenu:
         self.menu.open()
 
 
+def item_link(href: str, sections: str) -> str:
+    """A plain link that looks like a clickable Quasar item (the menu's entries, a list's rows): `sections` is its
+    inner HTML, already escaped."""
+    return (
+        f'<a class="{ITEM_LINK_CLASSES}" href="{escape(href)}"><div class="q-focus-helper" tabindex="-1"></div>'
+        f'{sections}</a>'
+    )
+
+
 def _nav_entry(item: NavItem) -> str:
     icon = f'<i class="q-icon notranslate material-icons text-primary" aria-hidden="true">{escape(item.icon)}</i>'
-    return (
-        f'<a class="{ITEM_LINK_CLASSES}" href="{escape(item.path)}"><div class="q-focus-helper" tabindex="-1"></div>'
+    return item_link(
+        item.path,
         f'<div class="q-item__section column q-item__section--avatar q-item__section--side justify-center">{icon}</div>'
-        f'<div class="q-item__section column q-item__section--main justify-center">{escape(t(item.label))}</div></a>'
+        f'<div class="q-item__section column q-item__section--main justify-center">{escape(t(item.label))}</div>',
     )
 
 
