@@ -2,6 +2,7 @@
 its current state; staff move cards as their role allows, and every open browser sees each change at once."""
 
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape
 
 from nicegui import ui
@@ -12,7 +13,7 @@ from domain.errors import N_, DomainError
 
 from . import live
 from .html_actions import button_html, listen, row_id
-from .i18n import format_day, format_time, t, tn
+from .i18n import current_language, format_day, format_time, t, tn
 from .live_lists import Debounce, SharedRead
 from .shell import FAILED, current_actor, nav, perform, screen
 
@@ -45,6 +46,7 @@ MOVE_LABELS = {
 BACK_LABELS = {'scheduled': N_('Undo check-in'), 'waiting': N_('Back to waiting'), 'in-room': N_('Back to the room')}
 TICK_S = 30.0
 COLUMN_CARDS = 12  # cards a column draws before its "Show all" (two tablet screens of them)
+CARD_MARKUPS = 4096  # cards' HTML kept for every board to reuse: a busy day's cards in each state, language, role
 
 
 def register() -> None:
@@ -82,6 +84,8 @@ class StatusBoard:
         self.expanded: set[str] = set()  # columns whose every card is drawn
         self.totals: dict[str, int] = {}  # cards per container, drawn or not
         self.closed: ui.expansion | None = None
+        self.moves: dict[str, tuple[str, ...]] = {}  # the moves this user may make from each state
+        self.language = current_language()
         self.update_soon = Debounce(self.update)
 
     async def build(self) -> None:
@@ -209,30 +213,12 @@ class StatusBoard:
             self.closed.set_visibility(closed > 0)
 
     def card(self, shown: Shown) -> str:
-        """A card's HTML: its summary and its move buttons in a frame coloured by its state and urgency."""
-        item = shown.card
-        colour = STATE_COLOURS.get(item.state, 'grey')
-        edge = 'negative' if item.urgent else 'primary'
-        return (
-            f'<div class="q-card w-full q-pa-sm border-l-4 border-{colour}" '
-            f'style="border-left: 5px solid var(--q-{edge})" data-card="{escape(item.accession_number)}">'
-            f'{self.card_html(item, shown.minutes)}</div>'
-        )
-
-    def card_html(self, item: appointments.Card, minutes: int) -> str:
-        """The summary, then the moves this user may make, in a row that wraps below it."""
-        buttons = ''.join(
-            button_html(
-                t((BACK_LABELS if appointments.is_step_back(item.state, target) else MOVE_LABELS).get(target, target)),
-                'move',
-                item.id,
-                target,
-                mark=f'move-{item.accession_number}-{target}',
-            )
-            for target in appointments.allowed_moves(item.state, self.actor)
-        )
-        moves = f'<div class="row gap-1 q-mt-xs">{buttons}</div>' if buttons else ''
-        return card_summary(item, minutes) + moves
+        """A card's HTML, the same for every board showing it to a user with the same moves in the same language:
+        drawn once and reused (every page view of the board draws some 80 cards, mostly unchanged since the last)."""
+        state = shown.card.state
+        if state not in self.moves:
+            self.moves[state] = tuple(appointments.allowed_moves(state, self.actor))
+        return card_markup(shown.card, shown.minutes, self.moves[state], self.language)
 
     async def move_pressed(self, appointment_id: str, state: str) -> None:
         """A move button of a card on this board (the service checks the move and who makes it)."""
@@ -276,6 +262,33 @@ SHARED_DAY: SharedRead[list[appointments.Card]] = SharedRead(appointments.day)
 CLOSED = 'closed'
 
 
+@lru_cache(maxsize=CARD_MARKUPS)
+def card_markup(item: appointments.Card, minutes: int, moves: tuple[str, ...], language: str) -> str:
+    """A card's HTML: its summary and its move buttons (`moves`, the states this user may move it to) in a frame
+    coloured by its state and urgency."""
+    colour = STATE_COLOURS.get(item.state, 'grey')
+    edge = 'negative' if item.urgent else 'primary'
+    buttons = ''.join(
+        button_html(
+            t(
+                (BACK_LABELS if appointments.is_step_back(item.state, target) else MOVE_LABELS).get(target, target),
+                language=language,
+            ),
+            'move',
+            item.id,
+            target,
+            mark=f'move-{item.accession_number}-{target}',
+        )
+        for target in moves
+    )
+    moves_row = f'<div class="row gap-1 q-mt-xs">{buttons}</div>' if buttons else ''
+    return (
+        f'<div class="q-card w-full q-pa-sm border-l-4 border-{colour}" '
+        f'style="border-left: 5px solid var(--q-{edge})" data-card="{escape(item.accession_number)}">'
+        f'{card_summary(item, minutes, language=language)}{moves_row}</div>'
+    )
+
+
 def _container_of(item: appointments.Card) -> str:
     return CLOSED if item.state in (appointments.CANCELLED, appointments.NO_SHOW) else item.state
 
@@ -291,11 +304,11 @@ def column_heading(state: str, total: int) -> str:
     )
 
 
-def minutes_text(minutes: int) -> str:
+def minutes_text(minutes: int, *, language: str | None = None) -> str:
     """A time spent as staff read it ('12 min', '2 h 5 min')."""
     if minutes < 60:
-        return t('{n} min', n=minutes)
-    return t('{h} h {m} min', h=minutes // 60, m=minutes % 60)
+        return t('{n} min', language=language, n=minutes)
+    return t('{h} h {m} min', language=language, h=minutes // 60, m=minutes % 60)
 
 
 def card_heading(item: appointments.Card, *, with_caption: bool = False) -> None:
@@ -305,15 +318,15 @@ def card_heading(item: appointments.Card, *, with_caption: bool = False) -> None
     )
 
 
-def card_summary(item: appointments.Card, minutes: int) -> str:
+def card_summary(item: appointments.Card, minutes: int, *, language: str | None = None) -> str:
     """A board card's text: its heading, procedure and room, then its state and the time spent in it."""
     colour = STATE_COLOURS.get(item.state, 'grey')
     return (
-        heading_html(item, with_caption=True)
+        heading_html(item, with_caption=True, language=language)
         + '<div class="row items-center gap-2 q-mt-xs">'
         + f'<span class="q-badge flex inline items-center no-wrap q-badge--single-line bg-{colour} text-white">'
-        + f'{escape(t(item.state))}</span>'
-        + f'<span class="text-caption text-grey-8">{escape(minutes_text(minutes))}</span></div>'
+        + f'{escape(t(item.state, language=language))}</span>'
+        + f'<span class="text-caption text-grey-8">{escape(minutes_text(minutes, language=language))}</span></div>'
     )
 
 
@@ -322,12 +335,12 @@ def short_id_html(code: str) -> str:
     return f'<span class="short-id font-mono">{escape(code)}</span>'
 
 
-def heading_html(item: appointments.Card, *, with_caption: bool) -> str:
+def heading_html(item: appointments.Card, *, with_caption: bool, language: str | None = None) -> str:
     """Time, patient (a link) and urgency, with the procedure and room below if asked."""
-    time = escape(format_time(item.scheduled_at, zone=appointments.local_zone()))
+    time = escape(format_time(item.scheduled_at, zone=appointments.local_zone(), language=language))
     urgent = (
         f' <span class="q-badge flex inline items-center no-wrap q-badge--single-line bg-negative text-white">'
-        f'{escape(t("urgent"))}</span>'
+        f'{escape(t("urgent", language=language))}</span>'
         if item.urgent
         else ''
     )

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from nicegui.testing import User
 
-from domain import appointments, clock, db, options
+from domain import appointments, clock, db, options, users
 from domain.models import Appointment, Study
 from tests.conftest import Clinic, eventually, press, pressable, shown_html, sign_in
 from tests.domain.reception_fixtures import at, booking, patient, procedure, room
@@ -161,6 +161,28 @@ async def test_a_receptionist_cannot_start_a_scan(receptionist: User, clinic: Cl
         f'move-{made.accession_number}-in-scan'
         not in receptionist.find(marker=f'card-{made.accession_number}').elements.pop().content
     )
+
+
+async def test_boards_open_at_once_show_each_reader_their_language_and_their_moves(
+    screens: User, create_user: Callable[[], User], clinic: Clinic
+) -> None:
+    """A card's HTML is drawn once and reused by every board (ui/board.card_markup): a reader in another language,
+    or with other moves allowed, gets a card of their own."""
+    made = booking(clinic, patient(clinic), room(), procedure(clinic), at(9))
+    appointments.move(made.id, 'waiting', by=clinic.receptionist.actor)
+    appointments.move(made.id, 'in-room', by=clinic.receptionist.actor)
+    users.set_language('ru', by=clinic.receptionist.actor)
+    technician = create_user()
+    await sign_in(technician, clinic.technician)
+    await technician.open('/board')
+    await technician.should_see(marker=f'card-{made.accession_number}', content='>Start scan<')
+    desk = create_user()
+    await sign_in(desk, clinic.receptionist)
+    await desk.open('/board')
+    await desk.should_see(marker=f'card-{made.accession_number}', content='>в кабинете<')
+    card = desk.find(marker=f'card-{made.accession_number}').elements.pop().content
+    assert f'move-{made.accession_number}-in-scan' not in card and 'Start scan' not in card
+    assert '>in-room<' in technician.find(marker=f'card-{made.accession_number}').elements.pop().content
 
 
 async def test_the_kiosk_shows_initials_and_times_but_no_names_and_no_menu(receptionist: User, clinic: Clinic) -> None:
