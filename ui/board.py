@@ -12,7 +12,7 @@ from domain.access import Actor
 from domain.errors import N_, DomainError
 
 from . import live
-from .html_actions import button_html, listen, row_id
+from .html_actions import Handler, button_html, listen, row_id
 from .i18n import current_language, format_day, format_time, t, tn
 from .live_lists import Debounce, SharedRead
 from .shell import FAILED, current_actor, nav, perform, screen
@@ -68,19 +68,18 @@ class Shown:
 class StatusBoard:
     """Today's appointments in one column per state; a change redraws only the columns it touched.
 
-    A column's cards are one element, their move buttons HTML in it (ui/html_actions.py): one listener per column
-    sends the move clicked. A busy day's board draws some 70 cards on every page view, and NiceGUI elements are what
-    a page view costs the server, in CPU and in what the garbage collector walks while the page is open (a card an
-    element was 40 % of the web process's elements with 100 staff, bench/uiload.py).
+    A column (its heading, cards and "Show all") is one element, its buttons HTML in it (ui/html_actions.py): one
+    listener per column sends the button clicked. A busy day's board draws some 80 cards on every page view, and
+    NiceGUI elements are what a page view costs the server, in CPU and in what the garbage collector walks while the
+    page is open (a card an element was 40 % of the web process's elements with 100 staff, bench/uiload.py).
     """
 
     def __init__(self, actor: Actor) -> None:
         self.actor, self.day = actor, appointments.today()
         self.shown: dict[int, Shown] = {}
         self.order: dict[str, list[int]] = {}  # the cards drawn in each container (column or closed), in time order
-        self.columns: dict[str, tuple[ui.html, ui.column]] = {}
-        self.bodies: dict[str, ui.html] = {}  # each container's cards, one element
-        self.more: dict[str, ui.button] = {}  # a column's "Show all" below its first COLUMN_CARDS cards
+        self.bodies: dict[str, ui.html] = {}  # each container, one element
+        self.drawn: dict[str, str] = {}  # the HTML each container shows
         self.expanded: set[str] = set()  # columns whose every card is drawn
         self.totals: dict[str, int] = {}  # cards per container, drawn or not
         self.closed: ui.expansion | None = None
@@ -89,10 +88,7 @@ class StatusBoard:
         self.update_soon = Debounce(self.update)
 
     async def build(self) -> None:
-        with ui.row().classes('w-full items-center'):
-            self.day_label = ui.label(format_day(self.day)).classes('text-h6').mark('board-day')
-            ui.space()
-            ui.link(t('Open the waiting-room kiosk'), '/kiosk').classes('text-caption')
+        self.heading = ui.html(self.heading_html(), sanitize=False).classes('w-full').mark('board-day')
         self.area = ui.column().classes('w-full gap-3')
         cards = await perform(appointments.day, self.day, by=self.actor)
         self.draw(cards if cards is not FAILED else [])
@@ -100,26 +96,39 @@ class StatusBoard:
         live.on(events.PatientChanged).subscribe(self.on_patient)
         ui.timer(TICK_S, self.tick, immediate=False)
 
+    def heading_html(self) -> str:
+        """The day shown, and the way to the waiting-room kiosk."""
+        return (
+            f'<div class="row items-center no-wrap"><div class="text-h6">{escape(format_day(self.day))}</div>'
+            '<div class="col"></div>'
+            f'<a class="nicegui-link text-caption" href="/kiosk">{escape(t("Open the waiting-room kiosk"))}</a></div>'
+        )
+
     def draw(self, cards: list[appointments.Card]) -> None:
         """The whole board, from nothing (first build, and a new day)."""
         self.area.clear()
-        self.shown, self.order, self.columns, self.bodies, self.more, self.closed = {}, {}, {}, {}, {}, None
+        self.shown, self.order, self.bodies, self.drawn, self.closed = {}, {}, {}, {}, None
+        handlers: dict[str, Handler] = {'move': self.move_pressed, 'expand': self.expand_pressed}
         with self.area:
             with ui.row().classes('w-full gap-3 items-start no-wrap overflow-auto'):
                 for state in appointments.BOARD_ORDER:
-                    self.column(state)
+                    colour = STATE_COLOURS[state]
+                    self.bodies[state] = listen(
+                        ui.html('', sanitize=False).classes(
+                            f'column no-wrap min-w-[13rem] w-56 gap-2 q-pa-sm rounded-borders bg-{colour}-1'
+                        ),
+                        handlers,
+                    )
             self.closed = ui.expansion().classes('w-full')
             with self.closed:
-                self.bodies[CLOSED] = listen(
-                    ui.html('', sanitize=False).classes('row gap-2 w-full'), {'move': self.move_pressed}
-                )
+                self.bodies[CLOSED] = listen(ui.html('', sanitize=False).classes('row gap-2 w-full'), handlers)
         self.apply(cards)
 
     async def update(self) -> None:
         """Redraw only the columns whose cards differ from what the database holds now."""
         if appointments.today() != self.day:
             self.day = appointments.today()
-            self.day_label.set_text(format_day(self.day))
+            self.heading.set_content(self.heading_html())
             cards = await perform(appointments.day, self.day, by=self.actor)
             self.draw(cards if cards is not FAILED else [])
             return
@@ -128,24 +137,6 @@ class StatusBoard:
         except DomainError:
             return
         self.apply(cards)
-
-    def column(self, state: str) -> None:
-        colour = STATE_COLOURS[state]
-        with (
-            ui.column()
-            .classes(f'min-w-[13rem] w-56 gap-2 q-pa-sm rounded-borders bg-{colour}-1')
-            .mark(f'column-{state}') as column
-        ):
-            heading = ui.html(column_heading(state, 0), sanitize=False).classes('w-full')
-            self.bodies[state] = ui.html('', sanitize=False).classes('column no-wrap gap-2 w-full')
-            self.more[state] = (
-                ui.button(on_click=lambda: self.expand(state))
-                .props('flat dense no-caps size=sm')
-                .classes('w-full')
-                .mark(f'more-{state}')
-            )
-        listen(column, {'move': self.move_pressed})
-        self.columns[state] = (heading, column)
 
     def visible(self, cards: list[appointments.Card]) -> list[appointments.Card]:
         """The cards drawn: the first COLUMN_CARDS of each column in time order, all of an expanded one (a busy
@@ -160,57 +151,52 @@ class StatusBoard:
         self.totals = seen
         return drawn
 
-    async def expand(self, state: str) -> None:
-        """Draw every card of a column (its "Show all")."""
-        self.expanded.add(state)
-        cards = await perform(appointments.day, self.day, by=self.actor)  # its own read, as a page build's
-        if cards is not FAILED:
-            self.apply(cards)
+    async def expand_pressed(self, state: str, _: str) -> None:
+        """A column's "Show all": draw every card of it."""
+        if state in COLUMN_TITLES:
+            self.expanded.add(state)
+            cards = await perform(appointments.day, self.day, by=self.actor)  # its own read, as a page build's
+            if cards is not FAILED:
+                self.apply(cards)
 
     def apply(self, cards: list[appointments.Card]) -> None:
-        """Redraw the containers whose cards (or their order) changed; the others stay as they are."""
+        """Redraw the containers whose cards (their order, their count) changed; the others stay as they are."""
         now = clock.now()
         order: dict[str, list[int]] = {container: [] for container in self.bodies}
-        changed: set[str] = set()
         shown: dict[int, Shown] = {}
         for item in self.visible(cards):
-            container = _container_of(item)
-            order[container].append(item.id)
+            order[_container_of(item)].append(item.id)
             before = self.shown.get(item.id)
-            if before is not None and before.card == item:
-                shown[item.id] = before
-            else:
-                shown[item.id] = Shown(item, appointments.minutes_in_state(item, now))
-                changed.add(container)
-        self.shown = shown
-        for container, ids in order.items():
-            if container in changed or ids != self.order.get(container):
-                self.order[container] = ids
-                self.render(container)
-        self.count()
-
-    def render(self, container: str) -> None:
-        """Draw a container's cards anew, one element; its markers name each card it holds (tests find them)."""
-        cards = [self.shown[i] for i in self.order.get(container, [])]
-        body = self.bodies[container]
-        body.set_content(''.join(self.card(shown) for shown in cards))
-        body.mark(
-            ' '.join(
-                f'card-{a} heading-{a} state-{a} since-{a}' for a in (shown.card.accession_number for shown in cards)
-            )
-        )
-
-    def count(self) -> None:
-        for state, (heading, _) in self.columns.items():
-            total = self.totals.get(state, 0)
-            heading.set_content(column_heading(state, total))
-            hidden = total - len(self.order.get(state, []))
-            self.more[state].set_text(tn('Show all ({count})', 'Show all ({count})', total))
-            self.more[state].set_visibility(hidden > 0)
+            same = before is not None and before.card == item
+            shown[item.id] = before if same and before else Shown(item, appointments.minutes_in_state(item, now))
+        self.shown, self.order = shown, order
+        for container in order:
+            self.render(container)
         closed = self.totals.get(CLOSED, 0)
         if self.closed is not None:
             self.closed.set_text(tn('Cancelled and no-show ({count})', 'Cancelled and no-show ({count})', closed))
             self.closed.set_visibility(closed > 0)
+
+    def render(self, container: str) -> None:
+        """Draw a container anew if what it shows changed, one element; its markers name the column and each card it
+        holds (tests find them)."""
+        cards = [self.shown[i] for i in self.order.get(container, [])]
+        content = ''.join(self.card(shown) for shown in cards)
+        marks = [f'card-{a} heading-{a} state-{a} since-{a}' for a in (shown.card.accession_number for shown in cards)]
+        if container != CLOSED:
+            total = self.totals.get(container, 0)
+            more = ''
+            if total > len(cards):
+                label = tn('Show all ({count})', 'Show all ({count})', total)
+                button = button_html(label, 'expand', container, mark=f'more-{container}')
+                more = f'<div class="row justify-center">{button}</div>'
+            content = column_heading(container, total) + content + more
+            marks.insert(0, f'column-{container}')
+        if self.drawn.get(container) == content:
+            return
+        self.drawn[container] = content
+        self.bodies[container].set_content(content)
+        self.bodies[container].mark(' '.join(marks))
 
     def card(self, shown: Shown) -> str:
         """A card's HTML, the same for every board showing it to a user with the same moves in the same language:

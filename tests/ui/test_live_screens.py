@@ -11,7 +11,7 @@ from nicegui.testing import User
 
 from domain import appointments, clock, db
 from domain.models import Series, Study
-from tests.conftest import Clinic, shown_html
+from tests.conftest import Clinic, press, pressable, shown_html
 from tests.domain.reception_fixtures import at, booking, patient, procedure, room
 from ui import board
 
@@ -32,11 +32,8 @@ async def test_a_move_redraws_only_the_columns_it_touched(receptionist: User, cl
     await receptionist.should_see(marker=f'state-{moved.accession_number}', content='>waiting<')
     assert receptionist.find(marker=f'card-{still.accession_number}').elements.pop().content is before  # untouched
     waiting = receptionist.find(marker='column-waiting').elements.pop()
-    assert waiting in receptionist.find(marker=f'card-{moved.accession_number}').elements.pop().ancestors()
-    scheduled = receptionist.find(marker='column-scheduled').elements.pop()
-    assert not any(
-        f'data-card="{moved.accession_number}"' in str(getattr(e, 'content', '')) for e in scheduled.descendants()
-    )
+    assert waiting is receptionist.find(marker=f'card-{moved.accession_number}').elements.pop()
+    assert f'data-card="{moved.accession_number}"' not in shown_html(receptionist, 'column-scheduled')
 
 
 async def test_a_card_booked_for_today_appears_on_an_open_board_in_time_order(
@@ -65,7 +62,8 @@ async def test_a_busy_column_draws_its_first_cards_and_shows_the_rest_on_request
     await receptionist.should_see(marker=f'card-{booked[board.COLUMN_CARDS - 1].accession_number}')
     await receptionist.should_not_see(marker=f'card-{booked[board.COLUMN_CARDS].accession_number}')
     await receptionist.should_see(f'Show all ({count})')
-    receptionist.find(marker='more-scheduled').click()
+    assert pressable(receptionist, 'column-scheduled', 'more-scheduled')
+    press(receptionist, 'column-scheduled', 'expand', 'scheduled')
     await receptionist.should_see(marker=f'card-{booked[-1].accession_number}')
     await receptionist.should_not_see(f'Show all ({count})')
 
