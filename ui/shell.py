@@ -186,8 +186,7 @@ def _frame(actor: Actor, title: str) -> None:
             '<span class="text-h6 text-weight-medium">ClinicPACS</span><span class="opacity-60 q-mx-sm">·</span>'
             f'<span class="text-subtitle1">{escape(title)}</span>',
             sanitize=False,
-        ).classes('row items-center no-wrap').mark('screen-title')
-        ui.space()
+        ).classes('row items-center no-wrap col').mark('screen-title')  # `col`: it fills the room between the buttons
         UserMenu(actor)
     ui.timer(SESSION_CHECK_S, _check_session_alive, immediate=False)  # the page was built for a live session
     centre_notices.watch(actor)
