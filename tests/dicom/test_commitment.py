@@ -62,6 +62,10 @@ def test_all_stored_images_are_committed_on_the_same_association(pacs: Pacs, wor
     status, _ = assoc.send_n_action(_request(transaction, CT, MR), 1, StorageCommitmentPushModel, _INSTANCE)
     assert status.Status == 0x0000
     assert arrived.wait(WAIT_S), 'no report on the same association'
+    # The handler heard the report before pynetdicom sent its answer, and the job records the report once answered:
+    # wait for the record before releasing (a release sent first would cut the answer off, and the job would wait in
+    # vain: 'Invalid event Evt9 for the current state Sta7', then a DIMSE timeout).
+    wait_until(lambda: _request_row(transaction).reported_how == 'same', 'the report recorded as sent')
     assoc.release()
     event_type, info = reports[0]
     assert event_type == 1 and info.TransactionUID == transaction
@@ -70,8 +74,6 @@ def test_all_stored_images_are_committed_on_the_same_association(pacs: Pacs, wor
         MR.SOPInstanceUID,
     }
     assert 'FailedSOPSequence' not in info
-    # the modality heard the report before the job recorded it: wait for the record
-    wait_until(lambda: _request_row(transaction).reported_how == 'same', 'the report recorded as sent')
     assert {'dicom.commitment.request', 'dicom.commitment.report'} <= _actions()
 
 
