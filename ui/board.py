@@ -166,9 +166,10 @@ class StatusBoard:
         shown: dict[int, Shown] = {}
         for item in self.visible(cards):
             order[_container_of(item)].append(item.id)
-            before = self.shown.get(item.id)
-            same = before is not None and before.card == item
-            shown[item.id] = before if same and before else Shown(item, appointments.minutes_in_state(item, now))
+            drawn = self.shown.get(item.id)
+            if drawn is None or drawn.card != item:  # new or changed: its minutes in state anew
+                drawn = Shown(item, appointments.minutes_in_state(item, now))
+            shown[item.id] = drawn
         self.shown, self.order = shown, order
         for container in order:
             self.render(container)
