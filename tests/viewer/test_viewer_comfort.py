@@ -127,6 +127,9 @@ async def test_reset_brings_back_the_default_keys(pages: User, clinic: Clinic, t
     pages.find(marker='shortcuts-reset').click()
     await eventually(lambda: viewer_preferences.shortcuts(doctor.user_id, by=doctor.actor) == {}, 'nothing kept')
     await eventually(lambda: _key_shown(pages, 'invert') == 'I', 'I shown for invert again')
+    # The record is written before the viewer takes the keys back (the save's answer reaches the page after it):
+    # the notice says the viewer has them.
+    await pages.should_see('Shortcuts are back to the defaults')
     pages.find(marker='shortcuts-close').click()
     _press(pages, 'viewer-keys', 'i')
     await eventually(lambda: _canvas(pages).prop('invert') is False, 'I inverts again')
