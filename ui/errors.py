@@ -73,10 +73,10 @@ def _apology(error_id: str) -> str:
 
 
 def _screen_path() -> str:
-    """The path of the page being served (no query: it may name a patient)."""
+    """The path of the screen being served (no query: it may name a patient); a move within a page (ui.sub_pages)
+    changes it without a request."""
     with suppress(Exception):
-        request = context.client.request
-        return request.url.path if request is not None else context.client.page.path
+        return context.client.sub_pages_router.current_path.split('?')[0]
     return '?'
 
 

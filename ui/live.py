@@ -7,10 +7,12 @@ module that touches the UI from another thread.
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Callable
 from typing import Any
 
-from nicegui import Event, context, helpers
+from nicegui import Client, Event, context, helpers
+from nicegui.element import Element
 
 from domain import events
 
@@ -22,23 +24,54 @@ class LiveEvent:
 
     def __init__(self) -> None:
         self.event: Event = Event()
+        self.held: dict[Callable[..., Any], tuple[Client, Element | None]] = {}  # handler -> its client and screen
+        self.watched: weakref.WeakSet[Client] = weakref.WeakSet()  # the clients that sweep this kind as they go
 
     def subscribe(self, callback: Callable[..., Any]) -> None:
-        """Call `callback` (with the domain event if it takes an argument) while this screen is open."""
+        """Call `callback` (with the domain event if it takes an argument) while this screen is open: until the
+        browser tab closes or moves to another screen (ui.sub_pages deletes the screen it leaves)."""
         client = context.client
+        screen = next((e for e in context.slot.parent.ancestors(include_self=True) if e in _screens), None)
         wants_event = helpers.expects_arguments(callback)
 
         def handler(event: events.Event) -> Any:
-            if client.is_deleted:
+            if _gone(client, screen):
+                self.drop(handler)
                 return None
             return callback(event) if wants_event else callback()
 
+        self.sweep()  # the screens this tab (or another) left since the last event of this kind
         self.event.subscribe(handler, expect_args=True, unsubscribe_on_delete=False)
-        client.on_delete(lambda: self.event.unsubscribe(handler))
+        self.held[handler] = (client, screen)
+        if client not in self.watched:  # one sweep per client, however many screens it opens
+            self.watched.add(client)
+            client.on_delete(self.sweep)
+
+    def sweep(self) -> None:
+        """Forget the subscriptions of screens that are gone."""
+        for handler, (client, screen) in list(self.held.items()):
+            if _gone(client, screen):
+                self.drop(handler)
+
+    def drop(self, handler: Callable[..., Any]) -> None:
+        if self.held.pop(handler, None) is not None:
+            self.event.unsubscribe(handler)
 
     async def emitted(self, timeout: float | None = None) -> Any:
         """Wait for the next event of this kind (tests)."""
         return await self.event.emitted(timeout)
+
+
+_screens: weakref.WeakSet[Element] = weakref.WeakSet()  # the containers screens are built in (ui.shell)
+
+
+def screen_built_in(container: Element) -> None:
+    """Mark `container` as a screen's: subscriptions made inside it end when it is deleted (ui.shell)."""
+    _screens.add(container)
+
+
+def _gone(client: Client, screen: Element | None) -> bool:
+    return client.is_deleted or (screen is not None and screen.is_deleted)
 
 
 _events: dict[type[events.Event], LiveEvent] = {}

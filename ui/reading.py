@@ -17,7 +17,7 @@ from .html_actions import Handler, action_attributes, action_html, row_id
 from .i18n import current_language, format_datetime, t, tn
 from .live_lists import Debounce
 from .patients import parse_date
-from .shell import FAILED, current_actor, nav, perform, screen
+from .shell import FAILED, add_css_once, current_actor, nav, perform, screen
 
 LEVEL_COLOURS = {'': 'text-grey-8', 'amber': 'text-amber-9 text-weight-bold', 'red': 'text-negative text-weight-bold'}
 PAGE_SIZE = 30  # rows drawn at first; 'Show more' adds as many
@@ -71,7 +71,7 @@ class ReadingWorklist:
         self.study_id = 0  # the study the assign dialog is for
 
     async def build(self) -> None:
-        ui.add_css(GRID_CSS)
+        add_css_once(GRID_CSS)
         self.filters()
         with ui.card().classes('w-full') as self.card:
             await self.rows()

@@ -27,7 +27,7 @@ from .report_measurements import measurements
 from .report_ownership import OwnershipPanel, handovers, save_unless_taken, taken_over_banner
 from .report_suggestions import Suggestions
 from .report_view import final_report, header, key_images, register_pdf_route
-from .shell import FAILED, current_actor, fetch, perform, screen
+from .shell import FAILED, current_actor, fetch, on_leave, perform, screen
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class DraftEditor:
         key_images(self.shown)
         self.actions()
         ui.timer(AUTOSAVE_S, self.save)
-        ui.context.client.on_disconnect(self.save_on_close)
+        on_leave(self.save_on_close, disconnected=True)
         live.on(events.ReportChanged).subscribe(self.on_report_changed)
 
     def language_and_status(self) -> None:
@@ -214,7 +214,8 @@ class DraftEditor:
         return True
 
     async def save_on_close(self) -> None:
-        """Store what was typed since the last autosave when the tab closes (or loses its connection)."""
+        """Store what was typed since the last autosave when the doctor leaves the report (another screen, the tab
+        closed or its connection lost)."""
         async with self.saving:  # an autosave in flight may have missed the last keystrokes
             if not self.dirty or self.taken_by is not None:
                 return

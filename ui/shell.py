@@ -2,27 +2,32 @@
 
 `screen()` is `ui.page` plus the role check from domain.access.SCREENS (no auth middleware): a path
 without a row there cannot be registered at all. Nothing here is built at import time.
+
+A framed page holds every framed screen as a sub page (NiceGUI's `ui.sub_pages`): a click on a link to another
+screen, or `ui.navigate.to`, builds that screen in the open page (a "move") instead of loading a new one; the
+frame stays, and each move checks the session and the role again. Screens subscribe to live events through
+ui/live.py (which drops a screen's subscriptions once it is left) and ask `on_leave` for what must happen then.
 """
 
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import wraps
 from html import escape
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, get_args
 from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import Client, app, ui
+from nicegui import Client, PageArguments, app, background_tasks, ui
 
 from domain import access, audit, auth, centres, users
 from domain.access import Actor
 from domain.errors import DomainError, SessionExpired
 
-from . import centre_notices, session_cookie, threads
+from . import centre_notices, live, session_cookie, threads
 from .i18n import choose_language, error_text, language_choices, t
 
 log = logging.getLogger(__name__)
@@ -34,6 +39,11 @@ PAGE_BUILD_TIMEOUT_S = 30.0
 P = ParamSpec('P')
 R = TypeVar('R')
 FAILED: Any = object()  # what perform() returns when it showed the problem to the user
+# A menu entry is a move within the page (ui.sub_pages), not a page load: a drawer open over the screen (a tablet)
+# closes by itself, in the browser; one open beside it stays.
+CLOSE_OVER_SCREEN = (
+    "(e) => { if (e.target.closest('a') && e.target.closest('.q-drawer--mobile')) runMethod(%d, 'hide', []); }"
+)
 ITEM_LINK_CLASSES = 'q-item q-item-type row no-wrap q-item--clickable q-link cursor-pointer q-hoverable'
 
 
@@ -68,14 +78,37 @@ def client_address(request: Request | None) -> str:
     return request.client.host if request is not None and request.client else ''
 
 
+@dataclass(frozen=True)
+class _Screen:
+    """A registered screen: what screen() was told, and the build's parameters (path and query)."""
+
+    path: str
+    title: str
+    allowed: frozenset[str]
+    build: Callable[..., Awaitable[None]]
+    params: tuple[inspect.Parameter, ...]
+
+
+# The framed screens, in registration order: every framed page holds them all as sub pages, so a move between
+# screens (a menu entry, a row, a button) builds the next screen in place instead of loading a whole new page.
+_framed: dict[str, _Screen] = {}
+
+
 def screen(path: str, *, title: str, frame: bool = True) -> Callable[[Callable[..., Awaitable[None]]], Callable]:
-    """Register a page at `path` for the roles domain.access.SCREENS allows there."""
+    """Register a page at `path` for the roles domain.access.SCREENS allows there.
+
+    A framed screen is also a sub page of every framed page (NiceGUI's ui.sub_pages): the browser moves between
+    them over its open connection, and the frame (header, menu, session check) is built once per tab. Each move
+    checks the session and the role again, as a page load does.
+    """
     if path not in access.SCREENS:
         raise KeyError(f'screen {path} has no row in domain.access.SCREENS')
-    allowed = access.SCREENS[path]
 
     def decorate(build: Callable[..., Awaitable[None]]) -> Callable:
-        params = [p for p in inspect.signature(build).parameters.values() if p.name != 'request']
+        params = tuple(p for p in inspect.signature(build).parameters.values() if p.name != 'request')
+        spec = _Screen(path, title, frozenset(access.SCREENS[path]), build, params)
+        if frame:
+            _framed[path] = spec
 
         @wraps(build)
         async def page(request: Request, **kwargs: Any) -> Any:
@@ -87,23 +120,19 @@ def screen(path: str, *, title: str, frame: bool = True) -> Callable[[Callable[.
             if actor.kiosk and path != '/kiosk':  # a waiting-room tablet's session opens nothing else
                 return RedirectResponse('/kiosk')
             app.storage.client['actor'] = actor
-            centres.set_scope(actor.centres)
+            centres.set_scope(actor.centres)  # the frame's centre notices too
             if app.storage.user.get('language') != actor.language:  # stored to disk: written only when it changes
                 app.storage.user['language'] = actor.language
-            ui.page_title(f'{t(title)} · ClinicPACS')
-            if actor.role not in allowed:
-                await threads.io(audit.record_refusal, actor, 'screen.denied', object_type='screen', object_id=path)
-                log.warning('screen %s refused for user %s (%s)', path, actor.user_id, actor.role)
-                _frame(actor, t('Not allowed'))
-                with ui.column().classes('w-full items-center q-pa-xl'):
-                    ui.icon('block', size='xl', color='negative')
-                    ui.label(t('Your role may not open this screen')).classes('text-h6').mark('not-allowed')
-                    ui.link(t('Back to your home screen'), access.HOME.get(actor.role, '/'))
+            _watch_leaving(ui.context.client)
+            if not frame:
+                await _show(spec, actor, kwargs)
                 return None
-            if frame:
-                _frame(actor, t(title))
-            with ui.column().classes('w-full q-pa-md gap-4 max-w-screen-2xl mx-auto'):
-                await build(**{k: v for k, v in kwargs.items() if k in {p.name for p in params}})
+            _frame(actor)
+            # The sub pages' own first build is skipped (_route): this screen is built here, awaited, so that the
+            # page's first answer already holds it.
+            moves = ui.sub_pages({known: _route(screen) for known, screen in _framed.items()}, show_404=False)
+            with moves.classes('w-full'):
+                await _show(spec, actor, kwargs)
             return None
 
         page.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
@@ -118,6 +147,112 @@ def screen(path: str, *, title: str, frame: bool = True) -> Callable[[Callable[.
         return page
 
     return decorate
+
+
+def framed_titles() -> dict[str, str]:
+    """The framed screens' paths and titles (in the clinic's language), in registration order."""
+    return {path: t(spec.title) for path, spec in _framed.items()}
+
+
+def on_leave(callback: Callable[[], Awaitable[None]], *, disconnected: bool = False) -> None:
+    """Call `callback` when the browser moves from this screen to another; with `disconnected`, also as its tab
+    closes or loses its connection (again at each loss, as long as the screen is open)."""
+    app.storage.client.setdefault('leaving', []).append((callback, disconnected))
+
+
+def once_per_page(key: str) -> bool:
+    """True the first time a screen asks with this key in this page (its stylesheet, a page-wide listener), False
+    after: the page stays while the browser moves between screens, and a screen may be moved to again."""
+    done = app.storage.client.setdefault('once', set())
+    if key in done:
+        return False
+    done.add(key)
+    return True
+
+
+def add_css_once(css: str) -> None:
+    """A screen's stylesheet, added to the page once however often the screen is moved to in it."""
+    if once_per_page(css):
+        ui.add_css(css)
+
+
+def _watch_leaving(client: Client) -> None:
+    storage = app.storage.client
+
+    def leave(*, moved: bool) -> None:
+        for callback, disconnected in storage.get('leaving', []):
+            if moved or disconnected:
+                background_tasks.create(callback(), name='leaving a screen', context=client)
+        if moved:
+            storage['leaving'] = []
+
+    client.sub_pages_router.on_path_changed(lambda _path: leave(moved=True))
+    client.on_disconnect(lambda: leave(moved=False))
+
+
+def _route(spec: _Screen) -> Callable[[PageArguments], Awaitable[None] | None]:
+    """The sub page builder of a framed screen: a move to it within an open page."""
+
+    def route(arguments: PageArguments) -> Awaitable[None] | None:
+        if arguments.frame.client.sub_pages_router.is_initial_request:
+            return None  # the page itself builds the screen it was loaded for (see screen())
+        if arguments.remaining_path:  # only a start of the address ('/' of '/login'): the browser loads it instead
+            return None
+        return _move(spec, arguments)
+
+    return route
+
+
+async def _move(spec: _Screen, arguments: PageArguments) -> None:
+    actor = current_actor()
+    if not await fetch(auth.is_alive, actor):
+        ui.notify(t('Your session has ended; please sign in again'), type='warning')
+        ui.navigate.to(session_cookie.SIGNED_OUT_PATH)
+        return
+    try:
+        kwargs = _arguments(spec, {**arguments.query_parameters, **arguments.path_parameters})
+    except ValueError:
+        log.info('screen %s: a move with unreadable parameters', spec.path)
+        ui.label(t('Not Found')).classes('text-h6 q-pa-md').mark('bad-address')
+        return
+    await _show(spec, actor, kwargs)
+
+
+def _arguments(spec: _Screen, given: Mapping[str, str]) -> dict[str, Any]:
+    """The build's arguments from a moved-to address's path and query (as FastAPI reads them for a page load)."""
+    kwargs: dict[str, Any] = {}
+    for param in spec.params:
+        if param.name in given:
+            kwargs[param.name] = _convert(given[param.name], param.annotation)
+    return kwargs
+
+
+def _convert(value: str, annotation: Any) -> Any:
+    kinds = [a for a in get_args(annotation) if a is not type(None)] if get_args(annotation) else [annotation]
+    kind = kinds[0] if kinds else str
+    return kind(value) if kind in (int, float) else value
+
+
+async def _show(spec: _Screen, actor: Actor, kwargs: dict[str, Any]) -> None:
+    """Title the page and build the screen in it, or say the actor's role may not open it."""
+    centres.set_scope(actor.centres)
+    allowed = actor.role in spec.allowed
+    heading = app.storage.client.get('title')
+    if heading is not None:
+        heading.content = _title_html(t(spec.title) if allowed else t('Not allowed'))
+    if not allowed:
+        await threads.io(audit.record_refusal, actor, 'screen.denied', object_type='screen', object_id=spec.path)
+        log.warning('screen %s refused for user %s (%s)', spec.path, actor.user_id, actor.role)
+        with ui.column().classes('w-full items-center q-pa-xl'):
+            ui.icon('block', size='xl', color='negative')
+            ui.label(t('Your role may not open this screen')).classes('text-h6').mark('not-allowed')
+            ui.link(t('Back to your home screen'), access.HOME.get(actor.role, '/'))
+    else:
+        with ui.column().classes('w-full q-pa-md gap-4 max-w-screen-2xl mx-auto') as root:
+            live.screen_built_in(root)
+            await spec.build(**{k: v for k, v in kwargs.items() if k in {p.name for p in spec.params}})
+    # last: on a move within the page the browser's title changes once the screen is there (bench/uiload.py)
+    ui.page_title(f'{t(spec.title)} · ClinicPACS')
 
 
 async def perform(function: Callable[..., Any], *args: Any, success: str | None = None, **kwargs: Any) -> Any:
@@ -169,7 +304,7 @@ def add_shell_css() -> None:
         ui.add_css(SHELL_CSS, shared=True)
 
 
-def _frame(actor: Actor, title: str) -> None:
+def _frame(actor: Actor) -> None:
     items = menu_for(actor.role)
     # Open beside the page on a wide screen, closed over it on a tablet: Quasar decides from the width it has,
     # without the round trip NiceGUI's value=None makes (which fails when the browser leaves first).
@@ -179,14 +314,14 @@ def _frame(actor: Actor, title: str) -> None:
         # view. It carries each entry's marker, so tests still ask whether an entry is there.
         ui.html(''.join(_nav_entry(item) for item in items), sanitize=False, tag='nav').classes(
             'q-list q-list--padding w-full'
-        ).mark(' '.join(f'nav-{item.path.strip("/").replace("/", "-") or "home"}' for item in items))
+        ).mark(' '.join(f'nav-{item.path.strip("/").replace("/", "-") or "home"}' for item in items)).on(
+            'click', js_handler=CLOSE_OVER_SCREEN % drawer.id
+        )
     with ui.header(elevated=True).classes('items-center q-px-md q-py-xs bg-primary'):
         ui.button(icon='menu', on_click=drawer.toggle).props('flat round color=white').mark('menu-toggle')
-        ui.html(
-            '<span class="text-h6 text-weight-medium">ClinicPACS</span><span class="opacity-60 q-mx-sm">·</span>'
-            f'<span class="text-subtitle1">{escape(title)}</span>',
-            sanitize=False,
-        ).classes('row items-center no-wrap col').mark('screen-title')  # `col`: it fills the room between the buttons
+        # `col`: it fills the room between the buttons; each screen writes its title in it (_show)
+        app.storage.client['title'] = ui.html('', sanitize=False).classes('row items-center no-wrap col')
+        app.storage.client['title'].mark('screen-title')
         UserMenu(actor)
     ui.timer(SESSION_CHECK_S, _check_session_alive, immediate=False)  # the page was built for a live session
     centre_notices.watch(actor)
@@ -217,6 +352,13 @@ class UserMenu:
             ui.separator()
             ui.menu_item(t('Sign out'), on_click=sign_out).mark('sign-out')
         self.menu.open()
+
+
+def _title_html(title: str) -> str:
+    return (
+        '<span class="text-h6 text-weight-medium">ClinicPACS</span><span class="opacity-60 q-mx-sm">·</span>'
+        f'<span class="text-subtitle1">{escape(title)}</span>'
+    )
 
 
 def item_link(href: str, sections: str) -> str:

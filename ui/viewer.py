@@ -15,7 +15,7 @@ from . import live
 from .guard import route_guard
 from .i18n import t, tn
 from .legal_hold import LegalHoldToggle
-from .shell import FAILED, current_actor, fetch, perform, screen
+from .shell import FAILED, add_css_once, current_actor, fetch, perform, screen
 from .viewer_annotations import Annotations, register_route
 from .viewer_canvas import ViewerCanvas
 from .viewer_comfort import Comfort
@@ -79,7 +79,7 @@ class Viewer:
     # ------------------------------------------------------------ layout
 
     async def build(self) -> None:
-        ui.add_css(
+        add_css_once(
             '.viewer-grid{display:grid;gap:4px;height:calc(100vh - 190px);min-height:360px}'
             '.series-card{cursor:pointer;user-select:none}'
             # a tablet: the side panel goes below the viewports and the strip narrows, so two viewports fit

@@ -11,12 +11,12 @@ refusal) and the viewer's keyboard sees Esc when the browser was not in full scr
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from nicegui import ui
+from nicegui import app, ui
 
 from domain import reading, viewer_preferences
 
 from .i18n import t
-from .shell import FAILED, perform
+from .shell import FAILED, on_leave, once_per_page, perform
 from .viewer_shortcuts import DEFAULTS, ShortcutSheet, effective
 
 if TYPE_CHECKING:
@@ -27,12 +27,14 @@ body.reading-mode .q-header, body.reading-mode .q-drawer, body.reading-mode .vie
 body.reading-mode .viewer-side { display: none !important; }
 body.reading-mode .q-page-container { padding: 0 !important; }
 body.reading-mode .nicegui-content { height: 100vh; flex-wrap: nowrap; overflow: hidden; padding: 0; }
+body.reading-mode .nicegui-sub-pages { flex: 1 1 0; min-height: 0; flex-wrap: nowrap; }
 body.reading-mode .nicegui-column:has(> .viewer-main) {
   flex: 1 1 0; min-height: 0; flex-wrap: nowrap; padding: 4px !important; gap: 4px !important; max-width: none;
 }
 body.reading-mode .viewer-main { flex: 1 1 0; min-height: 0; align-items: stretch !important; }
 body.reading-mode .viewer-grid { height: auto !important; min-height: 0 !important; }
 """
+EXIT_FULL_SCREEN = 'if (document.fullscreenElement) document.exitFullscreen().catch(() => {});'
 ENTER_FULL_SCREEN = 'if (!document.fullscreenElement) document.documentElement.requestFullscreen().catch(() => {});'
 # In the click's own handling, only when entering: a click that leaves reading mode finds the class on the page.
 ASK_FULL_SCREEN = f"() => {{ if (!document.body.classList.contains('reading-mode')) {{ {ENTER_FULL_SCREEN} }} }}"
@@ -43,6 +45,12 @@ document.addEventListener('fullscreenchange', () => {
   else if (window.pacsWasFullScreen) { window.pacsWasFullScreen = false; emitEvent('reading_full_screen_left'); }
 });
 </script>"""
+
+
+def _full_screen_left(storage: dict[str, Any]) -> None:
+    comfort = storage.get('reading')
+    if comfort is not None:
+        comfort.set_reading_mode(False)
 
 
 class Comfort:
@@ -60,9 +68,13 @@ class Comfort:
 
     def controls(self) -> None:
         """Toolbar buttons: next unread study, full-screen reading; the keyboard that captures a new shortcut."""
-        ui.add_css(READING_CSS)
-        ui.add_body_html(REPORT_FULL_SCREEN_LEFT)
-        ui.on('reading_full_screen_left', lambda: self.set_reading_mode(False))
+        storage = app.storage.client
+        storage['reading'] = self  # the open viewer's, for the page-wide listener (a page may show several in turn)
+        if once_per_page('reading mode'):
+            ui.add_css(READING_CSS)
+            ui.add_body_html(REPORT_FULL_SCREEN_LEFT)
+            ui.on('reading_full_screen_left', lambda: _full_screen_left(storage))
+        on_leave(self.leave)
         self.capture_keys = ui.keyboard(on_key=self.captured, active=False, ignore=[]).mark('shortcut-capture')
         ui.button(icon='skip_next', on_click=self.next_unread).props('flat dense').tooltip(t('Next unread study')).mark(
             'next-unread'
@@ -77,6 +89,14 @@ class Comfort:
         self.full_screen_button.on('click', js_handler=ASK_FULL_SCREEN)
 
     # ------------------------------------------------------------ full screen
+
+    async def leave(self) -> None:
+        """The doctor moves to another screen: reading mode ends with the viewer (the page, and its body, stay)."""
+        if app.storage.client.get('reading') is self:
+            del app.storage.client['reading']
+        if self.reading_mode:
+            self.reading_mode = False
+            ui.run_javascript("document.body.classList.remove('reading-mode');" + EXIT_FULL_SCREEN)
 
     def toggle_full_screen(self) -> None:
         self.set_reading_mode(not self.reading_mode)
@@ -94,7 +114,7 @@ class Comfort:
             )
         else:
             ui.query('body').classes(remove='reading-mode')
-            ui.run_javascript('if (document.fullscreenElement) document.exitFullscreen().catch(() => {})')
+            ui.run_javascript(EXIT_FULL_SCREEN)
         self.full_screen_button.props(f'icon={"fullscreen_exit" if on else "fullscreen"}')
 
     # ------------------------------------------------------------ shortcuts

@@ -24,14 +24,31 @@ def _reports(clinic: Clinic, monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_what_was_typed_since_the_last_autosave_is_saved_when_the_tab_closes(
     radiologist: User, clinic: Clinic
 ) -> None:
+    report_id = await _typed_unsaved(radiologist, clinic)
+    _close_tab(radiologist)
+    await eventually(lambda: _saved(report_id, clinic).values.get('liver_right_lobe') == '131', 'the save on closing')
+    await radiologist.should_see('Saved by Test radiologist')  # what a browser reconnecting to the page sees
+
+
+async def test_what_was_typed_is_saved_when_the_doctor_moves_to_another_screen(
+    radiologist: User, clinic: Clinic
+) -> None:
+    """A move within the page (a menu entry, no page load) leaves the editor without closing the tab."""
+    report_id = await _typed_unsaved(radiologist, clinic)
+    page = radiologist.client
+    radiologist.navigate.to('/reading')
+    await eventually(lambda: _saved(report_id, clinic).values.get('liver_right_lobe') == '131', 'the save on leaving')
+    assert radiologist.client is page  # a move, not a page load
+
+
+async def _typed_unsaved(radiologist: User, clinic: Clinic) -> int:
+    """A new draft open in the editor with a value typed and not saved yet; its report id."""
     report_id = reporting.start(make_study().study_id, template_id('us-abdomen'), by=clinic.radiologist.actor).id
     await radiologist.open(f'/reports/{report_id}')
     await radiologist.should_see(marker='saved-by')
     radiologist.find(marker='field-liver_right_lobe').type('131')
     await radiologist.should_see('Unsaved changes…')
-    _close_tab(radiologist)
-    await eventually(lambda: _saved(report_id, clinic).values.get('liver_right_lobe') == '131', 'the save on closing')
-    await radiologist.should_see('Saved by Test radiologist')  # what a browser reconnecting to the page sees
+    return report_id
 
 
 async def test_closing_the_tab_of_a_report_finalised_elsewhere_leaves_it_as_signed(

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from nicegui import ElementFilter
+import pytest
+from nicegui import ElementFilter, ui
 from nicegui.testing import User
 from pydicom.uid import generate_uid
 from sqlmodel import select
@@ -191,6 +192,26 @@ async def test_full_screen_reading_toggles_with_the_button_shift_f_and_escape(
     await eventually(lambda: viewer_screen.props.get('icon') == 'fullscreen', 'reading mode off')
     _press(pages, 'viewer-keys', 'F')
     await eventually(lambda: viewer_screen.props.get('icon') == 'fullscreen_exit', 'Shift + F: on again')
+
+
+async def test_moving_to_another_screen_ends_reading_mode(
+    pages: User, clinic: Clinic, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page stays when the doctor moves on (ui.sub_pages), and so would its body's class hiding the shell."""
+    study = ct_series(clinic, tmp_path, slices=1)
+    await _open(pages, clinic, 'radiologist', study.id)
+    pages.find(marker='full-screen').click()
+    await eventually(lambda: 'fullscreen_exit' in str(_one(pages, 'full-screen').props.get('icon')), 'reading mode')
+    sent: list[str] = []
+    run = ui.run_javascript
+    monkeypatch.setattr(ui, 'run_javascript', lambda code, **kwargs: sent.append(code) or run(code, **kwargs))
+    page = pages.client
+    pages.navigate.to('/reading')
+    await eventually(
+        lambda: any("classList.remove('reading-mode')" in code and 'exitFullscreen' in code for code in sent),
+        'the shell shown again and the full screen left',
+    )
+    assert pages.client is page
 
 
 async def test_the_series_card_shows_loading_progress_until_every_frame_is_in(

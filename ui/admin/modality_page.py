@@ -240,7 +240,7 @@ class ModalityPage:
 
     def edit(self) -> None:
         async def saved(_modality: Modality) -> None:
-            ui.navigate.to(f'/admin/modalities/{self.modality_id}')  # the settings and the echo follow the change
+            ui.navigate.reload()  # the settings and the echo follow the change
 
         edit_dialog(self.actor, self.modality, saved)
 
