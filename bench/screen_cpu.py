@@ -10,6 +10,9 @@ page to settle, leave; the server's CPU time (utime+stime from /proc) over the v
 over as long, divided by the views, is the figure. The client is dropped by the server `reconnect_timeout` after
 it left, which the measurement waits for, so the cost of deleting a page is counted too.
 
+`move:NAME` (e.g. --pages board,move:board) shows the screen by moves within one open page instead (ui.sub_pages,
+what a click on a menu entry or a row does): the CPU per move, the screen built and the last one deleted.
+
 "Live change" opens --watchers board pages and keeps their sockets, then moves appointments from a second
 process through the Redis relay (with --redis-url) or not at all: the server CPU per move over all watchers.
 """
@@ -95,6 +98,9 @@ async def _measure(pid: int, port: int, token: str, patient_id: int, *, args: ar
         }
         print(f'load average {os.getloadavg()[0]:.2f}; {args.views} views per page', flush=True)
         for name in filter(None, args.pages.split(',')):
+            if name.startswith('move:'):
+                await _moves(pid, base, http, name, paths[name.removeprefix('move:')], views=args.views)
+                continue
             for _ in range(3):  # warm: imports, caches, first queries
                 await _view(http, base, paths[name], search=name.endswith('?search'))
             await _settle()
@@ -151,6 +157,24 @@ async def _live(pid: int, base: str, http: httpx.AsyncClient, args: argparse.Nam
         await client.disconnect()
 
 
+async def _moves(pid: int, base: str, http: httpx.AsyncClient, name: str, path: str, *, views: int) -> None:
+    """A screen shown by moves within one open page (ui.sub_pages: what a click on a menu entry or a row does), to
+    the same screen with a query it ignores, so that each move builds it again and deletes the last one."""
+    page = await _open(http, base, path)
+    for n in range(3):  # warm
+        await page.move(f'{path}?view={n}')
+        await asyncio.sleep(SETTLE_S)
+    await asyncio.sleep(2)
+    idle = await _idle_rate(pid)
+    before, started = _cpu_s(pid), time.monotonic()
+    for n in range(views):
+        await page.move(f'{path}?view={n + 3}')
+        await asyncio.sleep(SETTLE_S)
+    spent = _cpu_s(pid) - before - idle * (time.monotonic() - started)
+    print(f'{name:16} {1000 * spent / views:7.1f} ms CPU per move (idle {1000 * idle:.1f} ms/s)', flush=True)
+    await page.disconnect()
+
+
 async def _view(http: httpx.AsyncClient, base: str, path: str, *, search: bool = False) -> None:
     client = await _open(http, base, path)
     if search:
@@ -193,6 +217,21 @@ class PageSocket:
 
     async def disconnect(self) -> None:
         await self.sio.disconnect()
+
+    async def move(self, path: str) -> None:
+        """Go to `path` within the page, as sub_pages.js does on a click on a link (the page's own event)."""
+        raw = re.search(r'parseElements\(String\.raw`(.*?)`\)', self.html, re.S)
+        layout = json.loads(raw.group(1)).get('0', {}) if raw else {}
+        listener = next((e for e in layout.get('events', []) if e['type'] == 'sub_pages_navigate'), None)
+        if listener is None:
+            raise RuntimeError('this page has no moves within it (ui.sub_pages)')
+        message = {
+            'id': 0,
+            'client_id': self.client_id,
+            'listener_id': listener['listener_id'],
+            'args': [json.dumps(path)],
+        }
+        await self.sio.emit('event', message)
 
 
 async def _type(page: PageSocket, label_start: str, value: str) -> None:

@@ -24,6 +24,7 @@ ELEMENTS = re.compile(r'parseElements\(String\.raw`(.*?)`\)', re.S)
 CLIENT_ID = re.compile(r"'client_id': '([0-9a-f-]+)'")
 NEXT_MESSAGE_ID = re.compile(r"'next_message_id': (\d+)")
 UNESCAPE = (('&#36;', '$'), ('&#96;', '`'), ('&gt;', '>'), ('&lt;', '<'), ('&amp;', '&'))  # parseElements' order
+PUSHED = re.compile(r'history\.pushState\(\{page: ("(?:[^"\\\\]|\\\\.)*")\}')
 ACK_S = 3.0
 TIMEOUT_S = 30.0
 
@@ -204,13 +205,43 @@ class Browser:
             except TimeoutError:
                 continue
 
-    async def follow(self, since: int, *, settle: int = 0) -> Page | None:
-        """After a click: go where an 'open' message sends the browser; None when the page answered in place."""
-        message = await self.next_message('open', 'update', since=since)
-        if message.kind == 'update':
-            return None
-        path = message.body['path']
-        return await self.open(path, settle=settle)
+    async def follow(self, since: int, *, settle: int = 0) -> Page:
+        """After a click that leads to another screen: follow a page load ('open') or a move within the page (the
+        tab's title changes once the next screen is there)."""
+        message = await self.next_message('open', 'run_javascript', since=since, test=_not_a_move_yet)
+        if message.kind == 'open':
+            return await self.open(message.body['path'], settle=settle)
+        return await self._moved(since, settle=settle)
+
+    async def go(self, path: str, *, settle: int = 0) -> Page:
+        """Go to a screen as a browser does: on an open page with NiceGUI's ui.sub_pages, a click on a link is that
+        page's 'sub_pages_navigate' event (sub_pages.js) and the server builds the screen in place; a page without
+        them is left for a new one (GET), and so is the screen already shown (a reload)."""
+        page = self.page
+        if page is None or self.socket is None or not self.moves_within(page) or path == page.path:
+            return await self.open(path, settle=settle)  # (the screen shown: a move does nothing; a reload)
+        since = await self.send('0', 'sub_pages_navigate', path)
+        message = await self.next_message('open', 'run_javascript', since=since, test=_not_a_move_yet)
+        if message.kind == 'open':
+            return await self.open(message.body['path'], settle=settle)
+        return await self._moved(since, settle=settle, path=path)
+
+    @staticmethod
+    def moves_within(page: Page) -> bool:
+        listeners = page.elements.get('0', {}).get('events', [])
+        return any(listener['type'] == 'sub_pages_navigate' for listener in listeners)
+
+    async def _moved(self, since: int, *, settle: int, path: str | None = None) -> Page:
+        """After the tab's title changed for a move: wait for `settle` refreshable parts with content, as open()."""
+        page = self.page
+        assert page is not None
+        if path is None:  # where a click led: the history entry the move pushed
+            pushed = await self.next_message('run_javascript', since=since, test=lambda m: bool(_pushed(m)))
+            path = _pushed(pushed)
+        page.path = path.split('?')[0]
+        if page.filled() < settle:
+            await self.next_message('update', since=since, test=lambda _: page.filled() >= settle)
+        return page
 
     def _receiver(self, kind: str) -> Callable[..., Any]:
         async def receive(*args: Any) -> None:
@@ -239,6 +270,17 @@ class Browser:
             if self.socket is not None and self.page is not None and self.next_id > self.acked:
                 await self.socket.emit('ack', {'client_id': self.page.client_id, 'next_message_id': self.next_id})
                 self.acked = self.next_id
+
+
+def _not_a_move_yet(message: Message) -> bool:
+    """Skip what a move sends before its screen is there: the history entry (pushState) comes first."""
+    return message.kind != 'run_javascript' or 'document.title' in str(message.body.get('code', ''))
+
+
+def _pushed(message: Message) -> str:
+    """The path a move's pushState message names ('' when it is another script)."""
+    found = PUSHED.search(str(message.body.get('code', '')))
+    return json.loads(found.group(1)) if found else ''
 
 
 def _is_negative(body: Any) -> bool:

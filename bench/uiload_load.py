@@ -124,7 +124,7 @@ def _action(
     on_list = page is not None and page.path == '/patients'
     if action in PATHS or (action == 'search' and not on_list):
         name = action if action in PATHS else 'patients list'
-        return name, lambda: browser.open(PATHS[name], settle=expects[name])
+        return name, lambda: browser.go(PATHS[name], settle=expects[name])
     if action == 'search':
         assert page is not None
         term = _new_term(plan['search_terms'], rng, browser.last_search)
@@ -135,7 +135,7 @@ def _action(
         row = rng.choice(rows)
         return action, lambda: _click_through(browser, row, expects['patient page'])
     patient = rng.choice(plan['patients_with_studies'])
-    return action, lambda: browser.open(f'/patients/{patient}', settle=expects['patient page'])
+    return action, lambda: browser.go(f'/patients/{patient}', settle=expects['patient page'])
 
 
 def _new_term(terms: list[str], rng: random.Random, last: str) -> str:
