@@ -1,8 +1,8 @@
 """Moves domain events from SCP and worker threads (and other processes) onto the event loop.
 
 Screens subscribe with `live.on(SomeEvent).subscribe(refresh)` inside their page function; the callback
-runs on the loop in the screen's own context and stops with the screen's browser tab. This is the only
-module that touches the UI from another thread.
+runs on the loop in the screen's own context and stops when the screen is left or its browser tab closes.
+This is the only module that touches the UI from another thread.
 """
 
 import asyncio
@@ -43,14 +43,20 @@ class LiveEvent:
         self.sweep()  # the screens this tab (or another) left since the last event of this kind
         self.event.subscribe(handler, expect_args=True, unsubscribe_on_delete=False)
         self.held[handler] = (client, screen)
-        if client not in self.watched:  # one sweep per client, however many screens it opens
+        if client not in self.watched:  # once per client, however many screens it opens
             self.watched.add(client)
-            client.on_delete(self.sweep)
+            client.on_delete(lambda: self.forget(client))
 
     def sweep(self) -> None:
         """Forget the subscriptions of screens that are gone."""
         for handler, (client, screen) in list(self.held.items()):
             if _gone(client, screen):
+                self.drop(handler)
+
+    def forget(self, client: Client) -> None:
+        """Forget a client's subscriptions as it is deleted (NiceGUI calls this before it marks it deleted)."""
+        for handler, (held, _screen) in list(self.held.items()):
+            if held is client:
                 self.drop(handler)
 
     def drop(self, handler: Callable[..., Any]) -> None:

@@ -38,3 +38,14 @@ async def test_the_screen_left_stops_listening_and_the_next_one_listens(receptio
     await eventually(lambda: _listening(events.AppointmentChanged, page) == 0, "the board's subscription dropped")
     assert _listening(events.PatientChanged, page) == 1  # the patients list's own
     assert receptionist.client is page
+
+
+async def test_a_closed_tab_listens_no_more_at_once(receptionist: User) -> None:
+    """Without waiting for an event of the kind: the subscriptions would keep the deleted page's screens alive."""
+    await receptionist.open('/board')
+    await receptionist.should_see(marker='board-day')
+    page = receptionist.client
+    assert _listening(events.AppointmentChanged, page) == 1
+    page.delete()  # what NiceGUI does once the tab has been gone for its reconnect timeout
+    assert _listening(events.AppointmentChanged, page) == 0
+    assert _listening(events.PatientChanged, page) == 0
