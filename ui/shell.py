@@ -206,8 +206,7 @@ def _route(spec: _Screen) -> Callable[[PageArguments], Awaitable[None] | None]:
 async def _move(spec: _Screen, arguments: PageArguments) -> None:
     actor = current_actor()
     if not await fetch(auth.is_alive, actor):
-        ui.notify(t('Your session has ended; please sign in again'), type='warning')
-        ui.navigate.to(session_cookie.SIGNED_OUT_PATH)
+        _session_ended()
         return
     try:
         kwargs = _arguments(spec, {**arguments.query_parameters, **arguments.path_parameters})
@@ -228,8 +227,7 @@ def _arguments(spec: _Screen, given: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _convert(value: str, annotation: Any) -> Any:
-    kinds = [a for a in get_args(annotation) if a is not type(None)] if get_args(annotation) else [annotation]
-    kind = kinds[0] if kinds else str
+    kind = next((a for a in get_args(annotation) if a is not type(None)), annotation)  # `int | None`: int
     return kind(value) if kind in (int, float) else value
 
 
@@ -250,7 +248,7 @@ async def _show(spec: _Screen, actor: Actor, kwargs: dict[str, Any]) -> None:
     else:
         with ui.column().classes('w-full q-pa-md gap-4 max-w-screen-2xl mx-auto') as root:
             live.screen_built_in(root)
-            await spec.build(**{k: v for k, v in kwargs.items() if k in {p.name for p in spec.params}})
+            await spec.build(**kwargs)  # only the build's own: the page's signature, or _arguments
     # last: on a move within the page the browser's title changes once the screen is there (bench/uiload.py)
     ui.page_title(f'{t(spec.title)} · ClinicPACS')
 
@@ -390,5 +388,9 @@ async def _switch_language(language: str) -> None:
 
 async def _check_session_alive() -> None:
     if not await fetch(auth.is_alive, current_actor()):  # a cancelled check stops here: it says nothing
-        ui.notify(t('Your session has ended; please sign in again'), type='warning')
-        ui.navigate.to(session_cookie.SIGNED_OUT_PATH)
+        _session_ended()
+
+
+def _session_ended() -> None:
+    ui.notify(t('Your session has ended; please sign in again'), type='warning')
+    ui.navigate.to(session_cookie.SIGNED_OUT_PATH)
