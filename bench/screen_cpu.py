@@ -199,7 +199,9 @@ class PageSocket:
     """A page's socket as nicegui.js opens it (implicit handshake)."""
 
     def __init__(self, client_id: str, html: str) -> None:
-        self.client_id, self.html = client_id, html
+        self.client_id = client_id
+        raw = re.search(r'parseElements\(String\.raw`(.*?)`\)', html, re.S)
+        self.elements: dict[str, dict] = json.loads(raw.group(1)) if raw else {}  # as the page's HTML sent them
         self.sio = socketio.AsyncClient(reconnection=False)
 
     async def connect(self, base: str, http: httpx.AsyncClient) -> None:
@@ -220,8 +222,7 @@ class PageSocket:
 
     async def move(self, path: str) -> None:
         """Go to `path` within the page, as sub_pages.js does on a click on a link (the page's own event)."""
-        raw = re.search(r'parseElements\(String\.raw`(.*?)`\)', self.html, re.S)
-        layout = json.loads(raw.group(1)).get('0', {}) if raw else {}
+        layout = self.elements.get('0', {})
         listener = next((e for e in layout.get('events', []) if e['type'] == 'sub_pages_navigate'), None)
         if listener is None:
             raise RuntimeError('this page has no moves within it (ui.sub_pages)')
@@ -236,11 +237,7 @@ class PageSocket:
 
 async def _type(page: PageSocket, label_start: str, value: str) -> None:
     """Send an input's value change the way Quasar does, to the q-input whose label starts so."""
-    raw = re.search(r'parseElements\(String\.raw`(.*?)`\)', page.html, re.S)
-    if raw is None:
-        return
-    elements = json.loads(raw.group(1))
-    for element_id, element in elements.items():
+    for element_id, element in page.elements.items():
         if element.get('tag') == 'q-input' and str(element.get('props', {}).get('label', '')).startswith(label_start):
             for listener in element.get('events', []):
                 if listener['type'] == 'update:model-value':

@@ -205,13 +205,13 @@ class Browser:
             except TimeoutError:
                 continue
 
-    async def follow(self, since: int, *, settle: int = 0) -> Page:
-        """After a click that leads to another screen: follow a page load ('open') or a move within the page (the
-        tab's title changes once the next screen is there)."""
+    async def follow(self, since: int, *, settle: int = 0, path: str | None = None) -> Page:
+        """After a click that leads to another screen (`path` when known): follow a page load ('open') or a move
+        within the page (the tab's title changes once the next screen is there)."""
         message = await self.next_message('open', 'run_javascript', since=since, test=_not_a_move_yet)
         if message.kind == 'open':
             return await self.open(message.body['path'], settle=settle)
-        return await self._moved(since, settle=settle)
+        return await self._moved(since, settle=settle, path=path)
 
     async def go(self, path: str, *, settle: int = 0) -> Page:
         """Go to a screen as a browser does: on an open page with NiceGUI's ui.sub_pages, a click on a link is that
@@ -221,10 +221,7 @@ class Browser:
         if page is None or self.socket is None or not self.moves_within(page) or path == page.path:
             return await self.open(path, settle=settle)  # (the screen shown: a move does nothing; a reload)
         since = await self.send('0', 'sub_pages_navigate', path)
-        message = await self.next_message('open', 'run_javascript', since=since, test=_not_a_move_yet)
-        if message.kind == 'open':
-            return await self.open(message.body['path'], settle=settle)
-        return await self._moved(since, settle=settle, path=path)
+        return await self.follow(since, settle=settle, path=path)
 
     @staticmethod
     def moves_within(page: Page) -> bool:
