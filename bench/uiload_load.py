@@ -3,6 +3,8 @@
 Runs in a process of its own (`run` is a multiprocessing target), so its CPU is not the server's. Each session
 signs in on the real login page, then repeats: think (uniform in `think`), pick an action of its role's mix, and
 time it as the user feels it. Every action is written as one JSON line: action, start (epoch s), ms, error.
+An action is never the screen already shown: its menu entry moves nowhere (the browser stays on the screen, which
+is live), so a person looking at the board does not open it again; the mix's other actions are drawn instead.
 """
 
 import asyncio
@@ -107,12 +109,18 @@ async def _session(plan: dict[str, Any], n: int, until: float, records: list[dic
             if not signed_in:
                 signed_in = await _timed(records, 'sign-in', lambda: sign_in(browser, plan, role, n, expects))
             else:
-                action = rng.choices(list(MIX[role]), weights=list(MIX[role].values()))[0]
-                action, call = _action(browser, plan, rng, action)
+                action, call = _action(browser, plan, rng, _pick(rng, role, browser.page))
                 await _timed(records, action, call)
             await asyncio.sleep(rng.uniform(low, high))
     finally:
         await browser.close()
+
+
+def _pick(rng: random.Random, role: str, page: Page | None) -> str:
+    """An action of the role's mix other than opening the screen shown."""
+    shown = page.path if page is not None else None
+    mix = {action: weight for action, weight in MIX[role].items() if PATHS.get(action) != shown}
+    return rng.choices(list(mix), weights=list(mix.values()))[0]
 
 
 def _action(
