@@ -99,7 +99,7 @@ _ROW_COLUMNS: tuple[Any, ...] = (
 )
 
 
-def _row(row: Any, now: datetime, levels: tuple[int, int], drafts: dict[int, str], names: dict[int, str]) -> ReadingRow:
+def _row(row: Any, now: datetime, levels: tuple[int, int], drafts: dict[int, str], names: dict[Any, str]) -> ReadingRow:
     (
         study_id,
         urgent,
