@@ -11,6 +11,8 @@ are domain.sign_in's. Every service call made with a user's Actor re-checks the 
 import hashlib
 import logging
 import secrets
+import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -29,6 +31,9 @@ log = logging.getLogger(__name__)
 MIN_PASSWORD_LENGTH = 10
 TOUCH_EVERY_S = 30
 TICKET_S = 60  # a ticket not traded by then opens nothing
+VOUCH_S = 1.0  # a session checked as a screen starts stands this long for the calls of its build (vouch)
+
+_vouched: ContextVar[tuple[str, float] | None] = ContextVar('vouched_session', default=None)
 
 passwords = CryptContext(schemes=['argon2'], deprecated='auto')
 
@@ -134,11 +139,24 @@ def resume(token: str | None, *, address: str = '', touch: bool = True) -> Actor
 
 
 def check_session(actor: Actor, *, touch: bool = True) -> None:
-    """Raise SessionExpired unless the actor's session is still open, recent and for the same role."""
+    """Raise SessionExpired unless the actor's session is still open, recent and for the same role (or was found
+    so moments ago in this very context: vouch)."""
+    vouched = _vouched.get()
+    if vouched is not None and vouched[0] == actor.session and time.monotonic() < vouched[1]:
+        return
     row = _session_of(actor.session or '')
     if row is None:
         raise SessionExpired('Your session has ended; please sign in again')
     _check(*row, actor, touch=touch)
+
+
+def vouch(actor: Actor) -> None:
+    """The actor's session was checked just now (a screen's page load or move): the service calls that follow in
+    this context, the building of that screen, need not read it again for VOUCH_S seconds. A context is one
+    asyncio task and the threads it calls (ui/threads copies it); an event handler later runs in another, and what
+    a build starts that outlives it (a timer) sees the vouch expired."""
+    if actor.session is not None:
+        _vouched.set((actor.session, time.monotonic() + VOUCH_S))
 
 
 def is_alive(actor: Actor, *, touch: bool = False) -> bool:

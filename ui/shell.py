@@ -119,6 +119,7 @@ def screen(path: str, *, title: str, frame: bool = True) -> Callable[[Callable[.
                 return RedirectResponse(f'/login?next={quote(target, safe="")}')
             if actor.kiosk and path != '/kiosk':  # a waiting-room tablet's session opens nothing else
                 return RedirectResponse('/kiosk')
+            auth.vouch(actor)  # just checked: the screen's build need not check it again
             app.storage.client['actor'] = actor
             centres.set_scope(actor.centres)  # the frame's centre notices too
             if app.storage.user.get('language') != actor.language:  # stored to disk: written only when it changes
@@ -205,9 +206,10 @@ def _route(spec: _Screen) -> Callable[[PageArguments], Awaitable[None] | None]:
 
 async def _move(spec: _Screen, arguments: PageArguments) -> None:
     actor = current_actor()
-    if not await fetch(auth.is_alive, actor):
+    if not await fetch(auth.is_alive, actor, touch=True):  # a move is the staff member at work: it counts as seen
         _session_ended()
         return
+    auth.vouch(actor)  # the build's own service calls need not check it again
     try:
         kwargs = _arguments(spec, {**arguments.query_parameters, **arguments.path_parameters})
     except ValueError:
