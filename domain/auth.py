@@ -5,7 +5,8 @@ ticket bound to that browser; the browser trades the ticket at /auth/session for
 HttpOnly cookie. So no identifier that existed before sign-in ever opens the session (no fixation), and only
 hashes of tickets and tokens are stored. The checks before a session opens (password, second factor, throttling)
 are domain.sign_in's. Every service call made with a user's Actor re-checks the session here
-(see access.require), in every web process, because the database is the only place a session lives.
+(see access.require), in every web process, because the database is the only place a session lives; only the
+calls of a screen's build, within a second of the check its page load or move made, take that check (vouch).
 """
 
 import hashlib
