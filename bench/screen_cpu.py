@@ -41,6 +41,7 @@ import socketio
 from sqlalchemy import insert, text
 
 from bench.reception import patient_row
+from bench.uiload_client import page_elements
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf('SC_CLK_TCK')
@@ -200,8 +201,7 @@ class PageSocket:
 
     def __init__(self, client_id: str, html: str) -> None:
         self.client_id = client_id
-        raw = re.search(r'parseElements\(String\.raw`(.*?)`\)', html, re.S)
-        self.elements: dict[str, dict] = json.loads(raw.group(1)) if raw else {}  # as the page's HTML sent them
+        self.elements: dict[str, dict] = page_elements(html) or {}  # as the page's HTML sent them
         self.sio = socketio.AsyncClient(reconnection=False)
 
     async def connect(self, base: str, http: httpx.AsyncClient) -> None:

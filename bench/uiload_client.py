@@ -115,14 +115,11 @@ class Browser:
 
     def read(self, response: httpx.Response) -> Page:
         """The page in a GET's answer."""
-        elements, client_id = ELEMENTS.search(response.text), CLIENT_ID.search(response.text)
+        elements, client_id = page_elements(response.text), CLIENT_ID.search(response.text)
         if elements is None or client_id is None:
             raise Failed(f'GET {response.url.path}: not a NiceGUI page')
-        raw = elements.group(1)
-        for escaped, plain in UNESCAPE:
-            raw = raw.replace(escaped, plain)
         next_id = NEXT_MESSAGE_ID.search(response.text)
-        page = Page(response.url.path, client_id.group(1), int(next_id.group(1)) if next_id else 0, json.loads(raw))
+        page = Page(response.url.path, client_id.group(1), int(next_id.group(1)) if next_id else 0, elements)
         page.initial = page.filled()
         return page
 
@@ -267,6 +264,18 @@ class Browser:
             if self.socket is not None and self.page is not None and self.next_id > self.acked:
                 await self.socket.emit('ack', {'client_id': self.page.client_id, 'next_message_id': self.next_id})
                 self.acked = self.next_id
+
+
+def page_elements(html: str) -> dict[str, dict] | None:
+    """The elements a NiceGUI page's HTML carries (its parseElements argument, unescaped as nicegui.js does), or
+    None when the HTML is not a NiceGUI page."""
+    found = ELEMENTS.search(html)
+    if found is None:
+        return None
+    raw = found.group(1)
+    for escaped, plain in UNESCAPE:
+        raw = raw.replace(escaped, plain)
+    return json.loads(raw)
 
 
 def _not_a_move_yet(message: Message) -> bool:
