@@ -140,6 +140,7 @@ def _studies(first_id: int, last_id: int, per_patient: float, unread: int, rng: 
     now = datetime.now(UTC)
     kinds = (('CT', 'CT chest'), ('MR', 'MR knee'), ('US', 'Abdominal ultrasound'), ('DX', 'Chest X-ray'))
     studies, owners = [], []
+    marked = 'reported' in Study.__table__.c  # code before migration 0016 (a same-run reference) has no such mark
     for n in range(count + unread):
         owner = rng.randint(first_id, last_id)
         arrived = now - (timedelta(minutes=rng.randint(5, 600)) if n >= count else timedelta(days=rng.randint(1, 900)))
@@ -161,6 +162,7 @@ def _studies(first_id: int, last_id: int, per_patient: float, unread: int, rng: 
                 'first_arrival': arrived,
                 'last_arrival': arrived,
                 'ready_at': arrived + timedelta(minutes=2),
+                **({'reported': n < count} if marked else {}),
             }
         )
         owners.append(owner)

@@ -109,7 +109,7 @@ def book(data: AppointmentCreate, *, by: Actor) -> Appointment:
         duration = data.duration_minutes or procedure.duration_minutes
         if not 1 <= duration <= 24 * 60:
             raise InvalidInput('The duration is 1 to 1440 minutes', {'duration_minutes': 'range'})
-        start = _utc(data.scheduled_at)  # type: ignore[arg-type]
+        start = clock.as_utc(data.scheduled_at)  # type: ignore[arg-type]
         _check_free(session, modality.id or 0, start, duration, None, urgent=data.urgent)
         appointment = Appointment(
             patient_id=patient.id or 0,
@@ -162,7 +162,7 @@ def reschedule(appointment_id: int, when: datetime, *, by: Actor, modality_id: i
         room = modality_id or appointment.modality_id
         if modality_id is not None and (moved_to := session.get(Modality, modality_id)) is not None:
             _check_centre(moved_to, appointment.centre_id)
-        start = _utc(when)
+        start = clock.as_utc(when)
         _check_free(session, room or 0, start, appointment.duration_minutes, appointment.id, urgent=appointment.urgent)
         detail = {
             'from': appointment.scheduled_at.isoformat(),
@@ -423,17 +423,11 @@ def _check_free(
             )
         ).all()
     for other in others:
-        if other.id != own_id and _utc(other.scheduled_at) + timedelta(minutes=other.duration_minutes) > start:
-            local = _utc(other.scheduled_at).astimezone(local_zone())
+        if other.id != own_id and clock.as_utc(other.scheduled_at) + timedelta(minutes=other.duration_minutes) > start:
+            local = clock.as_utc(other.scheduled_at).astimezone(local_zone())
             raise Conflict(
                 'The room is booked at {time} ({accession})', time=f'{local:%H:%M}', accession=other.accession_number
             )
-
-
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)  # the database hands back naive UTC on some backends
-    return moment.astimezone(UTC)
 
 
 # A card's columns only: the board reads a whole day of cards on every view, and loading four ORM objects per
@@ -502,8 +496,8 @@ def _card(row: Any) -> Card:
         accession_number=accession_number,
         short_id=short_id or '',
         state=state,
-        state_changed_at=_utc(state_changed_at),
-        scheduled_at=_utc(scheduled_at),
+        state_changed_at=clock.as_utc(state_changed_at),
+        scheduled_at=clock.as_utc(scheduled_at),
         duration_minutes=duration_minutes,
         urgent=urgent,
         patient_id=patient_id or 0,

@@ -12,7 +12,6 @@ import json
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -85,7 +84,7 @@ def line(event: AuditEvent) -> list[str]:
         cell(value)
         for value in (
             event.id,
-            _utc(event.at),
+            clock.as_utc(event.at).isoformat(timespec='seconds'),
             event.username,
             event.role,
             event.action,
@@ -128,8 +127,3 @@ def _encode(lines: list[list[str]]) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator='\r\n').writerows(lines)
     return buffer.getvalue().encode()
-
-
-def _utc(moment: datetime) -> str:
-    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)  # SQLite drops the zone
-    return aware.isoformat(timespec='seconds')

@@ -22,7 +22,18 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
-from . import audit_chain, audit_checkpoints, backup_snapshot, centres, currencies, db, durable, sealed, short_ids
+from . import (
+    audit_chain,
+    audit_checkpoints,
+    backup_snapshot,
+    centres,
+    currencies,
+    db,
+    durable,
+    reading,
+    sealed,
+    short_ids,
+)
 from .backup_archive import sha256_of
 from .backup_files import LEDGER, SESSION_SECRETS, Entry, forget_states, safe_path, state_dir
 from .backup_unpack import Unpacked, clear, unpack_chain
@@ -68,6 +79,7 @@ def restore(archive: Path, data_dir: Path, identity: sealed.Identity, *, force: 
                 short_ids.fill_missing(session)
                 centres.fill_missing(session)  # nor centres
                 currencies.seed(session)  # nor billing's currencies
+                reading.mark_reported(session)  # nor the reported mark of studies (off the reading worklist)
         root = data_dir.resolve()
         for name in (*SESSION_SECRETS, LEDGER):  # new session secrets come on next use; the archive's ledger follows
             with contextlib.suppress(FileNotFoundError):

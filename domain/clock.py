@@ -10,6 +10,11 @@ def now() -> datetime:
     return datetime.now(UTC) + _offset
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A datetime read from the database as an aware UTC datetime (SQLite hands back naive UTC, PostgreSQL aware)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def advance(delta: timedelta) -> None:
     """Move the clock forward (tests of timeouts and lockouts)."""
     global _offset

@@ -12,14 +12,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from sqlalchemy import exists, func
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from . import appointments, clock, db
 from .access import Actor, Permission, require
 from .errors import NotAllowed
 from .models import Centre, Report, Role, Study, User
-from .reading import DONE_REPORTS, READY
+from .reading import DONE_REPORTS, READY, UNREAD
 
 DAYS = 30
 STUDY_STATES = ('arriving', 'to read', 'reporting', 'reported')  # studies_by_state's keys, in the order shown
@@ -71,7 +71,11 @@ def turnaround(*, by: Actor, days: int = DAYS, reader_id: int | None = None) -> 
         query = query.where(Report.signed_by_id == reader_id)
     with db.reading() as session:
         rows = session.exec(query).all()
-    minutes = [max(0, int((_utc(signed) - _utc(arrived)).total_seconds() // 60)) for arrived, signed in rows if signed]
+    minutes = [
+        max(0, int((clock.as_utc(signed) - clock.as_utc(arrived)).total_seconds() // 60))
+        for arrived, signed in rows
+        if signed
+    ]
     return Turnaround(len(minutes), nearest_rank(minutes, 0.5), nearest_rank(minutes, 0.9))
 
 
@@ -110,7 +114,7 @@ def _per_day(calendar: tuple[date, ...], zone: tzinfo, arrivals: Iterable[tuple[
     """Studies per calendar day by key, from (first arrival, key) pairs."""
     per_day: dict[str, Counter[date]] = defaultdict(Counter)
     for arrived, key in arrivals:
-        per_day[key][_utc(arrived).astimezone(zone).date()] += 1
+        per_day[key][clock.as_utc(arrived).astimezone(zone).date()] += 1
     return ModalityDays(
         calendar, {key: tuple(counts[day] for day in calendar) for key, counts in sorted(per_day.items())}
     )
@@ -169,7 +173,6 @@ def _calendar(days: int, zone: tzinfo) -> tuple[tuple[date, ...], datetime]:
 
 def _workload(reader_id: int, name: str, days: int) -> Workload:
     since = clock.now() - timedelta(days=days)
-    done = exists().where(col(Report.study_id) == Study.id, col(Report.state).in_(DONE_REPORTS))
     with db.reading() as session:
         signed = session.exec(
             select(func.count()).where(
@@ -179,9 +182,7 @@ def _workload(reader_id: int, name: str, days: int) -> Workload:
         drafts = session.exec(
             select(func.count()).where(Report.kind == 'report', Report.state == 'draft', Report.author_id == reader_id)
         ).one()
-        waiting = session.exec(
-            select(func.count()).where(Study.state == READY, Study.assigned_to_id == reader_id, ~done)
-        ).one()
+        waiting = session.exec(select(func.count()).where(*UNREAD, Study.assigned_to_id == reader_id)).one()
     return Workload(reader_id, name, int(signed), int(drafts), int(waiting))
 
 
@@ -199,7 +200,3 @@ def _reader(by: Actor, reader_id: int | None) -> int | None:
     if reader_id not in (None, by.user_id):
         raise NotAllowed('Only your own figures')
     return by.user_id
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

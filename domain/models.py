@@ -328,6 +328,7 @@ class PerformedStep(SQLModel, table=True):
 class Study(SQLModel, table=True):
     __table_args__ = (
         Index('ix_study_state', 'state'),
+        Index('ix_study_unread', 'reported', 'state'),  # the reading worklist: ready and not reported
         Index('ix_study_accession', 'accession_number'),
         _folded_index('study', 'patient_name_folded'),
         _folded_index('study', 'referring_physician_folded'),
@@ -353,6 +354,8 @@ class Study(SQLModel, table=True):
     referring_physician_folded: str = Field(default='', max_length=255, sa_column_kwargs={'server_default': ''})
     description_folded: str = Field(default='', max_length=255, sa_column_kwargs={'server_default': ''})
     state: str = Field(default='receiving', max_length=16)  # receiving, processing, ready
+    # A report of it is signed (set in domain.reporting.finalise's transaction): off the reading worklist for good.
+    reported: bool = Field(default=False, sa_column_kwargs={'server_default': sa_false()})
     urgent: bool = False
     num_series: int = 0
     num_instances: int = 0

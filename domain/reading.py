@@ -7,10 +7,10 @@ red past thresholds the administrator sets (options turnaround_amber_minutes / t
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import exists
+from sqlalchemy import exists, false, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 READY = 'ready'
 DONE_REPORTS = ('final', 'addended')
 MINE, UNASSIGNED = 'mine', 'unassigned'
+# Ready and not reported (domain.reporting.finalise marks a study in the signing transaction; index ix_study_unread).
+UNREAD = (col(Study.state) == READY, col(Study.reported) == false())
 WORKLIST_ORDER = (col(Study.urgent).desc(), col(Study.first_arrival), col(Study.id))  # urgent first, then oldest
 
 
@@ -122,7 +124,7 @@ def _row(row: Any, now: datetime, levels: tuple[int, int], drafts: dict[int, str
         username,
     ) = row
     amber, red = levels
-    arrived = _utc(first_arrival)
+    arrived = clock.as_utc(first_arrival)
     waited = max(0, int((now - arrived).total_seconds() // 60))
     level = 'red' if waited >= red else 'amber' if waited >= amber else ''
     known = patient_ref is not None
@@ -158,10 +160,20 @@ def next_unread(current_study_id: int, *, by: Actor) -> int | None:
     return waiting[0] if waiting else None
 
 
+def mark_reported(session: Session) -> int:
+    """Mark every study with a signed report that is not marked (rows restored from an archive made before the mark
+    existed, migration 0016); returns how many were marked."""
+    signed = exists().where(col(Report.study_id) == Study.id, col(Report.state).in_(DONE_REPORTS))
+    with centres.unscoped():
+        marked = session.execute(
+            update(Study).where(col(Study.reported) == false(), signed).values(reported=True).returning(col(Study.id))
+        )
+    return len(marked.all())
+
+
 def _waiting(*, by: Actor, modality: str = '', on: date | None = None, who: str = '') -> list[Any]:
-    """The worklist's conditions on Study: ready, no final report, and the optional filters."""
-    done = exists().where(col(Report.study_id) == Study.id, col(Report.state).in_(DONE_REPORTS))
-    conditions: list[Any] = [Study.state == READY, ~done]
+    """The worklist's conditions on Study: ready, not reported, and the optional filters."""
+    conditions: list[Any] = list(UNREAD)
     if modality:
         conditions.append(col(Study.modalities).contains(modality.strip().upper()))
     if on is not None:
@@ -260,7 +272,3 @@ def _as_system(by: Actor) -> Actor:
     from .access import system
 
     return system(f'reading:{by.username}')
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

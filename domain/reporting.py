@@ -193,6 +193,8 @@ def finalise(report_id: int, *, by: Actor) -> Report:
         patient = session.get(Patient, study.patient_ref_id) if study.patient_ref_id else None
         report.content_sha256 = content_digest(report, template, study, patient, by.username)
         session.add(report)
+        study.reported = True  # off the reading worklist (domain.reading.UNREAD), in the signing transaction
+        session.add(study)
         audit.record(
             session,
             by,

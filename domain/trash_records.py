@@ -3,7 +3,7 @@ detail, and the study counters a deleted or restored series changes (domain.tras
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session, select
@@ -106,7 +106,7 @@ def publish(session: Session, study_id: int, patient_id: int | None, *, state: s
 
 def entry(item: TrashItem, days: int) -> TrashEntry:
     """An item as the trash screen lists it, with the days left before it is purged."""
-    age = clock.now() - aware(item.trashed_at)
+    age = clock.now() - clock.as_utc(item.trashed_at)
     return TrashEntry(
         id=item.id or 0,
         kind=item.kind,
@@ -130,8 +130,3 @@ def entry(item: TrashItem, days: int) -> TrashEntry:
 def trash_days() -> int:
     """How many days the trash keeps an item (the `trash_days` option)."""
     return int(options.get('trash_days'))
-
-
-def aware(moment: datetime) -> datetime:
-    """The time as an aware UTC datetime (SQLite hands back naive UTC)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

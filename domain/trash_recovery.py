@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy.orm import defer
 from sqlmodel import select
 
-from . import clock, db, trash_files, trash_records
+from . import clock, db, trash_files
 from .models import TrashItem
 from .trash_records import KEPT, MOVING, RESTORING
 
@@ -27,7 +27,7 @@ def settle() -> int:
         items = session.exec(select(TrashItem).options(WITHOUT_ROWS)).all()
     known = {item.id for item in items}
     for item in items:
-        if item.state == MOVING or (item.state == RESTORING and trash_records.aware(item.state_at) < stale):
+        if item.state == MOVING or (item.state == RESTORING and clock.as_utc(item.state_at) < stale):
             settle_item(item.id or 0, restoring_too=True)
             fixed += 1
     for folder in folders:

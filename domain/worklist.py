@@ -19,7 +19,7 @@ from anyascii import anyascii
 from sqlalchemy import select
 from sqlmodel import col
 
-from . import appointments, audit, db
+from . import appointments, audit, clock, db
 from .access import Actor, Permission, require
 from .errors import N_, InvalidInput
 from .models import Appointment, Modality, Patient, Procedure
@@ -233,7 +233,7 @@ def _item(row: tuple[Any, ...], zone: tzinfo | None) -> WorklistItem:
         ae_title,
         room,
     ) = row
-    local = appointments._utc(scheduled_at).astimezone(zone)
+    local = clock.as_utc(scheduled_at).astimezone(zone)
     name = '^'.join((family_name, given_name, middle_name)).rstrip('^')
     description = (procedure_name or '')[:64]
     return WorklistItem(

@@ -199,11 +199,11 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
-@pytest.fixture
-def database(backend: str, settings: Settings) -> Iterator[Settings]:
-    """A migrated-shape, empty database for this test (a schema of its own on PostgreSQL)."""
+@contextmanager
+def own_database(backend: str, settings: Settings) -> Iterator[Settings]:
+    """An empty database configured for this test (a schema of its own on PostgreSQL), dropped after it."""
+    schema = f't_{uuid.uuid4().hex[:12]}'
     if backend == 'postgres':
-        schema = f't_{uuid.uuid4().hex[:12]}'
         admin_engine = create_engine(PG_URL, isolation_level='AUTOCOMMIT')
         with admin_engine.connect() as connection:
             connection.execute(text(f'CREATE SCHEMA {schema}'))
@@ -212,8 +212,6 @@ def database(backend: str, settings: Settings) -> Iterator[Settings]:
     else:
         configured = settings
         db.configure(configured)
-    db.create_all()
-    auth.configure(configured)
     try:
         yield configured
     finally:
@@ -222,6 +220,15 @@ def database(backend: str, settings: Settings) -> Iterator[Settings]:
             with admin_engine.connect() as connection:
                 connection.execute(text(f'DROP SCHEMA {schema} CASCADE'))
             admin_engine.dispose()
+
+
+@pytest.fixture
+def database(backend: str, settings: Settings) -> Iterator[Settings]:
+    """A migrated-shape, empty database for this test (a schema of its own on PostgreSQL)."""
+    with own_database(backend, settings) as configured:
+        db.create_all()
+        auth.configure(configured)
+        yield configured
 
 
 @pytest.fixture

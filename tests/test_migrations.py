@@ -57,7 +57,7 @@ def test_an_install_with_data_upgrades_from_the_first_release(tmp_path: Path) ->
     from alembic import command
     from alembic.config import Config
 
-    from tests.domain.test_study_query_migration import _insert
+    from tests.migration_fixtures import insert
 
     db.configure(Settings(_env_file=None, data_dir=tmp_path))  # type: ignore[call-arg]
     try:
@@ -67,16 +67,16 @@ def test_an_install_with_data_upgrades_from_the_first_release(tmp_path: Path) ->
             config.attributes['connection'] = connection
             command.upgrade(config, '0001')
         with db.engine().begin() as connection:
-            user = _insert(connection, 'user', username='u', role='admin', password_hash='x')
-            _insert(connection, 'user_session', token_hash='t', user_id=user)
-            patient = _insert(connection, 'patient', patient_id='P1', family_name='A')
-            modality = _insert(connection, 'modality', ae_title='CT1')
-            booked = _insert(connection, 'appointment', patient_id=patient, modality_id=modality, accession_number='A1')
+            user = insert(connection, 'user', username='u', role='admin', password_hash='x')
+            insert(connection, 'user_session', token_hash='t', user_id=user)
+            patient = insert(connection, 'patient', patient_id='P1', family_name='A')
+            modality = insert(connection, 'modality', ae_title='CT1')
+            booked = insert(connection, 'appointment', patient_id=patient, modality_id=modality, accession_number='A1')
             for uid in ('1.2', '1.3'):
-                study = _insert(
+                study = insert(
                     connection, 'study', study_instance_uid=uid, patient_ref_id=patient, appointment_id=booked
                 )
-            _insert(connection, 'series', study_id=study, series_instance_uid='1.3.1')
+            insert(connection, 'series', study_id=study, series_instance_uid='1.3.1')
         db.upgrade()
         with db.engine().connect() as connection:
             counts = {

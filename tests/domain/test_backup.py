@@ -22,6 +22,7 @@ from domain import (
     heartbeats,
     keys,
     patients,
+    reading,
     sealed,
     users,
 )
@@ -31,6 +32,7 @@ from domain.models import Appointment, AuditEvent, PatientCreate, Study, UserCre
 from domain.settings import Settings
 from tests.conftest import PG_URL, Clinic
 from tests.domain.test_audit import _unkeyed_trail
+from tests.report_fixtures import final_report, make_study
 
 KEY = sealed.Passphrase('a long clinic backup passphrase')
 LEFT_OUT = {'secret.key', 'keys/session.key', audit_checkpoints.FILE_NAME}
@@ -347,10 +349,35 @@ def test_bookings_and_studies_of_an_archive_from_before_short_ids_get_one_on_res
     booked = booking(clinic, patient(clinic), room(), procedure(clinic), at(9))
     with db.transaction() as session:
         session.add(Study(study_instance_uid='1.2.3', appointment_id=booked.id, patient_ref_id=booked.patient_id))
-    old_archive = tmp_path / 'clinicpacs-before-0013.tar'
-    with tarfile.open(old_archive, 'w') as archive, db.engine().connect() as connection:
-        lines = [  # rows as a version without the short_id column dumped them
-            json.dumps({'t': table.name, 'r': {k: v for k, v in row.items() if k != 'short_id'}}, default=encode)
+    old_archive = _archive_without('short_id', tmp_path / 'clinicpacs-before-0013.tar')
+
+    backup.restore(old_archive, clinic.data_dir, by=system('console'), identity=KEY, force=True)
+
+    with db.reading() as session:
+        appointment_code = session.exec(select(Appointment.short_id)).one()
+        study_code = session.exec(select(Study.short_id)).one()
+    assert appointment_code and len(appointment_code) == 8
+    assert study_code == appointment_code
+
+
+def test_studies_read_before_the_reported_mark_stay_off_the_worklist_after_a_restore(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    study = make_study()
+    final_report(study, clinic.radiologist.actor)
+    waiting = make_study()
+    old_archive = _archive_without('reported', tmp_path / 'clinicpacs-before-0016.tar')
+
+    backup.restore(old_archive, clinic.data_dir, by=system('console'), identity=KEY, force=True)
+
+    assert [row.study_id for row in reading.worklist(by=clinic.radiologist.actor)] == [waiting.study_id]
+
+
+def _archive_without(column: str, path: Path) -> Path:
+    """An archive of the database as a version without this column (in any table) dumped it."""
+    with tarfile.open(path, 'w') as archive, db.engine().connect() as connection:
+        lines = [
+            json.dumps({'t': table.name, 'r': {k: v for k, v in row.items() if k != column}}, default=encode)
             for table in backup_snapshot.tables()
             for row in backup_snapshot.rows(connection, table)
             for encode in (backup_snapshot.encode,)
@@ -360,14 +387,7 @@ def test_bookings_and_studies_of_an_archive_from_before_short_ids_get_one_on_res
             info = tarfile.TarInfo(name)
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
-
-    backup.restore(old_archive, clinic.data_dir, by=system('console'), identity=KEY, force=True)
-
-    with db.reading() as session:
-        appointment_code = session.exec(select(Appointment.short_id)).one()
-        study_code = session.exec(select(Study.short_id)).one()
-    assert appointment_code and len(appointment_code) == 8
-    assert study_code == appointment_code
+    return path
 
 
 def _schema_on(url: str) -> tuple[str, Any]:

@@ -28,6 +28,10 @@ def _finalise(clinic: Clinic, study_id: int) -> None:
         session.add(
             Report(study_id=study_id, template_id=template.id, state='final', author_id=clinic.radiologist.user_id)
         )
+        study = session.get(Study, study_id)
+        assert study is not None
+        study.reported = True  # as reporting.finalise marks it (tests/domain/test_reporting.py)
+        session.add(study)
 
 
 def test_next_unread_follows_the_worklists_order_and_skips_the_current_study(clinic: Clinic) -> None:

@@ -45,6 +45,8 @@ def test_ready_studies_come_urgent_first_then_oldest_and_reported_ones_leave(cli
         session.add(
             Report(study_id=reported.id, template_id=template.id, state='final', author_id=clinic.radiologist.user_id)
         )
+        reported.reported = True  # as reporting.finalise marks it (tests/domain/test_reporting.py)
+        session.add(reported)
     rows = reading.worklist(by=clinic.radiologist.actor)
     assert [r.study_id for r in rows] == [urgent.id, old.id, new.id]
     assert rows[1].patient_name == 'Doe, Jane' and rows[1].level == 'red' and rows[2].level == ''

@@ -3,7 +3,7 @@
 import pytest
 from sqlmodel import select
 
-from domain import audit, db, report_ownership, reporting, richtext, users, work
+from domain import audit, db, reading, report_ownership, reporting, richtext, users, work
 from domain.access import Actor, system
 from domain.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed
 from domain.models import Appointment, AuditEvent, Report, ReportDraft, Study, UserCreate
@@ -124,6 +124,26 @@ def test_finalising_a_value_that_is_not_a_number_is_refused(clinic: Clinic, stud
     )
     with pytest.raises(InvalidInput, match='Correct before finalising: Length'):
         reporting.finalise(report_id, by=clinic.radiologist.actor)
+
+
+def test_signing_takes_the_study_off_the_reading_worklist_and_a_refused_signing_leaves_it_on(
+    clinic: Clinic, study
+) -> None:
+    doctor = clinic.radiologist.actor
+
+    def waiting() -> bool:
+        return study.study_id in [row.study_id for row in reading.worklist(by=doctor)]
+
+    report_id = _draft(study, clinic)
+    reporting.save_draft(report_id, ReportDraft(values={}, impression=''), by=doctor)
+    with pytest.raises(InvalidInput):
+        reporting.finalise(report_id, by=doctor)
+    assert waiting() and reading.next_unread(0, by=doctor) == study.study_id
+    reporting.save_draft(report_id, ReportDraft(values=ABDOMEN_VALUES, impression='<p>Normal.</p>'), by=doctor)
+    reporting.finalise(report_id, by=doctor)
+    assert not waiting() and reading.next_unread(0, by=doctor) is None
+    with db.reading() as session:
+        assert session.get(Study, study.study_id).reported
 
 
 def test_finalising_freezes_signs_checksums_completes_the_appointment_and_queues_the_pdf(clinic: Clinic, study) -> None:
