@@ -286,8 +286,7 @@ def column_heading(state: str, total: int) -> str:
     return (
         f'<div class="row items-center no-wrap"><span class="text-subtitle1 text-{colour}-10">'
         f'{escape(t(COLUMN_TITLES[state]))}</span><span class="col"></span>'
-        f'<span class="q-badge flex inline items-center no-wrap q-badge--single-line bg-{colour} text-white">'
-        f'{total}</span></div>'
+        f'{badge_html(str(total), colour)}</div>'
     )
 
 
@@ -311,10 +310,15 @@ def card_summary(item: appointments.Card, minutes: int, *, language: str | None 
     return (
         heading_html(item, with_caption=True, language=language)
         + '<div class="row items-center gap-2 q-mt-xs">'
-        + f'<span class="q-badge flex inline items-center no-wrap q-badge--single-line bg-{colour} text-white">'
-        + f'{escape(t(item.state, language=language))}</span>'
+        + badge_html(t(item.state, language=language), colour)
         + f'<span class="text-caption text-grey-8">{escape(minutes_text(minutes, language=language))}</span></div>'
     )
+
+
+def badge_html(text: str, colour: str, *, outline: bool = False) -> str:
+    """Quasar's badge as markup (a q-badge's look without an element of its own): filled, or outlined."""
+    look = f'q-badge--outline text-{colour}' if outline else f'bg-{colour} text-white'
+    return f'<span class="q-badge flex inline items-center no-wrap q-badge--single-line {look}">{escape(text)}</span>'
 
 
 def short_id_html(code: str) -> str:
@@ -325,12 +329,7 @@ def short_id_html(code: str) -> str:
 def heading_html(item: appointments.Card, *, with_caption: bool, language: str | None = None) -> str:
     """Time, patient (a link) and urgency, with the procedure and room below if asked."""
     time = escape(format_time(item.scheduled_at, zone=appointments.local_zone(), language=language))
-    urgent = (
-        f' <span class="q-badge flex inline items-center no-wrap q-badge--single-line bg-negative text-white">'
-        f'{escape(t("urgent", language=language))}</span>'
-        if item.urgent
-        else ''
-    )
+    urgent = ' ' + badge_html(t('urgent', language=language), 'negative') if item.urgent else ''
     parts = [escape(item.procedure), escape(item.room)] + ([short_id_html(item.short_id)] if item.short_id else [])
     caption = f'<div class="text-caption">{" · ".join(parts)}</div>' if with_caption else ''
     return (

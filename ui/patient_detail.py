@@ -12,6 +12,7 @@ from domain.errors import N_, DomainError
 from domain.models import Patient
 
 from . import live, thumbnails
+from .board import badge_html
 from .i18n import format_date, format_datetime, t
 from .legal_hold import LegalHoldToggle
 from .live_lists import Debounce, SharedRead
@@ -263,8 +264,7 @@ def _entry_html(entry: patient_search.TimelineEntry) -> str:
             links.append(('PDF', f'/reports/{entry.object_id}/pdf'))
     line = (
         f'<div class="text-weight-medium">{escape(t(entry.title))}</div>'
-        '<div class="q-badge flex inline items-center no-wrap q-badge--single-line q-badge--outline text-primary">'
-        f'{escape(t(entry.state))}</div>'
+        f'<div>{badge_html(t(entry.state), "primary", outline=True)}</div>'
         f'<div class="text-caption text-grey-7">{escape(entry.detail)}</div>'
         + ''.join(f'<a class="nicegui-link" href="{escape(href)}">{escape(text)}</a>' for text, href in links)
     )
