@@ -13,6 +13,7 @@ is imported, so a fixture that reads those variables (or PG_URL / REDIS_URL here
 
 import asyncio
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -396,22 +397,40 @@ def run_main(data_dir: Path, *args: str, stdin: str | None = None, **env: str) -
 
 
 _ports_given: set[int] = set()
+EPHEMERAL = Path('/proc/sys/net/ipv4/ip_local_port_range')
+
+
+def _server_ports() -> list[int]:
+    """The ports a test's server may be given, shuffled: 20000 and up, outside the kernel's ephemeral range. An
+    outgoing connection (to PostgreSQL, Redis, a served ClinicPACS) takes its local port from that range, so a port
+    probed free there could be a client's a moment later, and the server given it failed to bind (seen in CI)."""
+    try:
+        low, high = (int(value) for value in EPHEMERAL.read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999  # Linux's default
+    ports = [port for port in range(20000, 65536) if not low <= port <= high]
+    random.shuffle(ports)
+    return ports
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (bound once, then released).
+    """A TCP port on 127.0.0.1 that nothing uses (bound once, then released), never one an outgoing connection
+    could take meanwhile (see _server_ports).
 
     Never the same port twice in one test process (a server started later still owns the port it was given), and
     under pytest-xdist only ports of this worker's share (port // 2 % workers == worker index), so two workers never
     give one port to two servers. Every test that starts a server of its own picks its ports here.
     """
-    for _ in range(1000):
+    for port in _server_ports():
+        if port in _ports_given or port // 2 % WORKER_COUNT != WORKER_INDEX:
+            continue
         with socket.socket() as probe:
-            probe.bind(('127.0.0.1', 0))
-            port = int(probe.getsockname()[1])
-        if port not in _ports_given and port // 2 % WORKER_COUNT == WORKER_INDEX:
-            _ports_given.add(port)
-            return port
+            try:
+                probe.bind(('127.0.0.1', port))
+            except OSError:  # in use, or still in TIME_WAIT from an earlier server
+                continue
+        _ports_given.add(port)
+        return port
     raise RuntimeError('no free port of this worker left on 127.0.0.1')
 
 
